@@ -1,0 +1,611 @@
+//! Who a person is to the portal: contacts, portal ID, names, account level and type.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ErrorCode;
+
+/// Why a piece of identity input was refused. Codes are stable: templates translate them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("not a valid mobile number")]
+    Phone,
+    #[error("not a valid e-mail address")]
+    Email,
+    #[error("portal ID must be 4–32 letters, digits, dots, dashes or underscores, starting with a letter")]
+    PortalIdFormat,
+    #[error("this portal ID is reserved")]
+    PortalIdReserved,
+    #[error("name is missing")]
+    NameMissing,
+    #[error("name is too long")]
+    NameTooLong,
+    #[error("name contains characters that are not allowed")]
+    NameCharacters,
+    #[error("enter a mobile number, e-mail address or portal ID")]
+    Identifier,
+    #[error("unknown region")]
+    Region,
+}
+
+impl ErrorCode for IdentityError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Phone => "phone-invalid",
+            Self::Email => "email-invalid",
+            Self::PortalIdFormat => "portal-id-format",
+            Self::PortalIdReserved => "portal-id-reserved",
+            Self::NameMissing => "name-missing",
+            Self::NameTooLong => "name-too-long",
+            Self::NameCharacters => "name-characters",
+            Self::Identifier => "identifier-invalid",
+            Self::Region => "region-invalid",
+        }
+    }
+}
+
+/// A country whose numbering plan is assumed for phone numbers typed without `+`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region(phonenumber::country::Id);
+
+impl Region {
+    pub fn parse(code: &str) -> Result<Self, IdentityError> {
+        phonenumber::country::Id::from_str(&code.trim().to_ascii_uppercase())
+            .map(Self)
+            .map_err(|_| IdentityError::Region)
+    }
+    pub fn india() -> Self {
+        Self(phonenumber::country::Id::IN)
+    }
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+/// A mobile number, normalised to E.164 (`+919812345678`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(input: &str, region: Region) -> Result<Self, IdentityError> {
+        let input = input.trim();
+        if input.is_empty()
+            || input.len() > 32
+            || !input
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
+            return Err(IdentityError::Phone);
+        }
+        let number = phonenumber::parse(Some(region.0), input).map_err(|_| IdentityError::Phone)?;
+        if !phonenumber::is_valid(&number) {
+            return Err(IdentityError::Phone);
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    /// Re-creates a phone read back from storage, where only E.164 values are written.
+    pub fn from_trusted(e164: String) -> Self {
+        Self(e164)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number with all but the last three digits hidden, for pages and messages.
+    pub fn masked(&self) -> String {
+        let n = self.0.len();
+        let keep = 3.min(n);
+        let prefix: String = self.0.chars().take(3.min(n - keep)).collect();
+        format!(
+            "{prefix}{}{}",
+            "•".repeat(n - keep - prefix.len()),
+            &self.0[n - keep..]
+        )
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address, lower-cased so that look-ups are case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, IdentityError> {
+        let s = input.trim();
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(IdentityError::Email);
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(IdentityError::Email)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && !local.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '\\', '"']);
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.chars().all(char::is_alphabetic) && tld.chars().count() >= 2);
+        if local_ok && domain_ok {
+            Ok(Self(s.to_lowercase()))
+        } else {
+            Err(IdentityError::Email)
+        }
+    }
+
+    pub fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `a•••@example.org`
+    pub fn masked(&self) -> String {
+        match self.0.split_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}•••@{domain}")
+            }
+            None => "•••".into(),
+        }
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A way to reach a person, verified before it is attached to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Contact {
+    Phone(Phone),
+    Email(Email),
+}
+
+impl Contact {
+    /// An e-mail address if the input contains `@`, a mobile number otherwise.
+    pub fn parse(input: &str, region: Region) -> Result<Self, IdentityError> {
+        if input.contains('@') {
+            Email::parse(input).map(Self::Email)
+        } else {
+            Phone::parse(input, region).map(Self::Phone)
+        }
+    }
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Phone(_) => Channel::Sms,
+            Self::Email(_) => Channel::Email,
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Phone(p) => p.as_str(),
+            Self::Email(e) => e.as_str(),
+        }
+    }
+    pub fn masked(&self) -> String {
+        match self {
+            Self::Phone(p) => p.masked(),
+            Self::Email(e) => e.masked(),
+        }
+    }
+    /// Rebuilds a contact stored with its channel.
+    pub fn from_trusted(channel: Channel, value: String) -> Self {
+        match channel {
+            Channel::Sms => Self::Phone(Phone::from_trusted(value)),
+            Channel::Email => Self::Email(Email::from_trusted(value)),
+        }
+    }
+}
+
+/// How a message reaches a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sms" => Some(Self::Sms),
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+}
+
+const RESERVED_PORTAL_IDS: &[&str] = &[
+    "admin",
+    "administrator",
+    "root",
+    "system",
+    "support",
+    "helpdesk",
+    "ekdwar",
+    "official",
+    "operator",
+    "security",
+    "postmaster",
+    "webmaster",
+    "null",
+    "anonymous",
+];
+
+/// The username a person logs in with (Rajasthan's "SSO ID"). Shown as typed, compared
+/// case-insensitively through [`PortalId::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PortalId(String);
+
+impl PortalId {
+    pub fn parse(input: &str) -> Result<Self, IdentityError> {
+        let s = input.trim();
+        let len = s.chars().count();
+        let mut chars = s.chars();
+        let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        let rest_ok = s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        let ends_ok = s.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+        if !(4..=32).contains(&len) || !starts_with_letter || !rest_ok || !ends_ok || s.contains("..")
+        {
+            return Err(IdentityError::PortalIdFormat);
+        }
+        if RESERVED_PORTAL_IDS.contains(&s.to_ascii_lowercase().as_str()) {
+            return Err(IdentityError::PortalIdReserved);
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-folded form used for uniqueness and look-up.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    /// A suggestion built from a person's name: ASCII letters of the names joined by a dot,
+    /// or `citizen` when the names have no Latin letters. The caller appends digits until free.
+    pub fn suggestion_base(first: &PersonName, last: &PersonName) -> String {
+        let clean = |n: &PersonName| -> String {
+            n.as_str()
+                .chars()
+                .filter(|c| c.is_ascii_alphabetic())
+                .take(14)
+                .collect::<String>()
+                .to_ascii_lowercase()
+        };
+        let (f, l) = (clean(first), clean(last));
+        let base = match (f.is_empty(), l.is_empty()) {
+            (false, false) => format!("{f}.{l}"),
+            (false, true) => f,
+            (true, false) => l,
+            (true, true) => "citizen".to_string(),
+        };
+        if base.len() < 4 {
+            format!("{base}.user")
+        } else {
+            base
+        }
+    }
+}
+
+impl fmt::Display for PortalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A given or family name in any script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(input: &str) -> Result<Self, IdentityError> {
+        let s = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        if s.is_empty() {
+            return Err(IdentityError::NameMissing);
+        }
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(IdentityError::NameTooLong);
+        }
+        // Letters and marks of any script (Devanagari and Bengali need combining marks),
+        // spaces, and the punctuation real names use.
+        let ok = s.chars().all(|c| {
+            c.is_alphabetic()
+                || c == ' '
+                || matches!(c, '.' | '\'' | '-' | '’')
+                || is_combining_mark(c)
+        });
+        if !ok || !s.chars().any(char::is_alphabetic) {
+            return Err(IdentityError::NameCharacters);
+        }
+        Ok(Self(s))
+    }
+
+    pub fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Unicode combining marks used by Indic scripts (matras, virama, nukta, anusvara...).
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F // combining diacritics
+        | 0x0900..=0x0903 | 0x093A..=0x094F | 0x0951..=0x0957 | 0x0962..=0x0963 // Devanagari
+        | 0x0981..=0x0983 | 0x09BC | 0x09BE..=0x09CD | 0x09D7 | 0x09E2..=0x09E3 // Bengali
+        | 0x200C | 0x200D) // zero-width (non-)joiner
+}
+
+/// What a person typed in the login box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginIdentifier {
+    Phone(Phone),
+    Email(Email),
+    PortalId(PortalId),
+}
+
+impl LoginIdentifier {
+    /// `@` means e-mail; only digits and phone punctuation mean a phone; anything else must be
+    /// a portal ID (which always starts with a letter, so the three never overlap).
+    pub fn parse(input: &str, region: Region) -> Result<Self, IdentityError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(IdentityError::Identifier);
+        }
+        if s.contains('@') {
+            return Email::parse(s).map(Self::Email);
+        }
+        if s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+            return Phone::parse(s, region).map(Self::Phone);
+        }
+        PortalId::parse(s)
+            .map(Self::PortalId)
+            .map_err(|_| IdentityError::Identifier)
+    }
+
+    /// A stable text form, used as a throttling key when no account matches.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Phone(p) => format!("phone:{}", p.as_str()),
+            Self::Email(e) => format!("email:{}", e.as_str()),
+            Self::PortalId(p) => format!("pid:{}", p.key()),
+        }
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// How much the portal knows about a person (Gosuslugi's levels). Ordered: a service that
+    /// needs `Standard` accepts `Verified`.
+    AccountLevel {
+        Simplified => "simplified",
+        Standard => "standard",
+        Verified => "verified",
+    }
+);
+
+impl AccountLevel {
+    /// The level after this one, if any.
+    pub fn next(self) -> Option<Self> {
+        match self {
+            Self::Simplified => Some(Self::Standard),
+            Self::Standard => Some(Self::Verified),
+            Self::Verified => None,
+        }
+    }
+}
+
+string_enum!(
+    /// The registration type (Rajasthan SSO). Only `Citizen` is created for now.
+    AccountType {
+        Citizen => "citizen",
+        Business => "business",
+        Government => "government",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// Whether an account may log in.
+    AccountStatus {
+        Active => "active",
+        Locked => "locked",
+    }
+);
+
+string_enum!(
+    /// What an account may do beyond using services.
+    Role {
+        Citizen => "citizen",
+        Admin => "admin",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn indian_numbers_normalise_to_e164() {
+        let r = Region::india();
+        for input in ["9812345678", "+91 98123 45678", "098123-45678", "+919812345678"] {
+            assert_eq!(Phone::parse(input, r).unwrap().as_str(), "+919812345678", "{input}");
+        }
+    }
+
+    #[test]
+    fn foreign_numbers_keep_their_country() {
+        let p = Phone::parse("+7 912 345-67-89", Region::india()).unwrap();
+        assert_eq!(p.as_str(), "+79123456789");
+        let ru = Region::parse("ru").unwrap();
+        assert_eq!(Phone::parse("8 912 345 67 89", ru).unwrap().as_str(), "+79123456789");
+    }
+
+    #[test]
+    fn bad_phones_are_refused() {
+        for bad in ["", "12", "abc", "98123456789012345", "+91 00000", "9812345678; drop"] {
+            assert_eq!(Phone::parse(bad, Region::india()), Err(IdentityError::Phone), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phone_masking_hides_the_middle() {
+        let p = Phone::parse("9812345678", Region::india()).unwrap();
+        assert_eq!(p.masked(), "+91•••••••678");
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(Email::parse(" Asha.K@Example.ORG ").unwrap().as_str(), "asha.k@example.org");
+        for bad in ["", "a", "a@", "@b.in", "a@b", "a b@c.in", "a@@b.in", "a@b..in", "a@-b.in", "a@b.1"] {
+            assert_eq!(Email::parse(bad), Err(IdentityError::Email), "{bad}");
+        }
+    }
+
+    #[test]
+    fn portal_ids() {
+        assert_eq!(PortalId::parse("Asha.Kumari7").unwrap().key(), "asha.kumari7");
+        assert_eq!(PortalId::parse("admin"), Err(IdentityError::PortalIdReserved));
+        for bad in ["abc", "1abc", "asha..k", "asha.", "आशा.k", "a b c d", &"a".repeat(33)] {
+            assert_eq!(PortalId::parse(bad), Err(IdentityError::PortalIdFormat), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_in_every_script() {
+        for ok in ["Asha", "आशा कुमारी", "অমিত", "Анна-Мария", "O'Brien", "D. Souza"] {
+            assert!(PersonName::parse(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(PersonName::parse("  "), Err(IdentityError::NameMissing));
+        assert_eq!(PersonName::parse("<script>"), Err(IdentityError::NameCharacters));
+        assert_eq!(PersonName::parse("  Asha   Rani ").unwrap().as_str(), "Asha Rani");
+    }
+
+    #[test]
+    fn suggestions_from_names() {
+        let n = |s| PersonName::parse(s).unwrap();
+        assert_eq!(PortalId::suggestion_base(&n("Asha"), &n("Kumari")), "asha.kumari");
+        assert_eq!(PortalId::suggestion_base(&n("आशा"), &n("कुमारी")), "citizen");
+        assert_eq!(PortalId::suggestion_base(&n("Al"), &n("आशा")), "al.user");
+    }
+
+    #[test]
+    fn identifiers_never_overlap() {
+        let r = Region::india();
+        assert!(matches!(LoginIdentifier::parse("asha@x.in", r), Ok(LoginIdentifier::Email(_))));
+        assert!(matches!(LoginIdentifier::parse("98123 45678", r), Ok(LoginIdentifier::Phone(_))));
+        assert!(matches!(LoginIdentifier::parse("asha.k", r), Ok(LoginIdentifier::PortalId(_))));
+        assert_eq!(LoginIdentifier::parse("", r), Err(IdentityError::Identifier));
+    }
+
+    #[test]
+    fn levels_are_ordered() {
+        assert!(AccountLevel::Verified > AccountLevel::Standard);
+        assert_eq!(AccountLevel::Simplified.next(), Some(AccountLevel::Standard));
+        assert_eq!(AccountLevel::parse("verified"), Some(AccountLevel::Verified));
+    }
+
+    proptest! {
+        #[test]
+        fn phone_parse_never_panics(s in "\\PC{0,40}") {
+            let _ = Phone::parse(&s, Region::india());
+        }
+
+        #[test]
+        fn parsed_phones_are_e164_and_stable(n in 6_000_000_000u64..9_999_999_999u64) {
+            if let Ok(p) = Phone::parse(&n.to_string(), Region::india()) {
+                prop_assert!(p.as_str().starts_with("+91"));
+                prop_assert_eq!(Phone::parse(p.as_str(), Region::india()).unwrap(), p);
+            }
+        }
+
+        #[test]
+        fn parsed_emails_reparse_to_themselves(local in "[a-z0-9._%+-]{1,20}", domain in "[a-z]{1,10}\\.(in|org|com)") {
+            if let Ok(e) = Email::parse(&format!("{local}@{domain}")) {
+                prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e);
+            }
+        }
+
+        #[test]
+        fn portal_id_keys_are_case_insensitive(s in "[a-zA-Z][a-zA-Z0-9_]{3,31}") {
+            if let Ok(p) = PortalId::parse(&s) {
+                let upper = PortalId::parse(&s.to_ascii_uppercase()).unwrap();
+                prop_assert_eq!(p.key(), upper.key());
+            }
+        }
+
+        #[test]
+        fn names_never_panic(s in "\\PC{0,120}") {
+            let _ = PersonName::parse(&s);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Ekdwar's domain: pure types and rules, no I/O.
+//!
+//! Every value that crosses the edge of the system (a phone number, an e-mail address, a portal
+//! ID, a password, a one-time code) is parsed here into a type that cannot hold an invalid value.
+//! Errors carry stable codes (`code()`) that the web layer translates.
+
+pub mod audit;
+pub mod identity;
+pub mod otp;
+pub mod password;
+pub mod throttle;
+pub mod time;
+
+pub use identity::{
+    AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName, Phone,
+    PortalId, Region, Role,
+};
+pub use time::{Clock, Timestamp};
+
+/// A value parsed from user input was not acceptable. `code()` is stable and maps to a message
+/// in every language.
+pub trait ErrorCode {
+    fn code(&self) -> &'static str;
+}

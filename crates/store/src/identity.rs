@@ -1,0 +1,199 @@
+//! Accounts.
+
+use ekdwar_domain::{
+    AccountLevel, AccountStatus, AccountType, Contact, Email, LoginIdentifier, PersonName, Phone,
+    PortalId, Role, Timestamp,
+};
+use sqlx::any::AnyRow;
+
+use crate::{sql, Conn, Result, StoreError, corrupt, int, opt_text, text};
+
+/// An account as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub portal_id: PortalId,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    /// PHC string (argon2id); `None` for accounts that cannot log in with a password.
+    pub password_hash: Option<String>,
+    pub password_changed_at: Timestamp,
+    pub level: AccountLevel,
+    pub account_type: AccountType,
+    pub role: Role,
+    pub status: AccountStatus,
+    pub language: Option<String>,
+    pub consent_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl User {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name.as_str(), self.last_name.as_str())
+    }
+}
+
+const COLUMNS: &str = "id, portal_id, first_name, last_name, phone, email, password_hash, \
+    password_changed_at, level, account_type, role, status, language, consent_at, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<User> {
+    let level = text(row, "level")?;
+    let account_type = text(row, "account_type")?;
+    let role = text(row, "role")?;
+    let status = text(row, "status")?;
+    Ok(User {
+        id: text(row, "id")?,
+        portal_id: PortalId::from_trusted(text(row, "portal_id")?),
+        first_name: PersonName::from_trusted(text(row, "first_name")?),
+        last_name: PersonName::from_trusted(text(row, "last_name")?),
+        phone: opt_text(row, "phone")?.map(Phone::from_trusted),
+        email: opt_text(row, "email")?.map(Email::from_trusted),
+        password_hash: opt_text(row, "password_hash")?,
+        password_changed_at: Timestamp::from_millis(int(row, "password_changed_at")?),
+        level: AccountLevel::parse(&level).ok_or_else(|| corrupt("level", &level))?,
+        account_type: AccountType::parse(&account_type)
+            .ok_or_else(|| corrupt("account_type", &account_type))?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        status: AccountStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        language: opt_text(row, "language")?,
+        consent_at: Timestamp::from_millis(int(row, "consent_at")?),
+        created_at: Timestamp::from_millis(int(row, "created_at")?),
+        updated_at: Timestamp::from_millis(int(row, "updated_at")?),
+    })
+}
+
+/// Inserts a new account. A taken portal ID, phone or e-mail is reported as
+/// [`StoreError::Conflict`] naming the column.
+pub async fn insert(conn: &mut Conn, u: &User) -> Result<()> {
+    sqlx::query(sql!(
+        "INSERT INTO users ({COLUMNS}, portal_id_key) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ))
+    .bind(&u.id)
+    .bind(u.portal_id.as_str())
+    .bind(u.first_name.as_str())
+    .bind(u.last_name.as_str())
+    .bind(u.phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(u.email.as_ref().map(|e| e.as_str().to_string()))
+    .bind(u.password_hash.clone())
+    .bind(u.password_changed_at.millis())
+    .bind(u.level.as_str())
+    .bind(u.account_type.as_str())
+    .bind(u.role.as_str())
+    .bind(u.status.as_str())
+    .bind(u.language.clone())
+    .bind(u.consent_at.millis())
+    .bind(u.created_at.millis())
+    .bind(u.updated_at.millis())
+    .bind(u.portal_id.key())
+    .execute(conn)
+    .await
+    .map_err(|e| StoreError::from_insert(e, &["portal_id", "phone", "email"]))?;
+    Ok(())
+}
+
+async fn one_by(conn: &mut Conn, column: &str, value: &str) -> Result<Option<User>> {
+    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM users WHERE {column} = $1"))
+        .bind(value)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<User>> {
+    one_by(conn, "id", id).await
+}
+
+pub async fn by_portal_id(conn: &mut Conn, portal_id: &PortalId) -> Result<Option<User>> {
+    one_by(conn, "portal_id_key", &portal_id.key()).await
+}
+
+pub async fn by_contact(conn: &mut Conn, contact: &Contact) -> Result<Option<User>> {
+    match contact {
+        Contact::Phone(p) => one_by(conn, "phone", p.as_str()).await,
+        Contact::Email(e) => one_by(conn, "email", e.as_str()).await,
+    }
+}
+
+pub async fn by_identifier(conn: &mut Conn, id: &LoginIdentifier) -> Result<Option<User>> {
+    match id {
+        LoginIdentifier::Phone(p) => one_by(conn, "phone", p.as_str()).await,
+        LoginIdentifier::Email(e) => one_by(conn, "email", e.as_str()).await,
+        LoginIdentifier::PortalId(p) => by_portal_id(conn, p).await,
+    }
+}
+
+pub async fn portal_id_taken(conn: &mut Conn, portal_id: &PortalId) -> Result<bool> {
+    Ok(by_portal_id(conn, portal_id).await?.is_some())
+}
+
+async fn set(conn: &mut Conn, id: &str, assignments: &str, values: Vec<Option<String>>, at: Timestamp) -> Result<bool> {
+    let n = values.len();
+    let sql = format!(
+        "UPDATE users SET {assignments}, updated_at = ${} WHERE id = ${}",
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for v in values {
+        q = q.bind(v);
+    }
+    let done = q
+        .bind(at.millis())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(|e| StoreError::from_insert(e, &["portal_id", "phone", "email"]))?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_password(conn: &mut Conn, id: &str, hash: &str, at: Timestamp) -> Result<bool> {
+    let n = sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(at.millis())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(n.rows_affected() == 1)
+}
+
+pub async fn set_name(conn: &mut Conn, id: &str, first: &PersonName, last: &PersonName, at: Timestamp) -> Result<bool> {
+    set(conn, id, "first_name = $1, last_name = $2", vec![Some(first.as_str().into()), Some(last.as_str().into())], at).await
+}
+
+/// Replaces the phone or e-mail of an account (the caller has verified it).
+pub async fn set_contact(conn: &mut Conn, id: &str, contact: &Contact, at: Timestamp) -> Result<bool> {
+    let column = match contact {
+        Contact::Phone(_) => "phone = $1",
+        Contact::Email(_) => "email = $1",
+    };
+    set(conn, id, column, vec![Some(contact.as_str().into())], at).await
+}
+
+pub async fn set_language(conn: &mut Conn, id: &str, language: Option<&str>, at: Timestamp) -> Result<bool> {
+    set(conn, id, "language = $1", vec![language.map(str::to_string)], at).await
+}
+
+pub async fn set_status(conn: &mut Conn, id: &str, status: AccountStatus, at: Timestamp) -> Result<bool> {
+    set(conn, id, "status = $1", vec![Some(status.as_str().into())], at).await
+}
+
+/// Accounts in creation order.
+pub async fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>> {
+    let rows = sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2"
+    ))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(conn).await?;
+    int(&row, "n")
+}

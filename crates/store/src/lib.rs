@@ -1,0 +1,258 @@
+//! Ekdwar's storage.
+//!
+//! One implementation over sqlx's `Any` driver, written in the SQL subset that SQLite and
+//! PostgreSQL share (`$n` parameters, `BIGINT` milliseconds for time, `TEXT` ids, `RETURNING`,
+//! `ON CONFLICT`). The few dialect differences live in [`Backend`]; schema differences live in
+//! `migrations/sqlite` and `migrations/postgres`, which carry the same version numbers.
+//!
+//! Operations are free functions taking `&mut Conn`, so a use-case can run several of them in
+//! one transaction (a state change and the message it causes commit together) or one alone on a
+//! pooled connection.
+
+pub mod audit;
+pub mod identity;
+pub mod notify;
+pub mod sessions;
+pub mod throttle;
+pub mod verifications;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Connection, Executor, SqlSafeStr, Transaction};
+
+pub use sqlx::AnyConnection as Conn;
+
+/// Which database engine is behind a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    fn of(conn: &Conn) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// Row locking for work queues: PostgreSQL lets concurrent workers skip each other's rows;
+    /// SQLite serialises writers, so nothing is needed.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+            Self::Sqlite => "",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL must start with sqlite: or postgres:")]
+    UnsupportedUrl,
+    #[error("a record with this {0} already exists")]
+    Conflict(&'static str),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Maps unique-constraint violations to the column they guard.
+    fn from_insert(e: sqlx::Error, columns: &[&'static str]) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            let text = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
+            let col = columns
+                .iter()
+                .find(|c| text.contains(*c))
+                .copied()
+                .unwrap_or("key");
+            return Self::Conflict(col);
+        }
+        Self::Db(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// SQL assembled only from constants (column lists, dialect clauses), never from input.
+macro_rules! sql {
+    ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
+}
+pub(crate) use sql;
+
+/// Migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "accounts",
+    include_str!("../migrations/sqlite/0001_accounts.sql"),
+    include_str!("../migrations/postgres/0001_accounts.sql"),
+)];
+
+fn migrator(backend: Backend) -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(version, description, sqlite, postgres)| {
+                let sql = match backend {
+                    Backend::Sqlite => *sqlite,
+                    Backend::Postgres => *postgres,
+                };
+                Migration::new(
+                    *version,
+                    (*description).into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A pool of connections to one database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`.
+    ///
+    /// SQLite runs in WAL mode with `synchronous=FULL`: a write acknowledged to a user survives
+    /// a crash of the process or the machine. Foreign keys are enforced and writers wait for
+    /// each other for up to five seconds instead of failing.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Self { pool, backend })
+    }
+
+    /// The SQLite URL for a database file inside the data folder.
+    pub fn sqlite_url_in(data_dir: &Path) -> String {
+        format!("sqlite://{}", data_dir.join("ekdwar.db").display())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> Result<()> {
+        migrator(self.backend).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A connection for one or more statements outside a transaction.
+    pub async fn conn(&self) -> Result<PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A write transaction. On SQLite it takes the write lock at once, so two transactions
+    /// that read before writing wait for each other instead of failing with "database is
+    /// locked".
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads a required text column.
+fn text(row: &sqlx::any::AnyRow, col: &str) -> Result<String> {
+    use sqlx::Row;
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+fn opt_text(row: &sqlx::any::AnyRow, col: &str) -> Result<Option<String>> {
+    use sqlx::Row;
+    Ok(row.try_get::<Option<String>, _>(col)?)
+}
+
+fn int(row: &sqlx::any::AnyRow, col: &str) -> Result<i64> {
+    use sqlx::Row;
+    Ok(row.try_get::<i64, _>(col)?)
+}
+
+fn opt_int(row: &sqlx::any::AnyRow, col: &str) -> Result<Option<i64>> {
+    use sqlx::Row;
+    Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}

@@ -1,0 +1,175 @@
+//! The outbox: every SMS and e-mail is written here in the same transaction as the change that
+//! causes it, then delivered by a worker.
+
+use ekdwar_domain::{Channel, Timestamp};
+use serde::Serialize;
+
+use crate::{sql, Backend, Conn, Result, corrupt, int, opt_int, opt_text, text};
+
+/// Delivery state of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    /// Waiting for a gateway.
+    Pending,
+    /// Accepted by a gateway.
+    Sent,
+    /// No gateway is configured: the message stays in the local outbox for an operator.
+    Local,
+    /// Retries exhausted.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Local => "local",
+            Self::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "sent" => Self::Sent,
+            "local" => Self::Local,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub channel: Channel,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    /// The template that produced it (`register-code`, ...).
+    pub kind: String,
+    pub status: OutboxStatus,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub channel: Channel,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub kind: String,
+    pub status: OutboxStatus,
+    pub created_at: Timestamp,
+}
+
+const COLUMNS: &str =
+    "id, channel, recipient, subject, body, kind, status, attempts, created_at, sent_at, last_error";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<OutboxMessage> {
+    let channel = text(row, "channel")?;
+    let status = text(row, "status")?;
+    Ok(OutboxMessage {
+        id: int(row, "id")?,
+        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+        recipient: text(row, "recipient")?,
+        subject: opt_text(row, "subject")?,
+        body: text(row, "body")?,
+        kind: text(row, "kind")?,
+        status: OutboxStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        attempts: int(row, "attempts")?,
+        created_at: Timestamp::from_millis(int(row, "created_at")?),
+        sent_at: opt_int(row, "sent_at")?.map(Timestamp::from_millis),
+        last_error: opt_text(row, "last_error")?,
+    })
+}
+
+pub async fn enqueue(conn: &mut Conn, m: &NewMessage) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO outbox (channel, recipient, subject, body, kind, status, attempts, created_at, \
+         next_attempt_at, locked_until) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, 0) RETURNING id",
+    )
+    .bind(m.channel.as_str())
+    .bind(&m.recipient)
+    .bind(m.subject.clone())
+    .bind(&m.body)
+    .bind(&m.kind)
+    .bind(m.status.as_str())
+    .bind(m.created_at.millis())
+    .fetch_one(conn)
+    .await?;
+    int(&row, "id")
+}
+
+/// Leases up to `limit` pending messages that are due, so that no other worker takes them
+/// until `lease_until`.
+pub async fn claim_due(conn: &mut Conn, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<OutboxMessage>> {
+    let lock = Backend::of(conn).skip_locked();
+    let rows = sqlx::query(sql!(
+        "UPDATE outbox SET locked_until = $1 WHERE id IN (SELECT id FROM outbox \
+         WHERE status = 'pending' AND next_attempt_at <= $2 AND locked_until <= $2 \
+         ORDER BY id LIMIT $3{lock}) RETURNING {COLUMNS}"
+    ))
+    .bind(lease_until.millis())
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let mut out: Vec<OutboxMessage> = rows.iter().map(from_row).collect::<Result<_>>()?;
+    out.sort_by_key(|m| m.id);
+    Ok(out)
+}
+
+pub async fn mark_sent(conn: &mut Conn, id: i64, at: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+        .bind(at.millis())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or given up when `retry_at` is `None`.
+pub async fn mark_attempt_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<()> {
+    let (status, next) = match retry_at {
+        Some(t) => (OutboxStatus::Pending, t.millis()),
+        None => (OutboxStatus::Failed, 0),
+    };
+    sqlx::query(
+        "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
+         next_attempt_at = $3, locked_until = 0 WHERE id = $4",
+    )
+    .bind(status.as_str())
+    .bind(error)
+    .bind(next)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Messages, newest first, optionally only those to one recipient.
+pub async fn list(conn: &mut Conn, recipient: Option<&str>, limit: i64) -> Result<Vec<OutboxMessage>> {
+    let rows = match recipient {
+        Some(r) => {
+            sqlx::query(sql!(
+                "SELECT {COLUMNS} FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2"
+            ))
+            .bind(r)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            sqlx::query(sql!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"))
+                .bind(limit)
+                .fetch_all(conn)
+                .await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}
