@@ -1,1 +1,158 @@
+//! Ekdwar's use-cases. Handlers call one method of [`App`] each; rules live in the domain
+//! crate, SQL in the store crate.
 
+pub mod audit;
+pub mod captcha;
+pub mod config;
+pub mod error;
+pub mod i18n;
+pub mod identity;
+pub mod metrics;
+pub mod notify;
+pub mod security;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ekdwar_domain::throttle::ThrottlePolicy;
+use ekdwar_domain::time::SystemClock;
+use ekdwar_domain::{Clock, Region};
+use ekdwar_store::Store;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::i18n::Lang;
+use crate::metrics::Metrics;
+use crate::notify::Gateways;
+use crate::security::{OsRandom, PasswordHashing, Random, ServerKey};
+
+/// Everything a use-case needs, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub hashing: PasswordHashing,
+    pub key: ServerKey,
+    pub metrics: Arc<Metrics>,
+    pub region: Region,
+    pub default_lang: Lang,
+    pub gateways: Gateways,
+    wake_delivery: Arc<Notify>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+/// Optional replacements for the real clock and randomness (tests).
+#[derive(Default)]
+pub struct Deps {
+    pub clock: Option<Arc<dyn Clock>>,
+    pub random: Option<Arc<dyn Random>>,
+}
+
+impl App {
+    /// Connects to the database, applies migrations and prepares hashing and gateways.
+    pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
+        // Every TLS client in the process (SMTP, SMS gateway, PostgreSQL) uses ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let data = &config.server.data_dir;
+        std::fs::create_dir_all(data)
+            .with_context(|| format!("cannot create data folder {}", data.display()))?;
+        let random = deps.random.unwrap_or_else(|| Arc::new(OsRandom));
+        let key = match &config.server.secret_key {
+            Some(k) => ServerKey::new(k.expose().as_bytes().to_vec()),
+            None => load_or_create_key(data, random.as_ref())?,
+        };
+        let store = Store::connect(&config.database_url())
+            .await
+            .context("cannot open the database")?;
+        store.migrate().await.context("database migration failed")?;
+        let hashing = PasswordHashing::new(&config.argon2, random.as_ref())?;
+        let region = Region::parse(&config.locale.default_region)
+            .map_err(|_| anyhow::anyhow!("locale.default_region is invalid"))?;
+        let default_lang = Lang::parse(&config.locale.default_language).unwrap_or_else(Lang::english);
+        let gateways = Gateways::from_config(&config.smtp, &config.sms)?;
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            clock: deps.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            random,
+            hashing,
+            key,
+            metrics: Arc::new(Metrics::default()),
+            region,
+            default_lang,
+            gateways,
+            wake_delivery: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The brute-force policy for one account (or one unknown identifier).
+    pub fn account_throttle(&self) -> ThrottlePolicy {
+        let s = &self.config.security;
+        ThrottlePolicy {
+            challenge_after: s.login_challenge_after,
+            free_failures: s.login_free_failures,
+            max_failures_per_hour: s.login_max_failures_per_hour,
+            ..ThrottlePolicy::default()
+        }
+    }
+
+    /// The policy for one client address: looser, since many citizens may share one address
+    /// (a service centre, a mobile carrier's NAT), but still capped.
+    pub fn address_throttle(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            challenge_after: 10,
+            free_failures: 30,
+            max_failures_per_hour: 1000,
+            ..ThrottlePolicy::default()
+        }
+    }
+
+    /// Limits messages sent to one phone or e-mail (against SMS bombing).
+    pub fn send_throttle(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            challenge_after: i64::MAX,
+            free_failures: 5,
+            base_delay: std::time::Duration::from_secs(60),
+            max_failures_per_hour: 20,
+            ..ThrottlePolicy::default()
+        }
+    }
+}
+
+fn load_or_create_key(data: &Path, random: &dyn Random) -> anyhow::Result<ServerKey> {
+    let path = data.join("secret.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes = hex::decode(text.trim()).context("secret.key is not hex")?;
+        anyhow::ensure!(bytes.len() >= 32, "secret.key is too short");
+        return Ok(ServerKey::new(bytes));
+    }
+    let mut bytes = vec![0u8; 32];
+    random.fill(&mut bytes);
+    write_private(&path, &hex::encode(&bytes))?;
+    Ok(ServerKey::new(bytes))
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}

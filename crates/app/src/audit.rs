@@ -1,0 +1,49 @@
+//! Recording security events.
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_store::Conn;
+use ekdwar_store::audit::{self as store, AuditEntry, NewAuditEntry};
+
+use crate::App;
+use crate::error::AppResult;
+
+/// Who did something, from where.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl App {
+    pub async fn audit(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        subject: Option<&str>,
+        action: AuditAction,
+        outcome: Outcome,
+        detail: Option<String>,
+    ) -> AppResult<()> {
+        store::append(
+            conn,
+            &NewAuditEntry {
+                at: self.clock.now(),
+                actor_id: actor.user_id.clone(),
+                subject_id: subject.map(str::to_string),
+                action,
+                outcome,
+                ip: actor.ip.clone(),
+                detail,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A person's own security events, newest first.
+    pub async fn security_events(&self, user_id: &str) -> AppResult<Vec<AuditEntry>> {
+        let mut conn = self.store.conn().await?;
+        Ok(store::for_subject(&mut conn, user_id, 100).await?)
+    }
+}

@@ -1,0 +1,375 @@
+//! Typed, layered configuration: defaults → TOML file → `EKDWAR_SECTION__KEY` variables →
+//! command-line flags. Unknown keys are errors, so a typo never silently falls back to a default.
+
+use std::path::{Path, PathBuf};
+
+use ekdwar_domain::password::PasswordPolicy;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A secret value (password, token, key). `Debug` and serialisation never show it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub locale: LocaleConfig,
+    pub security: SecurityConfig,
+    pub password: PasswordPolicy,
+    pub argon2: Argon2Config,
+    pub smtp: SmtpConfig,
+    pub sms: SmsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// The address citizens use, for links in e-mails. Defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Set when a TLS-terminating proxy is in front: cookies become `Secure` and the proxy's
+    /// `X-Forwarded-For` is trusted for client addresses.
+    pub behind_tls_proxy: bool,
+    /// Development conveniences: the outbox is readable at `/dev/outbox`. Never in production.
+    pub dev_mode: bool,
+    /// Folder for the SQLite database and files; created on first start.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to a SQLite file in the data folder.
+    pub database_url: Option<String>,
+    /// Key for signing CSRF tokens, challenges and code hashes. Generated into the data folder
+    /// when not set; several nodes behind one address must share it.
+    pub secret_key: Option<Secret>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            behind_tls_proxy: false,
+            dev_mode: false,
+            data_dir: PathBuf::from("./ekdwar-data"),
+            database_url: None,
+            secret_key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocaleConfig {
+    /// Language for visitors whose browser asks for none we have.
+    pub default_language: String,
+    /// Country assumed for phone numbers typed without `+` (ISO 3166 code).
+    pub default_region: String,
+}
+
+impl Default for LocaleConfig {
+    fn default() -> Self {
+        Self {
+            default_language: "en".into(),
+            default_region: "IN".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    pub session_idle_minutes: u64,
+    pub session_absolute_hours: u64,
+    /// Lifetime of an SMS code (at most 10).
+    pub otp_ttl_minutes: u64,
+    /// Wrong codes allowed before the code is dead (at most 10).
+    pub otp_max_attempts: i64,
+    /// Wait before another code can be sent to the same person.
+    pub resend_cooldown_seconds: u64,
+    /// Lifetime of an e-mail confirmation link.
+    pub email_link_ttl_hours: u64,
+    /// Failed logins for one account before a challenge is required.
+    pub login_challenge_after: i64,
+    /// Failed logins for one account before back-off delays start.
+    pub login_free_failures: i64,
+    /// Hard cap of failed logins per account per hour (at most 100).
+    pub login_max_failures_per_hour: i64,
+    /// Leading zero bits the proof-of-work challenge asks for (about 2^n hashes in the browser).
+    pub pow_difficulty: u8,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            otp_ttl_minutes: 10,
+            otp_max_attempts: 5,
+            resend_cooldown_seconds: 60,
+            email_link_ttl_hours: 24,
+            login_challenge_after: 3,
+            login_free_failures: 5,
+            login_max_failures_per_hour: 100,
+            pow_difficulty: 16,
+        }
+    }
+}
+
+/// argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes, 1 lane).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; more wait. 0 means one per CPU core.
+    pub max_concurrent: usize,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection (only for a relay on the same host or network).
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// SMTP server; e-mail stays in the local outbox when unset.
+    pub host: Option<String>,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "Ekdwar <no-reply@ekdwar.local>".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// HTTP SMS gateway endpoint; SMS stays in the local outbox when unset. The gateway receives
+    /// `POST {"to", "text", "sender"}` as JSON with `Authorization: Bearer {token}`.
+    pub http_url: Option<String>,
+    pub http_token: Option<Secret>,
+    pub sender: Option<String>,
+}
+
+/// Values given on the command line; they override every other layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub dev_mode: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Parse(#[from] Box<figment::Error>),
+    #[error("configuration value {key} is invalid: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Config {
+    /// Loads the layers. `file` is read if given; it must exist.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Invalid {
+                    key: "--config",
+                    reason: format!("{} does not exist", f.display()),
+                });
+            }
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig = fig.merge(
+            Env::prefixed("EKDWAR_")
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        );
+        let mut flags = figment::value::Dict::new();
+        let mut server = figment::value::Dict::new();
+        if let Some(l) = &overrides.listen {
+            server.insert("listen".into(), l.clone().into());
+        }
+        if let Some(d) = &overrides.data_dir {
+            server.insert("data_dir".into(), d.display().to_string().into());
+        }
+        if let Some(u) = &overrides.database_url {
+            server.insert("database_url".into(), u.clone().into());
+        }
+        if let Some(dev) = overrides.dev_mode {
+            server.insert("dev_mode".into(), dev.into());
+        }
+        if !server.is_empty() {
+            flags.insert("server".into(), server.into());
+            fig = fig.merge(Serialized::globals(flags));
+        }
+        let config: Config = fig.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rules the types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        let s = &self.security;
+        if !(1..=10).contains(&s.otp_ttl_minutes) {
+            return bad("security.otp_ttl_minutes", "must be between 1 and 10");
+        }
+        if !(1..=10).contains(&s.otp_max_attempts) {
+            return bad("security.otp_max_attempts", "must be between 1 and 10");
+        }
+        if !(1..=100).contains(&s.login_max_failures_per_hour) {
+            return bad("security.login_max_failures_per_hour", "must be between 1 and 100");
+        }
+        if s.pow_difficulty > 28 {
+            return bad("security.pow_difficulty", "must be at most 28");
+        }
+        if self.password.min_length < 8 {
+            return bad("password.min_length", "must be at least 8");
+        }
+        if self.password.max_length < PasswordPolicy::MIN_MAX_LENGTH {
+            return bad("password.max_length", "must be at least 64");
+        }
+        if ekdwar_domain::Region::parse(&self.locale.default_region).is_err() {
+            return bad("locale.default_region", "is not an ISO 3166 country code");
+        }
+        if self.argon2.memory_kib < 8 * self.argon2.parallelism.max(1) || self.argon2.iterations == 0 {
+            return bad("argon2", "memory_kib must be at least 8 × parallelism and iterations at least 1");
+        }
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("server.listen", "must be an address and port such as 127.0.0.1:8080");
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.server
+            .database_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| ekdwar_store::Store::sqlite_url_in(&self.server.data_dir))
+    }
+
+    /// The base URL for links in messages, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn default_toml() -> String {
+        toml::to_string_pretty(&Config::default()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        Config::default().validate().unwrap();
+        let text = Config::default_toml();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("ekdwar-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.toml");
+        std::fs::write(&f, "[server]\nlisten = \"127.0.0.1:9\"\nlistne = 1\n").unwrap();
+        let err = Config::load(Some(&f), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+        std::fs::write(&f, "[security]\nlogin_max_failures_per_hour = 500\n").unwrap();
+        assert!(Config::load(Some(&f), &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("ekdwar-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("ok.toml");
+        std::fs::write(&f, "[server]\nlisten = \"127.0.0.1:9000\"\n[smtp]\npassword = \"hunter2\"\n").unwrap();
+        let c = Config::load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:9000");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let c = Config::load(
+            Some(&f),
+            &Overrides {
+                listen: Some("127.0.0.1:9001".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:9001");
+    }
+}

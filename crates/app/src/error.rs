@@ -1,0 +1,122 @@
+//! Errors of the use-cases. Each has a stable code; the web layer maps them to a status and a
+//! translated message in one place.
+
+use ekdwar_domain::ErrorCode;
+use ekdwar_store::StoreError;
+
+use crate::security::HashError;
+
+/// One problem with one form field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub code: &'static str,
+    /// Arguments for the message (`min` for a length...).
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, code: &'static str) -> Self {
+        Self {
+            field,
+            code,
+            args: Vec::new(),
+        }
+    }
+    pub fn from_code(field: &'static str, e: &dyn ErrorCode) -> Self {
+        Self::new(field, e.code())
+    }
+    pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the form has errors")]
+    Form(Vec<FieldError>),
+    #[error("wrong identifier or password")]
+    InvalidCredentials,
+    #[error("a challenge must be solved first")]
+    CaptchaRequired,
+    #[error("too many attempts; retry after {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    #[error("this step has expired or was already used")]
+    FlowExpired,
+    #[error("wrong code")]
+    CodeWrong { attempts_left: i64 },
+    #[error("too many wrong codes")]
+    TooManyAttempts,
+    #[error("wait {seconds} s before asking for another code")]
+    ResendTooSoon { seconds: u64 },
+    #[error("account is locked")]
+    AccountLocked,
+    #[error("not found")]
+    NotFound,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Form(_) => "form-invalid",
+            Self::InvalidCredentials => "login-failed",
+            Self::CaptchaRequired => "captcha-required",
+            Self::Throttled { .. } => "throttled",
+            Self::FlowExpired => "flow-expired",
+            Self::CodeWrong { .. } => "code-wrong",
+            Self::TooManyAttempts => "code-too-many",
+            Self::ResendTooSoon { .. } => "resend-too-soon",
+            Self::AccountLocked => "account-locked",
+            Self::NotFound => "not-found",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn field(field: &'static str, code: &'static str) -> Self {
+        Self::Form(vec![FieldError::new(field, code)])
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Collects field errors while parsing a form, so that all problems are reported at once.
+#[derive(Debug, Default)]
+pub struct FormCheck(Vec<FieldError>);
+
+impl FormCheck {
+    /// Keeps the parsed value, or records the error against `field`.
+    pub fn take<T, E: ErrorCode>(&mut self, field: &'static str, r: Result<T, E>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(FieldError::from_code(field, &e));
+                None
+            }
+        }
+    }
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+    pub fn finish(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Form(self.0))
+        }
+    }
+}

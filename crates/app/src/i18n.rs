@@ -1,0 +1,158 @@
+//! Languages. Every text a person reads (pages, errors, SMS, e-mail) comes from the Fluent files
+//! in `crates/app/locales/<tag>/`; adding a language is adding a folder.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader};
+
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        // Bidi isolation marks would end up inside SMS codes and links.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// A language Ekdwar has texts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lang(LanguageIdentifier);
+
+impl Lang {
+    /// The language for `tag` if it is one we have (`hi`, `hi-IN` → `hi`).
+    pub fn parse(tag: &str) -> Option<Self> {
+        let wanted: LanguageIdentifier = tag.trim().parse().ok()?;
+        LOCALES
+            .locales()
+            .find(|l| l.language == wanted.language)
+            .map(|l| Self(l.clone()))
+    }
+
+    /// Picks from an `Accept-Language` header, honouring q-values.
+    pub fn negotiate(accept_language: &str, default: &Lang) -> Self {
+        let mut choices: Vec<(f32, usize, &str)> = accept_language
+            .split(',')
+            .enumerate()
+            .filter_map(|(i, part)| {
+                let mut it = part.split(';');
+                let tag = it.next()?.trim();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (q > 0.0 && !tag.is_empty() && tag.len() < 36).then_some((q, i, tag))
+            })
+            .take(16)
+            .collect();
+        choices.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        choices
+            .iter()
+            .find_map(|(_, _, tag)| Self::parse(tag))
+            .unwrap_or_else(|| default.clone())
+    }
+
+    pub fn english() -> Self {
+        Self("en".parse().expect("valid tag"))
+    }
+
+    /// All languages, English first, then by tag.
+    pub fn all() -> Vec<Lang> {
+        let mut v: Vec<Lang> = LOCALES.locales().map(|l| Lang(l.clone())).collect();
+        v.sort_by_key(|l| (l.tag() != "en", l.tag()));
+        v
+    }
+
+    pub fn tag(&self) -> String {
+        self.0.to_string()
+    }
+
+    /// The language's own name for itself (`हिन्दी`).
+    pub fn native_name(&self) -> String {
+        self.t("language-name")
+    }
+
+    /// Writing direction for `dir=`.
+    pub fn dir(&self) -> &'static str {
+        match self.0.language.as_str() {
+            "ar" | "ur" | "fa" | "he" => "rtl",
+            _ => "ltr",
+        }
+    }
+
+    /// The text for `key`, in English if this language lacks it, or the key itself.
+    pub fn t(&self, key: &str) -> String {
+        LOCALES
+            .try_lookup(&self.0, key)
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// The text for `key` with named arguments.
+    pub fn t_args(&self, key: &str, args: &[(&str, String)]) -> String {
+        let map: HashMap<Cow<'static, str>, FluentValue> = args
+            .iter()
+            .map(|(k, v)| (Cow::Owned((*k).to_string()), FluentValue::from(v.clone())))
+            .collect();
+        LOCALES
+            .try_lookup_with_args(&self.0, key, &map)
+            .unwrap_or_else(|| key.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn keys_of(dir: &std::path::Path) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for line in text.lines() {
+                if let Some((k, _)) = line.split_once('=')
+                    && !line.starts_with([' ', '#', '\t'])
+                    && !k.trim().is_empty()
+                {
+                    keys.insert(k.trim().to_string());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_language_has_every_message() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+        let en = keys_of(&root.join("en"));
+        assert!(en.len() > 50);
+        for lang in Lang::all() {
+            let keys = keys_of(&root.join(lang.tag()));
+            let missing: Vec<_> = en.difference(&keys).collect();
+            let extra: Vec<_> = keys.difference(&en).collect();
+            assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, extra {extra:?}", lang.tag());
+        }
+    }
+
+    #[test]
+    fn the_four_languages_are_there() {
+        let tags: Vec<String> = Lang::all().iter().map(Lang::tag).collect();
+        assert_eq!(tags, ["en", "bn", "hi", "ru"]);
+        assert_eq!(Lang::parse("hi-IN").unwrap().native_name(), "हिन्दी");
+    }
+
+    #[test]
+    fn negotiation_honours_quality() {
+        let en = Lang::english();
+        assert_eq!(Lang::negotiate("fr, ru;q=0.5, hi;q=0.8", &en).tag(), "hi");
+        assert_eq!(Lang::negotiate("bn-IN", &en).tag(), "bn");
+        assert_eq!(Lang::negotiate("", &en).tag(), "en");
+        assert_eq!(Lang::negotiate("de;q=1, *;q=0.1", &en).tag(), "en");
+    }
+
+    #[test]
+    fn arguments_have_no_isolation_marks() {
+        let s = Lang::english().t_args("sms-register-code", &[("code", "123456".into()), ("minutes", "10".into())]);
+        assert!(s.contains("123456") && !s.contains('\u{2068}'), "{s}");
+    }
+}

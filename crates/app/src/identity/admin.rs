@@ -1,0 +1,159 @@
+//! Administration from the command line. Every change is audited with actor `cli`.
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::password::Password;
+use ekdwar_domain::{AccountLevel, AccountStatus, AccountType, Contact, Email, LoginIdentifier, PersonName, Phone, PortalId, Role};
+use ekdwar_store::StoreError;
+use ekdwar_store::identity::{self as users, User};
+use ekdwar_store::notify::{self as outbox, OutboxMessage};
+use ekdwar_store::sessions;
+
+use crate::App;
+use crate::audit::Actor;
+use crate::error::{AppError, AppResult, FieldError, FormCheck};
+
+pub struct NewUserInput {
+    pub portal_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub password: Password,
+    pub role: Role,
+}
+
+fn cli() -> Actor {
+    Actor {
+        user_id: Some("cli".into()),
+        ip: None,
+        user_agent: None,
+    }
+}
+
+impl App {
+    pub async fn admin_add_user(&self, input: NewUserInput) -> AppResult<User> {
+        let mut check = FormCheck::default();
+        let portal_id = check.take("portal_id", PortalId::parse(&input.portal_id));
+        let first = check.take("first_name", PersonName::parse(&input.first_name));
+        let last = check.take("last_name", PersonName::parse(&input.last_name));
+        let phone = input.phone.as_deref().and_then(|p| check.take("phone", Phone::parse(p, self.region)));
+        let email = input.email.as_deref().and_then(|e| check.take("email", Email::parse(e)));
+        check.finish()?;
+        let (Some(portal_id), Some(first), Some(last)) = (portal_id, first, last) else {
+            return Err(AppError::Internal("form check passed without values".into()));
+        };
+        let mut ids = vec![first.as_str(), last.as_str(), portal_id.as_str()];
+        ids.extend(phone.as_ref().map(Phone::as_str));
+        ids.extend(email.as_ref().map(Email::as_str));
+        self.check_new_password(&input.password, &input.password, &ids)?;
+        let hash = self.hashing.hash(&input.password).await?;
+        let now = self.clock.now();
+        let user = User {
+            id: self.random.id(),
+            portal_id,
+            first_name: first,
+            last_name: last,
+            phone,
+            email,
+            password_hash: Some(hash),
+            password_changed_at: now,
+            level: AccountLevel::Simplified,
+            account_type: AccountType::Citizen,
+            role: input.role,
+            status: AccountStatus::Active,
+            language: None,
+            consent_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        match users::insert(&mut tx, &user).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(col)) => {
+                let field = match col {
+                    "phone" => "phone",
+                    "email" => "email",
+                    _ => "portal_id",
+                };
+                return Err(AppError::Form(vec![FieldError::new(field, "already-registered")]));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit(&mut tx, &cli(), Some(&user.id), AuditAction::AdminUserAdded, Outcome::Success, Some(user.role.as_str().into())).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(user)
+    }
+
+    /// Finds an account by id, portal ID, phone or e-mail.
+    pub async fn admin_find_user(&self, query: &str) -> AppResult<Option<User>> {
+        let mut conn = self.store.conn().await?;
+        if let Some(u) = users::by_id(&mut conn, query.trim()).await? {
+            return Ok(Some(u));
+        }
+        match LoginIdentifier::parse(query, self.region) {
+            Ok(id) => Ok(users::by_identifier(&mut conn, &id).await?),
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub async fn admin_list_users(&self, limit: i64, offset: i64) -> AppResult<Vec<User>> {
+        let mut conn = self.store.conn().await?;
+        Ok(users::list(&mut conn, limit, offset).await?)
+    }
+
+    /// Locks or unlocks an account; locking ends its sessions.
+    pub async fn admin_set_status(&self, query: &str, status: AccountStatus) -> AppResult<User> {
+        let user = self.admin_find_user(query).await?.ok_or(AppError::NotFound)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        users::set_status(&mut tx, &user.id, status, now).await?;
+        if status == AccountStatus::Locked {
+            sessions::revoke_all_except(&mut tx, &user.id, None, now).await?;
+        } else {
+            ekdwar_store::throttle::clear(&mut tx, &format!("login:acct:{}", user.id)).await?;
+        }
+        let action = match status {
+            AccountStatus::Locked => AuditAction::AdminUserLocked,
+            AccountStatus::Active => AuditAction::AdminUserUnlocked,
+        };
+        self.audit(&mut tx, &cli(), Some(&user.id), action, Outcome::Success, None).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(users::by_id(&mut *self.store.conn().await?, &user.id).await?.unwrap_or(user))
+    }
+
+    /// Messages in the outbox, newest first.
+    pub async fn outbox(&self, to: Option<&str>, limit: i64) -> AppResult<Vec<OutboxMessage>> {
+        let recipient = to.map(|t| match Contact::parse(t, self.region) {
+            Ok(c) => c.as_str().to_string(),
+            Err(_) => t.trim().to_string(),
+        });
+        let mut conn = self.store.conn().await?;
+        Ok(outbox::list(&mut conn, recipient.as_deref(), limit).await?)
+    }
+
+    /// Creates the demo accounts if they do not exist yet; returns their portal IDs.
+    pub async fn seed_demo(&self) -> AppResult<Vec<(String, String)>> {
+        let demo = [
+            ("asha.devi", "Asha", "Devi", Some("+919800000001"), None, "demo-lotus-river-42", Role::Citizen),
+            ("ivan.petrov", "Ivan", "Petrov", None, Some("ivan.petrov@example.org"), "demo-birch-valley-17", Role::Citizen),
+            ("portal.admin", "Portal", "Administrator", None, Some("admin@example.org"), "demo-granite-harbor-99", Role::Admin),
+        ];
+        let mut out = Vec::new();
+        for (pid, first, last, phone, email, password, role) in demo {
+            if self.admin_find_user(pid).await?.is_none() {
+                self.admin_add_user(NewUserInput {
+                    portal_id: pid.into(),
+                    first_name: first.into(),
+                    last_name: last.into(),
+                    phone: phone.map(str::to_string),
+                    email: email.map(str::to_string),
+                    password: Password::new(password),
+                    role,
+                })
+                .await?;
+            }
+            out.push((pid.to_string(), password.to_string()));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,130 @@
+//! Password login with brute-force protection and no way to tell "no such account" from
+//! "wrong password": same message, and the same argon2 work in both cases.
+
+use std::time::Duration;
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::password::Password;
+use ekdwar_domain::throttle::{Counter, ThrottlePolicy, Verdict};
+use ekdwar_domain::{AccountStatus, LoginIdentifier, Role, Timestamp};
+use ekdwar_store::identity::{self as users, User};
+use ekdwar_store::throttle;
+
+use crate::App;
+use crate::audit::Actor;
+use crate::captcha::ChallengeAnswer;
+use crate::error::{AppError, AppResult};
+
+pub struct LoginInput {
+    pub identifier: String,
+    pub password: Password,
+    /// Present when the form carried a challenge.
+    pub challenge: Option<ChallengeAnswer>,
+}
+
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub token: String,
+    pub user: User,
+    /// The policy's expiry has passed: the user must choose a new password now.
+    pub password_expired: bool,
+}
+
+struct Key {
+    name: String,
+    policy: ThrottlePolicy,
+    before: Option<Counter>,
+}
+
+impl App {
+    pub async fn login(&self, input: LoginInput, actor: &Actor) -> AppResult<LoggedIn> {
+        let now = self.clock.now();
+        let identifier = LoginIdentifier::parse(&input.identifier, self.region).ok();
+        let mut conn = self.store.conn().await?;
+        let user = match &identifier {
+            Some(id) => users::by_identifier(&mut conn, id).await?,
+            None => None,
+        };
+        let account_key = match (&user, &identifier) {
+            (Some(u), _) => format!("login:acct:{}", u.id),
+            (None, Some(id)) => format!("login:id:{}", id.key()),
+            (None, None) => format!("login:id:{}", input.identifier.trim().to_lowercase()),
+        };
+        let mut keys = vec![Key {
+            before: throttle::get(&mut conn, &account_key).await?,
+            name: account_key,
+            policy: self.account_throttle(),
+        }];
+        if let Some(ip) = &actor.ip {
+            let name = format!("login:ip:{ip}");
+            keys.push(Key {
+                before: throttle::get(&mut conn, &name).await?,
+                name,
+                policy: self.address_throttle(),
+            });
+        }
+        drop(conn);
+
+        let verdicts: Vec<Verdict> = keys.iter().map(|k| k.policy.verdict(k.before, now)).collect();
+        if let Some(until) = verdicts.iter().filter_map(|v| match v {
+            Verdict::Locked(t) => Some(*t),
+            _ => None,
+        }).max()
+        {
+            self.metrics.login("throttled");
+            return Err(AppError::Throttled {
+                retry_after_secs: until.since(now).as_secs().max(1),
+            });
+        }
+        if verdicts.contains(&Verdict::Challenge) {
+            match &input.challenge {
+                Some(answer) if !answer.token.is_empty() => self.check_challenge(answer).await?,
+                _ => return Err(AppError::CaptchaRequired),
+            }
+        }
+
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let ok = self.hashing.verify(&input.password, stored).await;
+        let mut tx = self.store.begin().await?;
+        match user {
+            Some(user) if ok => {
+                if user.status != AccountStatus::Active {
+                    self.audit(&mut tx, actor, Some(&user.id), AuditAction::LoginFailed, Outcome::Denied, Some("account locked".into())).await?;
+                    tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+                    self.metrics.login("denied");
+                    return Err(AppError::AccountLocked);
+                }
+                throttle::clear(&mut tx, &keys[0].name).await?;
+                let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
+                self.audit(&mut tx, actor, Some(&user.id), AuditAction::LoginSucceeded, Outcome::Success, None).await?;
+                tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+                self.metrics.login("success");
+                let password_expired = self.password_expired(&user, now);
+                Ok(LoggedIn { token, user, password_expired })
+            }
+            user => {
+                let subject = user.as_ref().map(|u| u.id.as_str());
+                for k in &keys {
+                    let after = k.policy.after_failure(k.before, now);
+                    throttle::put(&mut tx, &k.name, &after).await?;
+                    if k.policy.starts_lockout(k.before, &after, now) {
+                        self.metrics.lockouts.inc();
+                        tracing::warn!(key = %k.name, until = after.locked_until.millis(), "login back-off started");
+                        self.audit(&mut tx, actor, subject, AuditAction::Lockout, Outcome::Denied, Some(k.name.clone())).await?;
+                    }
+                }
+                self.audit(&mut tx, actor, subject, AuditAction::LoginFailed, Outcome::Failure, None).await?;
+                tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+                self.metrics.login("failure");
+                Err(AppError::InvalidCredentials)
+            }
+        }
+    }
+
+    pub fn password_expired(&self, user: &User, now: Timestamp) -> bool {
+        self.config
+            .password
+            .expiry_days_for(user.role == Role::Admin)
+            .is_some_and(|days| now.since(user.password_changed_at) > Duration::from_secs(u64::from(days) * 86_400))
+    }
+}

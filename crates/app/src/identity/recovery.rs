@@ -1,0 +1,102 @@
+//! Getting back in: a new password through a code or link sent to a verified contact, and a
+//! reminder of the portal ID. The answer is the same whether or not an account matches.
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::password::Password;
+use ekdwar_domain::{Contact, LoginIdentifier};
+use ekdwar_store::StoreError;
+use ekdwar_store::identity as users;
+use ekdwar_store::sessions;
+use ekdwar_store::verifications as store;
+
+use super::verification::{NewVerification, Purpose};
+use super::{identifiers_of, preferred_contact};
+use crate::App;
+use crate::audit::Actor;
+use crate::captcha::ChallengeAnswer;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::i18n::Lang;
+use crate::notify::Outgoing;
+
+impl App {
+    /// Starts password recovery for a phone, e-mail or portal ID.
+    pub async fn start_recovery(&self, identifier: &str, challenge: &ChallengeAnswer, lang: &Lang, actor: &Actor) -> AppResult<String> {
+        let id = LoginIdentifier::parse(identifier, self.region)
+            .map_err(|e| AppError::Form(vec![FieldError::from_code("identifier", &e)]))?;
+        self.check_challenge(challenge).await?;
+        let mut tx = self.store.begin().await?;
+        let user = users::by_identifier(&mut tx, &id).await?;
+        // Where the message goes: the contact typed, or for a portal ID the account's phone
+        // (else e-mail). A decoy for a portal ID pretends to use SMS; the page never says which.
+        let contact = match (&id, &user) {
+            (LoginIdentifier::Phone(p), _) => Contact::Phone(p.clone()),
+            (LoginIdentifier::Email(e), _) => Contact::Email(e.clone()),
+            (LoginIdentifier::PortalId(_), Some(u)) => preferred_contact(u).ok_or(AppError::Internal("account without contact".into()))?,
+            (LoginIdentifier::PortalId(p), None) => Contact::Phone(ekdwar_domain::Phone::from_trusted(format!("decoy:{}", p.key()))),
+        };
+        self.count_send(&mut tx, &contact).await?;
+        let user_lang = user.as_ref().and_then(|u| u.language.as_deref()).and_then(Lang::parse).unwrap_or_else(|| lang.clone());
+        let flow = self
+            .start_verification(
+                &mut tx,
+                NewVerification {
+                    purpose: Purpose::Recover,
+                    user_id: user.as_ref().map(|u| u.id.as_str()),
+                    contact: &contact,
+                    payload: serde_json::json!({ "decoy": user.is_none() }),
+                    lang: &user_lang,
+                    deliver: user.is_some(),
+                },
+            )
+            .await?;
+        if let Some(u) = &user {
+            self.audit(&mut tx, actor, Some(&u.id), AuditAction::RecoveryRequested, Outcome::Success, Some(contact.channel().as_str().into())).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(flow)
+    }
+
+    /// Sets the new password after the secret was proven; every session of the account ends.
+    pub async fn complete_recovery(&self, flow: &str, password: Password, confirm: Password, actor: &Actor) -> AppResult<()> {
+        let user = {
+            let mut conn = self.store.conn().await?;
+            let v = self.verified_flow(&mut conn, flow, Purpose::Recover).await?;
+            let uid = v.user_id.ok_or(AppError::FlowExpired)?;
+            users::by_id(&mut conn, &uid).await?.ok_or(AppError::FlowExpired)?
+        };
+        let ids = identifiers_of(&user);
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.check_new_password(&password, &confirm, &ids)?;
+        let hash = self.hashing.hash(&password).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let v = self.verified_flow(&mut tx, flow, Purpose::Recover).await?;
+        if !store::consume(&mut tx, &v.id, now).await? {
+            return Err(AppError::FlowExpired);
+        }
+        users::set_password(&mut tx, &user.id, &hash, now).await?;
+        sessions::revoke_all_except(&mut tx, &user.id, None, now).await?;
+        ekdwar_store::throttle::clear(&mut tx, &format!("login:acct:{}", user.id)).await?;
+        self.audit(&mut tx, actor, Some(&user.id), AuditAction::PasswordReset, Outcome::Success, None).await?;
+        let lang = user.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| self.default_lang.clone());
+        let contact = Contact::from_trusted(v.channel, v.contact.clone());
+        self.enqueue(&mut tx, Outgoing { kind: "password-changed", to: &contact, lang: &lang, args: vec![("portal_id", user.portal_id.to_string())] }).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Sends the portal ID to a verified phone or e-mail, if an account has it.
+    pub async fn remind_portal_id(&self, contact: &str, challenge: &ChallengeAnswer, lang: &Lang, actor: &Actor) -> AppResult<()> {
+        let contact = Contact::parse(contact, self.region).map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
+        self.check_challenge(challenge).await?;
+        let mut tx = self.store.begin().await?;
+        self.count_send(&mut tx, &contact).await?;
+        if let Some(user) = users::by_contact(&mut tx, &contact).await? {
+            let lang = user.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| lang.clone());
+            self.enqueue(&mut tx, Outgoing { kind: "portal-id", to: &contact, lang: &lang, args: vec![("portal_id", user.portal_id.to_string()), ("link", format!("{}/login", self.config.public_url()))] }).await?;
+            self.audit(&mut tx, actor, Some(&user.id), AuditAction::PortalIdReminded, Outcome::Success, None).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! Registration: contact + name + consent → code or link → password and portal ID → account.
+//! The visitor can never learn whether the contact was already registered: its owner is told
+//! instead, and the visitor sees the same "enter your code" step.
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::password::Password;
+use ekdwar_domain::{AccountLevel, AccountStatus, AccountType, Contact, PersonName, PortalId, Role};
+use ekdwar_store::StoreError;
+use ekdwar_store::identity::{self as users, User};
+use ekdwar_store::verifications as store;
+use serde::{Deserialize, Serialize};
+
+use super::verification::{NewVerification, Purpose};
+use super::LoggedIn;
+use crate::App;
+use crate::audit::Actor;
+use crate::captcha::ChallengeAnswer;
+use crate::error::{AppError, AppResult, FieldError, FormCheck};
+use crate::i18n::Lang;
+use crate::notify::Outgoing;
+
+pub struct RegisterInput {
+    pub contact: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub consent: bool,
+    pub challenge: ChallengeAnswer,
+    pub lang: Lang,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    first_name: String,
+    last_name: String,
+    lang: String,
+    consent_at: i64,
+    #[serde(default)]
+    decoy: bool,
+}
+
+/// What the "choose your password" page shows.
+#[derive(Debug, Clone)]
+pub struct RegistrationDetails {
+    pub first_name: String,
+    pub last_name: String,
+    pub contact: String,
+    pub suggested_portal_id: String,
+}
+
+impl App {
+    pub async fn start_registration(&self, input: RegisterInput, actor: &Actor) -> AppResult<String> {
+        let mut check = FormCheck::default();
+        let contact = check.take("contact", Contact::parse(&input.contact, self.region));
+        let first = check.take("first_name", PersonName::parse(&input.first_name));
+        let last = check.take("last_name", PersonName::parse(&input.last_name));
+        if !input.consent {
+            check.push(FieldError::new("consent", "consent-required"));
+        }
+        check.finish()?;
+        let (Some(contact), Some(first), Some(last)) = (contact, first, last) else {
+            return Err(AppError::Internal("form check passed without values".into()));
+        };
+        self.check_challenge(&input.challenge).await?;
+
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        self.count_send(&mut tx, &contact).await?;
+        let existing = users::by_contact(&mut tx, &contact).await?;
+        let pending = Pending {
+            first_name: first.as_str().into(),
+            last_name: last.as_str().into(),
+            lang: input.lang.tag(),
+            consent_at: now.millis(),
+            decoy: existing.is_some(),
+        };
+        let flow = self
+            .start_verification(
+                &mut tx,
+                NewVerification {
+                    purpose: Purpose::Register,
+                    user_id: None,
+                    contact: &contact,
+                    payload: serde_json::to_value(&pending).map_err(|e| AppError::Internal(e.to_string()))?,
+                    lang: &input.lang,
+                    deliver: existing.is_none(),
+                },
+            )
+            .await?;
+        if let Some(owner) = existing {
+            let lang = owner.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| input.lang.clone());
+            self.enqueue(
+                &mut tx,
+                Outgoing {
+                    kind: "register-existing",
+                    to: &contact,
+                    lang: &lang,
+                    args: vec![("portal_id", owner.portal_id.to_string()), ("link", format!("{}/recover", self.config.public_url()))],
+                },
+            )
+            .await?;
+            self.audit(&mut tx, actor, Some(&owner.id), AuditAction::RegistrationOnExistingContact, Outcome::Denied, None).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(flow)
+    }
+
+    /// The names and a free portal ID for the last step.
+    pub async fn registration_details(&self, flow: &str) -> AppResult<RegistrationDetails> {
+        let mut conn = self.store.conn().await?;
+        let v = self.verified_flow(&mut conn, flow, Purpose::Register).await?;
+        let p: Pending = serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
+        let first = PersonName::from_trusted(p.first_name.clone());
+        let last = PersonName::from_trusted(p.last_name.clone());
+        let base = PortalId::suggestion_base(&first, &last);
+        let mut suggestion = base.clone();
+        for _ in 0..20 {
+            if let Ok(id) = PortalId::parse(&suggestion)
+                && !users::portal_id_taken(&mut conn, &id).await?
+            {
+                break;
+            }
+            suggestion = format!("{base}{}", 10 + self.random.below(9990));
+        }
+        Ok(RegistrationDetails {
+            first_name: p.first_name,
+            last_name: p.last_name,
+            contact: ekdwar_domain::Contact::from_trusted(v.channel, v.contact).as_str().to_string(),
+            suggested_portal_id: suggestion,
+        })
+    }
+
+    /// Creates the account and logs it in.
+    pub async fn complete_registration(
+        &self,
+        flow: &str,
+        portal_id: &str,
+        password: Password,
+        confirm: Password,
+        actor: &Actor,
+    ) -> AppResult<LoggedIn> {
+        let details = self.registration_details(flow).await?;
+        let portal_id = PortalId::parse(portal_id).map_err(|e| AppError::Form(vec![FieldError::from_code("portal_id", &e)]))?;
+        self.check_new_password(
+            &password,
+            &confirm,
+            &[&details.first_name, &details.last_name, &details.contact, portal_id.as_str()],
+        )?;
+        let hash = self.hashing.hash(&password).await?;
+
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
+        let p: Pending = serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
+        if p.decoy {
+            // Cannot happen: a decoy's code was never sent. Treat it like an expired step.
+            return Err(AppError::FlowExpired);
+        }
+        if !store::consume(&mut tx, &v.id, now).await? {
+            return Err(AppError::FlowExpired);
+        }
+        let contact = Contact::from_trusted(v.channel, v.contact.clone());
+        let user = User {
+            id: self.random.id(),
+            portal_id,
+            first_name: PersonName::from_trusted(p.first_name),
+            last_name: PersonName::from_trusted(p.last_name),
+            phone: match &contact {
+                Contact::Phone(ph) => Some(ph.clone()),
+                Contact::Email(_) => None,
+            },
+            email: match &contact {
+                Contact::Email(e) => Some(e.clone()),
+                Contact::Phone(_) => None,
+            },
+            password_hash: Some(hash),
+            password_changed_at: now,
+            level: AccountLevel::Simplified,
+            account_type: AccountType::Citizen,
+            role: Role::Citizen,
+            status: AccountStatus::Active,
+            language: Some(p.lang),
+            consent_at: ekdwar_domain::Timestamp::from_millis(p.consent_at),
+            created_at: now,
+            updated_at: now,
+        };
+        match users::insert(&mut tx, &user).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict("portal_id")) => return Err(AppError::field("portal_id", "portal-id-taken")),
+            // The same contact finished registering in another tab a moment ago.
+            Err(StoreError::Conflict(_)) => return Err(AppError::FlowExpired),
+            Err(e) => return Err(e.into()),
+        }
+        self.audit(&mut tx, actor, Some(&user.id), AuditAction::Registered, Outcome::Success, Some(v.channel.as_str().into())).await?;
+        let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.metrics.registrations.inc();
+        Ok(LoggedIn { token, user, password_expired: false })
+    }
+}

@@ -1,0 +1,116 @@
+//! Server-side sessions: random 256-bit tokens in a cookie, their hashes in the database, so any
+//! node can serve any request. Idle and absolute timeouts; revocation one by one or all at once.
+
+use std::time::Duration;
+
+use ekdwar_domain::AccountStatus;
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_store::Conn;
+use ekdwar_store::identity::{self as users, User};
+use ekdwar_store::sessions::{self as store, Session};
+
+use crate::App;
+use crate::audit::Actor;
+use crate::error::{AppError, AppResult};
+use crate::security::sha256_hex;
+
+/// Writes to `last_seen_at` at most this often, so browsing is not a stream of writes.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// The person behind a request.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    pub user: User,
+    pub session: Session,
+}
+
+impl App {
+    /// Starts a session and returns the token for the cookie.
+    pub(crate) async fn create_session(&self, conn: &mut Conn, user_id: &str, actor: &Actor, amr: &str) -> AppResult<String> {
+        let token = self.random.token(32);
+        let now = self.clock.now();
+        let abs = Duration::from_secs(self.config.security.session_absolute_hours * 3600);
+        store::insert(
+            conn,
+            &Session {
+                id_hash: sha256_hex(token.as_bytes()),
+                user_id: user_id.to_string(),
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now.plus(abs),
+                ip: actor.ip.clone(),
+                user_agent: actor.user_agent.as_ref().map(|u| u.chars().take(200).collect()),
+                amr: amr.to_string(),
+                revoked_at: None,
+            },
+        )
+        .await?;
+        Ok(token)
+    }
+
+    /// The session for a cookie token, if it is valid now.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Option<CurrentSession>> {
+        if token.is_empty() || token.len() > 100 {
+            return Ok(None);
+        }
+        let hash = sha256_hex(token.as_bytes());
+        let mut conn = self.store.conn().await?;
+        let Some(session) = store::by_hash(&mut conn, &hash).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let idle = Duration::from_secs(self.config.security.session_idle_minutes * 60);
+        if session.revoked_at.is_some() || session.expires_at <= now || now.since(session.last_seen_at) > idle {
+            return Ok(None);
+        }
+        let Some(user) = users::by_id(&mut conn, &session.user_id).await? else {
+            return Ok(None);
+        };
+        if user.status != AccountStatus::Active {
+            return Ok(None);
+        }
+        if now.since(session.last_seen_at) > TOUCH_EVERY {
+            store::touch(&mut conn, &hash, now).await?;
+        }
+        Ok(Some(CurrentSession { user, session }))
+    }
+
+    pub async fn logout(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        store::revoke(&mut tx, &cur.user.id, &cur.session.id_hash, self.clock.now()).await?;
+        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::Logout, Outcome::Success, None).await?;
+        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// Ends every session of the user, this one included.
+    pub async fn logout_everywhere(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<u64> {
+        let mut tx = self.store.begin().await?;
+        let n = store::revoke_all_except(&mut tx, &cur.user.id, None, self.clock.now()).await?;
+        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::LogoutEverywhere, Outcome::Success, Some(format!("{n} sessions"))).await?;
+        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        Ok(n)
+    }
+
+    pub async fn active_sessions(&self, user_id: &str) -> AppResult<Vec<Session>> {
+        let mut conn = self.store.conn().await?;
+        let now = self.clock.now();
+        let idle = Duration::from_secs(self.config.security.session_idle_minutes * 60);
+        Ok(store::active_for_user(&mut conn, user_id, now)
+            .await?
+            .into_iter()
+            .filter(|s| now.since(s.last_seen_at) <= idle)
+            .collect())
+    }
+
+    /// Ends one of the user's own sessions.
+    pub async fn revoke_session(&self, cur: &CurrentSession, id_hash: &str, actor: &Actor) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        if !store::revoke(&mut tx, &cur.user.id, id_hash, self.clock.now()).await? {
+            return Err(AppError::NotFound);
+        }
+        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::SessionRevoked, Outcome::Success, None).await?;
+        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! The one-time secrets behind registration, recovery and contact changes: a six-digit code by
+//! SMS or a link by e-mail. Secrets are stored as keyed hashes, expire, are single-use and allow
+//! a few wrong attempts. A "decoy" verification is created when the contact must not learn
+//! anything (an address already registered, an unknown account): it looks the same to the
+//! visitor but its secret was never sent, so it can never succeed.
+
+use std::time::Duration;
+
+use ekdwar_domain::otp::OtpCode;
+use ekdwar_domain::throttle::Verdict;
+use ekdwar_domain::{Channel, Contact};
+use ekdwar_store::Conn;
+use ekdwar_store::verifications::{self as store, Verification};
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::notify::Outgoing;
+
+/// Time allowed to finish the next step once the secret is proven.
+const AFTER_VERIFIED: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Register,
+    Recover,
+    Contact,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Recover => "recover",
+            Self::Contact => "contact",
+        }
+    }
+    /// The message template family (`register` → `sms-register`, `email-register-body`).
+    fn message_kind(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Recover => "recover",
+            Self::Contact => "contact-verify",
+        }
+    }
+    /// The path of the page a link in an e-mail opens.
+    fn link_path(self) -> &'static str {
+        match self {
+            Self::Register => "/register/confirm",
+            Self::Recover => "/recover/confirm",
+            Self::Contact => "/account/contact/confirm",
+        }
+    }
+}
+
+/// What a page may show about a flow in progress.
+#[derive(Debug, Clone)]
+pub struct FlowInfo {
+    pub channel: Channel,
+    pub masked_contact: String,
+    pub verified: bool,
+    pub resend_in_secs: u64,
+}
+
+pub(crate) struct NewVerification<'a> {
+    pub purpose: Purpose,
+    pub user_id: Option<&'a str>,
+    pub contact: &'a Contact,
+    pub payload: serde_json::Value,
+    pub lang: &'a Lang,
+    /// False for a decoy.
+    pub deliver: bool,
+}
+
+impl App {
+    fn secret_hash(&self, id: &str, secret: &str) -> String {
+        self.key.sign_b64(&[b"verification", id.as_bytes(), secret.as_bytes()])
+    }
+
+    fn ttl(&self, channel: Channel) -> Duration {
+        match channel {
+            Channel::Sms => Duration::from_secs(self.config.security.otp_ttl_minutes * 60),
+            Channel::Email => Duration::from_secs(self.config.security.email_link_ttl_hours * 3600),
+        }
+    }
+
+    /// Refuses when too many messages went to this contact recently, else counts this one.
+    pub(crate) async fn count_send(&self, conn: &mut Conn, contact: &Contact) -> AppResult<()> {
+        let key = format!("send:{}", contact.as_str());
+        let policy = self.send_throttle();
+        let now = self.clock.now();
+        let before = ekdwar_store::throttle::get(conn, &key).await?;
+        if let Verdict::Locked(until) = policy.verdict(before, now) {
+            return Err(AppError::Throttled {
+                retry_after_secs: until.since(now).as_secs().max(1),
+            });
+        }
+        ekdwar_store::throttle::put(conn, &key, &policy.after_failure(before, now)).await?;
+        Ok(())
+    }
+
+    /// Creates a verification and (unless a decoy) queues its message, on `conn`.
+    pub(crate) async fn start_verification(&self, conn: &mut Conn, v: NewVerification<'_>) -> AppResult<String> {
+        let now = self.clock.now();
+        let channel = v.contact.channel();
+        let id = self.random.id();
+        let secret = self.new_secret(channel);
+        let ttl = self.ttl(channel);
+        store::insert(
+            conn,
+            &Verification {
+                id: id.clone(),
+                purpose: v.purpose.as_str().into(),
+                user_id: v.user_id.map(str::to_string),
+                channel,
+                contact: v.contact.as_str().into(),
+                secret_hash: self.secret_hash(&id, &secret),
+                payload: v.payload.to_string(),
+                attempts: 0,
+                max_attempts: self.config.security.otp_max_attempts,
+                created_at: now,
+                expires_at: now.plus(ttl),
+                resend_after: now.plus(Duration::from_secs(self.config.security.resend_cooldown_seconds)),
+                verified_at: None,
+                consumed_at: None,
+            },
+        )
+        .await?;
+        if v.deliver {
+            self.send_secret(conn, v.purpose, &id, &secret, v.contact, v.lang).await?;
+        }
+        Ok(id)
+    }
+
+    fn new_secret(&self, channel: Channel) -> String {
+        match channel {
+            Channel::Sms => OtpCode::from_random(|| self.random.next_u32()).as_str().to_string(),
+            Channel::Email => self.random.token(32),
+        }
+    }
+
+    async fn send_secret(&self, conn: &mut Conn, purpose: Purpose, id: &str, secret: &str, contact: &Contact, lang: &Lang) -> AppResult<()> {
+        let channel = contact.channel();
+        let link = format!(
+            "{}{}?flow={id}&token={secret}",
+            self.config.public_url(),
+            purpose.link_path()
+        );
+        self.enqueue(
+            conn,
+            Outgoing {
+                kind: purpose.message_kind(),
+                to: contact,
+                lang,
+                args: vec![
+                    ("code", secret.to_string()),
+                    ("link", link),
+                    ("minutes", self.config.security.otp_ttl_minutes.to_string()),
+                    ("hours", self.config.security.email_link_ttl_hours.to_string()),
+                ],
+            },
+        )
+        .await?;
+        self.metrics.otp_sent(channel.as_str());
+        Ok(())
+    }
+
+    /// A live flow of the given purpose, or `FlowExpired`.
+    pub(crate) async fn live_flow(&self, conn: &mut Conn, id: &str, purpose: Purpose) -> AppResult<Verification> {
+        let v = store::by_id(conn, id).await?.ok_or(AppError::FlowExpired)?;
+        let now = self.clock.now();
+        let alive = match v.verified_at {
+            Some(at) => now < at.plus(AFTER_VERIFIED),
+            None => now < v.expires_at,
+        };
+        if v.purpose != purpose.as_str() || v.consumed_at.is_some() || !alive {
+            return Err(AppError::FlowExpired);
+        }
+        Ok(v)
+    }
+
+    /// Checks a typed code or a link's token. A wrong secret uses up one attempt.
+    pub async fn verify_secret(&self, flow: &str, purpose: Purpose, secret: &str) -> AppResult<Verification> {
+        let mut tx = self.store.begin().await?;
+        let v = self.live_flow(&mut tx, flow, purpose).await?;
+        if v.verified_at.is_some() {
+            // A second click on the same link, or a reload: already proven.
+            return Ok(v);
+        }
+        if v.attempts >= v.max_attempts {
+            return Err(AppError::TooManyAttempts);
+        }
+        let secret = match v.channel {
+            Channel::Sms => match OtpCode::parse(secret) {
+                Ok(c) => c.as_str().to_string(),
+                Err(e) => return Err(AppError::Form(vec![crate::error::FieldError::from_code("code", &e)])),
+            },
+            Channel::Email => secret.trim().to_string(),
+        };
+        let expected = self.secret_hash(&v.id, &secret);
+        if crate::security::constant_time_eq(expected.as_bytes(), v.secret_hash.as_bytes()) {
+            store::mark_verified(&mut tx, &v.id, self.clock.now()).await?;
+            tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+            return store::by_id(&mut *self.store.conn().await?, flow)
+                .await?
+                .ok_or(AppError::FlowExpired);
+        }
+        let attempts = store::record_attempt(&mut tx, &v.id).await?;
+        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        let left = v.max_attempts - attempts;
+        if left <= 0 {
+            Err(AppError::TooManyAttempts)
+        } else {
+            Err(AppError::CodeWrong { attempts_left: left })
+        }
+    }
+
+    /// A flow whose secret has been proven and whose next step is not done yet.
+    pub(crate) async fn verified_flow(&self, conn: &mut Conn, flow: &str, purpose: Purpose) -> AppResult<Verification> {
+        let v = self.live_flow(conn, flow, purpose).await?;
+        if v.verified_at.is_none() {
+            return Err(AppError::FlowExpired);
+        }
+        Ok(v)
+    }
+
+    /// Sends a fresh secret after the cool-down. Decoys are refreshed but stay silent.
+    pub async fn resend(&self, flow: &str, purpose: Purpose, lang: &Lang) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let v = self.live_flow(&mut tx, flow, purpose).await?;
+        let now = self.clock.now();
+        if v.verified_at.is_some() {
+            return Err(AppError::FlowExpired);
+        }
+        if v.resend_after > now {
+            return Err(AppError::ResendTooSoon {
+                seconds: v.resend_after.since(now).as_secs().max(1),
+            });
+        }
+        let contact = Contact::from_trusted(v.channel, v.contact.clone());
+        self.count_send(&mut tx, &contact).await?;
+        let secret = self.new_secret(v.channel);
+        let cooldown = Duration::from_secs(self.config.security.resend_cooldown_seconds);
+        store::replace_secret(&mut tx, &v.id, &self.secret_hash(&v.id, &secret), now.plus(self.ttl(v.channel)), now.plus(cooldown)).await?;
+        let decoy: bool = serde_json::from_str::<serde_json::Value>(&v.payload)
+            .ok()
+            .and_then(|p| p.get("decoy").and_then(serde_json::Value::as_bool))
+            .unwrap_or(false);
+        if !decoy {
+            self.send_secret(&mut tx, purpose, &v.id, &secret, &contact, lang).await?;
+        }
+        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// What the "enter your code" page shows.
+    pub async fn flow_info(&self, flow: &str, purpose: Purpose) -> AppResult<FlowInfo> {
+        let mut conn = self.store.conn().await?;
+        let v = self.live_flow(&mut conn, flow, purpose).await?;
+        let now = self.clock.now();
+        Ok(FlowInfo {
+            channel: v.channel,
+            masked_contact: Contact::from_trusted(v.channel, v.contact).masked(),
+            verified: v.verified_at.is_some(),
+            resend_in_secs: v.resend_after.since(now).as_secs(),
+        })
+    }
+}

@@ -1,0 +1,212 @@
+//! Notifications: messages are rendered in the person's language and written to the outbox in
+//! the same transaction as the change that causes them; a worker delivers them by SMTP or an
+//! HTTP SMS gateway, with retries. Without a gateway they stay in the local outbox.
+
+use std::time::Duration;
+
+use ekdwar_domain::{Channel, Contact};
+use ekdwar_store::notify::{self as outbox, NewMessage, OutboxMessage, OutboxStatus};
+use ekdwar_store::Conn;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::{SmsConfig, SmtpConfig, SmtpSecurity};
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::App;
+
+const MAX_ATTEMPTS: i64 = 8;
+const BATCH: i64 = 20;
+
+/// The configured gateways.
+#[derive(Clone, Default)]
+pub struct Gateways {
+    smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, lettre::message::Mailbox)>,
+    sms: Option<HttpSms>,
+}
+
+impl std::fmt::Debug for Gateways {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateways")
+            .field("smtp", &self.smtp.is_some())
+            .field("sms", &self.sms.is_some())
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+struct HttpSms {
+    client: reqwest::Client,
+    url: String,
+    token: Option<String>,
+    sender: Option<String>,
+}
+
+impl Gateways {
+    pub fn from_config(smtp: &SmtpConfig, sms: &SmsConfig) -> anyhow::Result<Self> {
+        let smtp = match &smtp.host {
+            None => None,
+            Some(host) => {
+                let mut b = match smtp.security {
+                    SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                    SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+                }
+                .port(smtp.port)
+                .timeout(Some(Duration::from_secs(20)));
+                if let (Some(u), Some(p)) = (&smtp.username, &smtp.password) {
+                    b = b.credentials(Credentials::new(u.clone(), p.expose().to_string()));
+                }
+                let from: lettre::message::Mailbox = smtp
+                    .from
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("smtp.from is not an address: {e}"))?;
+                Some((b.build(), from))
+            }
+        };
+        let sms = match &sms.http_url {
+            None => None,
+            Some(url) => Some(HttpSms {
+                client: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(15))
+                    .build()?,
+                url: url.clone(),
+                token: sms.http_token.as_ref().map(|t| t.expose().to_string()),
+                sender: sms.sender.clone(),
+            }),
+        };
+        Ok(Self { smtp, sms })
+    }
+
+    pub fn has(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Sms => self.sms.is_some(),
+            Channel::Email => self.smtp.is_some(),
+        }
+    }
+
+    async fn deliver(&self, m: &OutboxMessage) -> Result<(), String> {
+        match m.channel {
+            Channel::Email => {
+                let (transport, from) = self.smtp.as_ref().ok_or("no SMTP server configured")?;
+                let to: lettre::message::Mailbox =
+                    m.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+                let message = lettre::Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(m.subject.clone().unwrap_or_default())
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(m.body.clone())
+                    .map_err(|e| e.to_string())?;
+                transport.send(message).await.map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            Channel::Sms => {
+                let gw = self.sms.as_ref().ok_or("no SMS gateway configured")?;
+                let mut req = gw.client.post(&gw.url).json(&serde_json::json!({
+                    "to": m.recipient,
+                    "text": m.body,
+                    "sender": gw.sender,
+                    "reference": m.id.to_string(),
+                }));
+                if let Some(t) = &gw.token {
+                    req = req.bearer_auth(t);
+                }
+                let resp = req.send().await.map_err(|e| e.to_string())?;
+                if resp.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("gateway answered {}", resp.status()))
+                }
+            }
+        }
+    }
+}
+
+/// A message to send; rendered from `sms-{kind}` or `email-{kind}-subject`/`-body`.
+pub struct Outgoing<'a> {
+    pub kind: &'static str,
+    pub to: &'a Contact,
+    pub lang: &'a Lang,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl App {
+    /// Renders a message and writes it to the outbox on `conn` (normally inside the
+    /// transaction of the change it reports).
+    pub async fn enqueue(&self, conn: &mut Conn, m: Outgoing<'_>) -> AppResult<()> {
+        let channel = m.to.channel();
+        let (subject, body) = match channel {
+            Channel::Sms => (None, m.lang.t_args(&format!("sms-{}", m.kind), &m.args)),
+            Channel::Email => (
+                Some(m.lang.t_args(&format!("email-{}-subject", m.kind), &m.args)),
+                m.lang.t_args(&format!("email-{}-body", m.kind), &m.args),
+            ),
+        };
+        let status = if self.gateways.has(channel) {
+            OutboxStatus::Pending
+        } else {
+            OutboxStatus::Local
+        };
+        outbox::enqueue(
+            conn,
+            &NewMessage {
+                channel,
+                recipient: m.to.as_str().to_string(),
+                subject,
+                body,
+                kind: m.kind.to_string(),
+                status,
+                created_at: self.clock.now(),
+            },
+        )
+        .await?;
+        self.wake_delivery.notify_one();
+        Ok(())
+    }
+
+    /// Delivers the messages that are due; returns how many were attempted.
+    pub async fn deliver_due(&self) -> AppResult<usize> {
+        let now = self.clock.now();
+        let batch = {
+            let mut tx = self.store.begin().await?;
+            let b = outbox::claim_due(&mut tx, now, now.plus(Duration::from_secs(120)), BATCH).await?;
+            tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+            b
+        };
+        for m in &batch {
+            let result = self.gateways.deliver(m).await;
+            let mut conn = self.store.conn().await?;
+            match result {
+                Ok(()) => {
+                    outbox::mark_sent(&mut conn, m.id, self.clock.now()).await?;
+                    self.metrics.deliveries.get_or_create(&crate::metrics::OutcomeLabels { outcome: "sent".into() }).inc();
+                }
+                Err(e) => {
+                    let attempt = m.attempts + 1;
+                    let retry = (attempt < MAX_ATTEMPTS).then(|| {
+                        self.clock.now().plus(Duration::from_secs(30 * (1 << attempt.min(10))))
+                    });
+                    tracing::warn!(id = m.id, channel = m.channel.as_str(), attempt, error = %e, "message delivery failed");
+                    outbox::mark_attempt_failed(&mut conn, m.id, &e, retry).await?;
+                    self.metrics.deliveries.get_or_create(&crate::metrics::OutcomeLabels { outcome: "failed".into() }).inc();
+                }
+            }
+        }
+        Ok(batch.len())
+    }
+
+    /// Runs delivery until the process ends: immediately after each enqueue, and every few
+    /// seconds for retries.
+    pub async fn run_delivery(self) {
+        loop {
+            match self.deliver_due().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox delivery pass failed"),
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.wake_delivery.notified()).await;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Randomness, hashing and signing used by the use-cases.
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ekdwar_domain::password::Password;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::config::Argon2Config;
+
+/// Where random bytes come from. Injected so that tests could make it deterministic.
+pub trait Random: Send + Sync + 'static {
+    fn fill(&self, buf: &mut [u8]);
+
+    fn next_u32(&self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    /// A token of `n` random bytes, URL-safe base64.
+    fn token(&self, n: usize) -> String {
+        let mut b = vec![0u8; n];
+        self.fill(&mut b);
+        URL_SAFE_NO_PAD.encode(b)
+    }
+
+    /// A 128-bit identifier in hex.
+    fn id(&self) -> String {
+        let mut b = [0u8; 16];
+        self.fill(&mut b);
+        hex::encode(b)
+    }
+
+    /// A number in `0..n`, unbiased.
+    fn below(&self, n: u32) -> u32 {
+        let limit = u32::MAX - (u32::MAX % n);
+        loop {
+            let v = self.next_u32();
+            if v < limit {
+                return v % n;
+            }
+        }
+    }
+}
+
+/// The operating system's generator.
+#[derive(Debug, Default)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        // The OS generator failing means the machine cannot do cryptography at all.
+        getrandom::fill(buf).expect("operating system random generator failed");
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Equality that takes the same time wherever the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// The server key: signs CSRF tokens and challenges, and keys the hashes of one-time codes so
+/// that a stolen database does not allow an offline search of six-digit codes.
+#[derive(Clone)]
+pub struct ServerKey(Arc<Vec<u8>>);
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerKey(***)")
+    }
+}
+
+impl ServerKey {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Arc::new(bytes))
+    }
+
+    /// HMAC-SHA256 of the parts, each prefixed with its length so that parts cannot be shifted.
+    pub fn sign(&self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("any key length");
+        for p in parts {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    pub fn sign_b64(&self, parts: &[&[u8]]) -> String {
+        URL_SAFE_NO_PAD.encode(self.sign(parts))
+    }
+
+    pub fn verify_b64(&self, parts: &[&[u8]], signature: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(signature)
+            .is_ok_and(|sig| constant_time_eq(&sig, &self.sign(parts)))
+    }
+}
+
+/// argon2id on a bounded pool of blocking threads, so that a burst of logins queues instead of
+/// starving the async runtime or exhausting memory (each hash holds `memory_kib`).
+#[derive(Clone)]
+pub struct PasswordHashing {
+    params: Params,
+    permits: Arc<Semaphore>,
+    /// A real hash of a random password, checked when an account does not exist so that
+    /// "no such user" takes as long as "wrong password".
+    dummy: Arc<String>,
+}
+
+impl std::fmt::Debug for PasswordHashing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHashing").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("argon2: {0}")]
+    Argon2(String),
+    #[error("hashing task failed")]
+    Join,
+}
+
+impl PasswordHashing {
+    pub fn new(cfg: &Argon2Config, random: &dyn Random) -> Result<Self, HashError> {
+        let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
+            .map_err(|e| HashError::Argon2(e.to_string()))?;
+        let concurrent = if cfg.max_concurrent == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            cfg.max_concurrent
+        };
+        let dummy = hash_blocking(&params, random.token(24).as_bytes())?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrent)),
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
+        let params = self.params.clone();
+        let pw = password.expose().as_bytes().to_vec();
+        tokio::task::spawn_blocking(move || hash_blocking(&params, &pw))
+            .await
+            .map_err(|_| HashError::Join)?
+    }
+
+    /// Checks a password against a stored PHC string, or against the dummy hash when there is
+    /// none (and then always answers false).
+    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let (phc, real) = match stored {
+            Some(s) => (s.to_string(), true),
+            None => (self.dummy.as_ref().clone(), false),
+        };
+        let pw = password.expose().as_bytes().to_vec();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&phc).is_ok_and(|h| {
+                Argon2::default().verify_password(&pw, &h).is_ok()
+            })
+        })
+        .await
+        .unwrap_or(false);
+        ok && real
+    }
+}
+
+fn hash_blocking(params: &Params, pw: &[u8]) -> Result<String, HashError> {
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    argon
+        .hash_password(pw)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError::Argon2(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_users_never_do() {
+        let cfg = Argon2Config {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 1,
+        };
+        let h = PasswordHashing::new(&cfg, &OsRandom).unwrap();
+        let pw = Password::new("quiet harbor lantern");
+        let phc = h.hash(&pw).await.unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(h.verify(&pw, Some(&phc)).await);
+        assert!(!h.verify(&Password::new("wrong"), Some(&phc)).await);
+        assert!(!h.verify(&pw, None).await);
+        assert!(!h.verify(&pw, Some("garbage")).await);
+    }
+
+    #[test]
+    fn signatures() {
+        let k = ServerKey::new(b"k".to_vec());
+        let s = k.sign_b64(&[b"a", b"bc"]);
+        assert!(k.verify_b64(&[b"a", b"bc"], &s));
+        assert!(!k.verify_b64(&[b"ab", b"c"], &s));
+        assert!(!k.verify_b64(&[b"a", b"bc"], "nope"));
+    }
+}
