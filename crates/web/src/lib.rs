@@ -1,1 +1,109 @@
+//! Ekdwar's web face: axum routes, server-rendered pages that work without JavaScript, the
+//! security middleware (headers, CSRF, language, session), and the single error boundary.
 
+mod ctx;
+mod error;
+mod identity;
+mod system;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use ekdwar_app::App;
+use ekdwar_app::metrics::{HttpLabels, RouteLabels};
+use tokio::net::TcpListener;
+
+pub use ctx::Ctx;
+
+/// All routes of the portal.
+pub fn router(app: App) -> Router {
+    let mut r = Router::new()
+        .route("/", get(system::home))
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route("/static/app.css", get(system::css))
+        .route("/static/app.js", get(system::js))
+        .route("/language", post(system::switch_language))
+        .route("/password/strength", post(identity::password_strength))
+        .route("/register", get(identity::register_form).post(identity::register_submit))
+        .route("/register/verify", get(identity::register_verify_form).post(identity::register_verify_submit))
+        .route("/register/resend", post(identity::register_resend))
+        .route("/register/confirm", get(identity::register_confirm_link))
+        .route("/register/password", get(identity::register_password_form).post(identity::register_password_submit))
+        .route("/login", get(identity::login_form).post(identity::login_submit))
+        .route("/logout", post(identity::logout))
+        .route("/recover", get(identity::recover_form).post(identity::recover_submit))
+        .route("/recover/verify", get(identity::recover_verify_form).post(identity::recover_verify_submit))
+        .route("/recover/resend", post(identity::recover_resend))
+        .route("/recover/confirm", get(identity::recover_confirm_link))
+        .route("/recover/password", get(identity::recover_password_form).post(identity::recover_password_submit))
+        .route("/recover/portal-id", get(identity::portal_id_form).post(identity::portal_id_submit))
+        .route("/account", get(identity::account))
+        .route("/account/name", post(identity::account_name))
+        .route("/account/contact", post(identity::account_contact))
+        .route("/account/contact/verify", get(identity::contact_verify_form).post(identity::contact_verify_submit))
+        .route("/account/contact/resend", post(identity::contact_resend))
+        .route("/account/contact/confirm", get(identity::contact_confirm_link))
+        .route("/account/password", get(identity::password_form).post(identity::password_submit))
+        .route("/account/sessions", get(identity::sessions))
+        .route("/account/sessions/revoke", post(identity::session_revoke))
+        .route("/account/sessions/logout-all", post(identity::logout_all))
+        .route("/account/security", get(identity::security_events));
+    if app.config.server.dev_mode {
+        r = r.route("/dev/outbox", get(system::dev_outbox));
+    }
+    r.route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
+        .fallback(system::not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), ctx::context))
+        .with_state(app)
+}
+
+async fn record_metrics(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    app.metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            method,
+            route: route.clone(),
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    app.metrics
+        .http_duration
+        .get_or_create(&RouteLabels { route })
+        .observe(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// Serves until `shutdown` resolves; outbox delivery runs alongside.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let delivery = tokio::spawn(app.clone().run_delivery());
+    let result = axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    delivery.abort();
+    result
+}

@@ -1,0 +1,246 @@
+//! Per-request context: language, CSRF token, the logged-in person, the client's address. Built
+//! by one middleware that also enforces CSRF, sets security headers and renders error pages.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use ekdwar_app::App;
+use ekdwar_app::audit::Actor;
+use ekdwar_app::i18n::Lang;
+use ekdwar_app::identity::CurrentSession;
+
+use crate::error::{ErrorInfo, Errors};
+
+pub const SESSION_COOKIE: &str = "ekdwar_session";
+const CSRF_COOKIE: &str = "ekdwar_csrf";
+pub const LANG_COOKIE: &str = "ekdwar_lang";
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub lang: Lang,
+    /// The token every form carries.
+    pub csrf: String,
+    pub user: Option<CurrentSession>,
+    pub actor: Actor,
+    /// Path and query of this page, for "come back here" links.
+    pub path: String,
+    /// A translated confirmation to show once (`?notice=notice-…`).
+    pub notice: Option<String>,
+    /// Cookies get `Secure`.
+    pub secure: bool,
+}
+
+impl Ctx {
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+    pub fn ta(&self, key: &str, name: &'static str, value: impl std::fmt::Display) -> String {
+        self.lang.t_args(key, &[(name, value.to_string())])
+    }
+    pub fn ta2(&self, key: &str, n1: &'static str, v1: impl std::fmt::Display, n2: &'static str, v2: impl std::fmt::Display) -> String {
+        self.lang.t_args(key, &[(n1, v1.to_string()), (n2, v2.to_string())])
+    }
+    pub fn languages(&self) -> Vec<Lang> {
+        Lang::all()
+    }
+
+    /// A cookie with the portal's attributes: HttpOnly, SameSite=Lax, Secure behind TLS.
+    pub fn cookie(&self, name: &'static str, value: String, max_age_secs: Option<i64>) -> Cookie<'static> {
+        let mut c = Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .build();
+        if let Some(s) = max_age_secs {
+            c.set_max_age(time::Duration::seconds(s));
+        }
+        c
+    }
+
+    pub fn removal(&self, name: &'static str) -> Cookie<'static> {
+        let mut c = self.cookie(name, String::new(), Some(0));
+        c.make_removal();
+        c
+    }
+
+    /// The logged-in person, or a redirect to the login page.
+    pub fn user_or_login(&self) -> Result<&CurrentSession, Response> {
+        self.user.as_ref().ok_or_else(|| Redirect::to("/login").into_response())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+fn client_ip(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
+    if app.config.server.behind_tls_proxy
+        && let Some(xff) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(last) = xff.rsplit(',').next()
+    {
+        let ip = last.trim();
+        if ip.parse::<std::net::IpAddr>().is_ok() {
+            return Some(ip.to_string());
+        }
+    }
+    peer.map(|p| p.ip().to_string())
+}
+
+/// True when the request comes from our own pages: no `Origin`, or one naming our host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+}
+
+pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let jar = CookieJar::from_headers(&parts.headers);
+    let secure = app.config.server.behind_tls_proxy;
+
+    let (csrf_seed, new_seed) = match jar.get(CSRF_COOKIE).map(|c| c.value().to_string()) {
+        Some(v) if v.len() >= 16 && v.len() <= 64 => (v, false),
+        _ => (app.random.token(24), true),
+    };
+    let csrf = app.key.sign_b64(&[b"csrf", csrf_seed.as_bytes()]);
+
+    let user = match jar.get(SESSION_COOKIE) {
+        Some(c) => app.authenticate(c.value()).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "session look-up failed");
+            None
+        }),
+        None => None,
+    };
+    let lang = user
+        .as_ref()
+        .and_then(|s| s.user.language.as_deref())
+        .and_then(Lang::parse)
+        .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
+        .unwrap_or_else(|| {
+            let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            Lang::negotiate(accept, &app.default_lang)
+        });
+    let notice = parts.uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "notice")
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| v.starts_with("notice-") && v.len() < 40 && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+    });
+    let ctx = Ctx {
+        lang,
+        csrf: csrf.clone(),
+        actor: Actor {
+            user_id: user.as_ref().map(|s| s.user.id.clone()),
+            ip: client_ip(&app, &parts.headers, peer),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        },
+        user,
+        path: parts.uri.path().to_string(),
+        notice,
+        secure,
+    };
+
+    // CSRF: every POST must come from our origin and carry the token bound to the cookie.
+    let body = if parts.method == Method::POST {
+        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+            Ok(b) => b,
+            Err(_) => return finish(&ctx, &app, error_page(&ctx, StatusCode::PAYLOAD_TOO_LARGE, "error-title", "err-too-large", None), new_seed.then_some(csrf_seed)),
+        };
+        let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+        let ok = !new_seed
+            && same_origin(&parts.headers)
+            && sent.is_some_and(|s| ekdwar_app::security::constant_time_eq(s.as_bytes(), csrf.as_bytes()));
+        if !ok {
+            tracing::warn!(path = %ctx.path, "CSRF check failed");
+            return finish(&ctx, &app, error_page(&ctx, StatusCode::FORBIDDEN, "error-title", "err-csrf", None), new_seed.then_some(csrf_seed));
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+
+    parts.extensions.insert(ctx.clone());
+    let resp = next.run(Request::from_parts(parts, body)).await;
+    let resp = match resp.extensions().get::<ErrorInfo>().cloned() {
+        Some(info) => {
+            let (title, msg) = match info.code {
+                "not-found" => ("error-not-found-title", "err-not-found"),
+                "internal" => ("error-title", "err-internal"),
+                code => ("error-title", code),
+            };
+            let key = if msg.starts_with("err-") { msg.to_string() } else { format!("err-{msg}") };
+            error_page(&ctx, resp.status(), title, &key, info.correlation)
+        }
+        None => resp,
+    };
+    finish(&ctx, &app, resp, new_seed.then_some(csrf_seed))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    title: &'a str,
+    message: String,
+    correlation: Option<String>,
+}
+
+pub fn error_page(c: &Ctx, status: StatusCode, title: &str, key: &str, correlation: Option<String>) -> Response {
+    let page = ErrorPage {
+        c,
+        errors: Errors::default(),
+        title,
+        message: c.t(key),
+        correlation,
+    };
+    (status, crate::identity::render(&page)).into_response()
+}
+
+fn finish(ctx: &Ctx, app: &App, mut resp: Response, new_csrf_seed: Option<String>) -> Response {
+    let h = resp.headers_mut();
+    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(h, "content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    // Links in e-mails carry tokens; never leak them to another site.
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    if app.config.server.behind_tls_proxy {
+        set(h, "strict-transport-security", "max-age=31536000; includeSubDomains");
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, "cache-control", "no-store");
+    }
+    if let Some(seed) = new_csrf_seed
+        && let Ok(v) = HeaderValue::from_str(&ctx.cookie(CSRF_COOKIE, seed, None).to_string())
+    {
+        h.append(header::SET_COOKIE, v);
+    }
+    resp
+}

@@ -1,0 +1,119 @@
+//! The one place where errors become responses. Handlers return [`WebError`]; it carries a
+//! status and a code, and the context middleware (which knows the language) renders the page.
+//! Internal details go to the log with a correlation id, never to the person.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ekdwar_app::error::AppError;
+
+use crate::ctx::Ctx;
+
+#[derive(Debug)]
+pub struct WebError(pub AppError);
+
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+/// Left on an error response for the context middleware to render.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub code: &'static str,
+    pub correlation: Option<String>,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, correlation) = match &self.0 {
+            AppError::NotFound => (StatusCode::NOT_FOUND, None),
+            AppError::FlowExpired => (StatusCode::GONE, None),
+            AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
+            AppError::Internal(detail) => {
+                let id = format!("{:016x}", rand_u64());
+                tracing::error!(correlation = %id, error = %detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, Some(id))
+            }
+            _ => (StatusCode::BAD_REQUEST, None),
+        };
+        let mut resp = status.into_response();
+        resp.extensions_mut().insert(ErrorInfo {
+            code: self.0.code(),
+            correlation,
+        });
+        resp
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().elapsed().map_or(0, |d| d.as_nanos() as u64));
+    h.finish()
+}
+
+/// A translated message for one field.
+#[derive(Debug, Clone)]
+pub struct FieldMessage {
+    pub field: String,
+    pub message: String,
+}
+
+/// The errors shown on a form: a summary at the top, and each message next to its field.
+#[derive(Debug, Clone, Default)]
+pub struct Errors {
+    pub list: Vec<FieldMessage>,
+}
+
+impl Errors {
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.list
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// Translates an expected failure of a use-case; `None` for failures that belong to the
+    /// error boundary (internal errors, not found). `field` receives messages that concern the
+    /// whole form.
+    pub fn from_app(c: &Ctx, e: &AppError, field: &str) -> Option<Self> {
+        let one = |message: String| {
+            Some(Self {
+                list: vec![FieldMessage {
+                    field: field.to_string(),
+                    message,
+                }],
+            })
+        };
+        match e {
+            AppError::Form(list) => Some(Self {
+                list: list
+                    .iter()
+                    .map(|f| FieldMessage {
+                        field: f.field.to_string(),
+                        message: c.lang.t_args(&format!("err-{}", f.code), &f.args),
+                    })
+                    .collect(),
+            }),
+            AppError::InvalidCredentials => one(c.t("err-login-failed")),
+            AppError::CaptchaRequired => Some(Self {
+                list: vec![FieldMessage {
+                    field: "captcha".into(),
+                    message: c.t("err-captcha-required"),
+                }],
+            }),
+            AppError::Throttled { retry_after_secs } => one(c.ta("err-throttled", "minutes", retry_after_secs.div_ceil(60))),
+            AppError::CodeWrong { attempts_left } => one(c.ta("err-code-wrong", "left", attempts_left)),
+            AppError::TooManyAttempts => one(c.t("err-code-too-many")),
+            AppError::ResendTooSoon { seconds } => one(c.ta("err-resend-too-soon", "seconds", seconds)),
+            AppError::FlowExpired => one(c.t("err-flow-expired")),
+            AppError::AccountLocked => one(c.t("err-account-locked")),
+            AppError::NotFound | AppError::Internal(_) => None,
+        }
+    }
+}

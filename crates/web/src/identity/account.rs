@@ -1,0 +1,280 @@
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use ekdwar_app::App;
+use ekdwar_app::identity::{CurrentSession, Purpose};
+use ekdwar_domain::Timestamp;
+use ekdwar_domain::password::Password;
+use ekdwar_store::identity::User;
+use serde::Deserialize;
+
+use super::{CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie, form_errors, render, with_errors};
+use crate::ctx::{Ctx, SESSION_COOKIE};
+use crate::error::{Errors, WebError};
+
+const CONTACT_FLOW: &str = "ekdwar_flow_contact";
+
+/// `2026-11-21 14:05 UTC`
+fn when(t: Timestamp) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(t.millis() / 1000)
+        .ok()
+        .and_then(|d| d.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    user: &'a User,
+    level_key: String,
+    next_level_key: Option<String>,
+}
+
+fn account_page<'a>(app: &App, c: &'a Ctx, s: &'a CurrentSession, errors: Errors) -> AccountPage<'a> {
+    let info = app.level_info(s.user.level);
+    AccountPage {
+        c,
+        errors,
+        user: &s.user,
+        level_key: format!("level-{}", info.level.as_str()),
+        next_level_key: info.next.map(|n| format!("level-next-{}", n.as_str())),
+    }
+}
+
+pub async fn account(State(app): State<App>, c: Ctx) -> Response {
+    match c.user_or_login() {
+        Ok(s) => render(&account_page(&app, &c, s, Errors::default())),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+}
+
+pub async fn account_name(State(app): State<App>, c: Ctx, Form(f): Form<NameForm>) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    match app.update_name(s, &f.first_name, &f.last_name, &c.actor).await {
+        Ok(()) => Ok(Redirect::to("/account?notice=notice-saved").into_response()),
+        Err(e) => {
+            let errors = form_errors(&c, e, "first_name")?;
+            Ok(with_errors(render(&account_page(&app, &c, s, errors.clone())), &errors))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    contact: String,
+}
+
+pub async fn account_contact(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<ContactForm>) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    match app.start_contact_change(s, &f.contact, &c.lang, &c.actor).await {
+        Ok(flow) => Ok((jar.add(c.cookie(CONTACT_FLOW, flow, Some(86_400))), Redirect::to("/account/contact/verify")).into_response()),
+        Err(e) => {
+            let errors = form_errors(&c, e, "contact")?;
+            Ok(with_errors(render(&account_page(&app, &c, s, errors.clone())), &errors))
+        }
+    }
+}
+
+fn contact_verify_page<'a>(c: &'a Ctx, errors: Errors, masked: &str, email: bool) -> VerifyPage<'a> {
+    let lead = if email { c.ta("verify-lead-email", "contact", masked) } else { c.ta("verify-lead-sms", "contact", masked) };
+    VerifyPage { c, errors, title: "contact-verify-title", lead, action: "/account/contact/verify", resend_action: "/account/contact/resend", restart: "/account" }
+}
+
+pub async fn contact_verify_form(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+    if let Err(r) = c.user_or_login() {
+        return Ok(r);
+    }
+    let info = app.flow_info(&flow_cookie(&jar, CONTACT_FLOW), Purpose::Contact).await?;
+    Ok(render(&contact_verify_page(&c, Errors::default(), &info.masked_contact, info.channel == ekdwar_domain::Channel::Email)))
+}
+
+pub async fn contact_verify_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
+    if let Err(r) = c.user_or_login() {
+        return Ok(r);
+    }
+    let flow = flow_cookie(&jar, CONTACT_FLOW);
+    match app.complete_contact_change(&flow, &f.code, &c.actor).await {
+        Ok(_) => Ok((jar.add(c.removal(CONTACT_FLOW)), Redirect::to("/account?notice=notice-contact-changed")).into_response()),
+        Err(e) => {
+            let info = app.flow_info(&flow, Purpose::Contact).await?;
+            let errors = form_errors(&c, e, "code")?;
+            Ok(with_errors(render(&contact_verify_page(&c, errors.clone(), &info.masked_contact, info.channel == ekdwar_domain::Channel::Email)), &errors))
+        }
+    }
+}
+
+pub async fn contact_resend(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+    if let Err(r) = c.user_or_login() {
+        return Ok(r);
+    }
+    let flow = flow_cookie(&jar, CONTACT_FLOW);
+    match app.resend(&flow, Purpose::Contact, &c.lang).await {
+        Ok(()) => Ok(Redirect::to("/account/contact/verify?notice=notice-code-resent").into_response()),
+        Err(e) => {
+            let info = app.flow_info(&flow, Purpose::Contact).await?;
+            let errors = form_errors(&c, e, "code")?;
+            Ok(with_errors(render(&contact_verify_page(&c, errors.clone(), &info.masked_contact, info.channel == ekdwar_domain::Channel::Email)), &errors))
+        }
+    }
+}
+
+/// The link in the e-mail sent to a new address.
+pub async fn contact_confirm_link(State(app): State<App>, c: Ctx, Query(q): Query<LinkQuery>) -> Result<Response, WebError> {
+    app.complete_contact_change(&q.flow, &q.token, &c.actor).await?;
+    let to = if c.user.is_some() { "/account?notice=notice-contact-changed" } else { "/login?notice=notice-contact-changed" };
+    Ok(Redirect::to(to).into_response())
+}
+
+fn password_page<'a>(app: &App, c: &'a Ctx, errors: Errors) -> PasswordPage<'a> {
+    PasswordPage { c, errors, title: "account-change-password", lead: None, action: "/account/password", portal_id: None, ask_current: true, min_length: app.config.password.min_length, button: "save" }
+}
+
+pub async fn password_form(State(app): State<App>, c: Ctx) -> Response {
+    match c.user_or_login() {
+        Ok(_) => render(&password_page(&app, &c, Errors::default())),
+        Err(r) => r,
+    }
+}
+
+pub async fn password_submit(State(app): State<App>, c: Ctx, Form(f): Form<NewPasswordForm>) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    match app.change_password(s, Password::new(f.current), Password::new(f.password), Password::new(f.confirm), &c.actor).await {
+        Ok(()) => Ok(Redirect::to("/account?notice=notice-password-changed").into_response()),
+        Err(e) => {
+            let errors = form_errors(&c, e, "password")?;
+            Ok(with_errors(render(&password_page(&app, &c, errors.clone())), &errors))
+        }
+    }
+}
+
+struct SessionRow {
+    id: String,
+    device: String,
+    ip: String,
+    started: String,
+    last_seen: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    sessions: Vec<SessionRow>,
+}
+
+/// A short description of a browser from its user agent.
+fn device(ua: Option<&str>) -> String {
+    let ua = ua.unwrap_or("");
+    let browser = ["Edg", "OPR", "Firefox", "Chrome", "Safari"].iter().find(|b| ua.contains(*b)).copied().unwrap_or("");
+    let os = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"].iter().find(|o| ua.contains(*o)).copied().unwrap_or("");
+    match (browser, os) {
+        ("", "") => ua.chars().take(60).collect(),
+        (b, "") => b.to_string(),
+        ("", o) => o.to_string(),
+        (b, o) => format!("{b} · {o}"),
+    }
+}
+
+pub async fn sessions(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let rows = app
+        .active_sessions(&s.user.id)
+        .await?
+        .into_iter()
+        .map(|x| SessionRow {
+            current: x.id_hash == s.session.id_hash,
+            device: device(x.user_agent.as_deref()),
+            ip: x.ip.clone().unwrap_or_default(),
+            started: when(x.created_at),
+            last_seen: when(x.last_seen_at),
+            id: x.id_hash,
+        })
+        .collect();
+    Ok(render(&SessionsPage { c: &c, errors: Errors::default(), sessions: rows }))
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    id: String,
+}
+
+pub async fn session_revoke(State(app): State<App>, c: Ctx, Form(f): Form<RevokeForm>) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    app.revoke_session(s, &f.id, &c.actor).await?;
+    Ok(Redirect::to("/account/sessions?notice=notice-session-ended").into_response())
+}
+
+pub async fn logout_all(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    app.logout_everywhere(s, &c.actor).await?;
+    Ok((jar.add(c.removal(SESSION_COOKIE)), Redirect::to("/login?notice=notice-logged-out-everywhere")).into_response())
+}
+
+struct EventRow {
+    when: String,
+    what: String,
+    outcome: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    events: Vec<EventRow>,
+}
+
+pub async fn security_events(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let events = app
+        .security_events(&s.user.id)
+        .await?
+        .into_iter()
+        .map(|e| EventRow {
+            when: when(e.at),
+            what: format!("audit-{}", e.action.as_str()),
+            outcome: format!("outcome-{}", e.outcome.as_str()),
+            ip: e.ip.unwrap_or_default(),
+        })
+        .collect();
+    Ok(render(&SecurityPage { c: &c, errors: Errors::default(), events }))
+}

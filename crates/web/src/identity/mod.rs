@@ -1,0 +1,147 @@
+//! Account pages: registration, login, recovery, profile, sessions, security events.
+
+mod account;
+mod recover;
+mod register;
+
+pub use account::*;
+pub use recover::*;
+pub use register::*;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use ekdwar_app::App;
+use ekdwar_app::captcha::{Challenge, ChallengeAnswer};
+use ekdwar_app::error::AppError;
+use ekdwar_app::identity::LoginInput;
+use ekdwar_domain::password::Password;
+use serde::Deserialize;
+
+use crate::ctx::{Ctx, SESSION_COOKIE};
+use crate::error::{Errors, WebError};
+
+/// Renders a template; a template failure is an internal error.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// A page re-shown with errors answers 422 so that tools see the failure; people see the page.
+fn with_errors(resp: Response, errors: &Errors) -> Response {
+    if errors.is_empty() {
+        resp
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, resp).into_response()
+    }
+}
+
+/// The challenge fields every protected form carries.
+#[derive(Deserialize, Default)]
+pub struct ChallengeFields {
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    pow: String,
+    #[serde(default)]
+    captcha_text: String,
+}
+
+impl ChallengeFields {
+    fn answer(&self) -> ChallengeAnswer {
+        ChallengeAnswer {
+            token: self.challenge.clone(),
+            pow: self.pow.clone(),
+            text: self.captcha_text.clone(),
+        }
+    }
+}
+
+/// Splits a use-case failure: expected ones become messages on the form, the rest go to the
+/// error boundary.
+fn form_errors(c: &Ctx, e: AppError, field: &str) -> Result<Errors, WebError> {
+    match Errors::from_app(c, &e, field) {
+        Some(errors) => Ok(errors),
+        None => Err(WebError(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    identifier: String,
+    challenge: Option<Challenge>,
+}
+
+pub async fn login_form(c: Ctx) -> Response {
+    if c.user.is_some() {
+        return Redirect::to("/account").into_response();
+    }
+    render(&LoginPage { c: &c, errors: Errors::default(), identifier: String::new(), challenge: None })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    password: String,
+    #[serde(flatten)]
+    challenge: ChallengeFields,
+}
+
+pub async fn login_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<LoginForm>) -> Result<Response, WebError> {
+    let had_challenge = !f.challenge.challenge.is_empty();
+    let input = LoginInput {
+        identifier: f.identifier.clone(),
+        password: Password::new(f.password),
+        challenge: had_challenge.then(|| f.challenge.answer()),
+    };
+    match app.login(input, &c.actor).await {
+        Ok(done) => {
+            let jar = jar.add(c.cookie(SESSION_COOKIE, done.token, None));
+            let to = if done.password_expired { "/account/password?notice=notice-password-expired" } else { "/account" };
+            Ok((jar, Redirect::to(to)).into_response())
+        }
+        Err(e) => {
+            let needs_challenge = matches!(e, AppError::CaptchaRequired) || had_challenge;
+            let errors = form_errors(&c, e, "identifier")?;
+            let page = LoginPage {
+                c: &c,
+                errors: errors.clone(),
+                identifier: f.identifier,
+                challenge: needs_challenge.then(|| app.new_challenge()),
+            };
+            Ok(with_errors(render(&page), &errors))
+        }
+    }
+}
+
+pub async fn logout(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+    if let Some(s) = &c.user {
+        app.logout(s, &c.actor).await?;
+    }
+    Ok((jar.add(c.removal(SESSION_COOKIE)), Redirect::to("/login?notice=notice-logged-out")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StrengthForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// The live strength meter's estimate: the same function the server uses to refuse weak ones.
+pub async fn password_strength(Form(f): Form<StrengthForm>) -> Response {
+    let score = ekdwar_domain::password::strength(&f.password, &[]);
+    axum::Json(serde_json::json!({ "score": score })).into_response()
+}

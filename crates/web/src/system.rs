@@ -1,0 +1,107 @@
+//! Health, readiness, metrics, static assets, the language switch and the development outbox.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use ekdwar_app::App;
+use ekdwar_app::i18n::Lang;
+use ekdwar_store::notify::OutboxMessage;
+use serde::Deserialize;
+
+use crate::ctx::{Ctx, LANG_COOKIE};
+use crate::error::{Errors, WebError};
+use crate::identity::render;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+}
+
+pub async fn home(c: Ctx) -> Response {
+    render(&Home { c: &c, errors: Errors::default() })
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers.
+pub async fn readyz(State(app): State<App>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(app): State<App>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        app.metrics.encode(),
+    )
+        .into_response()
+}
+
+pub async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/app.css"),
+    )
+        .into_response()
+}
+
+pub async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/app.js"),
+    )
+        .into_response()
+}
+
+pub async fn not_found() -> WebError {
+    WebError(ekdwar_app::error::AppError::NotFound)
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Switches the language: remembered in a cookie, and in the profile when logged in.
+pub async fn switch_language(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<LanguageForm>) -> Result<Response, WebError> {
+    let lang = Lang::parse(&f.lang).unwrap_or_else(|| c.lang.clone());
+    if let Some(s) = &c.user {
+        app.set_language(&s.user.id, &lang, &c.actor).await?;
+    }
+    // Only local paths, so the switch cannot be used to send people elsewhere.
+    let next = if f.next.starts_with('/') && !f.next.starts_with("//") && !f.next.contains('\\') {
+        f.next
+    } else {
+        "/".into()
+    };
+    let jar = jar.add(c.cookie(LANG_COOKIE, lang.tag(), Some(365 * 86_400)));
+    Ok((jar, Redirect::to(&next)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+struct OutboxPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    messages: Vec<OutboxMessage>,
+}
+
+/// Development mode only: the messages the portal would have sent.
+pub async fn dev_outbox(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
+    let messages = app.outbox(None, 50).await?;
+    Ok(render(&OutboxPage { c: &c, errors: Errors::default(), messages }))
+}

@@ -1,0 +1,56 @@
+// Progressive enhancement only: every form works without this file.
+(function () {
+  "use strict";
+
+  // Proof-of-work challenge: find a counter whose SHA-256 with the nonce has enough leading
+  // zero bits, then hide the typed question.
+  function zeroBits(bytes) {
+    var n = 0;
+    for (var i = 0; i < bytes.length; i++) {
+      if (bytes[i] === 0) { n += 8; continue; }
+      var b = bytes[i];
+      while ((b & 0x80) === 0) { n++; b <<= 1; }
+      break;
+    }
+    return n;
+  }
+  async function solve(box) {
+    if (!window.crypto || !crypto.subtle) return;
+    var nonce = box.getAttribute("data-pow-nonce");
+    var bits = parseInt(box.getAttribute("data-pow-difficulty"), 10);
+    var status = box.querySelector(".pow-status");
+    var out = box.querySelector("input[name=pow]");
+    status.hidden = false;
+    var enc = new TextEncoder();
+    for (var c = 0; c < 50000000; c++) {
+      var d = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(nonce + ":" + c)));
+      if (zeroBits(d) >= bits) {
+        out.value = String(c);
+        var q = box.querySelector(".captcha-question");
+        if (q) q.hidden = true;
+        status.textContent = status.getAttribute("data-done") || "✓";
+        return;
+      }
+    }
+  }
+  document.querySelectorAll("[data-pow-nonce]").forEach(solve);
+
+  // Live password strength, computed by the server with the same estimator that checks it.
+  document.querySelectorAll("input[data-strength]").forEach(function (input) {
+    var out = document.getElementById(input.getAttribute("data-strength"));
+    var labels = (out.getAttribute("data-labels") || "").split("|");
+    var csrf = input.form.querySelector("input[name=csrf]");
+    var timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        if (!input.value) { out.textContent = ""; return; }
+        var body = new URLSearchParams({ csrf: csrf ? csrf.value : "", password: input.value });
+        fetch("/password/strength", { method: "POST", body: body, credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (j) { if (j) out.textContent = labels[j.score] || ""; })
+          .catch(function () {});
+      }, 250);
+    });
+  });
+})();
