@@ -1,1 +1,327 @@
-fn main(){}
+//! `ekdwar`: the portal and its administration commands in one binary.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use ekdwar_app::config::{Config, Overrides};
+use ekdwar_app::identity::NewUserInput;
+use ekdwar_app::{App, Deps};
+use ekdwar_domain::password::Password;
+use ekdwar_domain::{AccountStatus, Role};
+
+#[derive(Parser)]
+#[command(name = "ekdwar", version, about = "Ekdwar, one gate: a citizen e-services portal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// Where the portal's data is; every subcommand takes these.
+#[derive(Args, Clone, Default)]
+struct Common {
+    /// Data folder (SQLite database, keys, files).
+    #[arg(long, global = true, env = "EKDWAR_DATA")]
+    data: Option<PathBuf>,
+    /// `sqlite://…` or `postgres://…`; overrides the data folder's SQLite file.
+    #[arg(long, global = true, env = "EKDWAR_DATABASE_URL")]
+    database_url: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "EKDWAR_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Create demo accounts and turn on development mode (outbox page).
+    #[arg(long)]
+    demo: bool,
+    /// Development mode: the outbox is readable at /dev/outbox.
+    #[arg(long)]
+    dev: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(Common),
+    /// Show or check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Show the SMS and e-mails the portal has sent or kept locally.
+    Outbox {
+        /// Only messages to this phone number or e-mail address.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print the default configuration as TOML.
+    PrintDefault,
+    /// Load the configuration from every layer and report problems.
+    Check(Common),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create an account (the password is read from EKDWAR_NEW_PASSWORD or asked on stdin).
+    Add {
+        #[arg(long)]
+        portal_id: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show one account by id, portal ID, phone or e-mail.
+    Show {
+        who: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List accounts.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Lock an account and end its sessions.
+    Lock {
+        who: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Unlock an account and clear its failed-login counter.
+    Unlock {
+        who: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn load(common: &Common, listen: Option<String>, dev: Option<bool>) -> anyhow::Result<Config> {
+    Ok(Config::load(
+        common.config.as_deref(),
+        &Overrides {
+            listen,
+            data_dir: common.data.clone(),
+            database_url: common.database_url.clone(),
+            dev_mode: dev,
+        },
+    )?)
+}
+
+async fn app(common: &Common) -> anyhow::Result<App> {
+    App::build(load(common, None, None)?, Deps::default()).await
+}
+
+fn user_json(u: &ekdwar_store::identity::User) -> serde_json::Value {
+    serde_json::json!({
+        "id": u.id,
+        "portal_id": u.portal_id.as_str(),
+        "first_name": u.first_name.as_str(),
+        "last_name": u.last_name.as_str(),
+        "phone": u.phone.as_ref().map(|p| p.as_str()),
+        "email": u.email.as_ref().map(|e| e.as_str()),
+        "level": u.level.as_str(),
+        "account_type": u.account_type.as_str(),
+        "role": u.role.as_str(),
+        "status": u.status.as_str(),
+        "language": u.language,
+        "created_at": u.created_at.millis(),
+    })
+}
+
+fn print_user(u: &ekdwar_store::identity::User, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&user_json(u)).unwrap_or_default());
+    } else {
+        println!(
+            "{}  {:<20} {:<24} {:<10} {:<8} {}",
+            u.id,
+            u.portal_id.as_str(),
+            u.full_name(),
+            u.level.as_str(),
+            u.status.as_str(),
+            u.phone.as_ref().map(|p| p.as_str().to_string()).or(u.email.as_ref().map(|e| e.as_str().to_string())).unwrap_or_default()
+        );
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("EKDWAR_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    eprint!("Password: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn explain(e: ekdwar_app::error::AppError) -> anyhow::Error {
+    match e {
+        ekdwar_app::error::AppError::Form(list) => {
+            let en = ekdwar_app::i18n::Lang::english();
+            let msgs: Vec<String> = list.iter().map(|f| format!("{}: {}", f.field, en.t_args(&format!("err-{}", f.code), &f.args))).collect();
+            anyhow::anyhow!(msgs.join("\n"))
+        }
+        ekdwar_app::error::AppError::NotFound => anyhow::anyhow!("no such account"),
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let dev = (args.demo || args.dev).then_some(true);
+    let config = load(&args.common, args.listen.clone(), dev)?;
+    let listen = config.server.listen.clone();
+    let url = config.public_url();
+    let app = App::build(config, Deps::default()).await?;
+    tracing::info!(backend = ?app.store.backend(), "database ready");
+    for (channel, name) in [(ekdwar_domain::Channel::Sms, "SMS"), (ekdwar_domain::Channel::Email, "E-mail")] {
+        if !app.gateways.has(channel) {
+            tracing::warn!("{name} gateway not configured: messages stay in the local outbox (read them with `ekdwar outbox`)");
+        }
+    }
+    if args.demo {
+        for (pid, pw) in app.seed_demo().await.map_err(explain)? {
+            println!("demo account: portal ID {pid}, password {pw}");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("Ekdwar is ready: open {url}/");
+    if app.config.server.dev_mode {
+        println!("Development mode: sent messages are at {url}/dev/outbox");
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    ekdwar_web::serve(app, listener, shutdown).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("EKDWAR_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Migrate(common)) => {
+            app(&common).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Config(ConfigCmd::PrintDefault)) => {
+            print!("{}", Config::default_toml());
+            Ok(())
+        }
+        Some(Command::Config(ConfigCmd::Check(common))) => {
+            let c = load(&common, None, None)?;
+            println!("configuration is valid (database: {})", if c.database_url().starts_with("postgres") { "postgres" } else { "sqlite" });
+            Ok(())
+        }
+        Some(Command::User(cmd)) => user(cmd).await,
+        Some(Command::Outbox { to, json, limit, common }) => {
+            let app = app(&common).await?;
+            let msgs = app.outbox(to.as_deref(), limit).await.map_err(explain)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&msgs)?);
+            } else if msgs.is_empty() {
+                println!("the outbox is empty");
+            } else {
+                for m in msgs.iter().rev() {
+                    println!("#{} {} to {} [{}]", m.id, m.channel.as_str(), m.recipient, m.status.as_str());
+                    if let Some(s) = &m.subject {
+                        println!("Subject: {s}");
+                    }
+                    println!("{}\n", m.body);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn user(cmd: UserCmd) -> anyhow::Result<()> {
+    match cmd {
+        UserCmd::Add { portal_id, first_name, last_name, phone, email, admin, common } => {
+            if phone.is_none() && email.is_none() {
+                bail!("give --phone or --email so that the person can recover the account");
+            }
+            let app = app(&common).await?;
+            let password = Password::new(read_password()?);
+            let u = app
+                .admin_add_user(NewUserInput { portal_id, first_name, last_name, phone, email, password, role: if admin { Role::Admin } else { Role::Citizen } })
+                .await
+                .map_err(explain)?;
+            print_user(&u, true);
+        }
+        UserCmd::Show { who, json, common } => {
+            let app = app(&common).await?;
+            let u = app.admin_find_user(&who).await.map_err(explain)?.context("no such account")?;
+            print_user(&u, json);
+        }
+        UserCmd::List { limit, offset, json, common } => {
+            let app = app(&common).await?;
+            let users = app.admin_list_users(limit, offset).await.map_err(explain)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&users.iter().map(user_json).collect::<Vec<_>>())?);
+            } else {
+                for u in &users {
+                    print_user(u, false);
+                }
+            }
+        }
+        UserCmd::Lock { who, common } => {
+            let app = app(&common).await?;
+            let u = app.admin_set_status(&who, AccountStatus::Locked).await.map_err(explain)?;
+            println!("{} is locked", u.portal_id);
+        }
+        UserCmd::Unlock { who, common } => {
+            let app = app(&common).await?;
+            let u = app.admin_set_status(&who, AccountStatus::Active).await.map_err(explain)?;
+            println!("{} is unlocked", u.portal_id);
+        }
+    }
+    Ok(())
+}
