@@ -1,1 +1,8 @@
+//! Integration tests: the real server on an ephemeral port, a fresh database per test (SQLite
+//! always, PostgreSQL too when `EKDWAR_TEST_DATABASE_URL` is set), driven over HTTP like a
+//! browser without JavaScript: cookies, CSRF tokens, redirects, codes read from the outbox.
 
+mod support;
+
+mod accounts;
+mod shell;
