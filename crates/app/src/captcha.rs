@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ekdwar_domain::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::error::{AppError, AppResult, FieldError};
 use crate::App;
+use crate::error::{AppError, AppResult, FieldError};
 
 const LIFETIME: Duration = Duration::from_secs(15 * 60);
 
@@ -91,7 +91,10 @@ impl App {
             .ok()
             .and_then(|p| String::from_utf8(p).ok())
             .ok_or_else(wrong)?;
-        if !self.key.verify_b64(&[b"challenge", payload.as_bytes()], sig) {
+        if !self
+            .key
+            .verify_b64(&[b"challenge", payload.as_bytes()], sig)
+        {
             return Err(wrong());
         }
         let parts: Vec<&str> = payload.split('|').collect();
@@ -100,7 +103,10 @@ impl App {
         };
         let expires = Timestamp::from_millis(expires.parse().map_err(|_| wrong())?);
         if expires <= self.clock.now() {
-            return Err(AppError::Form(vec![FieldError::new("captcha", "captcha-expired")]));
+            return Err(AppError::Form(vec![FieldError::new(
+                "captcha",
+                "captcha-expired",
+            )]));
         }
         let difficulty: u8 = difficulty.parse().map_err(|_| wrong())?;
         let sum = a.parse::<u32>().unwrap_or(0) + b.parse::<u32>().unwrap_or(0);

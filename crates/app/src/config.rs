@@ -282,7 +282,10 @@ impl Config {
             return bad("security.otp_max_attempts", "must be between 1 and 10");
         }
         if !(1..=100).contains(&s.login_max_failures_per_hour) {
-            return bad("security.login_max_failures_per_hour", "must be between 1 and 100");
+            return bad(
+                "security.login_max_failures_per_hour",
+                "must be between 1 and 100",
+            );
         }
         if s.pow_difficulty > 28 {
             return bad("security.pow_difficulty", "must be at most 28");
@@ -296,11 +299,19 @@ impl Config {
         if ekdwar_domain::Region::parse(&self.locale.default_region).is_err() {
             return bad("locale.default_region", "is not an ISO 3166 country code");
         }
-        if self.argon2.memory_kib < 8 * self.argon2.parallelism.max(1) || self.argon2.iterations == 0 {
-            return bad("argon2", "memory_kib must be at least 8 × parallelism and iterations at least 1");
+        if self.argon2.memory_kib < 8 * self.argon2.parallelism.max(1)
+            || self.argon2.iterations == 0
+        {
+            return bad(
+                "argon2",
+                "memory_kib must be at least 8 × parallelism and iterations at least 1",
+            );
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
-            return bad("server.listen", "must be an address and port such as 127.0.0.1:8080");
+            return bad(
+                "server.listen",
+                "must be an address and port such as 127.0.0.1:8080",
+            );
         }
         Ok(())
     }
@@ -358,7 +369,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ekdwar-cfg2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("ok.toml");
-        std::fs::write(&f, "[server]\nlisten = \"127.0.0.1:9000\"\n[smtp]\npassword = \"hunter2\"\n").unwrap();
+        std::fs::write(
+            &f,
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[smtp]\npassword = \"hunter2\"\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&f), &Overrides::default()).unwrap();
         assert_eq!(c.server.listen, "127.0.0.1:9000");
         assert!(!format!("{c:?}").contains("hunter2"));

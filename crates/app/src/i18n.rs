@@ -130,7 +130,11 @@ mod tests {
             let keys = keys_of(&root.join(lang.tag()));
             let missing: Vec<_> = en.difference(&keys).collect();
             let extra: Vec<_> = keys.difference(&en).collect();
-            assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, extra {extra:?}", lang.tag());
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{}: missing {missing:?}, extra {extra:?}",
+                lang.tag()
+            );
         }
     }
 
@@ -152,7 +156,10 @@ mod tests {
 
     #[test]
     fn arguments_have_no_isolation_marks() {
-        let s = Lang::english().t_args("sms-register", &[("code", "123456".into()), ("minutes", "10".into())]);
+        let s = Lang::english().t_args(
+            "sms-register",
+            &[("code", "123456".into()), ("minutes", "10".into())],
+        );
         assert!(s.contains("123456") && !s.contains('\u{2068}'), "{s}");
     }
 }

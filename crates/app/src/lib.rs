@@ -45,7 +45,9 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,7 +78,8 @@ impl App {
         let hashing = PasswordHashing::new(&config.argon2, random.as_ref())?;
         let region = Region::parse(&config.locale.default_region)
             .map_err(|_| anyhow::anyhow!("locale.default_region is invalid"))?;
-        let default_lang = Lang::parse(&config.locale.default_language).unwrap_or_else(Lang::english);
+        let default_lang =
+            Lang::parse(&config.locale.default_language).unwrap_or_else(Lang::english);
         let gateways = Gateways::from_config(&config.smtp, &config.sms)?;
         Ok(Self {
             config: Arc::new(config),

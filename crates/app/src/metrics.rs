@@ -50,20 +50,42 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("ekdwar");
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            Histogram::new([
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
         });
         let logins = Family::<OutcomeLabels, Counter>::default();
         let registrations = Counter::default();
         let otps_sent = Family::<ChannelLabels, Counter>::default();
         let lockouts = Counter::default();
         let deliveries = Family::<OutcomeLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route and status", http_requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_duration.clone(),
+        );
         registry.register("logins", "Login attempts by outcome", logins.clone());
         registry.register("registrations", "Accounts created", registrations.clone());
-        registry.register("otps_sent", "One-time codes and links sent", otps_sent.clone());
-        registry.register("lockouts", "Accounts or addresses put into back-off", lockouts.clone());
-        registry.register("message_deliveries", "Outbox delivery attempts by outcome", deliveries.clone());
+        registry.register(
+            "otps_sent",
+            "One-time codes and links sent",
+            otps_sent.clone(),
+        );
+        registry.register(
+            "lockouts",
+            "Accounts or addresses put into back-off",
+            lockouts.clone(),
+        );
+        registry.register(
+            "message_deliveries",
+            "Outbox delivery attempts by outcome",
+            deliveries.clone(),
+        );
         Self {
             registry,
             http_requests,

@@ -5,16 +5,16 @@
 use std::time::Duration;
 
 use ekdwar_domain::{Channel, Contact};
-use ekdwar_store::notify::{self as outbox, NewMessage, OutboxMessage, OutboxStatus};
 use ekdwar_store::Conn;
+use ekdwar_store::notify::{self as outbox, NewMessage, OutboxMessage, OutboxStatus};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use crate::App;
 use crate::config::{SmsConfig, SmtpConfig, SmtpSecurity};
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::App;
 
 const MAX_ATTEMPTS: i64 = 8;
 const BATCH: i64 = 20;
@@ -49,8 +49,12 @@ impl Gateways {
             None => None,
             Some(host) => {
                 let mut b = match smtp.security {
-                    SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+                    SmtpSecurity::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                    }
+                    SmtpSecurity::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?
+                    }
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
                 }
                 .port(smtp.port)
@@ -171,7 +175,8 @@ impl App {
         let now = self.clock.now();
         let batch = {
             let mut tx = self.store.begin().await?;
-            let b = outbox::claim_due(&mut tx, now, now.plus(Duration::from_secs(120)), BATCH).await?;
+            let b =
+                outbox::claim_due(&mut tx, now, now.plus(Duration::from_secs(120)), BATCH).await?;
             tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
             b
         };
@@ -181,16 +186,28 @@ impl App {
             match result {
                 Ok(()) => {
                     outbox::mark_sent(&mut conn, m.id, self.clock.now()).await?;
-                    self.metrics.deliveries.get_or_create(&crate::metrics::OutcomeLabels { outcome: "sent".into() }).inc();
+                    self.metrics
+                        .deliveries
+                        .get_or_create(&crate::metrics::OutcomeLabels {
+                            outcome: "sent".into(),
+                        })
+                        .inc();
                 }
                 Err(e) => {
                     let attempt = m.attempts + 1;
                     let retry = (attempt < MAX_ATTEMPTS).then(|| {
-                        self.clock.now().plus(Duration::from_secs(30 * (1 << attempt.min(10))))
+                        self.clock
+                            .now()
+                            .plus(Duration::from_secs(30 * (1 << attempt.min(10))))
                     });
                     tracing::warn!(id = m.id, channel = m.channel.as_str(), attempt, error = %e, "message delivery failed");
                     outbox::mark_attempt_failed(&mut conn, m.id, &e, retry).await?;
-                    self.metrics.deliveries.get_or_create(&crate::metrics::OutcomeLabels { outcome: "failed".into() }).inc();
+                    self.metrics
+                        .deliveries
+                        .get_or_create(&crate::metrics::OutcomeLabels {
+                            outcome: "failed".into(),
+                        })
+                        .inc();
                 }
             }
         }
@@ -206,7 +223,8 @@ impl App {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "outbox delivery pass failed"),
             }
-            let _ = tokio::time::timeout(Duration::from_secs(5), self.wake_delivery.notified()).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), self.wake_delivery.notified()).await;
         }
     }
 }

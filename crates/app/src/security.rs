@@ -169,9 +169,8 @@ impl PasswordHashing {
         };
         let pw = password.expose().as_bytes().to_vec();
         let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&phc).is_ok_and(|h| {
-                Argon2::default().verify_password(&pw, &h).is_ok()
-            })
+            PasswordHash::new(&phc)
+                .is_ok_and(|h| Argon2::default().verify_password(&pw, &h).is_ok())
         })
         .await
         .unwrap_or(false);

@@ -74,7 +74,11 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        for a in [AuditAction::Registered, AuditAction::Lockout, AuditAction::AdminUserUnlocked] {
+        for a in [
+            AuditAction::Registered,
+            AuditAction::Lockout,
+            AuditAction::AdminUserUnlocked,
+        ] {
             assert_eq!(AuditAction::parse(a.as_str()), Some(a));
         }
         assert_eq!(Outcome::parse("denied"), Some(Outcome::Denied));

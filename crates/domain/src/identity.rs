@@ -14,7 +14,9 @@ pub enum IdentityError {
     Phone,
     #[error("not a valid e-mail address")]
     Email,
-    #[error("portal ID must be 4–32 letters, digits, dots, dashes or underscores, starting with a letter")]
+    #[error(
+        "portal ID must be 4–32 letters, digits, dots, dashes or underscores, starting with a letter"
+    )]
     PortalIdFormat,
     #[error("this portal ID is reserved")]
     PortalIdReserved,
@@ -143,9 +145,9 @@ impl Email {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_alphanumeric() || c == '-')
             })
-            && labels
-                .last()
-                .is_some_and(|tld| tld.chars().all(char::is_alphabetic) && tld.chars().count() >= 2);
+            && labels.last().is_some_and(|tld| {
+                tld.chars().all(char::is_alphabetic) && tld.chars().count() >= 2
+            });
         if local_ok && domain_ok {
             Ok(Self(s.to_lowercase()))
         } else {
@@ -278,7 +280,11 @@ impl PortalId {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         let ends_ok = s.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
-        if !(4..=32).contains(&len) || !starts_with_letter || !rest_ok || !ends_ok || s.contains("..")
+        if !(4..=32).contains(&len)
+            || !starts_with_letter
+            || !rest_ok
+            || !ends_ok
+            || s.contains("..")
         {
             return Err(IdentityError::PortalIdFormat);
         }
@@ -399,7 +405,9 @@ impl LoginIdentifier {
         if s.contains('@') {
             return Email::parse(s).map(Self::Email);
         }
-        if s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+        if s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
             return Phone::parse(s, region).map(Self::Phone);
         }
         PortalId::parse(s)
@@ -497,8 +505,17 @@ mod tests {
     #[test]
     fn indian_numbers_normalise_to_e164() {
         let r = Region::india();
-        for input in ["9812345678", "+91 98123 45678", "098123-45678", "+919812345678"] {
-            assert_eq!(Phone::parse(input, r).unwrap().as_str(), "+919812345678", "{input}");
+        for input in [
+            "9812345678",
+            "+91 98123 45678",
+            "098123-45678",
+            "+919812345678",
+        ] {
+            assert_eq!(
+                Phone::parse(input, r).unwrap().as_str(),
+                "+919812345678",
+                "{input}"
+            );
         }
     }
 
@@ -507,13 +524,27 @@ mod tests {
         let p = Phone::parse("+7 912 345-67-89", Region::india()).unwrap();
         assert_eq!(p.as_str(), "+79123456789");
         let ru = Region::parse("ru").unwrap();
-        assert_eq!(Phone::parse("8 912 345 67 89", ru).unwrap().as_str(), "+79123456789");
+        assert_eq!(
+            Phone::parse("8 912 345 67 89", ru).unwrap().as_str(),
+            "+79123456789"
+        );
     }
 
     #[test]
     fn bad_phones_are_refused() {
-        for bad in ["", "12", "abc", "98123456789012345", "+91 00000", "9812345678; drop"] {
-            assert_eq!(Phone::parse(bad, Region::india()), Err(IdentityError::Phone), "{bad}");
+        for bad in [
+            "",
+            "12",
+            "abc",
+            "98123456789012345",
+            "+91 00000",
+            "9812345678; drop",
+        ] {
+            assert_eq!(
+                Phone::parse(bad, Region::india()),
+                Err(IdentityError::Phone),
+                "{bad}"
+            );
         }
     }
 
@@ -525,35 +556,74 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(Email::parse(" Asha.K@Example.ORG ").unwrap().as_str(), "asha.k@example.org");
-        for bad in ["", "a", "a@", "@b.in", "a@b", "a b@c.in", "a@@b.in", "a@b..in", "a@-b.in", "a@b.1"] {
+        assert_eq!(
+            Email::parse(" Asha.K@Example.ORG ").unwrap().as_str(),
+            "asha.k@example.org"
+        );
+        for bad in [
+            "", "a", "a@", "@b.in", "a@b", "a b@c.in", "a@@b.in", "a@b..in", "a@-b.in", "a@b.1",
+        ] {
             assert_eq!(Email::parse(bad), Err(IdentityError::Email), "{bad}");
         }
     }
 
     #[test]
     fn portal_ids() {
-        assert_eq!(PortalId::parse("Asha.Kumari7").unwrap().key(), "asha.kumari7");
-        assert_eq!(PortalId::parse("admin"), Err(IdentityError::PortalIdReserved));
-        for bad in ["abc", "1abc", "asha..k", "asha.", "आशा.k", "a b c d", &"a".repeat(33)] {
-            assert_eq!(PortalId::parse(bad), Err(IdentityError::PortalIdFormat), "{bad}");
+        assert_eq!(
+            PortalId::parse("Asha.Kumari7").unwrap().key(),
+            "asha.kumari7"
+        );
+        assert_eq!(
+            PortalId::parse("admin"),
+            Err(IdentityError::PortalIdReserved)
+        );
+        for bad in [
+            "abc",
+            "1abc",
+            "asha..k",
+            "asha.",
+            "आशा.k",
+            "a b c d",
+            &"a".repeat(33),
+        ] {
+            assert_eq!(
+                PortalId::parse(bad),
+                Err(IdentityError::PortalIdFormat),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn names_in_every_script() {
-        for ok in ["Asha", "आशा कुमारी", "অমিত", "Анна-Мария", "O'Brien", "D. Souza"] {
+        for ok in [
+            "Asha",
+            "आशा कुमारी",
+            "অমিত",
+            "Анна-Мария",
+            "O'Brien",
+            "D. Souza",
+        ] {
             assert!(PersonName::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(PersonName::parse("  "), Err(IdentityError::NameMissing));
-        assert_eq!(PersonName::parse("<script>"), Err(IdentityError::NameCharacters));
-        assert_eq!(PersonName::parse("  Asha   Rani ").unwrap().as_str(), "Asha Rani");
+        assert_eq!(
+            PersonName::parse("<script>"),
+            Err(IdentityError::NameCharacters)
+        );
+        assert_eq!(
+            PersonName::parse("  Asha   Rani ").unwrap().as_str(),
+            "Asha Rani"
+        );
     }
 
     #[test]
     fn suggestions_from_names() {
         let n = |s| PersonName::parse(s).unwrap();
-        assert_eq!(PortalId::suggestion_base(&n("Asha"), &n("Kumari")), "asha.kumari");
+        assert_eq!(
+            PortalId::suggestion_base(&n("Asha"), &n("Kumari")),
+            "asha.kumari"
+        );
         assert_eq!(PortalId::suggestion_base(&n("आशा"), &n("कुमारी")), "citizen");
         assert_eq!(PortalId::suggestion_base(&n("Al"), &n("आशा")), "al.user");
     }
@@ -561,17 +631,35 @@ mod tests {
     #[test]
     fn identifiers_never_overlap() {
         let r = Region::india();
-        assert!(matches!(LoginIdentifier::parse("asha@x.in", r), Ok(LoginIdentifier::Email(_))));
-        assert!(matches!(LoginIdentifier::parse("98123 45678", r), Ok(LoginIdentifier::Phone(_))));
-        assert!(matches!(LoginIdentifier::parse("asha.k", r), Ok(LoginIdentifier::PortalId(_))));
-        assert_eq!(LoginIdentifier::parse("", r), Err(IdentityError::Identifier));
+        assert!(matches!(
+            LoginIdentifier::parse("asha@x.in", r),
+            Ok(LoginIdentifier::Email(_))
+        ));
+        assert!(matches!(
+            LoginIdentifier::parse("98123 45678", r),
+            Ok(LoginIdentifier::Phone(_))
+        ));
+        assert!(matches!(
+            LoginIdentifier::parse("asha.k", r),
+            Ok(LoginIdentifier::PortalId(_))
+        ));
+        assert_eq!(
+            LoginIdentifier::parse("", r),
+            Err(IdentityError::Identifier)
+        );
     }
 
     #[test]
     fn levels_are_ordered() {
         assert!(AccountLevel::Verified > AccountLevel::Standard);
-        assert_eq!(AccountLevel::Simplified.next(), Some(AccountLevel::Standard));
-        assert_eq!(AccountLevel::parse("verified"), Some(AccountLevel::Verified));
+        assert_eq!(
+            AccountLevel::Simplified.next(),
+            Some(AccountLevel::Standard)
+        );
+        assert_eq!(
+            AccountLevel::parse("verified"),
+            Some(AccountLevel::Verified)
+        );
     }
 
     proptest! {

@@ -12,8 +12,8 @@ pub mod throttle;
 pub mod time;
 
 pub use identity::{
-    AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName, Phone,
-    PortalId, Region, Role,
+    AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
+    Phone, PortalId, Region, Role,
 };
 pub use time::{Clock, Timestamp};
 

@@ -115,7 +115,9 @@ impl PasswordPolicy {
             return Err(PasswordProblem::TooShort(self.min_length));
         }
         if len > self.max_length.max(Self::MIN_MAX_LENGTH) {
-            return Err(PasswordProblem::TooLong(self.max_length.max(Self::MIN_MAX_LENGTH)));
+            return Err(PasswordProblem::TooLong(
+                self.max_length.max(Self::MIN_MAX_LENGTH),
+            ));
         }
         let lower = pw.to_lowercase();
         if self.refuse_common && common_passwords().contains(lower.as_str()) {
@@ -175,7 +177,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn check(pw: &str) -> Result<(), PasswordProblem> {
-        PasswordPolicy::default().check(&Password::new(pw), &["Asha", "Kumari", "+919812345678", "asha.k@example.org"])
+        PasswordPolicy::default().check(
+            &Password::new(pw),
+            &["Asha", "Kumari", "+919812345678", "asha.k@example.org"],
+        )
     }
 
     #[test]
@@ -183,8 +188,14 @@ mod tests {
         assert_eq!(check("short"), Err(PasswordProblem::TooShort(8)));
         assert_eq!(check("password123"), Err(PasswordProblem::Common));
         assert!(check("P@ssword1").is_err());
-        assert_eq!(check("kumari-rocks-hard"), Err(PasswordProblem::ContainsIdentifier));
-        assert_eq!(check("xx9812345678yy"), Err(PasswordProblem::ContainsIdentifier));
+        assert_eq!(
+            check("kumari-rocks-hard"),
+            Err(PasswordProblem::ContainsIdentifier)
+        );
+        assert_eq!(
+            check("xx9812345678yy"),
+            Err(PasswordProblem::ContainsIdentifier)
+        );
         assert_eq!(check("aaaaaaaaaa"), Err(PasswordProblem::TooWeak));
         assert_eq!(check("quiet harbor lantern"), Ok(()));
         assert_eq!(check(&"long enough ".repeat(5)[..60]), Ok(()));
@@ -210,7 +221,16 @@ mod tests {
             min_strength: 0,
             ..PasswordPolicy::default()
         };
-        assert!(policy.check(&Password::new("a reasonably long passphrase of sixty-four chars ok!!!!!!!!!!!!"), &[]).is_ok());
+        assert!(
+            policy
+                .check(
+                    &Password::new(
+                        "a reasonably long passphrase of sixty-four chars ok!!!!!!!!!!!!"
+                    ),
+                    &[]
+                )
+                .is_ok()
+        );
     }
 
     #[test]

@@ -16,10 +16,16 @@ impl Timestamp {
         self.0
     }
     pub fn plus(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(d.as_millis().min(i64::MAX as u128) as i64))
+        Self(
+            self.0
+                .saturating_add(d.as_millis().min(i64::MAX as u128) as i64),
+        )
     }
     pub fn minus(self, d: Duration) -> Self {
-        Self(self.0.saturating_sub(d.as_millis().min(i64::MAX as u128) as i64))
+        Self(
+            self.0
+                .saturating_sub(d.as_millis().min(i64::MAX as u128) as i64),
+        )
     }
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {

@@ -11,7 +11,11 @@ use ekdwar_domain::password::Password;
 use ekdwar_domain::{AccountStatus, Role};
 
 #[derive(Parser)]
-#[command(name = "ekdwar", version, about = "Ekdwar, one gate: a citizen e-services portal")]
+#[command(
+    name = "ekdwar",
+    version,
+    about = "Ekdwar, one gate: a citizen e-services portal"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -169,7 +173,10 @@ fn user_json(u: &ekdwar_store::identity::User) -> serde_json::Value {
 
 fn print_user(u: &ekdwar_store::identity::User, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(&user_json(u)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&user_json(u)).unwrap_or_default()
+        );
     } else {
         println!(
             "{}  {:<20} {:<24} {:<10} {:<8} {}",
@@ -178,7 +185,11 @@ fn print_user(u: &ekdwar_store::identity::User, json: bool) {
             u.full_name(),
             u.level.as_str(),
             u.status.as_str(),
-            u.phone.as_ref().map(|p| p.as_str().to_string()).or(u.email.as_ref().map(|e| e.as_str().to_string())).unwrap_or_default()
+            u.phone
+                .as_ref()
+                .map(|p| p.as_str().to_string())
+                .or(u.email.as_ref().map(|e| e.as_str().to_string()))
+                .unwrap_or_default()
         );
     }
 }
@@ -197,7 +208,16 @@ fn explain(e: ekdwar_app::error::AppError) -> anyhow::Error {
     match e {
         ekdwar_app::error::AppError::Form(list) => {
             let en = ekdwar_app::i18n::Lang::english();
-            let msgs: Vec<String> = list.iter().map(|f| format!("{}: {}", f.field, en.t_args(&format!("err-{}", f.code), &f.args))).collect();
+            let msgs: Vec<String> = list
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}: {}",
+                        f.field,
+                        en.t_args(&format!("err-{}", f.code), &f.args)
+                    )
+                })
+                .collect();
             anyhow::anyhow!(msgs.join("\n"))
         }
         ekdwar_app::error::AppError::NotFound => anyhow::anyhow!("no such account"),
@@ -212,9 +232,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = config.public_url();
     let app = App::build(config, Deps::default()).await?;
     tracing::info!(backend = ?app.store.backend(), "database ready");
-    for (channel, name) in [(ekdwar_domain::Channel::Sms, "SMS"), (ekdwar_domain::Channel::Email, "E-mail")] {
+    for (channel, name) in [
+        (ekdwar_domain::Channel::Sms, "SMS"),
+        (ekdwar_domain::Channel::Email, "E-mail"),
+    ] {
         if !app.gateways.has(channel) {
-            tracing::warn!("{name} gateway not configured: messages stay in the local outbox (read them with `ekdwar outbox`)");
+            tracing::warn!(
+                "{name} gateway not configured: messages stay in the local outbox (read them with `ekdwar outbox`)"
+            );
         }
     }
     if args.demo {
@@ -239,7 +264,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("EKDWAR_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EKDWAR_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -257,11 +285,23 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Config(ConfigCmd::Check(common))) => {
             let c = load(&common, None, None)?;
-            println!("configuration is valid (database: {})", if c.database_url().starts_with("postgres") { "postgres" } else { "sqlite" });
+            println!(
+                "configuration is valid (database: {})",
+                if c.database_url().starts_with("postgres") {
+                    "postgres"
+                } else {
+                    "sqlite"
+                }
+            );
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd).await,
-        Some(Command::Outbox { to, json, limit, common }) => {
+        Some(Command::Outbox {
+            to,
+            json,
+            limit,
+            common,
+        }) => {
             let app = app(&common).await?;
             let msgs = app.outbox(to.as_deref(), limit).await.map_err(explain)?;
             if json {
@@ -270,7 +310,13 @@ async fn main() -> anyhow::Result<()> {
                 println!("the outbox is empty");
             } else {
                 for m in msgs.iter().rev() {
-                    println!("#{} {} to {} [{}]", m.id, m.channel.as_str(), m.recipient, m.status.as_str());
+                    println!(
+                        "#{} {} to {} [{}]",
+                        m.id,
+                        m.channel.as_str(),
+                        m.recipient,
+                        m.status.as_str()
+                    );
                     if let Some(s) = &m.subject {
                         println!("Subject: {s}");
                     }
@@ -284,28 +330,56 @@ async fn main() -> anyhow::Result<()> {
 
 async fn user(cmd: UserCmd) -> anyhow::Result<()> {
     match cmd {
-        UserCmd::Add { portal_id, first_name, last_name, phone, email, admin, common } => {
+        UserCmd::Add {
+            portal_id,
+            first_name,
+            last_name,
+            phone,
+            email,
+            admin,
+            common,
+        } => {
             if phone.is_none() && email.is_none() {
                 bail!("give --phone or --email so that the person can recover the account");
             }
             let app = app(&common).await?;
             let password = Password::new(read_password()?);
             let u = app
-                .admin_add_user(NewUserInput { portal_id, first_name, last_name, phone, email, password, role: if admin { Role::Admin } else { Role::Citizen } })
+                .admin_add_user(NewUserInput {
+                    portal_id,
+                    first_name,
+                    last_name,
+                    phone,
+                    email,
+                    password,
+                    role: if admin { Role::Admin } else { Role::Citizen },
+                })
                 .await
                 .map_err(explain)?;
             print_user(&u, true);
         }
         UserCmd::Show { who, json, common } => {
             let app = app(&common).await?;
-            let u = app.admin_find_user(&who).await.map_err(explain)?.context("no such account")?;
+            let u = app
+                .admin_find_user(&who)
+                .await
+                .map_err(explain)?
+                .context("no such account")?;
             print_user(&u, json);
         }
-        UserCmd::List { limit, offset, json, common } => {
+        UserCmd::List {
+            limit,
+            offset,
+            json,
+            common,
+        } => {
             let app = app(&common).await?;
             let users = app.admin_list_users(limit, offset).await.map_err(explain)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&users.iter().map(user_json).collect::<Vec<_>>())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&users.iter().map(user_json).collect::<Vec<_>>())?
+                );
             } else {
                 for u in &users {
                     print_user(u, false);
@@ -314,12 +388,18 @@ async fn user(cmd: UserCmd) -> anyhow::Result<()> {
         }
         UserCmd::Lock { who, common } => {
             let app = app(&common).await?;
-            let u = app.admin_set_status(&who, AccountStatus::Locked).await.map_err(explain)?;
+            let u = app
+                .admin_set_status(&who, AccountStatus::Locked)
+                .await
+                .map_err(explain)?;
             println!("{} is locked", u.portal_id);
         }
         UserCmd::Unlock { who, common } => {
             let app = app(&common).await?;
-            let u = app.admin_set_status(&who, AccountStatus::Active).await.map_err(explain)?;
+            let u = app
+                .admin_set_status(&who, AccountStatus::Active)
+                .await
+                .map_err(explain)?;
             println!("{} is unlocked", u.portal_id);
         }
     }

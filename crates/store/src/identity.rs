@@ -6,7 +6,7 @@ use ekdwar_domain::{
 };
 use sqlx::any::AnyRow;
 
-use crate::{sql, Conn, Result, StoreError, corrupt, int, opt_text, text};
+use crate::{Conn, Result, StoreError, corrupt, int, opt_text, sql, text};
 
 /// An account as stored.
 #[derive(Debug, Clone)]
@@ -130,7 +130,13 @@ pub async fn portal_id_taken(conn: &mut Conn, portal_id: &PortalId) -> Result<bo
     Ok(by_portal_id(conn, portal_id).await?.is_some())
 }
 
-async fn set(conn: &mut Conn, id: &str, assignments: &str, values: Vec<Option<String>>, at: Timestamp) -> Result<bool> {
+async fn set(
+    conn: &mut Conn,
+    id: &str,
+    assignments: &str,
+    values: Vec<Option<String>>,
+    at: Timestamp,
+) -> Result<bool> {
     let n = values.len();
     let sql = format!(
         "UPDATE users SET {assignments}, updated_at = ${} WHERE id = ${}",
@@ -160,12 +166,30 @@ pub async fn set_password(conn: &mut Conn, id: &str, hash: &str, at: Timestamp) 
     Ok(n.rows_affected() == 1)
 }
 
-pub async fn set_name(conn: &mut Conn, id: &str, first: &PersonName, last: &PersonName, at: Timestamp) -> Result<bool> {
-    set(conn, id, "first_name = $1, last_name = $2", vec![Some(first.as_str().into()), Some(last.as_str().into())], at).await
+pub async fn set_name(
+    conn: &mut Conn,
+    id: &str,
+    first: &PersonName,
+    last: &PersonName,
+    at: Timestamp,
+) -> Result<bool> {
+    set(
+        conn,
+        id,
+        "first_name = $1, last_name = $2",
+        vec![Some(first.as_str().into()), Some(last.as_str().into())],
+        at,
+    )
+    .await
 }
 
 /// Replaces the phone or e-mail of an account (the caller has verified it).
-pub async fn set_contact(conn: &mut Conn, id: &str, contact: &Contact, at: Timestamp) -> Result<bool> {
+pub async fn set_contact(
+    conn: &mut Conn,
+    id: &str,
+    contact: &Contact,
+    at: Timestamp,
+) -> Result<bool> {
     let column = match contact {
         Contact::Phone(_) => "phone = $1",
         Contact::Email(_) => "email = $1",
@@ -173,12 +197,36 @@ pub async fn set_contact(conn: &mut Conn, id: &str, contact: &Contact, at: Times
     set(conn, id, column, vec![Some(contact.as_str().into())], at).await
 }
 
-pub async fn set_language(conn: &mut Conn, id: &str, language: Option<&str>, at: Timestamp) -> Result<bool> {
-    set(conn, id, "language = $1", vec![language.map(str::to_string)], at).await
+pub async fn set_language(
+    conn: &mut Conn,
+    id: &str,
+    language: Option<&str>,
+    at: Timestamp,
+) -> Result<bool> {
+    set(
+        conn,
+        id,
+        "language = $1",
+        vec![language.map(str::to_string)],
+        at,
+    )
+    .await
 }
 
-pub async fn set_status(conn: &mut Conn, id: &str, status: AccountStatus, at: Timestamp) -> Result<bool> {
-    set(conn, id, "status = $1", vec![Some(status.as_str().into())], at).await
+pub async fn set_status(
+    conn: &mut Conn,
+    id: &str,
+    status: AccountStatus,
+    at: Timestamp,
+) -> Result<bool> {
+    set(
+        conn,
+        id,
+        "status = $1",
+        vec![Some(status.as_str().into())],
+        at,
+    )
+    .await
 }
 
 /// Accounts in creation order.
@@ -194,6 +242,8 @@ pub async fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>>
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(conn).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(conn)
+        .await?;
     int(&row, "n")
 }

@@ -4,7 +4,7 @@
 use ekdwar_domain::{Channel, Timestamp};
 use serde::Serialize;
 
-use crate::{sql, Backend, Conn, Result, corrupt, int, opt_int, opt_text, text};
+use crate::{Backend, Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
 
 /// Delivery state of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,8 +67,7 @@ pub struct NewMessage {
     pub created_at: Timestamp,
 }
 
-const COLUMNS: &str =
-    "id, channel, recipient, subject, body, kind, status, attempts, created_at, sent_at, last_error";
+const COLUMNS: &str = "id, channel, recipient, subject, body, kind, status, attempts, created_at, sent_at, last_error";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<OutboxMessage> {
     let channel = text(row, "channel")?;
@@ -107,7 +106,12 @@ pub async fn enqueue(conn: &mut Conn, m: &NewMessage) -> Result<i64> {
 
 /// Leases up to `limit` pending messages that are due, so that no other worker takes them
 /// until `lease_until`.
-pub async fn claim_due(conn: &mut Conn, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<OutboxMessage>> {
+pub async fn claim_due(
+    conn: &mut Conn,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: i64,
+) -> Result<Vec<OutboxMessage>> {
     let lock = Backend::of(conn).skip_locked();
     let rows = sqlx::query(sql!(
         "UPDATE outbox SET locked_until = $1 WHERE id IN (SELECT id FROM outbox \
@@ -134,7 +138,12 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, at: Timestamp) -> Result<()> {
 }
 
 /// Records a failed attempt: retried at `retry_at`, or given up when `retry_at` is `None`.
-pub async fn mark_attempt_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<()> {
+pub async fn mark_attempt_failed(
+    conn: &mut Conn,
+    id: i64,
+    error: &str,
+    retry_at: Option<Timestamp>,
+) -> Result<()> {
     let (status, next) = match retry_at {
         Some(t) => (OutboxStatus::Pending, t.millis()),
         None => (OutboxStatus::Failed, 0),
@@ -153,7 +162,11 @@ pub async fn mark_attempt_failed(conn: &mut Conn, id: i64, error: &str, retry_at
 }
 
 /// Messages, newest first, optionally only those to one recipient.
-pub async fn list(conn: &mut Conn, recipient: Option<&str>, limit: i64) -> Result<Vec<OutboxMessage>> {
+pub async fn list(
+    conn: &mut Conn,
+    recipient: Option<&str>,
+    limit: i64,
+) -> Result<Vec<OutboxMessage>> {
     let rows = match recipient {
         Some(r) => {
             sqlx::query(sql!(
@@ -165,10 +178,12 @@ pub async fn list(conn: &mut Conn, recipient: Option<&str>, limit: i64) -> Resul
             .await?
         }
         None => {
-            sqlx::query(sql!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"))
-                .bind(limit)
-                .fetch_all(conn)
-                .await?
+            sqlx::query(sql!(
+                "SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"
+            ))
+            .bind(limit)
+            .fetch_all(conn)
+            .await?
         }
     };
     rows.iter().map(from_row).collect()

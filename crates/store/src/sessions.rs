@@ -4,7 +4,7 @@
 use ekdwar_domain::Timestamp;
 use sqlx::any::AnyRow;
 
-use crate::{sql, Conn, Result, int, opt_int, opt_text, text};
+use crate::{Conn, Result, int, opt_int, opt_text, sql, text};
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -73,7 +73,11 @@ pub async fn touch(conn: &mut Conn, id_hash: &str, at: Timestamp) -> Result<()> 
 }
 
 /// Sessions of a user that are neither revoked nor past their absolute expiry, newest first.
-pub async fn active_for_user(conn: &mut Conn, user_id: &str, now: Timestamp) -> Result<Vec<Session>> {
+pub async fn active_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    now: Timestamp,
+) -> Result<Vec<Session>> {
     let rows = sqlx::query(sql!(
         "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
          AND expires_at > $2 ORDER BY last_seen_at DESC"
@@ -99,7 +103,12 @@ pub async fn revoke(conn: &mut Conn, user_id: &str, id_hash: &str, at: Timestamp
 }
 
 /// Revokes every session of a user except `keep`, returning how many were ended.
-pub async fn revoke_all_except(conn: &mut Conn, user_id: &str, keep: Option<&str>, at: Timestamp) -> Result<u64> {
+pub async fn revoke_all_except(
+    conn: &mut Conn,
+    user_id: &str,
+    keep: Option<&str>,
+    at: Timestamp,
+) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id_hash <> $3",
     )

@@ -6,10 +6,12 @@ use ekdwar_domain::throttle::Counter;
 use crate::{Conn, Result, int};
 
 pub async fn get(conn: &mut Conn, key: &str) -> Result<Option<Counter>> {
-    let row = sqlx::query("SELECT failures, window_start, last_failure_at, locked_until FROM throttle WHERE key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT failures, window_start, last_failure_at, locked_until FROM throttle WHERE key = $1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
     row.map(|r| {
         Ok(Counter {
             failures: int(&r, "failures")?,

@@ -4,7 +4,7 @@
 use ekdwar_domain::{Channel, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::{sql, Conn, Result, corrupt, int, opt_int, opt_text, text};
+use crate::{Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
 
 #[derive(Debug, Clone)]
 pub struct Verification {
@@ -83,10 +83,12 @@ pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<Verification>> {
 
 /// Counts one wrong attempt; returns the new count.
 pub async fn record_attempt(conn: &mut Conn, id: &str) -> Result<i64> {
-    let row = sqlx::query("UPDATE verifications SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts")
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
+    let row = sqlx::query(
+        "UPDATE verifications SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
     int(&row, "attempts")
 }
 
@@ -102,16 +104,24 @@ pub async fn mark_verified(conn: &mut Conn, id: &str, at: Timestamp) -> Result<b
 
 /// Marks the verification as used up. Only the first call succeeds.
 pub async fn consume(conn: &mut Conn, id: &str, at: Timestamp) -> Result<bool> {
-    let done = sqlx::query("UPDATE verifications SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
-        .bind(at.millis())
-        .bind(id)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE verifications SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL",
+    )
+    .bind(at.millis())
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Replaces the secret (a resend), resetting attempts and the deadline.
-pub async fn replace_secret(conn: &mut Conn, id: &str, secret_hash: &str, expires_at: Timestamp, resend_after: Timestamp) -> Result<bool> {
+pub async fn replace_secret(
+    conn: &mut Conn,
+    id: &str,
+    secret_hash: &str,
+    expires_at: Timestamp,
+    resend_after: Timestamp,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE verifications SET secret_hash = $1, attempts = 0, expires_at = $2, resend_after = $3 \
          WHERE id = $4 AND verified_at IS NULL AND consumed_at IS NULL",

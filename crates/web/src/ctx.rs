@@ -45,15 +45,28 @@ impl Ctx {
     pub fn ta(&self, key: &str, name: &'static str, value: impl std::fmt::Display) -> String {
         self.lang.t_args(key, &[(name, value.to_string())])
     }
-    pub fn ta2(&self, key: &str, n1: &'static str, v1: impl std::fmt::Display, n2: &'static str, v2: impl std::fmt::Display) -> String {
-        self.lang.t_args(key, &[(n1, v1.to_string()), (n2, v2.to_string())])
+    pub fn ta2(
+        &self,
+        key: &str,
+        n1: &'static str,
+        v1: impl std::fmt::Display,
+        n2: &'static str,
+        v2: impl std::fmt::Display,
+    ) -> String {
+        self.lang
+            .t_args(key, &[(n1, v1.to_string()), (n2, v2.to_string())])
     }
     pub fn languages(&self) -> Vec<Lang> {
         Lang::all()
     }
 
     /// A cookie with the portal's attributes: HttpOnly, SameSite=Lax, Secure behind TLS.
-    pub fn cookie(&self, name: &'static str, value: String, max_age_secs: Option<i64>) -> Cookie<'static> {
+    pub fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        max_age_secs: Option<i64>,
+    ) -> Cookie<'static> {
         let mut c = Cookie::build((name, value))
             .path("/")
             .http_only(true)
@@ -73,8 +86,8 @@ impl Ctx {
     }
 
     /// The logged-in person, or a redirect to the login page.
-    pub fn user_or_login(&self) -> Result<&CurrentSession, Response> {
-        self.user.as_ref().ok_or_else(|| Redirect::to("/login").into_response())
+    pub fn user_or_login(&self) -> Result<&CurrentSession, Redirect> {
+        self.user.as_ref().ok_or_else(|| Redirect::to("/login"))
     }
 }
 
@@ -108,7 +121,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     origin
         .split_once("://")
         .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
@@ -116,7 +132,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     let jar = CookieJar::from_headers(&parts.headers);
     let secure = app.config.server.behind_tls_proxy;
 
@@ -139,14 +158,22 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         .and_then(Lang::parse)
         .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
         .unwrap_or_else(|| {
-            let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let accept = parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             Lang::negotiate(accept, &app.default_lang)
         });
     let notice = parts.uri.query().and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "notice")
             .map(|(_, v)| v.into_owned())
-            .filter(|v| v.starts_with("notice-") && v.len() < 40 && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+            .filter(|v| {
+                v.starts_with("notice-")
+                    && v.len() < 40
+                    && v.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+            })
     });
     let ctx = Ctx {
         lang,
@@ -154,7 +181,11 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         actor: Actor {
             user_id: user.as_ref().map(|s| s.user.id.clone()),
             ip: client_ip(&app, &parts.headers, peer),
-            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         },
         user,
         path: parts.uri.path().to_string(),
@@ -166,15 +197,37 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     let body = if parts.method == Method::POST {
         let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
             Ok(b) => b,
-            Err(_) => return finish(&ctx, &app, error_page(&ctx, StatusCode::PAYLOAD_TOO_LARGE, "error-title", "err-too-large", None), new_seed.then_some(csrf_seed)),
+            Err(_) => {
+                return finish(
+                    &ctx,
+                    &app,
+                    error_page(
+                        &ctx,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "error-title",
+                        "err-too-large",
+                        None,
+                    ),
+                    new_seed.then_some(csrf_seed),
+                );
+            }
         };
-        let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+        let sent = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned());
         let ok = !new_seed
             && same_origin(&parts.headers)
-            && sent.is_some_and(|s| ekdwar_app::security::constant_time_eq(s.as_bytes(), csrf.as_bytes()));
+            && sent.is_some_and(|s| {
+                ekdwar_app::security::constant_time_eq(s.as_bytes(), csrf.as_bytes())
+            });
         if !ok {
             tracing::warn!(path = %ctx.path, "CSRF check failed");
-            return finish(&ctx, &app, error_page(&ctx, StatusCode::FORBIDDEN, "error-title", "err-csrf", None), new_seed.then_some(csrf_seed));
+            return finish(
+                &ctx,
+                &app,
+                error_page(&ctx, StatusCode::FORBIDDEN, "error-title", "err-csrf", None),
+                new_seed.then_some(csrf_seed),
+            );
         }
         Body::from(bytes)
     } else {
@@ -190,7 +243,11 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
                 "internal" => ("error-title", "err-internal"),
                 code => ("error-title", code),
             };
-            let key = if msg.starts_with("err-") { msg.to_string() } else { format!("err-{msg}") };
+            let key = if msg.starts_with("err-") {
+                msg.to_string()
+            } else {
+                format!("err-{msg}")
+            };
             error_page(&ctx, resp.status(), title, &key, info.correlation)
         }
         None => resp,
@@ -208,7 +265,13 @@ struct ErrorPage<'a> {
     correlation: Option<String>,
 }
 
-pub fn error_page(c: &Ctx, status: StatusCode, title: &str, key: &str, correlation: Option<String>) -> Response {
+pub fn error_page(
+    c: &Ctx,
+    status: StatusCode,
+    title: &str,
+    key: &str,
+    correlation: Option<String>,
+) -> Response {
     let page = ErrorPage {
         c,
         errors: Errors::default(),
@@ -224,15 +287,27 @@ fn finish(ctx: &Ctx, app: &App, mut resp: Response, new_csrf_seed: Option<String
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(h, "content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    );
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
     // Links in e-mails carry tokens; never leak them to another site.
     set(h, "referrer-policy", "no-referrer");
-    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    );
     set(h, "cross-origin-opener-policy", "same-origin");
     if app.config.server.behind_tls_proxy {
-        set(h, "strict-transport-security", "max-age=31536000; includeSubDomains");
+        set(
+            h,
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, "cache-control", "no-store");

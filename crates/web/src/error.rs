@@ -49,7 +49,11 @@ impl IntoResponse for WebError {
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().elapsed().map_or(0, |d| d.as_nanos() as u64));
+    h.write_u64(
+        std::time::SystemTime::now()
+            .elapsed()
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
     h.finish()
 }
 
@@ -107,10 +111,16 @@ impl Errors {
                     message: c.t("err-captcha-required"),
                 }],
             }),
-            AppError::Throttled { retry_after_secs } => one(c.ta("err-throttled", "minutes", retry_after_secs.div_ceil(60))),
-            AppError::CodeWrong { attempts_left } => one(c.ta("err-code-wrong", "left", attempts_left)),
+            AppError::Throttled { retry_after_secs } => {
+                one(c.ta("err-throttled", "minutes", retry_after_secs.div_ceil(60)))
+            }
+            AppError::CodeWrong { attempts_left } => {
+                one(c.ta("err-code-wrong", "left", attempts_left))
+            }
             AppError::TooManyAttempts => one(c.t("err-code-too-many")),
-            AppError::ResendTooSoon { seconds } => one(c.ta("err-resend-too-soon", "seconds", seconds)),
+            AppError::ResendTooSoon { seconds } => {
+                one(c.ta("err-resend-too-soon", "seconds", seconds))
+            }
             AppError::FlowExpired => one(c.t("err-flow-expired")),
             AppError::AccountLocked => one(c.t("err-account-locked")),
             AppError::NotFound | AppError::Internal(_) => None,

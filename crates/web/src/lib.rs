@@ -31,26 +31,59 @@ pub fn router(app: App) -> Router {
         .route("/static/app.js", get(system::js))
         .route("/language", post(system::switch_language))
         .route("/password/strength", post(identity::password_strength))
-        .route("/register", get(identity::register_form).post(identity::register_submit))
-        .route("/register/verify", get(identity::register_verify_form).post(identity::register_verify_submit))
+        .route(
+            "/register",
+            get(identity::register_form).post(identity::register_submit),
+        )
+        .route(
+            "/register/verify",
+            get(identity::register_verify_form).post(identity::register_verify_submit),
+        )
         .route("/register/resend", post(identity::register_resend))
         .route("/register/confirm", get(identity::register_confirm_link))
-        .route("/register/password", get(identity::register_password_form).post(identity::register_password_submit))
-        .route("/login", get(identity::login_form).post(identity::login_submit))
+        .route(
+            "/register/password",
+            get(identity::register_password_form).post(identity::register_password_submit),
+        )
+        .route(
+            "/login",
+            get(identity::login_form).post(identity::login_submit),
+        )
         .route("/logout", post(identity::logout))
-        .route("/recover", get(identity::recover_form).post(identity::recover_submit))
-        .route("/recover/verify", get(identity::recover_verify_form).post(identity::recover_verify_submit))
+        .route(
+            "/recover",
+            get(identity::recover_form).post(identity::recover_submit),
+        )
+        .route(
+            "/recover/verify",
+            get(identity::recover_verify_form).post(identity::recover_verify_submit),
+        )
         .route("/recover/resend", post(identity::recover_resend))
         .route("/recover/confirm", get(identity::recover_confirm_link))
-        .route("/recover/password", get(identity::recover_password_form).post(identity::recover_password_submit))
-        .route("/recover/portal-id", get(identity::portal_id_form).post(identity::portal_id_submit))
+        .route(
+            "/recover/password",
+            get(identity::recover_password_form).post(identity::recover_password_submit),
+        )
+        .route(
+            "/recover/portal-id",
+            get(identity::portal_id_form).post(identity::portal_id_submit),
+        )
         .route("/account", get(identity::account))
         .route("/account/name", post(identity::account_name))
         .route("/account/contact", post(identity::account_contact))
-        .route("/account/contact/verify", get(identity::contact_verify_form).post(identity::contact_verify_submit))
+        .route(
+            "/account/contact/verify",
+            get(identity::contact_verify_form).post(identity::contact_verify_submit),
+        )
         .route("/account/contact/resend", post(identity::contact_resend))
-        .route("/account/contact/confirm", get(identity::contact_confirm_link))
-        .route("/account/password", get(identity::password_form).post(identity::password_submit))
+        .route(
+            "/account/contact/confirm",
+            get(identity::contact_confirm_link),
+        )
+        .route(
+            "/account/password",
+            get(identity::password_form).post(identity::password_submit),
+        )
         .route("/account/sessions", get(identity::sessions))
         .route("/account/sessions/revoke", post(identity::session_revoke))
         .route("/account/sessions/logout-all", post(identity::logout_all))

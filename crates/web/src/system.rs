@@ -23,7 +23,10 @@ struct Home<'a> {
 }
 
 pub async fn home(c: Ctx) -> Response {
-    render(&Home { c: &c, errors: Errors::default() })
+    render(&Home {
+        c: &c,
+        errors: Errors::default(),
+    })
 }
 
 pub async fn healthz() -> &'static str {
@@ -43,7 +46,10 @@ pub async fn readyz(State(app): State<App>) -> Response {
 
 pub async fn metrics(State(app): State<App>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         app.metrics.encode(),
     )
         .into_response()
@@ -51,7 +57,10 @@ pub async fn metrics(State(app): State<App>) -> Response {
 
 pub async fn css() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../static/app.css"),
     )
         .into_response()
@@ -59,7 +68,10 @@ pub async fn css() -> Response {
 
 pub async fn js() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../static/app.js"),
     )
         .into_response()
@@ -77,7 +89,12 @@ pub struct LanguageForm {
 }
 
 /// Switches the language: remembered in a cookie, and in the profile when logged in.
-pub async fn switch_language(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<LanguageForm>) -> Result<Response, WebError> {
+pub async fn switch_language(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<LanguageForm>,
+) -> Result<Response, WebError> {
     let lang = Lang::parse(&f.lang).unwrap_or_else(|| c.lang.clone());
     if let Some(s) = &c.user {
         app.set_language(&s.user.id, &lang, &c.actor).await?;
@@ -103,5 +120,9 @@ struct OutboxPage<'a> {
 /// Development mode only: the messages the portal would have sent.
 pub async fn dev_outbox(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
     let messages = app.outbox(None, 50).await?;
-    Ok(render(&OutboxPage { c: &c, errors: Errors::default(), messages }))
+    Ok(render(&OutboxPage {
+        c: &c,
+        errors: Errors::default(),
+        messages,
+    }))
 }

@@ -2,7 +2,10 @@
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
-use ekdwar_domain::{AccountLevel, AccountStatus, AccountType, Contact, Email, LoginIdentifier, PersonName, Phone, PortalId, Role};
+use ekdwar_domain::{
+    AccountLevel, AccountStatus, AccountType, Contact, Email, LoginIdentifier, PersonName, Phone,
+    PortalId, Role,
+};
 use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::notify::{self as outbox, OutboxMessage};
@@ -36,11 +39,19 @@ impl App {
         let portal_id = check.take("portal_id", PortalId::parse(&input.portal_id));
         let first = check.take("first_name", PersonName::parse(&input.first_name));
         let last = check.take("last_name", PersonName::parse(&input.last_name));
-        let phone = input.phone.as_deref().and_then(|p| check.take("phone", Phone::parse(p, self.region)));
-        let email = input.email.as_deref().and_then(|e| check.take("email", Email::parse(e)));
+        let phone = input
+            .phone
+            .as_deref()
+            .and_then(|p| check.take("phone", Phone::parse(p, self.region)));
+        let email = input
+            .email
+            .as_deref()
+            .and_then(|e| check.take("email", Email::parse(e)));
         check.finish()?;
         let (Some(portal_id), Some(first), Some(last)) = (portal_id, first, last) else {
-            return Err(AppError::Internal("form check passed without values".into()));
+            return Err(AppError::Internal(
+                "form check passed without values".into(),
+            ));
         };
         let mut ids = vec![first.as_str(), last.as_str(), portal_id.as_str()];
         ids.extend(phone.as_ref().map(Phone::as_str));
@@ -75,11 +86,22 @@ impl App {
                     "email" => "email",
                     _ => "portal_id",
                 };
-                return Err(AppError::Form(vec![FieldError::new(field, "already-registered")]));
+                return Err(AppError::Form(vec![FieldError::new(
+                    field,
+                    "already-registered",
+                )]));
             }
             Err(e) => return Err(e.into()),
         }
-        self.audit(&mut tx, &cli(), Some(&user.id), AuditAction::AdminUserAdded, Outcome::Success, Some(user.role.as_str().into())).await?;
+        self.audit(
+            &mut tx,
+            &cli(),
+            Some(&user.id),
+            AuditAction::AdminUserAdded,
+            Outcome::Success,
+            Some(user.role.as_str().into()),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(user)
     }
@@ -103,7 +125,10 @@ impl App {
 
     /// Locks or unlocks an account; locking ends its sessions.
     pub async fn admin_set_status(&self, query: &str, status: AccountStatus) -> AppResult<User> {
-        let user = self.admin_find_user(query).await?.ok_or(AppError::NotFound)?;
+        let user = self
+            .admin_find_user(query)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         users::set_status(&mut tx, &user.id, status, now).await?;
@@ -116,9 +141,19 @@ impl App {
             AccountStatus::Locked => AuditAction::AdminUserLocked,
             AccountStatus::Active => AuditAction::AdminUserUnlocked,
         };
-        self.audit(&mut tx, &cli(), Some(&user.id), action, Outcome::Success, None).await?;
+        self.audit(
+            &mut tx,
+            &cli(),
+            Some(&user.id),
+            action,
+            Outcome::Success,
+            None,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(users::by_id(&mut *self.store.conn().await?, &user.id).await?.unwrap_or(user))
+        Ok(users::by_id(&mut *self.store.conn().await?, &user.id)
+            .await?
+            .unwrap_or(user))
     }
 
     /// Messages in the outbox, newest first.
@@ -134,9 +169,33 @@ impl App {
     /// Creates the demo accounts if they do not exist yet; returns their portal IDs.
     pub async fn seed_demo(&self) -> AppResult<Vec<(String, String)>> {
         let demo = [
-            ("asha.devi", "Asha", "Devi", Some("+919800000001"), None, "demo-lotus-river-42", Role::Citizen),
-            ("ivan.petrov", "Ivan", "Petrov", None, Some("ivan.petrov@example.org"), "demo-birch-valley-17", Role::Citizen),
-            ("portal.admin", "Portal", "Administrator", None, Some("admin@example.org"), "demo-granite-harbor-99", Role::Admin),
+            (
+                "asha.devi",
+                "Asha",
+                "Devi",
+                Some("+919800000001"),
+                None,
+                "demo-lotus-river-42",
+                Role::Citizen,
+            ),
+            (
+                "ivan.petrov",
+                "Ivan",
+                "Petrov",
+                None,
+                Some("ivan.petrov@example.org"),
+                "demo-birch-valley-17",
+                Role::Citizen,
+            ),
+            (
+                "portal.admin",
+                "Portal",
+                "Administrator",
+                None,
+                Some("admin@example.org"),
+                "demo-granite-harbor-99",
+                Role::Admin,
+            ),
         ];
         let mut out = Vec::new();
         for (pid, first, last, phone, email, password, role) in demo {

@@ -65,11 +65,17 @@ impl App {
         }
         drop(conn);
 
-        let verdicts: Vec<Verdict> = keys.iter().map(|k| k.policy.verdict(k.before, now)).collect();
-        if let Some(until) = verdicts.iter().filter_map(|v| match v {
-            Verdict::Locked(t) => Some(*t),
-            _ => None,
-        }).max()
+        let verdicts: Vec<Verdict> = keys
+            .iter()
+            .map(|k| k.policy.verdict(k.before, now))
+            .collect();
+        if let Some(until) = verdicts
+            .iter()
+            .filter_map(|v| match v {
+                Verdict::Locked(t) => Some(*t),
+                _ => None,
+            })
+            .max()
         {
             self.metrics.login("throttled");
             return Err(AppError::Throttled {
@@ -89,18 +95,38 @@ impl App {
         match user {
             Some(user) if ok => {
                 if user.status != AccountStatus::Active {
-                    self.audit(&mut tx, actor, Some(&user.id), AuditAction::LoginFailed, Outcome::Denied, Some("account locked".into())).await?;
+                    self.audit(
+                        &mut tx,
+                        actor,
+                        Some(&user.id),
+                        AuditAction::LoginFailed,
+                        Outcome::Denied,
+                        Some("account locked".into()),
+                    )
+                    .await?;
                     tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
                     self.metrics.login("denied");
                     return Err(AppError::AccountLocked);
                 }
                 throttle::clear(&mut tx, &keys[0].name).await?;
                 let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
-                self.audit(&mut tx, actor, Some(&user.id), AuditAction::LoginSucceeded, Outcome::Success, None).await?;
+                self.audit(
+                    &mut tx,
+                    actor,
+                    Some(&user.id),
+                    AuditAction::LoginSucceeded,
+                    Outcome::Success,
+                    None,
+                )
+                .await?;
                 tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
                 self.metrics.login("success");
                 let password_expired = self.password_expired(&user, now);
-                Ok(LoggedIn { token, user, password_expired })
+                Ok(LoggedIn {
+                    token,
+                    user,
+                    password_expired,
+                })
             }
             user => {
                 let subject = user.as_ref().map(|u| u.id.as_str());
@@ -110,10 +136,26 @@ impl App {
                     if k.policy.starts_lockout(k.before, &after, now) {
                         self.metrics.lockouts.inc();
                         tracing::warn!(key = %k.name, until = after.locked_until.millis(), "login back-off started");
-                        self.audit(&mut tx, actor, subject, AuditAction::Lockout, Outcome::Denied, Some(k.name.clone())).await?;
+                        self.audit(
+                            &mut tx,
+                            actor,
+                            subject,
+                            AuditAction::Lockout,
+                            Outcome::Denied,
+                            Some(k.name.clone()),
+                        )
+                        .await?;
                     }
                 }
-                self.audit(&mut tx, actor, subject, AuditAction::LoginFailed, Outcome::Failure, None).await?;
+                self.audit(
+                    &mut tx,
+                    actor,
+                    subject,
+                    AuditAction::LoginFailed,
+                    Outcome::Failure,
+                    None,
+                )
+                .await?;
                 tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
                 self.metrics.login("failure");
                 Err(AppError::InvalidCredentials)
@@ -125,6 +167,8 @@ impl App {
         self.config
             .password
             .expiry_days_for(user.role == Role::Admin)
-            .is_some_and(|days| now.since(user.password_changed_at) > Duration::from_secs(u64::from(days) * 86_400))
+            .is_some_and(|days| {
+                now.since(user.password_changed_at) > Duration::from_secs(u64::from(days) * 86_400)
+            })
     }
 }

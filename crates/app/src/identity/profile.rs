@@ -25,29 +25,67 @@ pub struct LevelInfo {
 
 impl App {
     pub fn level_info(&self, level: AccountLevel) -> LevelInfo {
-        LevelInfo { level, next: level.next() }
+        LevelInfo {
+            level,
+            next: level.next(),
+        }
     }
 
-    pub async fn update_name(&self, cur: &CurrentSession, first: &str, last: &str, actor: &Actor) -> AppResult<()> {
+    pub async fn update_name(
+        &self,
+        cur: &CurrentSession,
+        first: &str,
+        last: &str,
+        actor: &Actor,
+    ) -> AppResult<()> {
         let mut check = FormCheck::default();
         let first = check.take("first_name", PersonName::parse(first));
         let last = check.take("last_name", PersonName::parse(last));
         check.finish()?;
         let (Some(first), Some(last)) = (first, last) else {
-            return Err(AppError::Internal("form check passed without values".into()));
+            return Err(AppError::Internal(
+                "form check passed without values".into(),
+            ));
         };
         let mut tx = self.store.begin().await?;
         users::set_name(&mut tx, &cur.user.id, &first, &last, self.clock.now()).await?;
-        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::NameChanged, Outcome::Success, None).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&cur.user.id),
+            AuditAction::NameChanged,
+            Outcome::Success,
+            None,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
     /// Changes the password after checking the current one; other sessions end.
-    pub async fn change_password(&self, cur: &CurrentSession, current: Password, new: Password, confirm: Password, actor: &Actor) -> AppResult<()> {
-        if !self.hashing.verify(&current, cur.user.password_hash.as_deref()).await {
+    pub async fn change_password(
+        &self,
+        cur: &CurrentSession,
+        current: Password,
+        new: Password,
+        confirm: Password,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        if !self
+            .hashing
+            .verify(&current, cur.user.password_hash.as_deref())
+            .await
+        {
             let mut tx = self.store.begin().await?;
-            self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::PasswordChanged, Outcome::Failure, Some("wrong current password".into())).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                Some(&cur.user.id),
+                AuditAction::PasswordChanged,
+                Outcome::Failure,
+                Some("wrong current password".into()),
+            )
+            .await?;
             tx.commit().await.map_err(StoreError::from)?;
             return Err(AppError::field("current", "password-current-wrong"));
         }
@@ -62,10 +100,27 @@ impl App {
         let mut tx = self.store.begin().await?;
         users::set_password(&mut tx, &cur.user.id, &hash, now).await?;
         sessions::revoke_all_except(&mut tx, &cur.user.id, Some(&cur.session.id_hash), now).await?;
-        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::PasswordChanged, Outcome::Success, None).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&cur.user.id),
+            AuditAction::PasswordChanged,
+            Outcome::Success,
+            None,
+        )
+        .await?;
         let lang = self.user_lang(&cur.user);
         for contact in contacts_of(&cur.user) {
-            self.enqueue(&mut tx, Outgoing { kind: "password-changed", to: &contact, lang: &lang, args: vec![("portal_id", cur.user.portal_id.to_string())] }).await?;
+            self.enqueue(
+                &mut tx,
+                Outgoing {
+                    kind: "password-changed",
+                    to: &contact,
+                    lang: &lang,
+                    args: vec![("portal_id", cur.user.portal_id.to_string())],
+                },
+            )
+            .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
@@ -74,8 +129,15 @@ impl App {
     /// Sends a code or link to a new phone or e-mail; it replaces the old one once proven.
     /// If another account has it, its owner is told and this flow can never complete, so a
     /// logged-in user cannot probe which contacts are registered either.
-    pub async fn start_contact_change(&self, cur: &CurrentSession, new: &str, lang: &Lang, actor: &Actor) -> AppResult<String> {
-        let contact = Contact::parse(new, self.region).map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
+    pub async fn start_contact_change(
+        &self,
+        cur: &CurrentSession,
+        new: &str,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<String> {
+        let contact = Contact::parse(new, self.region)
+            .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         let mut tx = self.store.begin().await?;
         self.count_send(&mut tx, &contact).await?;
         let owner = users::by_contact(&mut tx, &contact).await?;
@@ -97,22 +159,49 @@ impl App {
             .await?;
         if let Some(owner) = owner {
             let owner_lang = self.user_lang(&owner);
-            self.enqueue(&mut tx, Outgoing { kind: "register-existing", to: &contact, lang: &owner_lang, args: vec![("portal_id", owner.portal_id.to_string()), ("link", format!("{}/recover", self.config.public_url()))] }).await?;
+            self.enqueue(
+                &mut tx,
+                Outgoing {
+                    kind: "register-existing",
+                    to: &contact,
+                    lang: &owner_lang,
+                    args: vec![
+                        ("portal_id", owner.portal_id.to_string()),
+                        ("link", format!("{}/recover", self.config.public_url())),
+                    ],
+                },
+            )
+            .await?;
         }
-        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::ContactChangeRequested, Outcome::Success, Some(contact.channel().as_str().into())).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&cur.user.id),
+            AuditAction::ContactChangeRequested,
+            Outcome::Success,
+            Some(contact.channel().as_str().into()),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(flow)
     }
 
     /// Proves the new contact (code or link token) and puts it on the account; the contact
     /// it replaces is told.
-    pub async fn complete_contact_change(&self, flow: &str, secret: &str, actor: &Actor) -> AppResult<Contact> {
+    pub async fn complete_contact_change(
+        &self,
+        flow: &str,
+        secret: &str,
+        actor: &Actor,
+    ) -> AppResult<Contact> {
         let v = self.verify_secret(flow, Purpose::Contact, secret).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let v = self.verified_flow(&mut tx, &v.id, Purpose::Contact).await?;
         let uid = v.user_id.clone().ok_or(AppError::FlowExpired)?;
-        let user = users::by_id(&mut tx, &uid).await?.ok_or(AppError::FlowExpired)?;
+        let user = users::by_id(&mut tx, &uid)
+            .await?
+            .ok_or(AppError::FlowExpired)?;
         if !store::consume(&mut tx, &v.id, now).await? {
             return Err(AppError::FlowExpired);
         }
@@ -128,9 +217,29 @@ impl App {
         };
         let lang = self.user_lang(&user);
         if let Some(old) = old {
-            self.enqueue(&mut tx, Outgoing { kind: "contact-changed", to: &old, lang: &lang, args: vec![("new", contact.masked()), ("portal_id", user.portal_id.to_string())] }).await?;
+            self.enqueue(
+                &mut tx,
+                Outgoing {
+                    kind: "contact-changed",
+                    to: &old,
+                    lang: &lang,
+                    args: vec![
+                        ("new", contact.masked()),
+                        ("portal_id", user.portal_id.to_string()),
+                    ],
+                },
+            )
+            .await?;
         }
-        self.audit(&mut tx, actor, Some(&uid), AuditAction::ContactChanged, Outcome::Success, Some(contact.channel().as_str().into())).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&uid),
+            AuditAction::ContactChanged,
+            Outcome::Success,
+            Some(contact.channel().as_str().into()),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(contact)
     }
@@ -138,13 +247,24 @@ impl App {
     pub async fn set_language(&self, user_id: &str, lang: &Lang, actor: &Actor) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         users::set_language(&mut tx, user_id, Some(&lang.tag()), self.clock.now()).await?;
-        self.audit(&mut tx, actor, Some(user_id), AuditAction::LanguageChanged, Outcome::Success, Some(lang.tag())).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(user_id),
+            AuditAction::LanguageChanged,
+            Outcome::Success,
+            Some(lang.tag()),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
     pub fn user_lang(&self, user: &ekdwar_store::identity::User) -> Lang {
-        user.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| self.default_lang.clone())
+        user.language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or_else(|| self.default_lang.clone())
     }
 }
 

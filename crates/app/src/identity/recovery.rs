@@ -20,7 +20,13 @@ use crate::notify::Outgoing;
 
 impl App {
     /// Starts password recovery for a phone, e-mail or portal ID.
-    pub async fn start_recovery(&self, identifier: &str, challenge: &ChallengeAnswer, lang: &Lang, actor: &Actor) -> AppResult<String> {
+    pub async fn start_recovery(
+        &self,
+        identifier: &str,
+        challenge: &ChallengeAnswer,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<String> {
         let id = LoginIdentifier::parse(identifier, self.region)
             .map_err(|e| AppError::Form(vec![FieldError::from_code("identifier", &e)]))?;
         self.check_challenge(challenge).await?;
@@ -31,11 +37,19 @@ impl App {
         let contact = match (&id, &user) {
             (LoginIdentifier::Phone(p), _) => Contact::Phone(p.clone()),
             (LoginIdentifier::Email(e), _) => Contact::Email(e.clone()),
-            (LoginIdentifier::PortalId(_), Some(u)) => preferred_contact(u).ok_or(AppError::Internal("account without contact".into()))?,
-            (LoginIdentifier::PortalId(p), None) => Contact::Phone(ekdwar_domain::Phone::from_trusted(format!("decoy:{}", p.key()))),
+            (LoginIdentifier::PortalId(_), Some(u)) => {
+                preferred_contact(u).ok_or(AppError::Internal("account without contact".into()))?
+            }
+            (LoginIdentifier::PortalId(p), None) => Contact::Phone(
+                ekdwar_domain::Phone::from_trusted(format!("decoy:{}", p.key())),
+            ),
         };
         self.count_send(&mut tx, &contact).await?;
-        let user_lang = user.as_ref().and_then(|u| u.language.as_deref()).and_then(Lang::parse).unwrap_or_else(|| lang.clone());
+        let user_lang = user
+            .as_ref()
+            .and_then(|u| u.language.as_deref())
+            .and_then(Lang::parse)
+            .unwrap_or_else(|| lang.clone());
         let flow = self
             .start_verification(
                 &mut tx,
@@ -50,19 +64,37 @@ impl App {
             )
             .await?;
         if let Some(u) = &user {
-            self.audit(&mut tx, actor, Some(&u.id), AuditAction::RecoveryRequested, Outcome::Success, Some(contact.channel().as_str().into())).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                Some(&u.id),
+                AuditAction::RecoveryRequested,
+                Outcome::Success,
+                Some(contact.channel().as_str().into()),
+            )
+            .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(flow)
     }
 
     /// Sets the new password after the secret was proven; every session of the account ends.
-    pub async fn complete_recovery(&self, flow: &str, password: Password, confirm: Password, actor: &Actor) -> AppResult<()> {
+    pub async fn complete_recovery(
+        &self,
+        flow: &str,
+        password: Password,
+        confirm: Password,
+        actor: &Actor,
+    ) -> AppResult<()> {
         let user = {
             let mut conn = self.store.conn().await?;
-            let v = self.verified_flow(&mut conn, flow, Purpose::Recover).await?;
+            let v = self
+                .verified_flow(&mut conn, flow, Purpose::Recover)
+                .await?;
             let uid = v.user_id.ok_or(AppError::FlowExpired)?;
-            users::by_id(&mut conn, &uid).await?.ok_or(AppError::FlowExpired)?
+            users::by_id(&mut conn, &uid)
+                .await?
+                .ok_or(AppError::FlowExpired)?
         };
         let ids = identifiers_of(&user);
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -77,24 +109,76 @@ impl App {
         users::set_password(&mut tx, &user.id, &hash, now).await?;
         sessions::revoke_all_except(&mut tx, &user.id, None, now).await?;
         ekdwar_store::throttle::clear(&mut tx, &format!("login:acct:{}", user.id)).await?;
-        self.audit(&mut tx, actor, Some(&user.id), AuditAction::PasswordReset, Outcome::Success, None).await?;
-        let lang = user.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| self.default_lang.clone());
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&user.id),
+            AuditAction::PasswordReset,
+            Outcome::Success,
+            None,
+        )
+        .await?;
+        let lang = user
+            .language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or_else(|| self.default_lang.clone());
         let contact = Contact::from_trusted(v.channel, v.contact.clone());
-        self.enqueue(&mut tx, Outgoing { kind: "password-changed", to: &contact, lang: &lang, args: vec![("portal_id", user.portal_id.to_string())] }).await?;
+        self.enqueue(
+            &mut tx,
+            Outgoing {
+                kind: "password-changed",
+                to: &contact,
+                lang: &lang,
+                args: vec![("portal_id", user.portal_id.to_string())],
+            },
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
     /// Sends the portal ID to a verified phone or e-mail, if an account has it.
-    pub async fn remind_portal_id(&self, contact: &str, challenge: &ChallengeAnswer, lang: &Lang, actor: &Actor) -> AppResult<()> {
-        let contact = Contact::parse(contact, self.region).map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
+    pub async fn remind_portal_id(
+        &self,
+        contact: &str,
+        challenge: &ChallengeAnswer,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let contact = Contact::parse(contact, self.region)
+            .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         self.check_challenge(challenge).await?;
         let mut tx = self.store.begin().await?;
         self.count_send(&mut tx, &contact).await?;
         if let Some(user) = users::by_contact(&mut tx, &contact).await? {
-            let lang = user.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| lang.clone());
-            self.enqueue(&mut tx, Outgoing { kind: "portal-id", to: &contact, lang: &lang, args: vec![("portal_id", user.portal_id.to_string()), ("link", format!("{}/login", self.config.public_url()))] }).await?;
-            self.audit(&mut tx, actor, Some(&user.id), AuditAction::PortalIdReminded, Outcome::Success, None).await?;
+            let lang = user
+                .language
+                .as_deref()
+                .and_then(Lang::parse)
+                .unwrap_or_else(|| lang.clone());
+            self.enqueue(
+                &mut tx,
+                Outgoing {
+                    kind: "portal-id",
+                    to: &contact,
+                    lang: &lang,
+                    args: vec![
+                        ("portal_id", user.portal_id.to_string()),
+                        ("link", format!("{}/login", self.config.public_url())),
+                    ],
+                },
+            )
+            .await?;
+            self.audit(
+                &mut tx,
+                actor,
+                Some(&user.id),
+                AuditAction::PortalIdReminded,
+                Outcome::Success,
+                None,
+            )
+            .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())

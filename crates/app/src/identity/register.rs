@@ -4,14 +4,16 @@
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
-use ekdwar_domain::{AccountLevel, AccountStatus, AccountType, Contact, PersonName, PortalId, Role};
+use ekdwar_domain::{
+    AccountLevel, AccountStatus, AccountType, Contact, PersonName, PortalId, Role,
+};
 use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::verifications as store;
 use serde::{Deserialize, Serialize};
 
-use super::verification::{NewVerification, Purpose};
 use super::LoggedIn;
+use super::verification::{NewVerification, Purpose};
 use crate::App;
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
@@ -48,7 +50,11 @@ pub struct RegistrationDetails {
 }
 
 impl App {
-    pub async fn start_registration(&self, input: RegisterInput, actor: &Actor) -> AppResult<String> {
+    pub async fn start_registration(
+        &self,
+        input: RegisterInput,
+        actor: &Actor,
+    ) -> AppResult<String> {
         let mut check = FormCheck::default();
         let contact = check.take("contact", Contact::parse(&input.contact, self.region));
         let first = check.take("first_name", PersonName::parse(&input.first_name));
@@ -58,7 +64,9 @@ impl App {
         }
         check.finish()?;
         let (Some(contact), Some(first), Some(last)) = (contact, first, last) else {
-            return Err(AppError::Internal("form check passed without values".into()));
+            return Err(AppError::Internal(
+                "form check passed without values".into(),
+            ));
         };
         self.check_challenge(&input.challenge).await?;
 
@@ -80,25 +88,41 @@ impl App {
                     purpose: Purpose::Register,
                     user_id: None,
                     contact: &contact,
-                    payload: serde_json::to_value(&pending).map_err(|e| AppError::Internal(e.to_string()))?,
+                    payload: serde_json::to_value(&pending)
+                        .map_err(|e| AppError::Internal(e.to_string()))?,
                     lang: &input.lang,
                     deliver: existing.is_none(),
                 },
             )
             .await?;
         if let Some(owner) = existing {
-            let lang = owner.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| input.lang.clone());
+            let lang = owner
+                .language
+                .as_deref()
+                .and_then(Lang::parse)
+                .unwrap_or_else(|| input.lang.clone());
             self.enqueue(
                 &mut tx,
                 Outgoing {
                     kind: "register-existing",
                     to: &contact,
                     lang: &lang,
-                    args: vec![("portal_id", owner.portal_id.to_string()), ("link", format!("{}/recover", self.config.public_url()))],
+                    args: vec![
+                        ("portal_id", owner.portal_id.to_string()),
+                        ("link", format!("{}/recover", self.config.public_url())),
+                    ],
                 },
             )
             .await?;
-            self.audit(&mut tx, actor, Some(&owner.id), AuditAction::RegistrationOnExistingContact, Outcome::Denied, None).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                Some(&owner.id),
+                AuditAction::RegistrationOnExistingContact,
+                Outcome::Denied,
+                None,
+            )
+            .await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(flow)
@@ -107,8 +131,11 @@ impl App {
     /// The names and a free portal ID for the last step.
     pub async fn registration_details(&self, flow: &str) -> AppResult<RegistrationDetails> {
         let mut conn = self.store.conn().await?;
-        let v = self.verified_flow(&mut conn, flow, Purpose::Register).await?;
-        let p: Pending = serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
+        let v = self
+            .verified_flow(&mut conn, flow, Purpose::Register)
+            .await?;
+        let p: Pending =
+            serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
         let first = PersonName::from_trusted(p.first_name.clone());
         let last = PersonName::from_trusted(p.last_name.clone());
         let base = PortalId::suggestion_base(&first, &last);
@@ -124,7 +151,9 @@ impl App {
         Ok(RegistrationDetails {
             first_name: p.first_name,
             last_name: p.last_name,
-            contact: ekdwar_domain::Contact::from_trusted(v.channel, v.contact).as_str().to_string(),
+            contact: ekdwar_domain::Contact::from_trusted(v.channel, v.contact)
+                .as_str()
+                .to_string(),
             suggested_portal_id: suggestion,
         })
     }
@@ -139,18 +168,25 @@ impl App {
         actor: &Actor,
     ) -> AppResult<LoggedIn> {
         let details = self.registration_details(flow).await?;
-        let portal_id = PortalId::parse(portal_id).map_err(|e| AppError::Form(vec![FieldError::from_code("portal_id", &e)]))?;
+        let portal_id = PortalId::parse(portal_id)
+            .map_err(|e| AppError::Form(vec![FieldError::from_code("portal_id", &e)]))?;
         self.check_new_password(
             &password,
             &confirm,
-            &[&details.first_name, &details.last_name, &details.contact, portal_id.as_str()],
+            &[
+                &details.first_name,
+                &details.last_name,
+                &details.contact,
+                portal_id.as_str(),
+            ],
         )?;
         let hash = self.hashing.hash(&password).await?;
 
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
-        let p: Pending = serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
+        let p: Pending =
+            serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
         if p.decoy {
             // Cannot happen: a decoy's code was never sent. Treat it like an expired step.
             return Err(AppError::FlowExpired);
@@ -185,15 +221,29 @@ impl App {
         };
         match users::insert(&mut tx, &user).await {
             Ok(()) => {}
-            Err(StoreError::Conflict("portal_id")) => return Err(AppError::field("portal_id", "portal-id-taken")),
+            Err(StoreError::Conflict("portal_id")) => {
+                return Err(AppError::field("portal_id", "portal-id-taken"));
+            }
             // The same contact finished registering in another tab a moment ago.
             Err(StoreError::Conflict(_)) => return Err(AppError::FlowExpired),
             Err(e) => return Err(e.into()),
         }
-        self.audit(&mut tx, actor, Some(&user.id), AuditAction::Registered, Outcome::Success, Some(v.channel.as_str().into())).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&user.id),
+            AuditAction::Registered,
+            Outcome::Success,
+            Some(v.channel.as_str().into()),
+        )
+        .await?;
         let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.metrics.registrations.inc();
-        Ok(LoggedIn { token, user, password_expired: false })
+        Ok(LoggedIn {
+            token,
+            user,
+            password_expired: false,
+        })
     }
 }

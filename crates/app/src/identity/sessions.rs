@@ -26,7 +26,13 @@ pub struct CurrentSession {
 
 impl App {
     /// Starts a session and returns the token for the cookie.
-    pub(crate) async fn create_session(&self, conn: &mut Conn, user_id: &str, actor: &Actor, amr: &str) -> AppResult<String> {
+    pub(crate) async fn create_session(
+        &self,
+        conn: &mut Conn,
+        user_id: &str,
+        actor: &Actor,
+        amr: &str,
+    ) -> AppResult<String> {
         let token = self.random.token(32);
         let now = self.clock.now();
         let abs = Duration::from_secs(self.config.security.session_absolute_hours * 3600);
@@ -39,7 +45,10 @@ impl App {
                 last_seen_at: now,
                 expires_at: now.plus(abs),
                 ip: actor.ip.clone(),
-                user_agent: actor.user_agent.as_ref().map(|u| u.chars().take(200).collect()),
+                user_agent: actor
+                    .user_agent
+                    .as_ref()
+                    .map(|u| u.chars().take(200).collect()),
                 amr: amr.to_string(),
                 revoked_at: None,
             },
@@ -60,7 +69,10 @@ impl App {
         };
         let now = self.clock.now();
         let idle = Duration::from_secs(self.config.security.session_idle_minutes * 60);
-        if session.revoked_at.is_some() || session.expires_at <= now || now.since(session.last_seen_at) > idle {
+        if session.revoked_at.is_some()
+            || session.expires_at <= now
+            || now.since(session.last_seen_at) > idle
+        {
             return Ok(None);
         }
         let Some(user) = users::by_id(&mut conn, &session.user_id).await? else {
@@ -77,8 +89,22 @@ impl App {
 
     pub async fn logout(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
-        store::revoke(&mut tx, &cur.user.id, &cur.session.id_hash, self.clock.now()).await?;
-        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::Logout, Outcome::Success, None).await?;
+        store::revoke(
+            &mut tx,
+            &cur.user.id,
+            &cur.session.id_hash,
+            self.clock.now(),
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&cur.user.id),
+            AuditAction::Logout,
+            Outcome::Success,
+            None,
+        )
+        .await?;
         tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
         Ok(())
     }
@@ -87,7 +113,15 @@ impl App {
     pub async fn logout_everywhere(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<u64> {
         let mut tx = self.store.begin().await?;
         let n = store::revoke_all_except(&mut tx, &cur.user.id, None, self.clock.now()).await?;
-        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::LogoutEverywhere, Outcome::Success, Some(format!("{n} sessions"))).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&cur.user.id),
+            AuditAction::LogoutEverywhere,
+            Outcome::Success,
+            Some(format!("{n} sessions")),
+        )
+        .await?;
         tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
         Ok(n)
     }
@@ -104,12 +138,25 @@ impl App {
     }
 
     /// Ends one of the user's own sessions.
-    pub async fn revoke_session(&self, cur: &CurrentSession, id_hash: &str, actor: &Actor) -> AppResult<()> {
+    pub async fn revoke_session(
+        &self,
+        cur: &CurrentSession,
+        id_hash: &str,
+        actor: &Actor,
+    ) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         if !store::revoke(&mut tx, &cur.user.id, id_hash, self.clock.now()).await? {
             return Err(AppError::NotFound);
         }
-        self.audit(&mut tx, actor, Some(&cur.user.id), AuditAction::SessionRevoked, Outcome::Success, None).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&cur.user.id),
+            AuditAction::SessionRevoked,
+            Outcome::Success,
+            None,
+        )
+        .await?;
         tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
         Ok(())
     }

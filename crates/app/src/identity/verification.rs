@@ -74,7 +74,8 @@ pub(crate) struct NewVerification<'a> {
 
 impl App {
     fn secret_hash(&self, id: &str, secret: &str) -> String {
-        self.key.sign_b64(&[b"verification", id.as_bytes(), secret.as_bytes()])
+        self.key
+            .sign_b64(&[b"verification", id.as_bytes(), secret.as_bytes()])
     }
 
     fn ttl(&self, channel: Channel) -> Duration {
@@ -100,7 +101,11 @@ impl App {
     }
 
     /// Creates a verification and (unless a decoy) queues its message, on `conn`.
-    pub(crate) async fn start_verification(&self, conn: &mut Conn, v: NewVerification<'_>) -> AppResult<String> {
+    pub(crate) async fn start_verification(
+        &self,
+        conn: &mut Conn,
+        v: NewVerification<'_>,
+    ) -> AppResult<String> {
         let now = self.clock.now();
         let channel = v.contact.channel();
         let id = self.random.id();
@@ -120,26 +125,39 @@ impl App {
                 max_attempts: self.config.security.otp_max_attempts,
                 created_at: now,
                 expires_at: now.plus(ttl),
-                resend_after: now.plus(Duration::from_secs(self.config.security.resend_cooldown_seconds)),
+                resend_after: now.plus(Duration::from_secs(
+                    self.config.security.resend_cooldown_seconds,
+                )),
                 verified_at: None,
                 consumed_at: None,
             },
         )
         .await?;
         if v.deliver {
-            self.send_secret(conn, v.purpose, &id, &secret, v.contact, v.lang).await?;
+            self.send_secret(conn, v.purpose, &id, &secret, v.contact, v.lang)
+                .await?;
         }
         Ok(id)
     }
 
     fn new_secret(&self, channel: Channel) -> String {
         match channel {
-            Channel::Sms => OtpCode::from_random(|| self.random.next_u32()).as_str().to_string(),
+            Channel::Sms => OtpCode::from_random(|| self.random.next_u32())
+                .as_str()
+                .to_string(),
             Channel::Email => self.random.token(32),
         }
     }
 
-    async fn send_secret(&self, conn: &mut Conn, purpose: Purpose, id: &str, secret: &str, contact: &Contact, lang: &Lang) -> AppResult<()> {
+    async fn send_secret(
+        &self,
+        conn: &mut Conn,
+        purpose: Purpose,
+        id: &str,
+        secret: &str,
+        contact: &Contact,
+        lang: &Lang,
+    ) -> AppResult<()> {
         let channel = contact.channel();
         let link = format!(
             "{}{}?flow={id}&token={secret}",
@@ -156,7 +174,10 @@ impl App {
                     ("code", secret.to_string()),
                     ("link", link),
                     ("minutes", self.config.security.otp_ttl_minutes.to_string()),
-                    ("hours", self.config.security.email_link_ttl_hours.to_string()),
+                    (
+                        "hours",
+                        self.config.security.email_link_ttl_hours.to_string(),
+                    ),
                 ],
             },
         )
@@ -166,7 +187,12 @@ impl App {
     }
 
     /// A live flow of the given purpose, or `FlowExpired`.
-    pub(crate) async fn live_flow(&self, conn: &mut Conn, id: &str, purpose: Purpose) -> AppResult<Verification> {
+    pub(crate) async fn live_flow(
+        &self,
+        conn: &mut Conn,
+        id: &str,
+        purpose: Purpose,
+    ) -> AppResult<Verification> {
         let v = store::by_id(conn, id).await?.ok_or(AppError::FlowExpired)?;
         let now = self.clock.now();
         let alive = match v.verified_at {
@@ -180,7 +206,12 @@ impl App {
     }
 
     /// Checks a typed code or a link's token. A wrong secret uses up one attempt.
-    pub async fn verify_secret(&self, flow: &str, purpose: Purpose, secret: &str) -> AppResult<Verification> {
+    pub async fn verify_secret(
+        &self,
+        flow: &str,
+        purpose: Purpose,
+        secret: &str,
+    ) -> AppResult<Verification> {
         let mut tx = self.store.begin().await?;
         let v = self.live_flow(&mut tx, flow, purpose).await?;
         if v.verified_at.is_some() {
@@ -193,7 +224,11 @@ impl App {
         let secret = match v.channel {
             Channel::Sms => match OtpCode::parse(secret) {
                 Ok(c) => c.as_str().to_string(),
-                Err(e) => return Err(AppError::Form(vec![crate::error::FieldError::from_code("code", &e)])),
+                Err(e) => {
+                    return Err(AppError::Form(vec![crate::error::FieldError::from_code(
+                        "code", &e,
+                    )]));
+                }
             },
             Channel::Email => secret.trim().to_string(),
         };
@@ -211,12 +246,19 @@ impl App {
         if left <= 0 {
             Err(AppError::TooManyAttempts)
         } else {
-            Err(AppError::CodeWrong { attempts_left: left })
+            Err(AppError::CodeWrong {
+                attempts_left: left,
+            })
         }
     }
 
     /// A flow whose secret has been proven and whose next step is not done yet.
-    pub(crate) async fn verified_flow(&self, conn: &mut Conn, flow: &str, purpose: Purpose) -> AppResult<Verification> {
+    pub(crate) async fn verified_flow(
+        &self,
+        conn: &mut Conn,
+        flow: &str,
+        purpose: Purpose,
+    ) -> AppResult<Verification> {
         let v = self.live_flow(conn, flow, purpose).await?;
         if v.verified_at.is_none() {
             return Err(AppError::FlowExpired);
@@ -241,13 +283,21 @@ impl App {
         self.count_send(&mut tx, &contact).await?;
         let secret = self.new_secret(v.channel);
         let cooldown = Duration::from_secs(self.config.security.resend_cooldown_seconds);
-        store::replace_secret(&mut tx, &v.id, &self.secret_hash(&v.id, &secret), now.plus(self.ttl(v.channel)), now.plus(cooldown)).await?;
+        store::replace_secret(
+            &mut tx,
+            &v.id,
+            &self.secret_hash(&v.id, &secret),
+            now.plus(self.ttl(v.channel)),
+            now.plus(cooldown),
+        )
+        .await?;
         let decoy: bool = serde_json::from_str::<serde_json::Value>(&v.payload)
             .ok()
             .and_then(|p| p.get("decoy").and_then(serde_json::Value::as_bool))
             .unwrap_or(false);
         if !decoy {
-            self.send_secret(&mut tx, purpose, &v.id, &secret, &contact, lang).await?;
+            self.send_secret(&mut tx, purpose, &v.id, &secret, &contact, lang)
+                .await?;
         }
         tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
         Ok(())

@@ -7,13 +7,34 @@ const PASSWORD: &str = "quiet harbor lantern 42";
 /// Registers through the pages with a phone number; returns the portal ID.
 async fn register_phone(t: &TestApp, phone: &str, first: &str) -> String {
     let form = t.get("/register").await;
-    let page = t.post(&form, "/register", &[("contact", phone), ("first_name", first), ("last_name", "Kumari"), ("consent", "yes")]).await;
+    let page = t
+        .post(
+            &form,
+            "/register",
+            &[
+                ("contact", phone),
+                ("first_name", first),
+                ("last_name", "Kumari"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
     assert_eq!(page.path(), "/register/verify", "{}", page.body);
     let code = t.last_code(phone).await;
     let page = t.post(&page, "/register/verify", &[("code", &code)]).await;
     assert_eq!(page.path(), "/register/password");
     let portal_id = page.field("portal_id").unwrap();
-    let page = t.post(&page, "/register/password", &[("portal_id", &portal_id), ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+    let page = t
+        .post(
+            &page,
+            "/register/password",
+            &[
+                ("portal_id", &portal_id),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(page.path(), "/account", "{}", page.body);
     portal_id
 }
@@ -23,26 +44,73 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let home = t.get("/").await;
-        let page = t.post(&home, "/language", &[("lang", "hi"), ("next", "/register")]).await;
+        let page = t
+            .post(&home, "/language", &[("lang", "hi"), ("next", "/register")])
+            .await;
         assert!(page.has("खाता बनाएँ"), "{backend}: register page in Hindi");
         let form = page;
-        let page = t.post(&form, "/register", &[("contact", "98123 45678"), ("first_name", "Asha"), ("last_name", "Kumari"), ("consent", "yes")]).await;
+        let page = t
+            .post(
+                &form,
+                "/register",
+                &[
+                    ("contact", "98123 45678"),
+                    ("first_name", "Asha"),
+                    ("last_name", "Kumari"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
         assert!(page.has("SMS"), "{backend}: verify page");
         let sms = t.last_message("+919812345678").await;
-        assert!(sms.contains("एकद्वार कोड"), "{backend}: the SMS is in Hindi: {sms}");
-        let wrong = t.post(&page, "/register/verify", &[("code", "000000")]).await;
+        assert!(
+            sms.contains("एकद्वार कोड"),
+            "{backend}: the SMS is in Hindi: {sms}"
+        );
+        let wrong = t
+            .post(&page, "/register/verify", &[("code", "000000")])
+            .await;
         assert_eq!(wrong.status, 422);
-        assert!(wrong.has("4 प्रयास"), "{backend}: attempts left shown in Hindi");
+        assert!(
+            wrong.has("4 प्रयास"),
+            "{backend}: attempts left shown in Hindi"
+        );
         let code = t.last_code("+919812345678").await;
         let page = t.post(&wrong, "/register/verify", &[("code", &code)]).await;
         let portal_id = page.field("portal_id").unwrap();
         assert_eq!(portal_id, "asha.kumari");
-        let weak = t.post(&page, "/register/password", &[("portal_id", &portal_id), ("password", "password123"), ("confirm", "password123")]).await;
+        let weak = t
+            .post(
+                &page,
+                "/register/password",
+                &[
+                    ("portal_id", &portal_id),
+                    ("password", "password123"),
+                    ("confirm", "password123"),
+                ],
+            )
+            .await;
         assert_eq!(weak.status, 422);
-        assert!(weak.has("बहुत आम"), "{backend}: common password refused in Hindi");
-        let page = t.post(&weak, "/register/password", &[("portal_id", &portal_id), ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        assert!(
+            weak.has("बहुत आम"),
+            "{backend}: common password refused in Hindi"
+        );
+        let page = t
+            .post(
+                &weak,
+                "/register/password",
+                &[
+                    ("portal_id", &portal_id),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
         assert_eq!(page.path(), "/account");
-        assert!(page.has("+919812345678") && page.has("सरल"), "{backend}: profile shows contact and level");
+        assert!(
+            page.has("+919812345678") && page.has("सरल"),
+            "{backend}: profile shows contact and level"
+        );
         let user = t.app.admin_find_user("asha.kumari").await.unwrap().unwrap();
         assert_eq!(user.level.as_str(), "simplified");
         assert_eq!(user.language.as_deref(), Some("hi"));
@@ -50,32 +118,70 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
         // Log out, log in with the portal ID in another case.
         let page = t.post(&page, "/logout", &[]).await;
         assert_eq!(page.path(), "/login");
-        let page = t.post(&page, "/login", &[("identifier", "Asha.Kumari"), ("password", PASSWORD)]).await;
+        let page = t
+            .post(
+                &page,
+                "/login",
+                &[("identifier", "Asha.Kumari"), ("password", PASSWORD)],
+            )
+            .await;
         assert_eq!(page.path(), "/account", "{backend}: {}", page.body);
         // And with the phone and a wrong password.
         let other = browser();
         let login = Page::get(&other, &t, "/login").await;
-        let bad = t.post_with(&other, &login, "/login", &[("identifier", "9812345678"), ("password", "nope nope nope")]).await;
+        let bad = t
+            .post_with(
+                &other,
+                &login,
+                "/login",
+                &[("identifier", "9812345678"), ("password", "nope nope nope")],
+            )
+            .await;
         assert_eq!(bad.status, 422);
 
         // Forgot password, from a fresh browser.
         let b = browser();
         let form = Page::get(&b, &t, "/recover").await;
-        let page = t.post_with(&b, &form, "/recover", &[("identifier", "asha.kumari")]).await;
+        let page = t
+            .post_with(&b, &form, "/recover", &[("identifier", "asha.kumari")])
+            .await;
         assert_eq!(page.path(), "/recover/verify");
         let code = t.last_code("+919812345678").await;
-        let page = t.post_with(&b, &page, "/recover/verify", &[("code", &code)]).await;
+        let page = t
+            .post_with(&b, &page, "/recover/verify", &[("code", &code)])
+            .await;
         assert_eq!(page.path(), "/recover/password");
         let new = "marble orchard compass 7";
-        let page = t.post_with(&b, &page, "/recover/password", &[("password", new), ("confirm", new)]).await;
+        let page = t
+            .post_with(
+                &b,
+                &page,
+                "/recover/password",
+                &[("password", new), ("confirm", new)],
+            )
+            .await;
         assert_eq!(page.path(), "/login");
         // The first browser's session ended with the reset.
         let acct = t.get("/account").await;
-        assert_eq!(acct.path(), "/login", "{backend}: old sessions end after a reset");
-        let page = t.post_with(&b, &page, "/login", &[("identifier", "asha.kumari"), ("password", new)]).await;
+        assert_eq!(
+            acct.path(),
+            "/login",
+            "{backend}: old sessions end after a reset"
+        );
+        let page = t
+            .post_with(
+                &b,
+                &page,
+                "/login",
+                &[("identifier", "asha.kumari"), ("password", new)],
+            )
+            .await;
         assert_eq!(page.path(), "/account");
         let events = Page::get(&b, &t, "/account/security").await;
-        assert!(events.has("पासवर्ड रीसेट") || events.has("Password reset"), "{backend}: security events listed");
+        assert!(
+            events.has("पासवर्ड रीसेट") || events.has("Password reset"),
+            "{backend}: security events listed"
+        );
     }
 }
 
@@ -88,7 +194,12 @@ pub async fn fetch(client: &reqwest::Client, t: &TestApp, path: &str) -> Page {
 impl Page {
     pub async fn get(client: &reqwest::Client, t: &TestApp, path: &str) -> Page {
         let r = client.get(t.url(path)).send().await.unwrap();
-        Page { status: r.status().as_u16(), url: r.url().to_string(), headers: r.headers().clone(), body: r.text().await.unwrap() }
+        Page {
+            status: r.status().as_u16(),
+            url: r.url().to_string(),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        }
     }
 }
 
@@ -97,20 +208,52 @@ async fn email_registration_by_link_and_login_by_email() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let form = t.get("/register").await;
-        let page = t.post(&form, "/register", &[("contact", "Ivan.P@Example.org"), ("first_name", "Ivan"), ("last_name", "Petrov"), ("consent", "yes")]).await;
+        let page = t
+            .post(
+                &form,
+                "/register",
+                &[
+                    ("contact", "Ivan.P@Example.org"),
+                    ("first_name", "Ivan"),
+                    ("last_name", "Petrov"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
         assert_eq!(page.path(), "/register/verify");
         let mail = t.last_message("ivan.p@example.org").await;
-        let link = mail.split_whitespace().find(|w| w.starts_with("http")).expect("link in mail").to_string();
+        let link = mail
+            .split_whitespace()
+            .find(|w| w.starts_with("http"))
+            .expect("link in mail")
+            .to_string();
         let page = Page::get(&t.client, &t, link.trim_start_matches(&t.base)).await;
         assert_eq!(page.path(), "/register/password", "{backend}");
-        let page = t.post(&page, "/register/password", &[("portal_id", "ivan.p"), ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        let page = t
+            .post(
+                &page,
+                "/register/password",
+                &[
+                    ("portal_id", "ivan.p"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
         assert_eq!(page.path(), "/account");
         // The link is single use: a second registration cannot reuse it.
         let again = Page::get(&browser(), &t, "/register/password").await;
         assert_ne!(again.status, 200);
         let b = browser();
         let login = Page::get(&b, &t, "/login").await;
-        let page = t.post_with(&b, &login, "/login", &[("identifier", "IVAN.P@example.org"), ("password", PASSWORD)]).await;
+        let page = t
+            .post_with(
+                &b,
+                &login,
+                "/login",
+                &[("identifier", "IVAN.P@example.org"), ("password", PASSWORD)],
+            )
+            .await;
         assert_eq!(page.path(), "/account", "{backend}");
     }
 }
@@ -123,29 +266,78 @@ async fn no_account_enumeration() {
         // Registering again with the same number looks the same, and the owner is told.
         let b = browser();
         let form = Page::get(&b, &t, "/register").await;
-        let page = t.post_with(&b, &form, "/register", &[("contact", "9812300001"), ("first_name", "Eve"), ("last_name", "Kumari"), ("consent", "yes")]).await;
+        let page = t
+            .post_with(
+                &b,
+                &form,
+                "/register",
+                &[
+                    ("contact", "9812300001"),
+                    ("first_name", "Eve"),
+                    ("last_name", "Kumari"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
         assert_eq!(page.path(), "/register/verify", "{backend}");
         let notice = t.last_message("+919812300001").await;
-        assert!(notice.contains("already has account"), "{backend}: {notice}");
-        let page = t.post_with(&b, &page, "/register/verify", &[("code", "123456")]).await;
+        assert!(
+            notice.contains("already has account"),
+            "{backend}: {notice}"
+        );
+        let page = t
+            .post_with(&b, &page, "/register/verify", &[("code", "123456")])
+            .await;
         assert_eq!(page.status, 422);
 
         // Unknown and known accounts fail login the same way.
         let login = Page::get(&b, &t, "/login").await;
-        let known = t.post_with(&b, &login, "/login", &[("identifier", "9812300001"), ("password", "wrong wrong wrong")]).await;
-        let unknown = t.post_with(&b, &login, "/login", &[("identifier", "9812399999"), ("password", "wrong wrong wrong")]).await;
+        let known = t
+            .post_with(
+                &b,
+                &login,
+                "/login",
+                &[
+                    ("identifier", "9812300001"),
+                    ("password", "wrong wrong wrong"),
+                ],
+            )
+            .await;
+        let unknown = t
+            .post_with(
+                &b,
+                &login,
+                "/login",
+                &[
+                    ("identifier", "9812399999"),
+                    ("password", "wrong wrong wrong"),
+                ],
+            )
+            .await;
         assert_eq!(known.status, unknown.status);
-        let msg = |p: &Page| p.body.split("field-error\">").nth(1).map(|s| s.split('<').next().unwrap_or("").to_string());
+        let msg = |p: &Page| {
+            p.body
+                .split("field-error\">")
+                .nth(1)
+                .map(|s| s.split('<').next().unwrap_or("").to_string())
+        };
         assert_eq!(msg(&known), msg(&unknown), "{backend}");
 
         // Recovery answers the same for an unknown account, and sends nothing.
         let form = Page::get(&b, &t, "/recover").await;
-        let a = t.post_with(&b, &form, "/recover", &[("identifier", "9812300001")]).await;
+        let a = t
+            .post_with(&b, &form, "/recover", &[("identifier", "9812300001")])
+            .await;
         let form = Page::get(&b, &t, "/recover").await;
         let before = t.messages_to("+919812399999").await;
-        let u = t.post_with(&b, &form, "/recover", &[("identifier", "9812399999")]).await;
+        let u = t
+            .post_with(&b, &form, "/recover", &[("identifier", "9812399999")])
+            .await;
         assert_eq!(a.path(), u.path());
-        assert_eq!(a.body.replace(&a.field("csrf").unwrap(), ""), u.body.replace(&u.field("csrf").unwrap(), ""));
+        assert_eq!(
+            a.body.replace(&a.field("csrf").unwrap(), ""),
+            u.body.replace(&u.field("csrf").unwrap(), "")
+        );
         assert_eq!(t.messages_to("+919812399999").await, before);
     }
 }
@@ -159,23 +351,66 @@ async fn brute_force_back_off_then_recovery_gets_the_owner_in() {
         let mut page = Page::get(&b, &t, "/login").await;
         let mut statuses = Vec::new();
         for _ in 0..7 {
-            page = t.post_with(&b, &page, "/login", &[("identifier", &pid), ("password", "not the password")]).await;
+            page = t
+                .post_with(
+                    &b,
+                    &page,
+                    "/login",
+                    &[("identifier", &pid), ("password", "not the password")],
+                )
+                .await;
             statuses.push(page.status);
         }
         // A challenge appears after three failures; back-off starts after five.
-        assert!(page.attr("data-pow-nonce").is_some(), "{backend}: challenge shown");
-        let locked = t.post_with(&b, &page, "/login", &[("identifier", &pid), ("password", PASSWORD)]).await;
-        assert!(locked.body.contains("Too many attempts"), "{backend}: even the right password waits: {}", locked.body);
+        assert!(
+            page.attr("data-pow-nonce").is_some(),
+            "{backend}: challenge shown"
+        );
+        let locked = t
+            .post_with(
+                &b,
+                &page,
+                "/login",
+                &[("identifier", &pid), ("password", PASSWORD)],
+            )
+            .await;
+        assert!(
+            locked.body.contains("Too many attempts"),
+            "{backend}: even the right password waits: {}",
+            locked.body
+        );
         let metrics = Page::get(&b, &t, "/metrics").await;
-        assert!(metrics.has("ekdwar_lockouts_total 1"), "{backend}: {}", metrics.body);
+        assert!(
+            metrics.has("ekdwar_lockouts_total 1"),
+            "{backend}: {}",
+            metrics.body
+        );
         // The owner gets in through recovery, which also clears the back-off.
         let form = Page::get(&b, &t, "/recover").await;
-        let page = t.post_with(&b, &form, "/recover", &[("identifier", "9812300002")]).await;
+        let page = t
+            .post_with(&b, &form, "/recover", &[("identifier", "9812300002")])
+            .await;
         let code = t.last_code("+919812300002").await;
-        let page = t.post_with(&b, &page, "/recover/verify", &[("code", &code)]).await;
+        let page = t
+            .post_with(&b, &page, "/recover/verify", &[("code", &code)])
+            .await;
         let new = "granite meadow lantern 9";
-        let page = t.post_with(&b, &page, "/recover/password", &[("password", new), ("confirm", new)]).await;
-        let page = t.post_with(&b, &page, "/login", &[("identifier", &pid), ("password", new)]).await;
+        let page = t
+            .post_with(
+                &b,
+                &page,
+                "/recover/password",
+                &[("password", new), ("confirm", new)],
+            )
+            .await;
+        let page = t
+            .post_with(
+                &b,
+                &page,
+                "/login",
+                &[("identifier", &pid), ("password", new)],
+            )
+            .await;
         assert_eq!(page.path(), "/account", "{backend}: {}", page.body);
         // And back-off expires with time.
         t.advance(Duration::from_secs(3600));
@@ -187,20 +422,47 @@ async fn codes_expire_and_allow_five_attempts() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let form = t.get("/register").await;
-        let page = t.post(&form, "/register", &[("contact", "9812300003"), ("first_name", "Mina"), ("last_name", "Das"), ("consent", "yes")]).await;
+        let page = t
+            .post(
+                &form,
+                "/register",
+                &[
+                    ("contact", "9812300003"),
+                    ("first_name", "Mina"),
+                    ("last_name", "Das"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
         let code = t.last_code("+919812300003").await;
         let resend = t.post(&page, "/register/resend", &[]).await;
-        assert!(resend.has("60") || resend.has("seconds"), "{backend}: resend waits for the cool-down");
+        assert!(
+            resend.has("60") || resend.has("seconds"),
+            "{backend}: resend waits for the cool-down"
+        );
         t.advance(Duration::from_secs(11 * 60));
         let late = t.post(&page, "/register/verify", &[("code", &code)]).await;
         assert_eq!(late.status, 410, "{backend}: expired code");
         // A new registration: five wrong codes kill the code.
         let form = t.get("/register").await;
-        let page = t.post(&form, "/register", &[("contact", "9812300003"), ("first_name", "Mina"), ("last_name", "Das"), ("consent", "yes")]).await;
+        let page = t
+            .post(
+                &form,
+                "/register",
+                &[
+                    ("contact", "9812300003"),
+                    ("first_name", "Mina"),
+                    ("last_name", "Das"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
         let code = t.last_code("+919812300003").await;
         let mut last = page;
         for _ in 0..5 {
-            last = t.post(&last, "/register/verify", &[("code", "999999")]).await;
+            last = t
+                .post(&last, "/register/verify", &[("code", "999999")])
+                .await;
         }
         let page = t.post(&last, "/register/verify", &[("code", &code)]).await;
         assert!(page.has("Too many wrong codes"), "{backend}: {}", page.body);
@@ -214,21 +476,47 @@ async fn sessions_listed_revoked_and_ended_everywhere() {
         let pid = register_phone(&t, "9812300004", "Kiran").await;
         let other = browser();
         let login = Page::get(&other, &t, "/login").await;
-        t.post_with(&other, &login, "/login", &[("identifier", &pid), ("password", PASSWORD)]).await;
+        t.post_with(
+            &other,
+            &login,
+            "/login",
+            &[("identifier", &pid), ("password", PASSWORD)],
+        )
+        .await;
         let list = t.get("/account/sessions").await;
-        assert_eq!(list.body.matches("name=\"id\"").count(), 1, "{backend}: one other session can be revoked");
+        assert_eq!(
+            list.body.matches("name=\"id\"").count(),
+            1,
+            "{backend}: one other session can be revoked"
+        );
         let id = list.field("id").unwrap();
-        let page = t.post(&list, "/account/sessions/revoke", &[("id", &id)]).await;
+        let page = t
+            .post(&list, "/account/sessions/revoke", &[("id", &id)])
+            .await;
         assert!(page.path().starts_with("/account/sessions"));
-        assert_eq!(Page::get(&other, &t, "/account").await.path(), "/login", "{backend}: revoked session is gone");
+        assert_eq!(
+            Page::get(&other, &t, "/account").await.path(),
+            "/login",
+            "{backend}: revoked session is gone"
+        );
         let page = t.post(&page, "/account/sessions/logout-all", &[]).await;
         assert_eq!(page.path(), "/login");
         assert_eq!(t.get("/account").await.path(), "/login");
         // Idle timeout.
-        let page = t.post(&page, "/login", &[("identifier", &pid), ("password", PASSWORD)]).await;
+        let page = t
+            .post(
+                &page,
+                "/login",
+                &[("identifier", &pid), ("password", PASSWORD)],
+            )
+            .await;
         assert_eq!(page.path(), "/account");
         t.advance(Duration::from_secs(31 * 60));
-        assert_eq!(t.get("/account").await.path(), "/login", "{backend}: idle session ends");
+        assert_eq!(
+            t.get("/account").await.path(),
+            "/login",
+            "{backend}: idle session ends"
+        );
     }
 }
 
@@ -238,20 +526,49 @@ async fn profile_changes_contact_after_verification_and_tells_the_old_one() {
         let t = TestApp::start(backend).await;
         register_phone(&t, "9812300005", "Leela").await;
         let acct = t.get("/account").await;
-        let page = t.post(&acct, "/account/contact", &[("contact", "9812300006")]).await;
+        let page = t
+            .post(&acct, "/account/contact", &[("contact", "9812300006")])
+            .await;
         assert_eq!(page.path(), "/account/contact/verify");
         let code = t.last_code("+919812300006").await;
-        let page = t.post(&page, "/account/contact/verify", &[("code", &code)]).await;
+        let page = t
+            .post(&page, "/account/contact/verify", &[("code", &code)])
+            .await;
         assert!(page.has("+919812300006"), "{backend}: new phone on profile");
-        assert!(t.last_message("+919812300005").await.contains("+91•"), "{backend}: old phone told");
-        let page = t.post(&page, "/account/name", &[("first_name", "लीला"), ("last_name", "दास")]).await;
+        assert!(
+            t.last_message("+919812300005").await.contains("+91•"),
+            "{backend}: old phone told"
+        );
+        let page = t
+            .post(
+                &page,
+                "/account/name",
+                &[("first_name", "लीला"), ("last_name", "दास")],
+            )
+            .await;
         assert!(page.has("लीला दास"));
-        let bad = t.post(&page, "/account/name", &[("first_name", "<b>"), ("last_name", "")]).await;
+        let bad = t
+            .post(
+                &page,
+                "/account/name",
+                &[("first_name", "<b>"), ("last_name", "")],
+            )
+            .await;
         assert_eq!(bad.status, 422);
         assert!(bad.has("error-summary") && !bad.has("<b>"));
         let pw = t.get("/account/password").await;
         let new = "silver canyon window 5";
-        let page = t.post(&pw, "/account/password", &[("current", PASSWORD), ("password", new), ("confirm", new)]).await;
-        assert!(page.path().starts_with("/account"), "{backend}: {}", page.body);
+        let page = t
+            .post(
+                &pw,
+                "/account/password",
+                &[("current", PASSWORD), ("password", new), ("confirm", new)],
+            )
+            .await;
+        assert!(
+            page.path().starts_with("/account"),
+            "{backend}: {}",
+            page.body
+        );
     }
 }

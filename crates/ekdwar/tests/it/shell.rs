@@ -9,17 +9,48 @@ async fn health_metrics_headers_and_csrf() {
         let home = crate::accounts::fetch(&t.client, &t, "/").await;
         let fresh = crate::accounts::fetch(&browser(), &t, "/").await;
         let h = &fresh.headers;
-        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
         assert_eq!(h["x-content-type-options"], "nosniff");
-        let cookie = h.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>().join(";");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        let cookie = h
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(";");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
         // A form posted without the token, or from another origin, is refused.
-        let r = t.client.post(t.url("/login")).form(&[("identifier", "x"), ("password", "y")]).send().await.unwrap();
+        let r = t
+            .client
+            .post(t.url("/login"))
+            .form(&[("identifier", "x"), ("password", "y")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403);
-        let r = t.client.post(t.url("/login")).header("origin", "https://evil.example").form(&[("csrf", home.field("csrf").unwrap().as_str())]).send().await.unwrap();
+        let r = t
+            .client
+            .post(t.url("/login"))
+            .header("origin", "https://evil.example")
+            .form(&[("csrf", home.field("csrf").unwrap().as_str())])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403);
         let metrics = t.get("/metrics").await;
-        assert!(metrics.has("ekdwar_http_requests_total") && metrics.has("ekdwar_logins_total") || metrics.has("ekdwar_http_requests"), "{}", metrics.body);
+        assert!(
+            metrics.has("ekdwar_http_requests_total") && metrics.has("ekdwar_logins_total")
+                || metrics.has("ekdwar_http_requests"),
+            "{}",
+            metrics.body
+        );
         let missing = t.get("/no/such/page").await;
         assert_eq!(missing.status, 404);
         assert!(missing.has("Page not found"));
@@ -33,16 +64,34 @@ async fn health_metrics_headers_and_csrf() {
 #[tokio::test]
 async fn language_from_header_cookie_and_switch() {
     let t = TestApp::start("sqlite").await;
-    for (accept, text) in [("ru", "Вход"), ("bn-IN,en;q=0.5", "লগ ইন"), ("hi", "लॉग इन"), ("fr", "Log in")] {
+    for (accept, text) in [
+        ("ru", "Вход"),
+        ("bn-IN,en;q=0.5", "লগ ইন"),
+        ("hi", "लॉग इन"),
+        ("fr", "Log in"),
+    ] {
         let b = browser();
-        let r = b.get(t.url("/login")).header("accept-language", accept).send().await.unwrap();
+        let r = b
+            .get(t.url("/login"))
+            .header("accept-language", accept)
+            .send()
+            .await
+            .unwrap();
         assert!(r.text().await.unwrap().contains(text), "{accept}");
     }
     let home = t.get("/").await;
-    let page = t.post(&home, "/language", &[("lang", "ru"), ("next", "/login")]).await;
+    let page = t
+        .post(&home, "/language", &[("lang", "ru"), ("next", "/login")])
+        .await;
     assert!(page.has("Вход"));
     assert!(t.get("/").await.has("lang=\"ru\""), "remembered by cookie");
-    let page = t.post(&page, "/language", &[("lang", "en"), ("next", "https://evil.example/")]).await;
+    let page = t
+        .post(
+            &page,
+            "/language",
+            &[("lang", "en"), ("next", "https://evil.example/")],
+        )
+        .await;
     assert_eq!(page.path(), "/", "no open redirect");
 }
 
@@ -50,7 +99,17 @@ async fn language_from_header_cookie_and_switch() {
 async fn dev_outbox_page_and_cli_view_agree() {
     let t = TestApp::start("sqlite").await;
     let form = t.get("/register").await;
-    t.post(&form, "/register", &[("contact", "9812300009"), ("first_name", "Om"), ("last_name", "Roy"), ("consent", "yes")]).await;
+    t.post(
+        &form,
+        "/register",
+        &[
+            ("contact", "9812300009"),
+            ("first_name", "Om"),
+            ("last_name", "Roy"),
+            ("consent", "yes"),
+        ],
+    )
+    .await;
     let code = t.last_code("+919812300009").await;
     assert!(t.get("/dev/outbox").await.has(&code));
 }

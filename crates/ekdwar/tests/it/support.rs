@@ -27,8 +27,13 @@ async fn fresh_postgres() -> String {
     sqlx::any::install_default_drivers();
     let base = std::env::var("EKDWAR_TEST_DATABASE_URL").unwrap();
     let name = format!("ekdwar_test_{}", random_hex());
-    let mut conn = sqlx::AnyConnection::connect(&base).await.expect("PostgreSQL must be reachable at EKDWAR_TEST_DATABASE_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&base)
+        .await
+        .expect("PostgreSQL must be reachable at EKDWAR_TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let (prefix, query) = match base.split_once('?') {
         Some((p, q)) => (p.to_string(), format!("?{q}")),
         None => (base.clone(), String::new()),
@@ -54,7 +59,10 @@ impl Drop for TempDir {
 }
 
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
 }
 
 impl TestApp {
@@ -73,16 +81,39 @@ impl TestApp {
         };
         config.server.dev_mode = true;
         // Cheap hashing and challenges keep the tests fast; production uses the defaults.
-        config.argon2 = Argon2Config { memory_kib: 256, iterations: 1, parallelism: 1, max_concurrent: 2 };
+        config.argon2 = Argon2Config {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+        };
         config.security.pow_difficulty = 8;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr.to_string();
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_800_000_000_000)));
-        let app = App::build(config, Deps { clock: Some(clock.clone()), random: None }).await.unwrap();
-        tokio::spawn(ekdwar_web::serve(app.clone(), listener, std::future::pending()));
-        Self { app, clock, base: format!("http://{addr}"), client: browser(), _dir: TempDir(dir) }
+        let app = App::build(
+            config,
+            Deps {
+                clock: Some(clock.clone()),
+                random: None,
+            },
+        )
+        .await
+        .unwrap();
+        tokio::spawn(ekdwar_web::serve(
+            app.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        Self {
+            app,
+            clock,
+            base: format!("http://{addr}"),
+            client: browser(),
+            _dir: TempDir(dir),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -98,19 +129,52 @@ impl TestApp {
         self.post_with(&self.client, page, path, fields).await
     }
 
-    pub async fn post_with(&self, client: &reqwest::Client, page: &Page, path: &str, fields: &[(&str, &str)]) -> Page {
-        let mut form: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        form.push(("csrf".into(), page.field("csrf").expect("page has a CSRF token")));
-        if let (Some(token), Some(nonce), Some(bits)) = (page.field("challenge"), page.attr("data-pow-nonce"), page.attr("data-pow-difficulty")) {
+    pub async fn post_with(
+        &self,
+        client: &reqwest::Client,
+        page: &Page,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Page {
+        let mut form: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        form.push((
+            "csrf".into(),
+            page.field("csrf").expect("page has a CSRF token"),
+        ));
+        if let (Some(token), Some(nonce), Some(bits)) = (
+            page.field("challenge"),
+            page.attr("data-pow-nonce"),
+            page.attr("data-pow-difficulty"),
+        ) {
             form.push(("challenge".into(), token));
-            form.push(("pow".into(), ekdwar_app::captcha::solve_pow(&nonce, bits.parse().unwrap())));
+            form.push((
+                "pow".into(),
+                ekdwar_app::captcha::solve_pow(&nonce, bits.parse().unwrap()),
+            ));
         }
-        Page::from(client.post(self.url(path)).form(&form).send().await.unwrap()).await
+        Page::from(
+            client
+                .post(self.url(path))
+                .form(&form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// The latest message to a recipient.
     pub async fn last_message(&self, to: &str) -> String {
-        self.app.outbox(Some(to), 1).await.unwrap().first().map(|m| m.body.clone()).unwrap_or_default()
+        self.app
+            .outbox(Some(to), 1)
+            .await
+            .unwrap()
+            .first()
+            .map(|m| m.body.clone())
+            .unwrap_or_default()
     }
 
     pub async fn messages_to(&self, to: &str) -> usize {
@@ -119,7 +183,10 @@ impl TestApp {
 
     pub async fn last_code(&self, to: &str) -> String {
         let body = self.last_message(to).await;
-        body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap_or_else(|| panic!("no code in {body:?}")).to_string()
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .unwrap_or_else(|| panic!("no code in {body:?}"))
+            .to_string()
     }
 
     pub fn advance(&self, d: Duration) {
@@ -136,7 +203,12 @@ pub struct Page {
 
 impl Page {
     async fn from(r: reqwest::Response) -> Self {
-        Self { status: r.status().as_u16(), url: r.url().to_string(), headers: r.headers().clone(), body: r.text().await.unwrap() }
+        Self {
+            status: r.status().as_u16(),
+            url: r.url().to_string(),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        }
     }
 
     /// The value of the form field `name`.
@@ -144,7 +216,11 @@ impl Page {
         let key = format!("name=\"{name}\" value=\"");
         let start = self.body.find(&key)? + key.len();
         let end = self.body[start..].find('"')? + start;
-        Some(self.body[start..end].replace("&amp;", "&").replace("&#x2b;", "+"))
+        Some(
+            self.body[start..end]
+                .replace("&amp;", "&")
+                .replace("&#x2b;", "+"),
+        )
     }
 
     pub fn attr(&self, name: &str) -> Option<String> {

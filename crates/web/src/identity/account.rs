@@ -10,7 +10,10 @@ use ekdwar_domain::password::Password;
 use ekdwar_store::identity::User;
 use serde::Deserialize;
 
-use super::{CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie, form_errors, render, with_errors};
+use super::{
+    CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie, form_errors,
+    render, with_errors,
+};
 use crate::ctx::{Ctx, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 
@@ -35,7 +38,12 @@ struct AccountPage<'a> {
     next_level_key: Option<String>,
 }
 
-fn account_page<'a>(app: &App, c: &'a Ctx, s: &'a CurrentSession, errors: Errors) -> AccountPage<'a> {
+fn account_page<'a>(
+    app: &App,
+    c: &'a Ctx,
+    s: &'a CurrentSession,
+    errors: Errors,
+) -> AccountPage<'a> {
     let info = app.level_info(s.user.level);
     AccountPage {
         c,
@@ -49,7 +57,7 @@ fn account_page<'a>(app: &App, c: &'a Ctx, s: &'a CurrentSession, errors: Errors
 pub async fn account(State(app): State<App>, c: Ctx) -> Response {
     match c.user_or_login() {
         Ok(s) => render(&account_page(&app, &c, s, Errors::default())),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -61,16 +69,26 @@ pub struct NameForm {
     last_name: String,
 }
 
-pub async fn account_name(State(app): State<App>, c: Ctx, Form(f): Form<NameForm>) -> Result<Response, WebError> {
+pub async fn account_name(
+    State(app): State<App>,
+    c: Ctx,
+    Form(f): Form<NameForm>,
+) -> Result<Response, WebError> {
     let s = match c.user_or_login() {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(r.into_response()),
     };
-    match app.update_name(s, &f.first_name, &f.last_name, &c.actor).await {
+    match app
+        .update_name(s, &f.first_name, &f.last_name, &c.actor)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/account?notice=notice-saved").into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "first_name")?;
-            Ok(with_errors(render(&account_page(&app, &c, s, errors.clone())), &errors))
+            Ok(with_errors(
+                render(&account_page(&app, &c, s, errors.clone())),
+                &errors,
+            ))
         }
     }
 }
@@ -81,91 +99,200 @@ pub struct ContactForm {
     contact: String,
 }
 
-pub async fn account_contact(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<ContactForm>) -> Result<Response, WebError> {
+pub async fn account_contact(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<ContactForm>,
+) -> Result<Response, WebError> {
     let s = match c.user_or_login() {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(r.into_response()),
     };
-    match app.start_contact_change(s, &f.contact, &c.lang, &c.actor).await {
-        Ok(flow) => Ok((jar.add(c.cookie(CONTACT_FLOW, flow, Some(86_400))), Redirect::to("/account/contact/verify")).into_response()),
+    match app
+        .start_contact_change(s, &f.contact, &c.lang, &c.actor)
+        .await
+    {
+        Ok(flow) => Ok((
+            jar.add(c.cookie(CONTACT_FLOW, flow, Some(86_400))),
+            Redirect::to("/account/contact/verify"),
+        )
+            .into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "contact")?;
-            Ok(with_errors(render(&account_page(&app, &c, s, errors.clone())), &errors))
+            Ok(with_errors(
+                render(&account_page(&app, &c, s, errors.clone())),
+                &errors,
+            ))
         }
     }
 }
 
-fn contact_verify_page<'a>(c: &'a Ctx, errors: Errors, masked: &str, email: bool) -> VerifyPage<'a> {
-    let lead = if email { c.ta("verify-lead-email", "contact", masked) } else { c.ta("verify-lead-sms", "contact", masked) };
-    VerifyPage { c, errors, title: "contact-verify-title", lead, action: "/account/contact/verify", resend_action: "/account/contact/resend", restart: "/account" }
-}
-
-pub async fn contact_verify_form(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
-    if let Err(r) = c.user_or_login() {
-        return Ok(r);
+fn contact_verify_page<'a>(
+    c: &'a Ctx,
+    errors: Errors,
+    masked: &str,
+    email: bool,
+) -> VerifyPage<'a> {
+    let lead = if email {
+        c.ta("verify-lead-email", "contact", masked)
+    } else {
+        c.ta("verify-lead-sms", "contact", masked)
+    };
+    VerifyPage {
+        c,
+        errors,
+        title: "contact-verify-title",
+        lead,
+        action: "/account/contact/verify",
+        resend_action: "/account/contact/resend",
+        restart: "/account",
     }
-    let info = app.flow_info(&flow_cookie(&jar, CONTACT_FLOW), Purpose::Contact).await?;
-    Ok(render(&contact_verify_page(&c, Errors::default(), &info.masked_contact, info.channel == ekdwar_domain::Channel::Email)))
 }
 
-pub async fn contact_verify_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
+pub async fn contact_verify_form(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
     if let Err(r) = c.user_or_login() {
-        return Ok(r);
+        return Ok(r.into_response());
+    }
+    let info = app
+        .flow_info(&flow_cookie(&jar, CONTACT_FLOW), Purpose::Contact)
+        .await?;
+    Ok(render(&contact_verify_page(
+        &c,
+        Errors::default(),
+        &info.masked_contact,
+        info.channel == ekdwar_domain::Channel::Email,
+    )))
+}
+
+pub async fn contact_verify_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    if let Err(r) = c.user_or_login() {
+        return Ok(r.into_response());
     }
     let flow = flow_cookie(&jar, CONTACT_FLOW);
     match app.complete_contact_change(&flow, &f.code, &c.actor).await {
-        Ok(_) => Ok((jar.add(c.removal(CONTACT_FLOW)), Redirect::to("/account?notice=notice-contact-changed")).into_response()),
+        Ok(_) => Ok((
+            jar.add(c.removal(CONTACT_FLOW)),
+            Redirect::to("/account?notice=notice-contact-changed"),
+        )
+            .into_response()),
         Err(e) => {
             let info = app.flow_info(&flow, Purpose::Contact).await?;
             let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(render(&contact_verify_page(&c, errors.clone(), &info.masked_contact, info.channel == ekdwar_domain::Channel::Email)), &errors))
+            Ok(with_errors(
+                render(&contact_verify_page(
+                    &c,
+                    errors.clone(),
+                    &info.masked_contact,
+                    info.channel == ekdwar_domain::Channel::Email,
+                )),
+                &errors,
+            ))
         }
     }
 }
 
-pub async fn contact_resend(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+pub async fn contact_resend(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
     if let Err(r) = c.user_or_login() {
-        return Ok(r);
+        return Ok(r.into_response());
     }
     let flow = flow_cookie(&jar, CONTACT_FLOW);
     match app.resend(&flow, Purpose::Contact, &c.lang).await {
-        Ok(()) => Ok(Redirect::to("/account/contact/verify?notice=notice-code-resent").into_response()),
+        Ok(()) => {
+            Ok(Redirect::to("/account/contact/verify?notice=notice-code-resent").into_response())
+        }
         Err(e) => {
             let info = app.flow_info(&flow, Purpose::Contact).await?;
             let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(render(&contact_verify_page(&c, errors.clone(), &info.masked_contact, info.channel == ekdwar_domain::Channel::Email)), &errors))
+            Ok(with_errors(
+                render(&contact_verify_page(
+                    &c,
+                    errors.clone(),
+                    &info.masked_contact,
+                    info.channel == ekdwar_domain::Channel::Email,
+                )),
+                &errors,
+            ))
         }
     }
 }
 
 /// The link in the e-mail sent to a new address.
-pub async fn contact_confirm_link(State(app): State<App>, c: Ctx, Query(q): Query<LinkQuery>) -> Result<Response, WebError> {
-    app.complete_contact_change(&q.flow, &q.token, &c.actor).await?;
-    let to = if c.user.is_some() { "/account?notice=notice-contact-changed" } else { "/login?notice=notice-contact-changed" };
+pub async fn contact_confirm_link(
+    State(app): State<App>,
+    c: Ctx,
+    Query(q): Query<LinkQuery>,
+) -> Result<Response, WebError> {
+    app.complete_contact_change(&q.flow, &q.token, &c.actor)
+        .await?;
+    let to = if c.user.is_some() {
+        "/account?notice=notice-contact-changed"
+    } else {
+        "/login?notice=notice-contact-changed"
+    };
     Ok(Redirect::to(to).into_response())
 }
 
 fn password_page<'a>(app: &App, c: &'a Ctx, errors: Errors) -> PasswordPage<'a> {
-    PasswordPage { c, errors, title: "account-change-password", lead: None, action: "/account/password", portal_id: None, ask_current: true, min_length: app.config.password.min_length, button: "save" }
+    PasswordPage {
+        c,
+        errors,
+        title: "account-change-password",
+        lead: None,
+        action: "/account/password",
+        portal_id: None,
+        ask_current: true,
+        min_length: app.config.password.min_length,
+        button: "save",
+    }
 }
 
 pub async fn password_form(State(app): State<App>, c: Ctx) -> Response {
     match c.user_or_login() {
         Ok(_) => render(&password_page(&app, &c, Errors::default())),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
-pub async fn password_submit(State(app): State<App>, c: Ctx, Form(f): Form<NewPasswordForm>) -> Result<Response, WebError> {
+pub async fn password_submit(
+    State(app): State<App>,
+    c: Ctx,
+    Form(f): Form<NewPasswordForm>,
+) -> Result<Response, WebError> {
     let s = match c.user_or_login() {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(r.into_response()),
     };
-    match app.change_password(s, Password::new(f.current), Password::new(f.password), Password::new(f.confirm), &c.actor).await {
+    match app
+        .change_password(
+            s,
+            Password::new(f.current),
+            Password::new(f.password),
+            Password::new(f.confirm),
+            &c.actor,
+        )
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/account?notice=notice-password-changed").into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "password")?;
-            Ok(with_errors(render(&password_page(&app, &c, errors.clone())), &errors))
+            Ok(with_errors(
+                render(&password_page(&app, &c, errors.clone())),
+                &errors,
+            ))
         }
     }
 }
@@ -190,8 +317,16 @@ struct SessionsPage<'a> {
 /// A short description of a browser from its user agent.
 fn device(ua: Option<&str>) -> String {
     let ua = ua.unwrap_or("");
-    let browser = ["Edg", "OPR", "Firefox", "Chrome", "Safari"].iter().find(|b| ua.contains(*b)).copied().unwrap_or("");
-    let os = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"].iter().find(|o| ua.contains(*o)).copied().unwrap_or("");
+    let browser = ["Edg", "OPR", "Firefox", "Chrome", "Safari"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .copied()
+        .unwrap_or("");
+    let os = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+        .iter()
+        .find(|o| ua.contains(*o))
+        .copied()
+        .unwrap_or("");
     match (browser, os) {
         ("", "") => ua.chars().take(60).collect(),
         (b, "") => b.to_string(),
@@ -203,7 +338,7 @@ fn device(ua: Option<&str>) -> String {
 pub async fn sessions(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
     let s = match c.user_or_login() {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(r.into_response()),
     };
     let rows = app
         .active_sessions(&s.user.id)
@@ -218,7 +353,11 @@ pub async fn sessions(State(app): State<App>, c: Ctx) -> Result<Response, WebErr
             id: x.id_hash,
         })
         .collect();
-    Ok(render(&SessionsPage { c: &c, errors: Errors::default(), sessions: rows }))
+    Ok(render(&SessionsPage {
+        c: &c,
+        errors: Errors::default(),
+        sessions: rows,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -227,22 +366,34 @@ pub struct RevokeForm {
     id: String,
 }
 
-pub async fn session_revoke(State(app): State<App>, c: Ctx, Form(f): Form<RevokeForm>) -> Result<Response, WebError> {
+pub async fn session_revoke(
+    State(app): State<App>,
+    c: Ctx,
+    Form(f): Form<RevokeForm>,
+) -> Result<Response, WebError> {
     let s = match c.user_or_login() {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(r.into_response()),
     };
     app.revoke_session(s, &f.id, &c.actor).await?;
     Ok(Redirect::to("/account/sessions?notice=notice-session-ended").into_response())
 }
 
-pub async fn logout_all(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+pub async fn logout_all(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
     let s = match c.user_or_login() {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(r.into_response()),
     };
     app.logout_everywhere(s, &c.actor).await?;
-    Ok((jar.add(c.removal(SESSION_COOKIE)), Redirect::to("/login?notice=notice-logged-out-everywhere")).into_response())
+    Ok((
+        jar.add(c.removal(SESSION_COOKIE)),
+        Redirect::to("/login?notice=notice-logged-out-everywhere"),
+    )
+        .into_response())
 }
 
 struct EventRow {
@@ -263,7 +414,7 @@ struct SecurityPage<'a> {
 pub async fn security_events(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
     let s = match c.user_or_login() {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(r.into_response()),
     };
     let events = app
         .security_events(&s.user.id)
@@ -276,5 +427,9 @@ pub async fn security_events(State(app): State<App>, c: Ctx) -> Result<Response,
             ip: e.ip.unwrap_or_default(),
         })
         .collect();
-    Ok(render(&SecurityPage { c: &c, errors: Errors::default(), events }))
+    Ok(render(&SecurityPage {
+        c: &c,
+        errors: Errors::default(),
+        events,
+    }))
 }

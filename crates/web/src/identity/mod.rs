@@ -87,7 +87,12 @@ pub async fn login_form(c: Ctx) -> Response {
     if c.user.is_some() {
         return Redirect::to("/account").into_response();
     }
-    render(&LoginPage { c: &c, errors: Errors::default(), identifier: String::new(), challenge: None })
+    render(&LoginPage {
+        c: &c,
+        errors: Errors::default(),
+        identifier: String::new(),
+        challenge: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -100,7 +105,12 @@ pub struct LoginForm {
     challenge: ChallengeFields,
 }
 
-pub async fn login_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<LoginForm>) -> Result<Response, WebError> {
+pub async fn login_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, WebError> {
     let had_challenge = !f.challenge.challenge.is_empty();
     let input = LoginInput {
         identifier: f.identifier.clone(),
@@ -110,7 +120,11 @@ pub async fn login_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f
     match app.login(input, &c.actor).await {
         Ok(done) => {
             let jar = jar.add(c.cookie(SESSION_COOKIE, done.token, None));
-            let to = if done.password_expired { "/account/password?notice=notice-password-expired" } else { "/account" };
+            let to = if done.password_expired {
+                "/account/password?notice=notice-password-expired"
+            } else {
+                "/account"
+            };
             Ok((jar, Redirect::to(to)).into_response())
         }
         Err(e) => {
@@ -131,7 +145,11 @@ pub async fn logout(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Re
     if let Some(s) = &c.user {
         app.logout(s, &c.actor).await?;
     }
-    Ok((jar.add(c.removal(SESSION_COOKIE)), Redirect::to("/login?notice=notice-logged-out")).into_response())
+    Ok((
+        jar.add(c.removal(SESSION_COOKIE)),
+        Redirect::to("/login?notice=notice-logged-out"),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,10 @@ use ekdwar_app::identity::Purpose;
 use ekdwar_domain::password::Password;
 use serde::Deserialize;
 
-use super::{ChallengeFields, CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie, form_errors, render, with_errors};
+use super::{
+    ChallengeFields, CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie,
+    form_errors, render, with_errors,
+};
 use crate::ctx::Ctx;
 use crate::error::{Errors, WebError};
 
@@ -30,11 +33,31 @@ struct RecoverPage<'a> {
 }
 
 fn recover_page<'a>(app: &App, c: &'a Ctx, errors: Errors, value: String) -> RecoverPage<'a> {
-    RecoverPage { c, errors, title: "recover-title", lead: "recover-lead", action: "/recover", field: "identifier", label: "field-identifier", value, challenge: Some(app.new_challenge()) }
+    RecoverPage {
+        c,
+        errors,
+        title: "recover-title",
+        lead: "recover-lead",
+        action: "/recover",
+        field: "identifier",
+        label: "field-identifier",
+        value,
+        challenge: Some(app.new_challenge()),
+    }
 }
 
 fn portal_id_page<'a>(app: &App, c: &'a Ctx, errors: Errors, value: String) -> RecoverPage<'a> {
-    RecoverPage { c, errors, title: "portal-id-title", lead: "portal-id-lead", action: "/recover/portal-id", field: "contact", label: "field-contact", value, challenge: Some(app.new_challenge()) }
+    RecoverPage {
+        c,
+        errors,
+        title: "portal-id-title",
+        lead: "portal-id-lead",
+        action: "/recover/portal-id",
+        field: "contact",
+        label: "field-contact",
+        value,
+        challenge: Some(app.new_challenge()),
+    }
 }
 
 pub async fn recover_form(State(app): State<App>, c: Ctx) -> Response {
@@ -51,72 +74,168 @@ pub struct IdentifierForm {
     challenge: ChallengeFields,
 }
 
-pub async fn recover_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<IdentifierForm>) -> Result<Response, WebError> {
-    match app.start_recovery(&f.identifier, &f.challenge.answer(), &c.lang, &c.actor).await {
-        Ok(flow) => Ok((jar.add(c.cookie(RECOVER_FLOW, flow, Some(86_400))), Redirect::to("/recover/verify")).into_response()),
+pub async fn recover_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<IdentifierForm>,
+) -> Result<Response, WebError> {
+    match app
+        .start_recovery(&f.identifier, &f.challenge.answer(), &c.lang, &c.actor)
+        .await
+    {
+        Ok(flow) => Ok((
+            jar.add(c.cookie(RECOVER_FLOW, flow, Some(86_400))),
+            Redirect::to("/recover/verify"),
+        )
+            .into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "identifier")?;
-            Ok(with_errors(render(&recover_page(&app, &c, errors.clone(), f.identifier)), &errors))
+            Ok(with_errors(
+                render(&recover_page(&app, &c, errors.clone(), f.identifier)),
+                &errors,
+            ))
         }
     }
 }
 
 /// Never names the channel or the contact: that would tell whether the account exists.
 fn recover_verify_page(c: &Ctx, errors: Errors) -> VerifyPage<'_> {
-    VerifyPage { c, errors, title: "recover-verify-title", lead: c.t("recover-verify-lead"), action: "/recover/verify", resend_action: "/recover/resend", restart: "/recover" }
+    VerifyPage {
+        c,
+        errors,
+        title: "recover-verify-title",
+        lead: c.t("recover-verify-lead"),
+        action: "/recover/verify",
+        resend_action: "/recover/resend",
+        restart: "/recover",
+    }
 }
 
-pub async fn recover_verify_form(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
-    let info = app.flow_info(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover).await?;
+pub async fn recover_verify_form(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
+    let info = app
+        .flow_info(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover)
+        .await?;
     if info.verified {
         return Ok(Redirect::to("/recover/password").into_response());
     }
     Ok(render(&recover_verify_page(&c, Errors::default())))
 }
 
-pub async fn recover_verify_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
-    match app.verify_secret(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &f.code).await {
+pub async fn recover_verify_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    match app
+        .verify_secret(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &f.code)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/recover/password").into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(render(&recover_verify_page(&c, errors.clone())), &errors))
+            Ok(with_errors(
+                render(&recover_verify_page(&c, errors.clone())),
+                &errors,
+            ))
         }
     }
 }
 
-pub async fn recover_resend(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
-    match app.resend(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &c.lang).await {
+pub async fn recover_resend(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
+    match app
+        .resend(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &c.lang)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/recover/verify?notice=notice-code-resent").into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(render(&recover_verify_page(&c, errors.clone())), &errors))
+            Ok(with_errors(
+                render(&recover_verify_page(&c, errors.clone())),
+                &errors,
+            ))
         }
     }
 }
 
-pub async fn recover_confirm_link(State(app): State<App>, c: Ctx, jar: CookieJar, Query(q): Query<LinkQuery>) -> Result<Response, WebError> {
-    app.verify_secret(&q.flow, Purpose::Recover, &q.token).await?;
-    Ok((jar.add(c.cookie(RECOVER_FLOW, q.flow, Some(86_400))), Redirect::to("/recover/password")).into_response())
+pub async fn recover_confirm_link(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Query(q): Query<LinkQuery>,
+) -> Result<Response, WebError> {
+    app.verify_secret(&q.flow, Purpose::Recover, &q.token)
+        .await?;
+    Ok((
+        jar.add(c.cookie(RECOVER_FLOW, q.flow, Some(86_400))),
+        Redirect::to("/recover/password"),
+    )
+        .into_response())
 }
 
 fn recover_password_page<'a>(app: &App, c: &'a Ctx, errors: Errors) -> PasswordPage<'a> {
-    PasswordPage { c, errors, title: "recover-password-title", lead: None, action: "/recover/password", portal_id: None, ask_current: false, min_length: app.config.password.min_length, button: "save" }
+    PasswordPage {
+        c,
+        errors,
+        title: "recover-password-title",
+        lead: None,
+        action: "/recover/password",
+        portal_id: None,
+        ask_current: false,
+        min_length: app.config.password.min_length,
+        button: "save",
+    }
 }
 
-pub async fn recover_password_form(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
-    let info = app.flow_info(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover).await?;
+pub async fn recover_password_form(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
+    let info = app
+        .flow_info(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover)
+        .await?;
     if !info.verified {
         return Ok(Redirect::to("/recover/verify").into_response());
     }
     Ok(render(&recover_password_page(&app, &c, Errors::default())))
 }
 
-pub async fn recover_password_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<NewPasswordForm>) -> Result<Response, WebError> {
-    match app.complete_recovery(&flow_cookie(&jar, RECOVER_FLOW), Password::new(f.password), Password::new(f.confirm), &c.actor).await {
-        Ok(()) => Ok((jar.add(c.removal(RECOVER_FLOW)), Redirect::to("/login?notice=notice-password-reset")).into_response()),
+pub async fn recover_password_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<NewPasswordForm>,
+) -> Result<Response, WebError> {
+    match app
+        .complete_recovery(
+            &flow_cookie(&jar, RECOVER_FLOW),
+            Password::new(f.password),
+            Password::new(f.confirm),
+            &c.actor,
+        )
+        .await
+    {
+        Ok(()) => Ok((
+            jar.add(c.removal(RECOVER_FLOW)),
+            Redirect::to("/login?notice=notice-password-reset"),
+        )
+            .into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "password")?;
-            Ok(with_errors(render(&recover_password_page(&app, &c, errors.clone())), &errors))
+            Ok(with_errors(
+                render(&recover_password_page(&app, &c, errors.clone())),
+                &errors,
+            ))
         }
     }
 }
@@ -125,12 +244,22 @@ pub async fn portal_id_form(State(app): State<App>, c: Ctx) -> Response {
     render(&portal_id_page(&app, &c, Errors::default(), String::new()))
 }
 
-pub async fn portal_id_submit(State(app): State<App>, c: Ctx, Form(f): Form<IdentifierForm>) -> Result<Response, WebError> {
-    match app.remind_portal_id(&f.contact, &f.challenge.answer(), &c.lang, &c.actor).await {
+pub async fn portal_id_submit(
+    State(app): State<App>,
+    c: Ctx,
+    Form(f): Form<IdentifierForm>,
+) -> Result<Response, WebError> {
+    match app
+        .remind_portal_id(&f.contact, &f.challenge.answer(), &c.lang, &c.actor)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/login?notice=notice-portal-id-sent").into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "contact")?;
-            Ok(with_errors(render(&portal_id_page(&app, &c, errors.clone(), f.contact)), &errors))
+            Ok(with_errors(
+                render(&portal_id_page(&app, &c, errors.clone(), f.contact)),
+                &errors,
+            ))
         }
     }
 }

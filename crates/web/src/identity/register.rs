@@ -39,10 +39,20 @@ struct RegisterPage<'a> {
 }
 
 pub async fn register_form(State(app): State<App>, c: Ctx) -> Response {
-    render(&RegisterPage { c: &c, errors: Errors::default(), form: RegisterForm::default(), challenge: Some(app.new_challenge()) })
+    render(&RegisterPage {
+        c: &c,
+        errors: Errors::default(),
+        form: RegisterForm::default(),
+        challenge: Some(app.new_challenge()),
+    })
 }
 
-pub async fn register_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<RegisterForm>) -> Result<Response, WebError> {
+pub async fn register_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<RegisterForm>,
+) -> Result<Response, WebError> {
     let input = RegisterInput {
         contact: f.contact.clone(),
         first_name: f.first_name.clone(),
@@ -52,10 +62,22 @@ pub async fn register_submit(State(app): State<App>, c: Ctx, jar: CookieJar, For
         lang: c.lang.clone(),
     };
     match app.start_registration(input, &c.actor).await {
-        Ok(flow) => Ok((jar.add(c.cookie(REGISTER_FLOW, flow, Some(86_400))), Redirect::to("/register/verify")).into_response()),
+        Ok(flow) => Ok((
+            jar.add(c.cookie(REGISTER_FLOW, flow, Some(86_400))),
+            Redirect::to("/register/verify"),
+        )
+            .into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "contact")?;
-            Ok(with_errors(render(&RegisterPage { c: &c, errors: errors.clone(), form: f, challenge: Some(app.new_challenge()) }), &errors))
+            Ok(with_errors(
+                render(&RegisterPage {
+                    c: &c,
+                    errors: errors.clone(),
+                    form: f,
+                    challenge: Some(app.new_challenge()),
+                }),
+                &errors,
+            ))
         }
     }
 }
@@ -72,24 +94,50 @@ pub(crate) struct VerifyPage<'a> {
     pub restart: &'a str,
 }
 
-fn register_verify_page<'a>(c: &'a Ctx, errors: Errors, channel: Channel, masked: &str) -> VerifyPage<'a> {
+fn register_verify_page<'a>(
+    c: &'a Ctx,
+    errors: Errors,
+    channel: Channel,
+    masked: &str,
+) -> VerifyPage<'a> {
     let lead = match channel {
         Channel::Sms => c.ta("verify-lead-sms", "contact", masked),
         Channel::Email => c.ta("verify-lead-email", "contact", masked),
     };
-    VerifyPage { c, errors, title: "verify-title", lead, action: "/register/verify", resend_action: "/register/resend", restart: "/register" }
+    VerifyPage {
+        c,
+        errors,
+        title: "verify-title",
+        lead,
+        action: "/register/verify",
+        resend_action: "/register/resend",
+        restart: "/register",
+    }
 }
 
 pub(crate) fn flow_cookie(jar: &CookieJar, name: &str) -> String {
-    jar.get(name).map(|c| c.value().to_string()).unwrap_or_default()
+    jar.get(name)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default()
 }
 
-pub async fn register_verify_form(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
-    let info = app.flow_info(&flow_cookie(&jar, REGISTER_FLOW), Purpose::Register).await?;
+pub async fn register_verify_form(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
+    let info = app
+        .flow_info(&flow_cookie(&jar, REGISTER_FLOW), Purpose::Register)
+        .await?;
     if info.verified {
         return Ok(Redirect::to("/register/password").into_response());
     }
-    Ok(render(&register_verify_page(&c, Errors::default(), info.channel, &info.masked_contact)))
+    Ok(render(&register_verify_page(
+        &c,
+        Errors::default(),
+        info.channel,
+        &info.masked_contact,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -98,26 +146,51 @@ pub struct CodeForm {
     pub code: String,
 }
 
-pub async fn register_verify_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
+pub async fn register_verify_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
     match app.verify_secret(&flow, Purpose::Register, &f.code).await {
         Ok(_) => Ok(Redirect::to("/register/password").into_response()),
         Err(e) => {
             let info = app.flow_info(&flow, Purpose::Register).await?;
             let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(render(&register_verify_page(&c, errors.clone(), info.channel, &info.masked_contact)), &errors))
+            Ok(with_errors(
+                render(&register_verify_page(
+                    &c,
+                    errors.clone(),
+                    info.channel,
+                    &info.masked_contact,
+                )),
+                &errors,
+            ))
         }
     }
 }
 
-pub async fn register_resend(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+pub async fn register_resend(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
     match app.resend(&flow, Purpose::Register, &c.lang).await {
         Ok(()) => Ok(Redirect::to("/register/verify?notice=notice-code-resent").into_response()),
         Err(e) => {
             let info = app.flow_info(&flow, Purpose::Register).await?;
             let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(render(&register_verify_page(&c, errors.clone(), info.channel, &info.masked_contact)), &errors))
+            Ok(with_errors(
+                render(&register_verify_page(
+                    &c,
+                    errors.clone(),
+                    info.channel,
+                    &info.masked_contact,
+                )),
+                &errors,
+            ))
         }
     }
 }
@@ -131,9 +204,19 @@ pub struct LinkQuery {
 }
 
 /// The link in the confirmation e-mail.
-pub async fn register_confirm_link(State(app): State<App>, c: Ctx, jar: CookieJar, Query(q): Query<LinkQuery>) -> Result<Response, WebError> {
-    app.verify_secret(&q.flow, Purpose::Register, &q.token).await?;
-    Ok((jar.add(c.cookie(REGISTER_FLOW, q.flow, Some(86_400))), Redirect::to("/register/password")).into_response())
+pub async fn register_confirm_link(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Query(q): Query<LinkQuery>,
+) -> Result<Response, WebError> {
+    app.verify_secret(&q.flow, Purpose::Register, &q.token)
+        .await?;
+    Ok((
+        jar.add(c.cookie(REGISTER_FLOW, q.flow, Some(86_400))),
+        Redirect::to("/register/password"),
+    )
+        .into_response())
 }
 
 #[derive(Template)]
@@ -150,8 +233,14 @@ pub(crate) struct PasswordPage<'a> {
     pub button: &'a str,
 }
 
-pub async fn register_password_form(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
-    let d = app.registration_details(&flow_cookie(&jar, REGISTER_FLOW)).await?;
+pub async fn register_password_form(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+) -> Result<Response, WebError> {
+    let d = app
+        .registration_details(&flow_cookie(&jar, REGISTER_FLOW))
+        .await?;
     Ok(render(&PasswordPage {
         c: &c,
         errors: Errors::default(),
@@ -177,11 +266,27 @@ pub struct NewPasswordForm {
     pub confirm: String,
 }
 
-pub async fn register_password_submit(State(app): State<App>, c: Ctx, jar: CookieJar, Form(f): Form<NewPasswordForm>) -> Result<Response, WebError> {
+pub async fn register_password_submit(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<NewPasswordForm>,
+) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
-    match app.complete_registration(&flow, &f.portal_id, Password::new(f.password), Password::new(f.confirm), &c.actor).await {
+    match app
+        .complete_registration(
+            &flow,
+            &f.portal_id,
+            Password::new(f.password),
+            Password::new(f.confirm),
+            &c.actor,
+        )
+        .await
+    {
         Ok(done) => {
-            let jar = jar.add(c.removal(REGISTER_FLOW)).add(c.cookie(SESSION_COOKIE, done.token, None));
+            let jar =
+                jar.add(c.removal(REGISTER_FLOW))
+                    .add(c.cookie(SESSION_COOKIE, done.token, None));
             Ok((jar, Redirect::to("/account?notice=notice-welcome")).into_response())
         }
         Err(e) => {
