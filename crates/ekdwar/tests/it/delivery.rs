@@ -1,0 +1,164 @@
+//! Delivery through real gateways: an SMTP server process and an HTTP SMS gateway.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::routing::post;
+use axum::{Json, Router};
+
+use crate::support::TestApp;
+
+async fn wait_for(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn sms_goes_through_the_http_gateway() {
+    let received: Arc<Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+    let sink = received.clone();
+    let gateway = Router::new().route(
+        "/send",
+        post(
+            move |headers: axum::http::HeaderMap, Json(body): Json<serde_json::Value>| {
+                let sink = sink.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    sink.lock().unwrap().push((auth, body));
+                    "accepted"
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, gateway).await });
+    let t = TestApp::start_with("sqlite", |c| {
+        c.sms.http_url = Some(url);
+        c.sms.http_token = Some(ekdwar_app::config::Secret::new("gw-token"));
+    })
+    .await;
+    let form = t.get("/register").await;
+    t.post(
+        &form,
+        "/register",
+        &[
+            ("contact", "9812300010"),
+            ("first_name", "Uma"),
+            ("last_name", "Sen"),
+            ("consent", "yes"),
+        ],
+    )
+    .await;
+    assert!(
+        wait_for(|| !received.lock().unwrap().is_empty()).await,
+        "gateway received nothing"
+    );
+    let (auth, body) = received.lock().unwrap()[0].clone();
+    assert_eq!(auth, "Bearer gw-token");
+    assert_eq!(body["to"], "+919812300010");
+    assert!(body["text"].as_str().unwrap().contains("code"));
+    let m = &t.app.outbox(Some("+919812300010"), 1).await.unwrap()[0];
+    for _ in 0..50 {
+        if t.app.outbox(Some("+919812300010"), 1).await.unwrap()[0]
+            .status
+            .as_str()
+            == "sent"
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("message {} not marked sent", m.id);
+}
+
+/// Starts Python's SMTP server (aiosmtpd when installed, else the standard library's smtpd),
+/// which prints every message it receives.
+fn smtp_server(port: u16) -> std::process::Child {
+    let script = format!(
+        r#"
+import sys
+try:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Debugging
+    import time
+    c = Controller(Debugging(sys.stdout), hostname="127.0.0.1", port={port})
+    c.start()
+    print("ready", flush=True)
+    while True:
+        time.sleep(1)
+except ImportError:
+    import smtpd, asyncore
+    class S(smtpd.SMTPServer):
+        def process_message(self, peer, mailfrom, rcpttos, data, **kw):
+            print("MAIL", rcpttos, data.decode() if isinstance(data, bytes) else data, flush=True)
+    S(("127.0.0.1", {port}), None)
+    print("ready", flush=True)
+    asyncore.loop()
+"#
+    );
+    std::process::Command::new("python3")
+        .args(["-W", "ignore", "-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs the test SMTP server")
+}
+
+#[tokio::test]
+async fn email_goes_through_a_real_smtp_server() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = smtp_server(port);
+    let stdout = child.stdout.take().unwrap();
+    let lines: Arc<Mutex<String>> = Arc::default();
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            sink.lock().unwrap().push_str(&line);
+            sink.lock().unwrap().push('\n');
+        }
+    });
+    assert!(
+        wait_for(|| lines.lock().unwrap().contains("ready")).await,
+        "SMTP server did not start"
+    );
+    let t = TestApp::start_with("sqlite", |c| {
+        c.smtp.host = Some("127.0.0.1".into());
+        c.smtp.port = port;
+        c.smtp.security = ekdwar_app::config::SmtpSecurity::None;
+    })
+    .await;
+    let form = t.get("/register").await;
+    t.post(
+        &form,
+        "/register",
+        &[
+            ("contact", "meera@example.org"),
+            ("first_name", "Meera"),
+            ("last_name", "Bai"),
+            ("consent", "yes"),
+        ],
+    )
+    .await;
+    let ok = wait_for(|| lines.lock().unwrap().contains("/register/confirm?flow=")).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "no mail arrived: {}", lines.lock().unwrap());
+    assert!(lines.lock().unwrap().contains("meera@example.org"));
+}
