@@ -258,3 +258,6 @@ fn opt_int(row: &sqlx::any::AnyRow, col: &str) -> Result<Option<i64>> {
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
 }
+
+#[cfg(test)]
+mod contract_tests;

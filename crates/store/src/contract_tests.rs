@@ -1,0 +1,581 @@
+//! Contract tests: every store operation, against SQLite always and against PostgreSQL when
+//! `EKDWAR_TEST_DATABASE_URL` points at a server (a fresh database per test).
+
+use std::time::Duration;
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::throttle::Counter;
+use ekdwar_domain::{
+    AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
+    Phone, PortalId, Region, Role, Timestamp,
+};
+use sqlx::Connection;
+
+use crate::audit::{self, NewAuditEntry};
+use crate::identity::{self, User};
+use crate::notify::{self, NewMessage, OutboxStatus};
+use crate::sessions::{self, Session};
+use crate::verifications::{self, Verification};
+use crate::{Store, StoreError, throttle};
+
+fn hex_id() -> String {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    hex::encode(b)
+}
+
+/// One fresh, migrated store per configured backend.
+async fn stores() -> Vec<Store> {
+    let dir = std::env::temp_dir().join(format!("ekdwar-store-{}", hex_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut urls = vec![Store::sqlite_url_in(&dir)];
+    if let Ok(base) = std::env::var("EKDWAR_TEST_DATABASE_URL")
+        && !base.is_empty()
+    {
+        sqlx::any::install_default_drivers();
+        let name = format!("ekdwar_test_{}", hex_id());
+        let mut conn = sqlx::AnyConnection::connect(&base)
+            .await
+            .expect("PostgreSQL reachable");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (prefix, query) = base
+            .split_once('?')
+            .map_or((base.as_str(), String::new()), |(p, q)| {
+                (p, format!("?{q}"))
+            });
+        let root = prefix.rsplit_once('/').map_or(prefix, |(r, _)| r);
+        urls.push(format!("{root}/{name}{query}"));
+    }
+    let mut out = Vec::new();
+    for url in urls {
+        let s = Store::connect(&url).await.unwrap();
+        s.migrate().await.unwrap();
+        s.migrate().await.unwrap(); // idempotent
+        out.push(s);
+    }
+    out
+}
+
+fn at(s: i64) -> Timestamp {
+    Timestamp::from_millis(s * 1000)
+}
+
+fn user(id: &str, pid: &str, phone: Option<&str>, email: Option<&str>) -> User {
+    User {
+        id: id.into(),
+        portal_id: PortalId::parse(pid).unwrap(),
+        first_name: PersonName::parse("आशा").unwrap(),
+        last_name: PersonName::parse("Kumari").unwrap(),
+        phone: phone.map(|p| Phone::parse(p, Region::india()).unwrap()),
+        email: email.map(|e| Email::parse(e).unwrap()),
+        password_hash: Some("$argon2id$fake".into()),
+        password_changed_at: at(1),
+        level: AccountLevel::Simplified,
+        account_type: AccountType::Citizen,
+        role: Role::Citizen,
+        status: AccountStatus::Active,
+        language: Some("hi".into()),
+        consent_at: at(1),
+        created_at: at(1),
+        updated_at: at(1),
+    }
+}
+
+#[tokio::test]
+async fn users() {
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        identity::insert(&mut c, &user("u1", "Asha.K", Some("9812345678"), None))
+            .await
+            .unwrap();
+        identity::insert(
+            &mut c,
+            &user("u2", "ravi.k", None, Some("ravi@example.org")),
+        )
+        .await
+        .unwrap();
+        let conflict = identity::insert(&mut c, &user("u3", "ASHA.k", None, None)).await;
+        assert!(
+            matches!(conflict, Err(StoreError::Conflict("portal_id"))),
+            "{:?} {:?}",
+            s.backend(),
+            conflict
+        );
+        let conflict =
+            identity::insert(&mut c, &user("u4", "other", Some("+919812345678"), None)).await;
+        assert!(
+            matches!(conflict, Err(StoreError::Conflict("phone"))),
+            "{conflict:?}"
+        );
+        let conflict =
+            identity::insert(&mut c, &user("u5", "other", None, Some("RAVI@example.org"))).await;
+        assert!(
+            matches!(conflict, Err(StoreError::Conflict("email"))),
+            "{conflict:?}"
+        );
+
+        let u = identity::by_id(&mut c, "u1").await.unwrap().unwrap();
+        assert_eq!(u.portal_id.as_str(), "Asha.K");
+        assert_eq!(u.first_name.as_str(), "आशा");
+        assert_eq!(u.language.as_deref(), Some("hi"));
+        let r = Region::india();
+        for id in ["asha.k", "98123 45678"] {
+            let found = identity::by_identifier(&mut c, &LoginIdentifier::parse(id, r).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(found.map(|u| u.id), Some("u1".to_string()), "{id}");
+        }
+        let by_mail = identity::by_contact(&mut c, &Contact::parse("Ravi@Example.org", r).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(by_mail.unwrap().id, "u2");
+        assert!(
+            identity::portal_id_taken(&mut c, &PortalId::parse("RAVI.K").unwrap())
+                .await
+                .unwrap()
+        );
+        assert!(identity::by_id(&mut c, "nobody").await.unwrap().is_none());
+
+        assert!(
+            identity::set_password(&mut c, "u1", "$argon2id$new", at(5))
+                .await
+                .unwrap()
+        );
+        assert!(
+            identity::set_name(
+                &mut c,
+                "u1",
+                &PersonName::parse("Asha").unwrap(),
+                &PersonName::parse("Devi").unwrap(),
+                at(6)
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            identity::set_contact(
+                &mut c,
+                "u1",
+                &Contact::parse("asha@example.org", r).unwrap(),
+                at(7)
+            )
+            .await
+            .unwrap()
+        );
+        assert!(matches!(
+            identity::set_contact(
+                &mut c,
+                "u1",
+                &Contact::parse("ravi@example.org", r).unwrap(),
+                at(7)
+            )
+            .await,
+            Err(StoreError::Conflict("email"))
+        ));
+        assert!(
+            identity::set_language(&mut c, "u1", Some("ru"), at(8))
+                .await
+                .unwrap()
+        );
+        assert!(
+            identity::set_status(&mut c, "u1", AccountStatus::Locked, at(9))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !identity::set_status(&mut c, "nobody", AccountStatus::Locked, at(9))
+                .await
+                .unwrap()
+        );
+        let u = identity::by_id(&mut c, "u1").await.unwrap().unwrap();
+        assert_eq!(u.password_hash.as_deref(), Some("$argon2id$new"));
+        assert_eq!(u.password_changed_at, at(5));
+        assert_eq!(u.full_name(), "Asha Devi");
+        assert_eq!(u.email.unwrap().as_str(), "asha@example.org");
+        assert_eq!(u.phone.unwrap().as_str(), "+919812345678");
+        assert_eq!(u.language.as_deref(), Some("ru"));
+        assert_eq!(u.status, AccountStatus::Locked);
+        assert_eq!(u.updated_at, at(9));
+
+        assert_eq!(identity::count(&mut c).await.unwrap(), 2);
+        let page: Vec<String> = identity::list(&mut c, 1, 1)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(page, ["u2"]);
+    }
+}
+
+fn session(hash: &str, user: &str, created: i64) -> Session {
+    Session {
+        id_hash: hash.into(),
+        user_id: user.into(),
+        created_at: at(created),
+        last_seen_at: at(created),
+        expires_at: at(created + 3600),
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some("Firefox".into()),
+        amr: "pwd".into(),
+        revoked_at: None,
+    }
+}
+
+#[tokio::test]
+async fn sessions() {
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        identity::insert(&mut c, &user("u1", "asha.k", None, None))
+            .await
+            .unwrap();
+        identity::insert(&mut c, &user("u2", "ravi.k", None, None))
+            .await
+            .unwrap();
+        for (h, u, t) in [
+            ("a", "u1", 10),
+            ("b", "u1", 20),
+            ("c", "u1", 30),
+            ("d", "u2", 10),
+        ] {
+            sessions::insert(&mut c, &session(h, u, t)).await.unwrap();
+        }
+        sessions::touch(&mut c, "a", at(50)).await.unwrap();
+        let a = sessions::by_hash(&mut c, "a").await.unwrap().unwrap();
+        assert_eq!(
+            (a.last_seen_at, a.ip.as_deref(), a.amr.as_str()),
+            (at(50), Some("127.0.0.1"), "pwd")
+        );
+        let active: Vec<String> = sessions::active_for_user(&mut c, "u1", at(60))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id_hash)
+            .collect();
+        assert_eq!(active, ["a", "c", "b"]);
+        assert!(
+            !sessions::revoke(&mut c, "u2", "a", at(61)).await.unwrap(),
+            "not theirs"
+        );
+        assert!(sessions::revoke(&mut c, "u1", "a", at(61)).await.unwrap());
+        assert!(
+            !sessions::revoke(&mut c, "u1", "a", at(62)).await.unwrap(),
+            "already revoked"
+        );
+        assert_eq!(
+            sessions::revoke_all_except(&mut c, "u1", Some("c"), at(63))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            sessions::active_for_user(&mut c, "u1", at(64))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            sessions::revoke_all_except(&mut c, "u1", None, at(65))
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            sessions::by_hash(&mut c, "a")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+        assert_eq!(
+            sessions::active_for_user(&mut c, "u2", at(10 + 3600))
+                .await
+                .unwrap()
+                .len(),
+            0,
+            "absolute expiry"
+        );
+        assert_eq!(sessions::purge(&mut c, at(10_000)).await.unwrap(), 4);
+    }
+}
+
+fn verification(id: &str, purpose: &str) -> Verification {
+    Verification {
+        id: id.into(),
+        purpose: purpose.into(),
+        user_id: None,
+        channel: Channel::Sms,
+        contact: "+919812345678".into(),
+        secret_hash: "h1".into(),
+        payload: "{\"decoy\":false}".into(),
+        attempts: 0,
+        max_attempts: 5,
+        created_at: at(0),
+        expires_at: at(600),
+        resend_after: at(60),
+        verified_at: None,
+        consumed_at: None,
+    }
+}
+
+#[tokio::test]
+async fn verifications() {
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        verifications::insert(&mut c, &verification("v1", "register"))
+            .await
+            .unwrap();
+        assert_eq!(
+            verifications::record_attempt(&mut c, "v1").await.unwrap(),
+            1
+        );
+        assert_eq!(
+            verifications::record_attempt(&mut c, "v1").await.unwrap(),
+            2
+        );
+        assert!(
+            verifications::replace_secret(&mut c, "v1", "h2", at(700), at(120))
+                .await
+                .unwrap()
+        );
+        let v = verifications::by_id(&mut c, "v1").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                v.secret_hash.as_str(),
+                v.attempts,
+                v.expires_at,
+                v.resend_after
+            ),
+            ("h2", 0, at(700), at(120))
+        );
+        assert_eq!(v.channel, Channel::Sms);
+        assert!(
+            verifications::mark_verified(&mut c, "v1", at(30))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verifications::mark_verified(&mut c, "v1", at(31))
+                .await
+                .unwrap(),
+            "single use"
+        );
+        assert!(
+            !verifications::replace_secret(&mut c, "v1", "h3", at(800), at(200))
+                .await
+                .unwrap(),
+            "no resend after verification"
+        );
+        assert!(verifications::consume(&mut c, "v1", at(40)).await.unwrap());
+        assert!(!verifications::consume(&mut c, "v1", at(41)).await.unwrap());
+        let v = verifications::by_id(&mut c, "v1").await.unwrap().unwrap();
+        assert_eq!((v.verified_at, v.consumed_at), (Some(at(30)), Some(at(40))));
+        verifications::insert(&mut c, &verification("v2", "recover"))
+            .await
+            .unwrap();
+        assert_eq!(verifications::purge(&mut c, at(650)).await.unwrap(), 1);
+        assert!(verifications::by_id(&mut c, "v2").await.unwrap().is_none());
+        assert!(verifications::by_id(&mut c, "v1").await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn throttle_and_challenges() {
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        assert!(throttle::get(&mut c, "k").await.unwrap().is_none());
+        let counter = Counter {
+            failures: 3,
+            window_start: at(1),
+            last_failure_at: at(2),
+            locked_until: at(3),
+        };
+        throttle::put(&mut c, "k", &counter).await.unwrap();
+        let bumped = Counter {
+            failures: 4,
+            ..counter
+        };
+        throttle::put(&mut c, "k", &bumped).await.unwrap();
+        assert_eq!(throttle::get(&mut c, "k").await.unwrap(), Some(bumped));
+        throttle::clear(&mut c, "k").await.unwrap();
+        assert!(throttle::get(&mut c, "k").await.unwrap().is_none());
+        assert!(
+            throttle::use_challenge(&mut c, "n1", at(100))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !throttle::use_challenge(&mut c, "n1", at(100))
+                .await
+                .unwrap(),
+            "replay"
+        );
+        throttle::put(&mut c, "old", &counter).await.unwrap();
+        assert_eq!(throttle::purge(&mut c, at(200)).await.unwrap(), 2);
+    }
+}
+
+#[tokio::test]
+async fn audit_trail() {
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        for (i, action) in [
+            AuditAction::Registered,
+            AuditAction::LoginFailed,
+            AuditAction::LoginSucceeded,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            audit::append(
+                &mut c,
+                &NewAuditEntry {
+                    at: at(i as i64),
+                    actor_id: None,
+                    subject_id: Some("u1".into()),
+                    action,
+                    outcome: Outcome::Success,
+                    ip: Some("10.0.0.1".into()),
+                    detail: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        audit::append(
+            &mut c,
+            &NewAuditEntry {
+                at: at(9),
+                actor_id: Some("cli".into()),
+                subject_id: Some("u2".into()),
+                action: AuditAction::AdminUserLocked,
+                outcome: Outcome::Success,
+                ip: None,
+                detail: Some("x".into()),
+            },
+        )
+        .await
+        .unwrap();
+        let mine: Vec<AuditAction> = audit::for_subject(&mut c, "u1", 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            mine,
+            [
+                AuditAction::LoginSucceeded,
+                AuditAction::LoginFailed,
+                AuditAction::Registered
+            ]
+        );
+        let recent = audit::recent(&mut c, 2).await.unwrap();
+        assert_eq!(recent[0].action, AuditAction::AdminUserLocked);
+        assert_eq!(recent[0].actor_id.as_deref(), Some("cli"));
+        assert_eq!(recent.len(), 2);
+    }
+}
+
+fn message(to: &str, status: OutboxStatus) -> NewMessage {
+    NewMessage {
+        channel: Channel::Sms,
+        recipient: to.into(),
+        subject: None,
+        body: "code 123456".into(),
+        kind: "register".into(),
+        status,
+        created_at: at(0),
+    }
+}
+
+#[tokio::test]
+async fn outbox() {
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        let a = notify::enqueue(&mut c, &message("+911", OutboxStatus::Pending))
+            .await
+            .unwrap();
+        let b = notify::enqueue(&mut c, &message("+912", OutboxStatus::Pending))
+            .await
+            .unwrap();
+        notify::enqueue(&mut c, &message("+911", OutboxStatus::Local))
+            .await
+            .unwrap();
+        let now = at(1);
+        let lease = now.plus(Duration::from_secs(60));
+        let claimed: Vec<i64> = notify::claim_due(&mut c, now, lease, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(claimed, [a, b], "local messages are never claimed");
+        assert!(
+            notify::claim_due(&mut c, now, lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "leased"
+        );
+        notify::mark_sent(&mut c, a, at(2)).await.unwrap();
+        notify::mark_attempt_failed(&mut c, b, "gateway down", Some(at(100)))
+            .await
+            .unwrap();
+        assert!(
+            notify::claim_due(&mut c, at(50), at(110), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not due yet"
+        );
+        let again = notify::claim_due(&mut c, at(100), at(160), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                again[0].id,
+                again[0].attempts,
+                again[0].last_error.as_deref()
+            ),
+            (b, 1, Some("gateway down"))
+        );
+        notify::mark_attempt_failed(&mut c, b, "gave up", None)
+            .await
+            .unwrap();
+        let to1 = notify::list(&mut c, Some("+911"), 10).await.unwrap();
+        assert_eq!(to1.len(), 2);
+        assert_eq!(to1[1].status, OutboxStatus::Sent);
+        assert_eq!(to1[0].status, OutboxStatus::Local);
+        let all = notify::list(&mut c, None, 10).await.unwrap();
+        assert_eq!(
+            all.iter().find(|m| m.id == b).unwrap().status,
+            OutboxStatus::Failed
+        );
+    }
+}
+
+#[tokio::test]
+async fn transactions_roll_back_as_a_whole() {
+    for s in stores().await {
+        {
+            let mut tx = s.begin().await.unwrap();
+            identity::insert(&mut tx, &user("u1", "asha.k", None, None))
+                .await
+                .unwrap();
+            notify::enqueue(&mut tx, &message("+911", OutboxStatus::Local))
+                .await
+                .unwrap();
+            // Dropped without commit: a crash between the two writes.
+        }
+        let mut c = s.conn().await.unwrap();
+        assert_eq!(identity::count(&mut c).await.unwrap(), 0);
+        assert!(notify::list(&mut c, None, 10).await.unwrap().is_empty());
+        s.ping().await.unwrap();
+    }
+}
