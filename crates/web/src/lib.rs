@@ -109,12 +109,14 @@ async fn record_metrics(
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let method = req.method().to_string();
     let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    tracing::info!(%method, %route, status, ms = start.elapsed().as_millis() as u64, "request");
     app.metrics
         .http_requests
         .get_or_create(&HttpLabels {
             method,
             route: route.clone(),
-            status: resp.status().as_u16(),
+            status,
         })
         .inc();
     app.metrics

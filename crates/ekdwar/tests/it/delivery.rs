@@ -162,3 +162,61 @@ async fn email_goes_through_a_real_smtp_server() {
     assert!(ok, "no mail arrived: {}", lines.lock().unwrap());
     assert!(lines.lock().unwrap().contains("meera@example.org"));
 }
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_with_back_off() {
+    let calls: Arc<Mutex<u32>> = Arc::default();
+    let counter = calls.clone();
+    let gateway = Router::new().route(
+        "/send",
+        post(move || {
+            let counter = counter.clone();
+            async move {
+                let mut n = counter.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, gateway).await });
+    let t = TestApp::start_with("sqlite", |c| c.sms.http_url = Some(url)).await;
+    let form = t.get("/register").await;
+    t.post(
+        &form,
+        "/register",
+        &[
+            ("contact", "9812300011"),
+            ("first_name", "Uma"),
+            ("last_name", "Sen"),
+            ("consent", "yes"),
+        ],
+    )
+    .await;
+    let status = || async { t.app.outbox(Some("+919812300011"), 1).await.unwrap()[0].clone() };
+    assert!(wait_for(|| *calls.lock().unwrap() == 1).await);
+    for _ in 0..50 {
+        if status().await.attempts == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m = status().await;
+    assert_eq!(
+        (m.status.as_str(), m.last_error.is_some()),
+        ("pending", true),
+        "{m:?}"
+    );
+    // Not retried before its time, retried after.
+    t.app.deliver_due().await.unwrap();
+    assert_eq!(*calls.lock().unwrap(), 1);
+    t.advance(Duration::from_secs(61));
+    t.app.deliver_due().await.unwrap();
+    assert_eq!(*calls.lock().unwrap(), 2);
+    assert_eq!(status().await.status.as_str(), "sent");
+}

@@ -119,6 +119,10 @@ pub async fn login_submit(
     };
     match app.login(input, &c.actor).await {
         Ok(done) => {
+            // A new session on every login; the one this browser had before ends.
+            if let Some(previous) = &c.user {
+                app.logout(previous, &c.actor).await?;
+            }
             let jar = jar.add(c.cookie(SESSION_COOKIE, done.token, None));
             let to = if done.password_expired {
                 "/account/password?notice=notice-password-expired"
