@@ -177,7 +177,7 @@ impl App {
             let mut tx = self.store.begin().await?;
             let b =
                 outbox::claim_due(&mut tx, now, now.plus(Duration::from_secs(120)), BATCH).await?;
-            tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+            ekdwar_store::commit(tx).await?;
             b
         };
         for m in &batch {

@@ -234,6 +234,11 @@ impl Store {
     }
 }
 
+/// Commits a transaction begun with [`Store::begin`].
+pub async fn commit(tx: Transaction<'static, Any>) -> Result<()> {
+    Ok(tx.commit().await?)
+}
+
 /// Reads a required text column.
 fn text(row: &sqlx::any::AnyRow, col: &str) -> Result<String> {
     use sqlx::Row;

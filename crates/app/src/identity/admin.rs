@@ -102,7 +102,7 @@ impl App {
             Some(user.role.as_str().into()),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(user)
     }
 
@@ -150,7 +150,7 @@ impl App {
             None,
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(users::by_id(&mut *self.store.conn().await?, &user.id)
             .await?
             .unwrap_or(user))

@@ -104,7 +104,7 @@ impl App {
                         Some("account locked".into()),
                     )
                     .await?;
-                    tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+                    ekdwar_store::commit(tx).await?;
                     self.metrics.login("denied");
                     return Err(AppError::AccountLocked);
                 }
@@ -119,7 +119,7 @@ impl App {
                     None,
                 )
                 .await?;
-                tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+                ekdwar_store::commit(tx).await?;
                 self.metrics.login("success");
                 let password_expired = self.password_expired(&user, now);
                 Ok(LoggedIn {
@@ -156,7 +156,7 @@ impl App {
                     None,
                 )
                 .await?;
-                tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+                ekdwar_store::commit(tx).await?;
                 self.metrics.login("failure");
                 Err(AppError::InvalidCredentials)
             }

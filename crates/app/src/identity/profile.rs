@@ -58,7 +58,7 @@ impl App {
             None,
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 
@@ -86,7 +86,7 @@ impl App {
                 Some("wrong current password".into()),
             )
             .await?;
-            tx.commit().await.map_err(StoreError::from)?;
+            ekdwar_store::commit(tx).await?;
             return Err(AppError::field("current", "password-current-wrong"));
         }
         let ids = identifiers_of(&cur.user);
@@ -122,7 +122,7 @@ impl App {
             )
             .await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 
@@ -158,20 +158,7 @@ impl App {
             )
             .await?;
         if let Some(owner) = owner {
-            let owner_lang = self.user_lang(&owner);
-            self.enqueue(
-                &mut tx,
-                Outgoing {
-                    kind: "register-existing",
-                    to: &contact,
-                    lang: &owner_lang,
-                    args: vec![
-                        ("portal_id", owner.portal_id.to_string()),
-                        ("link", format!("{}/recover", self.config.public_url())),
-                    ],
-                },
-            )
-            .await?;
+            self.tell_owner(&mut tx, &owner, &contact, lang).await?;
         }
         self.audit(
             &mut tx,
@@ -182,7 +169,7 @@ impl App {
             Some(contact.channel().as_str().into()),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(flow)
     }
 
@@ -240,7 +227,7 @@ impl App {
             Some(contact.channel().as_str().into()),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(contact)
     }
 
@@ -256,15 +243,45 @@ impl App {
             Some(lang.tag()),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 
+    /// The language a person chose, else the portal's default.
     pub fn user_lang(&self, user: &ekdwar_store::identity::User) -> Lang {
+        self.user_lang_or(user, &self.default_lang)
+    }
+
+    pub fn user_lang_or(&self, user: &ekdwar_store::identity::User, fallback: &Lang) -> Lang {
         user.language
             .as_deref()
             .and_then(Lang::parse)
-            .unwrap_or_else(|| self.default_lang.clone())
+            .unwrap_or_else(|| fallback.clone())
+    }
+
+    /// Tells the owner of a contact that someone tried to register it or add it to another
+    /// account, in place of telling the person who tried.
+    pub(crate) async fn tell_owner(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        owner: &ekdwar_store::identity::User,
+        contact: &Contact,
+        fallback: &Lang,
+    ) -> AppResult<()> {
+        let lang = self.user_lang_or(owner, fallback);
+        self.enqueue(
+            conn,
+            Outgoing {
+                kind: "register-existing",
+                to: contact,
+                lang: &lang,
+                args: vec![
+                    ("portal_id", owner.portal_id.to_string()),
+                    ("link", format!("{}/recover", self.config.public_url())),
+                ],
+            },
+        )
+        .await
     }
 }
 

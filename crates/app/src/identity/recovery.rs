@@ -4,7 +4,6 @@
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{Contact, LoginIdentifier};
-use ekdwar_store::StoreError;
 use ekdwar_store::identity as users;
 use ekdwar_store::sessions;
 use ekdwar_store::verifications as store;
@@ -47,9 +46,7 @@ impl App {
         self.count_send(&mut tx, &contact).await?;
         let user_lang = user
             .as_ref()
-            .and_then(|u| u.language.as_deref())
-            .and_then(Lang::parse)
-            .unwrap_or_else(|| lang.clone());
+            .map_or_else(|| lang.clone(), |u| self.user_lang_or(u, lang));
         let flow = self
             .start_verification(
                 &mut tx,
@@ -74,7 +71,7 @@ impl App {
             )
             .await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(flow)
     }
 
@@ -118,11 +115,7 @@ impl App {
             None,
         )
         .await?;
-        let lang = user
-            .language
-            .as_deref()
-            .and_then(Lang::parse)
-            .unwrap_or_else(|| self.default_lang.clone());
+        let lang = self.user_lang(&user);
         let contact = Contact::from_trusted(v.channel, v.contact.clone());
         self.enqueue(
             &mut tx,
@@ -134,7 +127,7 @@ impl App {
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 
@@ -152,11 +145,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         self.count_send(&mut tx, &contact).await?;
         if let Some(user) = users::by_contact(&mut tx, &contact).await? {
-            let lang = user
-                .language
-                .as_deref()
-                .and_then(Lang::parse)
-                .unwrap_or_else(|| lang.clone());
+            let lang = self.user_lang_or(&user, lang);
             self.enqueue(
                 &mut tx,
                 Outgoing {
@@ -180,7 +169,7 @@ impl App {
             )
             .await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 }

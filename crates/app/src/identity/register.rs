@@ -19,7 +19,6 @@ use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
-use crate::notify::Outgoing;
 
 pub struct RegisterInput {
     pub contact: String,
@@ -96,24 +95,8 @@ impl App {
             )
             .await?;
         if let Some(owner) = existing {
-            let lang = owner
-                .language
-                .as_deref()
-                .and_then(Lang::parse)
-                .unwrap_or_else(|| input.lang.clone());
-            self.enqueue(
-                &mut tx,
-                Outgoing {
-                    kind: "register-existing",
-                    to: &contact,
-                    lang: &lang,
-                    args: vec![
-                        ("portal_id", owner.portal_id.to_string()),
-                        ("link", format!("{}/recover", self.config.public_url())),
-                    ],
-                },
-            )
-            .await?;
+            self.tell_owner(&mut tx, &owner, &contact, &input.lang)
+                .await?;
             self.audit(
                 &mut tx,
                 actor,
@@ -124,7 +107,7 @@ impl App {
             )
             .await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(flow)
     }
 
@@ -238,7 +221,7 @@ impl App {
         )
         .await?;
         let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         self.metrics.registrations.inc();
         Ok(LoggedIn {
             token,

@@ -105,7 +105,7 @@ impl App {
             None,
         )
         .await?;
-        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 
@@ -122,7 +122,7 @@ impl App {
             Some(format!("{n} sessions")),
         )
         .await?;
-        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(n)
     }
 
@@ -157,7 +157,7 @@ impl App {
             None,
         )
         .await?;
-        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 }

@@ -235,13 +235,13 @@ impl App {
         let expected = self.secret_hash(&v.id, &secret);
         if crate::security::constant_time_eq(expected.as_bytes(), v.secret_hash.as_bytes()) {
             store::mark_verified(&mut tx, &v.id, self.clock.now()).await?;
-            tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+            ekdwar_store::commit(tx).await?;
             return store::by_id(&mut *self.store.conn().await?, flow)
                 .await?
                 .ok_or(AppError::FlowExpired);
         }
         let attempts = store::record_attempt(&mut tx, &v.id).await?;
-        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         let left = v.max_attempts - attempts;
         if left <= 0 {
             Err(AppError::TooManyAttempts)
@@ -299,7 +299,7 @@ impl App {
             self.send_secret(&mut tx, purpose, &v.id, &secret, &contact, lang)
                 .await?;
         }
-        tx.commit().await.map_err(ekdwar_store::StoreError::from)?;
+        ekdwar_store::commit(tx).await?;
         Ok(())
     }
 

@@ -150,6 +150,24 @@ fn contact_verify_page<'a>(
     }
 }
 
+/// The code page again, with what went wrong.
+async fn contact_retry(
+    app: &App,
+    c: &Ctx,
+    flow: &str,
+    e: ekdwar_app::error::AppError,
+) -> Result<Response, WebError> {
+    let info = app.flow_info(flow, Purpose::Contact).await?;
+    let errors = form_errors(c, e, "code")?;
+    let page = contact_verify_page(
+        c,
+        errors.clone(),
+        &info.masked_contact,
+        info.channel == ekdwar_domain::Channel::Email,
+    );
+    Ok(with_errors(render(&page), &errors))
+}
+
 pub async fn contact_verify_form(
     State(app): State<App>,
     c: Ctx,
@@ -185,19 +203,7 @@ pub async fn contact_verify_submit(
             Redirect::to("/account?notice=notice-contact-changed"),
         )
             .into_response()),
-        Err(e) => {
-            let info = app.flow_info(&flow, Purpose::Contact).await?;
-            let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(
-                render(&contact_verify_page(
-                    &c,
-                    errors.clone(),
-                    &info.masked_contact,
-                    info.channel == ekdwar_domain::Channel::Email,
-                )),
-                &errors,
-            ))
-        }
+        Err(e) => contact_retry(&app, &c, &flow, e).await,
     }
 }
 
@@ -214,19 +220,7 @@ pub async fn contact_resend(
         Ok(()) => {
             Ok(Redirect::to("/account/contact/verify?notice=notice-code-resent").into_response())
         }
-        Err(e) => {
-            let info = app.flow_info(&flow, Purpose::Contact).await?;
-            let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(
-                render(&contact_verify_page(
-                    &c,
-                    errors.clone(),
-                    &info.masked_contact,
-                    info.channel == ekdwar_domain::Channel::Email,
-                )),
-                &errors,
-            ))
-        }
+        Err(e) => contact_retry(&app, &c, &flow, e).await,
     }
 }
 

@@ -112,6 +112,14 @@ fn recover_verify_page(c: &Ctx, errors: Errors) -> VerifyPage<'_> {
     }
 }
 
+fn recover_retry(c: &Ctx, e: ekdwar_app::error::AppError) -> Result<Response, WebError> {
+    let errors = form_errors(c, e, "code")?;
+    Ok(with_errors(
+        render(&recover_verify_page(c, errors.clone())),
+        &errors,
+    ))
+}
+
 pub async fn recover_verify_form(
     State(app): State<App>,
     c: Ctx,
@@ -137,13 +145,7 @@ pub async fn recover_verify_submit(
         .await
     {
         Ok(_) => Ok(Redirect::to("/recover/password").into_response()),
-        Err(e) => {
-            let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(
-                render(&recover_verify_page(&c, errors.clone())),
-                &errors,
-            ))
-        }
+        Err(e) => recover_retry(&c, e),
     }
 }
 
@@ -157,13 +159,7 @@ pub async fn recover_resend(
         .await
     {
         Ok(()) => Ok(Redirect::to("/recover/verify?notice=notice-code-resent").into_response()),
-        Err(e) => {
-            let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(
-                render(&recover_verify_page(&c, errors.clone())),
-                &errors,
-            ))
-        }
+        Err(e) => recover_retry(&c, e),
     }
 }
 

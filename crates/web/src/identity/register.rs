@@ -115,6 +115,19 @@ fn register_verify_page<'a>(
     }
 }
 
+/// The code page again, with what went wrong.
+async fn register_retry(
+    app: &App,
+    c: &Ctx,
+    flow: &str,
+    e: ekdwar_app::error::AppError,
+) -> Result<Response, WebError> {
+    let info = app.flow_info(flow, Purpose::Register).await?;
+    let errors = form_errors(c, e, "code")?;
+    let page = register_verify_page(c, errors.clone(), info.channel, &info.masked_contact);
+    Ok(with_errors(render(&page), &errors))
+}
+
 pub(crate) fn flow_cookie(jar: &CookieJar, name: &str) -> String {
     jar.get(name)
         .map(|c| c.value().to_string())
@@ -155,19 +168,7 @@ pub async fn register_verify_submit(
     let flow = flow_cookie(&jar, REGISTER_FLOW);
     match app.verify_secret(&flow, Purpose::Register, &f.code).await {
         Ok(_) => Ok(Redirect::to("/register/password").into_response()),
-        Err(e) => {
-            let info = app.flow_info(&flow, Purpose::Register).await?;
-            let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(
-                render(&register_verify_page(
-                    &c,
-                    errors.clone(),
-                    info.channel,
-                    &info.masked_contact,
-                )),
-                &errors,
-            ))
-        }
+        Err(e) => register_retry(&app, &c, &flow, e).await,
     }
 }
 
@@ -179,19 +180,7 @@ pub async fn register_resend(
     let flow = flow_cookie(&jar, REGISTER_FLOW);
     match app.resend(&flow, Purpose::Register, &c.lang).await {
         Ok(()) => Ok(Redirect::to("/register/verify?notice=notice-code-resent").into_response()),
-        Err(e) => {
-            let info = app.flow_info(&flow, Purpose::Register).await?;
-            let errors = form_errors(&c, e, "code")?;
-            Ok(with_errors(
-                render(&register_verify_page(
-                    &c,
-                    errors.clone(),
-                    info.channel,
-                    &info.masked_contact,
-                )),
-                &errors,
-            ))
-        }
+        Err(e) => register_retry(&app, &c, &flow, e).await,
     }
 }
 
