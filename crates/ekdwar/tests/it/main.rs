@@ -5,5 +5,6 @@
 mod support;
 
 mod accounts;
+mod cli;
 mod delivery;
 mod shell;

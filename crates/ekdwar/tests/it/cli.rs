@@ -1,0 +1,196 @@
+//! The `ekdwar` binary's administration commands, run as a process against a data folder.
+
+use std::process::Command;
+
+use crate::support::{TempDir, TestApp};
+
+fn ekdwar(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ekdwar"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env("EKDWAR_NEW_PASSWORD", "copper kettle morning 8")
+        .env("EKDWAR_ARGON2__MEMORY_KIB", "256")
+        .env("EKDWAR_ARGON2__ITERATIONS", "1")
+        .env_remove("EKDWAR_DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn users_are_managed_from_the_command_line() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ekdwar-cli-{}", std::process::id())));
+    let d = dir.0.as_path();
+    let (ok, out, err) = ekdwar(
+        d,
+        &[
+            "user",
+            "add",
+            "--portal-id",
+            "meena.op",
+            "--first-name",
+            "Meena",
+            "--last-name",
+            "Operator",
+            "--phone",
+            "9812300020",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("\"portal_id\": \"meena.op\""), "{out}");
+    let (ok, _, err) = ekdwar(
+        d,
+        &[
+            "user",
+            "add",
+            "--portal-id",
+            "meena.op",
+            "--first-name",
+            "M",
+            "--last-name",
+            "O",
+            "--email",
+            "m@example.org",
+        ],
+    );
+    assert!(!ok && err.contains("already registered"), "{err}");
+    let (ok, _, err) = ekdwar(
+        d,
+        &[
+            "user",
+            "add",
+            "--portal-id",
+            "x",
+            "--first-name",
+            "M",
+            "--last-name",
+            "O",
+            "--email",
+            "bad",
+        ],
+    );
+    assert!(
+        !ok && err.contains("portal ID") && err.contains("e-mail"),
+        "all problems reported at once: {err}"
+    );
+    let (_, out, _) = ekdwar(d, &["user", "show", "+919812300020", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["level"].as_str(), v["status"].as_str()),
+        (Some("simplified"), Some("active"))
+    );
+    let (ok, out, _) = ekdwar(d, &["user", "lock", "meena.op"]);
+    assert!(ok && out.contains("locked"));
+    let (_, out, _) = ekdwar(d, &["user", "list", "--json"]);
+    assert!(out.contains("\"status\": \"locked\""), "{out}");
+    assert!(ekdwar(d, &["user", "unlock", "MEENA.OP"]).0);
+    assert!(!ekdwar(d, &["user", "show", "nobody.here"]).0);
+    let (ok, out, _) = ekdwar(d, &["outbox", "--json"]);
+    assert!(ok && out.trim() == "[]", "{out}");
+    assert!(ekdwar(d, &["migrate"]).0);
+}
+
+#[test]
+fn configuration_commands() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ekdwar-cfg-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let (ok, out, _) = ekdwar(&dir.0, &["config", "print-default"]);
+    assert!(ok && out.contains("[security]") && out.contains("otp_ttl_minutes = 10"));
+    let file = dir.0.join("ekdwar.toml");
+    std::fs::write(&file, out).unwrap();
+    assert!(
+        ekdwar(
+            &dir.0,
+            &["config", "check", "--config", file.to_str().unwrap()]
+        )
+        .0
+    );
+    std::fs::write(&file, "[server]\nlisen = \"x\"\n").unwrap();
+    let (ok, _, err) = ekdwar(
+        &dir.0,
+        &["config", "check", "--config", file.to_str().unwrap()],
+    );
+    assert!(!ok && err.contains("lisen"), "{err}");
+}
+
+#[tokio::test]
+async fn portal_id_reminder_language_memory_and_password_expiry() {
+    let t = TestApp::start_with("sqlite", |c| c.password.expiry_days = 30).await;
+    let form = t.get("/register").await;
+    let page = t
+        .post(&form, "/language", &[("lang", "bn"), ("next", "/register")])
+        .await;
+    let page = t
+        .post(
+            &page,
+            "/register",
+            &[
+                ("contact", "9812300021"),
+                ("first_name", "Bina"),
+                ("last_name", "Roy"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    let code = t.last_code("+919812300021").await;
+    let page = t.post(&page, "/register/verify", &[("code", &code)]).await;
+    let pid = page.field("portal_id").unwrap();
+    let pw = "copper kettle morning 8";
+    t.post(
+        &page,
+        "/register/password",
+        &[("portal_id", &pid), ("password", pw), ("confirm", pw)],
+    )
+    .await;
+
+    // Forgot the portal ID: it goes to the phone, in the language of the profile.
+    let b = crate::support::browser();
+    let form = crate::accounts::fetch(&b, &t, "/recover/portal-id").await;
+    let page = t
+        .post_with(
+            &b,
+            &form,
+            "/recover/portal-id",
+            &[("contact", "+91 98123 00021")],
+        )
+        .await;
+    assert_eq!(page.path(), "/login");
+    let sms = t.last_message("+919812300021").await;
+    assert!(sms.contains(&pid) && sms.contains("পোর্টাল"), "{sms}");
+
+    // A new browser in English: after login the profile's language wins.
+    let page = t
+        .post_with(
+            &b,
+            &page,
+            "/login",
+            &[("identifier", &pid), ("password", pw)],
+        )
+        .await;
+    assert!(page.has("lang=\"bn\""), "profile language remembered");
+
+    // The password expires after 30 days: the next login leads to choosing a new one.
+    t.advance(std::time::Duration::from_secs(31 * 86_400));
+    let c = crate::support::browser();
+    let form = crate::accounts::fetch(&c, &t, "/login").await;
+    let page = t
+        .post_with(
+            &c,
+            &form,
+            "/login",
+            &[("identifier", &pid), ("password", pw)],
+        )
+        .await;
+    assert_eq!(page.path(), "/account/password");
+}
+
+#[tokio::test]
+async fn development_pages_only_in_development_mode() {
+    let t = TestApp::start_with("sqlite", |c| c.server.dev_mode = false).await;
+    assert_eq!(t.get("/dev/outbox").await.status, 404);
+}
