@@ -579,3 +579,175 @@ async fn transactions_roll_back_as_a_whole() {
         s.ping().await.unwrap();
     }
 }
+
+fn client(id: &str, enabled: bool) -> crate::sso::Client {
+    crate::sso::Client {
+        id: id.into(),
+        name: format!("App {id}"),
+        secret_hash: Some("abc".into()),
+        redirect_uris: vec!["https://a.gov.in/cb".into(), "http://localhost/cb".into()],
+        post_logout_redirect_uris: vec![],
+        is_public: false,
+        logo_url: None,
+        helpdesk_phone: Some("1800-180-6127".into()),
+        helpdesk_email: None,
+        officer: Some("R. Meena".into()),
+        subject_type: "pairwise".into(),
+        backchannel_logout_uri: None,
+        enabled,
+        created_at: at(1),
+        updated_at: at(1),
+    }
+}
+
+#[tokio::test]
+async fn sso_records() {
+    use crate::sso;
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        identity::insert(&mut c, &user("u1", "asha.k", None, None))
+            .await
+            .unwrap();
+        sso::save_client(&mut c, &client("c1", true)).await.unwrap();
+        sso::save_client(&mut c, &client("c2", false))
+            .await
+            .unwrap();
+        let mut changed = client("c1", true);
+        changed.name = "e-Mitra".into();
+        sso::save_client(&mut c, &changed).await.unwrap();
+        assert_eq!(sso::client(&mut c, "c1").await.unwrap(), Some(changed));
+        assert_eq!(sso::clients(&mut c, true).await.unwrap().len(), 1);
+        assert_eq!(sso::clients(&mut c, false).await.unwrap().len(), 2);
+
+        let key = sso::SigningKey {
+            kid: "k1".into(),
+            alg: "ES256".into(),
+            private_wrapped: "w".into(),
+            public_jwk: "{}".into(),
+            created_at: at(1),
+            retired_at: None,
+        };
+        sso::insert_key(&mut c, &key).await.unwrap();
+        sso::insert_key(
+            &mut c,
+            &sso::SigningKey {
+                kid: "k2".into(),
+                created_at: at(2),
+                ..key.clone()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            sso::retire_keys_except(&mut c, "ES256", "k2", at(3))
+                .await
+                .unwrap(),
+            1
+        );
+        let keys = sso::keys(&mut c).await.unwrap();
+        assert_eq!(
+            (keys[0].kid.as_str(), keys[1].retired_at),
+            ("k2", Some(at(3)))
+        );
+
+        assert_eq!(sso::consent(&mut c, "u1", "c1").await.unwrap(), None);
+        sso::save_consent(&mut c, "u1", "c1", "openid", at(4))
+            .await
+            .unwrap();
+        sso::save_consent(&mut c, "u1", "c1", "email openid", at(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            sso::consent(&mut c, "u1", "c1").await.unwrap().as_deref(),
+            Some("email openid")
+        );
+        assert_eq!(sso::consents_of(&mut c, "u1").await.unwrap().len(), 1);
+        assert!(sso::delete_consent(&mut c, "u1", "c1").await.unwrap());
+
+        let code = sso::AuthCode {
+            code_hash: "h".into(),
+            client_id: "c1".into(),
+            user_id: "u1".into(),
+            session_hash: "s".into(),
+            redirect_uri: "https://a.gov.in/cb".into(),
+            scopes: "openid".into(),
+            nonce: Some("n".into()),
+            code_challenge: None,
+            auth_time: at(1),
+            amr: "pwd".into(),
+            created_at: at(1),
+            expires_at: at(61),
+            used_at: None,
+            family: "f1".into(),
+        };
+        sso::insert_code(&mut c, &code).await.unwrap();
+        assert_eq!(
+            sso::take_code(&mut c, "h", at(2))
+                .await
+                .unwrap()
+                .unwrap()
+                .used_at,
+            None
+        );
+        assert_eq!(
+            sso::take_code(&mut c, "h", at(3))
+                .await
+                .unwrap()
+                .unwrap()
+                .used_at,
+            Some(at(2)),
+            "replay visible"
+        );
+        assert!(
+            sso::take_code(&mut c, "nope", at(3))
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let t = sso::Token {
+            token_hash: "t1".into(),
+            kind: "refresh".into(),
+            client_id: "c1".into(),
+            user_id: Some("u1".into()),
+            session_hash: Some("s".into()),
+            scopes: "openid".into(),
+            family: "f1".into(),
+            auth_time: Some(at(1)),
+            amr: Some("pwd".into()),
+            created_at: at(1),
+            expires_at: at(100),
+            used_at: None,
+            revoked_at: None,
+        };
+        sso::insert_token(&mut c, &t).await.unwrap();
+        sso::insert_token(
+            &mut c,
+            &sso::Token {
+                token_hash: "t2".into(),
+                kind: "access".into(),
+                ..t.clone()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(sso::use_token(&mut c, "t1", at(5)).await.unwrap());
+        assert!(
+            !sso::use_token(&mut c, "t1", at(6)).await.unwrap(),
+            "rotation is single use"
+        );
+        assert_eq!(sso::clients_of_session(&mut c, "s").await.unwrap(), ["c1"]);
+        assert_eq!(sso::revoke_family(&mut c, "f1", at(7)).await.unwrap(), 2);
+        assert!(!sso::revoke_token(&mut c, "t2", at(8)).await.unwrap());
+        assert_eq!(
+            sso::token(&mut c, "t2").await.unwrap().unwrap().revoked_at,
+            Some(at(7))
+        );
+        assert_eq!(
+            sso::revoke_user_client(&mut c, "u1", "c1", at(9))
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod identity;
 pub mod notify;
 pub mod sessions;
+pub mod sso;
 pub mod throttle;
 pub mod verifications;
 
@@ -104,12 +105,20 @@ macro_rules! sql {
 pub(crate) use sql;
 
 /// Migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "accounts",
-    include_str!("../migrations/sqlite/0001_accounts.sql"),
-    include_str!("../migrations/postgres/0001_accounts.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "accounts",
+        include_str!("../migrations/sqlite/0001_accounts.sql"),
+        include_str!("../migrations/postgres/0001_accounts.sql"),
+    ),
+    (
+        2,
+        "sso",
+        include_str!("../migrations/sqlite/0002_sso.sql"),
+        include_str!("../migrations/postgres/0002_sso.sql"),
+    ),
+];
 
 fn migrator(backend: Backend) -> Migrator {
     Migrator::with_migrations(

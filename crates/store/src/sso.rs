@@ -1,0 +1,455 @@
+//! The OpenID Connect provider's records: departmental apps (clients), signing keys, consents,
+//! authorization codes and tokens. Codes and tokens are stored as hashes only.
+
+use ekdwar_domain::Timestamp;
+use sqlx::any::AnyRow;
+
+use crate::{Conn, Result, StoreError, int, opt_int, opt_text, sql, text};
+
+/// A departmental application allowed to log citizens in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// SHA-256 of the secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub is_public: bool,
+    pub logo_url: Option<String>,
+    pub helpdesk_phone: Option<String>,
+    pub helpdesk_email: Option<String>,
+    pub officer: Option<String>,
+    /// `pairwise` or `public`.
+    pub subject_type: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+const CLIENT_COLUMNS: &str = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, is_public, \
+    logo_url, helpdesk_phone, helpdesk_email, officer, subject_type, backchannel_logout_uri, enabled, created_at, updated_at";
+
+fn lines(s: String) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn client_from_row(row: &AnyRow) -> Result<Client> {
+    Ok(Client {
+        id: text(row, "id")?,
+        name: text(row, "name")?,
+        secret_hash: opt_text(row, "secret_hash")?,
+        redirect_uris: lines(text(row, "redirect_uris")?),
+        post_logout_redirect_uris: lines(text(row, "post_logout_redirect_uris")?),
+        is_public: int(row, "is_public")? != 0,
+        logo_url: opt_text(row, "logo_url")?,
+        helpdesk_phone: opt_text(row, "helpdesk_phone")?,
+        helpdesk_email: opt_text(row, "helpdesk_email")?,
+        officer: opt_text(row, "officer")?,
+        subject_type: text(row, "subject_type")?,
+        backchannel_logout_uri: opt_text(row, "backchannel_logout_uri")?,
+        enabled: int(row, "enabled")? != 0,
+        created_at: Timestamp::from_millis(int(row, "created_at")?),
+        updated_at: Timestamp::from_millis(int(row, "updated_at")?),
+    })
+}
+
+/// Inserts a client, or replaces every field of an existing one.
+pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
+    sqlx::query(sql!(
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, \
+         redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
+         is_public = excluded.is_public, logo_url = excluded.logo_url, helpdesk_phone = excluded.helpdesk_phone, \
+         helpdesk_email = excluded.helpdesk_email, officer = excluded.officer, subject_type = excluded.subject_type, \
+         backchannel_logout_uri = excluded.backchannel_logout_uri, enabled = excluded.enabled, updated_at = excluded.updated_at"
+    ))
+    .bind(&c.id)
+    .bind(&c.name)
+    .bind(c.secret_hash.clone())
+    .bind(c.redirect_uris.join("\n"))
+    .bind(c.post_logout_redirect_uris.join("\n"))
+    .bind(i64::from(c.is_public))
+    .bind(c.logo_url.clone())
+    .bind(c.helpdesk_phone.clone())
+    .bind(c.helpdesk_email.clone())
+    .bind(c.officer.clone())
+    .bind(&c.subject_type)
+    .bind(c.backchannel_logout_uri.clone())
+    .bind(i64::from(c.enabled))
+    .bind(c.created_at.millis())
+    .bind(c.updated_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn client(conn: &mut Conn, id: &str) -> Result<Option<Client>> {
+    let row = sqlx::query(sql!(
+        "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(client_from_row).transpose()
+}
+
+/// All clients by name; only enabled ones when `enabled_only`.
+pub async fn clients(conn: &mut Conn, enabled_only: bool) -> Result<Vec<Client>> {
+    let filter = if enabled_only {
+        "WHERE enabled = 1"
+    } else {
+        ""
+    };
+    let rows = sqlx::query(sql!(
+        "SELECT {CLIENT_COLUMNS} FROM oidc_clients {filter} ORDER BY name, id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(client_from_row).collect()
+}
+
+/// A signing key; the private part is wrapped with the server key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_wrapped: String,
+    pub public_jwk: String,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+}
+
+pub async fn insert_key(conn: &mut Conn, k: &SigningKey) -> Result<()> {
+    sqlx::query("INSERT INTO signing_keys (kid, alg, private_wrapped, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&k.kid)
+        .bind(&k.alg)
+        .bind(&k.private_wrapped)
+        .bind(&k.public_jwk)
+        .bind(k.created_at.millis())
+        .bind(k.retired_at.map(Timestamp::millis))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every key, newest first.
+pub async fn keys(conn: &mut Conn) -> Result<Vec<SigningKey>> {
+    let rows = sqlx::query("SELECT kid, alg, private_wrapped, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SigningKey {
+                kid: text(r, "kid")?,
+                alg: text(r, "alg")?,
+                private_wrapped: text(r, "private_wrapped")?,
+                public_jwk: text(r, "public_jwk")?,
+                created_at: Timestamp::from_millis(int(r, "created_at")?),
+                retired_at: opt_int(r, "retired_at")?.map(Timestamp::from_millis),
+            })
+        })
+        .collect()
+}
+
+/// Marks keys of `alg` other than `keep` as retired from `at` (they stay published until then).
+pub async fn retire_keys_except(
+    conn: &mut Conn,
+    alg: &str,
+    keep: &str,
+    at: Timestamp,
+) -> Result<u64> {
+    let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND kid <> $3 AND retired_at IS NULL")
+        .bind(at.millis())
+        .bind(alg)
+        .bind(keep)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Scopes a user has allowed an app to have.
+pub async fn consent(conn: &mut Conn, user_id: &str, client_id: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT scopes FROM oidc_consents WHERE user_id = $1 AND client_id = $2")
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| text(&r, "scopes")).transpose()
+}
+
+pub async fn save_consent(
+    conn: &mut Conn,
+    user_id: &str,
+    client_id: &str,
+    scopes: &str,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO oidc_consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+    )
+    .bind(user_id)
+    .bind(client_id)
+    .bind(scopes)
+    .bind(at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_consent(conn: &mut Conn, user_id: &str, client_id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM oidc_consents WHERE user_id = $1 AND client_id = $2")
+        .bind(user_id)
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The apps a user has consented to: (client id, scopes, when).
+pub async fn consents_of(
+    conn: &mut Conn,
+    user_id: &str,
+) -> Result<Vec<(String, String, Timestamp)>> {
+    let rows = sqlx::query("SELECT client_id, scopes, granted_at FROM oidc_consents WHERE user_id = $1 ORDER BY granted_at DESC")
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                text(r, "client_id")?,
+                text(r, "scopes")?,
+                Timestamp::from_millis(int(r, "granted_at")?),
+            ))
+        })
+        .collect()
+}
+
+/// An authorization code waiting to be exchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub session_hash: String,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: Timestamp,
+    pub amr: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    /// The token family the exchange will create, so that a replayed code can revoke it.
+    pub family: String,
+}
+
+pub async fn insert_code(conn: &mut Conn, c: &AuthCode) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO oidc_codes (code_hash, client_id, user_id, session_hash, redirect_uri, scopes, nonce, \
+         code_challenge, auth_time, amr, created_at, expires_at, used_at, family) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&c.code_hash)
+    .bind(&c.client_id)
+    .bind(&c.user_id)
+    .bind(&c.session_hash)
+    .bind(&c.redirect_uri)
+    .bind(&c.scopes)
+    .bind(c.nonce.clone())
+    .bind(c.code_challenge.clone())
+    .bind(c.auth_time.millis())
+    .bind(&c.amr)
+    .bind(c.created_at.millis())
+    .bind(c.expires_at.millis())
+    .bind(c.used_at.map(Timestamp::millis))
+    .bind(&c.family)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Reads a code and marks it used in one step. The returned record shows whether it had been
+/// used before (a replay).
+pub async fn take_code(
+    conn: &mut Conn,
+    code_hash: &str,
+    at: Timestamp,
+) -> Result<Option<AuthCode>> {
+    let row = sqlx::query(
+        "SELECT code_hash, client_id, user_id, session_hash, redirect_uri, scopes, nonce, code_challenge, \
+         auth_time, amr, created_at, expires_at, used_at, family FROM oidc_codes WHERE code_hash = $1",
+    )
+    .bind(code_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let code = AuthCode {
+        code_hash: text(&r, "code_hash")?,
+        client_id: text(&r, "client_id")?,
+        user_id: text(&r, "user_id")?,
+        session_hash: text(&r, "session_hash")?,
+        redirect_uri: text(&r, "redirect_uri")?,
+        scopes: text(&r, "scopes")?,
+        nonce: opt_text(&r, "nonce")?,
+        code_challenge: opt_text(&r, "code_challenge")?,
+        auth_time: Timestamp::from_millis(int(&r, "auth_time")?),
+        amr: text(&r, "amr")?,
+        created_at: Timestamp::from_millis(int(&r, "created_at")?),
+        expires_at: Timestamp::from_millis(int(&r, "expires_at")?),
+        used_at: opt_int(&r, "used_at")?.map(Timestamp::from_millis),
+        family: text(&r, "family")?,
+    };
+    if code.used_at.is_none() {
+        let done = sqlx::query(
+            "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(at.millis())
+        .bind(code_hash)
+        .execute(conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            // Another request used it between our read and write.
+            return Ok(Some(AuthCode {
+                used_at: Some(at),
+                ..code
+            }));
+        }
+    }
+    Ok(Some(code))
+}
+
+/// An access or refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token_hash: String,
+    /// `access` or `refresh`.
+    pub kind: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub session_hash: Option<String>,
+    pub scopes: String,
+    pub family: String,
+    pub auth_time: Option<Timestamp>,
+    pub amr: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+const TOKEN_COLUMNS: &str = "token_hash, kind, client_id, user_id, session_hash, scopes, family, auth_time, amr, \
+    created_at, expires_at, used_at, revoked_at";
+
+pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
+    sqlx::query(sql!("INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
+        .bind(&t.token_hash)
+        .bind(&t.kind)
+        .bind(&t.client_id)
+        .bind(t.user_id.clone())
+        .bind(t.session_hash.clone())
+        .bind(&t.scopes)
+        .bind(&t.family)
+        .bind(t.auth_time.map(Timestamp::millis))
+        .bind(t.amr.clone())
+        .bind(t.created_at.millis())
+        .bind(t.expires_at.millis())
+        .bind(t.used_at.map(Timestamp::millis))
+        .bind(t.revoked_at.map(Timestamp::millis))
+        .execute(conn)
+        .await
+        .map_err(|e| StoreError::from_insert(e, &["token_hash"]))?;
+    Ok(())
+}
+
+pub async fn token(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
+    let row = sqlx::query(sql!(
+        "SELECT {TOKEN_COLUMNS} FROM oidc_tokens WHERE token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Token {
+            token_hash: text(&r, "token_hash")?,
+            kind: text(&r, "kind")?,
+            client_id: text(&r, "client_id")?,
+            user_id: opt_text(&r, "user_id")?,
+            session_hash: opt_text(&r, "session_hash")?,
+            scopes: text(&r, "scopes")?,
+            family: text(&r, "family")?,
+            auth_time: opt_int(&r, "auth_time")?.map(Timestamp::from_millis),
+            amr: opt_text(&r, "amr")?,
+            created_at: Timestamp::from_millis(int(&r, "created_at")?),
+            expires_at: Timestamp::from_millis(int(&r, "expires_at")?),
+            used_at: opt_int(&r, "used_at")?.map(Timestamp::from_millis),
+            revoked_at: opt_int(&r, "revoked_at")?.map(Timestamp::from_millis),
+        })
+    })
+    .transpose()
+}
+
+/// Marks a refresh token as used (rotated). False if it had been used already.
+pub async fn use_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL")
+        .bind(at.millis())
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn revoke_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+    )
+    .bind(at.millis())
+    .bind(token_hash)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every token descended from one authorization.
+pub async fn revoke_family(conn: &mut Conn, family: &str, at: Timestamp) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+    )
+    .bind(at.millis())
+    .bind(family)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes every token a user has given one app (consent withdrawn).
+pub async fn revoke_user_client(
+    conn: &mut Conn,
+    user_id: &str,
+    client_id: &str,
+    at: Timestamp,
+) -> Result<u64> {
+    let done = sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL")
+        .bind(at.millis())
+        .bind(user_id)
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The apps that received tokens in a login session (for logout fan-out).
+pub async fn clients_of_session(conn: &mut Conn, session_hash: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT DISTINCT client_id FROM oidc_tokens WHERE session_hash = $1")
+        .bind(session_hash)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| text(r, "client_id")).collect()
+}
