@@ -44,6 +44,34 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub smtp: SmtpConfig,
     pub sms: SmsConfig,
+    pub sso: SsoConfig,
+}
+
+/// Lifetimes of what the OpenID Connect provider issues.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoConfig {
+    /// The `iss` of tokens; defaults to the public URL.
+    pub issuer: Option<String>,
+    pub code_ttl_seconds: u64,
+    pub access_token_ttl_seconds: u64,
+    pub id_token_ttl_seconds: u64,
+    pub refresh_token_ttl_days: u64,
+    /// How long a replaced signing key stays in the JWKS, so tokens it signed still verify.
+    pub key_overlap_hours: u64,
+}
+
+impl Default for SsoConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            code_ttl_seconds: 60,
+            access_token_ttl_seconds: 600,
+            id_token_ttl_seconds: 600,
+            refresh_token_ttl_days: 30,
+            key_overlap_hours: 48,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -331,6 +359,16 @@ impl Config {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// The issuer identifier of the OpenID provider.
+    pub fn issuer(&self) -> String {
+        self.sso
+            .issuer
+            .clone()
+            .unwrap_or_else(|| self.public_url())
             .trim_end_matches('/')
             .to_string()
     }

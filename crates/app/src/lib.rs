@@ -10,6 +10,7 @@ pub mod identity;
 pub mod metrics;
 pub mod notify;
 pub mod security;
+pub mod sso;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -81,7 +82,7 @@ impl App {
         let default_lang =
             Lang::parse(&config.locale.default_language).unwrap_or_else(Lang::english);
         let gateways = Gateways::from_config(&config.smtp, &config.sms)?;
-        Ok(Self {
+        let app = Self {
             config: Arc::new(config),
             store,
             clock: deps.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -93,7 +94,11 @@ impl App {
             default_lang,
             gateways,
             wake_delivery: Arc::new(Notify::new()),
-        })
+        };
+        app.ensure_signing_key()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot prepare the token signing key: {e}"))?;
+        Ok(app)
     }
 
     /// The brute-force policy for one account (or one unknown identifier).

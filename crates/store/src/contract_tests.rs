@@ -594,6 +594,7 @@ fn client(id: &str, enabled: bool) -> crate::sso::Client {
         officer: Some("R. Meena".into()),
         subject_type: "pairwise".into(),
         backchannel_logout_uri: None,
+        launch_url: Some("https://a.gov.in/".into()),
         enabled,
         created_at: at(1),
         updated_at: at(1),

@@ -12,6 +12,7 @@ CREATE TABLE oidc_clients (
     officer TEXT,
     subject_type TEXT NOT NULL,
     backchannel_logout_uri TEXT,
+    launch_url TEXT,
     enabled BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL

@@ -12,6 +12,7 @@ CREATE TABLE oidc_clients (
     officer TEXT,
     subject_type TEXT NOT NULL,
     backchannel_logout_uri TEXT,
+    launch_url TEXT,
     enabled INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL

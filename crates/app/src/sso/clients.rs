@@ -1,0 +1,207 @@
+//! Departmental apps (OpenID Connect clients). Secrets are generated with 256 bits of randomness
+//! and stored as SHA-256 hashes: being random, not chosen by people, they need no slow hash.
+
+use ekdwar_domain::sso::RedirectUri;
+use ekdwar_store::sso::{self as store, Client};
+
+use crate::App;
+use crate::error::{AppError, AppResult, FieldError, FormCheck};
+use crate::security::{constant_time_eq, sha256_hex};
+
+/// What an administrator gives for a new app.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInput {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub logo_url: Option<String>,
+    pub launch_url: Option<String>,
+    pub helpdesk_phone: Option<String>,
+    pub helpdesk_email: Option<String>,
+    pub officer: Option<String>,
+    /// `pairwise` (default) or `public`.
+    pub subject_type: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
+/// Changes to an app; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub logo_url: Option<String>,
+    pub launch_url: Option<String>,
+    pub helpdesk_phone: Option<String>,
+    pub helpdesk_email: Option<String>,
+    pub officer: Option<String>,
+    pub subject_type: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
+/// A created app; the secret is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+fn uris(check: &mut FormCheck, field: &'static str, list: &[String]) -> Vec<String> {
+    list.iter()
+        .filter_map(|u| check.take(field, RedirectUri::parse(u)).map(|u| u.as_str().to_string()))
+        .collect()
+}
+
+fn web_url(check: &mut FormCheck, field: &'static str, value: Option<&String>) -> Option<String> {
+    let v = value?.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match url::Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") => Some(v.to_string()),
+        _ => {
+            check.push(FieldError::new(field, "url-invalid"));
+            None
+        }
+    }
+}
+
+fn subject_type(check: &mut FormCheck, value: Option<&str>) -> String {
+    match value.unwrap_or("pairwise") {
+        t @ ("pairwise" | "public") => t.to_string(),
+        _ => {
+            check.push(FieldError::new("subject_type", "subject-type-invalid"));
+            String::new()
+        }
+    }
+}
+
+impl App {
+    pub async fn add_client(&self, input: ClientInput) -> AppResult<NewClient> {
+        let mut check = FormCheck::default();
+        let name = input.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 100 {
+            check.push(FieldError::new("name", "client-name-invalid"));
+        }
+        if input.redirect_uris.is_empty() {
+            check.push(FieldError::new("redirect_uri", "redirect-uri-invalid"));
+        }
+        let redirect_uris = uris(&mut check, "redirect_uri", &input.redirect_uris);
+        let post_logout = uris(&mut check, "post_logout_redirect_uri", &input.post_logout_redirect_uris);
+        let logo_url = web_url(&mut check, "logo", input.logo_url.as_ref());
+        let launch_url = web_url(&mut check, "launch_url", input.launch_url.as_ref());
+        let backchannel = web_url(&mut check, "backchannel_logout_uri", input.backchannel_logout_uri.as_ref());
+        let subject_type = subject_type(&mut check, input.subject_type.as_deref());
+        check.finish()?;
+        let secret = (!input.public).then(|| self.random.token(32));
+        let now = self.clock.now();
+        let client = Client {
+            id: self.random.id(),
+            name,
+            secret_hash: secret.as_deref().map(|s| sha256_hex(s.as_bytes())),
+            redirect_uris,
+            post_logout_redirect_uris: post_logout,
+            is_public: input.public,
+            logo_url,
+            helpdesk_phone: input.helpdesk_phone.filter(|s| !s.trim().is_empty()),
+            helpdesk_email: input.helpdesk_email.filter(|s| !s.trim().is_empty()),
+            officer: input.officer.filter(|s| !s.trim().is_empty()),
+            subject_type,
+            backchannel_logout_uri: backchannel,
+            launch_url,
+            enabled: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut conn = self.store.conn().await?;
+        store::save_client(&mut conn, &client).await?;
+        Ok(NewClient { client, secret })
+    }
+
+    pub async fn client(&self, id: &str) -> AppResult<Option<Client>> {
+        let mut conn = self.store.conn().await?;
+        Ok(store::client(&mut conn, id.trim()).await?)
+    }
+
+    pub async fn clients(&self, enabled_only: bool) -> AppResult<Vec<Client>> {
+        let mut conn = self.store.conn().await?;
+        Ok(store::clients(&mut conn, enabled_only).await?)
+    }
+
+    pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AppResult<Client> {
+        let mut c = self.client(id).await?.ok_or(AppError::NotFound)?;
+        let mut check = FormCheck::default();
+        if let Some(n) = patch.name {
+            c.name = n.trim().to_string();
+            if c.name.is_empty() {
+                check.push(FieldError::new("name", "client-name-invalid"));
+            }
+        }
+        if let Some(list) = patch.redirect_uris {
+            c.redirect_uris = uris(&mut check, "redirect_uri", &list);
+        }
+        if let Some(list) = patch.post_logout_redirect_uris {
+            c.post_logout_redirect_uris = uris(&mut check, "post_logout_redirect_uri", &list);
+        }
+        if patch.logo_url.is_some() {
+            c.logo_url = web_url(&mut check, "logo", patch.logo_url.as_ref());
+        }
+        if patch.launch_url.is_some() {
+            c.launch_url = web_url(&mut check, "launch_url", patch.launch_url.as_ref());
+        }
+        if patch.backchannel_logout_uri.is_some() {
+            c.backchannel_logout_uri = web_url(&mut check, "backchannel_logout_uri", patch.backchannel_logout_uri.as_ref());
+        }
+        if let Some(t) = patch.subject_type {
+            c.subject_type = subject_type(&mut check, Some(&t));
+        }
+        for (field, value) in [(&mut c.helpdesk_phone, patch.helpdesk_phone), (&mut c.helpdesk_email, patch.helpdesk_email), (&mut c.officer, patch.officer)] {
+            if let Some(v) = value {
+                *field = (!v.trim().is_empty()).then_some(v);
+            }
+        }
+        check.finish()?;
+        c.updated_at = self.clock.now();
+        let mut conn = self.store.conn().await?;
+        store::save_client(&mut conn, &c).await?;
+        Ok(c)
+    }
+
+    /// Enables or disables an app; a disabled app's tokens stop working at once.
+    pub async fn set_client_enabled(&self, id: &str, enabled: bool) -> AppResult<Client> {
+        let mut c = self.client(id).await?.ok_or(AppError::NotFound)?;
+        c.enabled = enabled;
+        c.updated_at = self.clock.now();
+        let mut conn = self.store.conn().await?;
+        store::save_client(&mut conn, &c).await?;
+        Ok(c)
+    }
+
+    /// Issues a new secret for a confidential app; the old one stops working.
+    pub async fn rotate_client_secret(&self, id: &str) -> AppResult<String> {
+        let mut c = self.client(id).await?.ok_or(AppError::NotFound)?;
+        if c.is_public {
+            return Err(AppError::field("client", "client-public-no-secret"));
+        }
+        let secret = self.random.token(32);
+        c.secret_hash = Some(sha256_hex(secret.as_bytes()));
+        c.updated_at = self.clock.now();
+        let mut conn = self.store.conn().await?;
+        store::save_client(&mut conn, &c).await?;
+        Ok(secret)
+    }
+
+    /// The enabled app with this id, if the secret (absent for public apps) is right.
+    pub async fn authenticate_client(&self, id: &str, secret: Option<&str>) -> Option<Client> {
+        let c = self.client(id).await.ok()??;
+        if !c.enabled {
+            return None;
+        }
+        match (&c.secret_hash, secret) {
+            (None, None) if c.is_public => Some(c),
+            (Some(hash), Some(s)) if constant_time_eq(sha256_hex(s.as_bytes()).as_bytes(), hash.as_bytes()) => Some(c),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The OpenID Connect provider: departmental apps log citizens in through the portal.
+
+mod clients;
+mod keys;
+
+pub use clients::{ClientInput, ClientPatch, NewClient};
