@@ -1,6 +1,10 @@
 //! The OpenID Connect provider: departmental apps log citizens in through the portal.
 
+mod authorize;
 mod clients;
 mod keys;
+mod tokens;
 
+pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
 pub use clients::{ClientInput, ClientPatch, NewClient};
+pub use tokens::{BasicAuth, OAuthError, TokenForm};

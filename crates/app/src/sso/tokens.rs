@@ -1,0 +1,393 @@
+//! The token endpoint (authorization code with PKCE, refresh with rotation and reuse detection,
+//! client credentials), userinfo, introspection (RFC 7662) and revocation (RFC 7009).
+//! Access and refresh tokens are opaque random strings; only their hashes are stored.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ekdwar_domain::sso::{Scopes, acr_of, pkce_s256};
+use ekdwar_domain::{AccountStatus, Timestamp};
+use ekdwar_store::identity::{self as users, User};
+use ekdwar_store::sso::{self as store, Client, Token};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::security::{constant_time_eq, sha256_hex};
+
+/// The form posted to the token, introspection and revocation endpoints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TokenForm {
+    pub grant_type: String,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
+}
+
+/// An OAuth error answer: `error` is the RFC 6749 code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub status: u16,
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+        Self { status, error, description: description.into() }
+    }
+    fn grant(description: impl Into<String>) -> Self {
+        Self::new(400, "invalid_grant", description)
+    }
+    fn client() -> Self {
+        Self::new(401, "invalid_client", "client authentication failed")
+    }
+    fn server(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "token endpoint failure");
+        Self::new(500, "server_error", "internal error")
+    }
+}
+
+type OAuthResult<T> = Result<T, OAuthError>;
+
+/// Credentials from an `Authorization: Basic` header (already decoded), if any.
+pub type BasicAuth = Option<(String, String)>;
+
+impl App {
+    /// Authenticates the client by `client_secret_basic`, `client_secret_post` or, for public
+    /// clients, `none`. Using two methods at once is refused.
+    async fn token_client(&self, form: &TokenForm, basic: &BasicAuth) -> OAuthResult<Client> {
+        let (id, secret) = match (basic, &form.client_secret) {
+            (Some(_), Some(_)) => return Err(OAuthError::new(400, "invalid_request", "use one client authentication method")),
+            (Some((id, secret)), None) => {
+                if form.client_id.as_ref().is_some_and(|f| f != id) {
+                    return Err(OAuthError::client());
+                }
+                (id.clone(), Some(secret.clone()))
+            }
+            (None, secret) => (form.client_id.clone().ok_or_else(OAuthError::client)?, secret.clone()),
+        };
+        self.authenticate_client(&id, secret.as_deref()).await.ok_or_else(OAuthError::client)
+    }
+
+    /// The subject identifier an app sees: pairwise by default, so that departments cannot
+    /// join their records on it.
+    pub fn subject_for(&self, client: &Client, user_id: &str) -> String {
+        if client.subject_type == "public" {
+            return user_id.to_string();
+        }
+        let sector = client
+            .redirect_uris
+            .first()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| client.id.clone());
+        URL_SAFE_NO_PAD.encode(&self.key.sign(&[b"pairwise-sub", sector.as_bytes(), user_id.as_bytes()])[..24])
+    }
+
+    pub async fn token(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
+        let client = self.token_client(&form, &basic).await?;
+        match form.grant_type.as_str() {
+            "authorization_code" => self.exchange_code(&client, &form).await,
+            "refresh_token" => self.refresh(&client, &form).await,
+            "client_credentials" => self.client_credentials(&client, &form).await,
+            "" => Err(OAuthError::new(400, "invalid_request", "grant_type is required")),
+            _ => Err(OAuthError::new(400, "unsupported_grant_type", "unsupported grant_type")),
+        }
+    }
+
+    async fn exchange_code(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
+        let now = self.clock.now();
+        let code = form.code.as_deref().ok_or_else(|| OAuthError::new(400, "invalid_request", "code is required"))?;
+        let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
+        let c = store::take_code(&mut tx, &sha256_hex(code.as_bytes()), now).await.map_err(OAuthError::server)?.ok_or_else(|| OAuthError::grant("unknown code"))?;
+        if c.used_at.is_some() {
+            // A replayed code: whatever it produced is revoked (RFC 6749 §4.1.2).
+            store::revoke_family(&mut tx, &c.family, now).await.map_err(OAuthError::server)?;
+            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            return Err(OAuthError::grant("code already used"));
+        }
+        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+        if c.client_id != client.id {
+            return Err(OAuthError::grant("code was issued to another client"));
+        }
+        if c.expires_at <= now {
+            return Err(OAuthError::grant("code expired"));
+        }
+        if form.redirect_uri.as_deref() != Some(c.redirect_uri.as_str()) {
+            return Err(OAuthError::grant("redirect_uri does not match"));
+        }
+        match (&c.code_challenge, &form.code_verifier) {
+            (Some(challenge), Some(verifier)) => {
+                let ok = pkce_s256(verifier).is_ok_and(|h| constant_time_eq(h.as_bytes(), challenge.as_bytes()));
+                if !ok {
+                    return Err(OAuthError::grant("code_verifier does not match"));
+                }
+            }
+            (Some(_), None) => return Err(OAuthError::grant("code_verifier is required")),
+            (None, Some(_)) => return Err(OAuthError::grant("no code_challenge was sent for this code")),
+            (None, None) => {}
+        }
+        let user = self.active_user(&c.user_id).await?;
+        let session_alive = self.session_alive(&c.session_hash, now).await?;
+        if !session_alive {
+            return Err(OAuthError::grant("the login session has ended"));
+        }
+        let scopes = Scopes::parse(&c.scopes);
+        self.issue_tokens(client, &user, &scopes, &c.family, Some(&c.session_hash), c.auth_time, &c.amr, c.nonce.as_deref()).await
+    }
+
+    async fn active_user(&self, id: &str) -> OAuthResult<User> {
+        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        match users::by_id(&mut conn, id).await.map_err(OAuthError::server)? {
+            Some(u) if u.status == AccountStatus::Active => Ok(u),
+            _ => Err(OAuthError::grant("the account is not active")),
+        }
+    }
+
+    async fn session_alive(&self, session_hash: &str, now: Timestamp) -> OAuthResult<bool> {
+        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        Ok(ekdwar_store::sessions::by_hash(&mut conn, session_hash)
+            .await
+            .map_err(OAuthError::server)?
+            .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_tokens(&self, client: &Client, user: &User, scopes: &Scopes, family: &str, session: Option<&str>, auth_time: Timestamp, amr: &str, nonce: Option<&str>) -> OAuthResult<Value> {
+        let now = self.clock.now();
+        let access = self.random.token(32);
+        let refresh = self.random.token(32);
+        let sso = &self.config.sso;
+        let access_ttl = Duration::from_secs(sso.access_token_ttl_seconds);
+        let base = Token {
+            token_hash: sha256_hex(access.as_bytes()),
+            kind: "access".into(),
+            client_id: client.id.clone(),
+            user_id: Some(user.id.clone()),
+            session_hash: session.map(str::to_string),
+            scopes: scopes.to_string_list(),
+            family: family.to_string(),
+            auth_time: Some(auth_time),
+            amr: Some(amr.to_string()),
+            created_at: now,
+            expires_at: now.plus(access_ttl),
+            used_at: None,
+            revoked_at: None,
+        };
+        let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
+        store::insert_token(&mut tx, &base).await.map_err(OAuthError::server)?;
+        store::insert_token(
+            &mut tx,
+            &Token {
+                token_hash: sha256_hex(refresh.as_bytes()),
+                kind: "refresh".into(),
+                expires_at: now.plus(Duration::from_secs(sso.refresh_token_ttl_days * 86_400)),
+                ..base.clone()
+            },
+        )
+        .await
+        .map_err(OAuthError::server)?;
+        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+        let sub = self.subject_for(client, &user.id);
+        let mut claims = json!({
+            "iss": self.config.issuer(),
+            "sub": sub,
+            "aud": client.id,
+            "azp": client.id,
+            "iat": now.millis() / 1000,
+            "exp": now.plus(Duration::from_secs(sso.id_token_ttl_seconds)).millis() / 1000,
+            "auth_time": auth_time.millis() / 1000,
+            "acr": acr_of(user.level),
+            "amr": amr.split_whitespace().collect::<Vec<_>>(),
+        });
+        if let Some(n) = nonce {
+            claims["nonce"] = json!(n);
+        }
+        if let Some(s) = session {
+            claims["sid"] = json!(&s[..32.min(s.len())]);
+        }
+        let id_token = self.sign_jwt(&claims).await.map_err(OAuthError::server)?;
+        Ok(json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": sso.access_token_ttl_seconds,
+            "refresh_token": refresh,
+            "id_token": id_token,
+            "scope": scopes.to_string_list(),
+        }))
+    }
+
+    async fn refresh(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
+        let now = self.clock.now();
+        let presented = form.refresh_token.as_deref().ok_or_else(|| OAuthError::new(400, "invalid_request", "refresh_token is required"))?;
+        let hash = sha256_hex(presented.as_bytes());
+        let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
+        let t = store::token(&mut tx, &hash).await.map_err(OAuthError::server)?.filter(|t| t.kind == "refresh").ok_or_else(|| OAuthError::grant("unknown refresh token"))?;
+        if t.client_id != client.id {
+            return Err(OAuthError::grant("refresh token was issued to another client"));
+        }
+        if t.revoked_at.is_some() || t.expires_at <= now {
+            return Err(OAuthError::grant("refresh token is no longer valid"));
+        }
+        if !store::use_token(&mut tx, &hash, now).await.map_err(OAuthError::server)? {
+            // Reuse of a rotated token: someone has a copy. End the whole family.
+            store::revoke_family(&mut tx, &t.family, now).await.map_err(OAuthError::server)?;
+            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
+            return Err(OAuthError::grant("refresh token was already used"));
+        }
+        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+        let user = self.active_user(t.user_id.as_deref().unwrap_or_default()).await?;
+        let granted = Scopes::parse(&t.scopes);
+        let scopes = match form.scope.as_deref() {
+            Some(s) if !s.is_empty() => {
+                let asked = Scopes::parse(s);
+                if !asked.within(&granted) {
+                    return Err(OAuthError::new(400, "invalid_scope", "scope exceeds the original grant"));
+                }
+                asked
+            }
+            _ => granted,
+        };
+        self.issue_tokens(client, &user, &scopes, &t.family, t.session_hash.as_deref(), t.auth_time.unwrap_or(t.created_at), t.amr.as_deref().unwrap_or("pwd"), None).await
+    }
+
+    async fn client_credentials(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
+        if client.is_public {
+            return Err(OAuthError::new(400, "unauthorized_client", "public clients cannot use client_credentials"));
+        }
+        let now = self.clock.now();
+        let access = self.random.token(32);
+        // No person is behind this token, so no person's data scopes.
+        let scope = form.scope.clone().unwrap_or_default().split_whitespace().filter(|s| !["openid", "profile", "email", "phone", "portal", "offline_access"].contains(s)).collect::<Vec<_>>().join(" ");
+        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        store::insert_token(
+            &mut conn,
+            &Token {
+                token_hash: sha256_hex(access.as_bytes()),
+                kind: "access".into(),
+                client_id: client.id.clone(),
+                user_id: None,
+                session_hash: None,
+                scopes: scope.clone(),
+                family: self.random.id(),
+                auth_time: None,
+                amr: None,
+                created_at: now,
+                expires_at: now.plus(Duration::from_secs(self.config.sso.access_token_ttl_seconds)),
+                used_at: None,
+                revoked_at: None,
+            },
+        )
+        .await
+        .map_err(OAuthError::server)?;
+        Ok(json!({ "access_token": access, "token_type": "Bearer", "expires_in": self.config.sso.access_token_ttl_seconds, "scope": scope }))
+    }
+
+    /// A live access token and its app.
+    async fn live_access_token(&self, presented: &str) -> OAuthResult<(Token, Client)> {
+        let invalid = || OAuthError::new(401, "invalid_token", "the access token is not valid");
+        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        let t = store::token(&mut conn, &sha256_hex(presented.as_bytes())).await.map_err(OAuthError::server)?.ok_or_else(invalid)?;
+        let client = store::client(&mut conn, &t.client_id).await.map_err(OAuthError::server)?.filter(|c| c.enabled).ok_or_else(invalid)?;
+        if t.kind != "access" || t.revoked_at.is_some() || t.expires_at <= self.clock.now() {
+            return Err(invalid());
+        }
+        Ok((t, client))
+    }
+
+    /// Claims about the person behind an access token, limited to its scopes.
+    pub async fn userinfo(&self, bearer: &str) -> OAuthResult<Value> {
+        let (t, client) = self.live_access_token(bearer).await?;
+        let scopes = Scopes::parse(&t.scopes);
+        if !scopes.contains("openid") {
+            return Err(OAuthError::new(403, "insufficient_scope", "the token has no openid scope"));
+        }
+        let user = self.active_user(t.user_id.as_deref().unwrap_or_default()).await.map_err(|_| OAuthError::new(401, "invalid_token", "the account is not active"))?;
+        let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });
+        if scopes.contains("profile") {
+            claims["name"] = json!(user.full_name());
+            claims["given_name"] = json!(user.first_name.as_str());
+            claims["family_name"] = json!(user.last_name.as_str());
+            claims["locale"] = json!(user.language);
+            claims["updated_at"] = json!(user.updated_at.millis() / 1000);
+        }
+        if scopes.contains("email")
+            && let Some(e) = &user.email
+        {
+            claims["email"] = json!(e.as_str());
+            claims["email_verified"] = json!(true);
+        }
+        if scopes.contains("phone")
+            && let Some(p) = &user.phone
+        {
+            claims["phone_number"] = json!(p.as_str());
+            claims["phone_number_verified"] = json!(true);
+        }
+        if scopes.contains("portal") {
+            claims["preferred_username"] = json!(user.portal_id.as_str());
+            claims["portal_id"] = json!(user.portal_id.as_str());
+            claims["account_level"] = json!(user.level.as_str());
+            claims["account_type"] = json!(user.account_type.as_str());
+        }
+        Ok(claims)
+    }
+
+    /// RFC 7662: any authenticated app may ask about tokens issued to it.
+    pub async fn introspect(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
+        let client = self.token_client(&form, &basic).await?;
+        let presented = form.token.unwrap_or_default();
+        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes())).await.map_err(OAuthError::server)? else {
+            return Ok(json!({ "active": false }));
+        };
+        let active = t.client_id == client.id && t.revoked_at.is_none() && t.expires_at > self.clock.now() && (t.kind == "access" || t.used_at.is_none());
+        if !active {
+            return Ok(json!({ "active": false }));
+        }
+        let mut out = json!({
+            "active": true,
+            "client_id": t.client_id,
+            "scope": t.scopes,
+            "token_type": if t.kind == "access" { "Bearer" } else { "refresh_token" },
+            "iat": t.created_at.millis() / 1000,
+            "exp": t.expires_at.millis() / 1000,
+            "iss": self.config.issuer(),
+        });
+        if let Some(uid) = &t.user_id {
+            out["sub"] = json!(self.subject_for(&client, uid));
+            if let Some(u) = users::by_id(&mut conn, uid).await.map_err(OAuthError::server)? {
+                out["acr"] = json!(acr_of(u.level));
+            }
+        }
+        Ok(out)
+    }
+
+    /// RFC 7009: revokes a token of the calling app (a refresh token takes its family with it).
+    /// Unknown tokens are not an error.
+    pub async fn revoke(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<()> {
+        let client = self.token_client(&form, &basic).await?;
+        let presented = form.token.unwrap_or_default();
+        let now = self.clock.now();
+        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        if let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes())).await.map_err(OAuthError::server)?
+            && t.client_id == client.id
+        {
+            if t.kind == "refresh" {
+                store::revoke_family(&mut conn, &t.family, now).await.map_err(OAuthError::server)?;
+            } else {
+                store::revoke_token(&mut conn, &t.token_hash, now).await.map_err(OAuthError::server)?;
+            }
+        }
+        Ok(())
+    }
+}
