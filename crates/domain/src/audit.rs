@@ -39,6 +39,8 @@ audit_actions! {
     AdminUserAdded => "admin-user-added",
     AdminUserLocked => "admin-user-locked",
     AdminUserUnlocked => "admin-user-unlocked",
+    ConsentGranted => "consent-granted",
+    ConsentWithdrawn => "consent-withdrawn",
 }
 
 /// Whether the event was allowed to happen.

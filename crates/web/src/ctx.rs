@@ -130,7 +130,26 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
 }
 
+/// Endpoints called by apps, not browsers: they authenticate with client credentials or bearer
+/// tokens, so they carry no cookies and need no CSRF token.
+const API_PATHS: &[&str] = &[
+    "/oauth/token",
+    "/oauth/userinfo",
+    "/oauth/introspect",
+    "/oauth/revoke",
+    "/oauth/jwks",
+    "/.well-known/openid-configuration",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
+
 pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
+    if API_PATHS.contains(&req.uri().path()) {
+        let mut resp = next.run(req).await;
+        secure_headers(&app, resp.headers_mut());
+        return resp;
+    }
     let (mut parts, body) = req.into_parts();
     let peer = parts
         .extensions
@@ -284,6 +303,16 @@ pub fn error_page(
 
 fn finish(ctx: &Ctx, app: &App, mut resp: Response, new_csrf_seed: Option<String>) -> Response {
     let h = resp.headers_mut();
+    secure_headers(app, h);
+    if let Some(seed) = new_csrf_seed
+        && let Ok(v) = HeaderValue::from_str(&ctx.cookie(CSRF_COOKIE, seed, None).to_string())
+    {
+        h.append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn secure_headers(app: &App, h: &mut HeaderMap) {
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
@@ -312,10 +341,4 @@ fn finish(ctx: &Ctx, app: &App, mut resp: Response, new_csrf_seed: Option<String
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, "cache-control", "no-store");
     }
-    if let Some(seed) = new_csrf_seed
-        && let Ok(v) = HeaderValue::from_str(&ctx.cookie(CSRF_COOKIE, seed, None).to_string())
-    {
-        h.append(header::SET_COOKIE, v);
-    }
-    resp
 }

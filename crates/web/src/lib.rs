@@ -4,6 +4,7 @@
 mod ctx;
 mod error;
 mod identity;
+mod sso;
 mod system;
 
 use std::net::SocketAddr;
@@ -87,7 +88,20 @@ pub fn router(app: App) -> Router {
         .route("/account/sessions", get(identity::sessions))
         .route("/account/sessions/revoke", post(identity::session_revoke))
         .route("/account/sessions/logout-all", post(identity::logout_all))
-        .route("/account/security", get(identity::security_events));
+        .route("/account/security", get(identity::security_events))
+        .route("/account/apps", get(sso::connected))
+        .route("/account/apps/disconnect", post(sso::disconnect))
+        .route("/apps", get(sso::apps))
+        .route("/helpdesk", get(sso::helpdesk))
+        .route("/.well-known/openid-configuration", get(sso::discovery))
+        .route("/oauth/jwks", get(sso::jwks))
+        .route("/authorize", get(sso::authorize))
+        .route("/authorize/consent", post(sso::consent))
+        .route("/oauth/token", post(sso::token))
+        .route("/oauth/userinfo", get(sso::userinfo).post(sso::userinfo))
+        .route("/oauth/introspect", post(sso::introspect))
+        .route("/oauth/revoke", post(sso::revoke))
+        .route("/oauth/logout", get(sso::logout_get).post(sso::logout_post));
     if app.config.server.dev_mode {
         r = r.route("/dev/outbox", get(system::dev_outbox));
     }

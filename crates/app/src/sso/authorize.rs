@@ -4,15 +4,17 @@
 
 use std::time::Duration;
 
-use ekdwar_domain::sso::{Prompt, RedirectUri, Scopes, check_challenge, required_level};
 use ekdwar_domain::AccountLevel;
+use ekdwar_domain::sso::{Prompt, RedirectUri, Scopes, check_challenge, required_level};
 use ekdwar_store::sso::{self as store, AuthCode, Client};
 use serde::Deserialize;
 
 use crate::App;
+use crate::audit::Actor;
 use crate::error::AppResult;
 use crate::identity::CurrentSession;
 use crate::security::sha256_hex;
+use ekdwar_domain::audit::{AuditAction, Outcome};
 
 /// The query of an authorization request, as sent.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -71,7 +73,12 @@ pub enum Step {
 
 impl App {
     /// Adds parameters to an app's redirect URI, keeping its own query, plus `iss` (RFC 9207).
-    pub fn client_redirect(&self, redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
+    pub fn client_redirect(
+        &self,
+        redirect_uri: &str,
+        params: &[(&str, &str)],
+        state: Option<&str>,
+    ) -> String {
         let Ok(mut url) = url::Url::parse(redirect_uri) else {
             return redirect_uri.to_string();
         };
@@ -88,7 +95,10 @@ impl App {
         url.to_string()
     }
 
-    pub async fn parse_authorize(&self, p: &AuthorizeParams) -> Result<AuthorizeRequest, AuthorizeError> {
+    pub async fn parse_authorize(
+        &self,
+        p: &AuthorizeParams,
+    ) -> Result<AuthorizeRequest, AuthorizeError> {
         let client = match self.client(&p.client_id).await {
             Ok(Some(c)) if c.enabled => c,
             _ => return Err(AuthorizeError::ToUser("sso-unknown-client")),
@@ -100,19 +110,35 @@ impl App {
         };
         let state = p.state.clone().filter(|s| !s.is_empty());
         let fail = |error: &str, description: &str| {
-            AuthorizeError::ToClient(self.client_redirect(&redirect_uri, &[("error", error), ("error_description", description)], state.as_deref()))
+            AuthorizeError::ToClient(self.client_redirect(
+                &redirect_uri,
+                &[("error", error), ("error_description", description)],
+                state.as_deref(),
+            ))
         };
         if p.request.is_some() {
-            return Err(fail("request_not_supported", "request objects are not supported"));
+            return Err(fail(
+                "request_not_supported",
+                "request objects are not supported",
+            ));
         }
         if p.request_uri.is_some() {
-            return Err(fail("request_uri_not_supported", "request_uri is not supported"));
+            return Err(fail(
+                "request_uri_not_supported",
+                "request_uri is not supported",
+            ));
         }
         if p.response_type != "code" {
-            return Err(fail("unsupported_response_type", "only response_type=code is supported"));
+            return Err(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ));
         }
         if p.response_mode.as_deref().is_some_and(|m| m != "query") {
-            return Err(fail("invalid_request", "only response_mode=query is supported"));
+            return Err(fail(
+                "invalid_request",
+                "only response_mode=query is supported",
+            ));
         }
         let scopes = Scopes::parse(&p.scope);
         if !scopes.contains("openid") {
@@ -120,15 +146,31 @@ impl App {
         }
         let challenge = p.code_challenge.clone().filter(|c| !c.is_empty());
         match (&challenge, p.code_challenge_method.as_deref()) {
-            (None, _) if client.is_public => return Err(fail("invalid_request", "public clients must use PKCE (S256)")),
-            (Some(_), m) if m != Some("S256") => return Err(fail("invalid_request", "code_challenge_method must be S256")),
-            (Some(c), _) if check_challenge(c).is_err() => return Err(fail("invalid_request", "malformed code_challenge")),
+            (None, _) if client.is_public => {
+                return Err(fail(
+                    "invalid_request",
+                    "public clients must use PKCE (S256)",
+                ));
+            }
+            (Some(_), m) if m != Some("S256") => {
+                return Err(fail(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ));
+            }
+            (Some(c), _) if check_challenge(c).is_err() => {
+                return Err(fail("invalid_request", "malformed code_challenge"));
+            }
             _ => {}
         }
-        let prompt = Prompt::parse(p.prompt.as_deref().unwrap_or("")).ok_or_else(|| fail("invalid_request", "prompt=none cannot be combined"))?;
+        let prompt = Prompt::parse(p.prompt.as_deref().unwrap_or(""))
+            .ok_or_else(|| fail("invalid_request", "prompt=none cannot be combined"))?;
         let max_age = match p.max_age.as_deref().filter(|s| !s.is_empty()) {
             None => None,
-            Some(s) => Some(s.parse::<u64>().map_err(|_| fail("invalid_request", "max_age must be a number of seconds"))?),
+            Some(s) => Some(
+                s.parse::<u64>()
+                    .map_err(|_| fail("invalid_request", "max_age must be a number of seconds"))?,
+            ),
         };
         Ok(AuthorizeRequest {
             client,
@@ -146,51 +188,118 @@ impl App {
     }
 
     fn error_to_client(&self, req: &AuthorizeRequest, error: &str, description: &str) -> Step {
-        Step::Redirect(self.client_redirect(&req.redirect_uri, &[("error", error), ("error_description", description)], req.state.as_deref()))
+        Step::Redirect(self.client_redirect(
+            &req.redirect_uri,
+            &[("error", error), ("error_description", description)],
+            req.state.as_deref(),
+        ))
     }
 
     /// Decides the next step for a valid request. `fresh_login` is true right after the person
     /// logged in for this request (so `prompt=login` and `max_age` are satisfied).
-    pub async fn authorize_step(&self, req: &AuthorizeRequest, session: Option<&CurrentSession>, fresh_login: bool) -> AppResult<Step> {
+    pub async fn authorize_step(
+        &self,
+        req: &AuthorizeRequest,
+        session: Option<&CurrentSession>,
+        fresh_login: bool,
+    ) -> AppResult<Step> {
         let now = self.clock.now();
         let Some(s) = session else {
-            return Ok(if req.prompt.none { self.error_to_client(req, "login_required", "the user is not logged in") } else { Step::Login });
+            return Ok(if req.prompt.none {
+                self.error_to_client(req, "login_required", "the user is not logged in")
+            } else {
+                Step::Login
+            });
         };
-        let too_old = req.max_age.is_some_and(|m| now.since(s.session.created_at) > Duration::from_secs(m));
+        let too_old = req
+            .max_age
+            .is_some_and(|m| now.since(s.session.created_at) > Duration::from_secs(m));
         if !fresh_login && (req.prompt.login || too_old) {
-            return Ok(if req.prompt.none { self.error_to_client(req, "login_required", "a fresh login is required") } else { Step::Login });
+            return Ok(if req.prompt.none {
+                self.error_to_client(req, "login_required", "a fresh login is required")
+            } else {
+                Step::Login
+            });
         }
         if let Some(need) = req.min_level
             && s.user.level < need
         {
             return Ok(if req.prompt.none {
-                self.error_to_client(req, "unmet_authentication_requirements", "the account level is too low")
+                self.error_to_client(
+                    req,
+                    "unmet_authentication_requirements",
+                    "the account level is too low",
+                )
             } else {
                 Step::LevelTooLow {
                     need,
-                    cancel: self.client_redirect(&req.redirect_uri, &[("error", "access_denied"), ("error_description", "the account level is too low")], req.state.as_deref()),
+                    cancel: self.client_redirect(
+                        &req.redirect_uri,
+                        &[
+                            ("error", "access_denied"),
+                            ("error_description", "the account level is too low"),
+                        ],
+                        req.state.as_deref(),
+                    ),
                 }
             });
         }
         let granted = {
             let mut conn = self.store.conn().await?;
-            store::consent(&mut conn, &s.user.id, &req.client.id).await?.map(|g| Scopes::parse(&g))
+            store::consent(&mut conn, &s.user.id, &req.client.id)
+                .await?
+                .map(|g| Scopes::parse(&g))
         };
         let covered = granted.as_ref().is_some_and(|g| req.scopes.within(g));
         if req.prompt.consent || !covered {
-            return Ok(if req.prompt.none { self.error_to_client(req, "consent_required", "the user has not allowed this app") } else { Step::Consent { scopes: req.scopes.clone() } });
+            return Ok(if req.prompt.none {
+                self.error_to_client(req, "consent_required", "the user has not allowed this app")
+            } else {
+                Step::Consent {
+                    scopes: req.scopes.clone(),
+                }
+            });
         }
         self.issue_code(req, s).await.map(Step::Redirect)
     }
 
     /// Records the person's answer on the consent page and continues.
-    pub async fn answer_consent(&self, req: &AuthorizeRequest, s: &CurrentSession, allow: bool) -> AppResult<Step> {
+    pub async fn answer_consent(
+        &self,
+        req: &AuthorizeRequest,
+        s: &CurrentSession,
+        allow: bool,
+        actor: &Actor,
+    ) -> AppResult<Step> {
         if !allow {
             return Ok(self.error_to_client(req, "access_denied", "the user refused"));
         }
         let mut tx = self.store.begin().await?;
-        let previous = store::consent(&mut tx, &s.user.id, &req.client.id).await?.map(|g| Scopes::parse(&g)).unwrap_or_default();
-        store::save_consent(&mut tx, &s.user.id, &req.client.id, &previous.union(&req.scopes).to_string_list(), self.clock.now()).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&s.user.id),
+            AuditAction::ConsentGranted,
+            Outcome::Success,
+            Some(format!(
+                "{}: {}",
+                req.client.id,
+                req.scopes.to_string_list()
+            )),
+        )
+        .await?;
+        let previous = store::consent(&mut tx, &s.user.id, &req.client.id)
+            .await?
+            .map(|g| Scopes::parse(&g))
+            .unwrap_or_default();
+        store::save_consent(
+            &mut tx,
+            &s.user.id,
+            &req.client.id,
+            &previous.union(&req.scopes).to_string_list(),
+            self.clock.now(),
+        )
+        .await?;
         ekdwar_store::commit(tx).await?;
         self.issue_code(req, s).await.map(Step::Redirect)
     }

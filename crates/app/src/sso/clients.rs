@@ -49,7 +49,11 @@ pub struct NewClient {
 
 fn uris(check: &mut FormCheck, field: &'static str, list: &[String]) -> Vec<String> {
     list.iter()
-        .filter_map(|u| check.take(field, RedirectUri::parse(u)).map(|u| u.as_str().to_string()))
+        .filter_map(|u| {
+            check
+                .take(field, RedirectUri::parse(u))
+                .map(|u| u.as_str().to_string())
+        })
         .collect()
 }
 
@@ -88,10 +92,18 @@ impl App {
             check.push(FieldError::new("redirect_uri", "redirect-uri-invalid"));
         }
         let redirect_uris = uris(&mut check, "redirect_uri", &input.redirect_uris);
-        let post_logout = uris(&mut check, "post_logout_redirect_uri", &input.post_logout_redirect_uris);
+        let post_logout = uris(
+            &mut check,
+            "post_logout_redirect_uri",
+            &input.post_logout_redirect_uris,
+        );
         let logo_url = web_url(&mut check, "logo", input.logo_url.as_ref());
         let launch_url = web_url(&mut check, "launch_url", input.launch_url.as_ref());
-        let backchannel = web_url(&mut check, "backchannel_logout_uri", input.backchannel_logout_uri.as_ref());
+        let backchannel = web_url(
+            &mut check,
+            "backchannel_logout_uri",
+            input.backchannel_logout_uri.as_ref(),
+        );
         let subject_type = subject_type(&mut check, input.subject_type.as_deref());
         check.finish()?;
         let secret = (!input.public).then(|| self.random.token(32));
@@ -151,12 +163,20 @@ impl App {
             c.launch_url = web_url(&mut check, "launch_url", patch.launch_url.as_ref());
         }
         if patch.backchannel_logout_uri.is_some() {
-            c.backchannel_logout_uri = web_url(&mut check, "backchannel_logout_uri", patch.backchannel_logout_uri.as_ref());
+            c.backchannel_logout_uri = web_url(
+                &mut check,
+                "backchannel_logout_uri",
+                patch.backchannel_logout_uri.as_ref(),
+            );
         }
         if let Some(t) = patch.subject_type {
             c.subject_type = subject_type(&mut check, Some(&t));
         }
-        for (field, value) in [(&mut c.helpdesk_phone, patch.helpdesk_phone), (&mut c.helpdesk_email, patch.helpdesk_email), (&mut c.officer, patch.officer)] {
+        for (field, value) in [
+            (&mut c.helpdesk_phone, patch.helpdesk_phone),
+            (&mut c.helpdesk_email, patch.helpdesk_email),
+            (&mut c.officer, patch.officer),
+        ] {
             if let Some(v) = value {
                 *field = (!v.trim().is_empty()).then_some(v);
             }
@@ -200,7 +220,11 @@ impl App {
         }
         match (&c.secret_hash, secret) {
             (None, None) if c.is_public => Some(c),
-            (Some(hash), Some(s)) if constant_time_eq(sha256_hex(s.as_bytes()).as_bytes(), hash.as_bytes()) => Some(c),
+            (Some(hash), Some(s))
+                if constant_time_eq(sha256_hex(s.as_bytes()).as_bytes(), hash.as_bytes()) =>
+            {
+                Some(c)
+            }
             _ => None,
         }
     }

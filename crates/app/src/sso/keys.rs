@@ -36,7 +36,12 @@ impl App {
         let raw = point.as_bytes();
         let (x, y) = (&raw[1..33], &raw[33..65]);
         let jwk = serde_json::json!({ "kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y), "kid": kid, "use": "sig", "alg": ES256 });
-        let wrapped: Vec<u8> = secret.to_bytes().iter().zip(self.key_pad(&kid)).map(|(a, b)| a ^ b).collect();
+        let wrapped: Vec<u8> = secret
+            .to_bytes()
+            .iter()
+            .zip(self.key_pad(&kid))
+            .map(|(a, b)| a ^ b)
+            .collect();
         Ok(SigningKey {
             kid,
             alg: ES256.into(),
@@ -51,7 +56,10 @@ impl App {
     pub async fn ensure_signing_key(&self) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let keys = store::keys(&mut tx).await?;
-        if !keys.iter().any(|k| k.alg == ES256 && k.retired_at.is_none()) {
+        if !keys
+            .iter()
+            .any(|k| k.alg == ES256 && k.retired_at.is_none())
+        {
             store::insert_key(&mut tx, &self.new_key()?).await?;
         }
         ekdwar_store::commit(tx).await?;
@@ -92,12 +100,49 @@ impl App {
                 .find(|k| k.alg == ES256 && k.retired_at.is_none())
                 .ok_or_else(|| AppError::Internal("no signing key".into()))?
         };
-        let wrapped = hex::decode(&key.private_wrapped).map_err(|e| AppError::Internal(e.to_string()))?;
-        let raw: Vec<u8> = wrapped.iter().zip(self.key_pad(&key.kid)).map(|(a, b)| a ^ b).collect();
-        let signer = p256::ecdsa::SigningKey::from_slice(&raw).map_err(|_| AppError::Internal("signing key does not unwrap: was the server key changed?".into()))?;
+        let wrapped =
+            hex::decode(&key.private_wrapped).map_err(|e| AppError::Internal(e.to_string()))?;
+        let raw: Vec<u8> = wrapped
+            .iter()
+            .zip(self.key_pad(&key.kid))
+            .map(|(a, b)| a ^ b)
+            .collect();
+        let signer = p256::ecdsa::SigningKey::from_slice(&raw).map_err(|_| {
+            AppError::Internal("signing key does not unwrap: was the server key changed?".into())
+        })?;
         let header = serde_json::json!({ "alg": ES256, "typ": "JWT", "kid": key.kid });
-        let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
         let sig: p256::ecdsa::Signature = signer.sign(input.as_bytes());
         Ok(format!("{input}.{}", b64(&sig.to_bytes())))
+    }
+
+    /// The claims of a JWS signed by one of our published keys, or `None`. Expiry is not checked:
+    /// logout accepts an expired `id_token_hint`, as the spec allows.
+    pub async fn verify_jwt(&self, token: &str) -> Option<serde_json::Value> {
+        let (input, sig) = token.rsplit_once('.')?;
+        let (header, payload) = input.split_once('.')?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        let kid = header["kid"].as_str()?;
+        let jwks = self.jwks().await.ok()?;
+        let jwk = jwks["keys"]
+            .as_array()?
+            .iter()
+            .find(|k| k["kid"] == kid)?
+            .clone();
+        let x = URL_SAFE_NO_PAD.decode(jwk["x"].as_str()?).ok()?;
+        let y = URL_SAFE_NO_PAD.decode(jwk["y"].as_str()?).ok()?;
+        let mut point = vec![4u8];
+        point.extend(x);
+        point.extend(y);
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).ok()?;
+        let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).ok()?).ok()?;
+        use p256::ecdsa::signature::Verifier;
+        key.verify(input.as_bytes(), &sig).ok()?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
     }
 }

@@ -3,8 +3,10 @@
 mod authorize;
 mod clients;
 mod keys;
+mod session;
 mod tokens;
 
 pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
 pub use clients::{ClientInput, ClientPatch, NewClient};
+pub use session::ConnectedApp;
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

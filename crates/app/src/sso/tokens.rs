@@ -42,7 +42,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into() }
+        Self {
+            status,
+            error,
+            description: description.into(),
+        }
     }
     fn grant(description: impl Into<String>) -> Self {
         Self::new(400, "invalid_grant", description)
@@ -66,16 +70,27 @@ impl App {
     /// clients, `none`. Using two methods at once is refused.
     async fn token_client(&self, form: &TokenForm, basic: &BasicAuth) -> OAuthResult<Client> {
         let (id, secret) = match (basic, &form.client_secret) {
-            (Some(_), Some(_)) => return Err(OAuthError::new(400, "invalid_request", "use one client authentication method")),
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::new(
+                    400,
+                    "invalid_request",
+                    "use one client authentication method",
+                ));
+            }
             (Some((id, secret)), None) => {
                 if form.client_id.as_ref().is_some_and(|f| f != id) {
                     return Err(OAuthError::client());
                 }
                 (id.clone(), Some(secret.clone()))
             }
-            (None, secret) => (form.client_id.clone().ok_or_else(OAuthError::client)?, secret.clone()),
+            (None, secret) => (
+                form.client_id.clone().ok_or_else(OAuthError::client)?,
+                secret.clone(),
+            ),
         };
-        self.authenticate_client(&id, secret.as_deref()).await.ok_or_else(OAuthError::client)
+        self.authenticate_client(&id, secret.as_deref())
+            .await
+            .ok_or_else(OAuthError::client)
     }
 
     /// The subject identifier an app sees: pairwise by default, so that departments cannot
@@ -90,7 +105,11 @@ impl App {
             .and_then(|u| url::Url::parse(u).ok())
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_else(|| client.id.clone());
-        URL_SAFE_NO_PAD.encode(&self.key.sign(&[b"pairwise-sub", sector.as_bytes(), user_id.as_bytes()])[..24])
+        URL_SAFE_NO_PAD.encode(
+            &self
+                .key
+                .sign(&[b"pairwise-sub", sector.as_bytes(), user_id.as_bytes()])[..24],
+        )
     }
 
     pub async fn token(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
@@ -99,19 +118,35 @@ impl App {
             "authorization_code" => self.exchange_code(&client, &form).await,
             "refresh_token" => self.refresh(&client, &form).await,
             "client_credentials" => self.client_credentials(&client, &form).await,
-            "" => Err(OAuthError::new(400, "invalid_request", "grant_type is required")),
-            _ => Err(OAuthError::new(400, "unsupported_grant_type", "unsupported grant_type")),
+            "" => Err(OAuthError::new(
+                400,
+                "invalid_request",
+                "grant_type is required",
+            )),
+            _ => Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                "unsupported grant_type",
+            )),
         }
     }
 
     async fn exchange_code(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
         let now = self.clock.now();
-        let code = form.code.as_deref().ok_or_else(|| OAuthError::new(400, "invalid_request", "code is required"))?;
+        let code = form
+            .code
+            .as_deref()
+            .ok_or_else(|| OAuthError::new(400, "invalid_request", "code is required"))?;
         let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
-        let c = store::take_code(&mut tx, &sha256_hex(code.as_bytes()), now).await.map_err(OAuthError::server)?.ok_or_else(|| OAuthError::grant("unknown code"))?;
+        let c = store::take_code(&mut tx, &sha256_hex(code.as_bytes()), now)
+            .await
+            .map_err(OAuthError::server)?
+            .ok_or_else(|| OAuthError::grant("unknown code"))?;
         if c.used_at.is_some() {
             // A replayed code: whatever it produced is revoked (RFC 6749 §4.1.2).
-            store::revoke_family(&mut tx, &c.family, now).await.map_err(OAuthError::server)?;
+            store::revoke_family(&mut tx, &c.family, now)
+                .await
+                .map_err(OAuthError::server)?;
             ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
             return Err(OAuthError::grant("code already used"));
         }
@@ -127,13 +162,18 @@ impl App {
         }
         match (&c.code_challenge, &form.code_verifier) {
             (Some(challenge), Some(verifier)) => {
-                let ok = pkce_s256(verifier).is_ok_and(|h| constant_time_eq(h.as_bytes(), challenge.as_bytes()));
+                let ok = pkce_s256(verifier)
+                    .is_ok_and(|h| constant_time_eq(h.as_bytes(), challenge.as_bytes()));
                 if !ok {
                     return Err(OAuthError::grant("code_verifier does not match"));
                 }
             }
             (Some(_), None) => return Err(OAuthError::grant("code_verifier is required")),
-            (None, Some(_)) => return Err(OAuthError::grant("no code_challenge was sent for this code")),
+            (None, Some(_)) => {
+                return Err(OAuthError::grant(
+                    "no code_challenge was sent for this code",
+                ));
+            }
             (None, None) => {}
         }
         let user = self.active_user(&c.user_id).await?;
@@ -142,12 +182,25 @@ impl App {
             return Err(OAuthError::grant("the login session has ended"));
         }
         let scopes = Scopes::parse(&c.scopes);
-        self.issue_tokens(client, &user, &scopes, &c.family, Some(&c.session_hash), c.auth_time, &c.amr, c.nonce.as_deref()).await
+        self.issue_tokens(
+            client,
+            &user,
+            &scopes,
+            &c.family,
+            Some(&c.session_hash),
+            c.auth_time,
+            &c.amr,
+            c.nonce.as_deref(),
+        )
+        .await
     }
 
     async fn active_user(&self, id: &str) -> OAuthResult<User> {
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        match users::by_id(&mut conn, id).await.map_err(OAuthError::server)? {
+        match users::by_id(&mut conn, id)
+            .await
+            .map_err(OAuthError::server)?
+        {
             Some(u) if u.status == AccountStatus::Active => Ok(u),
             _ => Err(OAuthError::grant("the account is not active")),
         }
@@ -162,7 +215,17 @@ impl App {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn issue_tokens(&self, client: &Client, user: &User, scopes: &Scopes, family: &str, session: Option<&str>, auth_time: Timestamp, amr: &str, nonce: Option<&str>) -> OAuthResult<Value> {
+    async fn issue_tokens(
+        &self,
+        client: &Client,
+        user: &User,
+        scopes: &Scopes,
+        family: &str,
+        session: Option<&str>,
+        auth_time: Timestamp,
+        amr: &str,
+        nonce: Option<&str>,
+    ) -> OAuthResult<Value> {
         let now = self.clock.now();
         let access = self.random.token(32);
         let refresh = self.random.token(32);
@@ -184,7 +247,9 @@ impl App {
             revoked_at: None,
         };
         let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
-        store::insert_token(&mut tx, &base).await.map_err(OAuthError::server)?;
+        store::insert_token(&mut tx, &base)
+            .await
+            .map_err(OAuthError::server)?;
         store::insert_token(
             &mut tx,
             &Token {
@@ -228,47 +293,98 @@ impl App {
 
     async fn refresh(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
         let now = self.clock.now();
-        let presented = form.refresh_token.as_deref().ok_or_else(|| OAuthError::new(400, "invalid_request", "refresh_token is required"))?;
+        let presented = form
+            .refresh_token
+            .as_deref()
+            .ok_or_else(|| OAuthError::new(400, "invalid_request", "refresh_token is required"))?;
         let hash = sha256_hex(presented.as_bytes());
         let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
-        let t = store::token(&mut tx, &hash).await.map_err(OAuthError::server)?.filter(|t| t.kind == "refresh").ok_or_else(|| OAuthError::grant("unknown refresh token"))?;
+        let t = store::token(&mut tx, &hash)
+            .await
+            .map_err(OAuthError::server)?
+            .filter(|t| t.kind == "refresh")
+            .ok_or_else(|| OAuthError::grant("unknown refresh token"))?;
         if t.client_id != client.id {
-            return Err(OAuthError::grant("refresh token was issued to another client"));
+            return Err(OAuthError::grant(
+                "refresh token was issued to another client",
+            ));
         }
         if t.revoked_at.is_some() || t.expires_at <= now {
             return Err(OAuthError::grant("refresh token is no longer valid"));
         }
-        if !store::use_token(&mut tx, &hash, now).await.map_err(OAuthError::server)? {
+        if !store::use_token(&mut tx, &hash, now)
+            .await
+            .map_err(OAuthError::server)?
+        {
             // Reuse of a rotated token: someone has a copy. End the whole family.
-            store::revoke_family(&mut tx, &t.family, now).await.map_err(OAuthError::server)?;
+            store::revoke_family(&mut tx, &t.family, now)
+                .await
+                .map_err(OAuthError::server)?;
             ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
             tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
             return Err(OAuthError::grant("refresh token was already used"));
         }
         ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
-        let user = self.active_user(t.user_id.as_deref().unwrap_or_default()).await?;
+        let user = self
+            .active_user(t.user_id.as_deref().unwrap_or_default())
+            .await?;
         let granted = Scopes::parse(&t.scopes);
         let scopes = match form.scope.as_deref() {
             Some(s) if !s.is_empty() => {
                 let asked = Scopes::parse(s);
                 if !asked.within(&granted) {
-                    return Err(OAuthError::new(400, "invalid_scope", "scope exceeds the original grant"));
+                    return Err(OAuthError::new(
+                        400,
+                        "invalid_scope",
+                        "scope exceeds the original grant",
+                    ));
                 }
                 asked
             }
             _ => granted,
         };
-        self.issue_tokens(client, &user, &scopes, &t.family, t.session_hash.as_deref(), t.auth_time.unwrap_or(t.created_at), t.amr.as_deref().unwrap_or("pwd"), None).await
+        self.issue_tokens(
+            client,
+            &user,
+            &scopes,
+            &t.family,
+            t.session_hash.as_deref(),
+            t.auth_time.unwrap_or(t.created_at),
+            t.amr.as_deref().unwrap_or("pwd"),
+            None,
+        )
+        .await
     }
 
     async fn client_credentials(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
         if client.is_public {
-            return Err(OAuthError::new(400, "unauthorized_client", "public clients cannot use client_credentials"));
+            return Err(OAuthError::new(
+                400,
+                "unauthorized_client",
+                "public clients cannot use client_credentials",
+            ));
         }
         let now = self.clock.now();
         let access = self.random.token(32);
         // No person is behind this token, so no person's data scopes.
-        let scope = form.scope.clone().unwrap_or_default().split_whitespace().filter(|s| !["openid", "profile", "email", "phone", "portal", "offline_access"].contains(s)).collect::<Vec<_>>().join(" ");
+        let scope = form
+            .scope
+            .clone()
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter(|s| {
+                ![
+                    "openid",
+                    "profile",
+                    "email",
+                    "phone",
+                    "portal",
+                    "offline_access",
+                ]
+                .contains(s)
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
         store::insert_token(
             &mut conn,
@@ -283,22 +399,33 @@ impl App {
                 auth_time: None,
                 amr: None,
                 created_at: now,
-                expires_at: now.plus(Duration::from_secs(self.config.sso.access_token_ttl_seconds)),
+                expires_at: now.plus(Duration::from_secs(
+                    self.config.sso.access_token_ttl_seconds,
+                )),
                 used_at: None,
                 revoked_at: None,
             },
         )
         .await
         .map_err(OAuthError::server)?;
-        Ok(json!({ "access_token": access, "token_type": "Bearer", "expires_in": self.config.sso.access_token_ttl_seconds, "scope": scope }))
+        Ok(
+            json!({ "access_token": access, "token_type": "Bearer", "expires_in": self.config.sso.access_token_ttl_seconds, "scope": scope }),
+        )
     }
 
     /// A live access token and its app.
     async fn live_access_token(&self, presented: &str) -> OAuthResult<(Token, Client)> {
         let invalid = || OAuthError::new(401, "invalid_token", "the access token is not valid");
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        let t = store::token(&mut conn, &sha256_hex(presented.as_bytes())).await.map_err(OAuthError::server)?.ok_or_else(invalid)?;
-        let client = store::client(&mut conn, &t.client_id).await.map_err(OAuthError::server)?.filter(|c| c.enabled).ok_or_else(invalid)?;
+        let t = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
+            .await
+            .map_err(OAuthError::server)?
+            .ok_or_else(invalid)?;
+        let client = store::client(&mut conn, &t.client_id)
+            .await
+            .map_err(OAuthError::server)?
+            .filter(|c| c.enabled)
+            .ok_or_else(invalid)?;
         if t.kind != "access" || t.revoked_at.is_some() || t.expires_at <= self.clock.now() {
             return Err(invalid());
         }
@@ -310,9 +437,16 @@ impl App {
         let (t, client) = self.live_access_token(bearer).await?;
         let scopes = Scopes::parse(&t.scopes);
         if !scopes.contains("openid") {
-            return Err(OAuthError::new(403, "insufficient_scope", "the token has no openid scope"));
+            return Err(OAuthError::new(
+                403,
+                "insufficient_scope",
+                "the token has no openid scope",
+            ));
         }
-        let user = self.active_user(t.user_id.as_deref().unwrap_or_default()).await.map_err(|_| OAuthError::new(401, "invalid_token", "the account is not active"))?;
+        let user = self
+            .active_user(t.user_id.as_deref().unwrap_or_default())
+            .await
+            .map_err(|_| OAuthError::new(401, "invalid_token", "the account is not active"))?;
         let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });
         if scopes.contains("profile") {
             claims["name"] = json!(user.full_name());
@@ -347,10 +481,16 @@ impl App {
         let client = self.token_client(&form, &basic).await?;
         let presented = form.token.unwrap_or_default();
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes())).await.map_err(OAuthError::server)? else {
+        let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
+            .await
+            .map_err(OAuthError::server)?
+        else {
             return Ok(json!({ "active": false }));
         };
-        let active = t.client_id == client.id && t.revoked_at.is_none() && t.expires_at > self.clock.now() && (t.kind == "access" || t.used_at.is_none());
+        let active = t.client_id == client.id
+            && t.revoked_at.is_none()
+            && t.expires_at > self.clock.now()
+            && (t.kind == "access" || t.used_at.is_none());
         if !active {
             return Ok(json!({ "active": false }));
         }
@@ -365,7 +505,10 @@ impl App {
         });
         if let Some(uid) = &t.user_id {
             out["sub"] = json!(self.subject_for(&client, uid));
-            if let Some(u) = users::by_id(&mut conn, uid).await.map_err(OAuthError::server)? {
+            if let Some(u) = users::by_id(&mut conn, uid)
+                .await
+                .map_err(OAuthError::server)?
+            {
                 out["acr"] = json!(acr_of(u.level));
             }
         }
@@ -379,13 +522,19 @@ impl App {
         let presented = form.token.unwrap_or_default();
         let now = self.clock.now();
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        if let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes())).await.map_err(OAuthError::server)?
+        if let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
+            .await
+            .map_err(OAuthError::server)?
             && t.client_id == client.id
         {
             if t.kind == "refresh" {
-                store::revoke_family(&mut conn, &t.family, now).await.map_err(OAuthError::server)?;
+                store::revoke_family(&mut conn, &t.family, now)
+                    .await
+                    .map_err(OAuthError::server)?;
             } else {
-                store::revoke_token(&mut conn, &t.token_hash, now).await.map_err(OAuthError::server)?;
+                store::revoke_token(&mut conn, &t.token_hash, now)
+                    .await
+                    .map_err(OAuthError::server)?;
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ use crate::error::{Errors, WebError};
 const CONTACT_FLOW: &str = "ekdwar_flow_contact";
 
 /// `2026-11-21 14:05 UTC`
-fn when(t: Timestamp) -> String {
+pub(crate) fn when(t: Timestamp) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(t.millis() / 1000)
         .ok()

@@ -4,6 +4,7 @@ mod account;
 mod recover;
 mod register;
 
+pub(crate) use account::when;
 pub use account::*;
 pub use recover::*;
 pub use register::*;
@@ -80,17 +81,38 @@ struct LoginPage<'a> {
     c: &'a Ctx,
     errors: Errors,
     identifier: String,
+    next: String,
     challenge: Option<Challenge>,
 }
 
-pub async fn login_form(c: Ctx) -> Response {
+/// Where to go after logging in: only back into a sign-in request of an app, or the account.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with("/authorize?") {
+        next
+    } else {
+        "/account"
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginQuery {
+    next: String,
+    login_hint: String,
+}
+
+pub async fn login_form(
+    c: Ctx,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
     if c.user.is_some() {
-        return Redirect::to("/account").into_response();
+        return Redirect::to(safe_next(&q.next)).into_response();
     }
     render(&LoginPage {
         c: &c,
         errors: Errors::default(),
-        identifier: String::new(),
+        identifier: q.login_hint,
+        next: q.next,
         challenge: None,
     })
 }
@@ -101,6 +123,8 @@ pub struct LoginForm {
     identifier: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
     #[serde(flatten)]
     challenge: ChallengeFields,
 }
@@ -127,7 +151,7 @@ pub async fn login_submit(
             let to = if done.password_expired {
                 "/account/password?notice=notice-password-expired"
             } else {
-                "/account"
+                safe_next(&f.next)
             };
             Ok((jar, Redirect::to(to)).into_response())
         }
@@ -138,6 +162,7 @@ pub async fn login_submit(
                 c: &c,
                 errors: errors.clone(),
                 identifier: f.identifier,
+                next: f.next,
                 challenge: needs_challenge.then(|| app.new_challenge()),
             };
             Ok(with_errors(render(&page), &errors))
