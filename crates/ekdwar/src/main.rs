@@ -64,6 +64,12 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCmd),
+    /// Manage departmental apps (OpenID Connect clients).
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Manage the keys that sign ID tokens.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Show the SMS and e-mails the portal has sent or kept locally.
     Outbox {
         /// Only messages to this phone number or e-mail address.
@@ -76,6 +82,93 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+}
+
+#[derive(Args, Clone, Default)]
+struct ClientFields {
+    /// Where the app receives sign-in answers; repeat for several.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Where the app may send people after logging out; repeat for several.
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    #[arg(long)]
+    logo: Option<String>,
+    /// The page the apps directory links to.
+    #[arg(long)]
+    launch_url: Option<String>,
+    #[arg(long)]
+    helpdesk_phone: Option<String>,
+    #[arg(long)]
+    helpdesk_email: Option<String>,
+    /// Officer in charge of the app.
+    #[arg(long)]
+    officer: Option<String>,
+    /// `pairwise` (default: each app sees a different subject) or `public`.
+    #[arg(long)]
+    subject_type: Option<String>,
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ClientCmd {
+    /// Register an app; prints its client_id and, for confidential apps, the secret (once).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// A public app (mobile or single-page) has no secret and must use PKCE.
+        #[arg(long)]
+        public: bool,
+        #[command(flatten)]
+        fields: ClientFields,
+        #[command(flatten)]
+        common: Common,
+    },
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    Show {
+        client_id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Change an app; the given lists replace the old ones.
+    Update {
+        client_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        fields: ClientFields,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Switch an app off: its logins and tokens stop working.
+    Disable {
+        client_id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    Enable {
+        client_id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Issue a new secret; the old one stops working at once.
+    RotateSecret {
+        client_id: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Start signing with a new key; the old one stays published for the overlap period.
+    Rotate(Common),
+    /// Print the published keys (JWKS).
+    List(Common),
 }
 
 #[derive(Subcommand)]
@@ -296,6 +389,21 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd).await,
+        Some(Command::Client(cmd)) => client(cmd).await,
+        Some(Command::Keys(KeysCmd::Rotate(common))) => {
+            let kid = app(&common)
+                .await?
+                .rotate_signing_key()
+                .await
+                .map_err(explain)?;
+            println!("now signing with key {kid}");
+            Ok(())
+        }
+        Some(Command::Keys(KeysCmd::List(common))) => {
+            let jwks = app(&common).await?.jwks().await.map_err(explain)?;
+            println!("{}", serde_json::to_string_pretty(&jwks)?);
+            Ok(())
+        }
         Some(Command::Outbox {
             to,
             json,
@@ -404,4 +512,131 @@ async fn user(cmd: UserCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn client_json(c: &ekdwar_store::sso::Client, secret: Option<&str>) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "client_id": c.id,
+        "name": c.name,
+        "public": c.is_public,
+        "enabled": c.enabled,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "logo": c.logo_url,
+        "launch_url": c.launch_url,
+        "helpdesk_phone": c.helpdesk_phone,
+        "helpdesk_email": c.helpdesk_email,
+        "officer": c.officer,
+        "subject_type": c.subject_type,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+    });
+    if let Some(s) = secret {
+        v["client_secret"] = serde_json::json!(s);
+    }
+    v
+}
+
+fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
+    use ekdwar_app::sso::{ClientInput, ClientPatch};
+    match cmd {
+        ClientCmd::Add {
+            name,
+            public,
+            fields,
+            common,
+        } => {
+            let app = app(&common).await?;
+            let f = fields;
+            let created = app
+                .add_client(ClientInput {
+                    name,
+                    redirect_uris: f.redirect_uris,
+                    post_logout_redirect_uris: f.post_logout_redirect_uris,
+                    public,
+                    logo_url: f.logo,
+                    launch_url: f.launch_url,
+                    helpdesk_phone: f.helpdesk_phone,
+                    helpdesk_email: f.helpdesk_email,
+                    officer: f.officer,
+                    subject_type: f.subject_type,
+                    backchannel_logout_uri: f.backchannel_logout_uri,
+                })
+                .await
+                .map_err(explain)?;
+            print_json(&client_json(&created.client, created.secret.as_deref()))
+        }
+        ClientCmd::List { common } => {
+            let list = app(&common).await?.clients(false).await.map_err(explain)?;
+            print_json(&serde_json::Value::Array(
+                list.iter().map(|c| client_json(c, None)).collect(),
+            ))
+        }
+        ClientCmd::Show { client_id, common } => {
+            let c = app(&common)
+                .await?
+                .client(&client_id)
+                .await
+                .map_err(explain)?
+                .context("no such app")?;
+            print_json(&client_json(&c, None))
+        }
+        ClientCmd::Update {
+            client_id,
+            name,
+            fields,
+            common,
+        } => {
+            let f = fields;
+            let list = |v: Vec<String>| (!v.is_empty()).then_some(v);
+            let c = app(&common)
+                .await?
+                .update_client(
+                    &client_id,
+                    ClientPatch {
+                        name,
+                        redirect_uris: list(f.redirect_uris),
+                        post_logout_redirect_uris: list(f.post_logout_redirect_uris),
+                        logo_url: f.logo,
+                        launch_url: f.launch_url,
+                        helpdesk_phone: f.helpdesk_phone,
+                        helpdesk_email: f.helpdesk_email,
+                        officer: f.officer,
+                        subject_type: f.subject_type,
+                        backchannel_logout_uri: f.backchannel_logout_uri,
+                    },
+                )
+                .await
+                .map_err(explain)?;
+            print_json(&client_json(&c, None))
+        }
+        ClientCmd::Disable { client_id, common } => {
+            let c = app(&common)
+                .await?
+                .set_client_enabled(&client_id, false)
+                .await
+                .map_err(explain)?;
+            print_json(&client_json(&c, None))
+        }
+        ClientCmd::Enable { client_id, common } => {
+            let c = app(&common)
+                .await?
+                .set_client_enabled(&client_id, true)
+                .await
+                .map_err(explain)?;
+            print_json(&client_json(&c, None))
+        }
+        ClientCmd::RotateSecret { client_id, common } => {
+            let secret = app(&common)
+                .await?
+                .rotate_client_secret(&client_id)
+                .await
+                .map_err(explain)?;
+            print_json(&serde_json::json!({ "client_id": client_id, "client_secret": secret }))
+        }
+    }
 }

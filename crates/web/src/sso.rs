@@ -139,7 +139,8 @@ async fn run_authorize(
         Step::Login => {
             let next = format!("/authorize?{}", after_login_query(raw));
             let login = {
-                let mut q = url::form_urlencoded::Serializer::new(String::from("/login?"));
+                let mut q =
+                    url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
                 q.append_pair("next", &next);
                 if let Some(h) = &req.login_hint {
                     q.append_pair("login_hint", h);
@@ -261,20 +262,18 @@ fn basic_auth(headers: &HeaderMap) -> BasicAuth {
     Some((dec(id)?, dec(secret)?))
 }
 
-fn token_form(body: &Bytes) -> Result<TokenForm, Response> {
-    serde_urlencoded::from_bytes(body).map_err(|_| {
-        oauth_error(OAuthError {
-            status: 400,
-            error: "invalid_request",
-            description: "the body must be a form".into(),
-        })
+fn token_form(body: &Bytes) -> Result<TokenForm, OAuthError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| OAuthError {
+        status: 400,
+        error: "invalid_request",
+        description: "the body must be a form".into(),
     })
 }
 
 pub async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
     let form = match token_form(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return oauth_error(e),
     };
     match app.token(form, basic_auth(&headers)).await {
         Ok(v) => ([(header::PRAGMA, "no-cache")], Json(v)).into_response(),
@@ -310,7 +309,7 @@ pub async fn userinfo(State(app): State<App>, headers: HeaderMap, body: Bytes) -
 pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
     let form = match token_form(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return oauth_error(e),
     };
     match app.introspect(form, basic_auth(&headers)).await {
         Ok(v) => Json(v).into_response(),
@@ -321,7 +320,7 @@ pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Bytes)
 pub async fn revoke(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
     let form = match token_form(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return oauth_error(e),
     };
     match app.revoke(form, basic_auth(&headers)).await {
         Ok(()) => StatusCode::OK.into_response(),
@@ -563,4 +562,21 @@ pub async fn disconnect(
     };
     app.disconnect_app(s, &f.client_id, &c.actor).await?;
     Ok(Redirect::to("/account/apps?notice=notice-app-disconnected").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_survives_the_login_round_trip() {
+        let raw = "response_type=code&client_id=abc&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fa%2Fcb&scope=openid%20profile&state=st-1&prompt=login%20consent";
+        let back = after_login_query(raw);
+        let p: Result<AuthorizeParams, _> = serde_urlencoded::from_str(&back);
+        let p = p.unwrap();
+        assert_eq!(p.client_id, "abc");
+        assert_eq!(p.redirect_uri, "http://localhost:9/a/cb");
+        assert_eq!(p.prompt.as_deref(), Some("consent"));
+        assert!(back.ends_with("_fresh=1"));
+    }
 }

@@ -85,7 +85,7 @@ pub async fn not_found() -> WebError {
 pub struct LanguageForm {
     lang: String,
     #[serde(default)]
-    next: String,
+    back: String,
 }
 
 /// Switches the language: remembered in a cookie, and in the profile when logged in.
@@ -100,8 +100,8 @@ pub async fn switch_language(
         app.set_language(&s.user.id, &lang, &c.actor).await?;
     }
     // Only local paths, so the switch cannot be used to send people elsewhere.
-    let next = if f.next.starts_with('/') && !f.next.starts_with("//") && !f.next.contains('\\') {
-        f.next
+    let next = if f.back.starts_with('/') && !f.back.starts_with("//") && !f.back.contains('\\') {
+        f.back
     } else {
         "/".into()
     };

@@ -2,10 +2,10 @@ use std::time::Duration;
 
 use crate::support::{TestApp, backends, browser};
 
-const PASSWORD: &str = "quiet harbor lantern 42";
+pub const PASSWORD: &str = "quiet harbor lantern 42";
 
 /// Registers through the pages with a phone number; returns the portal ID.
-async fn register_phone(t: &TestApp, phone: &str, first: &str) -> String {
+pub async fn register_phone(t: &TestApp, phone: &str, first: &str) -> String {
     let form = t.get("/register").await;
     let page = t
         .post(
@@ -45,7 +45,7 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
         let t = TestApp::start(backend).await;
         let home = t.get("/").await;
         let page = t
-            .post(&home, "/language", &[("lang", "hi"), ("next", "/register")])
+            .post(&home, "/language", &[("lang", "hi"), ("back", "/register")])
             .await;
         assert!(page.has("खाता बनाएँ"), "{backend}: register page in Hindi");
         let form = page;

@@ -123,7 +123,7 @@ async fn portal_id_reminder_language_memory_and_password_expiry() {
     let t = TestApp::start_with("sqlite", |c| c.password.expiry_days = 30).await;
     let form = t.get("/register").await;
     let page = t
-        .post(&form, "/language", &[("lang", "bn"), ("next", "/register")])
+        .post(&form, "/language", &[("lang", "bn"), ("back", "/register")])
         .await;
     let page = t
         .post(

@@ -8,3 +8,4 @@ mod accounts;
 mod cli;
 mod delivery;
 mod shell;
+mod sso;

@@ -81,7 +81,7 @@ async fn language_from_header_cookie_and_switch() {
     }
     let home = t.get("/").await;
     let page = t
-        .post(&home, "/language", &[("lang", "ru"), ("next", "/login")])
+        .post(&home, "/language", &[("lang", "ru"), ("back", "/login")])
         .await;
     assert!(page.has("Вход"));
     assert!(t.get("/").await.has("lang=\"ru\""), "remembered by cookie");
@@ -89,7 +89,7 @@ async fn language_from_header_cookie_and_switch() {
         .post(
             &page,
             "/language",
-            &[("lang", "en"), ("next", "https://evil.example/")],
+            &[("lang", "en"), ("back", "https://evil.example/")],
         )
         .await;
     assert_eq!(page.path(), "/", "no open redirect");

@@ -1,0 +1,816 @@
+//! The OpenID Connect provider, driven like a departmental app and a browser would.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ekdwar_app::sso::ClientInput;
+use p256::ecdsa::signature::Verifier;
+use serde_json::Value;
+
+use crate::accounts::{PASSWORD, register_phone};
+use crate::support::{TestApp, backends};
+
+const CB_A: &str = "http://localhost:9/a/cb";
+const CB_B: &str = "http://127.0.0.1:9/b/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A browser that does not follow redirects, so each hop can be checked.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Follows redirects inside the portal; stops at the first one leaving it (to an app).
+async fn follow(t: &TestApp, b: &reqwest::Client, mut url: String) -> (u16, String, String) {
+    for _ in 0..10 {
+        let r = b.get(&url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        match location {
+            Some(l) if l.starts_with('/') => url = t.url(&l),
+            Some(l) if l.starts_with(&t.base) => url = l,
+            Some(l) => return (status, l, String::new()),
+            None => return (status, url, r.text().await.unwrap()),
+        }
+    }
+    panic!("redirect loop");
+}
+
+async fn post_form(
+    t: &TestApp,
+    b: &reqwest::Client,
+    page: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
+    let csrf = field(page, "csrf").unwrap();
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf", &csrf));
+    let r = b.post(t.url(path)).form(&form).send().await.unwrap();
+    let status = r.status().as_u16();
+    match r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+    {
+        Some(l) if l.starts_with('/') => follow(t, b, t.url(&l)).await,
+        Some(l) => (status, l, String::new()),
+        None => (status, String::new(), r.text().await.unwrap()),
+    }
+}
+
+fn field(page: &str, name: &str) -> Option<String> {
+    let key = format!("name=\"{name}\" value=\"");
+    let start = page.find(&key)? + key.len();
+    let end = page[start..].find('"')? + start;
+    Some(
+        page[start..end]
+            .replace("&#38;", "&")
+            .replace("&#34;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#60;", "<")
+            .replace("&#62;", ">"),
+    )
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn authorize_url(t: &TestApp, client_id: &str, redirect: &str, extra: &str) -> String {
+    let scope = if extra.contains("scope=") {
+        ""
+    } else {
+        "&scope=openid%20profile%20email%20phone%20portal"
+    };
+    t.url(&format!("/authorize?response_type=code&client_id={client_id}&redirect_uri={}{scope}&state=st-1&nonce=n-1{extra}", url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()))
+}
+
+async fn token(t: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(t.url("/oauth/token"))
+        .form(form);
+    if let Some((id, secret)) = basic {
+        req = req.header(
+            "authorization",
+            format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
+        );
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Verifies an ES256 ID token against the published JWKS, as any relying party would.
+async fn verify_id_token(t: &TestApp, jwt: &str) -> Value {
+    let jwks: Value = reqwest::get(t.url("/oauth/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut parts = jwt.split('.');
+    let (h, p, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("kid published");
+    let mut point = vec![4u8];
+    point.extend(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap());
+    point.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap();
+    key.verify(format!("{h}.{p}").as_bytes(), &sig)
+        .expect("valid signature");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
+}
+
+async fn userinfo(t: &TestApp, access: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .get(t.url("/oauth/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300030", "Asha").await;
+        let a = t
+            .app
+            .add_client(ClientInput {
+                name: "e-Mitra".into(),
+                redirect_uris: vec![CB_A.into()],
+                post_logout_redirect_uris: vec!["http://localhost:9/a/bye".into()],
+                helpdesk_phone: Some("0141-2921336".into()),
+                officer: Some("R. Meena".into()),
+                launch_url: Some("http://localhost:9/a/".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (a_id, a_secret) = (a.client.id.clone(), a.secret.clone().unwrap());
+        let b_app = t
+            .app
+            .add_client(ClientInput {
+                name: "Recruitment".into(),
+                redirect_uris: vec![CB_B.into()],
+                post_logout_redirect_uris: vec!["http://127.0.0.1:9/b/bye".into()],
+                public: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let b_id = b_app.client.id.clone();
+
+        let disc: Value = reqwest::get(t.url("/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(disc["issuer"], t.base);
+        assert_eq!(disc["code_challenge_methods_supported"][0], "S256");
+
+        // App A: not logged in → login page → back into the request → consent → code.
+        let br = browser();
+        let (_, _, login) = follow(&t, &br, authorize_url(&t, &a_id, CB_A, "")).await;
+        assert!(
+            login.contains("name=\"next\""),
+            "{backend}: login page keeps the request"
+        );
+        let next = field(&login, "next").unwrap();
+        let (_, _, consent) = post_form(
+            &t,
+            &br,
+            &login,
+            "/login",
+            &[
+                ("identifier", "+919812300030"),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+        assert!(
+            consent.contains("e-Mitra") && consent.contains("see your e-mail address"),
+            "{backend}: consent page: {consent}"
+        );
+        let request = field(&consent, "request").unwrap();
+        let (_, to_app, _) = post_form(
+            &t,
+            &br,
+            &consent,
+            "/authorize/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+        assert!(to_app.starts_with(CB_A), "{backend}: {to_app}");
+        assert_eq!(query_param(&to_app, "state").as_deref(), Some("st-1"));
+        assert_eq!(
+            query_param(&to_app, "iss").as_deref(),
+            Some(t.base.as_str())
+        );
+        let code = query_param(&to_app, "code").unwrap();
+
+        // Wrong secret, then the right one.
+        let (status, err) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+            ],
+            Some((&a_id, "wrong")),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let (status, tokens) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+            ],
+            Some((&a_id, &a_secret)),
+        )
+        .await;
+        assert_eq!(status, 200, "{tokens}");
+        let claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap()).await;
+        assert_eq!(
+            (
+                claims["aud"].as_str(),
+                claims["nonce"].as_str(),
+                claims["iss"].as_str()
+            ),
+            (Some(a_id.as_str()), Some("n-1"), Some(t.base.as_str()))
+        );
+        assert_eq!(claims["acr"], "urn:ekdwar:loa:simplified");
+        assert_eq!(claims["amr"][0], "pwd");
+        let user = t
+            .app
+            .admin_find_user("+919812300030")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(
+            claims["sub"].as_str(),
+            Some(user.id.as_str()),
+            "pairwise subject by default"
+        );
+        // A replayed code fails, and revokes what it produced.
+        let (status, err) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+            ],
+            Some((&a_id, &a_secret)),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(
+            userinfo(&t, tokens["access_token"].as_str().unwrap())
+                .await
+                .0,
+            401,
+            "{backend}: replay revoked the tokens"
+        );
+
+        // Again, now with consent remembered: straight back to the app.
+        let (_, to_app, _) = follow(&t, &br, authorize_url(&t, &a_id, CB_A, "")).await;
+        let code = query_param(&to_app, "code").expect("no consent page the second time");
+        let (_, tokens) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+                ("client_id", &a_id),
+                ("client_secret", &a_secret),
+            ],
+            None,
+        )
+        .await;
+        let access_a = tokens["access_token"].as_str().unwrap().to_string();
+        let (status, info) = userinfo(&t, &access_a).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (info["phone_number"].as_str(), info["portal_id"].as_str()),
+            (Some("+919812300030"), Some(user.portal_id.as_str()))
+        );
+        assert_eq!(info["sub"], claims["sub"]);
+
+        // App B (public, PKCE): no password again, only consent for the new app.
+        let (_, _, consent) = follow(
+            &t,
+            &br,
+            authorize_url(
+                &t,
+                &b_id,
+                CB_B,
+                &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+            ),
+        )
+        .await;
+        assert!(
+            consent.contains("Recruitment"),
+            "{backend}: SSO goes to consent, not login: {consent}"
+        );
+        let request = field(&consent, "request").unwrap();
+        let (_, to_b, _) = post_form(
+            &t,
+            &br,
+            &consent,
+            "/authorize/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+        let code_b = query_param(&to_b, "code").unwrap();
+        let (status, err) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code_b),
+                ("redirect_uri", CB_B),
+                ("client_id", &b_id),
+                ("code_verifier", &"x".repeat(43)),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "wrong verifier"
+        );
+        let (_, to_b, _) = follow(
+            &t,
+            &br,
+            authorize_url(
+                &t,
+                &b_id,
+                CB_B,
+                &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+            ),
+        )
+        .await;
+        let code_b = query_param(&to_b, "code").unwrap();
+        let (status, tokens_b) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code_b),
+                ("redirect_uri", CB_B),
+                ("client_id", &b_id),
+                ("code_verifier", VERIFIER),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{tokens_b}");
+        let claims_b = verify_id_token(&t, tokens_b["id_token"].as_str().unwrap()).await;
+        assert_ne!(
+            claims_b["sub"], claims["sub"],
+            "each app sees its own subject"
+        );
+
+        // Withdraw consent for A: its tokens stop working at once.
+        let (_, _, apps_page) = follow(&t, &br, t.url("/account/apps")).await;
+        assert!(apps_page.contains("e-Mitra") && apps_page.contains("Recruitment"));
+        let (_, _, after) = post_form(
+            &t,
+            &br,
+            &apps_page,
+            "/account/apps/disconnect",
+            &[("client_id", &a_id)],
+        )
+        .await;
+        assert!(
+            !after.contains("e-Mitra"),
+            "{backend}: A is gone from connected apps"
+        );
+        assert_eq!(
+            userinfo(&t, &access_a).await.0,
+            401,
+            "{backend}: A's token revoked"
+        );
+
+        // Log out from B with its ID token: the portal session ends, so A needs a login again.
+        let logout = format!(
+            "/oauth/logout?id_token_hint={}&post_logout_redirect_uri={}&state=bye",
+            tokens_b["id_token"].as_str().unwrap(),
+            url::form_urlencoded::byte_serialize(b"http://127.0.0.1:9/b/bye").collect::<String>()
+        );
+        let (_, bye, _) = follow(&t, &br, t.url(&logout)).await;
+        assert_eq!(bye, "http://127.0.0.1:9/b/bye?state=bye");
+        let (_, to_app, _) = follow(&t, &br, authorize_url(&t, &a_id, CB_A, "&prompt=none")).await;
+        assert_eq!(
+            query_param(&to_app, "error").as_deref(),
+            Some("login_required"),
+            "{backend}: logged out of both"
+        );
+        assert_eq!(
+            userinfo(&t, tokens_b["access_token"].as_str().unwrap())
+                .await
+                .0,
+            401,
+            "{backend}: B's tokens end with the session"
+        );
+
+        // The public pages list the apps and their helpdesks.
+        let apps = reqwest::get(t.url("/apps"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(apps.contains("http://localhost:9/a/") && apps.contains("Recruitment"));
+        let desk = reqwest::get(t.url("/helpdesk?q=meena"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            desk.contains("0141-2921336") && !desk.contains("Recruitment"),
+            "{backend}: helpdesk search"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300031", "Ravi").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Health scheme".into(),
+                redirect_uris: vec![CB_A.into()],
+                subject_type: Some("public".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
+        let br = browser();
+        let (_, _, login) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &id, CB_A, "&scope=openid%20offline_access"),
+        )
+        .await;
+        let next = field(&login, "next").unwrap();
+        let (_, _, consent) = post_form(
+            &t,
+            &br,
+            &login,
+            "/login",
+            &[
+                ("identifier", "9812300031"),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+        let request = field(&consent, "request").unwrap();
+        let (_, to_app, _) = post_form(
+            &t,
+            &br,
+            &consent,
+            "/authorize/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+        let code = query_param(&to_app, "code").unwrap();
+        let auth = Some((id.as_str(), secret.as_str()));
+        let (_, first) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+            ],
+            auth,
+        )
+        .await;
+        let claims = verify_id_token(&t, first["id_token"].as_str().unwrap()).await;
+        let user = t.app.admin_find_user("9812300031").await.unwrap().unwrap();
+        assert_eq!(
+            claims["sub"].as_str(),
+            Some(user.id.as_str()),
+            "public subject when configured"
+        );
+
+        let r1 = first["refresh_token"].as_str().unwrap().to_string();
+        let (status, second) = token(
+            &t,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+            auth,
+        )
+        .await;
+        assert_eq!(status, 200, "{second}");
+        let r2 = second["refresh_token"].as_str().unwrap().to_string();
+        assert_ne!(r1, r2, "rotated");
+        let introspect = |tok: String| {
+            let t = &t;
+            let (id, secret) = (id.clone(), secret.clone());
+            async move {
+                let r = reqwest::Client::new()
+                    .post(t.url("/oauth/introspect"))
+                    .basic_auth(id, Some(secret))
+                    .form(&[("token", tok)])
+                    .send()
+                    .await
+                    .unwrap();
+                r.json::<Value>().await.unwrap()
+            }
+        };
+        let access2 = second["access_token"].as_str().unwrap().to_string();
+        let info = introspect(access2.clone()).await;
+        assert_eq!(
+            (info["active"].as_bool(), info["sub"].as_str()),
+            (Some(true), Some(user.id.as_str()))
+        );
+        // Reusing the old refresh token revokes the whole family.
+        let (status, err) = token(
+            &t,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+            auth,
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(
+            introspect(access2).await["active"],
+            false,
+            "{backend}: family revoked"
+        );
+        let (status, _) = token(
+            &t,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r2)],
+            auth,
+        )
+        .await;
+        assert_eq!(
+            status, 400,
+            "{backend}: the newest refresh token died with its family"
+        );
+
+        // Client credentials, introspection of its token, expiry, revocation.
+        let (status, cc) = token(&t, &[("grant_type", "client_credentials")], auth).await;
+        assert_eq!(status, 200, "{cc}");
+        let cc_token = cc["access_token"].as_str().unwrap().to_string();
+        assert_eq!(introspect(cc_token.clone()).await["active"], true);
+        assert_eq!(
+            userinfo(&t, &cc_token).await.0,
+            403,
+            "no person behind a client token"
+        );
+        t.advance(Duration::from_secs(601));
+        assert_eq!(
+            introspect(cc_token.clone()).await["active"],
+            false,
+            "expired"
+        );
+        let (_, cc2) = token(&t, &[("grant_type", "client_credentials")], auth).await;
+        let cc2 = cc2["access_token"].as_str().unwrap().to_string();
+        let r = reqwest::Client::new()
+            .post(t.url("/oauth/revoke"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", cc2.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(introspect(cc2).await["active"], false, "revoked");
+        let (status, err) = token(&t, &[("grant_type", "password")], auth).await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (400, Some("unsupported_grant_type"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_the_right_way() {
+    let t = TestApp::start("sqlite").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "Exams".into(),
+            redirect_uris: vec![CB_A.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let public = t
+        .app
+        .add_client(ClientInput {
+            name: "Mobile".into(),
+            redirect_uris: vec![CB_B.into()],
+            public: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let br = browser();
+    // An unregistered redirect URI is never redirected to: the person sees an error page.
+    let (status, _, page) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, "https://evil.example/cb", ""),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("does not trust"), "{page}");
+    let (status, _, _) = follow(&t, &br, authorize_url(&t, "nope", CB_A, "")).await;
+    assert_eq!(status, 400);
+    // Other errors go back to the app.
+    let (_, to_app, _) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&prompt=none"),
+    )
+    .await;
+    assert_eq!(
+        query_param(&to_app, "error").as_deref(),
+        Some("login_required")
+    );
+    assert_eq!(query_param(&to_app, "state").as_deref(), Some("st-1"));
+    let (_, to_app, _) = follow(&t, &br, authorize_url(&t, &public.client.id, CB_B, "")).await;
+    assert_eq!(
+        query_param(&to_app, "error").as_deref(),
+        Some("invalid_request"),
+        "public clients need PKCE"
+    );
+    let (_, to_app, _) = follow(
+        &t,
+        &br,
+        t.url(&format!(
+            "/authorize?response_type=token&client_id={}&redirect_uri={CB_A}&scope=openid",
+            c.client.id
+        )),
+    )
+    .await;
+    assert_eq!(
+        query_param(&to_app, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    let (_, to_app, _) = follow(
+        &t,
+        &br,
+        t.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={CB_A}&scope=profile",
+            c.client.id
+        )),
+    )
+    .await;
+    assert_eq!(
+        query_param(&to_app, "error").as_deref(),
+        Some("invalid_scope")
+    );
+    // Token endpoint: malformed and unknown.
+    let r = reqwest::Client::new()
+        .post(t.url("/oauth/token"))
+        .body("{not a form")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    let (status, err) = token(
+        &t,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "nope"),
+            ("redirect_uri", CB_A),
+        ],
+        Some((&c.client.id, c.secret.as_deref().unwrap())),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = token(
+        &t,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &public.client.id),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "public clients cannot use client_credentials");
+    assert_eq!(userinfo(&t, "garbage").await.0, 401);
+    // Keys rotate with overlap: the old key stays published.
+    let before: Value = reqwest::get(t.url("/oauth/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t.app.rotate_signing_key().await.unwrap();
+    let after: Value = reqwest::get(t.url("/oauth/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["keys"].as_array().unwrap().len(),
+        before["keys"].as_array().unwrap().len() + 1
+    );
+    t.advance(Duration::from_secs(49 * 3600));
+    let later: Value = reqwest::get(t.url("/oauth/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        later["keys"].as_array().unwrap().len(),
+        1,
+        "old key dropped after the overlap"
+    );
+}
+
+#[tokio::test]
+async fn a_level_too_low_is_explained_and_can_go_back() {
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812300032", "Mina").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "Pension".into(),
+            redirect_uris: vec![CB_A.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let br = browser();
+    let (_, _, login) = follow(
+        &t,
+        &br,
+        authorize_url(
+            &t,
+            &c.client.id,
+            CB_A,
+            "&acr_values=urn:ekdwar:loa:verified",
+        ),
+    )
+    .await;
+    let next = field(&login, "next").unwrap();
+    let (_, _, page) = post_form(
+        &t,
+        &br,
+        &login,
+        "/login",
+        &[
+            ("identifier", "9812300032"),
+            ("password", PASSWORD),
+            ("next", &next),
+        ],
+    )
+    .await;
+    assert!(
+        page.contains("too low") && page.contains("service center"),
+        "{page}"
+    );
+    assert!(page.contains("error=access_denied"));
+}
