@@ -7,5 +7,6 @@ mod support;
 mod accounts;
 mod cli;
 mod delivery;
+mod interop;
 mod shell;
 mod sso;

@@ -17,7 +17,7 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A browser that does not follow redirects, so each hop can be checked.
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -26,7 +26,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// Follows redirects inside the portal; stops at the first one leaving it (to an app).
-async fn follow(t: &TestApp, b: &reqwest::Client, mut url: String) -> (u16, String, String) {
+pub async fn follow(t: &TestApp, b: &reqwest::Client, mut url: String) -> (u16, String, String) {
     for _ in 0..10 {
         let r = b.get(&url).send().await.unwrap();
         let status = r.status().as_u16();
@@ -44,7 +44,7 @@ async fn follow(t: &TestApp, b: &reqwest::Client, mut url: String) -> (u16, Stri
     panic!("redirect loop");
 }
 
-async fn post_form(
+pub async fn post_form(
     t: &TestApp,
     b: &reqwest::Client,
     page: &str,
@@ -67,7 +67,7 @@ async fn post_form(
     }
 }
 
-fn field(page: &str, name: &str) -> Option<String> {
+pub fn field(page: &str, name: &str) -> Option<String> {
     let key = format!("name=\"{name}\" value=\"");
     let start = page.find(&key)? + key.len();
     let end = page[start..].find('"')? + start;

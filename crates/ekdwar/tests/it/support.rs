@@ -3,7 +3,6 @@ use std::time::Duration;
 
 use ekdwar_app::config::{Argon2Config, Config};
 use ekdwar_app::{App, Deps};
-use ekdwar_domain::Timestamp;
 use ekdwar_domain::time::ManualClock;
 use sqlx::Connection;
 
@@ -92,7 +91,10 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr.to_string();
         tweak(&mut config);
-        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_800_000_000_000)));
+        // Starts at the real time: independent clients check `iat` against their own clock.
+        let clock = Arc::new(ManualClock::new(ekdwar_domain::Clock::now(
+            &ekdwar_domain::time::SystemClock,
+        )));
         let app = App::build(
             config,
             Deps {
