@@ -1,0 +1,48 @@
+// oidc-provider (npm), the reference OpenID Provider for Node, as an independent peer: the
+// upstream identity provider in the external-login tests, and the baseline in the benchmark.
+// PORT and CLIENTS (a JSON array of client metadata) come from the environment. Any user name
+// logs in through its development login form; the password is not checked.
+import { generateKeyPairSync } from 'node:crypto';
+import Provider from 'oidc-provider';
+
+const port = Number(process.env.PORT);
+const issuer = `http://127.0.0.1:${port}`;
+const clients = JSON.parse(process.env.CLIENTS || '[]').map((c) => ({ id_token_signed_response_alg: 'ES256', ...c }));
+const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256', kid: 'es256-1' };
+
+const provider = new Provider(issuer, {
+  clients,
+  jwks: { keys: [jwk] },
+  cookies: { keys: ['interop-cookie-key'] },
+  features: {
+    devInteractions: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    clientCredentials: { enabled: true },
+  },
+  pkce: { required: () => false },
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
+  claims: { openid: ['sub'], profile: ['name', 'given_name', 'family_name'], email: ['email', 'email_verified'] },
+  issueRefreshToken: async () => true,
+  rotateRefreshToken: true,
+  ttl: { AccessToken: 600, ClientCredentials: 600, IdToken: 600, RefreshToken: 86400, Grant: 86400, Session: 86400, Interaction: 3600, AuthorizationCode: 60 },
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, name: `${id} Upstream`, given_name: id, family_name: 'Upstream', email: `${id}@upstream.example`, email_verified: true };
+      },
+    };
+  },
+  async loadExistingGrant(ctx) {
+    // Consent is implied, as with a company's own login page: fewer steps in the tests.
+    const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+    grant.addOIDCScope('openid offline_access profile email');
+    await grant.save();
+    return grant;
+  },
+});
+provider.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
