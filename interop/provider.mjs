@@ -35,14 +35,5 @@ const provider = new Provider(issuer, {
       },
     };
   },
-  async loadExistingGrant(ctx) {
-    // Consent is implied, as with a company's own login page: fewer steps in the tests.
-    const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
-    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
-    grant.addOIDCScope('openid offline_access profile email');
-    await grant.save();
-    return grant;
-  },
 });
 provider.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));

@@ -22,7 +22,12 @@ const PASSWORD: &str = "bench lantern harbor 42";
 const CB: &str = "http://localhost:9/cb";
 
 fn secs() -> Duration {
-    Duration::from_secs(std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5))
+    Duration::from_secs(
+        std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5),
+    )
 }
 
 fn cores() -> usize {
@@ -30,7 +35,10 @@ fn cores() -> usize {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18_080)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18_080)
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -51,11 +59,20 @@ impl Drop for Proc {
 }
 
 fn ekdwar_bin() -> PathBuf {
-    std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("ekdwar"))).unwrap_or_else(|| PathBuf::from("ekdwar"))
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("ekdwar")))
+        .unwrap_or_else(|| PathBuf::from("ekdwar"))
 }
 
 fn cli(data: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new(ekdwar_bin()).args(args).arg("--data").arg(data).env("EKDWAR_NEW_PASSWORD", PASSWORD).env("EKDWAR_LOG", "warn").output()?;
+    let out = Command::new(ekdwar_bin())
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env("EKDWAR_NEW_PASSWORD", PASSWORD)
+        .env("EKDWAR_LOG", "warn")
+        .output()?;
     if !out.status.success() {
         bail!("ekdwar {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -65,7 +82,11 @@ fn cli(data: &Path, args: &[&str]) -> Result<String> {
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -73,7 +94,12 @@ async fn wait_ready(url: &str, limit: Duration) -> Result<Duration> {
     let start = Instant::now();
     let client = reqwest::Client::new();
     while start.elapsed() < limit {
-        if client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(start.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -91,7 +117,11 @@ async fn serve(data: &Path, port: u16) -> Result<(Proc, Duration)> {
         .stdout(Stdio::null())
         .spawn()?;
     let proc = Proc(child);
-    wait_ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(30)).await?;
+    wait_ready(
+        &format!("http://127.0.0.1:{port}/healthz"),
+        Duration::from_secs(30),
+    )
+    .await?;
     Ok((proc, start.elapsed()))
 }
 
@@ -111,7 +141,11 @@ where
             let (done, failed, op) = (done.clone(), failed.clone(), op.clone());
             tokio::spawn(async move {
                 while Instant::now() < deadline {
-                    if op(w).await { done.fetch_add(1, Ordering::Relaxed) } else { failed.fetch_add(1, Ordering::Relaxed) };
+                    if op(w).await {
+                        done.fetch_add(1, Ordering::Relaxed)
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed)
+                    };
                 }
             })
         })
@@ -127,11 +161,19 @@ where
 }
 
 fn keepalive() -> reqwest::Client {
-    reqwest::Client::builder().pool_max_idle_per_host(64).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 fn field(page: &str, name: &str) -> Option<String> {
@@ -142,25 +184,43 @@ fn field(page: &str, name: &str) -> Option<String> {
 }
 
 fn location(r: &reqwest::Response) -> Option<String> {
-    r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string)
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn absolute(base: &str, l: &str) -> String {
-    if l.starts_with('/') { format!("{base}{l}") } else { l.to_string() }
+    if l.starts_with('/') {
+        format!("{base}{l}")
+    } else {
+        l.to_string()
+    }
 }
 
 fn code_of(url: &str) -> Option<String> {
-    url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned())
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Logs in through the portal's pages and returns an authorization code for the client.
 async fn ekdwar_code(base: &str, client_id: &str) -> Result<String> {
     let b = browser();
-    let auth = format!("{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={CB}&scope=openid%20profile%20offline_access&state=s");
+    let auth = format!(
+        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={CB}&scope=openid%20profile%20offline_access&state=s"
+    );
     let r = b.get(&auth).send().await?;
     let login_url = absolute(base, &location(&r).context("no redirect to login")?);
     let page = b.get(&login_url).send().await?.text().await?;
-    let form = [("identifier", "bench.user".to_string()), ("password", PASSWORD.into()), ("csrf", field(&page, "csrf").context("csrf")?), ("next", field(&page, "next").context("next")?)];
+    let form = [
+        ("identifier", "bench.user".to_string()),
+        ("password", PASSWORD.into()),
+        ("csrf", field(&page, "csrf").context("csrf")?),
+        ("next", field(&page, "next").context("next")?),
+    ];
     let r = b.post(format!("{base}/login")).form(&form).send().await?;
     let back = absolute(base, &location(&r).context("login did not redirect")?);
     let r = b.get(&back).send().await?;
@@ -168,15 +228,25 @@ async fn ekdwar_code(base: &str, client_id: &str) -> Result<String> {
         return code_of(&l).context("no code");
     }
     let page = r.text().await?;
-    let form = [("csrf", field(&page, "csrf").context("csrf")?), ("request", field(&page, "request").context("consent")?), ("decision", "allow".into())];
-    let r = b.post(format!("{base}/authorize/consent")).form(&form).send().await?;
+    let form = [
+        ("csrf", field(&page, "csrf").context("csrf")?),
+        ("request", field(&page, "request").context("consent")?),
+        ("decision", "allow".into()),
+    ];
+    let r = b
+        .post(format!("{base}/authorize/consent"))
+        .form(&form)
+        .send()
+        .await?;
     code_of(&location(&r).context("consent did not redirect")?).context("no code")
 }
 
 /// Logs in through oidc-provider's development login form and returns a code.
 async fn provider_code(base: &str, client_id: &str) -> Result<String> {
     let b = browser();
-    let mut url = format!("{base}/auth?response_type=code&client_id={client_id}&redirect_uri={CB}&scope=openid%20profile%20offline_access&prompt=consent&state=s");
+    let mut url = format!(
+        "{base}/auth?response_type=code&client_id={client_id}&redirect_uri={CB}&scope=openid%20profile%20offline_access&prompt=consent&state=s"
+    );
     for _ in 0..10 {
         let r = b.get(&url).send().await?;
         if let Some(l) = location(&r) {
@@ -187,12 +257,29 @@ async fn provider_code(base: &str, client_id: &str) -> Result<String> {
             continue;
         }
         let page = r.text().await?;
-        let action = page.split("action=\"").nth(1).and_then(|s| s.split('"').next()).context("no form")?.to_string();
-        let r = if page.contains("name=\"login\"") {
-            b.post(absolute(base, &action)).form(&[("login", "bench-user"), ("password", "x")]).send().await?
-        } else {
-            b.post(absolute(base, &action)).form(&[("prompt", "consent")]).send().await?
+        let action = page
+            .split("action=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .context("no form")?
+            .to_string();
+        let attr = |tag: &str, name: &str| {
+            tag.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
         };
+        let mut form: Vec<(String, String)> = page
+            .split("<input")
+            .skip(1)
+            .filter(|tag| tag.contains("type=\"hidden\""))
+            .filter_map(|tag| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))
+            .collect();
+        if page.contains("name=\"login\"") {
+            form.push(("login".into(), "bench-user".into()));
+            form.push(("password".into(), "x".into()));
+        }
+        let r = b.post(absolute(base, &action)).form(&form).send().await?;
         url = absolute(base, &location(&r).context("form did not redirect")?);
     }
     bail!("oidc-provider login did not finish")
@@ -210,7 +297,11 @@ async fn exchange(p: &Peer, code: &str) -> Result<Value> {
     let r = keepalive()
         .post(&p.token)
         .basic_auth(&p.client_id, Some(&p.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", CB)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CB),
+        ])
         .send()
         .await?;
     Ok(r.json().await?)
@@ -224,16 +315,42 @@ struct Figures {
     introspection: f64,
 }
 
-async fn token_figures(p: Arc<Peer>, refresh_tokens: Vec<String>, access: String, workers: usize) -> Figures {
+async fn token_figures(
+    p: Arc<Peer>,
+    refresh_tokens: Vec<String>,
+    access: String,
+    workers: usize,
+) -> Figures {
     let http = keepalive();
-    let chains: Arc<Vec<tokio::sync::Mutex<String>>> = Arc::new(refresh_tokens.into_iter().map(tokio::sync::Mutex::new).collect());
+    let chains: Arc<Vec<tokio::sync::Mutex<String>>> = Arc::new(
+        refresh_tokens
+            .into_iter()
+            .map(tokio::sync::Mutex::new)
+            .collect(),
+    );
     let (h, pp, ch) = (http.clone(), p.clone(), chains.clone());
     let refresh = rate(workers, move |w| {
         let (h, p, ch) = (h.clone(), pp.clone(), ch.clone());
         async move {
             let mut slot = ch[w].lock().await;
-            let Ok(r) = h.post(&p.token).basic_auth(&p.client_id, Some(&p.secret)).form(&[("grant_type", "refresh_token"), ("refresh_token", slot.as_str())]).send().await else { return false };
-            match r.json::<Value>().await.ok().and_then(|v| v["refresh_token"].as_str().map(str::to_string)) {
+            let Ok(r) = h
+                .post(&p.token)
+                .basic_auth(&p.client_id, Some(&p.secret))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", slot.as_str()),
+                ])
+                .send()
+                .await
+            else {
+                return false;
+            };
+            match r
+                .json::<Value>()
+                .await
+                .ok()
+                .and_then(|v| v["refresh_token"].as_str().map(str::to_string))
+            {
                 Some(next) => {
                     *slot = next;
                     true
@@ -246,37 +363,75 @@ async fn token_figures(p: Arc<Peer>, refresh_tokens: Vec<String>, access: String
     let (h, pp) = (http.clone(), p.clone());
     let client_credentials = rate(workers, move |_| {
         let (h, p) = (h.clone(), pp.clone());
-        async move { h.post(&p.token).basic_auth(&p.client_id, Some(&p.secret)).form(&[("grant_type", "client_credentials")]).send().await.is_ok_and(|r| r.status().is_success()) }
+        async move {
+            h.post(&p.token)
+                .basic_auth(&p.client_id, Some(&p.secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
     })
     .await;
     let (h, pp, a) = (http.clone(), p.clone(), access.clone());
     let userinfo = rate(workers, move |_| {
         let (h, p, a) = (h.clone(), pp.clone(), a.clone());
-        async move { h.get(&p.userinfo).bearer_auth(a).send().await.is_ok_and(|r| r.status().is_success()) }
+        async move {
+            h.get(&p.userinfo)
+                .bearer_auth(a)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
     })
     .await;
     let (h, pp, a) = (http.clone(), p.clone(), access);
     let introspection = rate(workers, move |_| {
         let (h, p, a) = (h.clone(), pp.clone(), a.clone());
-        async move { h.post(&p.introspect).basic_auth(&p.client_id, Some(&p.secret)).form(&[("token", a.as_str())]).send().await.is_ok_and(|r| r.status().is_success()) }
+        async move {
+            h.post(&p.introspect)
+                .basic_auth(&p.client_id, Some(&p.secret))
+                .form(&[("token", a.as_str())])
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
     })
     .await;
-    Figures { refresh, client_credentials, userinfo, introspection }
+    Figures {
+        refresh,
+        client_credentials,
+        userinfo,
+        introspection,
+    }
 }
 
-async fn refresh_tokens(p: &Peer, n: usize, code: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send>>) -> Result<(Vec<String>, String)> {
+async fn refresh_tokens(
+    p: &Peer,
+    n: usize,
+    code: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send>>,
+) -> Result<(Vec<String>, String)> {
     let mut out = Vec::new();
     let mut access = String::new();
     for _ in 0..n {
         let v = exchange(p, &code().await?).await?;
-        out.push(v["refresh_token"].as_str().with_context(|| format!("no refresh token: {v}"))?.to_string());
-        access = v["access_token"].as_str().context("no access token")?.to_string();
+        out.push(
+            v["refresh_token"]
+                .as_str()
+                .with_context(|| format!("no refresh token: {v}"))?
+                .to_string(),
+        );
+        access = v["access_token"]
+            .as_str()
+            .context("no access token")?
+            .to_string();
     }
     Ok((out, access))
 }
 
 fn argon2_rate(cfg: &ekdwar_app::config::Argon2Config) -> f64 {
-    let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).expect("argon2 params");
+    let params =
+        Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).expect("argon2 params");
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let start = Instant::now();
     let mut n = 0u32;
@@ -292,7 +447,10 @@ async fn main() -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cores = cores();
     let workers = 16;
-    println!("Ekdwar benchmark: {cores} cores, {} s per figure, {workers} keep-alive connections for the token figures\n", secs().as_secs());
+    println!(
+        "Ekdwar benchmark: {cores} cores, {} s per figure, {workers} keep-alive connections for the token figures\n",
+        secs().as_secs()
+    );
 
     // Start-to-ready and idle memory on an empty embedded database.
     let empty = temp_dir("empty");
@@ -303,8 +461,25 @@ async fn main() -> Result<()> {
 
     // Seed a user and an app, then serve them.
     let data = temp_dir("data");
-    cli(&data, &["user", "add", "--portal-id", "bench.user", "--first-name", "Bench", "--last-name", "User", "--phone", "9812399999"])?;
-    let client: Value = serde_json::from_str(&cli(&data, &["client", "add", "--name", "Bench", "--redirect-uri", CB])?)?;
+    cli(
+        &data,
+        &[
+            "user",
+            "add",
+            "--portal-id",
+            "bench.user",
+            "--first-name",
+            "Bench",
+            "--last-name",
+            "User",
+            "--phone",
+            "9812399999",
+        ],
+    )?;
+    let client: Value = serde_json::from_str(&cli(
+        &data,
+        &["client", "add", "--name", "Bench", "--redirect-uri", CB],
+    )?)?;
     let port = free_port();
     let (_server, _) = serve(&data, port).await?;
     let base = format!("http://127.0.0.1:{port}");
@@ -328,7 +503,11 @@ async fn main() -> Result<()> {
         async move {
             let (b, csrf) = &s[w];
             b.post(format!("{base}/login"))
-                .form(&[("identifier", "bench.user"), ("password", PASSWORD), ("csrf", csrf.as_str())])
+                .form(&[
+                    ("identifier", "bench.user"),
+                    ("password", PASSWORD),
+                    ("csrf", csrf.as_str()),
+                ])
                 .send()
                 .await
                 .is_ok_and(|r| location(&r).is_some_and(|l| l == "/account"))
@@ -357,13 +536,30 @@ async fn main() -> Result<()> {
     let nport = free_port();
     let interop = std::env::current_dir()?.join("interop");
     let clients = serde_json::json!([{ "client_id": "bench", "client_secret": "bench-secret-bench-secret-bench-secret", "redirect_uris": [CB], "grant_types": ["authorization_code", "refresh_token", "client_credentials"], "response_types": ["code"], "scope": "openid offline_access profile email api" }]);
-    let node = Command::new("node").arg("provider.mjs").current_dir(&interop).env("PORT", nport.to_string()).env("CLIENTS", clients.to_string()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    let node = Command::new("node")
+        .arg("provider.mjs")
+        .current_dir(&interop)
+        .env("PORT", nport.to_string())
+        .env("CLIENTS", clients.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
     let peer = match node {
         Ok(child) => {
             let proc = Proc(child);
             let nbase = format!("http://127.0.0.1:{nport}");
-            wait_ready(&format!("{nbase}/.well-known/openid-configuration"), Duration::from_secs(20)).await?;
-            let theirs = Arc::new(Peer { token: format!("{nbase}/token"), userinfo: format!("{nbase}/me"), introspect: format!("{nbase}/token/introspection"), client_id: "bench".into(), secret: "bench-secret-bench-secret-bench-secret".into() });
+            wait_ready(
+                &format!("{nbase}/.well-known/openid-configuration"),
+                Duration::from_secs(20),
+            )
+            .await?;
+            let theirs = Arc::new(Peer {
+                token: format!("{nbase}/token"),
+                userinfo: format!("{nbase}/me"),
+                introspect: format!("{nbase}/token/introspection"),
+                client_id: "bench".into(),
+                secret: "bench-secret-bench-secret-bench-secret".into(),
+            });
             let nb = nbase.clone();
             let (chains, access) = refresh_tokens(&theirs, workers, move || {
                 let b = nb.clone();
@@ -380,24 +576,51 @@ async fn main() -> Result<()> {
         }
     };
 
-    println!("Passwords (argon2id, {} KiB, {} passes)", cfg.memory_kib, cfg.iterations);
+    println!(
+        "Passwords (argon2id, {} KiB, {} passes)",
+        cfg.memory_kib, cfg.iterations
+    );
     println!("  raw argon2id hashes/s per core      {hashes:>10.1}");
-    println!("  HTTP password logins/s per core     {logins_per_core:>10.1}   ratio {:.2} (target ≥ 0.90)", logins_per_core / hashes);
+    println!(
+        "  HTTP password logins/s per core     {logins_per_core:>10.1}   ratio {:.2} (target ≥ 0.90)",
+        logins_per_core / hashes
+    );
     println!();
-    println!("OpenID Connect, requests/s            {:>10} {:>14} {:>8}", "Ekdwar", "oidc-provider", "ratio");
+    println!(
+        "OpenID Connect, requests/s            {:>10} {:>14} {:>8}",
+        "Ekdwar", "oidc-provider", "ratio"
+    );
     let row = |name: &str, ours: f64, theirs: Option<f64>| match theirs {
         Some(t) => println!("  {name:<34} {ours:>10.0} {t:>14.0} {:>7.1}×", ours / t),
         None => println!("  {name:<34} {ours:>10.0} {:>14}", "—"),
     };
-    row("token: refresh_token (rotating)", ekdwar.refresh, peer.map(|p| p.refresh));
-    row("token: client_credentials", ekdwar.client_credentials, peer.map(|p| p.client_credentials));
+    row(
+        "token: refresh_token (rotating)",
+        ekdwar.refresh,
+        peer.map(|p| p.refresh),
+    );
+    row(
+        "token: client_credentials",
+        ekdwar.client_credentials,
+        peer.map(|p| p.client_credentials),
+    );
     row("userinfo", ekdwar.userinfo, peer.map(|p| p.userinfo));
-    row("introspection", ekdwar.introspection, peer.map(|p| p.introspection));
+    row(
+        "introspection",
+        ekdwar.introspection,
+        peer.map(|p| p.introspection),
+    );
     println!("  (target: Ekdwar ≥ 5× oidc-provider on each)");
     println!();
     println!("Process");
-    println!("  idle resident memory                {:>10.1} MB (target ≤ 40)", idle as f64 / 1024.0);
-    println!("  start to ready, empty database      {:>10.0} ms", ready.as_secs_f64() * 1000.0);
+    println!(
+        "  idle resident memory                {:>10.1} MB (target ≤ 40)",
+        idle as f64 / 1024.0
+    );
+    println!(
+        "  start to ready, empty database      {:>10.0} ms",
+        ready.as_secs_f64() * 1000.0
+    );
     let _ = std::fs::remove_dir_all(&empty);
     let _ = std::fs::remove_dir_all(&data);
     Ok(())

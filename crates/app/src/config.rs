@@ -45,6 +45,27 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub sms: SmsConfig,
     pub sso: SsoConfig,
+    /// Upstream identity providers people may log in with ("others" registration).
+    pub upstream: Vec<UpstreamConfig>,
+}
+
+/// An upstream OpenID provider (a Google- or Facebook-style login).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Short name used in addresses (`/login/external/{id}`).
+    pub id: String,
+    /// Shown on the button: "Log in with {name}".
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    #[serde(default = "default_upstream_scopes")]
+    pub scopes: String,
+}
+
+fn default_upstream_scopes() -> String {
+    "openid profile email".into()
 }
 
 /// Lifetimes of what the OpenID Connect provider issues.
@@ -334,6 +355,22 @@ impl Config {
                 "argon2",
                 "memory_kib must be at least 8 × parallelism and iterations at least 1",
             );
+        }
+        for u in &self.upstream {
+            if u.id.is_empty()
+                || !u
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return bad(
+                    "upstream.id",
+                    "must be lower-case letters, digits and dashes",
+                );
+            }
+            if url::Url::parse(&u.issuer).is_err() {
+                return bad("upstream.issuer", "must be a URL");
+            }
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad(

@@ -41,6 +41,8 @@ pub struct App {
     pub region: Region,
     pub default_lang: Lang,
     pub gateways: Gateways,
+    /// HTTP client for upstream identity providers.
+    pub http: reqwest::Client,
     wake_delivery: Arc<Notify>,
 }
 
@@ -93,6 +95,9 @@ impl App {
             region,
             default_lang,
             gateways,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(15))
+                .build()?,
             wake_delivery: Arc::new(Notify::new()),
         };
         app.ensure_signing_key()

@@ -41,6 +41,8 @@ audit_actions! {
     AdminUserUnlocked => "admin-user-unlocked",
     ConsentGranted => "consent-granted",
     ConsentWithdrawn => "consent-withdrawn",
+    ExternalLinked => "external-linked",
+    ExternalUnlinked => "external-unlinked",
 }
 
 /// Whether the event was allowed to happen.

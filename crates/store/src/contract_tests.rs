@@ -752,3 +752,53 @@ async fn sso_records() {
         );
     }
 }
+
+#[tokio::test]
+async fn external_identities() {
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        identity::insert(&mut c, &user("u1", "asha.k", None, None))
+            .await
+            .unwrap();
+        identity::insert(&mut c, &user("u2", "ravi.k", None, None))
+            .await
+            .unwrap();
+        let e = identity::ExternalIdentity {
+            provider: "google".into(),
+            subject: "g-1".into(),
+            user_id: "u1".into(),
+            email: Some("a@gmail.example".into()),
+            created_at: at(1),
+        };
+        identity::link_external(&mut c, &e).await.unwrap();
+        let again = identity::link_external(
+            &mut c,
+            &identity::ExternalIdentity {
+                user_id: "u2".into(),
+                ..e.clone()
+            },
+        )
+        .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict(_))),
+            "one subject, one account"
+        );
+        assert_eq!(
+            identity::external(&mut c, "google", "g-1").await.unwrap(),
+            Some(e.clone())
+        );
+        assert_eq!(identity::externals_of(&mut c, "u1").await.unwrap(), vec![e]);
+        assert_eq!(
+            identity::unlink_external(&mut c, "u1", "google")
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            identity::external(&mut c, "google", "g-1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

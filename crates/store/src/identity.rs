@@ -247,3 +247,67 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
         .await?;
     int(&row, "n")
 }
+
+/// An account's login through an upstream identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    pub provider: String,
+    pub subject: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Links an upstream subject to an account; a subject already linked anywhere is a conflict.
+pub async fn link_external(conn: &mut Conn, e: &ExternalIdentity) -> Result<()> {
+    sqlx::query("INSERT INTO external_identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&e.provider)
+        .bind(&e.subject)
+        .bind(&e.user_id)
+        .bind(e.email.clone())
+        .bind(e.created_at.millis())
+        .execute(conn)
+        .await
+        .map_err(|err| StoreError::from_insert(err, &["subject", "provider"]))?;
+    Ok(())
+}
+
+pub async fn external(
+    conn: &mut Conn,
+    provider: &str,
+    subject: &str,
+) -> Result<Option<ExternalIdentity>> {
+    let row = sqlx::query("SELECT provider, subject, user_id, email, created_at FROM external_identities WHERE provider = $1 AND subject = $2")
+        .bind(provider)
+        .bind(subject)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| external_from_row(&r)).transpose()
+}
+
+fn external_from_row(r: &AnyRow) -> Result<ExternalIdentity> {
+    Ok(ExternalIdentity {
+        provider: text(r, "provider")?,
+        subject: text(r, "subject")?,
+        user_id: text(r, "user_id")?,
+        email: opt_text(r, "email")?,
+        created_at: Timestamp::from_millis(int(r, "created_at")?),
+    })
+}
+
+pub async fn externals_of(conn: &mut Conn, user_id: &str) -> Result<Vec<ExternalIdentity>> {
+    let rows = sqlx::query("SELECT provider, subject, user_id, email, created_at FROM external_identities WHERE user_id = $1 ORDER BY created_at")
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(external_from_row).collect()
+}
+
+pub async fn unlink_external(conn: &mut Conn, user_id: &str, provider: &str) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM external_identities WHERE user_id = $1 AND provider = $2")
+        .bind(user_id)
+        .bind(provider)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -118,6 +118,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_sso.sql"),
         include_str!("../migrations/postgres/0002_sso.sql"),
     ),
+    (
+        3,
+        "external",
+        include_str!("../migrations/sqlite/0003_external.sql"),
+        include_str!("../migrations/postgres/0003_external.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -3,6 +3,7 @@
 
 mod ctx;
 mod error;
+mod external;
 mod identity;
 mod sso;
 mod system;
@@ -92,6 +93,13 @@ pub fn router(app: App) -> Router {
         .route("/account/apps", get(sso::connected))
         .route("/account/apps/disconnect", post(sso::disconnect))
         .route("/apps", get(sso::apps))
+        .route("/login/external/{provider}", get(external::start))
+        .route(
+            "/login/external/{provider}/callback",
+            get(external::callback),
+        )
+        .route("/account/linked", get(external::linked))
+        .route("/account/linked/remove", post(external::remove))
         .route("/helpdesk", get(sso::helpdesk))
         .route("/.well-known/openid-configuration", get(sso::discovery))
         .route("/oauth/jwks", get(sso::jwks))

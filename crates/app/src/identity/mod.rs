@@ -1,6 +1,7 @@
 //! Accounts: registration, login, sessions, recovery, profile and administration.
 
 mod admin;
+mod external;
 mod login;
 mod profile;
 mod recovery;
@@ -9,6 +10,7 @@ mod sessions;
 mod verification;
 
 pub use admin::NewUserInput;
+pub use external::{ExternalIntent, ExternalStart};
 pub use login::{LoggedIn, LoginInput};
 pub use profile::LevelInfo;
 pub use register::{RegisterInput, RegistrationDetails};

@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod cli;
 mod delivery;
+mod external;
 mod interop;
 mod shell;
 mod sso;

@@ -83,6 +83,15 @@ struct LoginPage<'a> {
     identifier: String,
     next: String,
     challenge: Option<Challenge>,
+    /// Upstream providers: (id, name).
+    upstreams: Vec<(String, String)>,
+}
+
+fn upstream_buttons(app: &App) -> Vec<(String, String)> {
+    app.upstreams()
+        .iter()
+        .map(|u| (u.id.clone(), u.name.clone()))
+        .collect()
 }
 
 /// Where to go after logging in: only back into a sign-in request of an app, or the account.
@@ -102,6 +111,7 @@ pub struct LoginQuery {
 }
 
 pub async fn login_form(
+    State(app): State<App>,
     c: Ctx,
     axum::extract::Query(q): axum::extract::Query<LoginQuery>,
 ) -> Response {
@@ -114,6 +124,7 @@ pub async fn login_form(
         identifier: q.login_hint,
         next: q.next,
         challenge: None,
+        upstreams: upstream_buttons(&app),
     })
 }
 
@@ -164,6 +175,7 @@ pub async fn login_submit(
                 identifier: f.identifier,
                 next: f.next,
                 challenge: needs_challenge.then(|| app.new_challenge()),
+                upstreams: upstream_buttons(&app),
             };
             Ok(with_errors(render(&page), &errors))
         }

@@ -1,0 +1,436 @@
+//! Logging in through an upstream OpenID provider ("others" registration in Rajasthan SSO).
+//!
+//! The first login creates a `simplified` account of type `other`, linked to the upstream
+//! subject. An existing account is linked only by its owner while logged in: never by matching
+//! e-mail addresses, which would let whoever controls an upstream account take over a portal one.
+//! The ID token comes straight from the upstream token endpoint over TLS, so its issuer, audience,
+//! expiry and nonce are checked and the TLS channel stands for the signature (OIDC Core §3.1.3.7).
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::{AccountLevel, AccountStatus, AccountType, PersonName, PortalId, Role};
+use ekdwar_store::StoreError;
+use ekdwar_store::identity::{self as users, ExternalIdentity, User};
+use serde_json::Value;
+
+use super::{CurrentSession, LoggedIn};
+use crate::App;
+use crate::audit::Actor;
+use crate::config::UpstreamConfig;
+use crate::error::{AppError, AppResult};
+
+const FLOW_LIFETIME: Duration = Duration::from_secs(600);
+
+/// Why a person starts an upstream login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalIntent {
+    Login,
+    Link,
+}
+
+/// A redirect to the upstream provider and the signed state to keep in a cookie meanwhile.
+#[derive(Debug, Clone)]
+pub struct ExternalStart {
+    pub redirect: String,
+    pub cookie: String,
+}
+
+impl App {
+    pub fn upstreams(&self) -> &[UpstreamConfig] {
+        &self.config.upstream
+    }
+
+    fn upstream(&self, id: &str) -> AppResult<&UpstreamConfig> {
+        self.config
+            .upstream
+            .iter()
+            .find(|u| u.id == id)
+            .ok_or(AppError::NotFound)
+    }
+
+    fn upstream_callback(&self, id: &str) -> String {
+        format!("{}/login/external/{id}/callback", self.config.public_url())
+    }
+
+    async fn upstream_metadata(&self, u: &UpstreamConfig) -> AppResult<Value> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            u.issuer.trim_end_matches('/')
+        );
+        let meta: Value = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| upstream_error(u, e))?
+            .json()
+            .await
+            .map_err(|e| upstream_error(u, e))?;
+        if meta["issuer"].as_str() != Some(u.issuer.trim_end_matches('/'))
+            && meta["issuer"].as_str() != Some(u.issuer.as_str())
+        {
+            return Err(AppError::Internal(format!(
+                "upstream {} announces another issuer",
+                u.id
+            )));
+        }
+        Ok(meta)
+    }
+
+    pub async fn start_external(
+        &self,
+        provider: &str,
+        intent: ExternalIntent,
+    ) -> AppResult<ExternalStart> {
+        let u = self.upstream(provider)?;
+        let meta = self.upstream_metadata(u).await?;
+        let endpoint = meta["authorization_endpoint"]
+            .as_str()
+            .ok_or_else(|| AppError::Internal("upstream has no authorization endpoint".into()))?;
+        let (state, nonce, verifier) = (
+            self.random.token(16),
+            self.random.token(16),
+            self.random.token(32),
+        );
+        let challenge = ekdwar_domain::sso::pkce_s256(&verifier)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut url = url::Url::parse(endpoint).map_err(|e| AppError::Internal(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &u.client_id)
+            .append_pair("redirect_uri", &self.upstream_callback(provider))
+            .append_pair("scope", &u.scopes)
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        if intent == ExternalIntent::Link {
+            // Linking must be a deliberate choice of upstream account, not whichever one the
+            // browser happens to be logged in to there.
+            url.query_pairs_mut().append_pair("prompt", "login");
+        }
+        let expires = self.clock.now().plus(FLOW_LIFETIME).millis();
+        let intent = match intent {
+            ExternalIntent::Login => "login",
+            ExternalIntent::Link => "link",
+        };
+        let payload = format!("{provider}|{state}|{nonce}|{verifier}|{intent}|{expires}");
+        let sig = self.key.sign_b64(&[b"external-login", payload.as_bytes()]);
+        Ok(ExternalStart {
+            redirect: url.to_string(),
+            cookie: format!("{}.{sig}", URL_SAFE_NO_PAD.encode(payload)),
+        })
+    }
+
+    /// Finishes an upstream login: logs in (creating the account on first use), or links the
+    /// upstream account to the person logged in.
+    pub async fn finish_external(
+        &self,
+        provider: &str,
+        code: &str,
+        state: &str,
+        cookie: &str,
+        current: Option<&CurrentSession>,
+        actor: &Actor,
+    ) -> AppResult<LoggedIn> {
+        let (payload_b64, sig) = cookie.split_once('.').ok_or(AppError::FlowExpired)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .ok()
+            .and_then(|p| String::from_utf8(p).ok())
+            .ok_or(AppError::FlowExpired)?;
+        if !self
+            .key
+            .verify_b64(&[b"external-login", payload.as_bytes()], sig)
+        {
+            return Err(AppError::FlowExpired);
+        }
+        let parts: Vec<&str> = payload.split('|').collect();
+        let [p, expected_state, nonce, verifier, intent, expires] = parts[..] else {
+            return Err(AppError::FlowExpired);
+        };
+        let expires: i64 = expires.parse().map_err(|_| AppError::FlowExpired)?;
+        if p != provider || expected_state != state || expires <= self.clock.now().millis() {
+            return Err(AppError::FlowExpired);
+        }
+        let u = self.upstream(provider)?;
+        let meta = self.upstream_metadata(u).await?;
+        let token_endpoint = meta["token_endpoint"]
+            .as_str()
+            .ok_or_else(|| AppError::Internal("upstream has no token endpoint".into()))?;
+        let resp: Value = self
+            .http
+            .post(token_endpoint)
+            .basic_auth(&u.client_id, Some(u.client_secret.expose()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &self.upstream_callback(provider)),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .map_err(|e| upstream_error(u, e))?
+            .json()
+            .await
+            .map_err(|e| upstream_error(u, e))?;
+        let id_token = resp["id_token"].as_str().ok_or_else(|| {
+            AppError::Internal(format!(
+                "upstream {provider} returned no ID token: {}",
+                resp["error"]
+            ))
+        })?;
+        let mut claims = self.upstream_claims(u, id_token, nonce)?;
+        // Providers often keep profile claims out of the ID token; userinfo has them.
+        if let (Some(access), Some(endpoint)) = (
+            resp["access_token"].as_str(),
+            meta["userinfo_endpoint"].as_str(),
+        ) && let Ok(r) = self.http.get(endpoint).bearer_auth(access).send().await
+            && let Ok(info) = r.json::<Value>().await
+            && info["sub"] == claims["sub"]
+            && let (Some(into), Some(from)) = (claims.as_object_mut(), info.as_object())
+        {
+            for (k, v) in from {
+                into.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let subject = claims["sub"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| AppError::Internal("upstream ID token has no sub".into()))?
+            .to_string();
+        let email = claims["email"].as_str().map(str::to_string);
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let linked = users::external(&mut tx, provider, &subject).await?;
+        let user = match (intent, linked, current) {
+            ("link", Some(l), Some(cur)) if l.user_id == cur.user.id => cur.user.clone(),
+            ("link", Some(_), Some(_)) => {
+                return Err(AppError::field("provider", "external-linked-elsewhere"));
+            }
+            ("link", None, Some(cur)) => {
+                users::link_external(
+                    &mut tx,
+                    &ExternalIdentity {
+                        provider: provider.into(),
+                        subject,
+                        user_id: cur.user.id.clone(),
+                        email,
+                        created_at: now,
+                    },
+                )
+                .await?;
+                self.audit(
+                    &mut tx,
+                    actor,
+                    Some(&cur.user.id),
+                    AuditAction::ExternalLinked,
+                    Outcome::Success,
+                    Some(provider.into()),
+                )
+                .await?;
+                cur.user.clone()
+            }
+            ("link", _, None) => return Err(AppError::FlowExpired),
+            (_, Some(l), _) => users::by_id(&mut tx, &l.user_id)
+                .await?
+                .ok_or(AppError::FlowExpired)?,
+            (_, None, _) => {
+                let user = self.new_external_user(&mut tx, &claims).await?;
+                users::link_external(
+                    &mut tx,
+                    &ExternalIdentity {
+                        provider: provider.into(),
+                        subject,
+                        user_id: user.id.clone(),
+                        email,
+                        created_at: now,
+                    },
+                )
+                .await?;
+                self.audit(
+                    &mut tx,
+                    actor,
+                    Some(&user.id),
+                    AuditAction::Registered,
+                    Outcome::Success,
+                    Some(format!("external:{provider}")),
+                )
+                .await?;
+                self.metrics.registrations.inc();
+                user
+            }
+        };
+        if user.status != AccountStatus::Active {
+            return Err(AppError::AccountLocked);
+        }
+        if let Some(cur) = current {
+            ekdwar_store::sessions::revoke(&mut tx, &cur.user.id, &cur.session.id_hash, now)
+                .await?;
+        }
+        let token = self.create_session(&mut tx, &user.id, actor, "fed").await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&user.id),
+            AuditAction::LoginSucceeded,
+            Outcome::Success,
+            Some(format!("external:{provider}")),
+        )
+        .await?;
+        ekdwar_store::commit(tx).await?;
+        self.metrics.login("success");
+        Ok(LoggedIn {
+            token,
+            user,
+            password_expired: false,
+        })
+    }
+
+    fn upstream_claims(&self, u: &UpstreamConfig, id_token: &str, nonce: &str) -> AppResult<Value> {
+        let bad =
+            |why: &str| AppError::Internal(format!("upstream {} ID token refused: {why}", u.id));
+        let payload = id_token.split('.').nth(1).ok_or_else(|| bad("not a JWT"))?;
+        let claims: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(payload)
+                .map_err(|_| bad("bad encoding"))?,
+        )
+        .map_err(|_| bad("bad JSON"))?;
+        if claims["iss"].as_str().map(|i| i.trim_end_matches('/'))
+            != Some(u.issuer.trim_end_matches('/'))
+        {
+            return Err(bad("issuer"));
+        }
+        let aud_ok = match &claims["aud"] {
+            Value::String(a) => a == &u.client_id,
+            Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&u.client_id)),
+            _ => false,
+        };
+        if !aud_ok {
+            return Err(bad("audience"));
+        }
+        if claims["exp"]
+            .as_i64()
+            .is_none_or(|e| e * 1000 <= self.clock.now().millis())
+        {
+            return Err(bad("expired"));
+        }
+        if claims["nonce"].as_str() != Some(nonce) {
+            return Err(bad("nonce"));
+        }
+        Ok(claims)
+    }
+
+    async fn new_external_user(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        claims: &Value,
+    ) -> AppResult<User> {
+        let full = claims["name"].as_str().unwrap_or_default();
+        let mut split = full.split_whitespace();
+        let given = claims["given_name"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| split.next().map(str::to_string))
+            .unwrap_or_default();
+        let family = claims["family_name"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| split.collect::<Vec<_>>().join(" "));
+        let first = PersonName::parse(&given)
+            .unwrap_or_else(|_| PersonName::from_trusted("Citizen".into()));
+        let last =
+            PersonName::parse(&family).unwrap_or_else(|_| PersonName::from_trusted("-".into()));
+        let base = PortalId::suggestion_base(&first, &last);
+        let mut candidate = base.clone();
+        let portal_id = loop {
+            if let Ok(id) = PortalId::parse(&candidate)
+                && !users::portal_id_taken(conn, &id).await?
+            {
+                break id;
+            }
+            candidate = format!("{base}{}", 10 + self.random.below(99_990));
+        };
+        let now = self.clock.now();
+        let user = User {
+            id: self.random.id(),
+            portal_id,
+            first_name: first,
+            last_name: last,
+            phone: None,
+            email: None,
+            password_hash: None,
+            password_changed_at: now,
+            level: AccountLevel::Simplified,
+            account_type: AccountType::Other,
+            role: Role::Citizen,
+            status: AccountStatus::Active,
+            language: None,
+            consent_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        match users::insert(conn, &user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict(_)) => Err(AppError::Internal("portal ID race".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The upstream logins linked to an account: (provider id, provider name, e-mail).
+    pub async fn linked_logins(
+        &self,
+        user_id: &str,
+    ) -> AppResult<Vec<(String, String, Option<String>)>> {
+        let mut conn = self.store.conn().await?;
+        Ok(users::externals_of(&mut conn, user_id)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let name = self
+                    .config
+                    .upstream
+                    .iter()
+                    .find(|u| u.id == e.provider)
+                    .map_or_else(|| e.provider.clone(), |u| u.name.clone());
+                (e.provider, name, e.email)
+            })
+            .collect())
+    }
+
+    /// Removes a linked login, unless it is the only way into the account.
+    pub async fn unlink_external(
+        &self,
+        cur: &CurrentSession,
+        provider: &str,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let links = users::externals_of(&mut tx, &cur.user.id).await?;
+        if cur.user.password_hash.is_none() && links.len() <= 1 {
+            return Err(AppError::field("provider", "external-last-login"));
+        }
+        if users::unlink_external(&mut tx, &cur.user.id, provider).await? == 0 {
+            return Err(AppError::NotFound);
+        }
+        self.audit(
+            &mut tx,
+            actor,
+            Some(&cur.user.id),
+            AuditAction::ExternalUnlinked,
+            Outcome::Success,
+            Some(provider.into()),
+        )
+        .await?;
+        ekdwar_store::commit(tx).await?;
+        Ok(())
+    }
+}
+
+fn upstream_error(u: &UpstreamConfig, e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("upstream {} unreachable: {e}", u.id))
+}

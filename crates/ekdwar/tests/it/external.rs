@@ -1,0 +1,284 @@
+//! Logging in through an upstream OpenID provider: oidc-provider (npm), a real, independent
+//! implementation, started by the test on a local port.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ekdwar_app::config::{Secret, UpstreamConfig};
+
+use crate::accounts::register_phone;
+use crate::sso::{browser, follow, post_form};
+use crate::support::{TestApp, backends};
+
+struct Upstream(Child);
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts oidc-provider with one client: this portal.
+fn start_upstream(port: u16, callback: &str) -> Upstream {
+    let clients = serde_json::json!([{
+        "client_id": "ekdwar",
+        "client_secret": "ekdwar-upstream-secret-ekdwar-upstream-secret",
+        "redirect_uris": [callback],
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+    }]);
+    let child = Upstream(
+        Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop"))
+            .env("PORT", port.to_string())
+            .env("CLIENTS", clients.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("node starts oidc-provider"),
+    );
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("oidc-provider did not start");
+}
+
+/// Goes through the upstream's own login form as `login`; returns the portal page reached.
+async fn upstream_login(
+    t: &TestApp,
+    b: &reqwest::Client,
+    start: &str,
+    login: &str,
+) -> (u16, String, String) {
+    let r = b.get(t.url(start)).send().await.unwrap();
+    let mut url = r.headers()["location"].to_str().unwrap().to_string();
+    let upstream = url.split("/auth").next().unwrap().to_string();
+    for _ in 0..10 {
+        if url.starts_with(&t.base) {
+            return follow(t, b, url).await;
+        }
+        let r = b.get(&url).send().await.unwrap();
+        if let Some(l) = r.headers().get("location") {
+            let l = l.to_str().unwrap();
+            url = if l.starts_with('/') {
+                format!("{upstream}{l}")
+            } else {
+                l.to_string()
+            };
+            continue;
+        }
+        let page = r.text().await.unwrap();
+        let action = page
+            .split("action=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a form")
+            .to_string();
+        // Every hidden field (prompt, xsrf token...) plus the login fields when asked.
+        let attr = |tag: &str, name: &str| {
+            tag.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
+        };
+        let mut form: Vec<(String, String)> = page
+            .split("<input")
+            .skip(1)
+            .filter(|tag| tag.contains("type=\"hidden\""))
+            .filter_map(|tag| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))
+            .collect();
+        if page.contains("name=\"login\"") {
+            form.push(("login".into(), login.into()));
+            form.push(("password".into(), "any".into()));
+        }
+        let target = if action.starts_with("http") {
+            action
+        } else {
+            format!("{upstream}{action}")
+        };
+        let r = b.post(target).form(&form).send().await.unwrap();
+        let Some(l) = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+        else {
+            panic!(
+                "upstream form answered {}: {}",
+                r.status(),
+                r.text().await.unwrap()
+            );
+        };
+        url = if l.starts_with('/') {
+            format!("{upstream}{l}")
+        } else {
+            l.to_string()
+        };
+    }
+    panic!("upstream login did not come back");
+}
+
+#[tokio::test]
+async fn upstream_logins_create_link_and_never_match_by_email() {
+    tokio::task::spawn_blocking(crate::interop::ensure_interop)
+        .await
+        .unwrap();
+    for backend in backends() {
+        let port = free_port();
+        let mut upstream = None;
+        let t = TestApp::start_with(backend, |c| {
+            let callback = format!(
+                "http://{}/login/external/upstream/callback",
+                c.server.listen
+            );
+            upstream = Some(start_upstream(port, &callback));
+            c.upstream = vec![UpstreamConfig {
+                id: "upstream".into(),
+                name: "Upstream ID".into(),
+                issuer: format!("http://127.0.0.1:{port}"),
+                client_id: "ekdwar".into(),
+                client_secret: Secret::new("ekdwar-upstream-secret-ekdwar-upstream-secret"),
+                scopes: "openid profile email".into(),
+            }];
+        })
+        .await;
+
+        // First login creates a simplified account of type "other".
+        let b = browser();
+        let (_, _, login) = follow(&t, &b, t.url("/login")).await;
+        assert!(login.contains("Log in with Upstream ID"), "{backend}");
+        let (_, at, page) = upstream_login(&t, &b, "/login/external/upstream", "alice").await;
+        assert!(at.ends_with("/account"), "{backend}: {at} {page}");
+        let alice = t
+            .app
+            .admin_find_user("alice.upstream")
+            .await
+            .unwrap()
+            .expect("account created");
+        assert_eq!(
+            (alice.account_type.as_str(), alice.level.as_str()),
+            ("other", "simplified")
+        );
+        assert!(
+            alice.email.is_none(),
+            "an upstream e-mail is not a verified contact here"
+        );
+        let users = t.app.admin_list_users(100, 0).await.unwrap().len();
+        let (_, at, _) = upstream_login(&t, &browser(), "/login/external/upstream", "alice").await;
+        assert!(at.ends_with("/account"));
+        assert_eq!(
+            t.app.admin_list_users(100, 0).await.unwrap().len(),
+            users,
+            "{backend}: the same account the second time"
+        );
+        // Alice has no password: her only login cannot be removed.
+        let (_, _, linked) = follow(&t, &b, t.url("/account/linked")).await;
+        let (status, _, page) = post_form(
+            &t,
+            &b,
+            &linked,
+            "/account/linked/remove",
+            &[("provider", "upstream")],
+        )
+        .await;
+        assert!(
+            status == 422 || page.contains("only way"),
+            "{backend}: {page}"
+        );
+
+        // A portal account links an upstream one only from its own profile.
+        register_phone(&t, "9812300050", "Bob").await;
+        let bob_browser = browser();
+        let (_, _, login) = follow(&t, &bob_browser, t.url("/login")).await;
+        let (_, _, _) = post_form(
+            &t,
+            &bob_browser,
+            &login,
+            "/login",
+            &[
+                ("identifier", "9812300050"),
+                ("password", crate::accounts::PASSWORD),
+            ],
+        )
+        .await;
+        let (_, at, page) =
+            upstream_login(&t, &bob_browser, "/login/external/upstream?link=1", "bob").await;
+        assert!(at.contains("/account/linked"), "{backend}: {at}");
+        assert!(
+            page.contains("Upstream ID"),
+            "{backend}: linked login listed"
+        );
+        // Linking alice's upstream account to bob is refused.
+        let (_, _, page) =
+            upstream_login(&t, &bob_browser, "/login/external/upstream?link=1", "alice").await;
+        assert!(page.contains("already linked"), "{backend}: {page}");
+        // Bob can now log in upstream and lands in his own account.
+        let fresh = browser();
+        upstream_login(&t, &fresh, "/login/external/upstream", "bob").await;
+        let (_, _, account) = follow(&t, &fresh, t.url("/account")).await;
+        assert!(
+            account.contains("+919812300050"),
+            "{backend}: bob's own account"
+        );
+
+        // No matching by e-mail: the upstream reports carol@upstream.example, which a portal
+        // account already has; the upstream login still gets an account of its own.
+        let form = t.get("/register").await;
+        let page = t
+            .post(
+                &form,
+                "/register",
+                &[
+                    ("contact", "carol@upstream.example"),
+                    ("first_name", "Carol"),
+                    ("last_name", "Portal"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(page.path(), "/register/verify");
+        let mail = t.last_message("carol@upstream.example").await;
+        let link = mail
+            .split_whitespace()
+            .find(|w| w.starts_with("http"))
+            .unwrap()
+            .to_string();
+        let page = crate::accounts::fetch(&t.client, &t, link.trim_start_matches(&t.base)).await;
+        t.post(
+            &page,
+            "/register/password",
+            &[
+                ("portal_id", "carol.portal"),
+                ("password", crate::accounts::PASSWORD),
+                ("confirm", crate::accounts::PASSWORD),
+            ],
+        )
+        .await;
+        upstream_login(&t, &browser(), "/login/external/upstream", "carol").await;
+        let portal_carol = t
+            .app
+            .admin_find_user("carol.portal")
+            .await
+            .unwrap()
+            .unwrap();
+        let upstream_carol = t
+            .app
+            .admin_find_user("carol.upstream")
+            .await
+            .unwrap()
+            .expect("separate account");
+        assert_ne!(portal_carol.id, upstream_carol.id);
+        drop(upstream);
+    }
+}

@@ -1,0 +1,160 @@
+//! Logging in with an upstream identity provider, and the linked logins on the profile.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use ekdwar_app::App;
+use ekdwar_app::identity::ExternalIntent;
+use serde::Deserialize;
+
+use crate::ctx::{Ctx, SESSION_COOKIE};
+use crate::error::{Errors, WebError};
+use crate::identity::render;
+
+const EXTERNAL_FLOW: &str = "ekdwar_external";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StartQuery {
+    link: Option<String>,
+}
+
+pub async fn start(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Path(provider): Path<String>,
+    Query(q): Query<StartQuery>,
+) -> Result<Response, WebError> {
+    let intent = if q.link.is_some() && c.user.is_some() {
+        ExternalIntent::Link
+    } else {
+        ExternalIntent::Login
+    };
+    let started = app.start_external(&provider, intent).await?;
+    let jar = jar.add(c.cookie(EXTERNAL_FLOW, started.cookie, Some(600)));
+    Ok((jar, Redirect::to(&started.redirect)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CallbackQuery {
+    code: String,
+    state: String,
+    error: Option<String>,
+}
+
+pub async fn callback(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Path(provider): Path<String>,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, WebError> {
+    let cookie = jar
+        .get(EXTERNAL_FLOW)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let jar = jar.add(c.removal(EXTERNAL_FLOW));
+    if q.error.is_some() {
+        // The person cancelled at the provider.
+        return Ok((jar, Redirect::to("/login")).into_response());
+    }
+    let linking = c.user.is_some();
+    let done = app
+        .finish_external(
+            &provider,
+            &q.code,
+            &q.state,
+            &cookie,
+            c.user.as_ref(),
+            &c.actor,
+        )
+        .await;
+    match done {
+        Ok(done) => {
+            let to = if linking {
+                "/account/linked?notice=notice-external-linked"
+            } else {
+                "/account"
+            };
+            Ok((
+                jar.add(c.cookie(SESSION_COOKIE, done.token, None)),
+                Redirect::to(to),
+            )
+                .into_response())
+        }
+        Err(e) => match Errors::from_app(&c, &e, "provider") {
+            Some(errors) if c.user.is_some() => {
+                let s = c.user.as_ref().expect("checked");
+                Ok((jar, linked_page(&app, &c, &s.user.id, errors).await?).into_response())
+            }
+            _ => Err(WebError(e)),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "linked.html")]
+struct LinkedPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    links: Vec<(String, String, Option<String>)>,
+    upstreams: Vec<(String, String)>,
+}
+
+async fn linked_page(
+    app: &App,
+    c: &Ctx,
+    user_id: &str,
+    errors: Errors,
+) -> Result<Response, WebError> {
+    let links = app.linked_logins(user_id).await?;
+    let upstreams = app
+        .upstreams()
+        .iter()
+        .filter(|u| !links.iter().any(|l| l.0 == u.id))
+        .map(|u| (u.id.clone(), u.name.clone()))
+        .collect();
+    Ok(render(&LinkedPage {
+        c,
+        errors,
+        links,
+        upstreams,
+    }))
+}
+
+pub async fn linked(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
+    match c.user_or_login() {
+        Ok(s) => linked_page(&app, &c, &s.user.id, Errors::default()).await,
+        Err(r) => Ok(r.into_response()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    provider: String,
+}
+
+pub async fn remove(
+    State(app): State<App>,
+    c: Ctx,
+    Form(f): Form<RemoveForm>,
+) -> Result<Response, WebError> {
+    let s = match c.user_or_login() {
+        Ok(s) => s,
+        Err(r) => return Ok(r.into_response()),
+    };
+    match app.unlink_external(s, &f.provider, &c.actor).await {
+        Ok(()) => {
+            Ok(Redirect::to("/account/linked?notice=notice-external-unlinked").into_response())
+        }
+        Err(e) => match Errors::from_app(&c, &e, "provider") {
+            Some(errors) => linked_page(&app, &c, &s.user.id, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
