@@ -113,8 +113,9 @@ async fn serve(data: &Path, port: u16) -> Result<(Proc, Duration)> {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data")
         .arg(data)
-        .env("EKDWAR_LOG", "warn")
+        .env("EKDWAR_LOG", "error")
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()?;
     let proc = Proc(child);
     wait_ready(
@@ -315,12 +316,20 @@ struct Figures {
     introspection: f64,
 }
 
+type Minter = Box<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// `code` logs in and returns an authorization code; the access token for userinfo and
+/// introspection comes from a fresh login made after the refresh run.
 async fn token_figures(
     p: Arc<Peer>,
     refresh_tokens: Vec<String>,
-    access: String,
+    code: Minter,
     workers: usize,
-) -> Figures {
+) -> Result<Figures> {
     let http = keepalive();
     let chains: Arc<Vec<tokio::sync::Mutex<String>>> = Arc::new(
         refresh_tokens
@@ -373,6 +382,11 @@ async fn token_figures(
         }
     })
     .await;
+    let fresh = exchange(&p, &code().await?).await?;
+    let access = fresh["access_token"]
+        .as_str()
+        .context("no access token")?
+        .to_string();
     let (h, pp, a) = (http.clone(), p.clone(), access.clone());
     let userinfo = rate(workers, move |_| {
         let (h, p, a) = (h.clone(), pp.clone(), a.clone());
@@ -398,21 +412,16 @@ async fn token_figures(
         }
     })
     .await;
-    Figures {
+    Ok(Figures {
         refresh,
         client_credentials,
         userinfo,
         introspection,
-    }
+    })
 }
 
-async fn refresh_tokens(
-    p: &Peer,
-    n: usize,
-    code: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send>>,
-) -> Result<(Vec<String>, String)> {
+async fn refresh_tokens(p: &Peer, n: usize, code: &Minter) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    let mut access = String::new();
     for _ in 0..n {
         let v = exchange(p, &code().await?).await?;
         out.push(
@@ -421,12 +430,8 @@ async fn refresh_tokens(
                 .with_context(|| format!("no refresh token: {v}"))?
                 .to_string(),
         );
-        access = v["access_token"]
-            .as_str()
-            .context("no access token")?
-            .to_string();
     }
-    Ok((out, access))
+    Ok(out)
 }
 
 fn argon2_rate(cfg: &ekdwar_app::config::Argon2Config) -> f64 {
@@ -469,9 +474,9 @@ async fn main() -> Result<()> {
             "--portal-id",
             "bench.user",
             "--first-name",
-            "Bench",
+            "Lata",
             "--last-name",
-            "User",
+            "Mehra",
             "--phone",
             "9812399999",
         ],
@@ -516,6 +521,19 @@ async fn main() -> Result<()> {
     .await;
     let logins_per_core = logins / cores as f64;
 
+    // The ceiling: the cheapest request the server answers, over the same connections.
+    let (h, hb) = (keepalive(), base.clone());
+    let ceiling = rate(workers, move |_| {
+        let (h, b) = (h.clone(), hb.clone());
+        async move {
+            h.get(format!("{b}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+
     // 2. Token figures, Ekdwar.
     let ours = Arc::new(Peer {
         token: format!("{base}/oauth/token"),
@@ -525,12 +543,12 @@ async fn main() -> Result<()> {
         secret: client["client_secret"].as_str().context("secret")?.into(),
     });
     let (b3, id3) = (base.clone(), ours.client_id.clone());
-    let (chains, access) = refresh_tokens(&ours, workers, move || {
+    let mint: Minter = Box::new(move || {
         let (b, id) = (b3.clone(), id3.clone());
         Box::pin(async move { ekdwar_code(&b, &id).await })
-    })
-    .await?;
-    let ekdwar = token_figures(ours, chains, access, workers).await;
+    });
+    let chains = refresh_tokens(&ours, workers, &mint).await?;
+    let ekdwar = token_figures(ours, chains, mint, workers).await?;
 
     // 3. The same figures for oidc-provider.
     let nport = free_port();
@@ -561,12 +579,12 @@ async fn main() -> Result<()> {
                 secret: "bench-secret-bench-secret-bench-secret".into(),
             });
             let nb = nbase.clone();
-            let (chains, access) = refresh_tokens(&theirs, workers, move || {
+            let mint: Minter = Box::new(move || {
                 let b = nb.clone();
                 Box::pin(async move { provider_code(&b, "bench").await })
-            })
-            .await?;
-            let f = token_figures(theirs, chains, access, workers).await;
+            });
+            let chains = refresh_tokens(&theirs, workers, &mint).await?;
+            let f = token_figures(theirs, chains, mint, workers).await?;
             drop(proc);
             Some(f)
         }
@@ -611,6 +629,7 @@ async fn main() -> Result<()> {
         peer.map(|p| p.introspection),
     );
     println!("  (target: Ekdwar ≥ 5× oidc-provider on each)");
+    println!("  ceiling: GET /healthz over the same connections {ceiling:>8.0}");
     println!();
     println!("Process");
     println!(

@@ -111,6 +111,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to a SQLite file in the data folder.
     pub database_url: Option<String>,
+    /// SQLite only: sync to disk on every commit, so that even a power loss loses nothing.
+    /// Off, a process crash still loses nothing; writes are several times faster.
+    pub sqlite_full_sync: bool,
     /// Key for signing CSRF tokens, challenges and code hashes. Generated into the data folder
     /// when not set; several nodes behind one address must share it.
     pub secret_key: Option<Secret>,
@@ -125,6 +128,7 @@ impl Default for ServerConfig {
             dev_mode: false,
             data_dir: PathBuf::from("./ekdwar-data"),
             database_url: None,
+            sqlite_full_sync: false,
             secret_key: None,
         }
     }

@@ -43,6 +43,7 @@ pub struct App {
     pub gateways: Gateways,
     /// HTTP client for upstream identity providers.
     pub http: reqwest::Client,
+    signer: Arc<sso::SignerCache>,
     wake_delivery: Arc<Notify>,
 }
 
@@ -74,7 +75,7 @@ impl App {
             Some(k) => ServerKey::new(k.expose().as_bytes().to_vec()),
             None => load_or_create_key(data, random.as_ref())?,
         };
-        let store = Store::connect(&config.database_url())
+        let store = Store::connect_with(&config.database_url(), config.server.sqlite_full_sync)
             .await
             .context("cannot open the database")?;
         store.migrate().await.context("database migration failed")?;
@@ -99,6 +100,7 @@ impl App {
                 .timeout(std::time::Duration::from_secs(15))
                 .build()?,
             wake_delivery: Arc::new(Notify::new()),
+            signer: Arc::default(),
         };
         app.ensure_signing_key()
             .await

@@ -165,10 +165,18 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the database at `url`.
     ///
-    /// SQLite runs in WAL mode with `synchronous=FULL`: a write acknowledged to a user survives
-    /// a crash of the process or the machine. Foreign keys are enforced and writers wait for
-    /// each other for up to five seconds instead of failing.
+    /// SQLite runs in WAL mode with `synchronous=NORMAL`: a write acknowledged to a user
+    /// survives a crash of the process (the WAL is written before the commit returns), and the
+    /// WAL is synced at checkpoints rather than on every commit. Only a power loss or kernel crash
+    /// can lose the last commits; [`Store::connect_with`] with `full_sync` syncs every commit
+    /// where that matters more than write throughput. Foreign keys are enforced and writers wait for each other for up to
+    /// five seconds instead of failing.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, false).await
+    }
+
+    /// As [`Store::connect`]; `full_sync` makes SQLite sync the WAL on every commit.
+    pub async fn connect_with(url: &str, full_sync: bool) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -179,16 +187,17 @@ impl Store {
             _ => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let synchronous = if full_sync { "FULL" } else { "NORMAL" };
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
                         Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
-                            )
+                            conn.execute(sql!(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; \
+                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+                            ))
                             .await?;
                             Ok(())
                         })

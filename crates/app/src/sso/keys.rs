@@ -14,6 +14,22 @@ use crate::error::{AppError, AppResult};
 
 const ES256: &str = "ES256";
 
+/// How long a node signs with the key it loaded before looking again (another node may have
+/// rotated meanwhile).
+const RELOAD_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The unwrapped key in use, kept in memory so that signing costs no database read.
+#[derive(Default)]
+pub struct SignerCache(
+    std::sync::RwLock<Option<(std::time::Instant, String, p256::ecdsa::SigningKey)>>,
+);
+
+impl std::fmt::Debug for SignerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignerCache(***)")
+    }
+}
+
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -73,6 +89,9 @@ impl App {
         store::insert_key(&mut tx, &key).await?;
         store::retire_keys_except(&mut tx, ES256, &key.kid, self.clock.now()).await?;
         ekdwar_store::commit(tx).await?;
+        if let Ok(mut cached) = self.signer.0.write() {
+            *cached = None;
+        }
         Ok(key.kid)
     }
 
@@ -90,8 +109,14 @@ impl App {
         Ok(serde_json::json!({ "keys": keys }))
     }
 
-    /// Signs claims as a compact JWS with the newest key in use.
-    pub async fn sign_jwt(&self, claims: &serde_json::Value) -> AppResult<String> {
+    /// The newest key in use, from memory when loaded recently.
+    async fn current_signer(&self) -> AppResult<(String, p256::ecdsa::SigningKey)> {
+        if let Ok(cached) = self.signer.0.read()
+            && let Some((at, kid, key)) = cached.as_ref()
+            && at.elapsed() < RELOAD_AFTER
+        {
+            return Ok((kid.clone(), key.clone()));
+        }
         let key = {
             let mut conn = self.store.conn().await?;
             store::keys(&mut conn)
@@ -110,7 +135,16 @@ impl App {
         let signer = p256::ecdsa::SigningKey::from_slice(&raw).map_err(|_| {
             AppError::Internal("signing key does not unwrap: was the server key changed?".into())
         })?;
-        let header = serde_json::json!({ "alg": ES256, "typ": "JWT", "kid": key.kid });
+        if let Ok(mut cached) = self.signer.0.write() {
+            *cached = Some((std::time::Instant::now(), key.kid.clone(), signer.clone()));
+        }
+        Ok((key.kid, signer))
+    }
+
+    /// Signs claims as a compact JWS with the newest key in use.
+    pub async fn sign_jwt(&self, claims: &serde_json::Value) -> AppResult<String> {
+        let (kid, signer) = self.current_signer().await?;
+        let header = serde_json::json!({ "alg": ES256, "typ": "JWT", "kid": kid });
         let input = format!(
             "{}.{}",
             b64(header.to_string().as_bytes()),

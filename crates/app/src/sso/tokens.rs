@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ekdwar_domain::sso::{Scopes, acr_of, pkce_s256};
 use ekdwar_domain::{AccountStatus, Timestamp};
+use ekdwar_store::Conn;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::sso::{self as store, Client, Token};
 use serde::Deserialize;
@@ -61,6 +62,55 @@ impl OAuthError {
 }
 
 type OAuthResult<T> = Result<T, OAuthError>;
+
+/// Everything a code exchange must match: the client, the deadline, the redirect URI, PKCE.
+fn check_code(
+    c: &store::AuthCode,
+    client: &Client,
+    form: &TokenForm,
+    now: Timestamp,
+) -> OAuthResult<()> {
+    if c.client_id != client.id {
+        return Err(OAuthError::grant("code was issued to another client"));
+    }
+    if c.expires_at <= now {
+        return Err(OAuthError::grant("code expired"));
+    }
+    if form.redirect_uri.as_deref() != Some(c.redirect_uri.as_str()) {
+        return Err(OAuthError::grant("redirect_uri does not match"));
+    }
+    match (&c.code_challenge, &form.code_verifier) {
+        (Some(challenge), Some(verifier)) => {
+            let ok = pkce_s256(verifier)
+                .is_ok_and(|h| constant_time_eq(h.as_bytes(), challenge.as_bytes()));
+            if !ok {
+                return Err(OAuthError::grant("code_verifier does not match"));
+            }
+        }
+        (Some(_), None) => return Err(OAuthError::grant("code_verifier is required")),
+        (None, Some(_)) => {
+            return Err(OAuthError::grant(
+                "no code_challenge was sent for this code",
+            ));
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+async fn active_user(conn: &mut Conn, id: &str) -> OAuthResult<User> {
+    match users::by_id(conn, id).await.map_err(OAuthError::server)? {
+        Some(u) if u.status == AccountStatus::Active => Ok(u),
+        _ => Err(OAuthError::grant("the account is not active")),
+    }
+}
+
+async fn session_alive(conn: &mut Conn, session_hash: &str, now: Timestamp) -> OAuthResult<bool> {
+    Ok(ekdwar_store::sessions::by_hash(conn, session_hash)
+        .await
+        .map_err(OAuthError::server)?
+        .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now))
+}
 
 /// Credentials from an `Authorization: Basic` header (already decoded), if any.
 pub type BasicAuth = Option<(String, String)>;
@@ -150,73 +200,37 @@ impl App {
             ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
             return Err(OAuthError::grant("code already used"));
         }
-        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
-        if c.client_id != client.id {
-            return Err(OAuthError::grant("code was issued to another client"));
+        if let Err(e) = check_code(&c, client, form, now) {
+            // A failed exchange still uses the code up: codes are single-use whatever happens.
+            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            return Err(e);
         }
-        if c.expires_at <= now {
-            return Err(OAuthError::grant("code expired"));
-        }
-        if form.redirect_uri.as_deref() != Some(c.redirect_uri.as_str()) {
-            return Err(OAuthError::grant("redirect_uri does not match"));
-        }
-        match (&c.code_challenge, &form.code_verifier) {
-            (Some(challenge), Some(verifier)) => {
-                let ok = pkce_s256(verifier)
-                    .is_ok_and(|h| constant_time_eq(h.as_bytes(), challenge.as_bytes()));
-                if !ok {
-                    return Err(OAuthError::grant("code_verifier does not match"));
-                }
-            }
-            (Some(_), None) => return Err(OAuthError::grant("code_verifier is required")),
-            (None, Some(_)) => {
-                return Err(OAuthError::grant(
-                    "no code_challenge was sent for this code",
-                ));
-            }
-            (None, None) => {}
-        }
-        let user = self.active_user(&c.user_id).await?;
-        let session_alive = self.session_alive(&c.session_hash, now).await?;
-        if !session_alive {
+        let user = active_user(&mut tx, &c.user_id).await?;
+        if !session_alive(&mut tx, &c.session_hash, now).await? {
             return Err(OAuthError::grant("the login session has ended"));
         }
         let scopes = Scopes::parse(&c.scopes);
-        self.issue_tokens(
-            client,
-            &user,
-            &scopes,
-            &c.family,
-            Some(&c.session_hash),
-            c.auth_time,
-            &c.amr,
-            c.nonce.as_deref(),
-        )
-        .await
-    }
-
-    async fn active_user(&self, id: &str) -> OAuthResult<User> {
-        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        match users::by_id(&mut conn, id)
-            .await
-            .map_err(OAuthError::server)?
-        {
-            Some(u) if u.status == AccountStatus::Active => Ok(u),
-            _ => Err(OAuthError::grant("the account is not active")),
-        }
-    }
-
-    async fn session_alive(&self, session_hash: &str, now: Timestamp) -> OAuthResult<bool> {
-        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        Ok(ekdwar_store::sessions::by_hash(&mut conn, session_hash)
-            .await
-            .map_err(OAuthError::server)?
-            .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now))
+        let issued = self
+            .issue_tokens(
+                &mut tx,
+                client,
+                &user,
+                &scopes,
+                &c.family,
+                Some(&c.session_hash),
+                c.auth_time,
+                &c.amr,
+                c.nonce.as_deref(),
+            )
+            .await?;
+        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+        Ok(issued)
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn issue_tokens(
         &self,
+        conn: &mut Conn,
         client: &Client,
         user: &User,
         scopes: &Scopes,
@@ -246,12 +260,11 @@ impl App {
             used_at: None,
             revoked_at: None,
         };
-        let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
-        store::insert_token(&mut tx, &base)
+        store::insert_token(conn, &base)
             .await
             .map_err(OAuthError::server)?;
         store::insert_token(
-            &mut tx,
+            conn,
             &Token {
                 token_hash: sha256_hex(refresh.as_bytes()),
                 kind: "refresh".into(),
@@ -261,7 +274,6 @@ impl App {
         )
         .await
         .map_err(OAuthError::server)?;
-        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
         let sub = self.subject_for(client, &user.id);
         let mut claims = json!({
             "iss": self.config.issuer(),
@@ -324,10 +336,7 @@ impl App {
             tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
             return Err(OAuthError::grant("refresh token was already used"));
         }
-        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
-        let user = self
-            .active_user(t.user_id.as_deref().unwrap_or_default())
-            .await?;
+        let user = active_user(&mut tx, t.user_id.as_deref().unwrap_or_default()).await?;
         let granted = Scopes::parse(&t.scopes);
         let scopes = match form.scope.as_deref() {
             Some(s) if !s.is_empty() => {
@@ -343,17 +352,21 @@ impl App {
             }
             _ => granted,
         };
-        self.issue_tokens(
-            client,
-            &user,
-            &scopes,
-            &t.family,
-            t.session_hash.as_deref(),
-            t.auth_time.unwrap_or(t.created_at),
-            t.amr.as_deref().unwrap_or("pwd"),
-            None,
-        )
-        .await
+        let issued = self
+            .issue_tokens(
+                &mut tx,
+                client,
+                &user,
+                &scopes,
+                &t.family,
+                t.session_hash.as_deref(),
+                t.auth_time.unwrap_or(t.created_at),
+                t.amr.as_deref().unwrap_or("pwd"),
+                None,
+            )
+            .await?;
+        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+        Ok(issued)
     }
 
     async fn client_credentials(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
@@ -443,8 +456,8 @@ impl App {
                 "the token has no openid scope",
             ));
         }
-        let user = self
-            .active_user(t.user_id.as_deref().unwrap_or_default())
+        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        let user = active_user(&mut conn, t.user_id.as_deref().unwrap_or_default())
             .await
             .map_err(|_| OAuthError::new(401, "invalid_token", "the account is not active"))?;
         let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });
