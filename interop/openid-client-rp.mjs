@@ -4,7 +4,7 @@
 import * as client from 'openid-client';
 import * as readline from 'node:readline';
 
-const { ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_URI, AUTH_METHOD } = process.env;
+const { ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_URI, AUTH_METHOD, ALG } = process.env;
 const lines = readline.createInterface({ input: process.stdin });
 const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
@@ -13,7 +13,7 @@ try {
   const auth = AUTH_METHOD === 'basic' ? client.ClientSecretBasic(CLIENT_SECRET)
     : AUTH_METHOD === 'none' ? client.None()
     : client.ClientSecretPost(CLIENT_SECRET);
-  const config = await client.discovery(new URL(ISSUER), CLIENT_ID, undefined, auth, { execute: [client.allowInsecureRequests] });
+  const config = await client.discovery(new URL(ISSUER), CLIENT_ID, { id_token_signed_response_alg: ALG || 'ES256' }, auth, { execute: [client.allowInsecureRequests] });
   const verifier = client.randomPKCECodeVerifier();
   const challenge = await client.calculatePKCECodeChallenge(verifier);
   const state = client.randomState();

@@ -109,6 +109,9 @@ struct ClientFields {
     subject_type: Option<String>,
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    /// Signature of ID tokens: ES256 (default) or RS256 for apps that cannot verify ES256.
+    #[arg(long)]
+    id_token_alg: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -529,6 +532,7 @@ fn client_json(c: &ekdwar_store::sso::Client, secret: Option<&str>) -> serde_jso
         "officer": c.officer,
         "subject_type": c.subject_type,
         "backchannel_logout_uri": c.backchannel_logout_uri,
+        "id_token_alg": c.id_token_alg,
     });
     if let Some(s) = secret {
         v["client_secret"] = serde_json::json!(s);
@@ -565,6 +569,7 @@ async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
                     officer: f.officer,
                     subject_type: f.subject_type,
                     backchannel_logout_uri: f.backchannel_logout_uri,
+                    id_token_alg: f.id_token_alg,
                 })
                 .await
                 .map_err(explain)?;
@@ -608,6 +613,7 @@ async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
                         officer: f.officer,
                         subject_type: f.subject_type,
                         backchannel_logout_uri: f.backchannel_logout_uri,
+                        id_token_alg: f.id_token_alg,
                     },
                 )
                 .await

@@ -124,6 +124,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_external.sql"),
         include_str!("../migrations/postgres/0003_external.sql"),
     ),
+    (
+        4,
+        "id_token_alg",
+        include_str!("../migrations/sqlite/0004_id_token_alg.sql"),
+        include_str!("../migrations/postgres/0004_id_token_alg.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

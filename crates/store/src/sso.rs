@@ -25,13 +25,15 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// Where the apps page sends people to start using the app (its login start).
     pub launch_url: Option<String>,
+    /// `ES256` (default) or `RS256`.
+    pub id_token_alg: String,
     pub enabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, is_public, \
-    logo_url, helpdesk_phone, helpdesk_email, officer, subject_type, backchannel_logout_uri, launch_url, enabled, created_at, updated_at";
+    logo_url, helpdesk_phone, helpdesk_email, officer, subject_type, backchannel_logout_uri, launch_url, id_token_alg, enabled, created_at, updated_at";
 
 fn lines(s: String) -> Vec<String> {
     s.lines()
@@ -55,6 +57,7 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
         subject_type: text(row, "subject_type")?,
         backchannel_logout_uri: opt_text(row, "backchannel_logout_uri")?,
         launch_url: opt_text(row, "launch_url")?,
+        id_token_alg: text(row, "id_token_alg")?,
         enabled: int(row, "enabled")? != 0,
         created_at: Timestamp::from_millis(int(row, "created_at")?),
         updated_at: Timestamp::from_millis(int(row, "updated_at")?),
@@ -64,12 +67,12 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
 /// Inserts a client, or replaces every field of an existing one.
 pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
     sqlx::query(sql!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, \
          redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
          is_public = excluded.is_public, logo_url = excluded.logo_url, helpdesk_phone = excluded.helpdesk_phone, \
          helpdesk_email = excluded.helpdesk_email, officer = excluded.officer, subject_type = excluded.subject_type, \
-         backchannel_logout_uri = excluded.backchannel_logout_uri, launch_url = excluded.launch_url, enabled = excluded.enabled, updated_at = excluded.updated_at"
+         backchannel_logout_uri = excluded.backchannel_logout_uri, launch_url = excluded.launch_url, id_token_alg = excluded.id_token_alg, enabled = excluded.enabled, updated_at = excluded.updated_at"
     ))
     .bind(&c.id)
     .bind(&c.name)
@@ -84,6 +87,7 @@ pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
     .bind(&c.subject_type)
     .bind(c.backchannel_logout_uri.clone())
     .bind(c.launch_url.clone())
+    .bind(&c.id_token_alg)
     .bind(i64::from(c.enabled))
     .bind(c.created_at.millis())
     .bind(c.updated_at.millis())

@@ -61,3 +61,4 @@ audit-external-linked = অন্য প্রদানকারীর লগ �
 audit-external-unlinked = অন্য প্রদানকারীর লগ ইন সরানো হয়েছে
 err-external-linked-elsewhere = সেই অ্যাকাউন্টটি আগেই অন্য একটি একদ্বার অ্যাকাউন্টের সঙ্গে সংযুক্ত
 err-external-last-login = আপনার অ্যাকাউন্টে ঢোকার এটিই একমাত্র উপায়। আগে পাসওয়ার্ড দিন বা অন্য লগ ইন সংযুক্ত করুন
+err-id-token-alg-invalid = ES256 বা RS256 বেছে নিন

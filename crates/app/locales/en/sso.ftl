@@ -61,3 +61,4 @@ audit-external-linked = Login with another provider linked
 audit-external-unlinked = Login with another provider removed
 err-external-linked-elsewhere = That account is already linked to another Ekdwar account
 err-external-last-login = This is the only way into your account. Set a password or link another login first
+err-id-token-alg-invalid = Choose ES256 or RS256

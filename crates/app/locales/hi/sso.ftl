@@ -61,3 +61,4 @@ audit-external-linked = अन्य प्रदाता से लॉग इ�
 audit-external-unlinked = अन्य प्रदाता से लॉग इन हटाया गया
 err-external-linked-elsewhere = वह खाता पहले से किसी दूसरे एकद्वार खाते से जुड़ा है
 err-external-last-login = यह आपके खाते में जाने का एकमात्र तरीका है। पहले पासवर्ड बनाएँ या कोई अन्य लॉग इन जोड़ें
+err-id-token-alg-invalid = ES256 या RS256 चुनें

@@ -61,3 +61,4 @@ audit-external-linked = Связан вход через другого пост
 audit-external-unlinked = Удалён вход через другого поставщика
 err-external-linked-elsewhere = Эта учётная запись уже связана с другой учётной записью Экдвар
 err-external-last-login = Это единственный способ войти в вашу учётную запись. Сначала задайте пароль или свяжите другой вход
+err-id-token-alg-invalid = Выберите ES256 или RS256

@@ -23,6 +23,8 @@ pub struct ClientInput {
     /// `pairwise` (default) or `public`.
     pub subject_type: Option<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// `ES256` (default) or `RS256`.
+    pub id_token_alg: Option<String>,
 }
 
 /// Changes to an app; `None` leaves a field as it is.
@@ -38,6 +40,7 @@ pub struct ClientPatch {
     pub officer: Option<String>,
     pub subject_type: Option<String>,
     pub backchannel_logout_uri: Option<String>,
+    pub id_token_alg: Option<String>,
 }
 
 /// A created app; the secret is shown once and never stored.
@@ -67,6 +70,16 @@ fn web_url(check: &mut FormCheck, field: &'static str, value: Option<&String>) -
         _ => {
             check.push(FieldError::new(field, "url-invalid"));
             None
+        }
+    }
+}
+
+fn id_token_alg(check: &mut FormCheck, value: Option<&str>) -> String {
+    match value.unwrap_or("ES256") {
+        a @ ("ES256" | "RS256") => a.to_string(),
+        _ => {
+            check.push(FieldError::new("id_token_alg", "id-token-alg-invalid"));
+            String::new()
         }
     }
 }
@@ -105,6 +118,7 @@ impl App {
             input.backchannel_logout_uri.as_ref(),
         );
         let subject_type = subject_type(&mut check, input.subject_type.as_deref());
+        let id_token_alg = id_token_alg(&mut check, input.id_token_alg.as_deref());
         check.finish()?;
         let secret = (!input.public).then(|| self.random.token(32));
         let now = self.clock.now();
@@ -122,6 +136,7 @@ impl App {
             subject_type,
             backchannel_logout_uri: backchannel,
             launch_url,
+            id_token_alg,
             enabled: true,
             created_at: now,
             updated_at: now,
@@ -168,6 +183,9 @@ impl App {
                 "backchannel_logout_uri",
                 patch.backchannel_logout_uri.as_ref(),
             );
+        }
+        if let Some(a) = patch.id_token_alg {
+            c.id_token_alg = id_token_alg(&mut check, Some(&a));
         }
         if let Some(t) = patch.subject_type {
             c.subject_type = subject_type(&mut check, Some(&t));

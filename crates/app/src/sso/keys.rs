@@ -1,28 +1,39 @@
-//! Signing keys for ID tokens: ES256 (P-256). Private keys are stored wrapped with a pad derived
-//! from the server key, so a copy of the database alone cannot forge tokens. Rotation publishes
-//! the new key at once and keeps the old one in the JWKS for an overlap period.
+//! Signing keys for ID tokens: ES256 (P-256) by default, RS256 (RSA 2048) for apps that need it.
+//! Private keys are stored wrapped with a keystream derived from the server key, so a copy of the
+//! database alone cannot forge tokens. Rotation publishes the new key at once and keeps the old
+//! one in the JWKS for an overlap period. RSA signing uses ring (constant-time); the rsa crate
+//! only generates keys.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ekdwar_store::sso::{self as store, SigningKey};
-use p256::ecdsa::signature::Signer;
+use p256::ecdsa::signature::Signer as _;
+use rsa::pkcs8::EncodePrivateKey;
+use rsa::traits::PublicKeyParts;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
 
-const ES256: &str = "ES256";
+pub const ES256: &str = "ES256";
+pub const RS256: &str = "RS256";
 
 /// How long a node signs with the key it loaded before looking again (another node may have
 /// rotated meanwhile).
-const RELOAD_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+const RELOAD_AFTER: Duration = Duration::from_secs(60);
 
-/// The unwrapped key in use, kept in memory so that signing costs no database read.
+#[derive(Clone)]
+enum Signer {
+    Es(p256::ecdsa::SigningKey),
+    Rs(Arc<ring::rsa::KeyPair>),
+}
+
+/// The unwrapped keys in use, kept in memory so that signing costs no database read.
 #[derive(Default)]
-pub struct SignerCache(
-    std::sync::RwLock<Option<(std::time::Instant, String, p256::ecdsa::SigningKey)>>,
-);
+pub struct SignerCache(std::sync::RwLock<HashMap<&'static str, (Instant, String, Signer)>>);
 
 impl std::fmt::Debug for SignerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,65 +45,130 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(e.to_string())
+}
+
 impl App {
-    fn key_pad(&self, kid: &str) -> Vec<u8> {
-        self.key.sign(&[b"signing-key", kid.as_bytes()])
+    /// A keystream of `len` bytes for wrapping the key `kid` (HMAC blocks with a counter).
+    fn key_pad(&self, kid: &str, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 32);
+        let mut block = 0u32;
+        while out.len() < len {
+            out.extend(
+                self.key
+                    .sign(&[b"signing-key", kid.as_bytes(), &block.to_be_bytes()]),
+            );
+            block += 1;
+        }
+        out.truncate(len);
+        out
     }
 
-    fn new_key(&self) -> AppResult<SigningKey> {
-        let secret = loop {
-            let mut bytes = [0u8; 32];
-            self.random.fill(&mut bytes);
-            if let Ok(k) = p256::ecdsa::SigningKey::from_slice(&bytes) {
-                break k;
+    fn wrap(&self, kid: &str, secret: &[u8]) -> String {
+        hex::encode(
+            secret
+                .iter()
+                .zip(self.key_pad(kid, secret.len()))
+                .map(|(a, b)| a ^ b)
+                .collect::<Vec<u8>>(),
+        )
+    }
+
+    fn unwrap_key(&self, k: &SigningKey) -> AppResult<Vec<u8>> {
+        let wrapped = hex::decode(&k.private_wrapped).map_err(internal)?;
+        Ok(wrapped
+            .iter()
+            .zip(self.key_pad(&k.kid, wrapped.len()))
+            .map(|(a, b)| a ^ b)
+            .collect())
+    }
+
+    fn new_key(&self, alg: &str) -> AppResult<SigningKey> {
+        let kid = self.random.token(12);
+        let (secret, jwk) = match alg {
+            RS256 => {
+                let key =
+                    rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(internal)?;
+                let der = key.to_pkcs8_der().map_err(internal)?;
+                let jwk = serde_json::json!({
+                    "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()),
+                    "kid": kid, "use": "sig", "alg": RS256,
+                });
+                (der.as_bytes().to_vec(), jwk)
+            }
+            _ => {
+                let key = loop {
+                    let mut bytes = [0u8; 32];
+                    self.random.fill(&mut bytes);
+                    if let Ok(k) = p256::ecdsa::SigningKey::from_slice(&bytes) {
+                        break k;
+                    }
+                };
+                let point = key.verifying_key().to_sec1_point(false);
+                let raw = point.as_bytes();
+                let jwk = serde_json::json!({
+                    "kty": "EC", "crv": "P-256", "x": b64(&raw[1..33]), "y": b64(&raw[33..65]),
+                    "kid": kid, "use": "sig", "alg": ES256,
+                });
+                (key.to_bytes().to_vec(), jwk)
             }
         };
-        let kid = self.random.token(12);
-        let point = secret.verifying_key().to_sec1_point(false);
-        let raw = point.as_bytes();
-        let (x, y) = (&raw[1..33], &raw[33..65]);
-        let jwk = serde_json::json!({ "kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y), "kid": kid, "use": "sig", "alg": ES256 });
-        let wrapped: Vec<u8> = secret
-            .to_bytes()
-            .iter()
-            .zip(self.key_pad(&kid))
-            .map(|(a, b)| a ^ b)
-            .collect();
         Ok(SigningKey {
+            private_wrapped: self.wrap(&kid, &secret),
             kid,
-            alg: ES256.into(),
-            private_wrapped: hex::encode(wrapped),
+            alg: if alg == RS256 {
+                RS256.into()
+            } else {
+                ES256.into()
+            },
             public_jwk: jwk.to_string(),
             created_at: self.clock.now(),
             retired_at: None,
         })
     }
 
-    /// Creates the first signing key if there is none in use.
-    pub async fn ensure_signing_key(&self) -> AppResult<()> {
+    /// Creates a key for `alg` if there is none in use.
+    async fn ensure_key(&self, alg: &str) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let keys = store::keys(&mut tx).await?;
-        if !keys
-            .iter()
-            .any(|k| k.alg == ES256 && k.retired_at.is_none())
-        {
-            store::insert_key(&mut tx, &self.new_key()?).await?;
+        if !keys.iter().any(|k| k.alg == alg && k.retired_at.is_none()) {
+            store::insert_key(&mut tx, &self.new_key(alg)?).await?;
         }
         ekdwar_store::commit(tx).await?;
         Ok(())
     }
 
-    /// Starts signing with a new key; the old ones stay published for the overlap period.
+    /// Creates the first ES256 key if there is none in use (RS256 is created on first need).
+    pub async fn ensure_signing_key(&self) -> AppResult<()> {
+        self.ensure_key(ES256).await
+    }
+
+    /// Starts signing with new keys; the old ones stay published for the overlap period.
+    /// Returns the new ES256 key id.
     pub async fn rotate_signing_key(&self) -> AppResult<String> {
-        let key = self.new_key()?;
         let mut tx = self.store.begin().await?;
-        store::insert_key(&mut tx, &key).await?;
-        store::retire_keys_except(&mut tx, ES256, &key.kid, self.clock.now()).await?;
+        let has_rsa = store::keys(&mut tx)
+            .await?
+            .iter()
+            .any(|k| k.alg == RS256 && k.retired_at.is_none());
+        let mut new_es = String::new();
+        for alg in [ES256, RS256] {
+            if alg == RS256 && !has_rsa {
+                continue;
+            }
+            let key = self.new_key(alg)?;
+            store::insert_key(&mut tx, &key).await?;
+            store::retire_keys_except(&mut tx, alg, &key.kid, self.clock.now()).await?;
+            if alg == ES256 {
+                new_es = key.kid;
+            }
+        }
         ekdwar_store::commit(tx).await?;
         if let Ok(mut cached) = self.signer.0.write() {
-            *cached = None;
+            cached.clear();
         }
-        Ok(key.kid)
+        Ok(new_es)
     }
 
     /// The published keys: those in use, and those retired less than the overlap ago.
@@ -109,49 +185,78 @@ impl App {
         Ok(serde_json::json!({ "keys": keys }))
     }
 
-    /// The newest key in use, from memory when loaded recently.
-    async fn current_signer(&self) -> AppResult<(String, p256::ecdsa::SigningKey)> {
+    /// The newest key in use for `alg`, from memory when loaded recently.
+    async fn current_signer(&self, alg: &'static str) -> AppResult<(String, Signer)> {
         if let Ok(cached) = self.signer.0.read()
-            && let Some((at, kid, key)) = cached.as_ref()
+            && let Some((at, kid, signer)) = cached.get(alg)
             && at.elapsed() < RELOAD_AFTER
         {
-            return Ok((kid.clone(), key.clone()));
+            return Ok((kid.clone(), signer.clone()));
         }
-        let key = {
-            let mut conn = self.store.conn().await?;
-            store::keys(&mut conn)
-                .await?
-                .into_iter()
-                .find(|k| k.alg == ES256 && k.retired_at.is_none())
-                .ok_or_else(|| AppError::Internal("no signing key".into()))?
+        let find = |keys: Vec<SigningKey>| {
+            keys.into_iter()
+                .find(|k| k.alg == alg && k.retired_at.is_none())
         };
-        let wrapped =
-            hex::decode(&key.private_wrapped).map_err(|e| AppError::Internal(e.to_string()))?;
-        let raw: Vec<u8> = wrapped
-            .iter()
-            .zip(self.key_pad(&key.kid))
-            .map(|(a, b)| a ^ b)
-            .collect();
-        let signer = p256::ecdsa::SigningKey::from_slice(&raw).map_err(|_| {
-            AppError::Internal("signing key does not unwrap: was the server key changed?".into())
-        })?;
+        let key = match find(store::keys(&mut *self.store.conn().await?).await?) {
+            Some(k) => k,
+            None => {
+                self.ensure_key(alg).await?;
+                find(store::keys(&mut *self.store.conn().await?).await?)
+                    .ok_or_else(|| internal("no signing key"))?
+            }
+        };
+        let raw = self.unwrap_key(&key)?;
+        let unwrap_failed = || internal("signing key does not unwrap: was the server key changed?");
+        let signer = match alg {
+            RS256 => Signer::Rs(Arc::new(
+                ring::rsa::KeyPair::from_pkcs8(&raw).map_err(|_| unwrap_failed())?,
+            )),
+            _ => {
+                Signer::Es(p256::ecdsa::SigningKey::from_slice(&raw).map_err(|_| unwrap_failed())?)
+            }
+        };
         if let Ok(mut cached) = self.signer.0.write() {
-            *cached = Some((std::time::Instant::now(), key.kid.clone(), signer.clone()));
+            cached.insert(alg, (Instant::now(), key.kid.clone(), signer.clone()));
         }
         Ok((key.kid, signer))
     }
 
-    /// Signs claims as a compact JWS with the newest key in use.
-    pub async fn sign_jwt(&self, claims: &serde_json::Value) -> AppResult<String> {
-        let (kid, signer) = self.current_signer().await?;
-        let header = serde_json::json!({ "alg": ES256, "typ": "JWT", "kid": kid });
+    /// Makes sure a key for `alg` exists and is loaded. Call before opening a write transaction:
+    /// creating the first RS256 key needs a transaction of its own.
+    pub(crate) async fn ready_signer(&self, alg: &str) -> AppResult<()> {
+        self.current_signer(if alg == RS256 { RS256 } else { ES256 })
+            .await
+            .map(|_| ())
+    }
+
+    /// Signs claims as a compact JWS with the newest key for `alg` (`ES256` unless `RS256`).
+    pub async fn sign_jwt(&self, claims: &serde_json::Value, alg: &str) -> AppResult<String> {
+        let alg = if alg == RS256 { RS256 } else { ES256 };
+        let (kid, signer) = self.current_signer(alg).await?;
+        let header = serde_json::json!({ "alg": alg, "typ": "JWT", "kid": kid });
         let input = format!(
             "{}.{}",
             b64(header.to_string().as_bytes()),
             b64(claims.to_string().as_bytes())
         );
-        let sig: p256::ecdsa::Signature = signer.sign(input.as_bytes());
-        Ok(format!("{input}.{}", b64(&sig.to_bytes())))
+        let sig = match signer {
+            Signer::Es(k) => {
+                let sig: p256::ecdsa::Signature = k.sign(input.as_bytes());
+                sig.to_bytes().to_vec()
+            }
+            Signer::Rs(k) => {
+                let mut sig = vec![0u8; k.public().modulus_len()];
+                k.sign(
+                    &ring::signature::RSA_PKCS1_SHA256,
+                    &ring::rand::SystemRandom::new(),
+                    input.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|_| internal("RSA signing failed"))?;
+                sig
+            }
+        };
+        Ok(format!("{input}.{}", b64(&sig)))
     }
 
     /// The claims of a JWS signed by one of our published keys, or `None`. Expiry is not checked:
@@ -168,15 +273,32 @@ impl App {
             .iter()
             .find(|k| k["kid"] == kid)?
             .clone();
-        let x = URL_SAFE_NO_PAD.decode(jwk["x"].as_str()?).ok()?;
-        let y = URL_SAFE_NO_PAD.decode(jwk["y"].as_str()?).ok()?;
-        let mut point = vec![4u8];
-        point.extend(x);
-        point.extend(y);
-        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).ok()?;
-        let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).ok()?).ok()?;
-        use p256::ecdsa::signature::Verifier;
-        key.verify(input.as_bytes(), &sig).ok()?;
+        let field = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str()?).ok();
+        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+        match (header["alg"].as_str()?, jwk["alg"].as_str()?) {
+            (ES256, ES256) => {
+                let mut point = vec![4u8];
+                point.extend(field("x")?);
+                point.extend(field("y")?);
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).ok()?;
+                let sig = p256::ecdsa::Signature::from_slice(&sig).ok()?;
+                use p256::ecdsa::signature::Verifier;
+                key.verify(input.as_bytes(), &sig).ok()?;
+            }
+            (RS256, RS256) => {
+                let key = ring::signature::RsaPublicKeyComponents {
+                    n: field("n")?,
+                    e: field("e")?,
+                };
+                key.verify(
+                    &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                    input.as_bytes(),
+                    &sig,
+                )
+                .ok()?;
+            }
+            _ => return None,
+        }
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
     }
 }

@@ -164,6 +164,9 @@ impl App {
 
     pub async fn token(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
         let client = self.token_client(&form, &basic).await?;
+        self.ready_signer(&client.id_token_alg)
+            .await
+            .map_err(OAuthError::server)?;
         match form.grant_type.as_str() {
             "authorization_code" => self.exchange_code(&client, &form).await,
             "refresh_token" => self.refresh(&client, &form).await,
@@ -292,7 +295,10 @@ impl App {
         if let Some(s) = session {
             claims["sid"] = json!(&s[..32.min(s.len())]);
         }
-        let id_token = self.sign_jwt(&claims).await.map_err(OAuthError::server)?;
+        let id_token = self
+            .sign_jwt(&claims, &client.id_token_alg)
+            .await
+            .map_err(OAuthError::server)?;
         Ok(json!({
             "access_token": access,
             "token_type": "Bearer",

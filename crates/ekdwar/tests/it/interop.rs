@@ -135,10 +135,10 @@ async fn openid_client_and_authlib_complete_the_full_flow() {
         let t = TestApp::start(backend).await;
         register_phone(&t, "9812300040", "Asha").await;
         let user = t.app.admin_find_user("9812300040").await.unwrap().unwrap();
-        for (program, script, method) in [
-            ("node", "openid-client-rp.mjs", "basic"),
-            ("node", "openid-client-rp.mjs", "post"),
-            ("python3", "authlib_rp.py", "basic"),
+        for (program, script, method, alg) in [
+            ("node", "openid-client-rp.mjs", "basic", "ES256"),
+            ("node", "openid-client-rp.mjs", "post", "RS256"),
+            ("python3", "authlib_rp.py", "basic", "ES256"),
         ] {
             let cb = format!("http://localhost:9/{method}/cb");
             let c = t
@@ -147,6 +147,7 @@ async fn openid_client_and_authlib_complete_the_full_flow() {
                     name: format!("{script} {method}"),
                     redirect_uris: vec![cb.clone()],
                     post_logout_redirect_uris: vec!["http://localhost:9/bye".into()],
+                    id_token_alg: Some(alg.into()),
                     ..Default::default()
                 })
                 .await
@@ -158,9 +159,10 @@ async fn openid_client_and_authlib_complete_the_full_flow() {
                 ("REDIRECT_URI", cb),
                 ("POST_LOGOUT_URI", "http://localhost:9/bye".to_string()),
                 ("AUTH_METHOD", method.to_string()),
+                ("ALG", alg.to_string()),
             ];
             let r = run_rp(&t, program, script, &env, "9812300040").await;
-            let what = format!("{backend} {script} {method}");
+            let what = format!("{backend} {script} {method} {alg}");
             assert_eq!(r["claims"]["iss"], t.base, "{what}");
             assert_eq!(r["claims"]["acr"], "urn:ekdwar:loa:simplified", "{what}");
             assert_eq!(r["userinfo"]["phone_number"], "+919812300040", "{what}");
