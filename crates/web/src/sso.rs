@@ -31,6 +31,8 @@ pub async fn discovery(State(app): State<App>) -> Response {
         "userinfo_endpoint": format!("{iss}/oauth/userinfo"),
         "jwks_uri": format!("{iss}/oauth/jwks"),
         "end_session_endpoint": format!("{iss}/oauth/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
         "scopes_supported": KNOWN_SCOPES,

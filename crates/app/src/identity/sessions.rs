@@ -106,7 +106,8 @@ impl App {
         )
         .await?;
         ekdwar_store::commit(tx).await?;
-        Ok(())
+        self.end_app_sessions(&cur.user.id, &cur.session.id_hash)
+            .await
     }
 
     /// Ends every session of the user, this one included.

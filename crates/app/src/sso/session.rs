@@ -120,3 +120,56 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// A login session has ended: every token given out in it is revoked, and every app that
+    /// took part and registered a back-channel logout URI is told (OpenID Connect Back-Channel
+    /// Logout 1.0), in the background, so that a slow app cannot hold up the person.
+    pub async fn end_app_sessions(&self, user_id: &str, session_hash: &str) -> AppResult<()> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let clients = store::clients_of_session(&mut tx, session_hash).await?;
+        for c in &clients {
+            store::revoke_user_client(&mut tx, user_id, c, now).await?;
+        }
+        ekdwar_store::commit(tx).await?;
+        for client_id in clients {
+            let Some(client) = self.client(&client_id).await? else {
+                continue;
+            };
+            let Some(uri) = client.backchannel_logout_uri.clone() else {
+                continue;
+            };
+            let claims = serde_json::json!({
+                "iss": self.config.issuer(),
+                "aud": client.id,
+                "iat": now.millis() / 1000,
+                "exp": now.millis() / 1000 + 120,
+                "jti": self.random.token(16),
+                "sub": self.subject_for(&client, user_id),
+                "sid": &session_hash[..32.min(session_hash.len())],
+                "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            });
+            self.ready_signer(&client.id_token_alg).await?;
+            let token = self.sign_jwt(&claims, &client.id_token_alg).await?;
+            let http = self.http.clone();
+            tokio::spawn(async move {
+                match http
+                    .post(&uri)
+                    .form(&[("logout_token", token)])
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => {
+                        tracing::warn!(client = %client.id, status = %r.status(), "back-channel logout refused")
+                    }
+                    Err(e) => {
+                        tracing::warn!(client = %client.id, error = %e, "back-channel logout failed")
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+}

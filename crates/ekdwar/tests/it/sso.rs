@@ -814,3 +814,104 @@ async fn a_level_too_low_is_explained_and_can_go_back() {
     );
     assert!(page.contains("error=access_denied"));
 }
+
+#[tokio::test]
+async fn back_channel_logout_tells_the_apps_of_the_session() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/bc",
+        axum::routing::post(
+            move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock()
+                        .unwrap()
+                        .push(f.get("logout_token").cloned().unwrap_or_default());
+                    "ok"
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bc = format!("http://{}/bc", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812300033", "Tara").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "Exams".into(),
+            redirect_uris: vec![CB_A.into()],
+            backchannel_logout_uri: Some(bc),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let br = browser();
+    let (_, _, login) = follow(&t, &br, authorize_url(&t, &c.client.id, CB_A, "")).await;
+    let next = field(&login, "next").unwrap();
+    let (_, _, consent) = post_form(
+        &t,
+        &br,
+        &login,
+        "/login",
+        &[
+            ("identifier", "9812300033"),
+            ("password", PASSWORD),
+            ("next", &next),
+        ],
+    )
+    .await;
+    let request = field(&consent, "request").unwrap();
+    let (_, to_app, _) = post_form(
+        &t,
+        &br,
+        &consent,
+        "/authorize/consent",
+        &[("request", &request), ("decision", "allow")],
+    )
+    .await;
+    let code = query_param(&to_app, "code").unwrap();
+    let (_, tokens) = token(
+        &t,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CB_A),
+        ],
+        Some((&c.client.id, c.secret.as_deref().unwrap())),
+    )
+    .await;
+    let id_claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap()).await;
+
+    // The person logs out at the portal.
+    let (_, _, account) = follow(&t, &br, t.url("/account")).await;
+    post_form(&t, &br, &account, "/logout", &[]).await;
+    for _ in 0..100 {
+        if !received.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logout_token = received
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("the app was told");
+    let claims = verify_id_token(&t, &logout_token).await;
+    assert_eq!(claims["sid"], id_claims["sid"]);
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(claims.get("nonce").is_none());
+    assert_eq!(
+        userinfo(&t, tokens["access_token"].as_str().unwrap())
+            .await
+            .0,
+        401,
+        "the app's tokens ended with the session"
+    );
+}
