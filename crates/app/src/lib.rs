@@ -44,6 +44,7 @@ pub struct App {
     /// HTTP client for upstream identity providers.
     pub http: reqwest::Client,
     signer: Arc<sso::SignerCache>,
+    client_cache: Arc<sso::ClientCache>,
     wake_delivery: Arc<Notify>,
 }
 
@@ -101,6 +102,7 @@ impl App {
                 .build()?,
             wake_delivery: Arc::new(Notify::new()),
             signer: Arc::default(),
+            client_cache: Arc::default(),
         };
         app.ensure_signing_key()
             .await

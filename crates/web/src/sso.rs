@@ -477,23 +477,10 @@ pub async fn helpdesk(
     c: Ctx,
     Query(s): Query<SearchQuery>,
 ) -> Result<Response, WebError> {
-    let q = s.q.trim().to_lowercase();
     let apps = app
-        .clients(true)
+        .helpdesk(&s.q)
         .await?
         .into_iter()
-        .filter(|a| {
-            q.is_empty()
-                || [
-                    Some(&a.name),
-                    a.officer.as_ref(),
-                    a.helpdesk_phone.as_ref(),
-                    a.helpdesk_email.as_ref(),
-                ]
-                .into_iter()
-                .flatten()
-                .any(|f| f.to_lowercase().contains(&q))
-        })
         .map(AppRow::from)
         .collect();
     Ok(render(&HelpdeskPage {

@@ -8,6 +8,22 @@ use crate::App;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::security::{constant_time_eq, sha256_hex};
 
+/// How long a node trusts its copy of an app's record. Changes made on this node apply at once;
+/// on other nodes of a cluster within this time.
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Apps read on every token request, kept in memory briefly.
+#[derive(Default)]
+pub struct ClientCache(
+    std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, Client)>>,
+);
+
+impl std::fmt::Debug for ClientCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientCache")
+    }
+}
+
 /// What an administrator gives for a new app.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInput {
@@ -141,19 +157,60 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let mut conn = self.store.conn().await?;
-        store::save_client(&mut conn, &client).await?;
+        self.save_client(&client).await?;
         Ok(NewClient { client, secret })
     }
 
     pub async fn client(&self, id: &str) -> AppResult<Option<Client>> {
+        let id = id.trim();
+        if let Ok(cache) = self.client_cache.0.read()
+            && let Some((at, c)) = cache.get(id)
+            && at.elapsed() < CACHE_FOR
+        {
+            return Ok(Some(c.clone()));
+        }
         let mut conn = self.store.conn().await?;
-        Ok(store::client(&mut conn, id.trim()).await?)
+        let found = store::client(&mut conn, id).await?;
+        if let (Some(c), Ok(mut cache)) = (&found, self.client_cache.0.write()) {
+            cache.insert(c.id.clone(), (std::time::Instant::now(), c.clone()));
+        }
+        Ok(found)
+    }
+
+    async fn save_client(&self, c: &Client) -> AppResult<()> {
+        let mut conn = self.store.conn().await?;
+        store::save_client(&mut conn, c).await?;
+        if let Ok(mut cache) = self.client_cache.0.write() {
+            cache.remove(&c.id);
+        }
+        Ok(())
     }
 
     pub async fn clients(&self, enabled_only: bool) -> AppResult<Vec<Client>> {
         let mut conn = self.store.conn().await?;
         Ok(store::clients(&mut conn, enabled_only).await?)
+    }
+
+    /// The helpdesk directory: enabled apps whose name, officer, phone or e-mail contains `q`.
+    pub async fn helpdesk(&self, q: &str) -> AppResult<Vec<Client>> {
+        let q = q.trim().to_lowercase();
+        Ok(self
+            .clients(true)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                q.is_empty()
+                    || [
+                        Some(&a.name),
+                        a.officer.as_ref(),
+                        a.helpdesk_phone.as_ref(),
+                        a.helpdesk_email.as_ref(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|f| f.to_lowercase().contains(&q))
+            })
+            .collect())
     }
 
     pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AppResult<Client> {
@@ -201,8 +258,7 @@ impl App {
         }
         check.finish()?;
         c.updated_at = self.clock.now();
-        let mut conn = self.store.conn().await?;
-        store::save_client(&mut conn, &c).await?;
+        self.save_client(&c).await?;
         Ok(c)
     }
 
@@ -211,8 +267,7 @@ impl App {
         let mut c = self.client(id).await?.ok_or(AppError::NotFound)?;
         c.enabled = enabled;
         c.updated_at = self.clock.now();
-        let mut conn = self.store.conn().await?;
-        store::save_client(&mut conn, &c).await?;
+        self.save_client(&c).await?;
         Ok(c)
     }
 
@@ -225,8 +280,7 @@ impl App {
         let secret = self.random.token(32);
         c.secret_hash = Some(sha256_hex(secret.as_bytes()));
         c.updated_at = self.clock.now();
-        let mut conn = self.store.conn().await?;
-        store::save_client(&mut conn, &c).await?;
+        self.save_client(&c).await?;
         Ok(secret)
     }
 

@@ -7,7 +7,7 @@ mod session;
 mod tokens;
 
 pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
-pub use clients::{ClientInput, ClientPatch, NewClient};
+pub use clients::{ClientCache, ClientInput, ClientPatch, NewClient};
 pub use keys::SignerCache;
 pub use session::ConnectedApp;
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

@@ -435,12 +435,15 @@ impl App {
     /// A live access token and its app.
     async fn live_access_token(&self, presented: &str) -> OAuthResult<(Token, Client)> {
         let invalid = || OAuthError::new(401, "invalid_token", "the access token is not valid");
-        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        let t = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
-            .await
-            .map_err(OAuthError::server)?
-            .ok_or_else(invalid)?;
-        let client = store::client(&mut conn, &t.client_id)
+        let t = {
+            let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+            store::token(&mut conn, &sha256_hex(presented.as_bytes()))
+                .await
+                .map_err(OAuthError::server)?
+                .ok_or_else(invalid)?
+        };
+        let client = self
+            .client(&t.client_id)
             .await
             .map_err(OAuthError::server)?
             .filter(|c| c.enabled)
