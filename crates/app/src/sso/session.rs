@@ -127,8 +127,13 @@ impl App {
     /// Logout 1.0), in the background, so that a slow app cannot hold up the person.
     pub async fn end_app_sessions(&self, user_id: &str, session_hash: &str) -> AppResult<()> {
         let now = self.clock.now();
+        let clients =
+            store::clients_of_session(&mut *self.store.conn().await?, session_hash).await?;
+        if clients.is_empty() {
+            // No app took part: nothing to revoke, no write transaction.
+            return Ok(());
+        }
         let mut tx = self.store.begin().await?;
-        let clients = store::clients_of_session(&mut tx, session_hash).await?;
         for c in &clients {
             store::revoke_user_client(&mut tx, user_id, c, now).await?;
         }
