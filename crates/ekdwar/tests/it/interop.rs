@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use ekdwar_app::sso::ClientInput;
 use serde_json::Value;
 
-use crate::accounts::{PASSWORD, register_phone};
+use crate::accounts::register_phone;
 use crate::support::{TestApp, backends};
 
 fn interop_dir() -> PathBuf {
@@ -90,29 +90,7 @@ async fn run_rp(
         .to_string();
 
     let br = crate::sso::browser();
-    let (_, _, login) = crate::sso::follow(t, &br, authorize).await;
-    let next = crate::sso::field(&login, "next").expect("login page");
-    let (_, _, consent) = crate::sso::post_form(
-        t,
-        &br,
-        &login,
-        "/login",
-        &[
-            ("identifier", phone),
-            ("password", PASSWORD),
-            ("next", &next),
-        ],
-    )
-    .await;
-    let request = crate::sso::field(&consent, "request").expect("consent page");
-    let (_, callback, _) = crate::sso::post_form(
-        t,
-        &br,
-        &consent,
-        "/authorize/consent",
-        &[("request", &request), ("decision", "allow")],
-    )
-    .await;
+    let callback = crate::sso::login_and_allow(t, &br, authorize, phone).await;
 
     let mut stdin = child.stdin.take().unwrap();
     stdin

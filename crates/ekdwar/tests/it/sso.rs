@@ -67,6 +67,40 @@ pub async fn post_form(
     }
 }
 
+/// Logs in on the page an authorization request leads to and allows the app; returns the URL
+/// the browser is sent back to.
+pub async fn login_and_allow(
+    t: &TestApp,
+    br: &reqwest::Client,
+    authorize: String,
+    identifier: &str,
+) -> String {
+    let (_, _, login) = follow(t, br, authorize).await;
+    let next = field(&login, "next").expect("login page");
+    let (_, _, consent) = post_form(
+        t,
+        br,
+        &login,
+        "/login",
+        &[
+            ("identifier", identifier),
+            ("password", PASSWORD),
+            ("next", &next),
+        ],
+    )
+    .await;
+    let request = field(&consent, "request").expect("consent page");
+    let (_, to_app, _) = post_form(
+        t,
+        br,
+        &consent,
+        "/authorize/consent",
+        &[("request", &request), ("decision", "allow")],
+    )
+    .await;
+    to_app
+}
+
 pub fn field(page: &str, name: &str) -> Option<String> {
     let key = format!("name=\"{name}\" value=\"");
     let start = page.find(&key)? + key.len();
@@ -487,32 +521,11 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
             .unwrap();
         let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
         let br = browser();
-        let (_, _, login) = follow(
+        let to_app = login_and_allow(
             &t,
             &br,
             authorize_url(&t, &id, CB_A, "&scope=openid%20offline_access"),
-        )
-        .await;
-        let next = field(&login, "next").unwrap();
-        let (_, _, consent) = post_form(
-            &t,
-            &br,
-            &login,
-            "/login",
-            &[
-                ("identifier", "9812300031"),
-                ("password", PASSWORD),
-                ("next", &next),
-            ],
-        )
-        .await;
-        let request = field(&consent, "request").unwrap();
-        let (_, to_app, _) = post_form(
-            &t,
-            &br,
-            &consent,
-            "/authorize/consent",
-            &[("request", &request), ("decision", "allow")],
+            "9812300031",
         )
         .await;
         let code = query_param(&to_app, "code").unwrap();
@@ -851,27 +864,11 @@ async fn back_channel_logout_tells_the_apps_of_the_session() {
         .await
         .unwrap();
     let br = browser();
-    let (_, _, login) = follow(&t, &br, authorize_url(&t, &c.client.id, CB_A, "")).await;
-    let next = field(&login, "next").unwrap();
-    let (_, _, consent) = post_form(
+    let to_app = login_and_allow(
         &t,
         &br,
-        &login,
-        "/login",
-        &[
-            ("identifier", "9812300033"),
-            ("password", PASSWORD),
-            ("next", &next),
-        ],
-    )
-    .await;
-    let request = field(&consent, "request").unwrap();
-    let (_, to_app, _) = post_form(
-        &t,
-        &br,
-        &consent,
-        "/authorize/consent",
-        &[("request", &request), ("decision", "allow")],
+        authorize_url(&t, &c.client.id, CB_A, ""),
+        "9812300033",
     )
     .await;
     let code = query_param(&to_app, "code").unwrap();
