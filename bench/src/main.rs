@@ -507,21 +507,27 @@ async fn main() -> Result<()> {
     let cfg = ekdwar_app::config::Config::default().argon2;
     let hashes = argon2_rate(&cfg, cores);
     let login_workers = cores * 2;
-    let sessions: Arc<Vec<(reqwest::Client, String)>> = Arc::new({
-        let mut v = Vec::new();
-        for _ in 0..login_workers {
-            let b = browser();
-            let page = b.get(format!("{base}/login")).send().await?.text().await?;
-            v.push((b, field(&page, "csrf").context("csrf")?));
-        }
-        v
-    });
-    let b2 = base.clone();
-    let logins = rate(login_workers, move |w| {
-        let (s, base) = (sessions.clone(), b2.clone());
+    // Each login comes from a visitor without a session (the usual case): the CSRF cookie and
+    // token are fetched once and sent by hand, and the session cookie is not kept.
+    let (csrf_cookie, csrf) = {
+        let r = keepalive().get(format!("{base}/login")).send().await?;
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("ekdwar_csrf="))
+            .and_then(|c| c.split(';').next())
+            .context("csrf cookie")?
+            .to_string();
+        (cookie, field(&r.text().await?, "csrf").context("csrf")?)
+    };
+    let (h, b2) = (keepalive(), base.clone());
+    let logins = rate(login_workers, move |_| {
+        let (h, base, cookie, csrf) = (h.clone(), b2.clone(), csrf_cookie.clone(), csrf.clone());
         async move {
-            let (b, csrf) = &s[w];
-            b.post(format!("{base}/login"))
+            h.post(format!("{base}/login"))
+                .header("cookie", cookie)
                 .form(&[
                     ("identifier", "bench.user"),
                     ("password", PASSWORD),

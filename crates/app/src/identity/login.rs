@@ -108,7 +108,9 @@ impl App {
                     self.metrics.login("denied");
                     return Err(AppError::AccountLocked);
                 }
-                throttle::clear(&mut tx, &keys[0].name).await?;
+                if keys[0].before.is_some() {
+                    throttle::clear(&mut tx, &keys[0].name).await?;
+                }
                 let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
                 self.audit(
                     &mut tx,
