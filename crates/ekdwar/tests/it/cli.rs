@@ -194,3 +194,101 @@ async fn development_pages_only_in_development_mode() {
     let t = TestApp::start_with("sqlite", |c| c.server.dev_mode = false).await;
     assert_eq!(t.get("/dev/outbox").await.status, 404);
 }
+
+#[test]
+fn apps_and_keys_are_managed_from_the_command_line() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ekdwar-cli-apps-{}", std::process::id())));
+    let d = dir.0.as_path();
+    let (ok, out, err) = ekdwar(
+        d,
+        &[
+            "client",
+            "add",
+            "--name",
+            "e-Mitra",
+            "--redirect-uri",
+            "https://emitra.example.in/cb",
+            "--helpdesk-phone",
+            "0141-2921336",
+            "--officer",
+            "R. Meena",
+        ],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = v["client_id"].as_str().unwrap().to_string();
+    assert!(
+        v["client_secret"].as_str().unwrap().len() >= 43,
+        "256-bit secret"
+    );
+    let (ok, out, _) = ekdwar(
+        d,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Mobile",
+            "--redirect-uri",
+            "in.gov.app:/cb",
+            "--public",
+        ],
+    );
+    assert!(
+        ok && !out.contains("client_secret"),
+        "public apps have no secret: {out}"
+    );
+    let (ok, _, err) = ekdwar(
+        d,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://evil.example/cb",
+        ],
+    );
+    assert!(!ok && err.contains("https"), "{err}");
+    let (ok, out, _) = ekdwar(
+        d,
+        &[
+            "client",
+            "update",
+            &id,
+            "--name",
+            "e-Mitra Plus",
+            "--id-token-alg",
+            "RS256",
+        ],
+    );
+    assert!(
+        ok && out.contains("e-Mitra Plus") && out.contains("RS256"),
+        "{out}"
+    );
+    let (ok, out, _) = ekdwar(d, &["client", "rotate-secret", &id]);
+    assert!(ok && out.contains("client_secret"));
+    let (ok, out, _) = ekdwar(d, &["client", "disable", &id]);
+    assert!(ok && out.contains("\"enabled\": false"));
+    let (_, out, _) = ekdwar(d, &["client", "list"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (_, out, _) = ekdwar(d, &["client", "show", &id]);
+    assert!(out.contains("R. Meena"));
+    let (_, before, _) = ekdwar(d, &["keys", "list"]);
+    let (ok, out, _) = ekdwar(d, &["keys", "rotate"]);
+    assert!(ok && out.contains("now signing with key"));
+    let (_, after, _) = ekdwar(d, &["keys", "list"]);
+    let count = |s: &str| {
+        serde_json::from_str::<serde_json::Value>(s).unwrap()["keys"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count(&after), count(&before) + 1, "old key still published");
+}

@@ -912,3 +912,109 @@ async fn back_channel_logout_tells_the_apps_of_the_session() {
         "the app's tokens ended with the session"
     );
 }
+
+#[tokio::test]
+async fn prompt_max_age_login_hint_and_ui_locales() {
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812300034", "Gita").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "Scholarship".into(),
+            redirect_uris: vec![CB_A.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let br = browser();
+    // ui_locales picks the page language for a new visitor; login_hint fills the identifier.
+    let (_, _, login) = follow(
+        &t,
+        &br,
+        authorize_url(
+            &t,
+            &c.client.id,
+            CB_A,
+            "&ui_locales=hi&login_hint=9812300034",
+        ),
+    )
+    .await;
+    assert!(login.contains("lang=\"hi\""), "login page in Hindi");
+    assert!(
+        login.contains("value=\"9812300034\""),
+        "identifier prefilled"
+    );
+    let to_app = login_and_allow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, ""),
+        "9812300034",
+    )
+    .await;
+    assert!(query_param(&to_app, "code").is_some());
+    // Consent remembered, but prompt=consent asks again.
+    let (_, _, page) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&prompt=consent"),
+    )
+    .await;
+    assert!(page.contains("name=\"request\""), "consent page again");
+    // prompt=login and an exceeded max_age both send the person to log in again.
+    let (_, _, page) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+    )
+    .await;
+    assert!(
+        page.contains("name=\"password\""),
+        "login page for prompt=login"
+    );
+    let to_app = login_and_allow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&prompt=login%20consent"),
+        "9812300034",
+    )
+    .await;
+    let code = query_param(&to_app, "code").expect("a fresh login satisfies prompt=login");
+    // The code from the fresh login works, and carries its auth_time.
+    let (_, tokens) = token(
+        &t,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CB_A),
+        ],
+        Some((&c.client.id, c.secret.as_deref().unwrap())),
+    )
+    .await;
+    let claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap_or_default()).await;
+    assert!(claims["auth_time"].as_i64().is_some());
+    t.advance(Duration::from_secs(120));
+    let (_, at, _) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&max_age=600"),
+    )
+    .await;
+    assert!(query_param(&at, "code").is_some(), "login within max_age");
+    let (_, _, page) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&max_age=60"),
+    )
+    .await;
+    assert!(
+        page.contains("name=\"password\""),
+        "login older than max_age"
+    );
+    let (_, at, _) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&max_age=60&prompt=none"),
+    )
+    .await;
+    assert_eq!(query_param(&at, "error").as_deref(), Some("login_required"));
+}
