@@ -84,11 +84,6 @@ impl Ctx {
         c.make_removal();
         c
     }
-
-    /// The logged-in person, or a redirect to the login page.
-    pub fn user_or_login(&self) -> Result<&CurrentSession, Redirect> {
-        self.user.as_ref().ok_or_else(|| Redirect::to("/login"))
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -100,6 +95,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .get::<Ctx>()
             .cloned()
             .ok_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// The logged-in person. Pages that need one take this; visitors are sent to the login page.
+pub struct Me(pub CurrentSession);
+
+impl<S: Send + Sync> FromRequestParts<S> for Me {
+    type Rejection = Redirect;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .and_then(|c| c.user.clone())
+            .map(Me)
+            .ok_or_else(|| Redirect::to("/login"))
     }
 }
 

@@ -9,7 +9,7 @@ use ekdwar_app::App;
 use ekdwar_app::identity::ExternalIntent;
 use serde::Deserialize;
 
-use crate::ctx::{Ctx, SESSION_COOKIE};
+use crate::ctx::{Ctx, Me, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 use crate::identity::render;
 
@@ -126,11 +126,8 @@ async fn linked_page(
     }))
 }
 
-pub async fn linked(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
-    match c.user_or_login() {
-        Ok(s) => linked_page(&app, &c, &s.user.id, Errors::default()).await,
-        Err(r) => Ok(r.into_response()),
-    }
+pub async fn linked(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    linked_page(&app, &c, &me.user.id, Errors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -142,12 +139,10 @@ pub struct RemoveForm {
 pub async fn remove(
     State(app): State<App>,
     c: Ctx,
+    Me(me): Me,
     Form(f): Form<RemoveForm>,
 ) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let s = &me;
     match app.unlink_external(s, &f.provider, &c.actor).await {
         Ok(()) => {
             Ok(Redirect::to("/account/linked?notice=notice-external-unlinked").into_response())

@@ -18,7 +18,7 @@ use ekdwar_domain::sso::KNOWN_SCOPES;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::ctx::{Ctx, LANG_COOKIE, error_page};
+use crate::ctx::{Ctx, LANG_COOKIE, Me, error_page};
 use crate::error::{Errors, WebError};
 use crate::identity::render;
 
@@ -506,11 +506,8 @@ struct ConnectedPage<'a> {
     apps: Vec<ConnectedRow>,
 }
 
-pub async fn connected(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+pub async fn connected(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    let s = &me;
     let apps = app
         .connected_apps(&s.user.id)
         .await?
@@ -543,12 +540,10 @@ pub struct DisconnectForm {
 pub async fn disconnect(
     State(app): State<App>,
     c: Ctx,
+    Me(me): Me,
     Form(f): Form<DisconnectForm>,
 ) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let s = &me;
     app.disconnect_app(s, &f.client_id, &c.actor).await?;
     Ok(Redirect::to("/account/apps?notice=notice-app-disconnected").into_response())
 }

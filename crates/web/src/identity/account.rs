@@ -14,7 +14,7 @@ use super::{
     CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie, form_errors,
     render, with_errors,
 };
-use crate::ctx::{Ctx, SESSION_COOKIE};
+use crate::ctx::{Ctx, Me, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 
 const CONTACT_FLOW: &str = "ekdwar_flow_contact";
@@ -54,11 +54,8 @@ fn account_page<'a>(
     }
 }
 
-pub async fn account(State(app): State<App>, c: Ctx) -> Response {
-    match c.user_or_login() {
-        Ok(s) => render(&account_page(&app, &c, s, Errors::default())),
-        Err(r) => r.into_response(),
-    }
+pub async fn account(State(app): State<App>, c: Ctx, Me(me): Me) -> Response {
+    render(&account_page(&app, &c, &me, Errors::default()))
 }
 
 #[derive(Deserialize)]
@@ -72,12 +69,10 @@ pub struct NameForm {
 pub async fn account_name(
     State(app): State<App>,
     c: Ctx,
+    Me(me): Me,
     Form(f): Form<NameForm>,
 ) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let s = &me;
     match app
         .update_name(s, &f.first_name, &f.last_name, &c.actor)
         .await
@@ -102,13 +97,11 @@ pub struct ContactForm {
 pub async fn account_contact(
     State(app): State<App>,
     c: Ctx,
+    Me(me): Me,
     jar: CookieJar,
     Form(f): Form<ContactForm>,
 ) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let s = &me;
     match app
         .start_contact_change(s, &f.contact, &c.lang, &c.actor)
         .await
@@ -171,11 +164,9 @@ async fn contact_retry(
 pub async fn contact_verify_form(
     State(app): State<App>,
     c: Ctx,
+    _me: Me,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    if let Err(r) = c.user_or_login() {
-        return Ok(r.into_response());
-    }
     let info = app
         .flow_info(&flow_cookie(&jar, CONTACT_FLOW), Purpose::Contact)
         .await?;
@@ -190,12 +181,10 @@ pub async fn contact_verify_form(
 pub async fn contact_verify_submit(
     State(app): State<App>,
     c: Ctx,
+    _me: Me,
     jar: CookieJar,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    if let Err(r) = c.user_or_login() {
-        return Ok(r.into_response());
-    }
     let flow = flow_cookie(&jar, CONTACT_FLOW);
     match app.complete_contact_change(&flow, &f.code, &c.actor).await {
         Ok(_) => Ok((
@@ -210,11 +199,9 @@ pub async fn contact_verify_submit(
 pub async fn contact_resend(
     State(app): State<App>,
     c: Ctx,
+    _me: Me,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    if let Err(r) = c.user_or_login() {
-        return Ok(r.into_response());
-    }
     let flow = flow_cookie(&jar, CONTACT_FLOW);
     match app.resend(&flow, Purpose::Contact, &c.lang).await {
         Ok(()) => {
@@ -254,22 +241,17 @@ fn password_page<'a>(app: &App, c: &'a Ctx, errors: Errors) -> PasswordPage<'a> 
     }
 }
 
-pub async fn password_form(State(app): State<App>, c: Ctx) -> Response {
-    match c.user_or_login() {
-        Ok(_) => render(&password_page(&app, &c, Errors::default())),
-        Err(r) => r.into_response(),
-    }
+pub async fn password_form(State(app): State<App>, c: Ctx, _me: Me) -> Response {
+    render(&password_page(&app, &c, Errors::default()))
 }
 
 pub async fn password_submit(
     State(app): State<App>,
     c: Ctx,
+    Me(me): Me,
     Form(f): Form<NewPasswordForm>,
 ) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let s = &me;
     match app
         .change_password(
             s,
@@ -329,11 +311,8 @@ fn device(ua: Option<&str>) -> String {
     }
 }
 
-pub async fn sessions(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+pub async fn sessions(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    let s = &me;
     let rows = app
         .active_sessions(&s.user.id)
         .await?
@@ -363,12 +342,10 @@ pub struct RevokeForm {
 pub async fn session_revoke(
     State(app): State<App>,
     c: Ctx,
+    Me(me): Me,
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let s = &me;
     app.revoke_session(s, &f.id, &c.actor).await?;
     Ok(Redirect::to("/account/sessions?notice=notice-session-ended").into_response())
 }
@@ -376,12 +353,10 @@ pub async fn session_revoke(
 pub async fn logout_all(
     State(app): State<App>,
     c: Ctx,
+    Me(me): Me,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+    let s = &me;
     app.logout_everywhere(s, &c.actor).await?;
     Ok((
         jar.add(c.removal(SESSION_COOKIE)),
@@ -405,11 +380,12 @@ struct SecurityPage<'a> {
     events: Vec<EventRow>,
 }
 
-pub async fn security_events(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
-    let s = match c.user_or_login() {
-        Ok(s) => s,
-        Err(r) => return Ok(r.into_response()),
-    };
+pub async fn security_events(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+) -> Result<Response, WebError> {
+    let s = &me;
     let events = app
         .security_events(&s.user.id)
         .await?
