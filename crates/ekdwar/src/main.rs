@@ -431,7 +431,11 @@ async fn main() -> anyhow::Result<()> {
                     if let Some(s) = &m.subject {
                         println!("Subject: {s}");
                     }
-                    println!("{}\n", m.body);
+                    if m.body.is_empty() {
+                        println!("(delivered; the text was removed)\n");
+                    } else {
+                        println!("{}\n", m.body);
+                    }
                 }
             }
             Ok(())

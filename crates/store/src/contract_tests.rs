@@ -551,6 +551,7 @@ async fn outbox() {
         let to1 = notify::list(&mut c, Some("+911"), 10).await.unwrap();
         assert_eq!(to1.len(), 2);
         assert_eq!(to1[1].status, OutboxStatus::Sent);
+        assert_eq!(to1[1].body, "", "delivered bodies are removed");
         assert_eq!(to1[0].status, OutboxStatus::Local);
         let all = notify::list(&mut c, None, 10).await.unwrap();
         assert_eq!(

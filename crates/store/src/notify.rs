@@ -128,8 +128,10 @@ pub async fn claim_due(
     Ok(out)
 }
 
+/// Records a delivery. The body is removed: it may hold a one-time code or personal data, and
+/// the gateway has it now.
 pub async fn mark_sent(conn: &mut Conn, id: i64, at: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL, body = '' WHERE id = $2")
         .bind(at.millis())
         .bind(id)
         .execute(conn)
