@@ -144,6 +144,33 @@ impl App {
     }
 }
 
+impl App {
+    /// Deletes what has expired: ended sessions, verifications, idle throttle counters and used
+    /// challenges. Returns how many rows went.
+    pub async fn purge_expired(&self) -> anyhow::Result<u64> {
+        let now = self.clock.now();
+        // Keep a day of history so that recent failures and sessions can still be looked at.
+        let before = now.minus(std::time::Duration::from_secs(86_400));
+        let mut conn = self.store.conn().await?;
+        let mut n = ekdwar_store::sessions::purge(&mut conn, before).await?;
+        n += ekdwar_store::verifications::purge(&mut conn, before).await?;
+        n += ekdwar_store::throttle::purge(&mut conn, before).await?;
+        Ok(n)
+    }
+
+    /// Runs [`App::purge_expired`] every ten minutes until the process ends.
+    pub async fn run_maintenance(self) {
+        loop {
+            match self.purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "expired records deleted"),
+                Err(e) => tracing::warn!(error = %e, "maintenance failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        }
+    }
+}
+
 fn load_or_create_key(data: &Path, random: &dyn Random) -> anyhow::Result<ServerKey> {
     let path = data.join("secret.key");
     if let Ok(text) = std::fs::read_to_string(&path) {

@@ -258,10 +258,6 @@ impl Store {
         conn.ping().await?;
         Ok(())
     }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 /// Commits a transaction begun with [`Store::begin`].

@@ -155,6 +155,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let delivery = tokio::spawn(app.clone().run_delivery());
+    let maintenance = tokio::spawn(app.clone().run_maintenance());
     let result = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
@@ -162,5 +163,6 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     delivery.abort();
+    maintenance.abort();
     result
 }
