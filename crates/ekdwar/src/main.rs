@@ -551,6 +551,7 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
 
 async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
     use ekdwar_app::sso::{ClientInput, ClientPatch};
+    let enable = matches!(cmd, ClientCmd::Enable { .. });
     match cmd {
         ClientCmd::Add {
             name,
@@ -624,18 +625,10 @@ async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
                 .map_err(explain)?;
             print_json(&client_json(&c, None))
         }
-        ClientCmd::Disable { client_id, common } => {
+        ClientCmd::Disable { client_id, common } | ClientCmd::Enable { client_id, common } => {
             let c = app(&common)
                 .await?
-                .set_client_enabled(&client_id, false)
-                .await
-                .map_err(explain)?;
-            print_json(&client_json(&c, None))
-        }
-        ClientCmd::Enable { client_id, common } => {
-            let c = app(&common)
-                .await?
-                .set_client_enabled(&client_id, true)
+                .set_client_enabled(&client_id, enable)
                 .await
                 .map_err(explain)?;
             print_json(&client_json(&c, None))
