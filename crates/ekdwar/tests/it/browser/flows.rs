@@ -1,0 +1,157 @@
+//! Citizen journeys in Chromium, with JavaScript on and off, the way a person goes through them.
+
+use std::sync::{Arc, Mutex};
+
+use ekdwar_app::sso::ClientInput;
+
+use super::Browser;
+use crate::accounts::PASSWORD;
+use crate::support::TestApp;
+
+/// A departmental app on another origin: it records what arrives at its redirect URI and shows
+/// a page, as a real app would.
+pub struct DeptApp {
+    pub base: String,
+    pub arrivals: Arc<Mutex<Vec<String>>>,
+}
+
+impl DeptApp {
+    pub async fn start() -> Self {
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let seen = arrivals.clone();
+        let router = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(uri.to_string());
+                axum::response::Html(
+                    "<!doctype html><html lang=en><title>Department</title><h1>Welcome to the department</h1></html>",
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        // `localhost`, not the portal's `127.0.0.1`: a different origin, as in production.
+        Self {
+            base: format!("http://localhost:{port}"),
+            arrivals,
+        }
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/callback", self.base)
+    }
+
+    pub fn last(&self) -> Option<String> {
+        self.arrivals.lock().unwrap().last().cloned()
+    }
+
+    /// Registers this app with the portal; returns its client ID.
+    pub async fn register(&self, t: &TestApp, name: &str) -> String {
+        t.app
+            .add_client(ClientInput {
+                name: name.into(),
+                redirect_uris: vec![self.redirect_uri()],
+                post_logout_redirect_uris: vec![format!("{}/bye", self.base)],
+                launch_url: Some(format!("{}/", self.base)),
+                helpdesk_phone: Some("0141-2921336".into()),
+                helpdesk_email: Some("helpdesk@dept.example".into()),
+                officer: Some("R. Meena".into()),
+                public: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .client
+            .id
+    }
+
+    pub fn authorize_path(&self, client_id: &str, extra: &str) -> String {
+        let redirect: String =
+            url::form_urlencoded::byte_serialize(self.redirect_uri().as_bytes()).collect();
+        format!(
+            "/authorize?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=openid%20profile%20phone&state=st-1&nonce=n-1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGXSI8fKjk&code_challenge_method=S256{extra}"
+        )
+    }
+}
+
+/// Registers by phone through the pages; returns the portal ID chosen.
+pub async fn register_by_phone(t: &TestApp, b: &Browser, phone: &str, first: &str) -> String {
+    b.open("/register").await;
+    b.fill("contact", phone).await;
+    b.fill("first_name", first).await;
+    b.fill("last_name", "Kumari").await;
+    b.click("#consent").await;
+    b.answer_challenge().await;
+    b.click("form[action='/register'] button").await;
+    assert_eq!(b.path().await, "/register/verify", "{}", b.text().await);
+    let e164 = ekdwar_domain::identity::Phone::parse(phone, ekdwar_domain::identity::Region::india())
+        .unwrap()
+        .as_str()
+        .to_string();
+    let code = t.last_code(&e164).await;
+    b.fill("code", &code).await;
+    b.click("form[action='/register/verify'] button").await;
+    assert_eq!(b.path().await, "/register/password", "{}", b.text().await);
+    let portal_id = b.value("portal_id").await;
+    b.fill("password", PASSWORD).await;
+    b.fill("confirm", PASSWORD).await;
+    b.click("form[action='/register/password'] button").await;
+    assert_eq!(b.path().await, "/account", "{}", b.text().await);
+    portal_id
+}
+
+pub async fn log_in(b: &Browser, identifier: &str) {
+    b.fill("identifier", identifier).await;
+    b.fill("password", PASSWORD).await;
+    b.answer_challenge().await;
+    b.click("form[action='/login'] button").await;
+}
+
+/// Register → log out → log in through an app → consent → arrive at the app.
+pub async fn main_journey(backend: &str, js: bool) {
+    let t = TestApp::start(backend).await;
+    let dept = DeptApp::start().await;
+    let client_id = dept.register(&t, "e-Mitra").await;
+    let b = Browser::start(&t.base, js).await;
+
+    let portal_id = register_by_phone(&t, &b, "98123 45678", "Asha").await;
+    b.press("Log out").await;
+    assert_eq!(b.path().await, "/", "logged out: {}", b.text().await);
+
+    b.open(&dept.authorize_path(&client_id, "")).await;
+    assert!(b.path().await.starts_with("/login"), "{}", b.path().await);
+    log_in(&b, &portal_id).await;
+    assert!(
+        b.text().await.contains("e-Mitra"),
+        "the consent page names the app: {}",
+        b.text().await
+    );
+    b.press("Allow").await;
+    let arrived = b.current_url().await;
+    assert_eq!(
+        arrived.origin().ascii_serialization(),
+        dept.base,
+        "the browser arrives at the app: {arrived}"
+    );
+    let last = dept.last().expect("the app saw the browser arrive");
+    assert!(last.contains("code=") && last.contains("state=st-1"), "{last}");
+    assert!(b.text().await.contains("Welcome to the department"));
+}
+
+#[tokio::test]
+async fn register_log_in_consent_and_arrive_at_the_app_with_javascript() {
+    main_journey("sqlite", true).await;
+}
+
+#[tokio::test]
+async fn register_log_in_consent_and_arrive_at_the_app_without_javascript() {
+    main_journey("sqlite", false).await;
+}
+
+#[tokio::test]
+async fn the_main_journey_on_postgresql() {
+    if crate::support::backends().contains(&"postgres") {
+        main_journey("postgres", true).await;
+    }
+}

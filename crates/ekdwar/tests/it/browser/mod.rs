@@ -1,0 +1,473 @@
+//! A real browser: headless Chromium (Debian's `chromium` and `chromium-driver`) driven over
+//! WebDriver, with JavaScript on or off, against the real server. Every page a flow reaches can
+//! be audited: axe-core's WCAG 2.1 A/AA rules, no horizontal scrolling at 320 px, the GOV.UK error
+//! pattern, the page's `lang`, and no request to any other host.
+
+mod flows;
+mod pages;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::support::TempDir;
+
+/// Phone-sized viewport for every test; audits also check 320 px.
+pub const PHONE: (u32, u32) = (360, 740);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// axe-core from `e2e/node_modules`, installed on first use (`npm ci`).
+fn axe_source() -> &'static str {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let dir = repo().join("e2e");
+        let file = dir.join("node_modules/axe-core/axe.min.js");
+        if !file.exists() {
+            let lock = dir.join(".lock");
+            let start = Instant::now();
+            while !file.exists() && start.elapsed() < Duration::from_secs(300) {
+                if std::fs::create_dir(&lock).is_ok() {
+                    if !file.exists() {
+                        let ok = Command::new("npm")
+                            .args(["ci", "--no-audit", "--no-fund"])
+                            .current_dir(&dir)
+                            .status()
+                            .is_ok_and(|s| s.success());
+                        let _ = std::fs::remove_dir(&lock);
+                        assert!(ok, "npm ci failed in e2e/");
+                    }
+                    let _ = std::fs::remove_dir(&lock);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        std::fs::read_to_string(&file).expect("axe-core is installed in e2e/node_modules")
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A ChromeDriver command for the DevTools protocol (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or("")))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"cmd": self.0, "params": self.1}).to_string()),
+        )
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    pub js: bool,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    /// Starts Chromium at phone size, with or without JavaScript, pointed at `base`.
+    pub async fn start(base: &str, js: bool) -> Self {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (Debian: chromium-driver)");
+        let profile = TempDir(std::env::temp_dir().join(format!("ekdwar-chromium-{port}")));
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-extensions".into(),
+            "--password-store=basic".into(),
+            format!("--window-size={},{}", PHONE.0, PHONE.1),
+            format!("--user-data-dir={}", profile.0.display()),
+        ];
+        args.push("--lang=en".into());
+        let mut prefs = serde_json::Map::new();
+        if !js {
+            prefs.insert(
+                "profile.managed_default_content_settings.javascript".into(),
+                json!(2),
+            );
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": "/usr/bin/chromium", "args": args, "prefs": prefs}),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        let client = loop {
+            let conn = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(conn)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if start.elapsed() < Duration::from_secs(30) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("could not start Chromium through chromedriver: {e}"),
+            }
+        };
+        Self {
+            client,
+            base: base.to_string(),
+            js,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn open(&self, path: &str) {
+        self.client.goto(&self.url(path)).await.unwrap();
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// Path and query of the current page.
+    pub async fn path(&self) -> String {
+        let u = self.client.current_url().await.unwrap();
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        }
+    }
+
+    pub async fn current_url(&self) -> url::Url {
+        self.client.current_url().await.unwrap()
+    }
+
+    /// The visible text of the page.
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub async fn title(&self) -> String {
+        self.client.title().await.unwrap()
+    }
+
+    pub async fn html(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    pub async fn has(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap()
+            .is_empty()
+    }
+
+    /// Types into the field named `name`, replacing what is there.
+    pub async fn fill(&self, name: &str, value: &str) {
+        let el = self
+            .client
+            .find(Locator::Css(&format!("[name=\"{name}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no field {name}: {e}"));
+        el.clear().await.unwrap();
+        el.send_keys(value).await.unwrap();
+    }
+
+    pub async fn value(&self, name: &str) -> String {
+        self.client
+            .find(Locator::Css(&format!("[name=\"{name}\"]")))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Presses the button (or link) whose visible text is `text`.
+    pub async fn press(&self, text: &str) {
+        let xpath = format!(
+            "//*[(self::button or self::a) and normalize-space()={}]",
+            xpath_literal(text)
+        );
+        let Ok(el) = self.client.find(Locator::XPath(&xpath)).await else {
+            panic!("no button or link {text:?} on {}", self.path().await);
+        };
+        el.click().await.unwrap();
+    }
+
+    /// The number of the first element matching `css`.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .ok()?
+            .attr(name)
+            .await
+            .unwrap()
+    }
+
+    /// Runs JavaScript in the page through DevTools: works with the page's scripts disabled and
+    /// is not subject to its CSP (axe, measurements).
+    pub async fn eval(&self, expression: &str) -> Value {
+        let r = self
+            .client
+            .issue_cmd(Cdp(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            ))
+            .await
+            .unwrap();
+        if let Some(ex) = r.get("exceptionDetails") {
+            panic!("script failed: {ex}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    pub async fn set_width(&self, width: u32) {
+        self.client
+            .issue_cmd(Cdp(
+                "Emulation.setDeviceMetricsOverride",
+                json!({"width": width, "height": PHONE.1, "deviceScaleFactor": 1, "mobile": true}),
+            ))
+            .await
+            .unwrap();
+    }
+
+    pub async fn screenshot(&self, file: &std::path::Path) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, png).unwrap();
+    }
+
+    /// Waits (up to 10 s) until the page's script has solved the challenge, if there is one.
+    pub async fn challenge_solved(&self) {
+        if !self.js || !self.has("[data-pow-nonce]").await {
+            return;
+        }
+        let start = Instant::now();
+        while self.value("pow").await.is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the page never solved its challenge"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Answers the typed question of a challenge as a person without JavaScript does.
+    pub async fn answer_challenge(&self) {
+        if self.js {
+            return self.challenge_solved().await;
+        }
+        if !self.has("#captcha_text").await {
+            return;
+        }
+        let label = self
+            .client
+            .find(Locator::Css("label[for=captcha_text]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let digits: Vec<u32> = label
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(digits.len(), 2, "a sum of two numbers: {label}");
+        self.fill("captcha_text", &(digits[0] + digits[1]).to_string())
+            .await;
+    }
+
+    /// Checks what a person with assistive technology and a small phone depends on, on the
+    /// current page; panics with every problem found. `label` names the page in the report.
+    pub async fn audit(&self, label: &str) -> PageWeight {
+        let mut problems = Vec::new();
+        // axe-core, WCAG 2.1 A and AA.
+        let axe = axe_source();
+        let injected = self
+            .eval(&format!(
+                "(function(){{ if (!window.axe) {{ {axe} }} return !!window.axe; }})()"
+            ))
+            .await;
+        assert_eq!(injected, json!(true), "axe-core loaded");
+        let violations = self
+            .eval(
+                "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}, resultTypes: ['violations']}).then(r => r.violations.map(v => v.id + ': ' + v.help + ' — ' + v.nodes.slice(0,3).map(n => n.target.join(' ') + ' ' + (n.failureSummary||'').replace(/\\s+/g,' ')).join(' | ')))",
+            )
+            .await;
+        for v in violations.as_array().unwrap() {
+            problems.push(format!("axe {}", v.as_str().unwrap()));
+        }
+        // What axe does not check: the GOV.UK error pattern and the document's language.
+        let checks = self
+            .eval(
+                r#"(function(){
+  var p = [];
+  if (!document.documentElement.lang) p.push('no lang on <html>');
+  document.querySelectorAll('input:not([type=hidden]),select,textarea').forEach(function(i){
+    var field = i.closest('.field, fieldset');
+    if (!field) return;
+    var ids = (i.getAttribute('aria-describedby') || '').split(/\s+/);
+    field.querySelectorAll('.hint, .field-error').forEach(function(h){
+      if (h.closest('.field, fieldset') !== field) return;
+      if (!h.id || ids.indexOf(h.id) < 0) p.push('#' + i.id + ' is not described by its ' + h.className + ' "' + h.textContent.trim().slice(0,40) + '"');
+    });
+    var inError = field.querySelector('.field-error') && field.matches('.field');
+    if (inError && i.getAttribute('aria-invalid') !== 'true') p.push('#' + i.id + ' is in error without aria-invalid');
+    if (!inError && i.getAttribute('aria-invalid') === 'true') p.push('#' + i.id + ' has aria-invalid without an error');
+  });
+  document.querySelectorAll('.field-error').forEach(function(e){
+    var hidden = e.querySelector('.visually-hidden');
+    if (!hidden || !hidden.textContent.trim()) p.push('error without a hidden prefix: ' + e.textContent.trim().slice(0,40));
+  });
+  var summary = document.querySelector('.error-summary');
+  if (summary) {
+    if (document.activeElement !== summary) p.push('focus is not on the error summary');
+    var first = document.querySelector('.field-error .visually-hidden');
+    var prefix = first ? first.textContent.trim() : '';
+    if (!prefix || document.title.indexOf(prefix) !== 0) p.push('the title does not start with the error prefix: ' + document.title);
+    summary.querySelectorAll('a').forEach(function(a){
+      var id = a.getAttribute('href').slice(1);
+      if (!document.getElementById(id)) p.push('the summary links to a missing field #' + id);
+    });
+  }
+  return p;
+})()"#,
+            )
+            .await;
+        for v in checks.as_array().unwrap() {
+            problems.push(v.as_str().unwrap().to_string());
+        }
+        // Reflow: nothing wider than the screen at 320 px (WCAG 1.4.10).
+        self.set_width(320).await;
+        let wide = self
+            .eval(
+                r#"(function(){
+  var w = document.documentElement.clientWidth, out = [];
+  if (document.documentElement.scrollWidth > w) out.push('page scrolls sideways: ' + document.documentElement.scrollWidth + 'px wide');
+  document.querySelectorAll('body *').forEach(function(e){
+    var r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 1 && getComputedStyle(e).position !== 'absolute') out.push((e.id ? '#' + e.id : e.tagName.toLowerCase() + '.' + e.className) + ' ends at ' + Math.round(r.right) + 'px');
+  });
+  return out.slice(0, 5);
+})()"#,
+            )
+            .await;
+        self.set_width(PHONE.0).await;
+        for v in wide.as_array().unwrap() {
+            problems.push(format!("at 320 px: {}", v.as_str().unwrap()));
+        }
+        let weight = self.weight().await;
+        if !weight.foreign.is_empty() {
+            problems.push(format!("requests to other hosts: {:?}", weight.foreign));
+        }
+        assert!(
+            problems.is_empty(),
+            "{label} ({}):\n  {}",
+            self.path().await,
+            problems.join("\n  ")
+        );
+        println!(
+            "page {label:<40} {:>6} bytes {:>2} requests",
+            weight.bytes, weight.requests
+        );
+        weight
+    }
+
+    /// Bytes on the wire and requests made by the current page, and any to other hosts.
+    pub async fn weight(&self) -> PageWeight {
+        let v = self
+            .eval(
+                r#"(function(){
+  var all = performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'));
+  return {bytes: all.reduce(function(s,e){ return s + (e.transferSize || e.encodedBodySize || 0); }, 0),
+          requests: all.length,
+          foreign: all.map(function(e){ return new URL(e.name).host; }).filter(function(h){ return h !== location.host; })};
+})()"#,
+            )
+            .await;
+        PageWeight {
+            bytes: v["bytes"].as_u64().unwrap_or(0),
+            requests: v["requests"].as_u64().unwrap_or(0),
+            foreign: v["foreign"]
+                .as_array()
+                .map(|a| a.iter().map(|h| h.as_str().unwrap_or("").to_string()).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PageWeight {
+    pub bytes: u64,
+    pub requests: u64,
+    pub foreign: Vec<String>,
+}
+
+fn xpath_literal(s: &str) -> String {
+    if !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{s}'")
+    }
+}

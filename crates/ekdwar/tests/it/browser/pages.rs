@@ -1,0 +1,1 @@
+//! Every page and error state in each language.
