@@ -62,6 +62,17 @@ impl RedirectUri {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What a Content-Security-Policy must name for a browser to be sent here: the origin
+    /// (`https://app.example.in`), or the scheme (`in.gov.app:`) of a native app's private-use
+    /// URI. Never a wildcard.
+    pub fn csp_source(&self) -> Option<String> {
+        let url = url::Url::parse(&self.0).ok()?;
+        match url.origin() {
+            url::Origin::Tuple(..) => Some(url.origin().ascii_serialization()),
+            url::Origin::Opaque(_) => Some(format!("{}:", url.scheme())),
+        }
+    }
 }
 
 /// Scopes the portal understands; others in a request are ignored (RFC 6749 §3.3).
@@ -198,6 +209,14 @@ mod tests {
         ] {
             assert_eq!(RedirectUri::parse(bad), Err(SsoError::RedirectUri), "{bad}");
         }
+    }
+
+    #[test]
+    fn csp_sources_name_one_origin_or_a_private_scheme() {
+        let src = |u: &str| RedirectUri::parse(u).unwrap().csp_source().unwrap();
+        assert_eq!(src("https://app.gov.in/cb?x=1"), "https://app.gov.in");
+        assert_eq!(src("http://localhost:3000/cb"), "http://localhost:3000");
+        assert_eq!(src("in.gov.app:/cb"), "in.gov.app:");
     }
 
     #[test]

@@ -127,18 +127,64 @@ fn client_ip(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option
     peer.map(|p| p.ip().to_string())
 }
 
-/// True when the request comes from our own pages: no `Origin`, or one naming our host.
+/// True when a form post comes from our own pages. Browsers send `Origin` on every POST (with
+/// `Referrer-Policy: same-origin` a same-origin post names our origin; `null` and other sites are
+/// refused). Without `Origin`, `Sec-Fetch-Site` decides; a client that sends neither is not a
+/// current browser, and the CSRF token still has to match.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
+    let get = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    origin
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+    match get(header::ORIGIN) {
+        Some(origin) => {
+            let host = get(header::HOST).unwrap_or_default();
+            origin
+                .split_once("://")
+                .is_some_and(|(_, rest)| !host.is_empty() && rest.trim_end_matches('/') == host)
+        }
+        None => get(header::HeaderName::from_static("sec-fetch-site"))
+            .is_none_or(|site| site == "same-origin"),
+    }
+}
+
+/// Sources besides `'self'` that the forms of a page may lead a browser to, through redirects:
+/// the registered redirect URI of the departmental app a login, consent or logout page serves.
+/// Set as a response extension; the CSP's `form-action` names them.
+#[derive(Clone, Debug, Default)]
+pub struct FormTargets(pub Vec<String>);
+
+impl FormTargets {
+    pub fn of(uri: Option<&ekdwar_domain::sso::RedirectUri>) -> Self {
+        Self(uri.and_then(|u| u.csp_source()).into_iter().collect())
+    }
+
+    /// Adds these targets to a response.
+    pub fn apply(self, mut resp: Response) -> Response {
+        if !self.0.is_empty() {
+            resp.extensions_mut().insert(self);
+        }
+        resp
+    }
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'";
+
+fn content_security_policy(targets: Option<&FormTargets>) -> HeaderValue {
+    let mut csp = CSP.to_string();
+    for t in targets.map(|t| t.0.as_slice()).unwrap_or_default() {
+        // Only origins and schemes reach here (`RedirectUri::csp_source`); this keeps a stray
+        // character from ever ending the directive.
+        if !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'*')
+        {
+            csp.push(' ');
+            csp.push_str(t);
+        }
+    }
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(CSP))
 }
 
 /// Endpoints called by apps, not browsers: they authenticate with client credentials or bearer
@@ -158,7 +204,7 @@ const API_PATHS: &[&str] = &[
 pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
     if API_PATHS.contains(&req.uri().path()) {
         let mut resp = next.run(req).await;
-        secure_headers(&app, resp.headers_mut());
+        secure_headers(&app, resp.headers_mut(), None);
         return resp;
     }
     let (mut parts, body) = req.into_parts();
@@ -313,8 +359,9 @@ pub fn error_page(
 }
 
 fn finish(ctx: &Ctx, app: &App, mut resp: Response, new_csrf_seed: Option<String>) -> Response {
+    let targets = resp.extensions().get::<FormTargets>().cloned();
     let h = resp.headers_mut();
-    secure_headers(app, h);
+    secure_headers(app, h, targets.as_ref());
     if let Some(seed) = new_csrf_seed
         && let Ok(v) = HeaderValue::from_str(&ctx.cookie(CSRF_COOKIE, seed, None).to_string())
     {
@@ -323,19 +370,16 @@ fn finish(ctx: &Ctx, app: &App, mut resp: Response, new_csrf_seed: Option<String
     resp
 }
 
-fn secure_headers(app: &App, h: &mut HeaderMap) {
+fn secure_headers(app: &App, h: &mut HeaderMap, targets: Option<&FormTargets>) {
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(
-        h,
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-    );
+    h.insert("content-security-policy", content_security_policy(targets));
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
-    // Links in e-mails carry tokens; never leak them to another site.
-    set(h, "referrer-policy", "no-referrer");
+    // Links in e-mails carry tokens: never send a URL to another site. Same-origin requests
+    // keep their `Origin`, which the CSRF check needs (under `no-referrer` it is `null`).
+    set(h, "referrer-policy", "same-origin");
     set(
         h,
         "permissions-policy",

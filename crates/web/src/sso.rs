@@ -14,11 +14,11 @@ use base64::engine::general_purpose::STANDARD;
 use ekdwar_app::App;
 use ekdwar_app::i18n::Lang;
 use ekdwar_app::sso::{AuthorizeError, AuthorizeParams, BasicAuth, OAuthError, Step, TokenForm};
-use ekdwar_domain::sso::KNOWN_SCOPES;
+use ekdwar_domain::sso::{KNOWN_SCOPES, RedirectUri};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::ctx::{Ctx, LANG_COOKIE, Me, error_page};
+use crate::ctx::{Ctx, FormTargets, LANG_COOKIE, Me, error_page};
 use crate::error::{Errors, WebError};
 use crate::identity::render;
 
@@ -155,14 +155,17 @@ async fn run_authorize(
             }
             Redirect::to(&login).into_response()
         }
-        Step::Consent { scopes } => render(&ConsentPage {
-            c,
-            errors: Errors::default(),
-            app_name: req.client.name.clone(),
-            app_logo: req.client.logo_url.clone(),
-            scopes: scopes.iter().map(|s| format!("scope-{s}")).collect(),
-            request: raw.to_string(),
-        }),
+        Step::Consent { scopes } => {
+            let target = RedirectUri::from_trusted(req.redirect_uri.clone());
+            FormTargets::of(Some(&target)).apply(render(&ConsentPage {
+                c,
+                errors: Errors::default(),
+                app_name: req.client.name.clone(),
+                app_logo: req.client.logo_url.clone(),
+                scopes: scopes.iter().map(|s| format!("scope-{s}")).collect(),
+                request: raw.to_string(),
+            }))
+        }
         Step::LevelTooLow { need, cancel } => render(&LevelPage {
             c,
             errors: Errors::default(),
@@ -172,6 +175,19 @@ async fn run_authorize(
             cancel,
         }),
     })
+}
+
+/// Where the forms of a login page for `next` may lead: the app's redirect URI when `next`
+/// continues an authorization request.
+pub async fn login_targets(app: &App, next: &str) -> FormTargets {
+    let target = match next.strip_prefix("/authorize?") {
+        Some(q) => match serde_urlencoded::from_str::<AuthorizeParams>(q) {
+            Ok(p) => app.authorize_target(&p).await,
+            Err(_) => None,
+        },
+        None => None,
+    };
+    FormTargets::of(target.as_ref())
 }
 
 /// The authorization endpoint.
@@ -388,13 +404,17 @@ pub async fn logout_get(
     if proven || c.user.is_none() {
         return finish_logout(&app, &c, jar, p).await;
     }
-    Ok(render(&LogoutPage {
+    let target = match (&p.client_id, &p.post_logout_redirect_uri) {
+        (Some(id), Some(uri)) => app.post_logout_target(id, uri).await?,
+        _ => None,
+    };
+    Ok(FormTargets::of(target.as_ref()).apply(render(&LogoutPage {
         c: &c,
         errors: Errors::default(),
         client_id: p.client_id.unwrap_or_default(),
         post_logout_redirect_uri: p.post_logout_redirect_uri.unwrap_or_default(),
         state: p.state.unwrap_or_default(),
-    }))
+    })))
 }
 
 pub async fn logout_post(

@@ -95,6 +95,15 @@ impl App {
         url.to_string()
     }
 
+    /// Where a browser may be sent at the end of an authorization request: its registered
+    /// redirect URI, for the CSP `form-action` of the pages on the way there.
+    pub async fn authorize_target(&self, params: &AuthorizeParams) -> Option<RedirectUri> {
+        self.parse_authorize(params)
+            .await
+            .ok()
+            .map(|r| RedirectUri::from_trusted(r.redirect_uri))
+    }
+
     pub async fn parse_authorize(
         &self,
         p: &AuthorizeParams,

@@ -61,16 +61,7 @@ impl App {
         let (Some(cid), Some(uri)) = (client_id, post_logout_redirect_uri) else {
             return Ok(None);
         };
-        let Some(client) = self.client(&cid).await? else {
-            return Ok(None);
-        };
-        let registered = RedirectUri::parse(uri).is_ok_and(|u| {
-            client
-                .post_logout_redirect_uris
-                .iter()
-                .any(|r| r == u.as_str())
-        });
-        if !registered {
+        if self.post_logout_target(&cid, uri).await?.is_none() {
             return Ok(None);
         }
         let mut url = url::Url::parse(uri).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -78,6 +69,23 @@ impl App {
             url.query_pairs_mut().append_pair("state", s);
         }
         Ok(Some(url.to_string()))
+    }
+
+    /// The registered post-logout redirect URI `uri` of app `client_id`, if it is one.
+    pub async fn post_logout_target(
+        &self,
+        client_id: &str,
+        uri: &str,
+    ) -> AppResult<Option<RedirectUri>> {
+        let Some(client) = self.client(client_id).await? else {
+            return Ok(None);
+        };
+        Ok(RedirectUri::parse(uri).ok().filter(|u| {
+            client
+                .post_logout_redirect_uris
+                .iter()
+                .any(|r| r == u.as_str())
+        }))
     }
 
     pub async fn connected_apps(&self, user_id: &str) -> AppResult<Vec<ConnectedApp>> {

@@ -61,6 +61,48 @@ async fn health_metrics_headers_and_csrf() {
     }
 }
 
+/// What browsers send on form posts: `Origin` naming the portal under the referrer policy it
+/// sets; `null` or another site is refused; without `Origin`, `Sec-Fetch-Site` decides. The
+/// token is required whatever the headers say.
+#[tokio::test]
+async fn origin_and_fetch_metadata_decide_with_the_token() {
+    let t = TestApp::start("sqlite").await;
+    let login = t.get("/login").await;
+    assert_eq!(login.headers["referrer-policy"], "same-origin");
+    let csrf = login.field("csrf").unwrap();
+    let post = |headers: Vec<(&'static str, String)>, with_token: bool| {
+        let mut r = t.client.post(t.url("/login"));
+        for (k, v) in headers {
+            r = r.header(k, v);
+        }
+        let mut form = vec![("identifier", "nobody"), ("password", "wrong")];
+        if with_token {
+            form.push(("csrf", csrf.as_str()));
+        }
+        async move { r.form(&form).send().await.unwrap().status().as_u16() }
+    };
+    let ours = t.base.clone();
+    // 422: the form was accepted and the login refused; 403: the post itself was refused.
+    assert_eq!(post(vec![("origin", ours.clone())], true).await, 422);
+    assert_eq!(post(vec![("origin", ours.clone())], false).await, 403);
+    assert_eq!(post(vec![("origin", "null".into())], true).await, 403);
+    assert_eq!(
+        post(vec![("origin", "http://evil.example".into())], true).await,
+        403
+    );
+    assert_eq!(
+        post(vec![("sec-fetch-site", "same-origin".into())], true).await,
+        422
+    );
+    for site in ["cross-site", "same-site", "none"] {
+        assert_eq!(
+            post(vec![("sec-fetch-site", site.into())], true).await,
+            403,
+            "{site}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn language_from_header_cookie_and_switch() {
     let t = TestApp::start("sqlite").await;

@@ -118,14 +118,15 @@ pub async fn login_form(
     if c.user.is_some() {
         return Redirect::to(safe_next(&q.next)).into_response();
     }
-    render(&LoginPage {
+    let targets = crate::sso::login_targets(&app, &q.next).await;
+    targets.apply(render(&LoginPage {
         c: &c,
         errors: Errors::default(),
         identifier: q.login_hint,
         next: q.next,
         challenge: None,
         upstreams: upstream_buttons(&app),
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -169,6 +170,7 @@ pub async fn login_submit(
         Err(e) => {
             let needs_challenge = matches!(e, AppError::CaptchaRequired) || had_challenge;
             let errors = form_errors(&c, e, "identifier")?;
+            let targets = crate::sso::login_targets(&app, &f.next).await;
             let page = LoginPage {
                 c: &c,
                 errors: errors.clone(),
@@ -177,7 +179,7 @@ pub async fn login_submit(
                 challenge: needs_challenge.then(|| app.new_challenge()),
                 upstreams: upstream_buttons(&app),
             };
-            Ok(with_errors(render(&page), &errors))
+            Ok(targets.apply(with_errors(render(&page), &errors)))
         }
     }
 }

@@ -42,8 +42,15 @@ impl DeptApp {
         format!("{}/callback", self.base)
     }
 
+    /// The last request that reached the redirect URI.
     pub fn last(&self) -> Option<String> {
-        self.arrivals.lock().unwrap().last().cloned()
+        self.arrivals
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|u| u.starts_with("/callback"))
+            .cloned()
     }
 
     /// Registers this app with the portal; returns its client ID.
@@ -83,20 +90,21 @@ pub async fn register_by_phone(t: &TestApp, b: &Browser, phone: &str, first: &st
     b.fill("last_name", "Kumari").await;
     b.click("#consent").await;
     b.answer_challenge().await;
-    b.click("form[action='/register'] button").await;
+    b.submit("form[action='/register'] button").await;
     assert_eq!(b.path().await, "/register/verify", "{}", b.text().await);
-    let e164 = ekdwar_domain::identity::Phone::parse(phone, ekdwar_domain::identity::Region::india())
-        .unwrap()
-        .as_str()
-        .to_string();
+    let e164 =
+        ekdwar_domain::identity::Phone::parse(phone, ekdwar_domain::identity::Region::india())
+            .unwrap()
+            .as_str()
+            .to_string();
     let code = t.last_code(&e164).await;
     b.fill("code", &code).await;
-    b.click("form[action='/register/verify'] button").await;
+    b.submit("form[action='/register/verify'] button").await;
     assert_eq!(b.path().await, "/register/password", "{}", b.text().await);
     let portal_id = b.value("portal_id").await;
     b.fill("password", PASSWORD).await;
     b.fill("confirm", PASSWORD).await;
-    b.click("form[action='/register/password'] button").await;
+    b.submit("form[action='/register/password'] button").await;
     assert_eq!(b.path().await, "/account", "{}", b.text().await);
     portal_id
 }
@@ -105,7 +113,7 @@ pub async fn log_in(b: &Browser, identifier: &str) {
     b.fill("identifier", identifier).await;
     b.fill("password", PASSWORD).await;
     b.answer_challenge().await;
-    b.click("form[action='/login'] button").await;
+    b.submit("form[action='/login'] button").await;
 }
 
 /// Register → log out → log in through an app → consent → arrive at the app.
@@ -117,7 +125,11 @@ pub async fn main_journey(backend: &str, js: bool) {
 
     let portal_id = register_by_phone(&t, &b, "98123 45678", "Asha").await;
     b.press("Log out").await;
-    assert_eq!(b.path().await, "/", "logged out: {}", b.text().await);
+    assert!(
+        b.path().await.starts_with("/login"),
+        "logged out: {}",
+        b.path().await
+    );
 
     b.open(&dept.authorize_path(&client_id, "")).await;
     assert!(b.path().await.starts_with("/login"), "{}", b.path().await);
@@ -135,8 +147,87 @@ pub async fn main_journey(backend: &str, js: bool) {
         "the browser arrives at the app: {arrived}"
     );
     let last = dept.last().expect("the app saw the browser arrive");
-    assert!(last.contains("code=") && last.contains("state=st-1"), "{last}");
+    assert!(
+        last.contains("code=") && last.contains("state=st-1"),
+        "{last}"
+    );
     assert!(b.text().await.contains("Welcome to the department"));
+
+    // The app asks the portal to log the person out and to come back afterwards.
+    let bye: String =
+        url::form_urlencoded::byte_serialize(format!("{}/bye", dept.base).as_bytes()).collect();
+    b.open(&format!(
+        "/oauth/logout?client_id={client_id}&post_logout_redirect_uri={bye}&state=s-2"
+    ))
+    .await;
+    b.submit("main form[action='/oauth/logout'] button").await;
+    let back = b.current_url().await;
+    assert_eq!(back.origin().ascii_serialization(), dept.base, "{back}");
+    assert_eq!(back.path(), "/bye");
+    b.open("/account").await;
+    assert!(
+        b.path().await.starts_with("/login"),
+        "the portal session ended"
+    );
+}
+
+/// The consent page may lead only to the app's redirect URI: a form pointed anywhere else is
+/// stopped by the browser (CSP `form-action`).
+#[tokio::test]
+async fn forms_cannot_post_to_another_site() {
+    let t = TestApp::start("sqlite").await;
+    let dept = DeptApp::start().await;
+    let client_id = dept.register(&t, "e-Mitra").await;
+    let elsewhere = DeptApp::start().await;
+    let b = Browser::start(&t.base, true).await;
+    let portal_id = register_by_phone(&t, &b, "98123 45679", "Asha").await;
+    let _ = portal_id;
+    b.open(&dept.authorize_path(&client_id, "")).await;
+    assert_eq!(b.path().await, "/authorize", "consent page");
+    // The consent page names exactly the app's origin; every other page only itself.
+    let csp = |path: String| {
+        let c = t.client.clone();
+        async move {
+            let r = c.get(path).send().await.unwrap();
+            r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let form_action = |csp: &str| {
+        csp.split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("form-action"))
+            .unwrap()
+            .to_string()
+    };
+    let login_csp = csp(b.url(&format!(
+        "/login?next={}",
+        url::form_urlencoded::byte_serialize(dept.authorize_path(&client_id, "").as_bytes())
+            .collect::<String>()
+    )))
+    .await;
+    assert_eq!(
+        form_action(&login_csp),
+        format!("form-action 'self' {}", dept.base)
+    );
+    assert_eq!(
+        form_action(&csp(t.url("/account")).await),
+        "form-action 'self'"
+    );
+
+    b.eval(&format!(
+        "(function(){{ var f = document.querySelector('main form'); f.action = '{}/steal'; f.submit(); return 1; }})()",
+        elsewhere.base
+    ))
+    .await;
+    // Give the browser the chance to (wrongly) navigate, then check it stayed.
+    b.open("/healthz").await;
+    assert!(
+        elsewhere.arrivals.lock().unwrap().is_empty(),
+        "the form reached another site"
+    );
 }
 
 #[tokio::test]

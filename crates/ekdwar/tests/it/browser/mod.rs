@@ -65,8 +65,15 @@ fn free_port() -> u16 {
 struct Cdp(&'static str, Value);
 
 impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or("")))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("")
+        ))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (
@@ -168,8 +175,13 @@ impl Browser {
         self.client.goto(url).await.unwrap();
     }
 
-    /// Path and query of the current page.
+    /// Path of the current page.
     pub async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    /// Path and query of the current page.
+    pub async fn path_and_query(&self) -> String {
         let u = self.client.current_url().await.unwrap();
         match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
@@ -241,7 +253,37 @@ impl Browser {
             .unwrap();
     }
 
-    /// Presses the button (or link) whose visible text is `text`.
+    /// Clicks what `css` matches and waits for the page it leads to.
+    pub async fn submit(&self, css: &str) {
+        self.mark_page().await;
+        self.click(css).await;
+        self.wait_new_page().await;
+    }
+
+    async fn mark_page(&self) {
+        self.eval("window.__ekdwarSeen = true").await;
+    }
+
+    /// Waits until a document other than the marked one has loaded.
+    async fn wait_new_page(&self) {
+        let start = Instant::now();
+        loop {
+            let done = self
+                .try_eval("window.__ekdwarSeen === undefined && document.readyState === 'complete'")
+                .await;
+            if done == Some(json!(true)) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "no new page after 15 s at {}",
+                self.path().await
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Presses the button (or link) whose visible text is `text`, and waits for the next page.
     pub async fn press(&self, text: &str) {
         let xpath = format!(
             "//*[(self::button or self::a) and normalize-space()={}]",
@@ -250,7 +292,9 @@ impl Browser {
         let Ok(el) = self.client.find(Locator::XPath(&xpath)).await else {
             panic!("no button or link {text:?} on {}", self.path().await);
         };
+        self.mark_page().await;
         el.click().await.unwrap();
+        self.wait_new_page().await;
     }
 
     /// The number of the first element matching `css`.
@@ -279,6 +323,21 @@ impl Browser {
             panic!("script failed: {ex}");
         }
         r["result"]["value"].clone()
+    }
+
+    /// `eval` while a page may be changing: `None` when there is no document to ask.
+    async fn try_eval(&self, expression: &str) -> Option<Value> {
+        let r = self
+            .client
+            .issue_cmd(Cdp(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true}),
+            ))
+            .await
+            .ok()?;
+        r.get("exceptionDetails")
+            .is_none()
+            .then(|| r["result"]["value"].clone())
     }
 
     pub async fn set_width(&self, width: u32) {
@@ -451,7 +510,11 @@ impl Browser {
             requests: v["requests"].as_u64().unwrap_or(0),
             foreign: v["foreign"]
                 .as_array()
-                .map(|a| a.iter().map(|h| h.as_str().unwrap_or("").to_string()).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|h| h.as_str().unwrap_or("").to_string())
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
