@@ -75,6 +75,33 @@ impl Errors {
         self.list.is_empty()
     }
 
+    /// The attributes that tie an input to its hint and its error (the GOV.UK pattern):
+    /// `aria-describedby`, and `aria-invalid` while it is in error. Field names are
+    /// identifiers written in templates and handlers, never input.
+    pub fn aria(&self, field: &str, hint: bool) -> String {
+        debug_assert!(
+            field
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        );
+        let error = self.get(field).is_some();
+        let ids: Vec<String> = [
+            hint.then(|| format!("{field}-hint")),
+            error.then(|| format!("{field}-error")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut out = String::new();
+        if !ids.is_empty() {
+            out = format!(" aria-describedby=\"{}\"", ids.join(" "));
+        }
+        if error {
+            out.push_str(" aria-invalid=\"true\"");
+        }
+        out
+    }
+
     pub fn get(&self, field: &str) -> Option<&str> {
         self.list
             .iter()

@@ -35,6 +35,10 @@
   }
   document.querySelectorAll("[data-pow-nonce]").forEach(solve);
 
+  // Errors: focus the summary so screen readers announce it (autofocus does this without JS).
+  var summary = document.querySelector(".error-summary");
+  if (summary && document.activeElement !== summary) summary.focus();
+
   // Live password strength, computed by the server with the same estimator that checks it.
   document.querySelectorAll("input[data-strength]").forEach(function (input) {
     var out = document.getElementById(input.getAttribute("data-strength"));

@@ -84,7 +84,7 @@ level-next-verified = যাচাইকৃত স্তরের জন্য �
 sessions-title = আপনি কোথায় লগ ইন আছেন
 sessions-caption = সক্রিয় সেশন
 sessions-device = ডিভাইস
-sessions-ip = ঠিকানা
+sessions-ip = আইপি ঠিকানা
 sessions-started = শুরু
 sessions-last-seen = শেষ সক্রিয়
 sessions-action = কাজ
@@ -205,3 +205,5 @@ sms-password-changed = একদ্বার: অ্যাকাউন্ট { $
 email-password-changed-subject = আপনার একদ্বার পাসওয়ার্ড বদলানো হয়েছে
 email-password-changed-body = অ্যাকাউন্ট { $portal_id }-এর পাসওয়ার্ড বদলানো হয়েছে।
     এটি আপনি না করে থাকলে এখনই পাসওয়ার্ড রিসেট করুন এবং হেল্পডেস্কে যোগাযোগ করুন।
+# Read by screen readers before each error, and put before the page title.
+error-prefix = ত্রুটি:

@@ -84,7 +84,7 @@ level-next-verified = To reach the verified level, confirm your identity in pers
 sessions-title = Where you are logged in
 sessions-caption = Active sessions
 sessions-device = Device
-sessions-ip = Address
+sessions-ip = IP address
 sessions-started = Started
 sessions-last-seen = Last active
 sessions-action = Action
@@ -205,3 +205,5 @@ sms-password-changed = Ekdwar: the password of account { $portal_id } was change
 email-password-changed-subject = Your Ekdwar password was changed
 email-password-changed-body = The password of account { $portal_id } was changed.
     If this was not you, reset your password at once and contact the helpdesk.
+# Read by screen readers before each error, and put before the page title.
+error-prefix = Error:

@@ -84,7 +84,7 @@ level-next-verified = सत्यापित स्तर के लिए स
 sessions-title = आप कहाँ लॉग इन हैं
 sessions-caption = सक्रिय सत्र
 sessions-device = उपकरण
-sessions-ip = पता
+sessions-ip = आईपी पता
 sessions-started = शुरू हुआ
 sessions-last-seen = अंतिम गतिविधि
 sessions-action = कार्रवाई
@@ -205,3 +205,5 @@ sms-password-changed = एकद्वार: खाते { $portal_id } का
 email-password-changed-subject = आपका एकद्वार पासवर्ड बदला गया
 email-password-changed-body = खाते { $portal_id } का पासवर्ड बदला गया।
     यदि यह आपने नहीं किया, तो तुरंत पासवर्ड रीसेट करें और हेल्पडेस्क से संपर्क करें।
+# Read by screen readers before each error, and put before the page title.
+error-prefix = त्रुटि:

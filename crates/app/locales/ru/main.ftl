@@ -84,7 +84,7 @@ level-next-verified = Для подтверждённой учётной зап�
 sessions-title = Где выполнен вход
 sessions-caption = Активные сеансы
 sessions-device = Устройство
-sessions-ip = Адрес
+sessions-ip = IP-адрес
 sessions-started = Начало
 sessions-last-seen = Последняя активность
 sessions-action = Действие
@@ -205,3 +205,5 @@ sms-password-changed = Экдвар: пароль учётной записи { 
 email-password-changed-subject = Пароль Экдвар изменён
 email-password-changed-body = Пароль учётной записи { $portal_id } изменён.
     Если это были не вы, срочно восстановите пароль и обратитесь в поддержку.
+# Read by screen readers before each error, and put before the page title.
+error-prefix = Ошибка:

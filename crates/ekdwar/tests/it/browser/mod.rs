@@ -171,9 +171,6 @@ impl Browser {
         self.client.goto(&self.url(path)).await.unwrap();
     }
 
-    pub async fn goto(&self, url: &str) {
-        self.client.goto(url).await.unwrap();
-    }
 
     /// Path of the current page.
     pub async fn path(&self) -> String {
@@ -204,13 +201,7 @@ impl Browser {
             .unwrap()
     }
 
-    pub async fn title(&self) -> String {
-        self.client.title().await.unwrap()
-    }
 
-    pub async fn html(&self) -> String {
-        self.client.source().await.unwrap()
-    }
 
     pub async fn has(&self, css: &str) -> bool {
         !self
@@ -400,6 +391,13 @@ impl Browser {
     /// Checks what a person with assistive technology and a small phone depends on, on the
     /// current page; panics with every problem found. `label` names the page in the report.
     pub async fn audit(&self, label: &str) -> PageWeight {
+        let (problems, weight) = self.audit_report(label).await;
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        weight
+    }
+
+    /// What `audit` checks, as a list of problems (empty when the page passes).
+    pub async fn audit_report(&self, label: &str) -> (Vec<String>, PageWeight) {
         let mut problems = Vec::new();
         // axe-core, WCAG 2.1 A and AA.
         let axe = axe_source();
@@ -431,7 +429,7 @@ impl Browser {
       if (h.closest('.field, fieldset') !== field) return;
       if (!h.id || ids.indexOf(h.id) < 0) p.push('#' + i.id + ' is not described by its ' + h.className + ' "' + h.textContent.trim().slice(0,40) + '"');
     });
-    var inError = field.querySelector('.field-error') && field.matches('.field');
+    var inError = !!field.querySelector(".field-error");
     if (inError && i.getAttribute('aria-invalid') !== 'true') p.push('#' + i.id + ' is in error without aria-invalid');
     if (!inError && i.getAttribute('aria-invalid') === 'true') p.push('#' + i.id + ' has aria-invalid without an error');
   });
@@ -480,17 +478,20 @@ impl Browser {
         if !weight.foreign.is_empty() {
             problems.push(format!("requests to other hosts: {:?}", weight.foreign));
         }
-        assert!(
-            problems.is_empty(),
-            "{label} ({}):\n  {}",
-            self.path().await,
-            problems.join("\n  ")
-        );
         println!(
             "page {label:<40} {:>6} bytes {:>2} requests",
             weight.bytes, weight.requests
         );
-        weight
+        if problems.is_empty() {
+            (problems, weight)
+        } else {
+            let head = format!(
+                "{label} ({}):\n  {}",
+                self.path_and_query().await,
+                problems.join("\n  ")
+            );
+            (vec![head], weight)
+        }
     }
 
     /// Bytes on the wire and requests made by the current page, and any to other hosts.

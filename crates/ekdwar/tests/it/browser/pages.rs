@@ -1,1 +1,200 @@
-//! Every page and error state in each language.
+//! Every page and error state, once per language: axe-core, reflow at 320 px, the error pattern,
+//! `lang`, no request to another host, bytes on the wire. `EKDWAR_SCREENSHOTS=DIR` also saves a
+//! phone-sized screenshot of each page into DIR (see `e2e/screenshots`).
+
+use super::Browser;
+use super::flows::{DeptApp, register_by_phone};
+use crate::support::TestApp;
+
+/// The person's visible names of things, per language: the switch's button and words that must
+/// appear on the login page.
+const LANGS: &[(&str, &str, &str)] = &[
+    ("en", "English", "Log in"),
+    ("hi", "हिन्दी", "लॉग इन"),
+    ("bn", "বাংলা", "লগ ইন"),
+    ("ru", "Русский", "Вход"),
+];
+
+struct Tour<'a> {
+    b: &'a Browser,
+    problems: std::cell::RefCell<Vec<String>>,
+    lang: &'static str,
+    shots: Option<std::path::PathBuf>,
+}
+
+impl Tour<'_> {
+    /// Audits the page the browser is on.
+    async fn check(&self, name: &str) {
+        let lang = self.b.attr("html", "lang").await.unwrap_or_default();
+        assert_eq!(lang, self.lang, "{name}: <html lang>");
+        let (problems, _) = self.b.audit_report(&format!("{}/{name}", self.lang)).await;
+        self.problems.borrow_mut().extend(problems);
+        if let Some(dir) = &self.shots {
+            self.b
+                .screenshot(&dir.join(format!("{}-{name}.png", self.lang)))
+                .await;
+        }
+    }
+
+    async fn visit(&self, path: &str, name: &str) {
+        self.b.open(path).await;
+        self.check(name).await;
+    }
+}
+
+async fn tour(lang: &'static str) {
+    let (_, button, login_word) = *LANGS.iter().find(|l| l.0 == lang).unwrap();
+    let t = TestApp::start("sqlite").await;
+    let dept = DeptApp::start().await;
+    let client_id = dept.register(&t, "e-Mitra").await;
+    let b = Browser::start(&t.base, true).await;
+    let tour = Tour {
+        b: &b,
+        lang,
+        problems: Default::default(),
+        shots: std::env::var_os("EKDWAR_SCREENSHOTS").map(std::path::PathBuf::from),
+    };
+
+    b.open("/").await;
+    if lang != "en" {
+        b.press(button).await;
+    }
+    tour.check("home").await;
+    tour.visit("/login", "login").await;
+    assert!(
+        b.text().await.contains(login_word),
+        "{lang}: the login page"
+    );
+    // Wrong password: the error state.
+    b.fill("identifier", "nobody.here").await;
+    b.fill("password", "not the password").await;
+    b.submit("form[action='/login'] button").await;
+    tour.check("login-error").await;
+    tour.visit("/register", "register").await;
+    b.submit("form[action='/register'] button").await;
+    tour.check("register-errors").await;
+    tour.visit("/recover", "recover").await;
+    tour.visit("/recover/portal-id", "portal-id").await;
+    tour.visit("/apps", "apps").await;
+    tour.visit("/helpdesk", "helpdesk").await;
+    tour.visit("/no/such/page", "not-found").await;
+    tour.visit("/authorize?client_id=nope", "sso-error").await;
+
+    // Registration, step by step, with its error states.
+    b.open("/register").await;
+    b.fill("contact", "98123 45678").await;
+    b.fill("first_name", "Asha").await;
+    b.fill("last_name", "Kumari").await;
+    b.click("#consent").await;
+    b.answer_challenge().await;
+    b.submit("form[action='/register'] button").await;
+    tour.check("register-verify").await;
+    b.fill("code", "000000").await;
+    b.submit("form[action='/register/verify'] button").await;
+    tour.check("register-verify-error").await;
+    let code = t.last_code("+919812345678").await;
+    b.fill("code", &code).await;
+    b.submit("form[action='/register/verify'] button").await;
+    tour.check("register-password").await;
+    b.fill("password", "short").await;
+    b.fill("confirm", "other").await;
+    b.submit("form[action='/register/password'] button").await;
+    tour.check("register-password-errors").await;
+    b.fill("password", crate::accounts::PASSWORD).await;
+    b.fill("confirm", crate::accounts::PASSWORD).await;
+    b.submit("form[action='/register/password'] button").await;
+    assert_eq!(b.path().await, "/account");
+    tour.check("account").await;
+    b.fill("first_name", "").await;
+    b.submit("form[action='/account/name'] button").await;
+    tour.check("account-name-error").await;
+    tour.visit("/account/password", "password").await;
+    tour.visit("/account/sessions", "sessions").await;
+    tour.visit("/account/security", "security").await;
+    tour.visit("/account/linked", "linked").await;
+    b.open(&dept.authorize_path(&client_id, "")).await;
+    tour.check("consent").await;
+    b.open(&dept.authorize_path(&client_id, "&acr_values=urn:ekdwar:loa:verified"))
+        .await;
+    tour.check("level-too-low").await;
+    b.open(&dept.authorize_path(&client_id, "")).await;
+    b.press(
+        &ekdwar_app::i18n::Lang::parse(lang)
+            .unwrap()
+            .t("consent-allow"),
+    )
+    .await;
+    tour.visit("/account/apps", "connected-apps").await;
+    let bye: String =
+        url::form_urlencoded::byte_serialize(format!("{}/bye", dept.base).as_bytes()).collect();
+    tour.visit(
+        &format!("/oauth/logout?client_id={client_id}&post_logout_redirect_uri={bye}"),
+        "logout",
+    )
+    .await;
+    let _ = register_by_phone;
+    let problems = tour.problems.into_inner();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn every_page_in_english() {
+    tour("en").await;
+}
+
+#[tokio::test]
+async fn every_page_in_hindi() {
+    tour("hi").await;
+}
+
+#[tokio::test]
+async fn every_page_in_bengali() {
+    tour("bn").await;
+}
+
+#[tokio::test]
+async fn every_page_in_russian() {
+    tour("ru").await;
+}
+
+/// The audit is only worth something if it fails: spoil a page in each way it checks.
+#[tokio::test]
+async fn the_audit_finds_what_it_looks_for() {
+    let t = TestApp::start("sqlite").await;
+    let b = Browser::start(&t.base, true).await;
+    b.open("/login").await;
+    b.fill("identifier", "nobody.here").await;
+    b.fill("password", "wrong").await;
+    b.submit("form[action='/login'] button").await;
+    b.audit("login-error").await;
+    b.eval(
+        r#"(function(){
+  var i = document.getElementById('identifier');
+  i.removeAttribute('aria-describedby'); i.removeAttribute('aria-invalid');
+  document.querySelector('.field-error .visually-hidden').remove();
+  document.title = 'Log in';
+  document.activeElement.blur();
+  var img = document.createElement('img'); img.src = '/static/app.css'; document.body.appendChild(img);
+  var wide = document.createElement('div'); wide.style.width = '500px'; wide.textContent = 'x'; document.body.appendChild(wide);
+  return 1;
+})()"#,
+    )
+    .await;
+    let (problems, _) = b.audit_report("spoiled").await;
+    let report = problems.join("\n");
+    for expected in [
+        "image-alt",
+        "is not described by its hint",
+        "is not described by its field-error",
+        "without aria-invalid",
+        "error without a hidden prefix",
+        "focus is not on the error summary",
+        "the title does not start",
+        "at 320 px",
+    ] {
+        assert!(
+            report.contains(expected),
+            "{expected} missing from:\n{report}"
+        );
+    }
+}
