@@ -264,7 +264,14 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
                 .map(str::to_string),
         },
         user,
-        path: parts.uri.path().to_string(),
+        // The whole request, so that switching language comes back to the same page: the
+        // consent page and `/login?next=…` are nothing without their query.
+        path: match parts.uri.query() {
+            Some(q) if parts.method == Method::GET && q.len() <= 4000 => {
+                format!("{}?{q}", parts.uri.path())
+            }
+            _ => parts.uri.path().to_string(),
+        },
         notice,
         secure,
     };

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::ctx::{Ctx, FormTargets, LANG_COOKIE, Me, error_page};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
+use crate::identity::{ConfirmPage, render};
 
 pub async fn discovery(State(app): State<App>) -> Response {
     let iss = app.config.issuer();
@@ -555,6 +555,8 @@ pub async fn connected(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Res
 pub struct DisconnectForm {
     #[serde(default)]
     client_id: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn disconnect(
@@ -564,6 +566,27 @@ pub async fn disconnect(
     Form(f): Form<DisconnectForm>,
 ) -> Result<Response, WebError> {
     let s = &me;
+    if f.confirm != "yes" {
+        let Some(name) = app
+            .connected_apps(&s.user.id)
+            .await?
+            .into_iter()
+            .find(|a| a.client.id == f.client_id)
+            .map(|a| a.client.name)
+        else {
+            return Ok(Redirect::to("/account/apps").into_response());
+        };
+        return Ok(render(&ConfirmPage {
+            c: &c,
+            errors: Errors::default(),
+            title: "confirm-disconnect-title",
+            lead: c.ta("confirm-disconnect-lead", "app", &name),
+            action: "/account/apps/disconnect",
+            fields: vec![("client_id", f.client_id.clone())],
+            button: "connected-disconnect",
+            cancel: "/account/apps",
+        }));
+    }
     app.disconnect_app(s, &f.client_id, &c.actor).await?;
     Ok(Redirect::to("/account/apps?notice=notice-app-disconnected").into_response())
 }

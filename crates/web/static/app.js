@@ -28,12 +28,34 @@
         out.value = String(c);
         var q = box.querySelector(".captcha-question");
         if (q) q.hidden = true;
-        status.textContent = status.getAttribute("data-done") || "✓";
+        status.textContent = status.getAttribute("data-done");
         return;
       }
     }
   }
   document.querySelectorAll("[data-pow-nonce]").forEach(solve);
+
+  // Switching language reloads the page: keep what was typed on it (never passwords).
+  var KEEP = "ekdwar-keep:" + location.pathname;
+  var langs = document.querySelector("form.langs");
+  if (langs) langs.addEventListener("submit", function () {
+    var keep = {};
+    document.querySelectorAll("main form input").forEach(function (i) {
+      if (!i.name || i.type === "password" || i.type === "hidden") return;
+      keep[i.name] = i.type === "checkbox" ? (i.checked ? "1" : "") : i.value;
+    });
+    try { sessionStorage.setItem(KEEP, JSON.stringify(keep)); } catch (e) {}
+  });
+  try {
+    var kept = JSON.parse(sessionStorage.getItem(KEEP) || "null");
+    sessionStorage.removeItem(KEEP);
+    if (kept) Object.keys(kept).forEach(function (name) {
+      var i = document.querySelector('main form input[name="' + CSS.escape(name) + '"]');
+      if (!i) return;
+      if (i.type === "checkbox") i.checked = kept[name] === "1";
+      else if (!i.value) i.value = kept[name];
+    });
+  } catch (e) {}
 
   // Errors: focus the summary so screen readers announce it (autofocus does this without JS).
   var summary = document.querySelector(".error-summary");

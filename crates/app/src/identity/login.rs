@@ -37,9 +37,14 @@ struct Key {
 }
 
 impl App {
-    pub async fn login(&self, input: LoginInput, actor: &Actor) -> AppResult<LoggedIn> {
-        let now = self.clock.now();
-        let identifier = LoginIdentifier::parse(&input.identifier, self.region).ok();
+    /// The account (if the identifier names one) and the counters a login from `actor` with
+    /// `identifier` is judged by: the account's (or the unknown identifier's) and the address's.
+    async fn login_keys(
+        &self,
+        identifier_raw: &str,
+        actor: &Actor,
+    ) -> AppResult<(Option<User>, Vec<Key>)> {
+        let identifier = LoginIdentifier::parse(identifier_raw, self.region).ok();
         let mut conn = self.store.conn().await?;
         let user = match &identifier {
             Some(id) => users::by_identifier(&mut conn, id).await?,
@@ -48,7 +53,7 @@ impl App {
         let account_key = match (&user, &identifier) {
             (Some(u), _) => format!("login:acct:{}", u.id),
             (None, Some(id)) => format!("login:id:{}", id.key()),
-            (None, None) => format!("login:id:{}", input.identifier.trim().to_lowercase()),
+            (None, None) => format!("login:id:{}", identifier_raw.trim().to_lowercase()),
         };
         let mut keys = vec![Key {
             before: throttle::get(&mut conn, &account_key).await?,
@@ -63,7 +68,29 @@ impl App {
                 policy: self.address_throttle(),
             });
         }
-        drop(conn);
+        Ok((user, keys))
+    }
+
+    /// Whether the next login with `identifier` from `actor` must carry a challenge, so that
+    /// the login page shows one before the attempt instead of refusing it.
+    /// Without an identifier only the address counts.
+    pub async fn login_challenge_needed(
+        &self,
+        identifier: Option<&str>,
+        actor: &Actor,
+    ) -> AppResult<bool> {
+        let (_, keys) = self.login_keys(identifier.unwrap_or(""), actor).await?;
+        let now = self.clock.now();
+        let skip = usize::from(identifier.is_none());
+        Ok(keys
+            .iter()
+            .skip(skip)
+            .any(|k| k.policy.verdict(k.before, now) != Verdict::Allow))
+    }
+
+    pub async fn login(&self, input: LoginInput, actor: &Actor) -> AppResult<LoggedIn> {
+        let now = self.clock.now();
+        let (user, keys) = self.login_keys(&input.identifier, actor).await?;
 
         let verdicts: Vec<Verdict> = keys
             .iter()

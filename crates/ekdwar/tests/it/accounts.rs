@@ -500,6 +500,11 @@ async fn sessions_listed_revoked_and_ended_everywhere() {
             "{backend}: revoked session is gone"
         );
         let page = t.post(&page, "/account/sessions/logout-all", &[]).await;
+        assert!(page.has("Log out everywhere?"), "{backend}: asked first");
+        assert_eq!(t.get("/account").await.path(), "/account", "not yet");
+        let page = t
+            .post(&page, "/account/sessions/logout-all", &[("confirm", "yes")])
+            .await;
         assert_eq!(page.path(), "/login");
         assert_eq!(t.get("/account").await.path(), "/login");
         // Idle timeout.

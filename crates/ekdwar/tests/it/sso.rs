@@ -443,12 +443,21 @@ async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
         // Withdraw consent for A: its tokens stop working at once.
         let (_, _, apps_page) = follow(&t, &br, t.url("/account/apps")).await;
         assert!(apps_page.contains("e-Mitra") && apps_page.contains("Recruitment"));
-        let (_, _, after) = post_form(
+        let (_, _, confirm) = post_form(
             &t,
             &br,
             &apps_page,
             "/account/apps/disconnect",
             &[("client_id", &a_id)],
+        )
+        .await;
+        assert!(confirm.contains("Disconnect this app?"), "asked first");
+        let (_, _, after) = post_form(
+            &t,
+            &br,
+            &confirm,
+            "/account/apps/disconnect",
+            &[("client_id", &a_id), ("confirm", "yes")],
         )
         .await;
         assert!(

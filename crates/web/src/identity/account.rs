@@ -11,8 +11,8 @@ use ekdwar_store::identity::User;
 use serde::Deserialize;
 
 use super::{
-    CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie, form_errors,
-    render, with_errors,
+    CodeForm, ConfirmPage, Confirmed, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage,
+    flow_cookie, form_errors, render, with_errors,
 };
 use crate::ctx::{Ctx, Me, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
@@ -135,11 +135,16 @@ fn contact_verify_page<'a>(
     VerifyPage {
         c,
         errors,
-        title: "contact-verify-title",
+        title: if email {
+            "verify-title-email"
+        } else {
+            "contact-verify-title"
+        },
         lead,
         action: "/account/contact/verify",
         resend_action: "/account/contact/resend",
-        restart: "/account",
+        restart: "/account#contact",
+        link_only: email,
     }
 }
 
@@ -355,7 +360,20 @@ pub async fn logout_all(
     c: Ctx,
     Me(me): Me,
     jar: CookieJar,
+    Form(confirmed): Form<Confirmed>,
 ) -> Result<Response, WebError> {
+    if !confirmed.yes() {
+        return Ok(render(&ConfirmPage {
+            c: &c,
+            errors: Errors::default(),
+            title: "confirm-logout-all-title",
+            lead: c.t("confirm-logout-all-lead"),
+            action: "/account/sessions/logout-all",
+            fields: vec![],
+            button: "sessions-logout-all",
+            cancel: "/account/sessions",
+        }));
+    }
     let s = &me;
     app.logout_everywhere(s, &c.actor).await?;
     Ok((

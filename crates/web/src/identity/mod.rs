@@ -68,6 +68,33 @@ impl ChallengeFields {
 
 /// Splits a use-case failure: expected ones become messages on the form, the rest go to the
 /// error boundary.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub(crate) struct ConfirmPage<'a> {
+    pub c: &'a Ctx,
+    pub errors: Errors,
+    pub title: &'a str,
+    pub lead: String,
+    pub action: &'a str,
+    /// Hidden fields to send again with the confirmation.
+    pub fields: Vec<(&'a str, String)>,
+    pub button: &'a str,
+    pub cancel: &'a str,
+}
+
+/// Whether a form that needs a second "yes" carries it.
+#[derive(Deserialize, Default)]
+pub struct Confirmed {
+    #[serde(default)]
+    confirm: String,
+}
+
+impl Confirmed {
+    pub fn yes(&self) -> bool {
+        self.confirm == "yes"
+    }
+}
+
 fn form_errors(c: &Ctx, e: AppError, field: &str) -> Result<Errors, WebError> {
     match Errors::from_app(c, &e, field) {
         Some(errors) => Ok(errors),
@@ -87,6 +114,19 @@ struct LoginPage<'a> {
     upstreams: Vec<(String, String)>,
 }
 
+impl LoginPage<'_> {
+    /// Where the language switch returns: the login page for the same app, also after a
+    /// failed attempt (which was a POST to `/login`).
+    fn back(&self) -> String {
+        if self.next.is_empty() {
+            return "/login".into();
+        }
+        let mut q = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
+        q.append_pair("next", &self.next);
+        q.finish()
+    }
+}
+
 fn upstream_buttons(app: &App) -> Vec<(String, String)> {
     app.upstreams()
         .iter()
@@ -103,6 +143,9 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
+/// Remembers for an hour that this browser's next login needs the challenge.
+const CHECK_COOKIE: &str = "ekdwar_check";
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct LoginQuery {
@@ -113,18 +156,27 @@ pub struct LoginQuery {
 pub async fn login_form(
     State(app): State<App>,
     c: Ctx,
+    jar: CookieJar,
     axum::extract::Query(q): axum::extract::Query<LoginQuery>,
 ) -> Response {
     if c.user.is_some() {
         return Redirect::to(safe_next(&q.next)).into_response();
     }
     let targets = crate::sso::login_targets(&app, &q.next).await;
+    // A browser whose last attempt needed the check gets it at once (the account is not known
+    // yet); so does any browser at an address with many failures.
+    let remembered = jar.get(CHECK_COOKIE).is_some();
+    let challenge = match app.login_challenge_needed(None, &c.actor).await {
+        Ok(needed) if needed || remembered => Some(app.new_challenge()),
+        Ok(_) => None,
+        Err(e) => return WebError(e).into_response(),
+    };
     targets.apply(render(&LoginPage {
         c: &c,
         errors: Errors::default(),
         identifier: q.login_hint,
         next: q.next,
-        challenge: None,
+        challenge,
         upstreams: upstream_buttons(&app),
     }))
 }
@@ -159,7 +211,9 @@ pub async fn login_submit(
             if let Some(previous) = &c.user {
                 app.logout(previous, &c.actor).await?;
             }
-            let jar = jar.add(c.cookie(SESSION_COOKIE, done.token, None));
+            let jar = jar
+                .add(c.cookie(SESSION_COOKIE, done.token, None))
+                .add(c.removal(CHECK_COOKIE));
             let to = if done.password_expired {
                 "/account/password?notice=notice-password-expired"
             } else {
@@ -168,7 +222,11 @@ pub async fn login_submit(
             Ok((jar, Redirect::to(to)).into_response())
         }
         Err(e) => {
-            let needs_challenge = matches!(e, AppError::CaptchaRequired) || had_challenge;
+            let needs_challenge = matches!(e, AppError::CaptchaRequired)
+                || had_challenge
+                || app
+                    .login_challenge_needed(Some(&f.identifier), &c.actor)
+                    .await?;
             let errors = form_errors(&c, e, "identifier")?;
             let targets = crate::sso::login_targets(&app, &f.next).await;
             let page = LoginPage {
@@ -179,7 +237,12 @@ pub async fn login_submit(
                 challenge: needs_challenge.then(|| app.new_challenge()),
                 upstreams: upstream_buttons(&app),
             };
-            Ok(targets.apply(with_errors(render(&page), &errors)))
+            let jar = if needs_challenge {
+                jar.add(c.cookie(CHECK_COOKIE, "1".into(), Some(3600)))
+            } else {
+                jar
+            };
+            Ok((jar, targets.apply(with_errors(render(&page), &errors))).into_response())
         }
     }
 }

@@ -109,6 +109,7 @@ fn recover_verify_page(c: &Ctx, errors: Errors) -> VerifyPage<'_> {
         action: "/recover/verify",
         resend_action: "/recover/resend",
         restart: "/recover",
+        link_only: false,
     }
 }
 

@@ -92,6 +92,8 @@ pub(crate) struct VerifyPage<'a> {
     pub action: &'a str,
     pub resend_action: &'a str,
     pub restart: &'a str,
+    /// E-mail: a link was sent, there is no code to type.
+    pub link_only: bool,
 }
 
 fn register_verify_page<'a>(
@@ -107,11 +109,15 @@ fn register_verify_page<'a>(
     VerifyPage {
         c,
         errors,
-        title: "verify-title",
+        title: match channel {
+            Channel::Sms => "verify-title",
+            Channel::Email => "verify-title-email",
+        },
         lead,
         action: "/register/verify",
         resend_action: "/register/resend",
         restart: "/register",
+        link_only: channel == Channel::Email,
     }
 }
 

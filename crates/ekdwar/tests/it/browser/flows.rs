@@ -133,6 +133,15 @@ pub async fn main_journey(backend: &str, js: bool) {
 
     b.open(&dept.authorize_path(&client_id, "")).await;
     assert!(b.path().await.starts_with("/login"), "{}", b.path().await);
+    // The language switch keeps the app's request.
+    b.press("Русский").await;
+    assert!(
+        b.path_and_query().await.contains("next=%2Fauthorize"),
+        "{}",
+        b.path_and_query().await
+    );
+    b.press("English").await;
+    assert!(b.path_and_query().await.contains("next=%2Fauthorize"));
     log_in(&b, &portal_id).await;
     assert!(
         b.text().await.contains("e-Mitra"),
@@ -245,4 +254,239 @@ async fn the_main_journey_on_postgresql() {
     if crate::support::backends().contains(&"postgres") {
         main_journey("postgres", true).await;
     }
+}
+
+fn link_in(message: &str) -> String {
+    message
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap_or_else(|| panic!("no link in {message:?}"))
+        .to_string()
+}
+
+async fn open_account(b: &Browser) {
+    b.open("/account").await;
+    assert_eq!(b.path().await, "/account", "logged in");
+}
+
+/// Everything a citizen can do today, in English, as one person's afternoon.
+async fn citizen_flows(js: bool) {
+    let t = TestApp::start("sqlite").await;
+    let dept = DeptApp::start().await;
+    let client_id = dept.register(&t, "e-Mitra").await;
+    let b = Browser::start(&t.base, js).await;
+
+    // Switching language keeps what was typed (with JavaScript; without it the page reloads
+    // empty, in the new language).
+    if js {
+        b.open("/register").await;
+        b.fill("contact", "asha@example.in").await;
+        b.fill("first_name", "Asha").await;
+        b.press("Русский").await;
+        assert_eq!(b.value("contact").await, "asha@example.in");
+        assert_eq!(b.value("first_name").await, "Asha");
+        b.press("English").await;
+    }
+
+    // Registration by e-mail: the check page is about a link, not a code.
+    b.open("/register").await;
+    b.fill("contact", "asha@example.in").await;
+    b.fill("first_name", "Asha").await;
+    b.fill("last_name", "Kumari").await;
+    b.click("#consent").await;
+    b.answer_challenge().await;
+    b.submit("form[action='/register'] button").await;
+    assert_eq!(b.path().await, "/register/verify");
+    let text = b.text().await;
+    assert!(text.contains("Check your e-mail"), "{text}");
+    assert!(!b.has("#code").await, "no code to type for a link");
+    assert!(text.contains("Send a new link") && text.contains("Change it"));
+    let link = link_in(&t.last_message("asha@example.in").await);
+    b.open(link.trim_start_matches(&t.base)).await;
+    assert_eq!(b.path().await, "/register/password");
+    let portal_id = b.value("portal_id").await;
+    b.fill("password", PASSWORD).await;
+    b.fill("confirm", PASSWORD).await;
+    b.submit("form[action='/register/password'] button").await;
+    assert_eq!(b.path().await, "/account");
+
+    // Add a mobile number to the account.
+    b.fill("contact", "98123 45678").await;
+    b.submit("form[action='/account/contact'] button").await;
+    assert_eq!(b.path().await, "/account/contact/verify");
+    b.fill("code", &t.last_code("+919812345678").await).await;
+    b.submit("form[action='/account/contact/verify'] button")
+        .await;
+    assert_eq!(b.path().await, "/account");
+    // A new name.
+    b.fill("first_name", "Asha Rani").await;
+    b.submit("form[action='/account/name'] button").await;
+    assert!(b.text().await.contains("Asha Rani Kumari"));
+
+    // Log in by each identifier; a wrong password says what to do.
+    for identifier in ["asha@example.in", "9812345678", portal_id.as_str()] {
+        b.press("Log out").await;
+        assert!(b.text().await.contains("You have logged out"));
+        log_in(&b, identifier).await;
+        assert_eq!(b.path().await, "/account", "logged in with {identifier}");
+    }
+    b.press("Log out").await;
+    b.fill("identifier", &portal_id).await;
+    b.fill("password", "not my password").await;
+    b.submit("form[action='/login'] button").await;
+    let text = b.text().await;
+    assert!(text.contains("There is a problem"), "{text}");
+    b.fill("password", PASSWORD).await;
+    b.answer_challenge().await;
+    b.submit("form[action='/login'] button").await;
+    assert_eq!(b.path().await, "/account");
+
+    // Another device: listed, then ended from here.
+    let other = crate::support::browser();
+    let login = crate::accounts::fetch(&other, &t, "/login").await;
+    t.post_with(
+        &other,
+        &login,
+        "/login",
+        &[("identifier", &portal_id), ("password", PASSWORD)],
+    )
+    .await;
+    b.open("/account/sessions").await;
+    assert!(b.text().await.contains("this device"));
+    b.click("main table form button").await;
+    b.open("/account/sessions").await;
+    assert_eq!(
+        b.client
+            .find_all(fantoccini::Locator::Css("main table tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the other session is gone"
+    );
+    b.open("/account/security").await;
+    assert!(b.text().await.contains("Logged in"));
+
+    // Apps, helpdesk, consent; the language switch on the consent page keeps the request.
+    b.open("/apps").await;
+    assert!(b.text().await.contains("e-Mitra"));
+    b.open("/helpdesk?q=mitra").await;
+    assert!(b.text().await.contains("R. Meena"));
+    b.open(&dept.authorize_path(&client_id, "")).await;
+    b.press("हिन्दी").await;
+    assert_eq!(b.path().await, "/authorize", "still the consent page");
+    assert!(b.text().await.contains("e-Mitra"));
+    b.press(
+        &ekdwar_app::i18n::Lang::parse("hi")
+            .unwrap()
+            .t("consent-allow"),
+    )
+    .await;
+    assert_eq!(
+        b.current_url().await.origin().ascii_serialization(),
+        dept.base
+    );
+    b.open("/").await;
+    b.press("English").await;
+    b.open("/account/apps").await;
+    assert!(b.text().await.contains("e-Mitra"));
+    b.click("main table form button").await;
+    assert!(b.text().await.contains("Disconnect this app?"));
+    b.press("Disconnect").await;
+    assert!(b.text().await.contains("The app has been disconnected"));
+    b.open("/account/linked").await;
+    assert!(b.text().await.contains("Linked logins"));
+
+    // Log out everywhere, after saying yes.
+    b.open("/account/sessions").await;
+    b.press("Log out everywhere").await;
+    assert!(b.text().await.contains("Log out everywhere?"));
+    b.press("No, go back").await;
+    open_account(&b).await;
+    b.open("/account/sessions").await;
+    b.press("Log out everywhere").await;
+    b.submit("main form[action='/account/sessions/logout-all'] button")
+        .await;
+    assert!(b.text().await.contains("logged out on every device"));
+
+    // Forgotten portal ID, then a forgotten password.
+    b.open("/recover/portal-id").await;
+    b.fill("contact", "98123 45678").await;
+    b.answer_challenge().await;
+    b.submit("main form button").await;
+    assert!(t.last_message("+919812345678").await.contains(&portal_id));
+    b.open("/recover").await;
+    b.fill("identifier", &portal_id).await;
+    b.answer_challenge().await;
+    b.submit("main form button").await;
+    assert_eq!(b.path().await, "/recover/verify");
+    // The code goes to the mobile number, the account's first contact for recovery.
+    b.fill("code", &t.last_code("+919812345678").await).await;
+    b.submit("main form[action='/recover/verify'] button").await;
+    assert_eq!(b.path().await, "/recover/password");
+    let new_password = "another quiet harbor 77";
+    b.fill("password", new_password).await;
+    b.fill("confirm", new_password).await;
+    b.submit("main form button").await;
+    assert!(b.path().await.starts_with("/login"));
+    b.fill("identifier", &portal_id).await;
+    b.fill("password", new_password).await;
+    b.answer_challenge().await;
+    b.submit("form[action='/login'] button").await;
+    assert_eq!(b.path().await, "/account");
+}
+
+#[tokio::test]
+async fn a_citizen_afternoon_with_javascript() {
+    citizen_flows(true).await;
+}
+
+#[tokio::test]
+async fn a_citizen_afternoon_without_javascript() {
+    citizen_flows(false).await;
+}
+
+/// After failures from one address the login page carries the check from the start, says why,
+/// and a person gets through with or without JavaScript.
+async fn challenge(js: bool) {
+    let t = TestApp::start("sqlite").await;
+    let b = Browser::start(&t.base, js).await;
+    let portal_id = register_by_phone(&t, &b, "98123 45678", "Asha").await;
+    b.press("Log out").await;
+    for _ in 0..3 {
+        b.open("/login").await;
+        b.fill("identifier", &portal_id).await;
+        b.fill("password", "wrong password").await;
+        b.answer_challenge().await;
+        b.submit("form[action='/login'] button").await;
+    }
+    b.open("/login").await;
+    assert!(
+        b.has("#captcha").await,
+        "a fresh login page carries the check"
+    );
+    let text = b.text().await;
+    assert!(text.contains("check that you are a person"), "{text}");
+    if js {
+        b.challenge_solved().await;
+        let status = b.attr(".pow-status", "data-done").await.unwrap();
+        let start = std::time::Instant::now();
+        while !b.text().await.contains(&status) {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(!text.contains('✓'));
+    }
+    log_in(&b, &portal_id).await;
+    assert_eq!(b.path().await, "/account");
+}
+
+#[tokio::test]
+async fn the_challenge_with_javascript() {
+    challenge(true).await;
+}
+
+#[tokio::test]
+async fn the_challenge_without_javascript() {
+    challenge(false).await;
 }

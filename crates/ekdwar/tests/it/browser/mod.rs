@@ -171,7 +171,6 @@ impl Browser {
         self.client.goto(&self.url(path)).await.unwrap();
     }
 
-
     /// Path of the current page.
     pub async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_string()
@@ -200,8 +199,6 @@ impl Browser {
             .await
             .unwrap()
     }
-
-
 
     pub async fn has(&self, css: &str) -> bool {
         !self
