@@ -23,8 +23,14 @@ impl FieldError {
             args: Vec::new(),
         }
     }
+    /// The error of a parsed field; a missing name says which name is missing.
     pub fn from_code(field: &'static str, e: &dyn ErrorCode) -> Self {
-        Self::new(field, e.code())
+        let code = match (field, e.code()) {
+            ("first_name", "name-missing") => "first-name-missing",
+            ("last_name", "name-missing") => "last-name-missing",
+            (_, code) => code,
+        };
+        Self::new(field, code)
     }
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
         self.args.push((name, value.to_string()));

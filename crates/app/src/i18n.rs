@@ -92,11 +92,21 @@ impl Lang {
     pub fn t_args(&self, key: &str, args: &[(&str, String)]) -> String {
         let map: HashMap<Cow<'static, str>, FluentValue> = args
             .iter()
-            .map(|(k, v)| (Cow::Owned((*k).to_string()), FluentValue::from(v.clone())))
+            .map(|(k, v)| (Cow::Owned((*k).to_string()), value(v)))
             .collect();
         LOCALES
             .try_lookup_with_args(&self.0, key, &map)
             .unwrap_or_else(|| key.to_string())
+    }
+}
+
+/// Counts (attempts left, minutes, characters) become numbers, so that plural selectors pick
+/// the right form; codes, phone numbers and everything else stay text (a code keeps its
+/// leading zero).
+fn value(v: &str) -> FluentValue<'static> {
+    match v.parse::<u32>() {
+        Ok(n) if v.len() <= 4 && n.to_string() == v => FluentValue::from(n),
+        _ => FluentValue::from(v.to_string()),
     }
 }
 
@@ -152,6 +162,38 @@ mod tests {
         assert_eq!(Lang::negotiate("bn-IN", &en).tag(), "bn");
         assert_eq!(Lang::negotiate("", &en).tag(), "en");
         assert_eq!(Lang::negotiate("de;q=1, *;q=0.1", &en).tag(), "en");
+    }
+
+    #[test]
+    fn counts_take_the_plural_form_of_each_language() {
+        let t = |lang: &str, key: &str, name: &'static str, n: u32| {
+            Lang::parse(lang)
+                .unwrap()
+                .t_args(key, &[(name, n.to_string())])
+        };
+        assert!(t("en", "err-code-wrong", "left", 1).contains("1 attempt left"));
+        assert!(t("en", "err-code-wrong", "left", 4).contains("4 attempts left"));
+        assert!(t("en", "err-throttled", "minutes", 1).contains("in 1 minute,"));
+        assert!(t("ru", "err-code-wrong", "left", 1).contains("Осталась 1 попытка"));
+        assert!(t("ru", "err-code-wrong", "left", 3).contains("Осталось 3 попытки"));
+        assert!(t("ru", "err-code-wrong", "left", 5).contains("Осталось 5 попыток"));
+        assert!(t("ru", "err-throttled", "minutes", 21).contains("21 минуту"));
+        assert!(t("hi", "err-code-wrong", "left", 1).contains("1 प्रयास बचा है"));
+        assert!(t("hi", "err-code-wrong", "left", 4).contains("4 प्रयास बचे हैं"));
+        let code = Lang::english().t_args(
+            "sms-register",
+            &[("code", "012345".into()), ("minutes", "10".into())],
+        );
+        assert!(code.contains("012345"), "{code}");
+    }
+
+    #[test]
+    fn bengali_texts_use_one_numeral_system() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales/bn");
+        for entry in std::fs::read_dir(root).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            assert!(!text.chars().any(|c| ('\u{09e6}'..='\u{09ef}').contains(&c)));
+        }
     }
 
     #[test]

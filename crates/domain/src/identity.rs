@@ -10,6 +10,8 @@ use crate::ErrorCode;
 /// Why a piece of identity input was refused. Codes are stable: templates translate them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
+    #[error("no mobile number or e-mail given")]
+    ContactMissing,
     #[error("not a valid mobile number")]
     Phone,
     #[error("not a valid e-mail address")]
@@ -35,6 +37,7 @@ pub enum IdentityError {
 impl ErrorCode for IdentityError {
     fn code(&self) -> &'static str {
         match self {
+            Self::ContactMissing => "contact-missing",
             Self::Phone => "phone-invalid",
             Self::Email => "email-invalid",
             Self::PortalIdFormat => "portal-id-format",
@@ -191,6 +194,9 @@ pub enum Contact {
 impl Contact {
     /// An e-mail address if the input contains `@`, a mobile number otherwise.
     pub fn parse(input: &str, region: Region) -> Result<Self, IdentityError> {
+        if input.trim().is_empty() {
+            return Err(IdentityError::ContactMissing);
+        }
         if input.contains('@') {
             Email::parse(input).map(Self::Email)
         } else {

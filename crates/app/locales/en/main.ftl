@@ -34,7 +34,10 @@ field-identifier = Mobile number, e-mail or portal ID
 field-identifier-hint = Any of the ones on your account.
 field-password = Password
 field-new-password = New password
-field-password-hint = At least { $n } characters. A few unrelated words are easy to remember and hard to guess.
+field-password-hint = At least { $n ->
+        [one] { $n } character
+       *[other] { $n } characters
+    }. A few unrelated words are easy to remember and hard to guess.
 field-confirm-password = Type the password again
 field-current-password = Current password
 field-new-contact = New mobile number or e-mail address
@@ -124,6 +127,9 @@ err-portal-id-format = A portal ID has 4 to 32 letters, digits, dots, dashes or 
 err-portal-id-reserved = This portal ID is reserved. Choose another one
 err-portal-id-taken = This portal ID is taken. Choose another one
 err-name-missing = Enter a name
+err-last-name-missing = Enter your last name
+err-first-name-missing = Enter your first name
+err-contact-missing = Enter your mobile number or e-mail address
 err-name-too-long = A name can have at most 100 characters
 err-name-characters = A name can contain letters, spaces, dots, apostrophes and dashes
 err-identifier-invalid = Enter your mobile number, e-mail address or portal ID
@@ -133,8 +139,14 @@ err-consent-required = You must agree to the processing of personal data to crea
 err-captcha-wrong = The answer is not right. Try again
 err-captcha-expired = The check has expired. Answer the new one
 err-captcha-required = Too many attempts from here. Answer the check below and try again
-err-password-too-short = The password must have at least { $n } characters
-err-password-too-long = The password can have at most { $n } characters
+err-password-too-short = The password must have at least { $n ->
+        [one] { $n } character
+       *[other] { $n } characters
+    }
+err-password-too-long = The password can have at most { $n ->
+        [one] { $n } character
+       *[other] { $n } characters
+    }
 err-password-common = This password is too common. Choose a less obvious one
 err-password-contains-identifier = The password must not contain your name, phone, e-mail or portal ID
 err-password-composition = The password needs a lower-case letter, an upper-case letter and a digit
@@ -144,11 +156,20 @@ err-password-current-wrong = The current password is not right
 err-password-same = The new password must be different from the current one
 err-contact-unchanged = This is already your contact
 err-already-registered = This is already registered
-err-login-failed = The identifier or password is not right. Check them, or reset your password
-err-throttled = Too many attempts. Try again in { $minutes } minutes, or reset your password
-err-code-wrong = The code is not right. You have { $left } attempts left
+err-login-failed = The mobile number, e-mail, portal ID or password is not right. Check them, or reset your password
+err-throttled = Too many attempts. Try again in { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }, or reset your password
+err-code-wrong = The code is not right. You have { $left ->
+        [one] { $left } attempt
+       *[other] { $left } attempts
+    } left
 err-code-too-many = Too many wrong codes. Ask for a new code or start again
-err-resend-too-soon = You can ask for a new code in { $seconds } seconds
+err-resend-too-soon = You can ask for a new code in { $seconds ->
+        [one] { $seconds } second
+       *[other] { $seconds } seconds
+    }
 err-flow-expired = This step has expired or was already completed. Please start again
 err-account-locked = This account is locked. Contact the helpdesk or a service center
 err-csrf = The form has expired. Go back, reload the page and try again

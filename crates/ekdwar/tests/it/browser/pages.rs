@@ -70,9 +70,31 @@ async fn tour(lang: &'static str) {
     b.fill("password", "not the password").await;
     b.submit("form[action='/login'] button").await;
     tour.check("login-error").await;
+    let text = b.text().await.to_lowercase();
+    for word in ["identifier", "पहचानकर्ता", "идентификатор", "পরিচয়"]
+    {
+        assert!(
+            !text.contains(word),
+            "{lang}: the page never shows the word {word}"
+        );
+    }
     tour.visit("/register", "register").await;
     b.submit("form[action='/register'] button").await;
     tour.check("register-errors").await;
+    // Each field says what it needs.
+    let text = b.text().await;
+    let l = ekdwar_app::i18n::Lang::parse(lang).unwrap();
+    for key in [
+        "err-contact-missing",
+        "err-first-name-missing",
+        "err-last-name-missing",
+        "err-consent-required",
+    ] {
+        assert!(
+            text.contains(&l.t(key)),
+            "{lang}: {key} on the form: {text}"
+        );
+    }
     tour.visit("/recover", "recover").await;
     tour.visit("/recover/portal-id", "portal-id").await;
     tour.visit("/apps", "apps").await;
