@@ -56,6 +56,11 @@ impl Ctx {
         self.lang
             .t_args(key, &[(n1, v1.to_string()), (n2, v2.to_string())])
     }
+    /// The content-hashed address of a static file.
+    pub fn asset(&self, name: &str) -> String {
+        crate::assets::url(name)
+    }
+
     pub fn languages(&self) -> Vec<Lang> {
         Lang::all()
     }
@@ -187,6 +192,27 @@ fn content_security_policy(targets: Option<&FormTargets>) -> HeaderValue {
     HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(CSP))
 }
 
+/// The copy of the CSRF token a page carries: a fresh random mask, then the token XORed with
+/// it. The bytes differ on every response, so a compressed page cannot reveal the token to
+/// someone who measures response sizes (BREACH).
+fn mask(app: &App, token: &str) -> String {
+    let token = token.as_bytes();
+    let mut m = vec![0u8; token.len()];
+    app.random.fill(&mut m);
+    let x: Vec<u8> = token.iter().zip(&m).map(|(t, m)| t ^ m).collect();
+    format!("{}{}", hex::encode(m), hex::encode(x))
+}
+
+fn unmask(sent: &str) -> Option<Vec<u8>> {
+    let half = sent.len() / 2;
+    if sent.len() % 2 != 0 || half > 256 || !sent.is_char_boundary(half) {
+        return None;
+    }
+    let m = hex::decode(&sent[..half]).ok()?;
+    let x = hex::decode(&sent[half..]).ok()?;
+    Some(m.iter().zip(&x).map(|(m, x)| m ^ x).collect())
+}
+
 /// Endpoints called by apps, not browsers: they authenticate with client credentials or bearer
 /// tokens, so they carry no cookies and need no CSRF token.
 const API_PATHS: &[&str] = &[
@@ -219,7 +245,8 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         Some(v) if v.len() >= 16 && v.len() <= 64 => (v, false),
         _ => (app.random.token(24), true),
     };
-    let csrf = app.key.sign_b64(&[b"csrf", csrf_seed.as_bytes()]);
+    let csrf_token = app.key.sign_b64(&[b"csrf", csrf_seed.as_bytes()]);
+    let csrf = mask(&app, &csrf_token);
 
     let user = match jar.get(SESSION_COOKIE) {
         Some(c) => app.authenticate(c.value()).await.unwrap_or_else(|e| {
@@ -300,9 +327,9 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
             .map(|(_, v)| v.into_owned());
         let ok = !new_seed
             && same_origin(&parts.headers)
-            && sent.is_some_and(|s| {
-                ekdwar_app::security::constant_time_eq(s.as_bytes(), csrf.as_bytes())
-            });
+            && sent
+                .and_then(|s| unmask(&s))
+                .is_some_and(|s| ekdwar_app::security::constant_time_eq(&s, csrf_token.as_bytes()));
         if !ok {
             tracing::warn!(path = %ctx.path, "CSRF check failed");
             return finish(

@@ -1,6 +1,7 @@
 //! Ekdwar's web face: axum routes, server-rendered pages that work without JavaScript, the
 //! security middleware (headers, CSRF, language, session), and the single error boundary.
 
+mod assets;
 mod ctx;
 mod error;
 mod external;
@@ -29,8 +30,8 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
-        .route("/static/app.css", get(system::css))
-        .route("/static/app.js", get(system::js))
+        .route("/static/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/language", post(system::switch_language))
         .route("/password/strength", post(identity::password_strength))
         .route(
@@ -116,6 +117,9 @@ pub fn router(app: App) -> Router {
     r.route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context))
+        // Text only (the default predicate leaves images and tiny bodies alone). Pages carry a
+        // CSRF token, masked afresh on every response so compression cannot leak it (BREACH).
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(app)
 }
 

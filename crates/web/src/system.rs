@@ -55,28 +55,6 @@ pub async fn metrics(State(app): State<App>) -> Response {
         .into_response()
 }
 
-pub async fn css() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../static/app.css"),
-    )
-        .into_response()
-}
-
-pub async fn js() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../static/app.js"),
-    )
-        .into_response()
-}
-
 pub async fn not_found() -> WebError {
     WebError(ekdwar_app::error::AppError::NotFound)
 }

@@ -103,6 +103,65 @@ async fn origin_and_fetch_metadata_decide_with_the_token() {
     }
 }
 
+/// Text is compressed, static files are fingerprinted and cached for a year with validators,
+/// there is a favicon, and the form token is masked afresh on every page.
+#[tokio::test]
+async fn compression_caching_favicon_and_masked_tokens() {
+    let t = TestApp::start("sqlite").await;
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let page = raw
+        .get(t.url("/login"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["content-encoding"], "br");
+    let html = t.get("/login").await;
+    let css = html.attr("href").unwrap();
+    assert!(
+        css.starts_with("/static/app.") && css.ends_with(".css"),
+        "{css}"
+    );
+    let r = raw
+        .get(t.url(&css))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let again = raw
+        .get(t.url(&css))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let icon = t.client.get(t.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    // Two pages, two different copies of the token; both are accepted.
+    let a = t.get("/login").await;
+    let b = t.get("/login").await;
+    assert_ne!(a.field("csrf"), b.field("csrf"));
+    for p in [&a, &b] {
+        let r = t
+            .post(p, "/login", &[("identifier", "x"), ("password", "y")])
+            .await;
+        assert_eq!(r.status, 422, "the form was accepted and the login refused");
+    }
+}
+
 #[tokio::test]
 async fn language_from_header_cookie_and_switch() {
     let t = TestApp::start("sqlite").await;
