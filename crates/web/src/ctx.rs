@@ -205,7 +205,7 @@ fn mask(app: &App, token: &str) -> String {
 
 fn unmask(sent: &str) -> Option<Vec<u8>> {
     let half = sent.len() / 2;
-    if sent.len() % 2 != 0 || half > 256 || !sent.is_char_boundary(half) {
+    if !sent.len().is_multiple_of(2) || half > 256 || !sent.is_char_boundary(half) {
         return None;
     }
     let m = hex::decode(&sent[..half]).ok()?;
