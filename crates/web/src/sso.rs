@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::ctx::{Ctx, FormTargets, LANG_COOKIE, Me, error_page};
 use crate::error::{Errors, WebError};
-use crate::identity::{ConfirmPage, render};
+use crate::identity::{ConfirmPage, Confirmed, render};
 
 pub async fn discovery(State(app): State<App>) -> Response {
     let iss = app.config.issuer();
@@ -555,8 +555,8 @@ pub async fn connected(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Res
 pub struct DisconnectForm {
     #[serde(default)]
     client_id: String,
-    #[serde(default)]
-    confirm: String,
+    #[serde(flatten)]
+    confirmed: Confirmed,
 }
 
 pub async fn disconnect(
@@ -566,7 +566,7 @@ pub async fn disconnect(
     Form(f): Form<DisconnectForm>,
 ) -> Result<Response, WebError> {
     let s = &me;
-    if f.confirm != "yes" {
+    if !f.confirmed.yes() {
         let Some(name) = app
             .connected_apps(&s.user.id)
             .await?

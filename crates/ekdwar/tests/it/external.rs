@@ -8,7 +8,7 @@ use ekdwar_app::config::{Secret, UpstreamConfig};
 
 use crate::accounts::register_phone;
 use crate::sso::{browser, follow, post_form};
-use crate::support::{TestApp, backends};
+use crate::support::{TestApp, backends, free_port};
 
 struct Upstream(Child);
 
@@ -17,14 +17,6 @@ impl Drop for Upstream {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts oidc-provider with one client: this portal.

@@ -41,6 +41,15 @@ async fn fresh_postgres() -> String {
     format!("{root}/{name}{query}")
 }
 
+/// A port nothing listens on now, for a peer process that must be told its port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub struct TestApp {
     pub app: App,
     pub clock: Arc<ManualClock>,

@@ -66,8 +66,7 @@ impl ChallengeFields {
     }
 }
 
-/// Splits a use-case failure: expected ones become messages on the form, the rest go to the
-/// error boundary.
+/// A question asked before an action that cannot be undone.
 #[derive(Template)]
 #[template(path = "confirm.html")]
 pub(crate) struct ConfirmPage<'a> {
@@ -95,6 +94,8 @@ impl Confirmed {
     }
 }
 
+/// Splits a use-case failure: expected ones become messages on the form, the rest go to the
+/// error boundary.
 fn form_errors(c: &Ctx, e: AppError, field: &str) -> Result<Errors, WebError> {
     match Errors::from_app(c, &e, field) {
         Some(errors) => Ok(errors),

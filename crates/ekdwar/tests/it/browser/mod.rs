@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::support::TempDir;
+use crate::support::{TempDir, free_port};
 
 /// Phone-sized viewport for every test; audits also check 320 px.
 pub const PHONE: (u32, u32) = (360, 740);
@@ -33,16 +33,14 @@ fn axe_source() -> &'static str {
             let start = Instant::now();
             while !file.exists() && start.elapsed() < Duration::from_secs(300) {
                 if std::fs::create_dir(&lock).is_ok() {
-                    if !file.exists() {
-                        let ok = Command::new("npm")
+                    let ok = file.exists()
+                        || Command::new("npm")
                             .args(["ci", "--no-audit", "--no-fund"])
                             .current_dir(&dir)
                             .status()
                             .is_ok_and(|s| s.success());
-                        let _ = std::fs::remove_dir(&lock);
-                        assert!(ok, "npm ci failed in e2e/");
-                    }
                     let _ = std::fs::remove_dir(&lock);
+                    assert!(ok, "npm ci failed in e2e/");
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(200));
@@ -50,14 +48,6 @@ fn axe_source() -> &'static str {
         }
         std::fs::read_to_string(&file).expect("axe-core is installed in e2e/node_modules")
     })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A ChromeDriver command for the DevTools protocol (`goog/cdp/execute`).
@@ -285,7 +275,7 @@ impl Browser {
         self.wait_new_page().await;
     }
 
-    /// The number of the first element matching `css`.
+    /// Attribute `name` of the first element matching `css`.
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         self.client
             .find(Locator::Css(css))

@@ -3,7 +3,7 @@
 //! phone-sized screenshot of each page into DIR (see `e2e/screenshots`).
 
 use super::Browser;
-use super::flows::{DeptApp, register_by_phone};
+use super::flows::DeptApp;
 use crate::support::TestApp;
 
 /// The person's visible names of things, per language: the switch's button and words that must
@@ -154,7 +154,6 @@ async fn tour(lang: &'static str) {
         "logout",
     )
     .await;
-    let _ = register_by_phone;
     let problems = tour.problems.into_inner();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
