@@ -144,6 +144,16 @@ impl Browser {
                 Err(e) => panic!("could not start Chromium through chromedriver: {e}"),
             }
         };
+        // A page that never finishes loading fails the step with a message instead of
+        // holding the test.
+        client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(Duration::from_secs(30)),
+                Some(Duration::from_secs(30)),
+                Some(Duration::ZERO),
+            ))
+            .await
+            .unwrap();
         Self {
             client,
             base: base.to_string(),
@@ -289,13 +299,13 @@ impl Browser {
     /// Runs JavaScript in the page through DevTools: works with the page's scripts disabled and
     /// is not subject to its CSP (axe, measurements).
     pub async fn eval(&self, expression: &str) -> Value {
-        let r = self
-            .client
-            .issue_cmd(Cdp(
-                "Runtime.evaluate",
-                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-            ))
+        let cmd = self.client.issue_cmd(Cdp(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+        ));
+        let r = tokio::time::timeout(Duration::from_secs(60), cmd)
             .await
+            .unwrap_or_else(|_| panic!("no answer in 60 s from the page to {:.60}", expression))
             .unwrap();
         if let Some(ex) = r.get("exceptionDetails") {
             panic!("script failed: {ex}");
