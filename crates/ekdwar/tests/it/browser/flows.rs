@@ -353,7 +353,7 @@ async fn citizen_flows(js: bool) {
     .await;
     b.open("/account/sessions").await;
     assert!(b.text().await.contains("this device"));
-    b.click("main table form button").await;
+    b.submit("main table form button").await;
     b.open("/account/sessions").await;
     assert_eq!(
         b.client
@@ -390,7 +390,7 @@ async fn citizen_flows(js: bool) {
     b.press("English").await;
     b.open("/account/apps").await;
     assert!(b.text().await.contains("e-Mitra"));
-    b.click("main table form button").await;
+    b.submit("main table form button").await;
     assert!(b.text().await.contains("Disconnect this app?"));
     b.press("Disconnect").await;
     assert!(b.text().await.contains("The app has been disconnected"));

@@ -78,11 +78,25 @@ pub struct Browser {
     pub base: String,
     pub js: bool,
     driver: Child,
+    /// ChromeDriver's port and session, to end the session (and so Chromium) on drop.
+    session: (u16, String),
     _profile: TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Killing ChromeDriver alone leaves Chromium running: end the session first, which
+        // makes ChromeDriver quit the browser. Plain blocking HTTP, as a drop cannot await.
+        use std::io::{Read, Write};
+        let (port, id) = &self.session;
+        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", *port)) {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                conn,
+                "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = conn.read_to_end(&mut Vec::new());
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -110,6 +124,9 @@ impl Browser {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--disable-extensions".into(),
+            "--disable-renderer-backgrounding".into(),
+            "--disable-background-timer-throttling".into(),
+            "--disable-backgrounding-occluded-windows".into(),
             "--password-store=basic".into(),
             format!("--window-size={},{}", PHONE.0, PHONE.1),
             format!("--user-data-dir={}", profile.0.display()),
@@ -127,6 +144,10 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({"binary": "/usr/bin/chromium", "args": args, "prefs": prefs}),
         );
+        // ChromeDriver does not wait for navigations (on a loaded machine its wait for the
+        // renderer timed out); every step that leads to a page waits for it itself
+        // (`wait_new_page`).
+        caps.insert("pageLoadStrategy".into(), json!("none"));
         let url = format!("http://127.0.0.1:{port}");
         let start = Instant::now();
         let client = loop {
@@ -154,11 +175,13 @@ impl Browser {
             ))
             .await
             .unwrap();
+        let id = client.session_id().await.unwrap().unwrap_or_default();
         Self {
             client,
             base: base.to_string(),
             js,
             driver,
+            session: (port, id),
             _profile: profile,
         }
     }
@@ -168,7 +191,9 @@ impl Browser {
     }
 
     pub async fn open(&self, path: &str) {
+        self.mark_page().await;
         self.client.goto(&self.url(path)).await.unwrap();
+        self.wait_new_page().await;
     }
 
     /// Path of the current page.
@@ -248,8 +273,16 @@ impl Browser {
         self.wait_new_page().await;
     }
 
+    /// Marks the current document, so that `wait_new_page` can tell when another has loaded.
     async fn mark_page(&self) {
-        self.eval("window.__ekdwarSeen = true").await;
+        let start = Instant::now();
+        while self.try_eval("window.__ekdwarSeen = true").await != Some(json!(true)) {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "the page never became scriptable"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Waits until a document other than the marked one has loaded.
