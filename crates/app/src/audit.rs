@@ -6,13 +6,19 @@ use ekdwar_store::audit::{self as store, AuditEntry, NewAuditEntry};
 
 use crate::App;
 use crate::error::AppResult;
+use crate::i18n::Lang;
 
-/// Who did something, from where.
+/// Who did something, from where, in which language.
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
     pub user_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The language of the pages they are using; none from the command line.
+    pub lang: Option<Lang>,
+    /// The language they picked with the language switch, if they did: an account remembers
+    /// it at the next login (a browser's default language does not count as a choice).
+    pub chosen_lang: Option<Lang>,
 }
 
 impl App {

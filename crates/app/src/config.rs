@@ -141,6 +141,9 @@ pub struct LocaleConfig {
     pub default_language: String,
     /// Country assumed for phone numbers typed without `+` (ISO 3166 code).
     pub default_region: String,
+    /// Further countries whose national numbers are accepted, tried after the person's own
+    /// language's country and `default_region` (for example `["BD", "NP"]`).
+    pub other_regions: Vec<String>,
 }
 
 impl Default for LocaleConfig {
@@ -148,6 +151,7 @@ impl Default for LocaleConfig {
         Self {
             default_language: "en".into(),
             default_region: "IN".into(),
+            other_regions: Vec::new(),
         }
     }
 }
@@ -351,6 +355,17 @@ impl Config {
         }
         if ekdwar_domain::Region::parse(&self.locale.default_region).is_err() {
             return bad("locale.default_region", "is not an ISO 3166 country code");
+        }
+        if let Some(r) = self
+            .locale
+            .other_regions
+            .iter()
+            .find(|r| ekdwar_domain::Region::parse(r).is_err())
+        {
+            return bad(
+                "locale.other_regions",
+                &format!("{r} is not an ISO 3166 country code"),
+            );
         }
         if self.argon2.memory_kib < 8 * self.argon2.parallelism.max(1)
             || self.argon2.iterations == 0

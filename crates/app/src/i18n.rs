@@ -73,6 +73,16 @@ impl Lang {
         self.t("language-name")
     }
 
+    /// The country whose phone numbers speakers of this language most likely type without
+    /// a `+`; English says nothing, so the deployment's regions decide.
+    pub fn home_region(&self) -> Option<ekdwar_domain::Region> {
+        match self.0.language.as_str() {
+            "hi" | "bn" => Some(ekdwar_domain::Region::india()),
+            "ru" => ekdwar_domain::Region::parse("RU").ok(),
+            _ => None,
+        }
+    }
+
     /// Writing direction for `dir=`.
     pub fn dir(&self) -> &'static str {
         match self.0.language.as_str() {

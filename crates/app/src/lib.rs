@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use ekdwar_domain::throttle::ThrottlePolicy;
 use ekdwar_domain::time::SystemClock;
-use ekdwar_domain::{Clock, Region};
+use ekdwar_domain::{Clock, Region, Regions};
 use ekdwar_store::Store;
 use tokio::sync::Notify;
 
@@ -38,7 +38,8 @@ pub struct App {
     pub hashing: PasswordHashing,
     pub key: ServerKey,
     pub metrics: Arc<Metrics>,
-    pub region: Region,
+    /// The deployment's numbering plans for phone numbers typed without `+`.
+    pub regions: Regions,
     pub default_lang: Lang,
     pub gateways: Gateways,
     /// HTTP client for upstream identity providers.
@@ -83,6 +84,14 @@ impl App {
         let hashing = PasswordHashing::new(&config.argon2, random.as_ref())?;
         let region = Region::parse(&config.locale.default_region)
             .map_err(|_| anyhow::anyhow!("locale.default_region is invalid"))?;
+        let other_regions = config
+            .locale
+            .other_regions
+            .iter()
+            .map(|r| Region::parse(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| anyhow::anyhow!("locale.other_regions has an invalid code"))?;
+        let regions = Regions::new(region, other_regions);
         let default_lang =
             Lang::parse(&config.locale.default_language).unwrap_or_else(Lang::english);
         let gateways = Gateways::from_config(&config.smtp, &config.sms)?;
@@ -94,7 +103,7 @@ impl App {
             hashing,
             key,
             metrics: Arc::new(Metrics::default()),
-            region,
+            regions,
             default_lang,
             gateways,
             http: reqwest::Client::builder()
@@ -108,6 +117,11 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot prepare the token signing key: {e}"))?;
         Ok(app)
+    }
+
+    /// The numbering plans for a number typed by someone reading `lang`: its country first.
+    pub fn regions_for(&self, lang: Option<&Lang>) -> Regions {
+        self.regions.preferring(lang.and_then(Lang::home_region))
     }
 
     /// The brute-force policy for one account (or one unknown identifier).

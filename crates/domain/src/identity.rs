@@ -67,6 +67,76 @@ impl Region {
     pub fn as_str(&self) -> &str {
         self.0.as_ref()
     }
+
+    fn metadata(&self) -> Option<&'static phonenumber::metadata::Metadata> {
+        phonenumber::metadata::DATABASE.by_id(self.0.as_ref())
+    }
+
+    /// A mobile number of this country written the two ways people type it: nationally
+    /// (`8 (912) 345-67-89`, or `81234 56789` where the trunk prefix is an optional `0`) and
+    /// internationally (`+7 912 345-67-89`).
+    pub fn example_mobile(&self) -> Option<(String, String)> {
+        let example = self.metadata()?.descriptors().mobile()?.example()?;
+        let n = phonenumber::parse(Some(self.0), example).ok()?;
+        let national = n.format().mode(phonenumber::Mode::National).to_string();
+        let national = match national.strip_prefix('0') {
+            Some(rest) if self.metadata()?.national_prefix() == Some("0") => rest.to_string(),
+            _ => national,
+        };
+        Some((
+            national,
+            n.format()
+                .mode(phonenumber::Mode::International)
+                .to_string(),
+        ))
+    }
+}
+
+/// The numbering plans tried, in order, for a number typed without `+`: the person's own
+/// region first (from their language), then the deployment's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Regions(Vec<Region>);
+
+impl Regions {
+    /// Never empty: `first` is always tried.
+    pub fn new(first: Region, rest: impl IntoIterator<Item = Region>) -> Self {
+        let mut list = vec![first];
+        for r in rest {
+            if !list.contains(&r) {
+                list.push(r);
+            }
+        }
+        Self(list)
+    }
+    pub fn india() -> Self {
+        Self(vec![Region::india()])
+    }
+    /// The same plans with `first` tried before them.
+    pub fn preferring(&self, first: Option<Region>) -> Self {
+        match first {
+            Some(r) => Self::new(r, self.0.iter().copied()),
+            None => self.clone(),
+        }
+    }
+    pub fn first(&self) -> Region {
+        self.0[0]
+    }
+    /// Numbers to show in a hint: the first region's written both ways, the second's
+    /// national form.
+    pub fn examples(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some((national, international)) = self.first().example_mobile() {
+            out.push(national);
+            out.push(international);
+        }
+        if let Some((national, _)) = self.0.get(1).and_then(Region::example_mobile) {
+            out.push(national);
+        }
+        out
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Region> + '_ {
+        self.0.iter().copied()
+    }
 }
 
 /// A mobile number, normalised to E.164 (`+919812345678`).
@@ -74,7 +144,9 @@ impl Region {
 pub struct Phone(String);
 
 impl Phone {
-    pub fn parse(input: &str, region: Region) -> Result<Self, IdentityError> {
+    /// Accepts international numbers (`+7 912 …`) and national ones in any of `regions`,
+    /// with or without the trunk prefix (`8 912 …`, `098123 …`, `98123 45678`).
+    pub fn parse(input: &str, regions: &Regions) -> Result<Self, IdentityError> {
         let input = input.trim();
         if input.is_empty()
             || input.len() > 32
@@ -84,10 +156,22 @@ impl Phone {
         {
             return Err(IdentityError::Phone);
         }
-        let number = phonenumber::parse(Some(region.0), input).map_err(|_| IdentityError::Phone)?;
-        if !phonenumber::is_valid(&number) {
-            return Err(IdentityError::Phone);
-        }
+        let valid = |region: Region, text: &str| {
+            phonenumber::parse(Some(region.0), text)
+                .ok()
+                .filter(phonenumber::is_valid)
+        };
+        let found = regions.iter().find_map(|region| {
+            valid(region, input).or_else(|| {
+                // A national number that starts like the country code (Indian 91234 56789)
+                // is read as international unless its trunk prefix is written out.
+                let prefix = region.metadata()?.national_prefix()?;
+                (!input.starts_with('+'))
+                    .then(|| valid(region, &format!("{prefix}{input}")))
+                    .flatten()
+            })
+        });
+        let number = found.ok_or(IdentityError::Phone)?;
         Ok(Self(
             number.format().mode(phonenumber::Mode::E164).to_string(),
         ))
@@ -102,16 +186,39 @@ impl Phone {
         &self.0
     }
 
-    /// The number with all but the last three digits hidden, for pages and messages.
+    /// The number grouped the way its country writes it: `+91 98123 45678`.
+    pub fn formatted(&self) -> String {
+        phonenumber::parse(None, &self.0)
+            .map(|n| {
+                n.format()
+                    .mode(phonenumber::Mode::International)
+                    .to_string()
+            })
+            .unwrap_or_else(|_| self.0.clone())
+    }
+
+    /// The formatted number with all but the country code and the last three digits hidden:
+    /// `+91 ••••• ••678`.
     pub fn masked(&self) -> String {
-        let n = self.0.len();
-        let keep = 3.min(n);
-        let prefix: String = self.0.chars().take(3.min(n - keep)).collect();
-        format!(
-            "{prefix}{}{}",
-            "•".repeat(n - keep - prefix.len()),
-            &self.0[n - keep..]
-        )
+        let shown = self.formatted();
+        let (code, rest) = match shown.split_once(' ') {
+            Some((code, rest)) if code.starts_with('+') => (format!("{code} "), rest),
+            _ => (String::new(), shown.as_str()),
+        };
+        let digits = rest.chars().filter(char::is_ascii_digit).count();
+        let mut seen = 0;
+        let masked: String = rest
+            .chars()
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    seen += 1;
+                    if seen + 3 <= digits { '•' } else { c }
+                } else {
+                    c
+                }
+            })
+            .collect();
+        format!("{code}{masked}")
     }
 }
 
@@ -193,14 +300,14 @@ pub enum Contact {
 
 impl Contact {
     /// An e-mail address if the input contains `@`, a mobile number otherwise.
-    pub fn parse(input: &str, region: Region) -> Result<Self, IdentityError> {
+    pub fn parse(input: &str, regions: &Regions) -> Result<Self, IdentityError> {
         if input.trim().is_empty() {
             return Err(IdentityError::ContactMissing);
         }
         if input.contains('@') {
             Email::parse(input).map(Self::Email)
         } else {
-            Phone::parse(input, region).map(Self::Phone)
+            Phone::parse(input, regions).map(Self::Phone)
         }
     }
     pub fn channel(&self) -> Channel {
@@ -313,11 +420,12 @@ impl PortalId {
         self.0.to_ascii_lowercase()
     }
 
-    /// A suggestion built from a person's name: ASCII letters of the names joined by a dot,
-    /// or `citizen` when the names have no Latin letters. The caller appends digits until free.
+    /// A suggestion built from a person's name: the names transliterated to Latin letters
+    /// (Devanagari, Bengali and Cyrillic names too) and joined by a dot, or `citizen` when
+    /// nothing readable remains. The caller appends digits until free.
     pub fn suggestion_base(first: &PersonName, last: &PersonName) -> String {
         let clean = |n: &PersonName| -> String {
-            n.as_str()
+            any_ascii::any_ascii(n.as_str())
                 .chars()
                 .filter(|c| c.is_ascii_alphabetic())
                 .take(14)
@@ -403,7 +511,7 @@ pub enum LoginIdentifier {
 impl LoginIdentifier {
     /// `@` means e-mail; only digits and phone punctuation mean a phone; anything else must be
     /// a portal ID (which always starts with a letter, so the three never overlap).
-    pub fn parse(input: &str, region: Region) -> Result<Self, IdentityError> {
+    pub fn parse(input: &str, regions: &Regions) -> Result<Self, IdentityError> {
         let s = input.trim();
         if s.is_empty() {
             return Err(IdentityError::Identifier);
@@ -414,7 +522,7 @@ impl LoginIdentifier {
         if s.chars()
             .all(|c| c.is_ascii_digit() || " +-().".contains(c))
         {
-            return Phone::parse(s, region).map(Self::Phone);
+            return Phone::parse(s, regions).map(Self::Phone);
         }
         PortalId::parse(s)
             .map(Self::PortalId)
@@ -510,7 +618,7 @@ mod tests {
 
     #[test]
     fn indian_numbers_normalise_to_e164() {
-        let r = Region::india();
+        let r = &Regions::india();
         for input in [
             "9812345678",
             "+91 98123 45678",
@@ -527,13 +635,74 @@ mod tests {
 
     #[test]
     fn foreign_numbers_keep_their_country() {
-        let p = Phone::parse("+7 912 345-67-89", Region::india()).unwrap();
+        let p = Phone::parse("+7 912 345-67-89", &Regions::india()).unwrap();
         assert_eq!(p.as_str(), "+79123456789");
-        let ru = Region::parse("ru").unwrap();
+        let ru = Regions::new(Region::parse("ru").unwrap(), []);
+        for input in ["8 912 345 67 89", "8 (912) 345-67-89", "912 345-67-89"] {
+            assert_eq!(
+                Phone::parse(input, &ru).unwrap().as_str(),
+                "+79123456789",
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_are_read_by_each_region_in_turn() {
+        // An Indian deployment used in Russian: Russian numbers first, Indian ones still work.
+        let both = Regions::india().preferring(Region::parse("RU").ok());
         assert_eq!(
-            Phone::parse("8 912 345 67 89", ru).unwrap().as_str(),
+            Phone::parse("8 912 345-67-89", &both).unwrap().as_str(),
             "+79123456789"
         );
+        assert_eq!(
+            Phone::parse("098123 45678", &both).unwrap().as_str(),
+            "+919812345678"
+        );
+        assert_eq!(Regions::india().preferring(None), Regions::india());
+    }
+
+    #[test]
+    fn indian_mobiles_that_start_like_the_country_code() {
+        // 91234 56789 begins with 91, India's country code; it is still a national number.
+        assert_eq!(
+            Phone::parse("91234 56789", &Regions::india())
+                .unwrap()
+                .as_str(),
+            "+919123456789"
+        );
+        assert_eq!(
+            Phone::parse("+91 91234 56789", &Regions::india())
+                .unwrap()
+                .as_str(),
+            "+919123456789"
+        );
+    }
+
+    #[test]
+    fn examples_show_how_to_type_a_number() {
+        let (national, international) = Region::parse("RU").unwrap().example_mobile().unwrap();
+        assert_eq!(national, "8 (912) 345-67-89");
+        assert_eq!(international, "+7 912 345-67-89");
+        let ru = Regions::new(Region::parse("RU").unwrap(), []);
+        assert!(Phone::parse(&national, &ru).is_ok());
+        assert!(Phone::parse(&international, &Regions::india()).is_ok());
+        assert_eq!(
+            Regions::india().examples(),
+            ["81234 56789", "+91 81234 56789"]
+        );
+        assert_eq!(
+            Regions::india()
+                .preferring(Region::parse("RU").ok())
+                .examples(),
+            ["8 (912) 345-67-89", "+7 912 345-67-89", "81234 56789"]
+        );
+        for example in Regions::india().examples() {
+            assert!(
+                Phone::parse(&example, &Regions::india()).is_ok(),
+                "{example}"
+            );
+        }
     }
 
     #[test]
@@ -547,7 +716,7 @@ mod tests {
             "9812345678; drop",
         ] {
             assert_eq!(
-                Phone::parse(bad, Region::india()),
+                Phone::parse(bad, &Regions::india()),
                 Err(IdentityError::Phone),
                 "{bad}"
             );
@@ -556,8 +725,11 @@ mod tests {
 
     #[test]
     fn phone_masking_hides_the_middle() {
-        let p = Phone::parse("9812345678", Region::india()).unwrap();
-        assert_eq!(p.masked(), "+91•••••••678");
+        let p = Phone::parse("9812345678", &Regions::india()).unwrap();
+        assert_eq!(p.formatted(), "+91 98123 45678");
+        assert_eq!(p.masked(), "+91 ••••• ••678");
+        let ru = Phone::parse("+79123456789", &Regions::india()).unwrap();
+        assert_eq!(ru.masked(), "+7 ••• •••-•7-89");
     }
 
     #[test]
@@ -630,13 +802,21 @@ mod tests {
             PortalId::suggestion_base(&n("Asha"), &n("Kumari")),
             "asha.kumari"
         );
-        assert_eq!(PortalId::suggestion_base(&n("आशा"), &n("कुमारी")), "citizen");
-        assert_eq!(PortalId::suggestion_base(&n("Al"), &n("आशा")), "al.user");
+        assert_eq!(
+            PortalId::suggestion_base(&n("राजेश"), &n("कुमारी")),
+            "rajes.kumari"
+        );
+        assert_eq!(PortalId::suggestion_base(&n("অমিত"), &n("দাস")), "amit.das");
+        assert_eq!(
+            PortalId::suggestion_base(&n("Иван"), &n("Петров")),
+            "ivan.petrov"
+        );
+        assert_eq!(PortalId::suggestion_base(&n("Al"), &n("Ó")), "al.o");
     }
 
     #[test]
     fn identifiers_never_overlap() {
-        let r = Region::india();
+        let r = &Regions::india();
         assert!(matches!(
             LoginIdentifier::parse("asha@x.in", r),
             Ok(LoginIdentifier::Email(_))
@@ -671,14 +851,14 @@ mod tests {
     proptest! {
         #[test]
         fn phone_parse_never_panics(s in "\\PC{0,40}") {
-            let _ = Phone::parse(&s, Region::india());
+            let _ = Phone::parse(&s, &Regions::india());
         }
 
         #[test]
         fn parsed_phones_are_e164_and_stable(n in 6_000_000_000u64..9_999_999_999u64) {
-            if let Ok(p) = Phone::parse(&n.to_string(), Region::india()) {
+            if let Ok(p) = Phone::parse(&n.to_string(), &Regions::india()) {
                 prop_assert!(p.as_str().starts_with("+91"));
-                prop_assert_eq!(Phone::parse(p.as_str(), Region::india()).unwrap(), p);
+                prop_assert_eq!(Phone::parse(p.as_str(), &Regions::india()).unwrap(), p);
             }
         }
 

@@ -14,7 +14,7 @@ pub mod time;
 
 pub use identity::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
-    Phone, PortalId, Region, Role,
+    Phone, PortalId, Region, Regions, Role,
 };
 pub use time::{Clock, Timestamp};
 

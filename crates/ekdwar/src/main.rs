@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use ekdwar_app::config::{Config, Overrides};
+use ekdwar_app::i18n::Lang;
 use ekdwar_app::identity::NewUserInput;
 use ekdwar_app::{App, Deps};
 use ekdwar_domain::password::Password;
@@ -198,6 +199,9 @@ enum UserCmd {
         email: Option<String>,
         #[arg(long)]
         admin: bool,
+        /// Language of the person's messages (en, hi, bn, ru); the portal's default if not given.
+        #[arg(long)]
+        language: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -452,11 +456,17 @@ async fn user(cmd: UserCmd) -> anyhow::Result<()> {
             phone,
             email,
             admin,
+            language,
             common,
         } => {
             if phone.is_none() && email.is_none() {
                 bail!("give --phone or --email so that the person can recover the account");
             }
+            let language = match language.as_deref().map(|l| (l, Lang::parse(l))) {
+                None => None,
+                Some((_, Some(lang))) => Some(lang),
+                Some((l, None)) => bail!("--language {l}: use one of en, hi, bn, ru"),
+            };
             let app = app(&common).await?;
             let password = Password::new(read_password()?);
             let u = app
@@ -468,6 +478,7 @@ async fn user(cmd: UserCmd) -> anyhow::Result<()> {
                     email,
                     password,
                     role: if admin { Role::Admin } else { Role::Citizen },
+                    language,
                 })
                 .await
                 .map_err(explain)?;

@@ -7,7 +7,7 @@ use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::throttle::Counter;
 use ekdwar_domain::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
-    Phone, PortalId, Region, Role, Timestamp,
+    Phone, PortalId, Regions, Role, Timestamp,
 };
 use sqlx::Connection;
 
@@ -69,7 +69,7 @@ fn user(id: &str, pid: &str, phone: Option<&str>, email: Option<&str>) -> User {
         portal_id: PortalId::parse(pid).unwrap(),
         first_name: PersonName::parse("आशा").unwrap(),
         last_name: PersonName::parse("Kumari").unwrap(),
-        phone: phone.map(|p| Phone::parse(p, Region::india()).unwrap()),
+        phone: phone.map(|p| Phone::parse(p, &Regions::india()).unwrap()),
         email: email.map(|e| Email::parse(e).unwrap()),
         password_hash: Some("$argon2id$fake".into()),
         password_changed_at: at(1),
@@ -121,7 +121,7 @@ async fn users() {
         assert_eq!(u.portal_id.as_str(), "Asha.K");
         assert_eq!(u.first_name.as_str(), "आशा");
         assert_eq!(u.language.as_deref(), Some("hi"));
-        let r = Region::india();
+        let r = &Regions::india();
         for id in ["asha.k", "98123 45678"] {
             let found = identity::by_identifier(&mut c, &LoginIdentifier::parse(id, r).unwrap())
                 .await

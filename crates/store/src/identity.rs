@@ -213,6 +213,18 @@ pub async fn set_language(
     .await
 }
 
+/// Records the language a person used last, writing only when it changed.
+pub async fn remember_language(conn: &mut Conn, id: &str, language: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET language = $1 WHERE id = $2 AND (language IS NULL OR language <> $1)",
+    )
+    .bind(language)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_status(
     conn: &mut Conn,
     id: &str,

@@ -36,11 +36,24 @@ pub struct Ctx {
     pub notice: Option<String>,
     /// Cookies get `Secure`.
     pub secure: bool,
+    /// How phone numbers may be typed here, for hints and errors (`81234 56789, +91 …`).
+    pub phone_examples: String,
+}
+
+/// A phone number or address that must not break across lines inside a sentence: its spaces
+/// and hyphens become their non-breaking forms.
+pub fn unbroken(s: &str) -> String {
+    s.replace(' ', "\u{a0}").replace('-', "\u{2011}")
 }
 
 impl Ctx {
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
+    }
+    /// The hint under a "mobile number or e-mail" field, with numbers written as people here
+    /// write them.
+    pub fn contact_hint(&self) -> String {
+        self.ta("field-contact-hint", "phones", &self.phone_examples)
     }
     pub fn ta(&self, key: &str, name: &'static str, value: impl std::fmt::Display) -> String {
         self.lang.t_args(key, &[(name, value.to_string())])
@@ -255,11 +268,12 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         }),
         None => None,
     };
+    let chosen_lang = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
     let lang = user
         .as_ref()
         .and_then(|s| s.user.language.as_deref())
         .and_then(Lang::parse)
-        .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
+        .or_else(|| chosen_lang.clone())
         .unwrap_or_else(|| {
             let accept = parts
                 .headers
@@ -279,7 +293,8 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
             })
     });
     let ctx = Ctx {
-        lang,
+        phone_examples: app.regions_for(Some(&lang)).examples().join(", "),
+        lang: lang.clone(),
         csrf: csrf.clone(),
         actor: Actor {
             user_id: user.as_ref().map(|s| s.user.id.clone()),
@@ -289,6 +304,8 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+            lang: Some(lang),
+            chosen_lang,
         },
         user,
         // The whole request, so that switching language comes back to the same page: the

@@ -127,7 +127,10 @@ impl Errors {
                     .iter()
                     .map(|f| FieldMessage {
                         field: f.field.to_string(),
-                        message: c.lang.t_args(&format!("err-{}", f.code), &f.args),
+                        message: c.lang.t_args(
+                            &format!("err-{}", f.code),
+                            &[&f.args[..], &[("phones", c.phone_examples.clone())]].concat(),
+                        ),
                     })
                     .collect(),
             }),

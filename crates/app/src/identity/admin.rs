@@ -14,6 +14,7 @@ use ekdwar_store::sessions;
 use crate::App;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
+use crate::i18n::Lang;
 
 pub struct NewUserInput {
     pub portal_id: String,
@@ -23,6 +24,8 @@ pub struct NewUserInput {
     pub email: Option<String>,
     pub password: Password,
     pub role: Role,
+    /// The language of the person's messages; the portal's default when not given.
+    pub language: Option<Lang>,
 }
 
 fn cli() -> Actor {
@@ -30,6 +33,8 @@ fn cli() -> Actor {
         user_id: Some("cli".into()),
         ip: None,
         user_agent: None,
+        lang: None,
+        chosen_lang: None,
     }
 }
 
@@ -42,7 +47,7 @@ impl App {
         let phone = input
             .phone
             .as_deref()
-            .and_then(|p| check.take("phone", Phone::parse(p, self.region)));
+            .and_then(|p| check.take("phone", Phone::parse(p, &self.regions)));
         let email = input
             .email
             .as_deref()
@@ -72,7 +77,7 @@ impl App {
             account_type: AccountType::Citizen,
             role: input.role,
             status: AccountStatus::Active,
-            language: None,
+            language: Some(input.language.as_ref().unwrap_or(&self.default_lang).tag()),
             consent_at: now,
             created_at: now,
             updated_at: now,
@@ -112,7 +117,7 @@ impl App {
         if let Some(u) = users::by_id(&mut conn, query.trim()).await? {
             return Ok(Some(u));
         }
-        match LoginIdentifier::parse(query, self.region) {
+        match LoginIdentifier::parse(query, &self.regions) {
             Ok(id) => Ok(users::by_identifier(&mut conn, &id).await?),
             Err(_) => Ok(None),
         }
@@ -158,7 +163,7 @@ impl App {
 
     /// Messages in the outbox, newest first.
     pub async fn outbox(&self, to: Option<&str>, limit: i64) -> AppResult<Vec<OutboxMessage>> {
-        let recipient = to.map(|t| match Contact::parse(t, self.region) {
+        let recipient = to.map(|t| match Contact::parse(t, &self.regions) {
             Ok(c) => c.as_str().to_string(),
             Err(_) => t.trim().to_string(),
         });
@@ -177,6 +182,7 @@ impl App {
                 None,
                 "demo-lotus-river-42",
                 Role::Citizen,
+                "hi",
             ),
             (
                 "ivan.petrov",
@@ -186,6 +192,7 @@ impl App {
                 Some("ivan.petrov@example.org"),
                 "demo-birch-valley-17",
                 Role::Citizen,
+                "ru",
             ),
             (
                 "portal.admin",
@@ -195,10 +202,11 @@ impl App {
                 Some("admin@example.org"),
                 "demo-granite-harbor-99",
                 Role::Admin,
+                "en",
             ),
         ];
         let mut out = Vec::new();
-        for (pid, first, last, phone, email, password, role) in demo {
+        for (pid, first, last, phone, email, password, role, lang) in demo {
             if self.admin_find_user(pid).await?.is_none() {
                 self.admin_add_user(NewUserInput {
                     portal_id: pid.into(),
@@ -208,6 +216,7 @@ impl App {
                     email: email.map(str::to_string),
                     password: Password::new(password),
                     role,
+                    language: Lang::parse(lang),
                 })
                 .await?;
             }

@@ -21,6 +21,7 @@ use crate::App;
 use crate::audit::Actor;
 use crate::config::UpstreamConfig;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
 
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -239,7 +240,9 @@ impl App {
                 .await?
                 .ok_or(AppError::FlowExpired)?,
             (_, None, _) => {
-                let user = self.new_external_user(&mut tx, &claims).await?;
+                let user = self
+                    .new_external_user(&mut tx, &claims, actor.lang.as_ref())
+                    .await?;
                 users::link_external(
                     &mut tx,
                     &ExternalIdentity {
@@ -329,6 +332,7 @@ impl App {
         &self,
         conn: &mut ekdwar_store::Conn,
         claims: &Value,
+        lang: Option<&Lang>,
     ) -> AppResult<User> {
         let full = claims["name"].as_str().unwrap_or_default();
         let mut split = full.split_whitespace();
@@ -369,7 +373,7 @@ impl App {
             account_type: AccountType::Other,
             role: Role::Citizen,
             status: AccountStatus::Active,
-            language: None,
+            language: Some(lang.unwrap_or(&self.default_lang).tag()),
             consent_at: now,
             created_at: now,
             updated_at: now,

@@ -44,7 +44,8 @@ impl App {
         identifier_raw: &str,
         actor: &Actor,
     ) -> AppResult<(Option<User>, Vec<Key>)> {
-        let identifier = LoginIdentifier::parse(identifier_raw, self.region).ok();
+        let identifier =
+            LoginIdentifier::parse(identifier_raw, &self.regions_for(actor.lang.as_ref())).ok();
         let mut conn = self.store.conn().await?;
         let user = match &identifier {
             Some(id) => users::by_identifier(&mut conn, id).await?,

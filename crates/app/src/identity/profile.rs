@@ -136,7 +136,7 @@ impl App {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<String> {
-        let contact = Contact::parse(new, self.region)
+        let contact = Contact::parse(new, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         let mut tx = self.store.begin().await?;
         self.count_send(&mut tx, &contact).await?;

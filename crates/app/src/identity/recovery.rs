@@ -26,7 +26,7 @@ impl App {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<String> {
-        let id = LoginIdentifier::parse(identifier, self.region)
+        let id = LoginIdentifier::parse(identifier, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("identifier", &e)]))?;
         self.check_challenge(challenge).await?;
         let mut tx = self.store.begin().await?;
@@ -139,7 +139,7 @@ impl App {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<()> {
-        let contact = Contact::parse(contact, self.region)
+        let contact = Contact::parse(contact, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         self.check_challenge(challenge).await?;
         let mut tx = self.store.begin().await?;

@@ -55,7 +55,10 @@ impl App {
         actor: &Actor,
     ) -> AppResult<String> {
         let mut check = FormCheck::default();
-        let contact = check.take("contact", Contact::parse(&input.contact, self.region));
+        let contact = check.take(
+            "contact",
+            Contact::parse(&input.contact, &self.regions_for(Some(&input.lang))),
+        );
         let first = check.take("first_name", PersonName::parse(&input.first_name));
         let last = check.take("last_name", PersonName::parse(&input.last_name));
         if !input.consent {

@@ -54,6 +54,10 @@ impl App {
             },
         )
         .await?;
+        // Messages follow the language the person chose last.
+        if let Some(lang) = &actor.chosen_lang {
+            ekdwar_store::identity::remember_language(conn, user_id, &lang.tag()).await?;
+        }
         Ok(token)
     }
 

@@ -108,7 +108,7 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
             .await;
         assert_eq!(page.path(), "/account");
         assert!(
-            page.has("+919812345678") && page.has("सरल"),
+            page.has("+91 98123 45678") && page.has("सरल"),
             "{backend}: profile shows contact and level"
         );
         let user = t.app.admin_find_user("asha.kumari").await.unwrap().unwrap();
@@ -200,6 +200,124 @@ impl Page {
             headers: r.headers().clone(),
             body: r.text().await.unwrap(),
         }
+    }
+}
+
+/// Russians type `8 912 345-67-89`; Indians type numbers that begin with 91, the country code.
+/// Both are read the way their writers mean them, and shown back grouped.
+#[tokio::test]
+async fn phone_numbers_are_read_the_way_people_type_them() {
+    let t = TestApp::start("sqlite").await;
+    let home = t.get("/").await;
+    let page = t
+        .post(&home, "/language", &[("lang", "ru"), ("back", "/register")])
+        .await;
+    assert!(
+        page.has("8 (912) 345-67-89") && page.has("+7 912 345-67-89"),
+        "the hint shows the Russian ways to write a number"
+    );
+    let bad = t
+        .post(
+            &page,
+            "/register",
+            &[
+                ("contact", "8 912 345"),
+                ("first_name", "Иван"),
+                ("last_name", "Петров"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.has("например 8 (912) 345-67-89"),
+        "the error says how to write it: {}",
+        bad.body
+    );
+    let page = t
+        .post(
+            &bad,
+            "/register",
+            &[
+                ("contact", "8 (912) 345-67-89"),
+                ("first_name", "Иван"),
+                ("last_name", "Петров"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(page.path(), "/register/verify", "{}", page.body);
+    assert!(
+        page.has("+7\u{a0}•••\u{a0}•••‑•7‑89"),
+        "the masked number is grouped and does not break: {}",
+        page.body
+    );
+    let code = t.last_code("+79123456789").await;
+    let page = t.post(&page, "/register/verify", &[("code", &code)]).await;
+    assert_eq!(
+        page.field("portal_id").as_deref(),
+        Some("ivan.petrov"),
+        "the Cyrillic name is transliterated"
+    );
+
+    // In English on an Indian deployment, a number starting with 91 is still Indian.
+    let t = TestApp::start("sqlite").await;
+    let portal_id = register_phone(&t, "91234 56789", "Asha").await;
+    let user = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
+    assert_eq!(
+        user.phone.map(|p| p.as_str().to_string()).as_deref(),
+        Some("+919123456789")
+    );
+    let account = t.get("/account").await;
+    assert!(account.has("+91 91234 56789"), "{}", account.body);
+}
+
+/// Every account has a language for its messages from the start (registration, the command
+/// line, the demo, an upstream login), and it follows the language the person last used.
+#[tokio::test]
+async fn messages_follow_the_language_last_used() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let portal_id = register_phone(&t, "98123 00101", "Asha").await;
+        let user = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
+        assert_eq!(user.language.as_deref(), Some("en"), "{backend}");
+
+        // Log out, switch to Russian, log in: the account now speaks Russian.
+        let page = t.get("/account").await;
+        let page = t.post(&page, "/logout", &[]).await;
+        let page = t
+            .post(&page, "/language", &[("lang", "ru"), ("back", "/login")])
+            .await;
+        let page = t
+            .post(
+                &page,
+                "/login",
+                &[("identifier", &portal_id), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.path(), "/account", "{backend}");
+        let user = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
+        assert_eq!(user.language.as_deref(), Some("ru"), "{backend}");
+
+        // A reset asked for from a Hindi page still reaches them in Russian.
+        let b = browser();
+        let form = Page::get(&b, &t, "/recover").await;
+        t.post_with(&b, &form, "/recover", &[("identifier", &portal_id)])
+            .await;
+        let sms = t.last_message("+919812300101").await;
+        assert!(sms.contains("Код восстановления"), "{backend}: {sms}");
+
+        // The demo accounts and those made on the command line have a language too.
+        t.app.seed_demo().await.unwrap();
+        let asha = t.app.admin_find_user("asha.devi").await.unwrap().unwrap();
+        assert_eq!(asha.language.as_deref(), Some("hi"), "{backend}");
+        let admin = t
+            .app
+            .admin_find_user("portal.admin")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(admin.language.as_deref(), Some("en"), "{backend}");
     }
 }
 
@@ -539,9 +657,12 @@ async fn profile_changes_contact_after_verification_and_tells_the_old_one() {
         let page = t
             .post(&page, "/account/contact/verify", &[("code", &code)])
             .await;
-        assert!(page.has("+919812300006"), "{backend}: new phone on profile");
         assert!(
-            t.last_message("+919812300005").await.contains("+91•"),
+            page.has("+91 98123 00006"),
+            "{backend}: new phone on profile"
+        );
+        assert!(
+            t.last_message("+919812300005").await.contains("+91 •"),
             "{backend}: old phone told"
         );
         let page = t

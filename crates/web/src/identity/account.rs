@@ -130,7 +130,7 @@ fn contact_verify_page<'a>(
     let lead = if email {
         c.ta("verify-lead-email", "contact", masked)
     } else {
-        c.ta("verify-lead-sms", "contact", masked)
+        c.ta("verify-lead-sms", "contact", crate::ctx::unbroken(masked))
     };
     VerifyPage {
         c,

@@ -103,7 +103,7 @@ fn register_verify_page<'a>(
     masked: &str,
 ) -> VerifyPage<'a> {
     let lead = match channel {
-        Channel::Sms => c.ta("verify-lead-sms", "contact", masked),
+        Channel::Sms => c.ta("verify-lead-sms", "contact", crate::ctx::unbroken(masked)),
         Channel::Email => c.ta("verify-lead-email", "contact", masked),
     };
     VerifyPage {

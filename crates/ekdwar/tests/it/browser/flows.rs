@@ -93,7 +93,7 @@ pub async fn register_by_phone(t: &TestApp, b: &Browser, phone: &str, first: &st
     b.submit("form[action='/register'] button").await;
     assert_eq!(b.path().await, "/register/verify", "{}", b.text().await);
     let e164 =
-        ekdwar_domain::identity::Phone::parse(phone, ekdwar_domain::identity::Region::india())
+        ekdwar_domain::identity::Phone::parse(phone, &ekdwar_domain::identity::Regions::india())
             .unwrap()
             .as_str()
             .to_string();
