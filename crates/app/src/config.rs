@@ -144,6 +144,8 @@ pub struct LocaleConfig {
     /// Further countries whose national numbers are accepted, tried after the person's own
     /// language's country and `default_region` (for example `["BD", "NP"]`).
     pub other_regions: Vec<String>,
+    /// Time zone of the times shown on pages and in messages (an IANA name).
+    pub time_zone: String,
 }
 
 impl Default for LocaleConfig {
@@ -152,6 +154,7 @@ impl Default for LocaleConfig {
             default_language: "en".into(),
             default_region: "IN".into(),
             other_regions: Vec::new(),
+            time_zone: "Asia/Kolkata".into(),
         }
     }
 }
@@ -355,6 +358,12 @@ impl Config {
         }
         if ekdwar_domain::Region::parse(&self.locale.default_region).is_err() {
             return bad("locale.default_region", "is not an ISO 3166 country code");
+        }
+        if jiff::tz::TimeZone::get(&self.locale.time_zone).is_err() {
+            return bad(
+                "locale.time_zone",
+                "is not a time zone name such as Asia/Kolkata or Europe/Moscow",
+            );
         }
         if let Some(r) = self
             .locale

@@ -83,6 +83,24 @@ impl Lang {
         }
     }
 
+    /// A moment as people here read it, with the zone named: `23 Nov 2026, 13:05 IST`.
+    pub fn datetime(&self, at: ekdwar_domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+        let Ok(t) = jiff::Timestamp::from_millisecond(at.millis()) else {
+            return String::new();
+        };
+        let local = t.to_zoned(zone.clone());
+        self.t_args(
+            "datetime",
+            &[
+                ("day", local.day().to_string()),
+                ("month", self.t(&format!("month-{}", local.month()))),
+                ("year", local.year().to_string()),
+                ("time", local.strftime("%H:%M").to_string()),
+                ("zone", local.strftime("%Z").to_string()),
+            ],
+        )
+    }
+
     /// Writing direction for `dir=`.
     pub fn dir(&self) -> &'static str {
         match self.0.language.as_str() {
@@ -204,6 +222,25 @@ mod tests {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             assert!(!text.chars().any(|c| ('\u{09e6}'..='\u{09ef}').contains(&c)));
         }
+    }
+
+    #[test]
+    fn times_are_local_with_the_zone_named() {
+        // 2026-11-23 07:35 UTC.
+        let at = ekdwar_domain::Timestamp::from_millis(1_795_419_300_000);
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+        let moscow = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
+        let lang = |t: &str| Lang::parse(t).unwrap();
+        assert_eq!(lang("en").datetime(at, &kolkata), "23 Nov 2026, 13:05 IST");
+        assert_eq!(lang("hi").datetime(at, &kolkata), "23 नवंबर 2026, 13:05 IST");
+        assert_eq!(
+            lang("bn").datetime(at, &kolkata),
+            "23 নভেম্বর 2026, 13:05 IST"
+        );
+        assert_eq!(
+            lang("ru").datetime(at, &moscow),
+            "23 ноября 2026 г., 10:35 MSK"
+        );
     }
 
     #[test]

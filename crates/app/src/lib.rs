@@ -41,6 +41,8 @@ pub struct App {
     /// The deployment's numbering plans for phone numbers typed without `+`.
     pub regions: Regions,
     pub default_lang: Lang,
+    /// The zone of the times people see.
+    pub time_zone: jiff::tz::TimeZone,
     pub gateways: Gateways,
     /// HTTP client for upstream identity providers.
     pub http: reqwest::Client,
@@ -94,6 +96,8 @@ impl App {
         let regions = Regions::new(region, other_regions);
         let default_lang =
             Lang::parse(&config.locale.default_language).unwrap_or_else(Lang::english);
+        let time_zone = jiff::tz::TimeZone::get(&config.locale.time_zone)
+            .map_err(|e| anyhow::anyhow!("locale.time_zone: {e}"))?;
         let gateways = Gateways::from_config(&config.smtp, &config.sms)?;
         let app = Self {
             config: Arc::new(config),
@@ -105,6 +109,7 @@ impl App {
             metrics: Arc::new(Metrics::default()),
             regions,
             default_lang,
+            time_zone,
             gateways,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(15))

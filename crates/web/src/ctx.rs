@@ -36,6 +36,8 @@ pub struct Ctx {
     pub notice: Option<String>,
     /// Cookies get `Secure`.
     pub secure: bool,
+    /// The zone times are shown in.
+    pub time_zone: jiff::tz::TimeZone,
     /// How phone numbers may be typed here, for hints and errors (`81234 56789, +91 …`).
     pub phone_examples: String,
 }
@@ -49,6 +51,10 @@ pub fn unbroken(s: &str) -> String {
 impl Ctx {
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
+    }
+    /// A moment in this page's language and the deployment's zone: `23 Nov 2026, 13:05 IST`.
+    pub fn when(&self, at: ekdwar_domain::Timestamp) -> String {
+        self.lang.datetime(at, &self.time_zone)
     }
     /// The hint under a "mobile number or e-mail" field, with numbers written as people here
     /// write them.
@@ -294,6 +300,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     });
     let ctx = Ctx {
         phone_examples: app.regions_for(Some(&lang)).examples().join(", "),
+        time_zone: app.time_zone.clone(),
         lang: lang.clone(),
         csrf: csrf.clone(),
         actor: Actor {

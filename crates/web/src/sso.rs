@@ -541,7 +541,7 @@ pub async fn connected(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Res
                 .map(|s| c.t(&format!("scope-{s}")))
                 .collect::<Vec<_>>()
                 .join("; "),
-            since: crate::identity::when(a.granted_at),
+            since: c.when(a.granted_at),
         })
         .collect();
     Ok(render(&ConnectedPage {

@@ -215,3 +215,18 @@ email-password-changed-body = অ্যাকাউন্ট { $portal_id }-এ�
     এটি আপনি না করে থাকলে এখনই পাসওয়ার্ড রিসেট করুন এবং হেল্পডেস্কে যোগাযোগ করুন।
 # Read by screen readers before each error, and put before the page title.
 error-prefix = ত্রুটি:
+
+## তারিখ: "23 নভেম্বর 2026, 13:05 IST"
+datetime = { $day } { $month } { $year }, { $time } { $zone }
+month-1 = জানুয়ারি
+month-2 = ফেব্রুয়ারি
+month-3 = মার্চ
+month-4 = এপ্রিল
+month-5 = মে
+month-6 = জুন
+month-7 = জুলাই
+month-8 = আগস্ট
+month-9 = সেপ্টেম্বর
+month-10 = অক্টোবর
+month-11 = নভেম্বর
+month-12 = ডিসেম্বর

@@ -233,3 +233,18 @@ email-password-changed-body = The password of account { $portal_id } was changed
     If this was not you, reset your password at once and contact the helpdesk.
 # Read by screen readers before each error, and put before the page title.
 error-prefix = Error:
+
+## Dates: "23 Nov 2026, 13:05 IST" (the zone is the deployment's).
+datetime = { $day } { $month } { $year }, { $time } { $zone }
+month-1 = Jan
+month-2 = Feb
+month-3 = Mar
+month-4 = Apr
+month-5 = May
+month-6 = Jun
+month-7 = Jul
+month-8 = Aug
+month-9 = Sep
+month-10 = Oct
+month-11 = Nov
+month-12 = Dec

@@ -218,3 +218,18 @@ email-password-changed-body = खाते { $portal_id } का पासवर
     यदि यह आपने नहीं किया, तो तुरंत पासवर्ड रीसेट करें और हेल्पडेस्क से संपर्क करें।
 # Read by screen readers before each error, and put before the page title.
 error-prefix = त्रुटि:
+
+## तारीख़: "23 नवंबर 2026, 13:05 IST"
+datetime = { $day } { $month } { $year }, { $time } { $zone }
+month-1 = जनवरी
+month-2 = फ़रवरी
+month-3 = मार्च
+month-4 = अप्रैल
+month-5 = मई
+month-6 = जून
+month-7 = जुलाई
+month-8 = अगस्त
+month-9 = सितंबर
+month-10 = अक्तूबर
+month-11 = नवंबर
+month-12 = दिसंबर

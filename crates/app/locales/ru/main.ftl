@@ -236,3 +236,18 @@ email-password-changed-body = Пароль учётной записи { $portal
     Если это были не вы, срочно восстановите пароль и обратитесь в поддержку.
 # Read by screen readers before each error, and put before the page title.
 error-prefix = Ошибка:
+
+## Даты: «23 ноября 2026 г., 13:05 MSK» (месяц в родительном падеже).
+datetime = { $day } { $month } { $year } г., { $time } { $zone }
+month-1 = января
+month-2 = февраля
+month-3 = марта
+month-4 = апреля
+month-5 = мая
+month-6 = июня
+month-7 = июля
+month-8 = августа
+month-9 = сентября
+month-10 = октября
+month-11 = ноября
+month-12 = декабря

@@ -602,6 +602,11 @@ async fn sessions_listed_revoked_and_ended_everywhere() {
         )
         .await;
         let list = t.get("/account/sessions").await;
+        assert!(
+            list.has(" IST") && !list.has("UTC"),
+            "{backend}: times are local, the zone named: {}",
+            list.body
+        );
         assert_eq!(
             list.body.matches("name=\"id\"").count(),
             1,

@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::identity::{CurrentSession, Purpose};
-use ekdwar_domain::Timestamp;
 use ekdwar_domain::password::Password;
 use ekdwar_store::identity::User;
 use serde::Deserialize;
@@ -18,15 +17,6 @@ use crate::ctx::{Ctx, Me, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 
 const CONTACT_FLOW: &str = "ekdwar_flow_contact";
-
-/// `2026-11-21 14:05 UTC`
-pub(crate) fn when(t: Timestamp) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(t.millis() / 1000)
-        .ok()
-        .and_then(|d| d.format(&fmt).ok())
-        .unwrap_or_default()
-}
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -326,8 +316,8 @@ pub async fn sessions(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Resp
             current: x.id_hash == s.session.id_hash,
             device: device(x.user_agent.as_deref()),
             ip: x.ip.clone().unwrap_or_default(),
-            started: when(x.created_at),
-            last_seen: when(x.last_seen_at),
+            started: c.when(x.created_at),
+            last_seen: c.when(x.last_seen_at),
             id: x.id_hash,
         })
         .collect();
@@ -409,7 +399,7 @@ pub async fn security_events(
         .await?
         .into_iter()
         .map(|e| EventRow {
-            when: when(e.at),
+            when: c.when(e.at),
             what: format!("audit-{}", e.action.as_str()),
             outcome: format!("outcome-{}", e.outcome.as_str()),
             ip: e.ip.unwrap_or_default(),

@@ -4,7 +4,6 @@ mod account;
 mod recover;
 mod register;
 
-pub(crate) use account::when;
 pub use account::*;
 pub use recover::*;
 pub use register::*;
