@@ -48,8 +48,19 @@ impl App {
     }
 
     /// A person's own security events, newest first.
-    pub async fn security_events(&self, user_id: &str) -> AppResult<Vec<AuditEntry>> {
+    /// One page of a person's security events, newest first, older than the event `before`;
+    /// and the id to continue from when there are older ones.
+    pub async fn security_events(
+        &self,
+        user_id: &str,
+        before: Option<i64>,
+    ) -> AppResult<(Vec<AuditEntry>, Option<i64>)> {
+        const PAGE: usize = 20;
         let mut conn = self.store.conn().await?;
-        Ok(store::for_subject(&mut conn, user_id, 100).await?)
+        let mut events = store::for_subject(&mut conn, user_id, before, PAGE as i64 + 1).await?;
+        let more = events.len() > PAGE;
+        events.truncate(PAGE);
+        let next = more.then(|| events.last().map(|e| e.id)).flatten();
+        Ok((events, next))
     }
 }

@@ -116,6 +116,11 @@ impl Lang {
             .unwrap_or_else(|| key.to_string())
     }
 
+    /// The text for `key` if this language (or English) has it.
+    pub fn try_t(&self, key: &str) -> Option<String> {
+        LOCALES.try_lookup(&self.0, key)
+    }
+
     /// The text for `key` with named arguments.
     pub fn t_args(&self, key: &str, args: &[(&str, String)]) -> String {
         let map: HashMap<Cow<'static, str>, FluentValue> = args

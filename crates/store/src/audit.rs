@@ -63,12 +63,18 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
 }
 
 /// Events about one account, newest first.
-pub async fn for_subject(conn: &mut Conn, subject_id: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+pub async fn for_subject(
+    conn: &mut Conn,
+    subject_id: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
     let rows = sqlx::query(
         "SELECT id, at, actor_id, subject_id, action, outcome, ip, detail FROM audit_log \
-         WHERE subject_id = $1 ORDER BY id DESC LIMIT $2",
+         WHERE subject_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
     .bind(subject_id)
+    .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(conn)
     .await?;

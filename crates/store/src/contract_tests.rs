@@ -461,7 +461,7 @@ async fn audit_trail() {
         )
         .await
         .unwrap();
-        let mine: Vec<AuditAction> = audit::for_subject(&mut c, "u1", 10)
+        let mine: Vec<AuditAction> = audit::for_subject(&mut c, "u1", None, 10)
             .await
             .unwrap()
             .into_iter()

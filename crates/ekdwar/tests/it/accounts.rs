@@ -321,6 +321,59 @@ async fn messages_follow_the_language_last_used() {
     }
 }
 
+/// The security log says what happened in one phrase ("Login refused: wrong password", never
+/// "Failed login — Failed") and comes in pages.
+#[tokio::test]
+async fn security_events_read_plainly_and_come_in_pages() {
+    let t = TestApp::start("sqlite").await;
+    let portal_id = register_phone(&t, "98123 00102", "Asha").await;
+    let other = browser();
+    let login = Page::get(&other, &t, "/login").await;
+    t.post_with(
+        &other,
+        &login,
+        "/login",
+        &[("identifier", &portal_id), ("password", "not the password")],
+    )
+    .await;
+    let mut page = t.get("/account").await;
+    for i in 0..22 {
+        let first = format!("Asha{}", "a".repeat(i % 3));
+        page = t
+            .post(
+                &page,
+                "/account/name",
+                &[("first_name", &first), ("last_name", "Kumari")],
+            )
+            .await;
+    }
+    let first = t.get("/account/security").await;
+    assert!(first.has("Name changed"), "{}", first.body);
+    assert_eq!(first.body.matches("<tr><th scope=\"row\">").count(), 20);
+    assert!(!first.has("Newest events"));
+    let older = first
+        .body
+        .split("href=\"/account/security?before=")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a link to older events")
+        .to_string();
+    let second = t.get(&format!("/account/security?before={older}")).await;
+    assert!(
+        second.has("<strong>Login refused: wrong password</strong>"),
+        "the failure stands out, in one phrase: {}",
+        second.body
+    );
+    assert!(second.has("Account created") && second.has("Newest events"));
+    assert!(
+        !second.has("href=\"/account/security?before="),
+        "the last page"
+    );
+    assert!(!second.has("Failed"), "{}", second.body);
+    // Nonsense in the address is a first page, not an error.
+    assert_eq!(t.get("/account/security?before=x").await.status, 200);
+}
+
 #[tokio::test]
 async fn email_registration_by_link_and_login_by_email() {
     for backend in backends() {

@@ -375,8 +375,10 @@ pub async fn logout_all(
 
 struct EventRow {
     when: String,
+    /// What happened, outcome included: "Logged in", "Login refused: wrong password".
     what: String,
-    outcome: String,
+    /// Not a plain success: shown so that it stands out.
+    warning: bool,
     ip: String,
 }
 
@@ -386,28 +388,47 @@ struct SecurityPage<'a> {
     c: &'a Ctx,
     errors: Errors,
     events: Vec<EventRow>,
+    /// Where the older events start, when there are any.
+    older: Option<String>,
+    /// This is not the first page.
+    paged: bool,
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    before: Option<String>,
 }
 
 pub async fn security_events(
     State(app): State<App>,
     c: Ctx,
     Me(me): Me,
+    Query(q): Query<EventsQuery>,
 ) -> Result<Response, WebError> {
-    let s = &me;
-    let events = app
-        .security_events(&s.user.id)
-        .await?
+    let before = q.before.as_deref().and_then(|b| b.parse::<i64>().ok());
+    let (events, next) = app.security_events(&me.user.id, before).await?;
+    let events = events
         .into_iter()
-        .map(|e| EventRow {
-            when: c.when(e.at),
-            what: format!("audit-{}", e.action.as_str()),
-            outcome: format!("outcome-{}", e.outcome.as_str()),
-            ip: e.ip.unwrap_or_default(),
+        .map(|e| {
+            let action = e.action.as_str();
+            let outcome = e.outcome.as_str();
+            EventRow {
+                when: c.when(e.at),
+                // A failure or refusal has its own wording; a success is the action itself.
+                what: c
+                    .lang
+                    .try_t(&format!("audit-{action}-{outcome}"))
+                    .unwrap_or_else(|| c.t(&format!("audit-{action}"))),
+                warning: outcome != "success",
+                ip: e.ip.unwrap_or_default(),
+            }
         })
         .collect();
     Ok(render(&SecurityPage {
         c: &c,
         errors: Errors::default(),
         events,
+        older: next.map(|id| format!("/account/security?before={id}")),
+        paged: before.is_some(),
     }))
 }
