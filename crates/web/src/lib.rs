@@ -91,6 +91,7 @@ pub fn router(app: App) -> Router {
         .route("/account/sessions/revoke", post(identity::session_revoke))
         .route("/account/sessions/logout-all", post(identity::logout_all))
         .route("/account/security", get(identity::security_events))
+        .route("/account/level", get(identity::levels))
         .route("/account/apps", get(sso::connected))
         .route("/account/apps/disconnect", post(sso::disconnect))
         .route("/apps", get(sso::apps))

@@ -61,22 +61,56 @@
   var summary = document.querySelector(".error-summary");
   if (summary && document.activeElement !== summary) summary.focus();
 
-  // Live password strength, computed by the server with the same estimator that checks it.
+  // Live password strength, judged by the server with the same estimator and rules that judge
+  // the form, knowing the person's own names and contacts.
   document.querySelectorAll("input[data-strength]").forEach(function (input) {
     var out = document.getElementById(input.getAttribute("data-strength"));
     var labels = (out.getAttribute("data-labels") || "").split("|");
     var csrf = input.form.querySelector("input[name=csrf]");
+    var portalId = input.form.querySelector("input[name=portal_id]");
     var timer = null;
     input.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
         if (!input.value) { out.textContent = ""; return; }
-        var body = new URLSearchParams({ csrf: csrf ? csrf.value : "", password: input.value });
+        var body = new URLSearchParams({
+          csrf: csrf ? csrf.value : "",
+          password: input.value,
+          form: input.form.getAttribute("action") || "",
+          portal_id: portalId ? portalId.value : ""
+        });
         fetch("/password/strength", { method: "POST", body: body, credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : null; })
-          .then(function (j) { if (j) out.textContent = labels[j.score] || ""; })
+          .then(function (j) {
+            if (!j) return;
+            var label = labels[j.score] || "";
+            out.textContent = j.message ? label + ": " + j.message : label;
+            out.setAttribute("data-score", String(j.score));
+          })
           .catch(function () {});
       }, 250);
     });
+  });
+
+  // A "Show password" button beside each password field; without scripts there is none, and
+  // the field stays hidden as usual.
+  var show = document.body.getAttribute("data-show-password");
+  var hide = document.body.getAttribute("data-hide-password");
+  document.querySelectorAll("main input[type=password]").forEach(function (input) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary reveal";
+    b.textContent = show;
+    b.setAttribute("aria-controls", input.id);
+    b.setAttribute("aria-pressed", "false");
+    b.addEventListener("click", function () {
+      var shown = input.type === "text";
+      input.type = shown ? "password" : "text";
+      b.textContent = shown ? show : hide;
+      b.setAttribute("aria-pressed", shown ? "false" : "true");
+    });
+    // Sent hidden, whatever the button says.
+    input.form.addEventListener("submit", function () { input.type = "password"; });
+    input.insertAdjacentElement("afterend", b);
   });
 })();

@@ -39,6 +39,8 @@ field-password-hint = At least { $n ->
        *[other] { $n } characters
     }. A few unrelated words are easy to remember and hard to guess.
 field-confirm-password = Type the password again
+password-show = Show password
+password-hide = Hide password
 field-current-password = Current password
 field-new-contact = New mobile number or e-mail address
 strength-0 = Strength: very weak
@@ -89,6 +91,16 @@ level-standard = Standard
 level-verified = Verified
 level-next-standard = To reach the standard level, add your identity document and national ID numbers; they are checked against state registries.
 level-next-verified = To reach the verified level, confirm your identity in person at a service center, with an activation code sent by post, or with an e-signature.
+account-level-more = What the levels mean
+levels-title = Account levels
+levels-lead = Some services need more certainty that you are who you say. Each level adds a check, and levels are reached in order.
+levels-current = your level
+levels-raise = Raising your level
+levels-coming = Adding documents and confirming your identity are not open on this portal yet. They will be offered on the "What the levels mean" page of your account; until then, the services you use work at your current level.
+levels-back = Back to your account
+level-about-simplified = Your name and a checked mobile number or e-mail. Enough for information, the apps page and apps that ask for nothing more.
+level-about-standard = Adds your identity document and national ID numbers, checked automatically against state registries (from minutes to a few days; you are told when it is done). Needed for appointments, fines and most applications.
+level-about-verified = Your identity confirmed in person at a service centre, with an activation code sent by registered post, or with an electronic signature. Needed for services with legal effect.
 sessions-title = Where you are logged in
 sessions-caption = Active sessions
 sessions-device = Device

@@ -12,6 +12,7 @@ mod verification;
 pub use admin::NewUserInput;
 pub use external::{ExternalIntent, ExternalStart};
 pub use login::{LoggedIn, LoginInput};
+
 pub use profile::LevelInfo;
 pub use register::{RegisterInput, RegistrationDetails};
 pub use sessions::CurrentSession;
@@ -24,7 +25,65 @@ use ekdwar_store::identity::User;
 use crate::App;
 use crate::error::{AppError, AppResult, FieldError};
 
+/// Whose new password the strength meter is judging, so that it knows their own words.
+pub enum PasswordFor<'a> {
+    Account(&'a User),
+    /// The last step of registration, with the portal ID typed so far.
+    Registration {
+        flow: &'a str,
+        portal_id: &'a str,
+    },
+    Recovery {
+        flow: &'a str,
+    },
+    Nobody,
+}
+
+/// What the strength meter shows while a new password is typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordFeedback {
+    /// zxcvbn's 0–4, counting the person's names and contacts as guessable.
+    pub score: u8,
+    /// Why the form would refuse it, exactly as the form would say.
+    pub problem: Option<FieldError>,
+}
+
 impl App {
+    /// The meter's verdict: the same estimator and policy that judge the submitted form, with
+    /// the same words of the person (a flow that has expired simply knows none).
+    pub async fn password_feedback(
+        &self,
+        password: &Password,
+        whose: PasswordFor<'_>,
+    ) -> AppResult<PasswordFeedback> {
+        let words: Vec<String> = match whose {
+            PasswordFor::Account(user) => identifiers_of(user),
+            PasswordFor::Registration { flow, portal_id } => {
+                match self.registration_details(flow).await {
+                    Ok(d) => vec![d.first_name, d.last_name, d.contact, portal_id.to_string()],
+                    Err(_) => vec![portal_id.to_string()],
+                }
+            }
+            PasswordFor::Recovery { flow } => self
+                .recovery_user(flow)
+                .await
+                .map(|u| identifiers_of(&u))
+                .unwrap_or_default(),
+            PasswordFor::Nobody => Vec::new(),
+        };
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let problem = match self.check_new_password(password, password, &words) {
+            Err(AppError::Form(mut list)) if !list.is_empty() => Some(list.remove(0)),
+            _ => None,
+        };
+        let score = if problem.is_some() {
+            0
+        } else {
+            ekdwar_domain::password::strength(password.expose(), &words)
+        };
+        Ok(PasswordFeedback { score, problem })
+    }
+
     /// Checks a new password against the policy for a person known by these identifiers, and
     /// that both copies match.
     fn check_new_password(

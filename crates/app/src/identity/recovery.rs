@@ -4,7 +4,7 @@
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{Contact, LoginIdentifier};
-use ekdwar_store::identity as users;
+use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::sessions;
 use ekdwar_store::verifications as store;
 
@@ -76,6 +76,18 @@ impl App {
     }
 
     /// Sets the new password after the secret was proven; every session of the account ends.
+    /// The account a verified recovery flow is for.
+    pub(crate) async fn recovery_user(&self, flow: &str) -> AppResult<User> {
+        let mut conn = self.store.conn().await?;
+        let v = self
+            .verified_flow(&mut conn, flow, Purpose::Recover)
+            .await?;
+        let uid = v.user_id.ok_or(AppError::FlowExpired)?;
+        users::by_id(&mut conn, &uid)
+            .await?
+            .ok_or(AppError::FlowExpired)
+    }
+
     pub async fn complete_recovery(
         &self,
         flow: &str,
@@ -83,16 +95,7 @@ impl App {
         confirm: Password,
         actor: &Actor,
     ) -> AppResult<()> {
-        let user = {
-            let mut conn = self.store.conn().await?;
-            let v = self
-                .verified_flow(&mut conn, flow, Purpose::Recover)
-                .await?;
-            let uid = v.user_id.ok_or(AppError::FlowExpired)?;
-            users::by_id(&mut conn, &uid)
-                .await?
-                .ok_or(AppError::FlowExpired)?
-        };
+        let user = self.recovery_user(flow).await?;
         let ids = identifiers_of(&user);
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         self.check_new_password(&password, &confirm, &ids)?;

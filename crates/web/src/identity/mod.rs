@@ -262,10 +262,43 @@ pub async fn logout(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Re
 pub struct StrengthForm {
     #[serde(default)]
     password: String,
+    /// The form the password is typed in (`/register/password`, …).
+    #[serde(default)]
+    form: String,
+    #[serde(default)]
+    portal_id: String,
 }
 
-/// The live strength meter's estimate: the same function the server uses to refuse weak ones.
-pub async fn password_strength(Form(f): Form<StrengthForm>) -> Response {
-    let score = ekdwar_domain::password::strength(&f.password, &[]);
-    axum::Json(serde_json::json!({ "score": score })).into_response()
+/// The live strength meter: the same estimator and policy that judge the form, knowing the
+/// person's own names and contacts, and the form's own message when it would be refused.
+pub async fn password_strength(
+    State(app): State<App>,
+    c: Ctx,
+    jar: CookieJar,
+    Form(f): Form<StrengthForm>,
+) -> Result<Response, WebError> {
+    use ekdwar_app::identity::PasswordFor;
+    let register_flow = flow_cookie(&jar, register::REGISTER_FLOW);
+    let recover_flow = flow_cookie(&jar, recover::RECOVER_FLOW);
+    let whose = match (f.form.as_str(), &c.user) {
+        ("/account/password", Some(s)) => PasswordFor::Account(&s.user),
+        ("/register/password", _) => PasswordFor::Registration {
+            flow: &register_flow,
+            portal_id: &f.portal_id,
+        },
+        ("/recover/password", _) => PasswordFor::Recovery {
+            flow: &recover_flow,
+        },
+        _ => PasswordFor::Nobody,
+    };
+    let feedback = app
+        .password_feedback(&Password::new(f.password), whose)
+        .await?;
+    let message = feedback
+        .problem
+        .map(|p| c.lang.t_args(&format!("err-{}", p.code), &p.args));
+    Ok(
+        axum::Json(serde_json::json!({ "score": feedback.score, "message": message }))
+            .into_response(),
+    )
 }

@@ -16,7 +16,7 @@ use super::{
 use crate::ctx::Ctx;
 use crate::error::{Errors, WebError};
 
-const RECOVER_FLOW: &str = "ekdwar_flow_recover";
+pub(crate) const RECOVER_FLOW: &str = "ekdwar_flow_recover";
 
 #[derive(Template)]
 #[template(path = "recover.html")]

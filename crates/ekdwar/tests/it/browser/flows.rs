@@ -305,6 +305,25 @@ async fn citizen_flows(js: bool) {
     b.open(link.trim_start_matches(&t.base)).await;
     assert_eq!(b.path().await, "/register/password");
     let portal_id = b.value("portal_id").await;
+    if js {
+        // The meter knows the person's name, as the server does, and says why.
+        b.fill("password", "Kumari lantern 4821").await;
+        let meter = b.wait_for_text("#strength").await;
+        assert!(
+            meter.contains("must not contain your name"),
+            "the meter: {meter}"
+        );
+        // The password can be shown, and hidden again.
+        b.click("button.reveal").await;
+        assert_eq!(b.attr("#password", "type").await.as_deref(), Some("text"));
+        b.click("button.reveal").await;
+        assert_eq!(
+            b.attr("#password", "type").await.as_deref(),
+            Some("password")
+        );
+    } else {
+        assert!(!b.has("button.reveal").await, "no script, no button");
+    }
     b.fill("password", PASSWORD).await;
     b.fill("confirm", PASSWORD).await;
     b.submit("form[action='/register/password'] button").await;

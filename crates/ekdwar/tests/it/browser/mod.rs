@@ -266,10 +266,23 @@ impl Browser {
             .unwrap();
     }
 
-    /// Clicks what `css` matches and waits for the page it leads to.
+    /// Clicks the first submit button (or link) `css` matches — not a script's own buttons,
+    /// such as "Show password" — and waits for the page it leads to.
     pub async fn submit(&self, css: &str) {
         self.mark_page().await;
-        self.click(css).await;
+        let mut target = None;
+        for el in self.client.find_all(Locator::Css(css)).await.unwrap() {
+            let kind = el.attr("type").await.unwrap();
+            if kind.as_deref() != Some("button") {
+                target = Some(el);
+                break;
+            }
+        }
+        target
+            .unwrap_or_else(|| panic!("nothing to submit matches {css}"))
+            .click()
+            .await
+            .unwrap();
         self.wait_new_page().await;
     }
 
@@ -389,6 +402,31 @@ impl Browser {
                 "the page never solved its challenge"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The text of what `css` matches once the page's scripts have put some there.
+    pub async fn wait_for_text(&self, css: &str) -> String {
+        let start = Instant::now();
+        let js = format!(
+            "(document.querySelector({}) || {{}}).textContent || ''",
+            serde_json::to_string(css).unwrap()
+        );
+        loop {
+            let text = self
+                .eval(&js)
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if !text.is_empty() {
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nothing appeared in {css}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

@@ -138,6 +138,7 @@ async fn tour(lang: &'static str) {
     tour.visit("/account/password", "password").await;
     tour.visit("/account/sessions", "sessions").await;
     tour.visit("/account/security", "security").await;
+    tour.visit("/account/level", "levels").await;
     tour.visit("/account/linked", "linked").await;
     b.open(&dept.authorize_path(&client_id, "")).await;
     tour.check("consent").await;
