@@ -248,6 +248,48 @@ mod tests {
         );
     }
 
+    /// Every SMS, in every language, with a typical portal ID and address: one message
+    /// (70 characters in Hindi, Bengali and Russian) where it can be; security notices that
+    /// must name an account, a contact and a link at most two. English stays in the 7-bit
+    /// alphabet (160 characters).
+    #[test]
+    fn every_sms_fits_its_parts() {
+        use ekdwar_domain::sms::{SmsCoding, plain, size};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales/en");
+        let kinds: Vec<String> = keys_of(&root)
+            .into_iter()
+            .filter(|k| k.starts_with("sms-"))
+            .collect();
+        assert!(kinds.len() >= 7, "{kinds:?}");
+        let args: Vec<(&str, String)> = vec![
+            ("code", "123456".into()),
+            ("minutes", "10".into()),
+            ("portal_id", "asha.kumari".into()),
+            ("link", "https://sso.example.in/login".into()),
+            ("new", "+91 ••••• ••678".into()),
+        ];
+        for lang in Lang::all() {
+            for kind in &kinds {
+                let text = plain(&lang.t_args(kind, &args));
+                let s = size(&text);
+                let allowed = match kind.as_str() {
+                    "sms-register-existing" | "sms-contact-changed" => 2,
+                    _ => 1,
+                };
+                assert!(
+                    s.parts <= allowed,
+                    "{} {kind}: {} parts ({} units): {text}",
+                    lang.tag(),
+                    s.parts,
+                    s.units
+                );
+                if lang.tag() == "en" {
+                    assert_eq!(s.coding, SmsCoding::Gsm7, "{kind}: {text}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn arguments_have_no_isolation_marks() {
         let s = Lang::english().t_args(

@@ -142,7 +142,10 @@ impl App {
     pub async fn enqueue(&self, conn: &mut Conn, m: Outgoing<'_>) -> AppResult<()> {
         let channel = m.to.channel();
         let (subject, body) = match channel {
-            Channel::Sms => (None, m.lang.t_args(&format!("sms-{}", m.kind), &m.args)),
+            Channel::Sms => (
+                None,
+                ekdwar_domain::sms::plain(&m.lang.t_args(&format!("sms-{}", m.kind), &m.args)),
+            ),
             Channel::Email => (
                 Some(m.lang.t_args(&format!("email-{}-subject", m.kind), &m.args)),
                 m.lang.t_args(&format!("email-{}-body", m.kind), &m.args),

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod identity;
 pub mod otp;
 pub mod password;
+pub mod sms;
 pub mod sso;
 pub mod throttle;
 pub mod time;
