@@ -93,6 +93,9 @@ struct ClientFields {
     /// Where the app may send people after logging out; repeat for several.
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
+    /// The app's logo: an http(s) address or a file, PNG, JPEG or WebP up to 100 KB. It is read
+    /// now, re-encoded and served by the portal; give it again to pick up a new image, or give
+    /// "" to remove it.
     #[arg(long)]
     logo: Option<String>,
     /// The page the apps directory links to.

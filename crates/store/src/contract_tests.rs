@@ -590,6 +590,7 @@ fn client(id: &str, enabled: bool) -> crate::sso::Client {
         post_logout_redirect_uris: vec![],
         is_public: false,
         logo_url: None,
+        logo_etag: None,
         helpdesk_phone: Some("1800-180-6127".into()),
         helpdesk_email: None,
         officer: Some("R. Meena".into()),

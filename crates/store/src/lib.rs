@@ -130,6 +130,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_id_token_alg.sql"),
         include_str!("../migrations/postgres/0004_id_token_alg.sql"),
     ),
+    (
+        5,
+        "client_logos",
+        include_str!("../migrations/sqlite/0005_client_logos.sql"),
+        include_str!("../migrations/postgres/0005_client_logos.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -16,7 +16,10 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub is_public: bool,
+    /// Where the administrator said the logo is; the portal serves its own copy.
     pub logo_url: Option<String>,
+    /// The version of the stored copy of the logo, when there is one.
+    pub logo_etag: Option<String>,
     pub helpdesk_phone: Option<String>,
     pub helpdesk_email: Option<String>,
     pub officer: Option<String>,
@@ -33,7 +36,7 @@ pub struct Client {
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, is_public, \
-    logo_url, helpdesk_phone, helpdesk_email, officer, subject_type, backchannel_logout_uri, launch_url, id_token_alg, enabled, created_at, updated_at";
+    logo_url, helpdesk_phone, helpdesk_email, officer, subject_type, backchannel_logout_uri, launch_url, id_token_alg, enabled, created_at, updated_at, logo_etag";
 
 fn lines(s: String) -> Vec<String> {
     s.lines()
@@ -51,6 +54,7 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
         post_logout_redirect_uris: lines(text(row, "post_logout_redirect_uris")?),
         is_public: int(row, "is_public")? != 0,
         logo_url: opt_text(row, "logo_url")?,
+        logo_etag: opt_text(row, "logo_etag")?,
         helpdesk_phone: opt_text(row, "helpdesk_phone")?,
         helpdesk_email: opt_text(row, "helpdesk_email")?,
         officer: opt_text(row, "officer")?,
@@ -67,12 +71,12 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
 /// Inserts a client, or replaces every field of an existing one.
 pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
     sqlx::query(sql!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, \
          redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
          is_public = excluded.is_public, logo_url = excluded.logo_url, helpdesk_phone = excluded.helpdesk_phone, \
          helpdesk_email = excluded.helpdesk_email, officer = excluded.officer, subject_type = excluded.subject_type, \
-         backchannel_logout_uri = excluded.backchannel_logout_uri, launch_url = excluded.launch_url, id_token_alg = excluded.id_token_alg, enabled = excluded.enabled, updated_at = excluded.updated_at"
+         backchannel_logout_uri = excluded.backchannel_logout_uri, launch_url = excluded.launch_url, id_token_alg = excluded.id_token_alg, enabled = excluded.enabled, updated_at = excluded.updated_at, logo_etag = excluded.logo_etag"
     ))
     .bind(&c.id)
     .bind(&c.name)
@@ -91,9 +95,43 @@ pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
     .bind(i64::from(c.enabled))
     .bind(c.created_at.millis())
     .bind(c.updated_at.millis())
+    .bind(c.logo_etag.clone())
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Stores the portal's copy of an app's logo (PNG), replacing any earlier one.
+pub async fn save_logo(conn: &mut Conn, client_id: &str, png: &[u8], etag: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO client_logos (client_id, png, etag) VALUES ($1, $2, $3) \
+         ON CONFLICT (client_id) DO UPDATE SET png = excluded.png, etag = excluded.etag",
+    )
+    .bind(client_id)
+    .bind(png.to_vec())
+    .bind(etag)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_logo(conn: &mut Conn, client_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM client_logos WHERE client_id = $1")
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The stored logo (PNG) of an app and its version.
+pub async fn logo(conn: &mut Conn, client_id: &str) -> Result<Option<(Vec<u8>, String)>> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT png, etag FROM client_logos WHERE client_id = $1")
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| Ok((r.try_get::<Vec<u8>, _>("png")?, text(&r, "etag")?)))
+        .transpose()
 }
 
 pub async fn client(conn: &mut Conn, id: &str) -> Result<Option<Client>> {

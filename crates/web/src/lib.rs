@@ -92,6 +92,7 @@ pub fn router(app: App) -> Router {
         .route("/account/sessions/logout-all", post(identity::logout_all))
         .route("/account/security", get(identity::security_events))
         .route("/account/level", get(identity::levels))
+        .route("/apps/{id}/logo.png", get(sso::logo))
         .route("/account/apps", get(sso::connected))
         .route("/account/apps/disconnect", post(sso::disconnect))
         .route("/apps", get(sso::apps))

@@ -161,7 +161,7 @@ async fn run_authorize(
                 c,
                 errors: Errors::default(),
                 app_name: req.client.name.clone(),
-                app_logo: req.client.logo_url.clone(),
+                app_logo: logo_path(&req.client),
                 scopes: scopes.iter().map(|s| format!("scope-{s}")).collect(),
                 request: raw.to_string(),
             }))
@@ -432,6 +432,40 @@ pub async fn logout_post(
     finish_logout(&app, &c, jar, p).await
 }
 
+/// Where pages load an app's logo from: the portal's own copy, versioned for long caching.
+fn logo_path(c: &ekdwar_store::sso::Client) -> Option<String> {
+    c.logo_etag
+        .as_ref()
+        .map(|v| format!("/apps/{}/logo.png?v={v}", c.id))
+}
+
+/// An app's logo, as stored when it was set.
+pub async fn logo(
+    State(app): State<App>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let Some((png, etag)) = app.client_logo(&id).await? else {
+        return Err(WebError(ekdwar_app::error::AppError::NotFound));
+    };
+    let etag = format!("\"{etag}\"");
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let cache = [
+        (
+            header::CACHE_CONTROL,
+            "public, max-age=31536000, immutable".to_string(),
+        ),
+        (header::ETAG, etag),
+    ];
+    if fresh {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    Ok((cache, [(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
 struct AppRow {
     name: String,
     logo_url: Option<String>,
@@ -444,8 +478,8 @@ struct AppRow {
 impl From<ekdwar_store::sso::Client> for AppRow {
     fn from(c: ekdwar_store::sso::Client) -> Self {
         Self {
+            logo_url: logo_path(&c),
             name: c.name,
-            logo_url: c.logo_url,
             launch_url: c.launch_url,
             officer: c.officer,
             helpdesk_phone: c.helpdesk_phone,

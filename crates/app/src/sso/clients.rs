@@ -126,7 +126,10 @@ impl App {
             "post_logout_redirect_uri",
             &input.post_logout_redirect_uris,
         );
-        let logo_url = web_url(&mut check, "logo", input.logo_url.as_ref());
+        let logo_url = input
+            .logo_url
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty());
         let launch_url = web_url(&mut check, "launch_url", input.launch_url.as_ref());
         let backchannel = web_url(
             &mut check,
@@ -136,6 +139,10 @@ impl App {
         let subject_type = subject_type(&mut check, input.subject_type.as_deref());
         let id_token_alg = id_token_alg(&mut check, input.id_token_alg.as_deref());
         check.finish()?;
+        let logo = match &logo_url {
+            Some(source) => Some(self.fetch_logo(source).await?),
+            None => None,
+        };
         let secret = (!input.public).then(|| self.random.token(32));
         let now = self.clock.now();
         let client = Client {
@@ -146,6 +153,7 @@ impl App {
             post_logout_redirect_uris: post_logout,
             is_public: input.public,
             logo_url,
+            logo_etag: logo.as_ref().map(|l| l.etag.clone()),
             helpdesk_phone: input.helpdesk_phone.filter(|s| !s.trim().is_empty()),
             helpdesk_email: input.helpdesk_email.filter(|s| !s.trim().is_empty()),
             officer: input.officer.filter(|s| !s.trim().is_empty()),
@@ -157,7 +165,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.save_client(&client).await?;
+        self.save_client(&client, logo.as_ref()).await?;
         Ok(NewClient { client, secret })
     }
 
@@ -177,9 +185,17 @@ impl App {
         Ok(found)
     }
 
-    async fn save_client(&self, c: &Client) -> AppResult<()> {
-        let mut conn = self.store.conn().await?;
-        store::save_client(&mut conn, c).await?;
+    /// Saves an app; with `logo`, its new logo in the same transaction (an app whose record
+    /// has no logo version has its stored copy removed).
+    async fn save_client(&self, c: &Client, logo: Option<&super::Logo>) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        store::save_client(&mut tx, c).await?;
+        match (logo, &c.logo_etag) {
+            (Some(l), _) => store::save_logo(&mut tx, &c.id, &l.png, &l.etag).await?,
+            (None, None) => store::remove_logo(&mut tx, &c.id).await?,
+            (None, Some(_)) => {}
+        }
+        ekdwar_store::commit(tx).await?;
         if let Ok(mut cache) = self.client_cache.0.write() {
             cache.remove(&c.id);
         }
@@ -228,8 +244,19 @@ impl App {
         if let Some(list) = patch.post_logout_redirect_uris {
             c.post_logout_redirect_uris = uris(&mut check, "post_logout_redirect_uri", &list);
         }
-        if patch.logo_url.is_some() {
-            c.logo_url = web_url(&mut check, "logo", patch.logo_url.as_ref());
+        // An empty logo removes it; another one is fetched again even if the address is the
+        // same, so that an administrator can pick up a changed image.
+        let mut logo = None;
+        if let Some(source) = patch.logo_url.map(|l| l.trim().to_string()) {
+            if source.is_empty() {
+                c.logo_url = None;
+                c.logo_etag = None;
+            } else {
+                let l = self.fetch_logo(&source).await?;
+                c.logo_etag = Some(l.etag.clone());
+                c.logo_url = Some(source);
+                logo = Some(l);
+            }
         }
         if patch.launch_url.is_some() {
             c.launch_url = web_url(&mut check, "launch_url", patch.launch_url.as_ref());
@@ -258,7 +285,7 @@ impl App {
         }
         check.finish()?;
         c.updated_at = self.clock.now();
-        self.save_client(&c).await?;
+        self.save_client(&c, logo.as_ref()).await?;
         Ok(c)
     }
 
@@ -267,7 +294,7 @@ impl App {
         let mut c = self.client(id).await?.ok_or(AppError::NotFound)?;
         c.enabled = enabled;
         c.updated_at = self.clock.now();
-        self.save_client(&c).await?;
+        self.save_client(&c, None).await?;
         Ok(c)
     }
 
@@ -280,7 +307,7 @@ impl App {
         let secret = self.random.token(32);
         c.secret_hash = Some(sha256_hex(secret.as_bytes()));
         c.updated_at = self.clock.now();
-        self.save_client(&c).await?;
+        self.save_client(&c, None).await?;
         Ok(secret)
     }
 

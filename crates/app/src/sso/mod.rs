@@ -3,11 +3,13 @@
 mod authorize;
 mod clients;
 mod keys;
+mod logo;
 mod session;
 mod tokens;
 
 pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
 pub use clients::{ClientCache, ClientInput, ClientPatch, NewClient};
 pub use keys::SignerCache;
+pub use logo::{Logo, MAX_BYTES as LOGO_MAX_BYTES};
 pub use session::ConnectedApp;
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

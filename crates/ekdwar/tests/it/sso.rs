@@ -1036,3 +1036,120 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
     .await;
     assert_eq!(query_param(&at, "error").as_deref(), Some("login_required"));
 }
+
+/// An app's logo is fetched once, when it is set, re-encoded, and served by the portal: pages
+/// never load it from the app's site, and nothing but a small PNG, JPEG or WebP is accepted.
+#[tokio::test]
+async fn app_logos_are_fetched_once_and_served_by_the_portal() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let png = &include_bytes!("fixtures/logo.png")[..];
+    let site = axum::Router::new()
+        .route(
+            "/logo.png",
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { ([("content-type", "image/png")], png) }
+            }),
+        )
+        .route(
+            "/big.png",
+            axum::routing::get(|| async { vec![0u8; 200 * 1024] }),
+        )
+        .route(
+            "/logo.svg",
+            axum::routing::get(|| async { "<svg xmlns='http://www.w3.org/2000/svg'/>" }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, site).await });
+
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let add = |logo: String| ClientInput {
+            name: "Land Records".into(),
+            redirect_uris: vec![CB_A.into()],
+            logo_url: Some(logo),
+            public: true,
+            ..Default::default()
+        };
+        for (path, code) in [
+            ("/big.png", "logo-too-large"),
+            ("/logo.svg", "logo-format"),
+            ("/missing.png", "logo-unreachable"),
+        ] {
+            match t.app.add_client(add(format!("{site_base}{path}"))).await {
+                Err(ekdwar_app::error::AppError::Form(list)) => {
+                    assert_eq!((list[0].field, list[0].code), ("logo", code), "{path}")
+                }
+                other => panic!("{backend} {path}: {other:?}"),
+            }
+        }
+        let before = hits.load(Ordering::SeqCst);
+        let c = t
+            .app
+            .add_client(add(format!("{site_base}/logo.png")))
+            .await
+            .unwrap()
+            .client;
+        assert_eq!(hits.load(Ordering::SeqCst), before + 1);
+        let src = format!(
+            "/apps/{}/logo.png?v={}",
+            c.id,
+            c.logo_etag.clone().expect("a stored logo")
+        );
+
+        let apps = t.get("/apps").await;
+        assert!(
+            apps.has(&src),
+            "{backend}: the apps page uses the portal's copy"
+        );
+        assert!(!apps.has(&site_base), "{backend}: and never the app's site");
+        let client = reqwest::Client::new();
+        let r = client.get(t.url(&src)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let etag = r.headers()["etag"].clone();
+        let served = r.bytes().await.unwrap();
+        assert!(served.starts_with(b"\x89PNG"), "{backend}");
+        assert!(
+            !served
+                .windows(b"department".len())
+                .any(|w| w == b"department"),
+            "{backend}: the original's metadata is gone"
+        );
+        let again = client
+            .get(t.url(&src))
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304);
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            before + 1,
+            "{backend}: page views never fetch the logo"
+        );
+
+        // Removing the logo removes the copy.
+        t.app
+            .update_client(
+                &c.id,
+                ekdwar_app::sso::ClientPatch {
+                    logo_url: Some(String::new()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.get(&src).await.status, 404, "{backend}");
+    }
+}

@@ -19,7 +19,17 @@ impl DeptApp {
     pub async fn start() -> Self {
         let arrivals = Arc::new(Mutex::new(Vec::new()));
         let seen = arrivals.clone();
-        let router = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let router = axum::Router::new()
+            .route(
+                "/logo.png",
+                axum::routing::get(|| async {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "image/png")],
+                        &include_bytes!("../fixtures/logo.png")[..],
+                    )
+                }),
+            )
+            .fallback(move |uri: axum::http::Uri| {
             let seen = seen.clone();
             async move {
                 seen.lock().unwrap().push(uri.to_string());
@@ -61,6 +71,7 @@ impl DeptApp {
                 redirect_uris: vec![self.redirect_uri()],
                 post_logout_redirect_uris: vec![format!("{}/bye", self.base)],
                 launch_url: Some(format!("{}/", self.base)),
+                logo_url: Some(format!("{}/logo.png", self.base)),
                 helpdesk_phone: Some("0141-2921336".into()),
                 helpdesk_email: Some("helpdesk@dept.example".into()),
                 officer: Some("R. Meena".into()),
@@ -148,6 +159,14 @@ pub async fn main_journey(backend: &str, js: bool) {
         "the consent page names the app: {}",
         b.text().await
     );
+    // The app's logo shows, served by the portal (the page may load nothing from elsewhere).
+    let logo = b
+        .eval(
+            "(() => { const i = document.querySelector('img.app-logo'); \
+             return i && i.complete ? [new URL(i.src).origin === location.origin, i.naturalWidth] : null; })()",
+        )
+        .await;
+    assert_eq!(logo, serde_json::json!([true, 48]), "the logo: {logo}");
     b.press("Allow").await;
     let arrived = b.current_url().await;
     assert_eq!(
