@@ -299,7 +299,13 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
             })
     });
     let ctx = Ctx {
-        phone_examples: app.regions_for(Some(&lang)).examples().join(", "),
+        phone_examples: app
+            .regions_for(Some(&lang))
+            .examples()
+            .iter()
+            .map(|e| unbroken(e))
+            .collect::<Vec<_>>()
+            .join(", "),
         time_zone: app.time_zone.clone(),
         lang: lang.clone(),
         csrf: csrf.clone(),

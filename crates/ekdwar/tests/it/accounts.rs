@@ -213,8 +213,8 @@ async fn phone_numbers_are_read_the_way_people_type_them() {
         .post(&home, "/language", &[("lang", "ru"), ("back", "/register")])
         .await;
     assert!(
-        page.has("8 (912) 345-67-89") && page.has("+7 912 345-67-89"),
-        "the hint shows the Russian ways to write a number"
+        page.has("8\u{a0}(912)\u{a0}345‑67‑89") && page.has("+7\u{a0}912\u{a0}345‑67‑89"),
+        "the hint shows the Russian ways to write a number, unbroken"
     );
     let bad = t
         .post(
@@ -230,7 +230,7 @@ async fn phone_numbers_are_read_the_way_people_type_them() {
         .await;
     assert_eq!(bad.status, 422);
     assert!(
-        bad.has("например 8 (912) 345-67-89"),
+        bad.has("например 8\u{a0}(912)\u{a0}345‑67‑89"),
         "the error says how to write it: {}",
         bad.body
     );
