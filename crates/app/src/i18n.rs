@@ -220,6 +220,70 @@ mod tests {
         assert!(code.contains("012345"), "{code}");
     }
 
+    /// `locales/glossary.toml`: each language uses its words for the portal's terms, and none of
+    /// the words the glossary says to avoid.
+    #[test]
+    fn every_language_follows_the_glossary() {
+        #[derive(serde::Deserialize)]
+        struct Glossary {
+            term: Vec<std::collections::BTreeMap<String, toml::Value>>,
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+        let glossary: Glossary =
+            toml::from_str(&std::fs::read_to_string(root.join("glossary.toml")).unwrap()).unwrap();
+        // The messages only: not their ids, not comments.
+        let text_of = |lang: &str| -> String {
+            let mut out = String::new();
+            for entry in std::fs::read_dir(root.join(lang)).unwrap() {
+                for line in std::fs::read_to_string(entry.unwrap().path())
+                    .unwrap()
+                    .lines()
+                {
+                    if line.starts_with('#') {
+                        continue;
+                    }
+                    let message = match line.split_once(" = ") {
+                        Some((id, m)) if !id.starts_with(' ') => m,
+                        _ => line,
+                    };
+                    out.push_str(&message.to_lowercase());
+                    out.push('\n');
+                }
+            }
+            out
+        };
+        let mut problems = Vec::new();
+        for lang in Lang::all() {
+            let tag = lang.tag();
+            let text = text_of(&tag);
+            for term in &glossary.term {
+                // `check` gives the form to look for where the files inflect the word.
+                let word = term
+                    .get("check")
+                    .and_then(|c| c.get(&tag))
+                    .unwrap_or(&term[&tag])
+                    .as_str()
+                    .unwrap()
+                    .to_lowercase();
+                // A plain word or phrase must be the one the files use.
+                if !word.contains(['/', ':', '(']) && !text.contains(&word) {
+                    problems.push(format!("{tag}: the glossary's \"{word}\" is never used"));
+                }
+                let avoid = term
+                    .get("avoid")
+                    .and_then(|a| a.get(&tag))
+                    .and_then(toml::Value::as_array);
+                for bad in avoid.into_iter().flatten() {
+                    let bad = bad.as_str().unwrap().to_lowercase();
+                    if text.contains(&bad) {
+                        problems.push(format!("{tag}: \"{bad}\" is to be avoided"));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
     #[test]
     fn bengali_texts_use_one_numeral_system() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales/bn");
