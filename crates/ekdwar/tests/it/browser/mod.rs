@@ -175,6 +175,15 @@ impl Browser {
             ))
             .await
             .unwrap();
+        // A headless window never has the system's focus; emulate it, so that `:focus` styles
+        // apply as they do for a person with a keyboard.
+        client
+            .issue_cmd(Cdp(
+                "Emulation.setFocusEmulationEnabled",
+                json!({"enabled": true}),
+            ))
+            .await
+            .unwrap();
         let id = client.session_id().await.unwrap().unwrap_or_default();
         Self {
             client,
@@ -522,6 +531,29 @@ impl Browser {
             .await;
         for v in checks.as_array().unwrap() {
             problems.push(v.as_str().unwrap().to_string());
+        }
+        // Keyboard focus is always visible (WCAG 2.4.7): every control drawn differently when
+        // focused. Focus goes back where it was.
+        let unseen = self
+            .eval(
+                r#"(function(){
+  var before = document.activeElement, out = [];
+  var look = function(e){ var s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth, s.boxShadow, s.backgroundColor, s.textDecorationLine].join(' '); };
+  document.querySelectorAll('a[href],button,input:not([type=hidden]),select,textarea,[tabindex]').forEach(function(e){
+    if (e.offsetParent === null && getComputedStyle(e).position !== 'fixed') return;
+    if (e === document.activeElement) e.blur();
+    var plain = look(e);
+    e.focus();
+    if (document.activeElement === e && look(e) === plain) out.push((e.id ? '#' + e.id : e.tagName.toLowerCase()) + ' "' + (e.textContent || e.name || '').trim().slice(0, 30) + '"');
+    e.blur();
+  });
+  if (before && before.focus) before.focus();
+  return out.slice(0, 5);
+})()"#,
+            )
+            .await;
+        for v in unseen.as_array().unwrap() {
+            problems.push(format!("no visible focus on {}", v.as_str().unwrap()));
         }
         // Reflow: nothing wider than the screen at 320 px (WCAG 1.4.10).
         self.set_width(320).await;
