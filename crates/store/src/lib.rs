@@ -76,6 +76,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("counter {0} kept changing under a compare-and-swap")]
+    Contention(String),
 }
 
 impl StoreError {

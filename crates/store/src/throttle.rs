@@ -3,7 +3,7 @@
 use ekdwar_domain::Timestamp;
 use ekdwar_domain::throttle::Counter;
 
-use crate::{Conn, Result, int};
+use crate::{Conn, Result, StoreError, int};
 
 pub async fn get(conn: &mut Conn, key: &str) -> Result<Option<Counter>> {
     let row = sqlx::query(
@@ -21,6 +21,62 @@ pub async fn get(conn: &mut Conn, key: &str) -> Result<Option<Counter>> {
         })
     })
     .transpose()
+}
+
+/// Changes a counter atomically — the portal's one way to change a count or a limit. It reads
+/// the counter, lets `change` decide the new value from the one read (or leave it, with `None`),
+/// and writes only if the row still holds exactly what was read: a conditional `UPDATE` (or an
+/// `INSERT … ON CONFLICT DO NOTHING` for a new key), one statement, so concurrent changes on
+/// SQLite or PostgreSQL can never overwrite each other; a change that lost the race is decided
+/// again on the new value. No lock is held between statements, so `conn` must not be inside a
+/// transaction whose snapshot would hide other writers. Returns the value read and the one
+/// written.
+pub async fn modify(
+    conn: &mut Conn,
+    key: &str,
+    mut change: impl FnMut(Option<Counter>) -> Option<Counter>,
+) -> Result<(Option<Counter>, Option<Counter>)> {
+    for _ in 0..1000 {
+        let before = get(conn, key).await?;
+        let Some(after) = change(before) else {
+            return Ok((before, None));
+        };
+        let done = match before {
+            None => sqlx::query(
+                "INSERT INTO throttle (key, failures, window_start, last_failure_at, locked_until) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(after.failures)
+            .bind(after.window_start.millis())
+            .bind(after.last_failure_at.millis())
+            .bind(after.locked_until.millis())
+            .execute(&mut *conn)
+            .await?,
+            Some(b) => {
+                sqlx::query(
+                    "UPDATE throttle SET failures = $1, window_start = $2, last_failure_at = $3, \
+                     locked_until = $4 WHERE key = $5 AND failures = $6 AND window_start = $7 \
+                     AND last_failure_at = $8 AND locked_until = $9",
+                )
+                .bind(after.failures)
+                .bind(after.window_start.millis())
+                .bind(after.last_failure_at.millis())
+                .bind(after.locked_until.millis())
+                .bind(key)
+                .bind(b.failures)
+                .bind(b.window_start.millis())
+                .bind(b.last_failure_at.millis())
+                .bind(b.locked_until.millis())
+                .execute(&mut *conn)
+                .await?
+            }
+        };
+        if done.rows_affected() == 1 {
+            return Ok((before, Some(after)));
+        }
+    }
+    Err(StoreError::Contention(key.to_string()))
 }
 
 pub async fn put(conn: &mut Conn, key: &str, c: &Counter) -> Result<()> {

@@ -10,5 +10,6 @@ mod cli;
 mod delivery;
 mod external;
 mod interop;
+mod security;
 mod shell;
 mod sso;
