@@ -331,12 +331,23 @@ async fn verifications() {
             .await
             .unwrap();
         assert_eq!(
-            verifications::record_attempt(&mut c, "v1").await.unwrap(),
-            1
+            verifications::claim_attempt(&mut c, "v1").await.unwrap(),
+            Some(1)
         );
         assert_eq!(
-            verifications::record_attempt(&mut c, "v1").await.unwrap(),
-            2
+            verifications::claim_attempt(&mut c, "v1").await.unwrap(),
+            Some(2)
+        );
+        for n in 3..=5 {
+            assert_eq!(
+                verifications::claim_attempt(&mut c, "v1").await.unwrap(),
+                Some(n)
+            );
+        }
+        assert_eq!(
+            verifications::claim_attempt(&mut c, "v1").await.unwrap(),
+            None,
+            "no sixth attempt"
         );
         assert!(
             verifications::replace_secret(&mut c, "v1", "h2", at(700), at(120))

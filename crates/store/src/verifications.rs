@@ -81,15 +81,18 @@ pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<Verification>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Counts one wrong attempt; returns the new count.
-pub async fn record_attempt(conn: &mut Conn, id: &str) -> Result<i64> {
+/// Takes one attempt at the secret, if any is left: the new count, or `None` when all are used
+/// (or the secret is already proven). One conditional statement, so concurrent guesses never
+/// share an attempt.
+pub async fn claim_attempt(conn: &mut Conn, id: &str) -> Result<Option<i64>> {
     let row = sqlx::query(
-        "UPDATE verifications SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+        "UPDATE verifications SET attempts = attempts + 1 \
+         WHERE id = $1 AND attempts < max_attempts AND verified_at IS NULL RETURNING attempts",
     )
     .bind(id)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
-    int(&row, "attempts")
+    row.map(|r| int(&r, "attempts")).transpose()
 }
 
 /// Marks the secret as proven. Only the first call succeeds (single use).

@@ -36,6 +36,22 @@ struct Key {
     before: Option<Counter>,
 }
 
+fn locked_until(verdicts: &[Verdict]) -> Option<Timestamp> {
+    verdicts
+        .iter()
+        .filter_map(|v| match v {
+            Verdict::Locked(t) => Some(*t),
+            _ => None,
+        })
+        .max()
+}
+
+fn throttled(until: Timestamp, now: Timestamp) -> AppError {
+    AppError::Throttled {
+        retry_after_secs: until.since(now).as_secs().max(1),
+    }
+}
+
 impl App {
     /// The account (if the identifier names one) and the counters a login from `actor` with
     /// `identifier` is judged by: the account's (or the unknown identifier's) and the address's.
@@ -97,25 +113,22 @@ impl App {
             .iter()
             .map(|k| k.policy.verdict(k.before, now))
             .collect();
-        if let Some(until) = verdicts
-            .iter()
-            .filter_map(|v| match v {
-                Verdict::Locked(t) => Some(*t),
-                _ => None,
-            })
-            .max()
-        {
+        if let Some(until) = locked_until(&verdicts) {
             self.metrics.login("throttled");
-            return Err(AppError::Throttled {
-                retry_after_secs: until.since(now).as_secs().max(1),
-            });
+            return Err(throttled(until, now));
         }
-        if verdicts.contains(&Verdict::Challenge) {
+        let challenged = verdicts.contains(&Verdict::Challenge);
+        if challenged {
             match &input.challenge {
                 Some(answer) if !answer.token.is_empty() => self.check_challenge(answer).await?,
                 _ => return Err(AppError::CaptchaRequired),
             }
         }
+
+        // Every attempt is counted as a failure before the password is checked, each key by a
+        // compare-and-swap: concurrent attempts each take their own place in the count, so
+        // none slips past a limit while another is being hashed. A success gives it back.
+        let charges = self.charge_attempt(&keys, challenged, now).await?;
 
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let ok = self.hashing.verify(&input.password, stored).await;
@@ -136,9 +149,6 @@ impl App {
                     self.metrics.login("denied");
                     return Err(AppError::AccountLocked);
                 }
-                if keys[0].before.is_some() {
-                    throttle::clear(&mut tx, &keys[0].name).await?;
-                }
                 let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
                 self.audit(
                     &mut tx,
@@ -150,6 +160,18 @@ impl App {
                 )
                 .await?;
                 ekdwar_store::commit(tx).await?;
+                // The account's failures are forgiven; the address keeps its others.
+                let mut conn = self.store.conn().await?;
+                throttle::clear(&mut conn, &keys[0].name).await?;
+                for k in &keys[1..] {
+                    throttle::modify(&mut conn, &k.name, |c| {
+                        c.map(|c| Counter {
+                            failures: (c.failures - 1).max(0),
+                            ..c
+                        })
+                    })
+                    .await?;
+                }
                 self.metrics.login("success");
                 let password_expired = self.password_expired(&user, now);
                 Ok(LoggedIn {
@@ -160,10 +182,8 @@ impl App {
             }
             user => {
                 let subject = user.as_ref().map(|u| u.id.as_str());
-                for k in &keys {
-                    let after = k.policy.after_failure(k.before, now);
-                    throttle::put(&mut tx, &k.name, &after).await?;
-                    if k.policy.starts_lockout(k.before, &after, now) {
+                for (k, (before, after)) in keys.iter().zip(&charges) {
+                    if k.policy.starts_lockout(*before, after, now) {
                         self.metrics.lockouts.inc();
                         tracing::warn!(key = %k.name, until = after.locked_until.millis(), "login back-off started");
                         self.audit(
@@ -191,6 +211,49 @@ impl App {
                 Err(AppError::InvalidCredentials)
             }
         }
+    }
+
+    /// Counts one failed attempt on every key, refusing (and counting nothing) if, by the time
+    /// the count is taken, a key is locked or wants a challenge this attempt did not solve.
+    async fn charge_attempt(
+        &self,
+        keys: &[Key],
+        challenged: bool,
+        now: Timestamp,
+    ) -> AppResult<Vec<(Option<Counter>, Counter)>> {
+        let mut conn = self.store.conn().await?;
+        let mut charged = Vec::new();
+        let mut refusal = None;
+        for k in keys {
+            let (before, after) = throttle::modify(&mut conn, &k.name, |c| {
+                match k.policy.verdict(c, now) {
+                    Verdict::Locked(until) => refusal = Some(throttled(until, now)),
+                    Verdict::Challenge if !challenged => refusal = Some(AppError::CaptchaRequired),
+                    _ => return Some(k.policy.after_failure(c, now)),
+                }
+                None
+            })
+            .await?;
+            match after {
+                Some(after) => charged.push((before, after)),
+                None => break,
+            }
+        }
+        if let Some(refusal) = refusal {
+            // Give back what this attempt counted on the keys before the refusing one.
+            for (k, _) in keys.iter().zip(&charged) {
+                throttle::modify(&mut conn, &k.name, |c| {
+                    c.map(|c| Counter {
+                        failures: (c.failures - 1).max(0),
+                        ..c
+                    })
+                })
+                .await?;
+            }
+            self.metrics.login("throttled");
+            return Err(refusal);
+        }
+        Ok(charged)
     }
 
     pub fn password_expired(&self, user: &User, now: Timestamp) -> bool {

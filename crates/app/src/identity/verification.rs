@@ -90,14 +90,22 @@ impl App {
         let key = format!("send:{}", contact.as_str());
         let policy = self.send_throttle();
         let now = self.clock.now();
-        let before = ekdwar_store::throttle::get(conn, &key).await?;
-        if let Verdict::Locked(until) = policy.verdict(before, now) {
-            return Err(AppError::Throttled {
-                retry_after_secs: until.since(now).as_secs().max(1),
-            });
+        let mut locked = None;
+        let (_, sent) =
+            ekdwar_store::throttle::modify(conn, &key, |c| match policy.verdict(c, now) {
+                Verdict::Locked(until) => {
+                    locked = Some(until);
+                    None
+                }
+                _ => Some(policy.after_failure(c, now)),
+            })
+            .await?;
+        match (sent, locked) {
+            (Some(_), _) => Ok(()),
+            (None, until) => Err(AppError::Throttled {
+                retry_after_secs: until.map_or(60, |u| u.since(now).as_secs().max(1)),
+            }),
         }
-        ekdwar_store::throttle::put(conn, &key, &policy.after_failure(before, now)).await?;
-        Ok(())
     }
 
     /// Creates a verification and (unless a decoy) queues its message, on `conn`.
@@ -218,9 +226,6 @@ impl App {
             // A second click on the same link, or a reload: already proven.
             return Ok(v);
         }
-        if v.attempts >= v.max_attempts {
-            return Err(AppError::TooManyAttempts);
-        }
         let secret = match v.channel {
             Channel::Sms => match OtpCode::parse(secret) {
                 Ok(c) => c.as_str().to_string(),
@@ -232,6 +237,11 @@ impl App {
             },
             Channel::Email => secret.trim().to_string(),
         };
+        // Each guess takes an attempt before it is compared, in one conditional statement:
+        // concurrent guesses cannot share one.
+        let Some(attempts) = store::claim_attempt(&mut tx, &v.id).await? else {
+            return Err(AppError::TooManyAttempts);
+        };
         let expected = self.secret_hash(&v.id, &secret);
         if crate::security::constant_time_eq(expected.as_bytes(), v.secret_hash.as_bytes()) {
             store::mark_verified(&mut tx, &v.id, self.clock.now()).await?;
@@ -240,7 +250,6 @@ impl App {
                 .await?
                 .ok_or(AppError::FlowExpired);
         }
-        let attempts = store::record_attempt(&mut tx, &v.id).await?;
         ekdwar_store::commit(tx).await?;
         let left = v.max_attempts - attempts;
         if left <= 0 {
