@@ -78,6 +78,9 @@ pub struct SsoConfig {
     pub access_token_ttl_seconds: u64,
     pub id_token_ttl_seconds: u64,
     pub refresh_token_ttl_days: u64,
+    /// However often it is rotated, a refresh token family ends this long after the login that
+    /// started it; the person logs in again.
+    pub refresh_family_max_days: u64,
     /// How long a replaced signing key stays in the JWKS, so tokens it signed still verify.
     pub key_overlap_hours: u64,
 }
@@ -90,6 +93,7 @@ impl Default for SsoConfig {
             access_token_ttl_seconds: 600,
             id_token_ttl_seconds: 600,
             refresh_token_ttl_days: 30,
+            refresh_family_max_days: 30,
             key_overlap_hours: 48,
         }
     }

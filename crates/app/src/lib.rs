@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod i18n;
 pub mod identity;
+pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod security;
@@ -49,6 +50,7 @@ pub struct App {
     signer: Arc<sso::SignerCache>,
     client_cache: Arc<sso::ClientCache>,
     wake_delivery: Arc<Notify>,
+    wake_jobs: Arc<Notify>,
 }
 
 impl std::fmt::Debug for App {
@@ -115,6 +117,7 @@ impl App {
                 .timeout(std::time::Duration::from_secs(15))
                 .build()?,
             wake_delivery: Arc::new(Notify::new()),
+            wake_jobs: Arc::new(Notify::new()),
             signer: Arc::default(),
             client_cache: Arc::default(),
         };
@@ -174,6 +177,7 @@ impl App {
         let mut n = ekdwar_store::sessions::purge(&mut conn, before).await?;
         n += ekdwar_store::verifications::purge(&mut conn, before).await?;
         n += ekdwar_store::throttle::purge(&mut conn, before).await?;
+        n += ekdwar_store::jobs::purge(&mut conn, before).await?;
         Ok(n)
     }
 

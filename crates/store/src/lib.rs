@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod identity;
+pub mod jobs;
 pub mod notify;
 pub mod sessions;
 pub mod sso;
@@ -137,6 +138,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "client_logos",
         include_str!("../migrations/sqlite/0005_client_logos.sql"),
         include_str!("../migrations/postgres/0005_client_logos.sql"),
+    ),
+    (
+        6,
+        "jobs",
+        include_str!("../migrations/sqlite/0006_jobs.sql"),
+        include_str!("../migrations/postgres/0006_jobs.sql"),
     ),
 ];
 

@@ -491,6 +491,50 @@ pub async fn revoke_user_client(
     Ok(done.rows_affected())
 }
 
+/// Revokes the tokens given out in a login session; with `keep_offline`, not the refresh
+/// tokens the person granted `offline_access` (and the access tokens they bring).
+pub async fn revoke_session_tokens(
+    conn: &mut Conn,
+    session_hash: &str,
+    keep_offline: bool,
+    at: Timestamp,
+) -> Result<u64> {
+    let keep = if keep_offline {
+        " AND scopes NOT LIKE '%offline_access%'"
+    } else {
+        ""
+    };
+    let done = sqlx::query(sql!(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE session_hash = $2 AND revoked_at IS NULL{keep}"
+    ))
+    .bind(at.millis())
+    .bind(session_hash)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes every token a person holds in any app (after a password change or reset, a lock, or
+/// "log out everywhere"), `offline_access` grants included; `keep_session` keeps those of the
+/// session that made the change.
+pub async fn revoke_user_tokens(
+    conn: &mut Conn,
+    user_id: &str,
+    keep_session: Option<&str>,
+    at: Timestamp,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+         AND (session_hash IS NULL OR session_hash <> $3 OR scopes LIKE '%offline_access%')",
+    )
+    .bind(at.millis())
+    .bind(user_id)
+    .bind(keep_session.unwrap_or(""))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// The apps that received tokens in a login session (for logout fan-out).
 pub async fn clients_of_session(conn: &mut Conn, session_hash: &str) -> Result<Vec<String>> {
     let rows = sqlx::query("SELECT DISTINCT client_id FROM oidc_tokens WHERE session_hash = $1")

@@ -161,6 +161,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let delivery = tokio::spawn(app.clone().run_delivery());
+    let jobs = tokio::spawn(app.clone().run_jobs());
     let maintenance = tokio::spawn(app.clone().run_maintenance());
     let result = axum::serve(
         listener,
@@ -169,6 +170,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     delivery.abort();
+    jobs.abort();
     maintenance.abort();
     result
 }

@@ -9,7 +9,6 @@ use ekdwar_domain::{
 use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::notify::{self as outbox, OutboxMessage};
-use ekdwar_store::sessions;
 
 use crate::App;
 use crate::audit::Actor;
@@ -138,7 +137,8 @@ impl App {
         let mut tx = self.store.begin().await?;
         users::set_status(&mut tx, &user.id, status, now).await?;
         if status == AccountStatus::Locked {
-            sessions::revoke_all_except(&mut tx, &user.id, None, now).await?;
+            self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+                .await?;
         } else {
             ekdwar_store::throttle::clear(&mut tx, &format!("login:acct:{}", user.id)).await?;
         }

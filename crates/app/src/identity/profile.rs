@@ -5,7 +5,6 @@ use ekdwar_domain::password::Password;
 use ekdwar_domain::{AccountLevel, Contact, PersonName};
 use ekdwar_store::StoreError;
 use ekdwar_store::identity as users;
-use ekdwar_store::sessions;
 use ekdwar_store::verifications as store;
 
 use super::verification::{NewVerification, Purpose};
@@ -99,7 +98,12 @@ impl App {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         users::set_password(&mut tx, &cur.user.id, &hash, now).await?;
-        sessions::revoke_all_except(&mut tx, &cur.user.id, Some(&cur.session.id_hash), now).await?;
+        self.end_sessions(
+            &mut tx,
+            &cur.user.id,
+            crate::sso::Ending::AllBut(Some(&cur.session.id_hash)),
+        )
+        .await?;
         self.audit(
             &mut tx,
             actor,

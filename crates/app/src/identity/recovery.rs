@@ -5,7 +5,6 @@ use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{Contact, LoginIdentifier};
 use ekdwar_store::identity::{self as users, User};
-use ekdwar_store::sessions;
 use ekdwar_store::verifications as store;
 
 use super::verification::{NewVerification, Purpose};
@@ -107,7 +106,8 @@ impl App {
             return Err(AppError::FlowExpired);
         }
         users::set_password(&mut tx, &user.id, &hash, now).await?;
-        sessions::revoke_all_except(&mut tx, &user.id, None, now).await?;
+        self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+            .await?;
         ekdwar_store::throttle::clear(&mut tx, &format!("login:acct:{}", user.id)).await?;
         self.audit(
             &mut tx,

@@ -13,6 +13,7 @@ use crate::App;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
 use crate::security::sha256_hex;
+use crate::sso::Ending;
 
 /// Writes to `last_seen_at` at most this often, so browsing is not a stream of writes.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -93,13 +94,8 @@ impl App {
 
     pub async fn logout(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
-        store::revoke(
-            &mut tx,
-            &cur.user.id,
-            &cur.session.id_hash,
-            self.clock.now(),
-        )
-        .await?;
+        self.end_sessions(&mut tx, &cur.user.id, Ending::One(&cur.session.id_hash))
+            .await?;
         self.audit(
             &mut tx,
             actor,
@@ -110,14 +106,15 @@ impl App {
         )
         .await?;
         ekdwar_store::commit(tx).await?;
-        self.end_app_sessions(&cur.user.id, &cur.session.id_hash)
-            .await
+        Ok(())
     }
 
     /// Ends every session of the user, this one included.
     pub async fn logout_everywhere(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<u64> {
         let mut tx = self.store.begin().await?;
-        let n = store::revoke_all_except(&mut tx, &cur.user.id, None, self.clock.now()).await?;
+        let n = self
+            .end_sessions(&mut tx, &cur.user.id, Ending::AllBut(None))
+            .await?;
         self.audit(
             &mut tx,
             actor,
@@ -150,7 +147,11 @@ impl App {
         actor: &Actor,
     ) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
-        if !store::revoke(&mut tx, &cur.user.id, id_hash, self.clock.now()).await? {
+        if self
+            .end_sessions(&mut tx, &cur.user.id, Ending::One(id_hash))
+            .await?
+            == 0
+        {
             return Err(AppError::NotFound);
         }
         self.audit(

@@ -231,9 +231,19 @@ impl App {
 
     /// Signs claims as a compact JWS with the newest key for `alg` (`ES256` unless `RS256`).
     pub async fn sign_jwt(&self, claims: &serde_json::Value, alg: &str) -> AppResult<String> {
+        self.sign_jwt_typed(claims, alg, "JWT").await
+    }
+
+    /// `sign_jwt` with an explicit `typ` header (`logout+jwt` for logout tokens).
+    pub async fn sign_jwt_typed(
+        &self,
+        claims: &serde_json::Value,
+        alg: &str,
+        typ: &str,
+    ) -> AppResult<String> {
         let alg = if alg == RS256 { RS256 } else { ES256 };
         let (kid, signer) = self.current_signer(alg).await?;
-        let header = serde_json::json!({ "alg": alg, "typ": "JWT", "kid": kid });
+        let header = serde_json::json!({ "alg": alg, "typ": typ, "kid": kid });
         let input = format!(
             "{}.{}",
             b64(header.to_string().as_bytes()),

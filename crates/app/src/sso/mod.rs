@@ -11,5 +11,5 @@ pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
 pub use clients::{ClientCache, ClientInput, ClientPatch, NewClient};
 pub use keys::SignerCache;
 pub use logo::{Logo, MAX_BYTES as LOGO_MAX_BYTES};
-pub use session::ConnectedApp;
+pub use session::{ConnectedApp, Ending};
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

@@ -42,11 +42,8 @@ impl App {
         });
         if let Some(s) = cur {
             let mut tx = self.store.begin().await?;
-            let now = self.clock.now();
-            for c in store::clients_of_session(&mut tx, &s.session.id_hash).await? {
-                store::revoke_user_client(&mut tx, &s.user.id, &c, now).await?;
-            }
-            ekdwar_store::sessions::revoke(&mut tx, &s.user.id, &s.session.id_hash, now).await?;
+            self.end_sessions(&mut tx, &s.user.id, Ending::One(&s.session.id_hash))
+                .await?;
             self.audit(
                 &mut tx,
                 actor,
@@ -115,6 +112,8 @@ impl App {
             return Err(AppError::NotFound);
         }
         store::revoke_user_client(&mut tx, &cur.user.id, client_id, self.clock.now()).await?;
+        self.enqueue_backchannel_logout(&mut tx, client_id, &cur.user.id, None)
+            .await?;
         self.audit(
             &mut tx,
             actor,
@@ -129,60 +128,126 @@ impl App {
     }
 }
 
+/// Which login sessions end.
+#[derive(Debug, Clone, Copy)]
+pub enum Ending<'a> {
+    /// One session (log out, an app's logout request, ending a listed session): the tokens its
+    /// apps were given end; grants of `offline_access` stay.
+    One(&'a str),
+    /// Every session but `keep` (log out everywhere, a password change or reset, a lock): every
+    /// token the person holds in any app ends, offline grants included.
+    AllBut(Option<&'a str>),
+}
+
 impl App {
-    /// A login session has ended: every token given out in it is revoked, and every app that
-    /// took part and registered a back-channel logout URI is told (OpenID Connect Back-Channel
-    /// Logout 1.0), in the background, so that a slow app cannot hold up the person.
-    pub async fn end_app_sessions(&self, user_id: &str, session_hash: &str) -> AppResult<()> {
+    /// Ends login sessions of `user_id` on `conn` (inside the caller's transaction): the
+    /// sessions, the apps' tokens given out in them, and a back-channel logout job for every
+    /// app that took part and asked for one (OpenID Connect Back-Channel Logout 1.0), delivered
+    /// by the jobs runner with retries. Returns how many portal sessions ended.
+    pub(crate) async fn end_sessions(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        user_id: &str,
+        ending: Ending<'_>,
+    ) -> AppResult<u64> {
+        use ekdwar_store::sessions;
         let now = self.clock.now();
-        let clients =
-            store::clients_of_session(&mut *self.store.conn().await?, session_hash).await?;
-        if clients.is_empty() {
-            // No app took part: nothing to revoke, no write transaction.
+        let (ended, hashes) = match ending {
+            Ending::One(hash) => {
+                let ended = sessions::revoke(conn, user_id, hash, now).await?;
+                store::revoke_session_tokens(conn, hash, true, now).await?;
+                (u64::from(ended), vec![hash.to_string()])
+            }
+            Ending::AllBut(keep) => {
+                let hashes: Vec<String> = sessions::active_for_user(conn, user_id, now)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.id_hash)
+                    .filter(|h| Some(h.as_str()) != keep)
+                    .collect();
+                let ended = sessions::revoke_all_except(conn, user_id, keep, now).await?;
+                store::revoke_user_tokens(conn, user_id, keep, now).await?;
+                (ended, hashes)
+            }
+        };
+        for hash in &hashes {
+            for client_id in store::clients_of_session(conn, hash).await? {
+                self.enqueue_backchannel_logout(conn, &client_id, user_id, Some(hash))
+                    .await?;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Queues a back-channel logout for an app, if it registered a URI for one.
+    pub(crate) async fn enqueue_backchannel_logout(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        client_id: &str,
+        user_id: &str,
+        session_hash: Option<&str>,
+    ) -> AppResult<()> {
+        let Some(client) = self.client(client_id).await? else {
+            return Ok(());
+        };
+        if client.backchannel_logout_uri.is_none() {
             return Ok(());
         }
-        let mut tx = self.store.begin().await?;
-        for c in &clients {
-            store::revoke_user_client(&mut tx, user_id, c, now).await?;
+        let payload = serde_json::json!({
+            "client_id": client.id,
+            "sub": self.subject_for(&client, user_id),
+            "sid": session_hash.map(|h| &h[..32.min(h.len())]),
+        });
+        self.enqueue_job(conn, crate::jobs::BACKCHANNEL_LOGOUT, &payload)
+            .await
+    }
+
+    /// Delivers one back-channel logout: a signed `logout+jwt` posted to the app.
+    pub(crate) async fn send_backchannel_logout(
+        &self,
+        payload: &serde_json::Value,
+    ) -> Result<(), String> {
+        let client_id = payload["client_id"].as_str().unwrap_or_default();
+        let client = self
+            .client(client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the app no longer exists")?;
+        let uri = client
+            .backchannel_logout_uri
+            .clone()
+            .ok_or("the app no longer takes back-channel logout")?;
+        let now = self.clock.now().millis() / 1000;
+        let mut claims = serde_json::json!({
+            "iss": self.config.issuer(),
+            "aud": client.id,
+            "iat": now,
+            "exp": now + 120,
+            "jti": self.random.token(16),
+            "sub": payload["sub"],
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        });
+        if let Some(sid) = payload["sid"].as_str() {
+            claims["sid"] = sid.into();
         }
-        ekdwar_store::commit(tx).await?;
-        for client_id in clients {
-            let Some(client) = self.client(&client_id).await? else {
-                continue;
-            };
-            let Some(uri) = client.backchannel_logout_uri.clone() else {
-                continue;
-            };
-            let claims = serde_json::json!({
-                "iss": self.config.issuer(),
-                "aud": client.id,
-                "iat": now.millis() / 1000,
-                "exp": now.millis() / 1000 + 120,
-                "jti": self.random.token(16),
-                "sub": self.subject_for(&client, user_id),
-                "sid": &session_hash[..32.min(session_hash.len())],
-                "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
-            });
-            self.ready_signer(&client.id_token_alg).await?;
-            let token = self.sign_jwt(&claims, &client.id_token_alg).await?;
-            let http = self.http.clone();
-            tokio::spawn(async move {
-                match http
-                    .post(&uri)
-                    .form(&[("logout_token", token)])
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => {
-                        tracing::warn!(client = %client.id, status = %r.status(), "back-channel logout refused")
-                    }
-                    Err(e) => {
-                        tracing::warn!(client = %client.id, error = %e, "back-channel logout failed")
-                    }
-                }
-            });
+        self.ready_signer(&client.id_token_alg)
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = self
+            .sign_jwt_typed(&claims, &client.id_token_alg, "logout+jwt")
+            .await
+            .map_err(|e| e.to_string())?;
+        let r = self
+            .http
+            .post(&uri)
+            .form(&[("logout_token", token)])
+            .send()
+            .await
+            .map_err(|e| format!("{uri}: {e}"))?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("{uri} answered {}", r.status()))
         }
-        Ok(())
     }
 }

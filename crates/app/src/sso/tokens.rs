@@ -330,6 +330,26 @@ impl App {
         if t.revoked_at.is_some() || t.expires_at <= now {
             return Err(OAuthError::grant("refresh token is no longer valid"));
         }
+        // A refresh token lives as long as the login session it came from, unless the person
+        // granted `offline_access`; and no family outlives its absolute lifetime.
+        let started = t.auth_time.unwrap_or(t.created_at);
+        let max = Duration::from_secs(self.config.sso.refresh_family_max_days * 86_400);
+        let offline = Scopes::parse(&t.scopes).contains("offline_access");
+        let ended = match (&t.session_hash, offline) {
+            (Some(session), false) => !session_alive(&mut tx, session, now).await?,
+            _ => false,
+        };
+        if ended || now.since(started) > max {
+            store::revoke_family(&mut tx, &t.family, now)
+                .await
+                .map_err(OAuthError::server)?;
+            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            return Err(OAuthError::grant(if ended {
+                "the login session this token came from has ended"
+            } else {
+                "the refresh token family has reached its lifetime; log in again"
+            }));
+        }
         if !store::use_token(&mut tx, &hash, now)
             .await
             .map_err(OAuthError::server)?

@@ -1153,3 +1153,188 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
         assert_eq!(t.get(&src).await.status, 404, "{backend}");
     }
 }
+
+/// Security findings 2 and 8: an app's tokens outlived the portal session ("log out
+/// everywhere", a password change or reset, ending a session), and an app's own logout request
+/// or disconnecting the app told no other app. Now each ends the apps' tokens and queues a
+/// back-channel logout, which is delivered even when the app fails the first time.
+#[tokio::test]
+async fn app_tokens_end_with_the_portal_session_in_every_case() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let fail_next = Arc::new(AtomicBool::new(true));
+    let (sink, fail) = (received.clone(), fail_next.clone());
+    let receiver = axum::Router::new().route(
+        "/bc",
+        axum::routing::post(
+            move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                let (sink, fail) = (sink.clone(), fail.clone());
+                async move {
+                    if fail.swap(false, Ordering::SeqCst) {
+                        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy");
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push(f.get("logout_token").cloned().unwrap_or_default());
+                    (axum::http::StatusCode::OK, "ok")
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bc = format!("http://{}/bc", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Exams".into(),
+                redirect_uris: vec![CB_A.into()],
+                post_logout_redirect_uris: vec!["http://localhost:9/a/bye".into()],
+                backchannel_logout_uri: Some(bc.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let secret = c.secret.clone().unwrap();
+        let cases = [
+            "log out everywhere",
+            "password change",
+            "password reset",
+            "end a session",
+            "app logout",
+            "disconnect",
+        ];
+        for (i, case) in cases.into_iter().enumerate() {
+            // A person of their own for each case, logged in at the portal (t.client) and
+            // through the app in another browser.
+            let phone = format!("98123004{i:02}");
+            register_phone(&t, &phone, "Tara").await;
+            let br = browser();
+            let to_app =
+                login_and_allow(&t, &br, authorize_url(&t, &c.client.id, CB_A, ""), &phone).await;
+            let code = query_param(&to_app, "code").unwrap();
+            let (_, tokens) = token(
+                &t,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", CB_A),
+                ],
+                Some((&c.client.id, &secret)),
+            )
+            .await;
+            let access = tokens["access_token"].as_str().unwrap().to_string();
+            let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+            assert_eq!(userinfo(&t, &access).await.0, 200, "{backend} {case}");
+            let told_before = received.lock().unwrap().len();
+            fail_next.store(true, Ordering::SeqCst);
+
+            match case {
+                "log out everywhere" => {
+                    let page = t.get("/account/sessions").await;
+                    t.post(&page, "/account/sessions/logout-all", &[("confirm", "yes")])
+                        .await;
+                }
+                "password change" => {
+                    let page = t.get("/account/password").await;
+                    let new = "granite meadow lantern 5";
+                    t.post(
+                        &page,
+                        "/account/password",
+                        &[("current", PASSWORD), ("password", new), ("confirm", new)],
+                    )
+                    .await;
+                }
+                "password reset" => {
+                    let b = crate::support::browser();
+                    let form = crate::accounts::fetch(&b, &t, "/recover").await;
+                    let page = t
+                        .post_with(&b, &form, "/recover", &[("identifier", &phone)])
+                        .await;
+                    let code = t.last_code(&format!("+91{phone}")).await;
+                    let page = t
+                        .post_with(&b, &page, "/recover/verify", &[("code", &code)])
+                        .await;
+                    let new = "granite meadow lantern 6";
+                    t.post_with(
+                        &b,
+                        &page,
+                        "/recover/password",
+                        &[("password", new), ("confirm", new)],
+                    )
+                    .await;
+                }
+                "end a session" => {
+                    let list = t.get("/account/sessions").await;
+                    let id = list.field("id").expect("the other session is listed");
+                    t.post(&list, "/account/sessions/revoke", &[("id", &id)])
+                        .await;
+                }
+                "app logout" => {
+                    let hint = tokens["id_token"].as_str().unwrap();
+                    follow(
+                        &t,
+                        &br,
+                        t.url(&format!("/oauth/logout?id_token_hint={hint}")),
+                    )
+                    .await;
+                }
+                _ => {
+                    let (_, _, apps) = follow(&t, &br, t.url("/account/apps")).await;
+                    post_form(
+                        &t,
+                        &br,
+                        &apps,
+                        "/account/apps/disconnect",
+                        &[("client_id", &c.client.id), ("confirm", "yes")],
+                    )
+                    .await;
+                }
+            }
+
+            assert_eq!(
+                userinfo(&t, &access).await.0,
+                401,
+                "{backend} {case}: the app's access token ended"
+            );
+            let (status, body) = token(
+                &t,
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+                Some((&c.client.id, &secret)),
+            )
+            .await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "{backend} {case}: the refresh token ended"
+            );
+            // The app is told, although it refused the first delivery: the job is retried.
+            for _ in 0..20 {
+                if received.lock().unwrap().len() > told_before {
+                    break;
+                }
+                t.advance(Duration::from_secs(120));
+                t.app.run_due_jobs().await.unwrap();
+            }
+            let told = received.lock().unwrap().last().cloned();
+            assert!(
+                received.lock().unwrap().len() > told_before,
+                "{backend} {case}: no back-channel logout"
+            );
+            let claims = verify_id_token(&t, &told.unwrap()).await;
+            assert!(
+                claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object(),
+                "{backend} {case}"
+            );
+            // The next person starts from a logged-out portal browser.
+            let page = t.get("/account").await;
+            if page.path() == "/account" {
+                t.post(&page, "/logout", &[]).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The jobs runner: work that must happen after a request, written in the request's own
+//! transaction (so it happens if and only if the change does), then run by a worker with a
+//! lease and retried with back-off. Today: back-channel logout to apps.
+
+use std::time::Duration;
+
+use ekdwar_store::Conn;
+use ekdwar_store::jobs::{self as store, Job};
+use serde_json::Value;
+
+use crate::App;
+use crate::error::AppResult;
+
+/// Tell an app that a person's login session ended (OpenID Connect Back-Channel Logout 1.0).
+pub const BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
+
+/// Attempts before a job is given up: with back-off from 15 s doubling, about an hour.
+pub const MAX_ATTEMPTS: i64 = 8;
+const BATCH: i64 = 20;
+/// How long a worker owns a claimed job; after that another may take it.
+const LEASE: Duration = Duration::from_secs(120);
+
+/// When a job that failed `attempts` times is tried again.
+pub fn back_off(attempts: i64) -> Duration {
+    Duration::from_secs(15 * (1u64 << attempts.clamp(0, 10)))
+}
+
+impl App {
+    /// Adds a job on `conn`, normally inside the transaction of the change that causes it.
+    pub(crate) async fn enqueue_job(
+        &self,
+        conn: &mut Conn,
+        kind: &str,
+        payload: &Value,
+    ) -> AppResult<()> {
+        let now = self.clock.now();
+        store::enqueue(conn, kind, &payload.to_string(), now, now).await?;
+        self.wake_jobs.notify_one();
+        Ok(())
+    }
+
+    /// Runs the jobs that are due; returns how many were attempted.
+    pub async fn run_due_jobs(&self) -> AppResult<usize> {
+        let now = self.clock.now();
+        let batch = {
+            let mut tx = self.store.begin().await?;
+            let b = store::claim_due(&mut tx, now, now.plus(LEASE), BATCH).await?;
+            ekdwar_store::commit(tx).await?;
+            b
+        };
+        for job in &batch {
+            let result = self.run_job(job).await;
+            let now = self.clock.now();
+            let mut conn = self.store.conn().await?;
+            match result {
+                Ok(()) => store::mark_done(&mut conn, job.id, now).await?,
+                Err(e) => {
+                    let attempt = job.attempts + 1;
+                    let retry = (attempt < MAX_ATTEMPTS).then(|| now.plus(back_off(attempt)));
+                    if retry.is_none() {
+                        tracing::error!(job = job.id, kind = %job.kind, error = %e, "job failed for good");
+                    } else {
+                        tracing::warn!(job = job.id, kind = %job.kind, attempt, error = %e, "job failed; will retry");
+                    }
+                    store::mark_attempt_failed(&mut conn, job.id, &e, retry, now).await?;
+                }
+            }
+        }
+        Ok(batch.len())
+    }
+
+    async fn run_job(&self, job: &Job) -> Result<(), String> {
+        let payload: Value = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+        match job.kind.as_str() {
+            BACKCHANNEL_LOGOUT => self.send_backchannel_logout(&payload).await,
+            other => Err(format!("unknown job kind {other}")),
+        }
+    }
+
+    /// Runs jobs until the process ends: at once after each enqueue, and every few seconds for
+    /// retries.
+    pub async fn run_jobs(self) {
+        loop {
+            match self.run_due_jobs().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "jobs pass failed"),
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.wake_jobs.notified()).await;
+        }
+    }
+
+    /// Jobs of one kind, newest first.
+    pub async fn jobs_of_kind(&self, kind: &str) -> AppResult<Vec<Job>> {
+        Ok(store::of_kind(&mut *self.store.conn().await?, kind, 100).await?)
+    }
+}
