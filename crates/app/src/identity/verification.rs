@@ -213,6 +213,20 @@ impl App {
         Ok(v)
     }
 
+    /// Checks a code typed into the page: six digits whatever the channel, so that a flow whose
+    /// secret went by e-mail (a link) answers a typed code exactly as one that went by SMS, or
+    /// a decoy, does.
+    pub async fn verify_code(
+        &self,
+        flow: &str,
+        purpose: Purpose,
+        typed: &str,
+    ) -> AppResult<Verification> {
+        let code = OtpCode::parse(typed)
+            .map_err(|e| AppError::Form(vec![crate::error::FieldError::from_code("code", &e)]))?;
+        self.verify_secret(flow, purpose, code.as_str()).await
+    }
+
     /// Checks a typed code or a link's token. A wrong secret uses up one attempt.
     pub async fn verify_secret(
         &self,

@@ -207,3 +207,51 @@ async fn concurrent_guesses_at_a_code_stay_within_its_attempts() {
         );
     }
 }
+
+/// Finding 7: recovery by portal ID told existing accounts from unknown ones (an account whose
+/// code goes by e-mail answered a typed code differently), and an account with no phone or
+/// e-mail (from an upstream login) got a 500. Every portal ID now gets the same answers.
+#[tokio::test]
+async fn recovery_by_portal_id_answers_the_same_for_any_account() {
+    use ekdwar_app::identity::{NewUserInput, Purpose};
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let add = |pid: &str, email: Option<&str>| NewUserInput {
+            portal_id: pid.into(),
+            first_name: "Asha".into(),
+            last_name: "Kumari".into(),
+            phone: None,
+            email: email.map(str::to_string),
+            password: Password::new(PASSWORD),
+            role: ekdwar_domain::Role::Citizen,
+            language: None,
+        };
+        t.app
+            .admin_add_user(add("mail.only", Some("mail.only@example.in")))
+            .await
+            .unwrap();
+        t.app.admin_add_user(add("no.contact", None)).await.unwrap();
+        let lang = ekdwar_app::i18n::Lang::english();
+        let mut answers = Vec::new();
+        for pid in ["mail.only", "no.contact", "nobody.here"] {
+            let flow = t
+                .app
+                .start_recovery(pid, &solved(&t), &lang, &from("10.6.0.1".into()))
+                .await
+                .unwrap_or_else(|e| panic!("{backend} {pid}: {e:?}"));
+            let mut replies = Vec::new();
+            for typed in ["abc", "12345", "000000"] {
+                replies.push(format!(
+                    "{:?}",
+                    t.app
+                        .verify_code(&flow, Purpose::Recover, typed)
+                        .await
+                        .err()
+                ));
+            }
+            answers.push((pid, replies));
+        }
+        assert_eq!(answers[0].1, answers[2].1, "{backend}: {answers:?}");
+        assert_eq!(answers[1].1, answers[2].1, "{backend}: {answers:?}");
+    }
+}
