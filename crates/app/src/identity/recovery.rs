@@ -29,15 +29,18 @@ impl App {
             .map_err(|e| AppError::Form(vec![FieldError::from_code("identifier", &e)]))?;
         self.check_challenge(challenge).await?;
         let mut tx = self.store.begin().await?;
-        let user = users::by_identifier(&mut tx, &id).await?;
+        // An account that cannot be reached (no phone or e-mail, as after an upstream login)
+        // is answered exactly like an unknown one.
+        let user = users::by_identifier(&mut tx, &id)
+            .await?
+            .filter(|u| preferred_contact(u).is_some());
         // Where the message goes: the contact typed, or for a portal ID the account's phone
-        // (else e-mail). A decoy for a portal ID pretends to use SMS; the page never says which.
-        let contact = match (&id, &user) {
+        // (else e-mail). A decoy for a portal ID pretends to use SMS; the page never says which,
+        // and a typed code is judged the same whichever channel it is (`verify_code`).
+        let contact = match (&id, user.as_ref().and_then(preferred_contact)) {
             (LoginIdentifier::Phone(p), _) => Contact::Phone(p.clone()),
             (LoginIdentifier::Email(e), _) => Contact::Email(e.clone()),
-            (LoginIdentifier::PortalId(_), Some(u)) => {
-                preferred_contact(u).ok_or(AppError::Internal("account without contact".into()))?
-            }
+            (LoginIdentifier::PortalId(_), Some(c)) => c,
             (LoginIdentifier::PortalId(p), None) => Contact::Phone(
                 ekdwar_domain::Phone::from_trusted(format!("decoy:{}", p.key())),
             ),

@@ -142,7 +142,7 @@ pub async fn recover_verify_submit(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     match app
-        .verify_secret(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &f.code)
+        .verify_code(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &f.code)
         .await
     {
         Ok(_) => Ok(Redirect::to("/recover/password").into_response()),

@@ -172,7 +172,7 @@ pub async fn register_verify_submit(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
-    match app.verify_secret(&flow, Purpose::Register, &f.code).await {
+    match app.verify_code(&flow, Purpose::Register, &f.code).await {
         Ok(_) => Ok(Redirect::to("/register/password").into_response()),
         Err(e) => register_retry(&app, &c, &flow, e).await,
     }
