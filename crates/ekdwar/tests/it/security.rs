@@ -255,3 +255,91 @@ async fn recovery_by_portal_id_answers_the_same_for_any_account() {
         assert_eq!(answers[1].1, answers[2].1, "{backend}: {answers:?}");
     }
 }
+
+/// Finding 16: bad input got a 500 (a line break in `back` or `next`), a redirect to another
+/// site (`back=/%09/evil.example`, which browsers read as `//evil.example`), raw framework text
+/// (a form without `lang`) or an empty body (a wrong method). Each now gets a translated page
+/// or a redirect to a page of the portal.
+#[tokio::test]
+async fn bad_input_gets_a_translated_answer() {
+    let t = TestApp::start("sqlite").await;
+    let no_redirects = crate::sso::browser();
+    let home = crate::accounts::fetch(&no_redirects, &t, "/").await;
+    let csrf = home.field("csrf").unwrap();
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut form = fields;
+        form.push(("csrf", csrf.clone()));
+        no_redirects
+            .post(t.url("/language"))
+            .header("origin", &t.base)
+            .form(&form)
+            .send()
+    };
+    for back in [
+        "/\r\nSet-Cookie: x=1",
+        "/\t/evil.example",
+        "/%09/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+    ] {
+        let r = post(vec![("lang", "hi".into()), ("back", back.into())])
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{back:?}");
+        let to = r.headers()["location"].to_str().unwrap().to_string();
+        let resolved = url::Url::parse(&t.base).unwrap().join(&to).unwrap();
+        assert_eq!(
+            resolved.origin(),
+            url::Url::parse(&t.base).unwrap().origin(),
+            "{back:?} sent the browser to {to}"
+        );
+    }
+    // No `lang`: the page is translated, not framework text.
+    let r = post(vec![("back", "/".into())]).await.unwrap();
+    assert!(
+        r.status().is_redirection() || r.status() == 400,
+        "{}",
+        r.status()
+    );
+    if r.status() == 400 {
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("deserialize"), "{body}");
+    }
+    let r = crate::support::browser()
+        .get(t.url("/login?next=/authorize?x%0d%0aSet-Cookie:%20y"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A wrong method: a page that says what to do, in the person's language.
+    let r = reqwest::Client::new()
+        .put(t.url("/login"))
+        .header("accept-language", "ru")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Этот адрес нельзя использовать"), "{body}");
+    // A form the server cannot read.
+    let login = crate::accounts::fetch(&no_redirects, &t, "/recover").await;
+    let r = no_redirects
+        .post(t.url("/recover/verify"))
+        .header("origin", &t.base)
+        .header("accept-language", "hi")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&code=%ZZ", login.field("csrf").unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_client_error() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let body = r.text().await.unwrap();
+    assert!(
+        !body.contains("deserialize") && !body.contains("Failed to"),
+        "{body}"
+    );
+}
