@@ -390,9 +390,34 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
             };
             error_page(&ctx, resp.status(), title, &key, info.correlation)
         }
+        // What the framework answers by itself — a wrong method, a form it cannot read — comes
+        // as an empty or plain-text body: the person gets the translated page instead. JSON
+        // (the OAuth endpoints' errors) and pages pass through.
+        None if resp.status().is_client_error() && !has_own_body(&resp) => {
+            let key = match resp.status() {
+                StatusCode::METHOD_NOT_ALLOWED => "err-method-not-allowed",
+                StatusCode::PAYLOAD_TOO_LARGE => "err-too-large",
+                StatusCode::NOT_FOUND => "err-not-found",
+                _ => "err-bad-request",
+            };
+            let title = if resp.status() == StatusCode::NOT_FOUND {
+                "error-not-found-title"
+            } else {
+                "error-title"
+            };
+            error_page(&ctx, resp.status(), title, key, None)
+        }
         None => resp,
     };
     finish(&ctx, &app, resp, new_seed.then_some(csrf_seed))
+}
+
+/// A response that carries its own page or JSON, not a bare status or framework text.
+fn has_own_body(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| !t.starts_with("text/plain"))
 }
 
 #[derive(Template)]

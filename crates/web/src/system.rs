@@ -59,8 +59,21 @@ pub async fn not_found() -> WebError {
     WebError(ekdwar_app::error::AppError::NotFound)
 }
 
+/// `path` if it is a path on this site that a browser will read as one: it starts with a single
+/// `/`, and has no backslash and no control character (browsers drop tabs and line breaks from
+/// addresses, so `/\t/evil.example` would become `//evil.example`, another site; a line break
+/// cannot go into a `Location` header at all).
+pub fn local_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 4000
+        && !path.chars().any(|c| c == '\\' || c.is_control());
+    ok.then_some(path)
+}
+
 #[derive(Deserialize)]
 pub struct LanguageForm {
+    #[serde(default)]
     lang: String,
     #[serde(default)]
     back: String,
@@ -78,11 +91,7 @@ pub async fn switch_language(
         app.set_language(&s.user.id, &lang, &c.actor).await?;
     }
     // Only local paths, so the switch cannot be used to send people elsewhere.
-    let next = if f.back.starts_with('/') && !f.back.starts_with("//") && !f.back.contains('\\') {
-        f.back
-    } else {
-        "/".into()
-    };
+    let next = local_path(&f.back).unwrap_or("/").to_string();
     let jar = jar.add(c.cookie(LANG_COOKIE, lang.tag(), Some(365 * 86_400)));
     Ok((jar, Redirect::to(&next)).into_response())
 }

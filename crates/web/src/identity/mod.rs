@@ -136,10 +136,9 @@ fn upstream_buttons(app: &App) -> Vec<(String, String)> {
 
 /// Where to go after logging in: only back into a sign-in request of an app, or the account.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with("/authorize?") {
-        next
-    } else {
-        "/account"
+    match crate::system::local_path(next) {
+        Some(n) if n.starts_with("/authorize?") => n,
+        _ => "/account",
     }
 }
 
