@@ -1338,3 +1338,62 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
         }
     }
 }
+
+/// Security finding 14: adding `_fresh=1` to an authorization request skipped `prompt=login`
+/// for anyone who had logged in in the last five minutes.
+#[tokio::test]
+async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812300501", "Mira").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "Exams".into(),
+            redirect_uris: vec![CB_A.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let br = browser();
+    let to_app = login_and_allow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, ""),
+        "9812300501",
+    )
+    .await;
+    assert!(to_app.starts_with(CB_A), "logged in and allowed: {to_app}");
+    for forged in [
+        "&prompt=login&_fresh=1",
+        "&max_age=0&_fresh=1",
+        "&prompt=login&_fresh=AAAA",
+    ] {
+        let (_, location, page) =
+            follow(&t, &br, authorize_url(&t, &c.client.id, CB_A, forged)).await;
+        assert!(
+            !location.starts_with(CB_A) && page.contains("name=\"password\""),
+            "{forged}: asked to log in again, not sent to {location}"
+        );
+    }
+    // A real login for the request still goes through.
+    let (_, _, login) = follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+    )
+    .await;
+    let next = field(&login, "next").unwrap();
+    let (_, to_app, _) = post_form(
+        &t,
+        &br,
+        &login,
+        "/login",
+        &[
+            ("identifier", "9812300501"),
+            ("password", PASSWORD),
+            ("next", &next),
+        ],
+    )
+    .await;
+    assert!(to_app.starts_with(CB_A), "{to_app}");
+}
