@@ -101,8 +101,25 @@ fn after_login_query(raw: &str) -> String {
             }
         }
     }
-    out.append_pair("_fresh", "1");
     out.finish()
+}
+
+/// The mark that tells the authorization endpoint a login just happened for this request: a
+/// MAC of the new session, so that no one can add it to a request to skip `prompt=login` or
+/// `max_age` (security finding 14).
+fn fresh_mark(app: &App, session_hash: &str) -> String {
+    app.key.sign_b64(&[b"fresh-login", session_hash.as_bytes()])
+}
+
+/// Where a successful login goes: `next` (an authorization request, already checked to be
+/// local) marked as freshly logged in for the session `token` opens.
+pub fn after_login(app: &App, next: &str, token: &str) -> String {
+    if next.starts_with("/authorize?") {
+        let hash = ekdwar_app::security::sha256_hex(token.as_bytes());
+        format!("{next}&_fresh={}", fresh_mark(app, &hash))
+    } else {
+        next.to_string()
+    }
 }
 
 async fn run_authorize(
@@ -199,7 +216,16 @@ pub async fn authorize(
 ) -> Result<Response, WebError> {
     let raw = raw.unwrap_or_default();
     let params: AuthorizeParams = serde_urlencoded::from_str(&raw).unwrap_or_default();
-    let fresh = raw.split('&').any(|p| p == "_fresh=1");
+    let mark = url::form_urlencoded::parse(raw.as_bytes())
+        .find(|(k, _)| k == "_fresh")
+        .map(|(_, v)| v.into_owned());
+    let fresh = match (&mark, &c.user) {
+        (Some(m), Some(s)) => ekdwar_app::security::constant_time_eq(
+            m.as_bytes(),
+            fresh_mark(&app, &s.session.id_hash).as_bytes(),
+        ),
+        _ => false,
+    };
     // ui_locales picks the language for a visitor who has not chosen one.
     let jar = match params
         .ui_locales
@@ -638,6 +664,8 @@ mod tests {
         assert_eq!(p.client_id, "abc");
         assert_eq!(p.redirect_uri, "http://localhost:9/a/cb");
         assert_eq!(p.prompt.as_deref(), Some("consent"));
-        assert!(back.ends_with("_fresh=1"));
+        assert!(!back.contains("_fresh"));
+        let again = after_login_query(&format!("{raw}&_fresh=forged"));
+        assert!(!again.contains("forged"), "an incoming mark is dropped");
     }
 }

@@ -210,15 +210,15 @@ pub async fn login_submit(
             if let Some(previous) = &c.user {
                 app.logout(previous, &c.actor).await?;
             }
+            let to = if done.password_expired {
+                "/account/password?notice=notice-password-expired".to_string()
+            } else {
+                crate::sso::after_login(&app, safe_next(&f.next), &done.token)
+            };
             let jar = jar
                 .add(c.cookie(SESSION_COOKIE, done.token, None))
                 .add(c.removal(CHECK_COOKIE));
-            let to = if done.password_expired {
-                "/account/password?notice=notice-password-expired"
-            } else {
-                safe_next(&f.next)
-            };
-            Ok((jar, Redirect::to(to)).into_response())
+            Ok((jar, Redirect::to(&to)).into_response())
         }
         Err(e) => {
             let needs_challenge = matches!(e, AppError::CaptchaRequired)
