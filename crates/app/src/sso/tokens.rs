@@ -546,12 +546,17 @@ impl App {
             "iss": self.config.issuer(),
         });
         if let Some(uid) = &t.user_id {
-            out["sub"] = json!(self.subject_for(&client, uid));
-            if let Some(u) = users::by_id(&mut conn, uid)
+            // A token of a locked (or deleted) account is not active, whatever its expiry
+            // (security finding 13).
+            match users::by_id(&mut conn, uid)
                 .await
                 .map_err(OAuthError::server)?
             {
-                out["acr"] = json!(acr_of(u.level));
+                Some(u) if u.status == AccountStatus::Active => {
+                    out["sub"] = json!(self.subject_for(&client, uid));
+                    out["acr"] = json!(acr_of(u.level));
+                }
+                _ => return Ok(json!({ "active": false })),
             }
         }
         Ok(out)

@@ -587,6 +587,28 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
             (info["active"].as_bool(), info["sub"].as_str()),
             (Some(true), Some(user.id.as_str()))
         );
+        // Finding 13: a locked account's token is not active, even while it is not revoked.
+        let set = |status| {
+            let (store, id, at) = (
+                t.app.store.clone(),
+                user.id.clone(),
+                ekdwar_domain::Clock::now(&*t.clock),
+            );
+            async move {
+                let mut c = store.conn().await.unwrap();
+                ekdwar_store::identity::set_status(&mut c, &id, status, at)
+                    .await
+                    .unwrap();
+            }
+        };
+        set(ekdwar_domain::AccountStatus::Locked).await;
+        assert_eq!(
+            introspect(access2.clone()).await["active"],
+            false,
+            "{backend}: locked account"
+        );
+        set(ekdwar_domain::AccountStatus::Active).await;
+        assert_eq!(introspect(access2.clone()).await["active"], true);
         // Reusing the old refresh token revokes the whole family.
         let (status, err) = token(
             &t,
