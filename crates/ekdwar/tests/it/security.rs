@@ -343,3 +343,45 @@ async fn bad_input_gets_a_translated_answer() {
         "{body}"
     );
 }
+
+/// Finding 12: the current-password check on "change password" could be guessed without limit.
+/// Guesses now count like failed logins: after a few, the check waits.
+#[tokio::test]
+async fn guesses_at_the_current_password_are_limited() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "98123 00601", "Asha").await;
+        let mut statuses = Vec::new();
+        for i in 0..12 {
+            let page = t.get("/account/password").await;
+            let wrong = format!("not my password {i}");
+            let new = "copper kettle morning 9";
+            let r = t
+                .post(
+                    &page,
+                    "/account/password",
+                    &[("current", &wrong), ("password", new), ("confirm", new)],
+                )
+                .await;
+            statuses.push(r.has("Too many attempts"));
+        }
+        assert!(
+            statuses.contains(&true),
+            "{backend}: twelve wrong guesses in a row are never slowed: {statuses:?}"
+        );
+        // The right password also waits now: the limit is not a hint.
+        let page = t.get("/account/password").await;
+        let r = t
+            .post(
+                &page,
+                "/account/password",
+                &[
+                    ("current", PASSWORD),
+                    ("password", "copper kettle morning 9"),
+                    ("confirm", "copper kettle morning 9"),
+                ],
+            )
+            .await;
+        assert!(r.has("Too many attempts"), "{backend}: {}", r.body);
+    }
+}
