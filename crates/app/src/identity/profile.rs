@@ -70,6 +70,28 @@ impl App {
         confirm: Password,
         actor: &Actor,
     ) -> AppResult<()> {
+        // Guesses at the current password count like failed logins of the account, with the
+        // same back-off and hourly ceiling (security finding 12).
+        let key = format!("login:acct:{}", cur.user.id);
+        let policy = self.account_throttle();
+        let now = self.clock.now();
+        let mut locked = None;
+        let (_, charged) =
+            ekdwar_store::throttle::modify(&mut *self.store.conn().await?, &key, |c| match policy
+                .verdict(c, now)
+            {
+                ekdwar_domain::throttle::Verdict::Locked(until) => {
+                    locked = Some(until);
+                    None
+                }
+                _ => Some(policy.after_failure(c, now)),
+            })
+            .await?;
+        if charged.is_none() {
+            return Err(AppError::Throttled {
+                retry_after_secs: locked.map_or(60, |u| u.since(now).as_secs().max(1)),
+            });
+        }
         if !self
             .hashing
             .verify(&current, cur.user.password_hash.as_deref())
@@ -88,6 +110,7 @@ impl App {
             ekdwar_store::commit(tx).await?;
             return Err(AppError::field("current", "password-current-wrong"));
         }
+        ekdwar_store::throttle::clear(&mut *self.store.conn().await?, &key).await?;
         let ids = identifiers_of(&cur.user);
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         self.check_new_password(&new, &confirm, &ids)?;
