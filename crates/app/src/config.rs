@@ -283,10 +283,50 @@ pub struct Overrides {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Where and what is wrong, never the value itself: it may be a secret.
     #[error("{0}")]
-    Parse(#[from] Box<figment::Error>),
+    Parse(String),
     #[error("configuration value {key} is invalid: {reason}")]
     Invalid { key: &'static str, reason: String },
+}
+
+/// A configuration error without the offending value (which may be a password or key).
+fn describe(e: &figment::Error) -> String {
+    use figment::error::Kind;
+    e.clone()
+        .into_iter()
+        .map(|e| {
+            let what = match &e.kind {
+                Kind::InvalidType(_, expected) => {
+                    format!("has the wrong type; expected {expected}")
+                }
+                Kind::InvalidValue(_, expected) => {
+                    format!("has a wrong value; expected {expected}")
+                }
+                Kind::InvalidLength(_, expected) => {
+                    format!("has the wrong length; expected {expected}")
+                }
+                Kind::UnknownVariant(_, known) => format!("is not one of {known:?}"),
+                Kind::UnknownField(field, _) => format!("has an unknown key {field}"),
+                Kind::MissingField(field) => format!("is missing {field}"),
+                Kind::DuplicateField(field) => format!("repeats {field}"),
+                Kind::Message(_) => "cannot be read".to_string(),
+                _ => "is not valid".to_string(),
+            };
+            let key = if e.path.is_empty() {
+                "the configuration".to_string()
+            } else {
+                e.path.join(".")
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            format!("{key} {what}{source}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Config {
@@ -325,7 +365,9 @@ impl Config {
             flags.insert("server".into(), server.into());
             fig = fig.merge(Serialized::globals(flags));
         }
-        let config: Config = fig.extract().map_err(Box::new)?;
+        let config: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Parse(describe(&e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -359,6 +401,17 @@ impl Config {
         }
         if self.password.max_length < PasswordPolicy::MIN_MAX_LENGTH {
             return bad("password.max_length", "must be at least 64");
+        }
+        if self
+            .server
+            .secret_key
+            .as_ref()
+            .is_some_and(|k| k.expose().len() < 32)
+        {
+            return bad(
+                "server.secret_key",
+                "must be at least 32 bytes (for example 64 random hex digits)",
+            );
         }
         if ekdwar_domain::Region::parse(&self.locale.default_region).is_err() {
             return bad("locale.default_region", "is not an ISO 3166 country code");

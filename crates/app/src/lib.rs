@@ -74,13 +74,21 @@ impl App {
         // Every TLS client in the process (SMTP, SMS gateway, PostgreSQL) uses ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data = &config.server.data_dir;
-        std::fs::create_dir_all(data)
+        create_private_dir(data)
             .with_context(|| format!("cannot create data folder {}", data.display()))?;
         let random = deps.random.unwrap_or_else(|| Arc::new(OsRandom));
         let key = match &config.server.secret_key {
             Some(k) => ServerKey::new(k.expose().as_bytes().to_vec()),
             None => load_or_create_key(data, random.as_ref())?,
         };
+        // The SQLite file (and the journal files SQLite gives the same mode) readable by the
+        // portal's user only.
+        if let Some(path) = config.database_url().strip_prefix("sqlite://")
+            && !path.contains('?')
+            && !Path::new(path).exists()
+        {
+            write_private(Path::new(path), "")?;
+        }
         let store = Store::connect_with(&config.database_url(), config.server.sqlite_full_sync)
             .await
             .context("cannot open the database")?;
@@ -178,6 +186,9 @@ impl App {
         n += ekdwar_store::verifications::purge(&mut conn, before).await?;
         n += ekdwar_store::throttle::purge(&mut conn, before).await?;
         n += ekdwar_store::jobs::purge(&mut conn, before).await?;
+        // Codes and links in messages that were never sent (no gateway, or given up) are dead
+        // after a day; their text goes.
+        n += ekdwar_store::notify::forget_bodies(&mut conn, before).await?;
         Ok(n)
     }
 
@@ -205,6 +216,18 @@ fn load_or_create_key(data: &Path, random: &dyn Random) -> anyhow::Result<Server
     random.fill(&mut bytes);
     write_private(&path, &hex::encode(&bytes))?;
     Ok(ServerKey::new(bytes))
+}
+
+/// Creates the data folder (and its parents) readable by the portal's user only.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path)
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

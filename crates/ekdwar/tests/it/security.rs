@@ -385,3 +385,51 @@ async fn guesses_at_the_current_password_are_limited() {
         assert!(r.has("Too many attempts"), "{backend}: {}", r.body);
     }
 }
+
+/// Finding 17: a one-byte `server.secret_key` passed, configuration errors echoed secret values,
+/// the data folder and database were readable by every user of the machine, and codes and
+/// links stayed readable in the outbox for ever.
+#[tokio::test]
+async fn secrets_are_strong_private_and_short_lived() {
+    use ekdwar_app::config::{Config, Overrides};
+    let mut config = Config::default();
+    config.server.secret_key = Some(ekdwar_app::config::Secret::new("x"));
+    let e = config.validate().unwrap_err().to_string();
+    assert!(e.contains("server.secret_key"), "{e}");
+
+    let dir = std::env::temp_dir().join(format!("ekdwar-sec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "[server]\nsecret_key = 9876543210123\n").unwrap();
+    let e = Config::load(Some(&file), &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("secret_key") && !e.contains("9876543210123"),
+        "{e}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut config = Config::default();
+        let data = dir.join("fresh").join("data");
+        config.server.data_dir = data.clone();
+        ekdwar_app::App::build(config, ekdwar_app::Deps::default())
+            .await
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700, "the data folder");
+        assert_eq!(mode(&data.join("ekdwar.db")), 0o600, "the database");
+        assert_eq!(mode(&data.join("secret.key")), 0o600, "the key");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // A code in the local outbox (no gateway) is gone a day later.
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "98123 00701", "Asha").await;
+    assert!(!t.last_message("+919812300701").await.is_empty());
+    t.advance(std::time::Duration::from_secs(2 * 86_400));
+    t.app.purge_expired().await.unwrap();
+    assert_eq!(t.last_message("+919812300701").await, "");
+}
