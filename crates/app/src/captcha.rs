@@ -71,7 +71,10 @@ impl App {
         let a = 1 + self.random.below(9);
         let b = 1 + self.random.below(9);
         let expires = self.clock.now().plus(LIFETIME).millis();
-        let payload = format!("{nonce}|{expires}|{difficulty}|{a}|{b}");
+        // The token carries a keyed hash of the sum, never the numbers: it cannot be read to
+        // answer the question (security finding 5).
+        let answer = self.answer_mac(&nonce, a + b);
+        let payload = format!("{nonce}|{expires}|{difficulty}|{answer}");
         let sig = self.key.sign_b64(&[b"challenge", payload.as_bytes()]);
         Challenge {
             token: format!("{}.{sig}", URL_SAFE_NO_PAD.encode(payload)),
@@ -82,7 +85,17 @@ impl App {
         }
     }
 
+    fn answer_mac(&self, nonce: &str, sum: u32) -> String {
+        self.key.sign_b64(&[
+            b"challenge-answer",
+            nonce.as_bytes(),
+            sum.to_string().as_bytes(),
+        ])
+    }
+
     /// Accepts a correct, fresh, unused answer; anything else is a field error on `captcha`.
+    /// A challenge is spent by any answer, right or wrong, so its question cannot be tried
+    /// twice.
     pub async fn check_challenge(&self, answer: &ChallengeAnswer) -> AppResult<()> {
         let wrong = || AppError::Form(vec![FieldError::new("captcha", "captcha-wrong")]);
         let (payload_b64, sig) = answer.token.split_once('.').ok_or_else(wrong)?;
@@ -98,7 +111,7 @@ impl App {
             return Err(wrong());
         }
         let parts: Vec<&str> = payload.split('|').collect();
-        let [nonce, expires, difficulty, a, b] = parts[..] else {
+        let [nonce, expires, difficulty, answer_mac] = parts[..] else {
             return Err(wrong());
         };
         let expires = Timestamp::from_millis(expires.parse().map_err(|_| wrong())?);
@@ -109,13 +122,17 @@ impl App {
             )]));
         }
         let difficulty: u8 = difficulty.parse().map_err(|_| wrong())?;
-        let sum = a.parse::<u32>().unwrap_or(0) + b.parse::<u32>().unwrap_or(0);
-        let typed_ok = answer.text.trim().parse::<u32>().ok() == Some(sum);
-        if !(typed_ok || pow_ok(nonce, answer.pow.trim(), difficulty)) {
-            return Err(wrong());
-        }
         let mut conn = self.store.conn().await?;
         if !ekdwar_store::throttle::use_challenge(&mut conn, nonce, expires).await? {
+            return Err(wrong());
+        }
+        let typed_ok = answer.text.trim().parse::<u32>().ok().is_some_and(|sum| {
+            crate::security::constant_time_eq(
+                self.answer_mac(nonce, sum).as_bytes(),
+                answer_mac.as_bytes(),
+            )
+        });
+        if !(typed_ok || pow_ok(nonce, answer.pow.trim(), difficulty)) {
             return Err(wrong());
         }
         Ok(())

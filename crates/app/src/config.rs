@@ -184,6 +184,13 @@ pub struct SecurityConfig {
     pub login_max_failures_per_hour: i64,
     /// Leading zero bits the proof-of-work challenge asks for (about 2^n hashes in the browser).
     pub pow_difficulty: u8,
+    /// SMS and e-mail sent for one address in an hour (registration, recovery, resends).
+    pub messages_per_address_per_hour: i64,
+    /// SMS sent to one number range (the country code and next four digits) in an hour.
+    pub sms_per_number_range_per_hour: i64,
+    /// SMS sent by the whole portal in an hour: a ceiling against SMS pumping. When it is
+    /// reached, SMS waits and an alert is logged; e-mail keeps working.
+    pub sms_per_hour: i64,
 }
 
 impl Default for SecurityConfig {
@@ -197,6 +204,9 @@ impl Default for SecurityConfig {
             email_link_ttl_hours: 24,
             login_challenge_after: 3,
             login_free_failures: 5,
+            messages_per_address_per_hour: 10,
+            sms_per_number_range_per_hour: 60,
+            sms_per_hour: 2000,
             login_max_failures_per_hour: 100,
             pow_difficulty: 16,
         }

@@ -37,6 +37,8 @@ pub struct Metrics {
     pub otps_sent: Family<ChannelLabels, Counter>,
     pub lockouts: Counter,
     pub deliveries: Family<OutcomeLabels, Counter>,
+    /// Messages refused by a sending limit, by limit (`number`, `address`, `range`, `all`).
+    pub sends_limited: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -86,7 +88,14 @@ impl Default for Metrics {
             "Outbox delivery attempts by outcome",
             deliveries.clone(),
         );
+        let sends_limited = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "messages_limited",
+            "Messages refused by a sending limit, by limit",
+            sends_limited.clone(),
+        );
         Self {
+            sends_limited,
             registry,
             http_requests,
             http_duration,

@@ -114,6 +114,34 @@ impl ThrottlePolicy {
     }
 }
 
+/// A plain hourly quota (messages sent per address, per number range, in all): at most
+/// `per_hour` in a window that starts with the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub per_hour: i64,
+}
+
+impl Quota {
+    /// The counter with one more taken, or the time the window ends when it is used up.
+    pub fn take(&self, c: Option<Counter>, now: Timestamp) -> Result<Counter, Timestamp> {
+        let mut c = match c {
+            Some(c) if now.since(c.window_start) < HOUR => c,
+            _ => Counter {
+                failures: 0,
+                window_start: now,
+                last_failure_at: now,
+                locked_until: Timestamp::from_millis(0),
+            },
+        };
+        if c.failures >= self.per_hour {
+            return Err(c.window_start.plus(HOUR));
+        }
+        c.failures += 1;
+        c.last_failure_at = now;
+        Ok(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +166,15 @@ mod tests {
         assert_eq!(p.verdict(Some(sixth), at(10)), Verdict::Locked(at(36)));
         let seventh = p.after_failure(Some(sixth), at(40));
         assert_eq!(seventh.locked_until, at(100));
+    }
+
+    #[test]
+    fn quotas_refill_every_hour() {
+        let q = Quota { per_hour: 2 };
+        let a = q.take(None, at(0)).unwrap();
+        let b = q.take(Some(a), at(10)).unwrap();
+        assert_eq!(q.take(Some(b), at(20)), Err(at(3600)));
+        assert_eq!(q.take(Some(b), at(3600)).unwrap().failures, 1);
     }
 
     #[test]

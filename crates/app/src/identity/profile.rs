@@ -166,7 +166,7 @@ impl App {
         let contact = Contact::parse(new, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         let mut tx = self.store.begin().await?;
-        self.count_send(&mut tx, &contact).await?;
+        self.count_send(&mut tx, &contact, actor).await?;
         let owner = users::by_contact(&mut tx, &contact).await?;
         if owner.as_ref().is_some_and(|o| o.id == cur.user.id) {
             return Err(AppError::field("contact", "contact-unchanged"));

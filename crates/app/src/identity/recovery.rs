@@ -45,7 +45,7 @@ impl App {
                 ekdwar_domain::Phone::from_trusted(format!("decoy:{}", p.key())),
             ),
         };
-        self.count_send(&mut tx, &contact).await?;
+        self.count_send(&mut tx, &contact, actor).await?;
         let user_lang = user
             .as_ref()
             .map_or_else(|| lang.clone(), |u| self.user_lang_or(u, lang));
@@ -149,7 +149,7 @@ impl App {
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         self.check_challenge(challenge).await?;
         let mut tx = self.store.begin().await?;
-        self.count_send(&mut tx, &contact).await?;
+        self.count_send(&mut tx, &contact, actor).await?;
         if let Some(user) = users::by_contact(&mut tx, &contact).await? {
             let lang = self.user_lang_or(&user, lang);
             self.enqueue(

@@ -74,7 +74,7 @@ impl App {
 
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        self.count_send(&mut tx, &contact).await?;
+        self.count_send(&mut tx, &contact, actor).await?;
         let existing = users::by_contact(&mut tx, &contact).await?;
         let pending = Pending {
             first_name: first.as_str().into(),

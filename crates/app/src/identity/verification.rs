@@ -13,6 +13,7 @@ use ekdwar_store::Conn;
 use ekdwar_store::verifications::{self as store, Verification};
 
 use crate::App;
+use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::notify::Outgoing;
@@ -86,25 +87,90 @@ impl App {
     }
 
     /// Refuses when too many messages went to this contact recently, else counts this one.
-    pub(crate) async fn count_send(&self, conn: &mut Conn, contact: &Contact) -> AppResult<()> {
-        let key = format!("send:{}", contact.as_str());
-        let policy = self.send_throttle();
+    pub(crate) async fn count_send(
+        &self,
+        conn: &mut Conn,
+        contact: &Contact,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        use ekdwar_domain::throttle::Quota;
         let now = self.clock.now();
+        let s = &self.config.security;
+        // Per contact (against bombing one person), per address, per number range and in all
+        // (against SMS pumping, which costs the government money): each taken by
+        // compare-and-swap, so concurrency cannot pass a limit.
+        let policy = self.send_throttle();
         let mut locked = None;
         let (_, sent) =
-            ekdwar_store::throttle::modify(conn, &key, |c| match policy.verdict(c, now) {
-                Verdict::Locked(until) => {
-                    locked = Some(until);
-                    None
+            ekdwar_store::throttle::modify(conn, &format!("send:{}", contact.as_str()), |c| {
+                match policy.verdict(c, now) {
+                    Verdict::Locked(until) => {
+                        locked = Some(until);
+                        None
+                    }
+                    _ => Some(policy.after_failure(c, now)),
                 }
-                _ => Some(policy.after_failure(c, now)),
             })
             .await?;
-        match (sent, locked) {
-            (Some(_), _) => Ok(()),
-            (None, until) => Err(AppError::Throttled {
-                retry_after_secs: until.map_or(60, |u| u.since(now).as_secs().max(1)),
-            }),
+        if sent.is_none() {
+            return Err(self.send_limited("number", locked, now));
+        }
+        let mut quotas = Vec::new();
+        if let Some(ip) = &actor.ip {
+            quotas.push((
+                "address",
+                format!("send:ip:{}", address_key(ip)),
+                s.messages_per_address_per_hour,
+            ));
+        }
+        if let Contact::Phone(p) = contact {
+            let range: String = p.as_str().chars().take(7).collect();
+            quotas.push((
+                "range",
+                format!("send:range:{range}"),
+                s.sms_per_number_range_per_hour,
+            ));
+            quotas.push(("all", "send:sms".to_string(), s.sms_per_hour));
+        }
+        for (limit, key, per_hour) in quotas {
+            let quota = Quota { per_hour };
+            let mut until = None;
+            let (_, taken) = ekdwar_store::throttle::modify(conn, &key, |c| {
+                quota.take(c, now).map_err(|u| until = Some(u)).ok()
+            })
+            .await?;
+            if taken.is_none() {
+                return Err(self.send_limited(limit, until, now));
+            }
+        }
+        Ok(())
+    }
+
+    /// The refusal when a sending limit is reached, counted and logged: the portal-wide
+    /// ceiling as an alert, since it means SMS pumping or a flood of real demand.
+    fn send_limited(
+        &self,
+        limit: &str,
+        until: Option<ekdwar_domain::Timestamp>,
+        now: ekdwar_domain::Timestamp,
+    ) -> AppError {
+        self.metrics
+            .sends_limited
+            .get_or_create(&crate::metrics::OutcomeLabels {
+                outcome: limit.into(),
+            })
+            .inc();
+        if limit == "all" {
+            tracing::error!(
+                alert = true,
+                limit,
+                "the portal-wide SMS ceiling is reached: SMS waits until the hour ends"
+            );
+        } else {
+            tracing::warn!(limit, "message refused by a sending limit");
+        }
+        AppError::Throttled {
+            retry_after_secs: until.map_or(60, |u| u.since(now).as_secs().max(1)),
         }
     }
 
@@ -290,7 +356,13 @@ impl App {
     }
 
     /// Sends a fresh secret after the cool-down. Decoys are refreshed but stay silent.
-    pub async fn resend(&self, flow: &str, purpose: Purpose, lang: &Lang) -> AppResult<()> {
+    pub async fn resend(
+        &self,
+        flow: &str,
+        purpose: Purpose,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let v = self.live_flow(&mut tx, flow, purpose).await?;
         let now = self.clock.now();
@@ -303,7 +375,7 @@ impl App {
             });
         }
         let contact = Contact::from_trusted(v.channel, v.contact.clone());
-        self.count_send(&mut tx, &contact).await?;
+        self.count_send(&mut tx, &contact, actor).await?;
         let secret = self.new_secret(v.channel);
         let cooldown = Duration::from_secs(self.config.security.resend_cooldown_seconds);
         store::replace_secret(
@@ -337,5 +409,16 @@ impl App {
             verified: v.verified_at.is_some(),
             resend_in_secs: v.resend_after.since(now).as_secs(),
         })
+    }
+}
+
+/// The address a sending limit counts: IPv4 as it is, IPv6 by its /64 (one customer's network).
+fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_string(),
     }
 }

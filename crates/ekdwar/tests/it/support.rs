@@ -96,6 +96,9 @@ impl TestApp {
             max_concurrent: 2,
         };
         config.security.pow_difficulty = 8;
+        // Every test's browser is one address: its sending limit is tested on its own
+        // (`security::messages_per_address_and_in_all_are_limited`).
+        config.security.messages_per_address_per_hour = 10_000;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr.to_string();

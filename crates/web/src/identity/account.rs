@@ -232,7 +232,7 @@ pub async fn contact_resend(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, CONTACT_FLOW);
-    match app.resend(&flow, Purpose::Contact, &c.lang).await {
+    match app.resend(&flow, Purpose::Contact, &c.lang, &c.actor).await {
         Ok(()) => {
             Ok(Redirect::to("/account/contact/verify?notice=notice-code-resent").into_response())
         }

@@ -156,7 +156,12 @@ pub async fn recover_resend(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     match app
-        .resend(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &c.lang)
+        .resend(
+            &flow_cookie(&jar, RECOVER_FLOW),
+            Purpose::Recover,
+            &c.lang,
+            &c.actor,
+        )
         .await
     {
         Ok(()) => Ok(Redirect::to("/recover/verify?notice=notice-code-resent").into_response()),

@@ -184,7 +184,10 @@ pub async fn register_resend(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
-    match app.resend(&flow, Purpose::Register, &c.lang).await {
+    match app
+        .resend(&flow, Purpose::Register, &c.lang, &c.actor)
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/register/verify?notice=notice-code-resent").into_response()),
         Err(e) => register_retry(&app, &c, &flow, e).await,
     }
