@@ -527,3 +527,42 @@ async fn messages_per_address_and_in_all_are_limited() {
         assert!(email.is_ok(), "{backend}: e-mail still works: {email:?}");
     }
 }
+
+/// Finding 11: the last step of registration answered "taken" or not for any number of portal
+/// IDs, an oracle for which IDs exist. One registration gets 20 tries.
+#[tokio::test]
+async fn one_registration_cannot_probe_portal_ids_without_limit() {
+    use ekdwar_app::identity::Purpose;
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let flow = t
+            .app
+            .start_registration(registration(&t, "98123 00801"), &from("10.9.0.1".into()))
+            .await
+            .unwrap();
+        let code = t.last_code("+919812300801").await;
+        t.app
+            .verify_code(&flow, Purpose::Register, &code)
+            .await
+            .unwrap();
+        let mut answers = Vec::new();
+        for i in 0..25 {
+            let r = t
+                .app
+                .complete_registration(
+                    &flow,
+                    &format!("probe.{i}"),
+                    Password::new("short"),
+                    Password::new("short"),
+                    &from("10.9.0.1".into()),
+                )
+                .await;
+            answers.push(matches!(r, Err(AppError::Throttled { .. })));
+        }
+        assert_eq!(
+            answers.iter().filter(|t| **t).count(),
+            5,
+            "{backend}: tries after the 20th wait: {answers:?}"
+        );
+    }
+}

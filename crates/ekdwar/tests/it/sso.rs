@@ -1419,3 +1419,84 @@ async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
     .await;
     assert!(to_app.starts_with(CB_A), "{to_app}");
 }
+
+/// Security finding 9: another site could log a person out — by sending them to an
+/// authorization request with `prompt=login` of any public app, or to the logout endpoint with
+/// any ID token the portal signed, even another person's.
+#[tokio::test]
+async fn another_site_cannot_log_a_person_out() {
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812300901", "Mira").await;
+    register_phone(&t, "9812300902", "Other").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "Public".into(),
+            redirect_uris: vec![CB_A.into()],
+            public: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // The other person's ID token, from their own browser.
+    let other = browser();
+    let to_app = login_and_allow(
+        &t,
+        &other,
+        format!(
+            "{}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            authorize_url(&t, &c.client.id, CB_A, "")
+        ),
+        "9812300902",
+    )
+    .await;
+    let code = query_param(&to_app, "code").unwrap();
+    let (_, tokens) = token(
+        &t,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CB_A),
+            ("client_id", &c.client.id),
+            ("code_verifier", VERIFIER),
+        ],
+        None,
+    )
+    .await;
+    let foreign_hint = tokens["id_token"]
+        .as_str()
+        .expect("an ID token")
+        .to_string();
+
+    // Mira is logged in in her browser.
+    let br = browser();
+    let (_, _, login) = follow(&t, &br, t.url("/login")).await;
+    post_form(
+        &t,
+        &br,
+        &login,
+        "/login",
+        &[("identifier", "9812300901"), ("password", PASSWORD)],
+    )
+    .await;
+    let still_in = |br: reqwest::Client| {
+        let url = t.url("/account");
+        async move { br.get(url).send().await.unwrap().status() == 200 }
+    };
+    assert!(still_in(br.clone()).await);
+    follow(
+        &t,
+        &br,
+        authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+    )
+    .await;
+    assert!(still_in(br.clone()).await, "prompt=login from another site");
+    let (_, _, page) = follow(
+        &t,
+        &br,
+        t.url(&format!("/oauth/logout?id_token_hint={foreign_hint}")),
+    )
+    .await;
+    assert!(page.contains("Log out of Ekdwar?"), "asked first: {page}");
+    assert!(still_in(br.clone()).await, "another person's ID token");
+}
