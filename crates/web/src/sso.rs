@@ -166,10 +166,9 @@ async fn run_authorize(
                 }
                 q.finish()
             };
-            // A new login replaces the current one.
-            if let Some(s) = session {
-                app.logout(s, &c.actor).await?;
-            }
+            // The current session stays until a new login replaces it: a request from another
+            // site (`prompt=login` with any public app) must not be able to log a person out
+            // (security finding 9).
             Redirect::to(&login).into_response()
         }
         Step::Consent { scopes } => {
@@ -423,9 +422,13 @@ pub async fn logout_get(
     jar: CookieJar,
     Query(p): Query<LogoutParams>,
 ) -> Result<Response, WebError> {
-    let proven = match p.id_token_hint.as_deref() {
-        Some(t) => app.verify_jwt(t).await.is_some(),
-        None => false,
+    // The hint proves the request only if it was issued in this browser's own session: any
+    // token the portal signed, even another person's, is not enough (security finding 9).
+    let proven = match (p.id_token_hint.as_deref(), &c.user) {
+        (Some(t), Some(s)) => app.verify_jwt(t).await.is_some_and(|claims| {
+            claims["sid"].as_str() == Some(&s.session.id_hash[..32.min(s.session.id_hash.len())])
+        }),
+        _ => false,
     };
     if proven || c.user.is_none() {
         return finish_logout(&app, &c, jar, p).await;

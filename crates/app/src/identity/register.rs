@@ -156,6 +156,22 @@ impl App {
         let details = self.registration_details(flow).await?;
         let portal_id = PortalId::parse(portal_id)
             .map_err(|e| AppError::Form(vec![FieldError::from_code("portal_id", &e)]))?;
+        // Each try of a portal ID tells whether it is taken: a verified registration gets 20
+        // tries, not an unlimited oracle (security finding 11).
+        let now = self.clock.now();
+        let quota = ekdwar_domain::throttle::Quota { per_hour: 20 };
+        let mut until = None;
+        let (_, taken) = ekdwar_store::throttle::modify(
+            &mut *self.store.conn().await?,
+            &format!("register:tries:{flow}"),
+            |c| quota.take(c, now).map_err(|u| until = Some(u)).ok(),
+        )
+        .await?;
+        if taken.is_none() {
+            return Err(AppError::Throttled {
+                retry_after_secs: until.map_or(60, |u| u.since(now).as_secs().max(1)),
+            });
+        }
         self.check_new_password(
             &password,
             &confirm,
@@ -168,7 +184,6 @@ impl App {
         )?;
         let hash = self.hashing.hash(&password).await?;
 
-        let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
         let p: Pending =

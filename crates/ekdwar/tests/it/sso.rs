@@ -1385,6 +1385,8 @@ async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
     )
     .await;
     assert!(to_app.starts_with(CB_A), "logged in and allowed: {to_app}");
+    // Some time later (the test clock stands still otherwise: max_age=0 would be met).
+    t.advance(Duration::from_secs(60));
     for forged in [
         "&prompt=login&_fresh=1",
         "&max_age=0&_fresh=1",

@@ -158,8 +158,10 @@ pub async fn login_form(
     jar: CookieJar,
     axum::extract::Query(q): axum::extract::Query<LoginQuery>,
 ) -> Response {
-    if c.user.is_some() {
-        return Redirect::to(safe_next(&q.next)).into_response();
+    // Logged in already: the account, unless an app's sign-in request asked for a new login
+    // (`prompt=login`, `max_age`, a higher level), which this form then gives.
+    if c.user.is_some() && safe_next(&q.next) == "/account" {
+        return Redirect::to("/account").into_response();
     }
     let targets = crate::sso::login_targets(&app, &q.next).await;
     // A browser whose last attempt needed the check gets it at once (the account is not known
