@@ -1502,3 +1502,52 @@ async fn another_site_cannot_log_a_person_out() {
     assert!(page.contains("Log out of Ekdwar?"), "asked first: {page}");
     assert!(still_in(br.clone()).await, "another person's ID token");
 }
+
+/// Security finding 4: posting the consent form directly skipped `acr_values`, `prompt=login`
+/// and `max_age`. The whole request is checked again on every step.
+#[tokio::test]
+async fn a_consent_posted_directly_meets_the_whole_request() {
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812301001", "Mira").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "Exams".into(),
+            redirect_uris: vec![CB_A.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let br = browser();
+    let (_, _, login) = follow(&t, &br, t.url("/login")).await;
+    post_form(
+        &t,
+        &br,
+        &login,
+        "/login",
+        &[("identifier", "9812301001"), ("password", PASSWORD)],
+    )
+    .await;
+    t.advance(Duration::from_secs(600));
+    let (_, _, account) = follow(&t, &br, t.url("/account")).await;
+    for extra in [
+        "&prompt=login",
+        "&max_age=60",
+        "&acr_values=urn:ekdwar:loa:verified",
+    ] {
+        let url = authorize_url(&t, &c.client.id, CB_A, extra);
+        let request = url.split_once('?').unwrap().1.to_string();
+        let (_, location, _) = post_form(
+            &t,
+            &br,
+            &account,
+            "/authorize/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+        assert!(
+            !location.contains("code="),
+            "{extra}: a code was given without meeting the request: {location}"
+        );
+    }
+}
