@@ -111,6 +111,21 @@ fn fresh_mark(app: &App, session_hash: &str) -> String {
     app.key.sign_b64(&[b"fresh-login", session_hash.as_bytes()])
 }
 
+/// Whether `raw` (an authorization request) carries the mark of a login made for it in this
+/// browser's session.
+fn freshly_logged_in(app: &App, c: &Ctx, raw: &str) -> bool {
+    let mark = url::form_urlencoded::parse(raw.as_bytes())
+        .find(|(k, _)| k == "_fresh")
+        .map(|(_, v)| v.into_owned());
+    match (&mark, &c.user) {
+        (Some(m), Some(s)) => ekdwar_app::security::constant_time_eq(
+            m.as_bytes(),
+            fresh_mark(app, &s.session.id_hash).as_bytes(),
+        ),
+        _ => false,
+    }
+}
+
 /// Where a successful login goes: `next` (an authorization request, already checked to be
 /// local) marked as freshly logged in for the session `token` opens.
 pub fn after_login(app: &App, next: &str, token: &str) -> String {
@@ -150,7 +165,7 @@ async fn run_authorize(
             app.clock.now().since(s.session.created_at) < std::time::Duration::from_secs(300)
         });
     let step = match (consent_answer, session) {
-        (Some(allow), Some(s)) => app.answer_consent(&req, s, allow, &c.actor).await?,
+        (Some(allow), Some(s)) => app.answer_consent(&req, s, allow, fresh, &c.actor).await?,
         _ => app.authorize_step(&req, session, fresh).await?,
     };
     Ok(match step {
@@ -215,16 +230,7 @@ pub async fn authorize(
 ) -> Result<Response, WebError> {
     let raw = raw.unwrap_or_default();
     let params: AuthorizeParams = serde_urlencoded::from_str(&raw).unwrap_or_default();
-    let mark = url::form_urlencoded::parse(raw.as_bytes())
-        .find(|(k, _)| k == "_fresh")
-        .map(|(_, v)| v.into_owned());
-    let fresh = match (&mark, &c.user) {
-        (Some(m), Some(s)) => ekdwar_app::security::constant_time_eq(
-            m.as_bytes(),
-            fresh_mark(&app, &s.session.id_hash).as_bytes(),
-        ),
-        _ => false,
-    };
+    let fresh = freshly_logged_in(&app, &c, &raw);
     // ui_locales picks the language for a visitor who has not chosen one.
     let jar = match params
         .ui_locales
@@ -257,12 +263,13 @@ pub async fn consent(
     if c.user.is_none() {
         return run_authorize(&app, &c, &f.request, params, false, None).await;
     }
+    let fresh = freshly_logged_in(&app, &c, &f.request);
     run_authorize(
         &app,
         &c,
         &f.request,
         params,
-        false,
+        fresh,
         Some(f.decision == "allow"),
     )
     .await

@@ -220,38 +220,8 @@ impl App {
                 Step::Login
             });
         };
-        let too_old = req
-            .max_age
-            .is_some_and(|m| now.since(s.session.created_at) > Duration::from_secs(m));
-        if !fresh_login && (req.prompt.login || too_old) {
-            return Ok(if req.prompt.none {
-                self.error_to_client(req, "login_required", "a fresh login is required")
-            } else {
-                Step::Login
-            });
-        }
-        if let Some(need) = req.min_level
-            && s.user.level < need
-        {
-            return Ok(if req.prompt.none {
-                self.error_to_client(
-                    req,
-                    "unmet_authentication_requirements",
-                    "the account level is too low",
-                )
-            } else {
-                Step::LevelTooLow {
-                    need,
-                    cancel: self.client_redirect(
-                        &req.redirect_uri,
-                        &[
-                            ("error", "access_denied"),
-                            ("error_description", "the account level is too low"),
-                        ],
-                        req.state.as_deref(),
-                    ),
-                }
-            });
+        if let Some(step) = self.unmet_requirement(req, s, fresh_login, now) {
+            return Ok(step);
         }
         let granted = {
             let mut conn = self.store.conn().await?;
@@ -273,13 +243,65 @@ impl App {
     }
 
     /// Records the person's answer on the consent page and continues.
+    /// What the request still needs before consent: a fresh login (`prompt=login`, `max_age`)
+    /// or a higher account level; `None` when it has all.
+    fn unmet_requirement(
+        &self,
+        req: &AuthorizeRequest,
+        s: &CurrentSession,
+        fresh_login: bool,
+        now: ekdwar_domain::Timestamp,
+    ) -> Option<Step> {
+        let too_old = req
+            .max_age
+            .is_some_and(|m| now.since(s.session.created_at) > Duration::from_secs(m));
+        if !fresh_login && (req.prompt.login || too_old) {
+            return Some(if req.prompt.none {
+                self.error_to_client(req, "login_required", "a fresh login is required")
+            } else {
+                Step::Login
+            });
+        }
+        if let Some(need) = req.min_level
+            && s.user.level < need
+        {
+            return Some(if req.prompt.none {
+                self.error_to_client(
+                    req,
+                    "unmet_authentication_requirements",
+                    "the account level is too low",
+                )
+            } else {
+                Step::LevelTooLow {
+                    need,
+                    cancel: self.client_redirect(
+                        &req.redirect_uri,
+                        &[
+                            ("error", "access_denied"),
+                            ("error_description", "the account level is too low"),
+                        ],
+                        req.state.as_deref(),
+                    ),
+                }
+            });
+        }
+        None
+    }
+
+    /// The person's answer on the consent page. The whole request is checked again first: a
+    /// consent form posted directly must not skip `prompt=login`, `max_age` or `acr_values`
+    /// (security finding 4).
     pub async fn answer_consent(
         &self,
         req: &AuthorizeRequest,
         s: &CurrentSession,
         allow: bool,
+        fresh_login: bool,
         actor: &Actor,
     ) -> AppResult<Step> {
+        if let Some(step) = self.unmet_requirement(req, s, fresh_login, self.clock.now()) {
+            return Ok(step);
+        }
         if !allow {
             return Ok(self.error_to_client(req, "access_denied", "the user refused"));
         }
