@@ -184,6 +184,8 @@ pub struct SecurityConfig {
     pub login_max_failures_per_hour: i64,
     /// Leading zero bits the proof-of-work challenge asks for (about 2^n hashes in the browser).
     pub pow_difficulty: u8,
+    /// After this many minutes since login, changing a contact asks for the password again.
+    pub reauth_minutes: u64,
     /// SMS and e-mail sent for one address in an hour (registration, recovery, resends).
     pub messages_per_address_per_hour: i64,
     /// SMS sent to one number range (the country code and next four digits) in an hour.
@@ -204,6 +206,7 @@ impl Default for SecurityConfig {
             email_link_ttl_hours: 24,
             login_challenge_after: 3,
             login_free_failures: 5,
+            reauth_minutes: 10,
             messages_per_address_per_hour: 10,
             sms_per_number_range_per_hour: 60,
             sms_per_hour: 2000,

@@ -61,17 +61,28 @@ impl App {
         Ok(())
     }
 
-    /// Changes the password after checking the current one; other sessions end.
-    pub async fn change_password(
+    /// Whether the person logged in long enough ago that a sensitive change needs their
+    /// password again (`security.reauth_minutes`, 10 by default).
+    pub fn needs_reauth(&self, cur: &CurrentSession) -> bool {
+        self.clock.now().since(cur.session.created_at)
+            > std::time::Duration::from_secs(self.config.security.reauth_minutes * 60)
+    }
+
+    /// Checks the person's password before a sensitive change. Guesses count like failed
+    /// logins of the account, with the same back-off and hourly ceiling (security finding 12);
+    /// a wrong one is audited. `field` is the form field the password was typed in.
+    pub(crate) async fn confirm_password(
         &self,
         cur: &CurrentSession,
-        current: Password,
-        new: Password,
-        confirm: Password,
+        password: &Password,
+        field: &'static str,
         actor: &Actor,
     ) -> AppResult<()> {
-        // Guesses at the current password count like failed logins of the account, with the
-        // same back-off and hourly ceiling (security finding 12).
+        if cur.user.password_hash.is_none() {
+            // Nothing to type (an account from an upstream login): only a fresh login proves
+            // the person.
+            return Err(AppError::field(field, "reauth-login-again"));
+        }
         let key = format!("login:acct:{}", cur.user.id);
         let policy = self.account_throttle();
         let now = self.clock.now();
@@ -94,7 +105,7 @@ impl App {
         }
         if !self
             .hashing
-            .verify(&current, cur.user.password_hash.as_deref())
+            .verify(password, cur.user.password_hash.as_deref())
             .await
         {
             let mut tx = self.store.begin().await?;
@@ -108,9 +119,23 @@ impl App {
             )
             .await?;
             ekdwar_store::commit(tx).await?;
-            return Err(AppError::field("current", "password-current-wrong"));
+            return Err(AppError::field(field, "password-current-wrong"));
         }
         ekdwar_store::throttle::clear(&mut *self.store.conn().await?, &key).await?;
+        Ok(())
+    }
+
+    /// Changes the password after checking the current one; other sessions end.
+    pub async fn change_password(
+        &self,
+        cur: &CurrentSession,
+        current: Password,
+        new: Password,
+        confirm: Password,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        self.confirm_password(cur, &current, "current", actor)
+            .await?;
         let ids = identifiers_of(&cur.user);
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         self.check_new_password(&new, &confirm, &ids)?;
@@ -160,9 +185,18 @@ impl App {
         &self,
         cur: &CurrentSession,
         new: &str,
+        password: Option<Password>,
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<String> {
+        // Whoever sits at an open session must not take the account over by moving its
+        // contacts: after the first minutes, the password again (security finding 3).
+        if self.needs_reauth(cur) {
+            match password.filter(|p| !p.expose().is_empty()) {
+                Some(p) => self.confirm_password(cur, &p, "current", actor).await?,
+                None => return Err(AppError::field("current", "reauth-required")),
+            }
+        }
         let contact = Contact::parse(new, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         let mut tx = self.store.begin().await?;

@@ -566,3 +566,51 @@ async fn one_registration_cannot_probe_portal_ids_without_limit() {
         );
     }
 }
+
+/// Finding 3: an open session was enough to move an account's phone or e-mail. After the first
+/// ten minutes the password is asked for again.
+#[tokio::test]
+async fn moving_a_contact_later_needs_the_password_again() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "98123 01101", "Asha").await;
+        t.advance(std::time::Duration::from_secs(11 * 60));
+        let page = t.get("/account").await;
+        assert!(
+            page.has("name=\"current\""),
+            "{backend}: the form asks for the password"
+        );
+        let r = t
+            .post(&page, "/account/contact", &[("contact", "98123 01102")])
+            .await;
+        assert!(
+            r.has("Enter your password to change a contact"),
+            "{backend}: {}",
+            r.body
+        );
+        let r = t
+            .post(
+                &r,
+                "/account/contact",
+                &[("contact", "98123 01102"), ("current", "not the password")],
+            )
+            .await;
+        assert!(
+            r.has("not right") || r.has("wrong") || r.status == 422,
+            "{backend}"
+        );
+        assert_eq!(
+            t.messages_to("+919812301102").await,
+            0,
+            "{backend}: nothing sent yet"
+        );
+        let r = t
+            .post(
+                &r,
+                "/account/contact",
+                &[("contact", "98123 01102"), ("current", PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.path(), "/account/contact/verify", "{backend}: {}", r.body);
+    }
+}

@@ -27,6 +27,8 @@ struct AccountPage<'a> {
     user: &'a User,
     level_key: String,
     next_level_key: Option<String>,
+    /// The contact form asks for the password (the login is more than a few minutes old).
+    reauth: bool,
 }
 
 fn account_page<'a>(
@@ -42,6 +44,7 @@ fn account_page<'a>(
         user: &s.user,
         level_key: format!("level-{}", info.level.as_str()),
         next_level_key: info.next.map(|n| format!("level-next-{}", n.as_str())),
+        reauth: app.needs_reauth(s),
     }
 }
 
@@ -116,6 +119,8 @@ pub async fn account_name(
 pub struct ContactForm {
     #[serde(default)]
     contact: String,
+    #[serde(default)]
+    current: String,
 }
 
 pub async fn account_contact(
@@ -127,7 +132,13 @@ pub async fn account_contact(
 ) -> Result<Response, WebError> {
     let s = &me;
     match app
-        .start_contact_change(s, &f.contact, &c.lang, &c.actor)
+        .start_contact_change(
+            s,
+            &f.contact,
+            Some(Password::new(f.current)),
+            &c.lang,
+            &c.actor,
+        )
         .await
     {
         Ok(flow) => Ok((
