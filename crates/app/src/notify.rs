@@ -173,6 +173,25 @@ impl App {
         Ok(())
     }
 
+    /// Writes what `enqueue` would for a message to no one: the same row, marked as a decoy,
+    /// so that answering an unknown account costs the same writes as a known one.
+    pub(crate) async fn enqueue_decoy(&self, conn: &mut Conn, channel: Channel) -> AppResult<()> {
+        outbox::enqueue(
+            conn,
+            &NewMessage {
+                channel,
+                recipient: "decoy".into(),
+                subject: None,
+                body: String::new(),
+                kind: "decoy".into(),
+                status: OutboxStatus::Decoy,
+                created_at: self.clock.now(),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Delivers the messages that are due; returns how many were attempted.
     pub async fn deliver_due(&self) -> AppResult<usize> {
         let now = self.clock.now();

@@ -18,6 +18,9 @@ pub enum OutboxStatus {
     Local,
     /// Retries exhausted.
     Failed,
+    /// Written where an unknown account would have been messaged, so that a known and an
+    /// unknown one cause the same writes; never delivered, never listed.
+    Decoy,
 }
 
 impl OutboxStatus {
@@ -27,6 +30,7 @@ impl OutboxStatus {
             Self::Sent => "sent",
             Self::Local => "local",
             Self::Failed => "failed",
+            Self::Decoy => "decoy",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -35,6 +39,7 @@ impl OutboxStatus {
             "sent" => Self::Sent,
             "local" => Self::Local,
             "failed" => Self::Failed,
+            "decoy" => Self::Decoy,
             _ => return None,
         })
     }
@@ -172,7 +177,7 @@ pub async fn list(
     let rows = match recipient {
         Some(r) => {
             sqlx::query(sql!(
-                "SELECT {COLUMNS} FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2"
+                "SELECT {COLUMNS} FROM outbox WHERE recipient = $1 AND status <> 'decoy' ORDER BY id DESC LIMIT $2"
             ))
             .bind(r)
             .bind(limit)
@@ -181,7 +186,7 @@ pub async fn list(
         }
         None => {
             sqlx::query(sql!(
-                "SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"
+                "SELECT {COLUMNS} FROM outbox WHERE status <> 'decoy' ORDER BY id DESC LIMIT $1"
             ))
             .bind(limit)
             .fetch_all(conn)

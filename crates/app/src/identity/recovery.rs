@@ -62,17 +62,20 @@ impl App {
                 },
             )
             .await?;
-        if let Some(u) = &user {
-            self.audit(
-                &mut tx,
-                actor,
-                Some(&u.id),
-                AuditAction::RecoveryRequested,
-                Outcome::Success,
-                Some(contact.channel().as_str().into()),
-            )
-            .await?;
-        }
+        // The same audit row either way (security finding 15).
+        self.audit(
+            &mut tx,
+            actor,
+            user.as_ref().map(|u| u.id.as_str()),
+            AuditAction::RecoveryRequested,
+            if user.is_some() {
+                Outcome::Success
+            } else {
+                Outcome::Denied
+            },
+            Some(contact.channel().as_str().into()),
+        )
+        .await?;
         ekdwar_store::commit(tx).await?;
         Ok(flow)
     }
@@ -171,6 +174,18 @@ impl App {
                 Some(&user.id),
                 AuditAction::PortalIdReminded,
                 Outcome::Success,
+                None,
+            )
+            .await?;
+        } else {
+            // An unknown contact costs the same writes as a known one (security finding 15).
+            self.enqueue_decoy(&mut tx, contact.channel()).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                None,
+                AuditAction::PortalIdReminded,
+                Outcome::Denied,
                 None,
             )
             .await?;

@@ -210,6 +210,10 @@ impl App {
         if v.deliver {
             self.send_secret(conn, v.purpose, &id, &secret, v.contact, v.lang)
                 .await?;
+        } else if v.purpose == Purpose::Recover {
+            // Recovery for an unknown account writes what a known one would (security finding
+            // 15); registration on a known contact writes the owner's warning instead.
+            self.enqueue_decoy(conn, v.contact.channel()).await?;
         }
         Ok(id)
     }
