@@ -121,6 +121,9 @@ pub struct ServerConfig {
     /// Key for signing CSRF tokens, challenges and code hashes. Generated into the data folder
     /// when not set; several nodes behind one address must share it.
     pub secret_key: Option<Secret>,
+    /// `/metrics` answers requests carrying `Authorization: Bearer <this>`; without it, only
+    /// requests made on this machine directly (not through a proxy).
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -134,6 +137,7 @@ impl Default for ServerConfig {
             database_url: None,
             sqlite_full_sync: false,
             secret_key: None,
+            metrics_token: None,
         }
     }
 }

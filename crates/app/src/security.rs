@@ -217,3 +217,31 @@ mod tests {
         assert!(!k.verify_b64(&[b"a", b"bc"], "nope"));
     }
 }
+
+/// The address a limit counts: IPv4 as it is, IPv6 by its /64 — one customer's network, where
+/// every device can take a new address at will.
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    #[test]
+    fn ipv6_counts_by_its_64() {
+        assert_eq!(
+            super::address_key("2001:db8:1:2:aaaa::1"),
+            super::address_key("2001:db8:1:2:bbbb::9")
+        );
+        assert_ne!(
+            super::address_key("2001:db8:1:2::1"),
+            super::address_key("2001:db8:1:3::1")
+        );
+        assert_eq!(super::address_key("10.0.0.1"), "10.0.0.1");
+    }
+}

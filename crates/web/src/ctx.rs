@@ -19,7 +19,7 @@ use ekdwar_app::identity::CurrentSession;
 use crate::error::{ErrorInfo, Errors};
 
 pub const SESSION_COOKIE: &str = "ekdwar_session";
-const CSRF_COOKIE: &str = "ekdwar_csrf";
+pub const CSRF_COOKIE: &str = "ekdwar_csrf";
 pub const LANG_COOKIE: &str = "ekdwar_lang";
 const MAX_FORM_BYTES: usize = 64 * 1024;
 

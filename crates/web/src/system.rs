@@ -44,7 +44,30 @@ pub async fn readyz(State(app): State<App>) -> Response {
     }
 }
 
-pub async fn metrics(State(app): State<App>) -> Response {
+/// Prometheus metrics, for the operator only: with the configured bearer token, or (without
+/// one) from this machine directly.
+pub async fn metrics(
+    State(app): State<App>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let allowed = match &app.config.server.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| {
+                ekdwar_app::security::constant_time_eq(t.as_bytes(), token.expose().as_bytes())
+            }),
+        None => {
+            peer.ip().is_loopback()
+                && !headers.contains_key("x-forwarded-for")
+                && !headers.contains_key("forwarded")
+        }
+    };
+    if !allowed {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -78,7 +78,7 @@ impl App {
             policy: self.account_throttle(),
         }];
         if let Some(ip) = &actor.ip {
-            let name = format!("login:ip:{ip}");
+            let name = format!("login:ip:{}", crate::security::address_key(ip));
             keys.push(Key {
                 before: throttle::get(&mut conn, &name).await?,
                 name,

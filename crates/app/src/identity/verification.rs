@@ -119,7 +119,7 @@ impl App {
         if let Some(ip) = &actor.ip {
             quotas.push((
                 "address",
-                format!("send:ip:{}", address_key(ip)),
+                format!("send:ip:{}", crate::security::address_key(ip)),
                 s.messages_per_address_per_hour,
             ));
         }
@@ -413,16 +413,5 @@ impl App {
             verified: v.verified_at.is_some(),
             resend_in_secs: v.resend_after.since(now).as_secs(),
         })
-    }
-}
-
-/// The address a sending limit counts: IPv4 as it is, IPv6 by its /64 (one customer's network).
-fn address_key(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        _ => ip.to_string(),
     }
 }

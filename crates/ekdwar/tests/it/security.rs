@@ -683,3 +683,72 @@ async fn known_and_unknown_accounts_cause_the_same_writes() {
         }
     }
 }
+
+/// `/metrics` is for the operator: without a token only from this machine directly, with one
+/// only for its bearer.
+#[tokio::test]
+async fn metrics_are_for_the_operator_only() {
+    let t = TestApp::start("sqlite").await;
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client.get(t.url("/metrics")).send().await.unwrap().status(),
+        200
+    );
+    let proxied = client
+        .get(t.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), 404, "through a proxy, from anywhere");
+    let t = TestApp::start_with("sqlite", |c| {
+        c.server.metrics_token = Some(ekdwar_app::config::Secret::new("scrape-token-123"));
+    })
+    .await;
+    assert_eq!(
+        client.get(t.url("/metrics")).send().await.unwrap().status(),
+        404
+    );
+    let r = client
+        .get(t.url("/metrics"))
+        .bearer_auth("scrape-token-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("# EOF"));
+}
+
+/// The CSRF secret changes with the login: a form token seen before logging in (for example
+/// planted by someone who used the browser first) no longer works after.
+#[tokio::test]
+async fn logging_in_changes_the_csrf_secret() {
+    let t = TestApp::start("sqlite").await;
+    let portal_id = register_phone(&t, "98123 01301", "Asha").await;
+    let page = t.get("/account").await;
+    t.post(&page, "/logout", &[]).await;
+    let before = t.get("/login").await;
+    let old = before.field("csrf").unwrap();
+    let after = t
+        .post(
+            &before,
+            "/login",
+            &[("identifier", &portal_id), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(after.path(), "/account");
+    let r = t
+        .client
+        .post(t.url("/logout"))
+        .header("origin", &t.base)
+        .form(&[("csrf", old.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "the token from before the login");
+    assert_eq!(
+        t.get("/account").await.path(),
+        "/account",
+        "still logged in"
+    );
+}

@@ -217,9 +217,11 @@ pub async fn login_submit(
             } else {
                 crate::sso::after_login(&app, safe_next(&f.next), &done.token)
             };
+            // A new CSRF secret with the new session: a token seen before login is dead.
             let jar = jar
                 .add(c.cookie(SESSION_COOKIE, done.token, None))
-                .add(c.removal(CHECK_COOKIE));
+                .add(c.removal(CHECK_COOKIE))
+                .add(c.removal(crate::ctx::CSRF_COOKIE));
             Ok((jar, Redirect::to(&to)).into_response())
         }
         Err(e) => {
