@@ -459,6 +459,12 @@ impl Config {
             );
         }
         for u in &self.upstream {
+            if !self.server.dev_mode && !u.issuer.starts_with("https://") {
+                return bad(
+                    "upstream.issuer",
+                    "must be an https address outside development mode",
+                );
+            }
             if u.id.is_empty()
                 || !u
                     .id

@@ -70,3 +70,4 @@ confirm-logout-all-title = Log out everywhere?
 confirm-logout-all-lead = You will be logged out on every device, including this one, and apps you signed in to through Ekdwar will ask you to log in again.
 confirm-disconnect-title = Disconnect this app?
 confirm-disconnect-lead = { $app } will no longer receive your details, and you will be logged out of it. You can connect it again by logging in to it.
+err-external-refused = The login with that provider did not work. Try again, or log in with your password

@@ -294,38 +294,12 @@ impl App {
     }
 
     fn upstream_claims(&self, u: &UpstreamConfig, id_token: &str, nonce: &str) -> AppResult<Value> {
-        let bad =
-            |why: &str| AppError::Internal(format!("upstream {} ID token refused: {why}", u.id));
-        let payload = id_token.split('.').nth(1).ok_or_else(|| bad("not a JWT"))?;
-        let claims: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD
-                .decode(payload)
-                .map_err(|_| bad("bad encoding"))?,
-        )
-        .map_err(|_| bad("bad JSON"))?;
-        if claims["iss"].as_str().map(|i| i.trim_end_matches('/'))
-            != Some(u.issuer.trim_end_matches('/'))
-        {
-            return Err(bad("issuer"));
-        }
-        let aud_ok = match &claims["aud"] {
-            Value::String(a) => a == &u.client_id,
-            Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&u.client_id)),
-            _ => false,
-        };
-        if !aud_ok {
-            return Err(bad("audience"));
-        }
-        if claims["exp"]
-            .as_i64()
-            .is_none_or(|e| e * 1000 <= self.clock.now().millis())
-        {
-            return Err(bad("expired"));
-        }
-        if claims["nonce"].as_str() != Some(nonce) {
-            return Err(bad("nonce"));
-        }
-        Ok(claims)
+        // A refused token is the upstream's fault or an attack, not ours: logged, and the
+        // person is told the login did not work (never a 500).
+        upstream_claims(u, id_token, nonce, self.clock.now()).map_err(|why| {
+            tracing::warn!(provider = %u.id, reason = why, "upstream ID token refused");
+            AppError::field("provider", "external-refused")
+        })
     }
 
     async fn new_external_user(
@@ -437,4 +411,141 @@ impl App {
 
 fn upstream_error(u: &UpstreamConfig, e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("upstream {} unreachable: {e}", u.id))
+}
+
+/// The claims of an upstream provider's ID token, received straight from its token endpoint,
+/// or why it is refused.
+fn upstream_claims(
+    u: &UpstreamConfig,
+    id_token: &str,
+    nonce: &str,
+    now: ekdwar_domain::Timestamp,
+) -> Result<Value, &'static str> {
+    let bad = |why: &'static str| why;
+    let mut parts = id_token.split('.');
+    let header: Value = parts
+        .next()
+        .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or_else(|| bad("not a JWT"))?;
+    // Received straight from the provider's token endpoint over TLS (OpenID Connect Core
+    // 3.1.3.7), but never unsigned.
+    match header["alg"].as_str() {
+        Some(alg) if !alg.eq_ignore_ascii_case("none") => {}
+        _ => return Err(bad("unsigned")),
+    }
+    let payload = parts.next().ok_or_else(|| bad("not a JWT"))?;
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| bad("bad encoding"))?,
+    )
+    .map_err(|_| bad("bad JSON"))?;
+    if claims["iss"].as_str().map(|i| i.trim_end_matches('/'))
+        != Some(u.issuer.trim_end_matches('/'))
+    {
+        return Err(bad("issuer"));
+    }
+    let aud_ok = match &claims["aud"] {
+        Value::String(a) => a == &u.client_id,
+        Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&u.client_id)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(bad("audience"));
+    }
+    // With several audiences the token must say it was issued to us (`azp`).
+    let several = claims["aud"].as_array().is_some_and(|a| a.len() > 1);
+    match claims["azp"].as_str() {
+        Some(azp) if azp != u.client_id => return Err(bad("authorized party")),
+        None if several => return Err(bad("authorized party missing")),
+        _ => {}
+    }
+    if claims["exp"]
+        .as_i64()
+        .is_none_or(|e| e * 1000 <= now.millis())
+    {
+        return Err(bad("expired"));
+    }
+    if claims["nonce"].as_str() != Some(nonce) {
+        return Err(bad("nonce"));
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(header: Value, claims: Value) -> String {
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    }
+
+    #[test]
+    fn upstream_tokens_must_be_signed_and_ours() {
+        let u = UpstreamConfig {
+            id: "up".into(),
+            name: "Up".into(),
+            issuer: "https://id.example".into(),
+            client_id: "ekdwar".into(),
+            client_secret: crate::config::Secret::new("s"),
+            scopes: "openid".into(),
+        };
+        let now = ekdwar_domain::Timestamp::from_millis(1_000_000);
+        let claims = |extra: Value| {
+            let mut c = serde_json::json!({"iss": "https://id.example", "aud": "ekdwar", "exp": 2000, "nonce": "n", "sub": "s"});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            c
+        };
+        let es = serde_json::json!({"alg": "ES256"});
+        assert!(
+            upstream_claims(
+                &u,
+                &jwt(es.clone(), claims(serde_json::json!({}))),
+                "n",
+                now
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            upstream_claims(
+                &u,
+                &jwt(
+                    serde_json::json!({"alg": "none"}),
+                    claims(serde_json::json!({}))
+                ),
+                "n",
+                now
+            ),
+            Err("unsigned")
+        );
+        assert_eq!(
+            upstream_claims(
+                &u,
+                &jwt(
+                    es.clone(),
+                    claims(serde_json::json!({"aud": ["ekdwar", "other"]}))
+                ),
+                "n",
+                now
+            ),
+            Err("authorized party missing")
+        );
+        assert_eq!(
+            upstream_claims(
+                &u,
+                &jwt(es.clone(), claims(serde_json::json!({"azp": "other"}))),
+                "n",
+                now
+            ),
+            Err("authorized party")
+        );
+        assert_eq!(upstream_claims(&u, "garbage", "n", now), Err("not a JWT"));
+    }
 }
