@@ -374,6 +374,20 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         body
     };
 
+    // An expired password (when the policy sets an expiry) is changed before anything else,
+    // on every request, not only right after login.
+    if let Some(s) = &ctx.user
+        && app.password_expired(&s.user, app.clock.now())
+        && !["/account/password", "/logout", "/language"].contains(&parts.uri.path())
+        && !parts.uri.path().starts_with("/static/")
+    {
+        return finish(
+            &ctx,
+            &app,
+            Redirect::to("/account/password?notice=notice-password-expired").into_response(),
+            new_seed.then_some(csrf_seed),
+        );
+    }
     parts.extensions.insert(ctx.clone());
     let resp = next.run(Request::from_parts(parts, body)).await;
     let resp = match resp.extensions().get::<ErrorInfo>().cloned() {

@@ -86,7 +86,8 @@ impl App {
         if user.status != AccountStatus::Active {
             return Ok(None);
         }
-        if now.since(session.last_seen_at) > TOUCH_EVERY {
+        // Touched often enough that activity always keeps a short idle limit from running out.
+        if now.since(session.last_seen_at) > TOUCH_EVERY.min(idle / 4) {
             store::touch(&mut conn, &hash, now).await?;
         }
         Ok(Some(CurrentSession { user, session }))

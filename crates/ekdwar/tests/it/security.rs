@@ -752,3 +752,31 @@ async fn logging_in_changes_the_csrf_secret() {
         "still logged in"
     );
 }
+
+/// A password that expires while its owner is logged in is changed before anything else, on
+/// every request — not only at the next login.
+#[tokio::test]
+async fn an_expired_password_is_changed_first_on_every_page() {
+    let t = TestApp::start_with("sqlite", |c| {
+        c.password.expiry_days = 30;
+        c.security.session_idle_minutes = 60 * 24 * 60;
+        c.security.session_absolute_hours = 24 * 60;
+    })
+    .await;
+    register_phone(&t, "98123 01401", "Asha").await;
+    assert_eq!(t.get("/account/sessions").await.path(), "/account/sessions");
+    t.advance(std::time::Duration::from_secs(31 * 86_400));
+    for page in ["/account", "/account/sessions", "/apps"] {
+        assert_eq!(t.get(page).await.path(), "/account/password", "{page}");
+    }
+    let page = t.get("/account/password").await;
+    let new = "copper kettle morning 10";
+    let done = t
+        .post(
+            &page,
+            "/account/password",
+            &[("current", PASSWORD), ("password", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(done.path(), "/account", "{}", done.body);
+}
