@@ -8,6 +8,7 @@ pub mod error;
 pub mod i18n;
 pub mod identity;
 pub mod jobs;
+mod limits;
 pub mod metrics;
 pub mod notify;
 pub mod security;

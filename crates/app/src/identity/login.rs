@@ -14,6 +14,7 @@ use crate::App;
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
 use crate::error::{AppError, AppResult};
+use crate::limits::throttled;
 
 pub struct LoginInput {
     pub identifier: String,
@@ -44,12 +45,6 @@ fn locked_until(verdicts: &[Verdict]) -> Option<Timestamp> {
             _ => None,
         })
         .max()
-}
-
-fn throttled(until: Timestamp, now: Timestamp) -> AppError {
-    AppError::Throttled {
-        retry_after_secs: until.since(now).as_secs().max(1),
-    }
 }
 
 impl App {

@@ -84,24 +84,13 @@ impl App {
             return Err(AppError::field(field, "reauth-login-again"));
         }
         let key = format!("login:acct:{}", cur.user.id);
-        let policy = self.account_throttle();
         let now = self.clock.now();
-        let mut locked = None;
-        let (_, charged) =
-            ekdwar_store::throttle::modify(&mut *self.store.conn().await?, &key, |c| match policy
-                .verdict(c, now)
-            {
-                ekdwar_domain::throttle::Verdict::Locked(until) => {
-                    locked = Some(until);
-                    None
-                }
-                _ => Some(policy.after_failure(c, now)),
-            })
-            .await?;
-        if charged.is_none() {
-            return Err(AppError::Throttled {
-                retry_after_secs: locked.map_or(60, |u| u.since(now).as_secs().max(1)),
-            });
+        let policy = self.account_throttle();
+        if let Err(until) = self
+            .count_failure(&mut *self.store.conn().await?, &key, &policy, now)
+            .await?
+        {
+            return Err(crate::limits::throttled(until, now));
         }
         if !self
             .hashing

@@ -159,18 +159,12 @@ impl App {
         // Each try of a portal ID tells whether it is taken: a verified registration gets 20
         // tries, not an unlimited oracle (security finding 11).
         let now = self.clock.now();
-        let quota = ekdwar_domain::throttle::Quota { per_hour: 20 };
-        let mut until = None;
-        let (_, taken) = ekdwar_store::throttle::modify(
-            &mut *self.store.conn().await?,
-            &format!("register:tries:{flow}"),
-            |c| quota.take(c, now).map_err(|u| until = Some(u)).ok(),
-        )
-        .await?;
-        if taken.is_none() {
-            return Err(AppError::Throttled {
-                retry_after_secs: until.map_or(60, |u| u.since(now).as_secs().max(1)),
-            });
+        let key = format!("register:tries:{flow}");
+        if let Err(until) = self
+            .take_quota(&mut *self.store.conn().await?, &key, 20, now)
+            .await?
+        {
+            return Err(crate::limits::throttled(until, now));
         }
         self.check_new_password(
             &password,

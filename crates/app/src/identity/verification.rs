@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use ekdwar_domain::otp::OtpCode;
-use ekdwar_domain::throttle::Verdict;
 use ekdwar_domain::{Channel, Contact};
 use ekdwar_store::Conn;
 use ekdwar_store::verifications::{self as store, Verification};
@@ -93,27 +92,17 @@ impl App {
         contact: &Contact,
         actor: &Actor,
     ) -> AppResult<()> {
-        use ekdwar_domain::throttle::Quota;
         let now = self.clock.now();
         let s = &self.config.security;
         // Per contact (against bombing one person), per address, per number range and in all
         // (against SMS pumping, which costs the government money): each taken by
         // compare-and-swap, so concurrency cannot pass a limit.
-        let policy = self.send_throttle();
-        let mut locked = None;
-        let (_, sent) =
-            ekdwar_store::throttle::modify(conn, &format!("send:{}", contact.as_str()), |c| {
-                match policy.verdict(c, now) {
-                    Verdict::Locked(until) => {
-                        locked = Some(until);
-                        None
-                    }
-                    _ => Some(policy.after_failure(c, now)),
-                }
-            })
-            .await?;
-        if sent.is_none() {
-            return Err(self.send_limited("number", locked, now));
+        let key = format!("send:{}", contact.as_str());
+        if let Err(until) = self
+            .count_failure(conn, &key, &self.send_throttle(), now)
+            .await?
+        {
+            return Err(self.send_limited("number", until, now));
         }
         let mut quotas = Vec::new();
         if let Some(ip) = &actor.ip {
@@ -133,13 +122,7 @@ impl App {
             quotas.push(("all", "send:sms".to_string(), s.sms_per_hour));
         }
         for (limit, key, per_hour) in quotas {
-            let quota = Quota { per_hour };
-            let mut until = None;
-            let (_, taken) = ekdwar_store::throttle::modify(conn, &key, |c| {
-                quota.take(c, now).map_err(|u| until = Some(u)).ok()
-            })
-            .await?;
-            if taken.is_none() {
+            if let Err(until) = self.take_quota(conn, &key, per_hour, now).await? {
                 return Err(self.send_limited(limit, until, now));
             }
         }
@@ -151,7 +134,7 @@ impl App {
     fn send_limited(
         &self,
         limit: &str,
-        until: Option<ekdwar_domain::Timestamp>,
+        until: ekdwar_domain::Timestamp,
         now: ekdwar_domain::Timestamp,
     ) -> AppError {
         self.metrics
@@ -169,9 +152,7 @@ impl App {
         } else {
             tracing::warn!(limit, "message refused by a sending limit");
         }
-        AppError::Throttled {
-            retry_after_secs: until.map_or(60, |u| u.since(now).as_secs().max(1)),
-        }
+        crate::limits::throttled(until, now)
     }
 
     /// Creates a verification and (unless a decoy) queues its message, on `conn`.

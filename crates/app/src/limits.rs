@@ -1,0 +1,64 @@
+//! Counting against limits — failures with back-off, hourly quotas — the one way use-cases
+//! change a count: each change is a compare-and-swap in the store
+//! (`ekdwar_store::throttle::modify`), so no concurrency can pass a limit.
+
+use ekdwar_domain::Timestamp;
+use ekdwar_domain::throttle::{Counter, Quota, ThrottlePolicy, Verdict};
+use ekdwar_store::Conn;
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+
+/// The refusal for a limit that frees up at `until`.
+pub(crate) fn throttled(until: Timestamp, now: Timestamp) -> AppError {
+    AppError::Throttled {
+        retry_after_secs: until.since(now).as_secs().max(1),
+    }
+}
+
+impl App {
+    /// Counts one more failure on `key` under `policy`: the counter before and after, or the
+    /// time the key is locked until (then nothing is counted).
+    pub(crate) async fn count_failure(
+        &self,
+        conn: &mut Conn,
+        key: &str,
+        policy: &ThrottlePolicy,
+        now: Timestamp,
+    ) -> AppResult<Result<(Option<Counter>, Counter), Timestamp>> {
+        let mut locked = None;
+        let (before, after) =
+            ekdwar_store::throttle::modify(conn, key, |c| match policy.verdict(c, now) {
+                Verdict::Locked(until) => {
+                    locked = Some(until);
+                    None
+                }
+                _ => Some(policy.after_failure(c, now)),
+            })
+            .await?;
+        Ok(match (after, locked) {
+            (Some(after), _) => Ok((before, after)),
+            (None, until) => Err(until.unwrap_or(now)),
+        })
+    }
+
+    /// Takes one from the hourly quota on `key`, or says when it refills.
+    pub(crate) async fn take_quota(
+        &self,
+        conn: &mut Conn,
+        key: &str,
+        per_hour: i64,
+        now: Timestamp,
+    ) -> AppResult<Result<(), Timestamp>> {
+        let quota = Quota { per_hour };
+        let mut until = None;
+        let (_, taken) = ekdwar_store::throttle::modify(conn, key, |c| {
+            quota.take(c, now).map_err(|u| until = Some(u)).ok()
+        })
+        .await?;
+        Ok(match taken {
+            Some(_) => Ok(()),
+            None => Err(until.unwrap_or(now)),
+        })
+    }
+}
