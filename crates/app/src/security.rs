@@ -148,10 +148,11 @@ impl PasswordHashing {
         })
     }
 
+    /// Hashes the password's NFKC form.
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
         let params = self.params.clone();
-        let pw = password.expose().as_bytes().to_vec();
+        let pw = password.normalized().expose().as_bytes().to_vec();
         tokio::task::spawn_blocking(move || hash_blocking(&params, &pw))
             .await
             .map_err(|_| HashError::Join)?
@@ -160,6 +161,23 @@ impl PasswordHashing {
     /// Checks a password against a stored PHC string, or against the dummy hash when there is
     /// none (and then always answers false).
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> bool {
+        self.check(password, stored).await != Check::Wrong
+    }
+
+    /// `verify`, telling apart a hash of the NFKC form (today's) from one of the password as
+    /// typed (made before passwords were normalised), which the caller should hash again.
+    pub async fn check(&self, password: &Password, stored: Option<&str>) -> Check {
+        let normalized = password.normalized();
+        if self.verify_exact(&normalized, stored).await {
+            return Check::Right;
+        }
+        if normalized.expose() != password.expose() && self.verify_exact(password, stored).await {
+            return Check::RightButOldForm;
+        }
+        Check::Wrong
+    }
+
+    async fn verify_exact(&self, password: &Password, stored: Option<&str>) -> bool {
         let Ok(_permit) = self.permits.acquire().await else {
             return false;
         };
@@ -176,6 +194,15 @@ impl PasswordHashing {
         .unwrap_or(false);
         ok && real
     }
+}
+
+/// What a password check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Wrong,
+    Right,
+    /// Right, against a hash of the password as typed rather than its NFKC form.
+    RightButOldForm,
 }
 
 fn hash_blocking(params: &Params, pw: &[u8]) -> Result<String, HashError> {
@@ -206,6 +233,34 @@ mod tests {
         assert!(!h.verify(&Password::new("wrong"), Some(&phc)).await);
         assert!(!h.verify(&pw, None).await);
         assert!(!h.verify(&pw, Some("garbage")).await);
+    }
+
+    #[tokio::test]
+    async fn passwords_match_however_they_are_composed() {
+        let cfg = Argon2Config {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 1,
+        };
+        let h = PasswordHashing::new(&cfg, &OsRandom).unwrap();
+        // "क़िला" typed with a precomposed क़ (U+0958) and as क + nukta (U+0915 U+093C).
+        let composed = Password::new("\u{958}िला नदी पहाड़ 7");
+        let decomposed = Password::new("\u{915}\u{93c}िला नदी पहाड़ 7");
+        assert_ne!(composed.expose(), decomposed.expose());
+        let phc = h.hash(&composed).await.unwrap();
+        assert_eq!(h.check(&composed, Some(&phc)).await, Check::Right);
+        assert_eq!(h.check(&decomposed, Some(&phc)).await, Check::Right);
+
+        // A hash made before normalisation, of the form as typed ("café" with a combining
+        // accent, which NFKC composes), still works, and says so.
+        let typed = Password::new("cafe\u{301} lantern harbour 7");
+        let old = hash_blocking(&h.params, typed.expose().as_bytes()).unwrap();
+        assert_eq!(h.check(&typed, Some(&old)).await, Check::RightButOldForm);
+        assert_eq!(
+            h.check(&Password::new("other"), Some(&old)).await,
+            Check::Wrong
+        );
     }
 
     #[test]

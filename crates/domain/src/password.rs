@@ -23,6 +23,12 @@ impl Password {
     pub fn expose(&self) -> &str {
         &self.0
     }
+    /// The password in Unicode NFKC form: what is hashed, so that the same Hindi or Bengali
+    /// password typed on another keyboard (composed or decomposed characters) still matches.
+    pub fn normalized(&self) -> Password {
+        use unicode_normalization::UnicodeNormalization;
+        Password(self.0.nfkc().collect())
+    }
 }
 
 impl std::fmt::Debug for Password {

@@ -166,6 +166,16 @@ pub async fn set_password(conn: &mut Conn, id: &str, hash: &str, at: Timestamp) 
     Ok(n.rows_affected() == 1)
 }
 
+/// Replaces the stored hash of the same password (a new hashing form), keeping its age.
+pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_name(
     conn: &mut Conn,
     id: &str,

@@ -126,7 +126,8 @@ impl App {
         let charges = self.charge_attempt(&keys, challenged, now).await?;
 
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let ok = self.hashing.verify(&input.password, stored).await;
+        let check = self.hashing.check(&input.password, stored).await;
+        let ok = check != crate::security::Check::Wrong;
         let mut tx = self.store.begin().await?;
         match user {
             Some(user) if ok => {
@@ -143,6 +144,12 @@ impl App {
                     ekdwar_store::commit(tx).await?;
                     self.metrics.login("denied");
                     return Err(AppError::AccountLocked);
+                }
+                if check == crate::security::Check::RightButOldForm {
+                    // Hashed before passwords were normalised: hash the NFKC form now, so the
+                    // password keeps working whichever way it is typed.
+                    let hash = self.hashing.hash(&input.password).await?;
+                    users::set_password_hash(&mut tx, &user.id, &hash).await?;
                 }
                 let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
                 self.audit(
