@@ -42,6 +42,18 @@ impl App {
         })
     }
 
+    /// Takes back one failure counted on `key` (an attempt that turned out not to be one).
+    pub(crate) async fn give_back(&self, conn: &mut Conn, key: &str) -> AppResult<()> {
+        ekdwar_store::throttle::modify(conn, key, |c| {
+            c.map(|c| Counter {
+                failures: (c.failures - 1).max(0),
+                ..c
+            })
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Takes one from the hourly quota on `key`, or says when it refills.
     pub(crate) async fn take_quota(
         &self,

@@ -213,19 +213,36 @@ fn hash_blocking(params: &Params, pw: &[u8]) -> Result<String, HashError> {
         .map_err(|e| HashError::Argon2(e.to_string()))
 }
 
+/// The address a limit counts: IPv4 as it is, IPv6 by its /64 — one customer's network, where
+/// every device can take a new address at will.
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn hashes_verify_and_unknown_users_never_do() {
+    /// Hashing cheap enough for tests.
+    fn cheap_hashing() -> PasswordHashing {
         let cfg = Argon2Config {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
             max_concurrent: 1,
         };
-        let h = PasswordHashing::new(&cfg, &OsRandom).unwrap();
+        PasswordHashing::new(&cfg, &OsRandom).unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_users_never_do() {
+        let h = cheap_hashing();
         let pw = Password::new("quiet harbor lantern");
         let phc = h.hash(&pw).await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
@@ -237,13 +254,7 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_match_however_they_are_composed() {
-        let cfg = Argon2Config {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-            max_concurrent: 1,
-        };
-        let h = PasswordHashing::new(&cfg, &OsRandom).unwrap();
+        let h = cheap_hashing();
         // "क़िला" typed with a precomposed क़ (U+0958) and as क + nukta (U+0915 U+093C).
         let composed = Password::new("\u{958}िला नदी पहाड़ 7");
         let decomposed = Password::new("\u{915}\u{93c}िला नदी पहाड़ 7");
@@ -264,39 +275,24 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_counts_by_its_64() {
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:bbbb::9")
+        );
+        assert_ne!(
+            address_key("2001:db8:1:2::1"),
+            address_key("2001:db8:1:3::1")
+        );
+        assert_eq!(address_key("10.0.0.1"), "10.0.0.1");
+    }
+
+    #[test]
     fn signatures() {
         let k = ServerKey::new(b"k".to_vec());
         let s = k.sign_b64(&[b"a", b"bc"]);
         assert!(k.verify_b64(&[b"a", b"bc"], &s));
         assert!(!k.verify_b64(&[b"ab", b"c"], &s));
         assert!(!k.verify_b64(&[b"a", b"bc"], "nope"));
-    }
-}
-
-/// The address a limit counts: IPv4 as it is, IPv6 by its /64 — one customer's network, where
-/// every device can take a new address at will.
-pub fn address_key(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        _ => ip.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod address_tests {
-    #[test]
-    fn ipv6_counts_by_its_64() {
-        assert_eq!(
-            super::address_key("2001:db8:1:2:aaaa::1"),
-            super::address_key("2001:db8:1:2:bbbb::9")
-        );
-        assert_ne!(
-            super::address_key("2001:db8:1:2::1"),
-            super::address_key("2001:db8:1:3::1")
-        );
-        assert_eq!(super::address_key("10.0.0.1"), "10.0.0.1");
     }
 }

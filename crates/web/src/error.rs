@@ -57,6 +57,15 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
+/// The translated message for a field error, in the page's language; number examples are
+/// offered to every message that wants them.
+pub fn field_message(c: &Ctx, f: &ekdwar_app::error::FieldError) -> String {
+    c.lang.t_args(
+        &format!("err-{}", f.code),
+        &[&f.args[..], &[("phones", c.phone_examples.clone())]].concat(),
+    )
+}
+
 /// A translated message for one field.
 #[derive(Debug, Clone)]
 pub struct FieldMessage {
@@ -127,10 +136,7 @@ impl Errors {
                     .iter()
                     .map(|f| FieldMessage {
                         field: f.field.to_string(),
-                        message: c.lang.t_args(
-                            &format!("err-{}", f.code),
-                            &[&f.args[..], &[("phones", c.phone_examples.clone())]].concat(),
-                        ),
+                        message: field_message(c, f),
                     })
                     .collect(),
             }),

@@ -166,13 +166,7 @@ impl App {
                 let mut conn = self.store.conn().await?;
                 throttle::clear(&mut conn, &keys[0].name).await?;
                 for k in &keys[1..] {
-                    throttle::modify(&mut conn, &k.name, |c| {
-                        c.map(|c| Counter {
-                            failures: (c.failures - 1).max(0),
-                            ..c
-                        })
-                    })
-                    .await?;
+                    self.give_back(&mut conn, &k.name).await?;
                 }
                 self.metrics.login("success");
                 let password_expired = self.password_expired(&user, now);
@@ -244,13 +238,7 @@ impl App {
         if let Some(refusal) = refusal {
             // Give back what this attempt counted on the keys before the refusing one.
             for (k, _) in keys.iter().zip(&charged) {
-                throttle::modify(&mut conn, &k.name, |c| {
-                    c.map(|c| Counter {
-                        failures: (c.failures - 1).max(0),
-                        ..c
-                    })
-                })
-                .await?;
+                self.give_back(&mut conn, &k.name).await?;
             }
             self.metrics.login("throttled");
             return Err(refusal);

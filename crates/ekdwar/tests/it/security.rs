@@ -16,23 +16,36 @@ fn from(ip: String) -> Actor {
     }
 }
 
+/// Runs `n` requests at once, each on its own task; their results, in order.
+async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
+    n: usize,
+    make: impl Fn(usize) -> F,
+) -> Vec<T> {
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+/// One login attempt from `ip`, without a challenge.
 async fn guess(
-    t: &TestApp,
+    app: ekdwar_app::App,
     identifier: String,
     password: &str,
     ip: String,
 ) -> Result<(), AppError> {
-    t.app
-        .login(
-            LoginInput {
-                identifier,
-                password: Password::new(password),
-                challenge: None,
-            },
-            &from(ip),
-        )
-        .await
-        .map(|_| ())
+    app.login(
+        LoginInput {
+            identifier,
+            password: Password::new(password),
+            challenge: None,
+        },
+        &from(ip),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Finding 1: 200 concurrent wrong passwords were counted as 5, and then the right password
@@ -45,34 +58,20 @@ async fn concurrent_wrong_passwords_all_count() {
         let portal_id = register_phone(&t, "98123 00201", "Asha").await;
         let challenge_after = t.app.config.security.login_challenge_after;
         // Each from another address: the account's own counter is what must hold.
-        let tasks: Vec<_> = (0..200)
-            .map(|i| {
-                let (t, pid) = (t.app.clone(), portal_id.clone());
-                tokio::spawn(async move {
-                    t.login(
-                        LoginInput {
-                            identifier: pid,
-                            password: Password::new("wrong guess 1234"),
-                            challenge: None,
-                        },
-                        &from(format!("10.1.{}.{}", i / 200, i % 200)),
-                    )
-                    .await
-                    .map(|_| ())
-                })
-            })
-            .collect();
-        let mut checked = 0;
-        for task in tasks {
-            if matches!(task.await.unwrap(), Err(AppError::InvalidCredentials)) {
-                checked += 1;
-            }
-        }
+        let results = at_once(200, |i| {
+            let ip = format!("10.1.{}.{}", i / 200, i % 200);
+            guess(t.app.clone(), portal_id.clone(), "wrong guess 1234", ip)
+        })
+        .await;
+        let checked = results
+            .iter()
+            .filter(|r| matches!(r, Err(AppError::InvalidCredentials)))
+            .count() as i64;
         assert!(
             checked <= challenge_after,
             "{backend}: {checked} of 200 concurrent guesses were checked (limit {challenge_after})"
         );
-        let right = guess(&t, portal_id, PASSWORD, "10.2.0.1".into()).await;
+        let right = guess(t.app.clone(), portal_id, PASSWORD, "10.2.0.1".into()).await;
         assert!(
             matches!(right, Err(AppError::CaptchaRequired)),
             "{backend}: after 200 guesses the right password needs a challenge: {right:?}"
@@ -87,29 +86,15 @@ async fn concurrent_guesses_from_one_address_all_count() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let limit = t.app.address_throttle().challenge_after;
-        let tasks: Vec<_> = (0..200)
-            .map(|i| {
-                let app = t.app.clone();
-                tokio::spawn(async move {
-                    app.login(
-                        LoginInput {
-                            identifier: format!("nobody.{i}"),
-                            password: Password::new("wrong guess 1234"),
-                            challenge: None,
-                        },
-                        &from("10.3.0.1".into()),
-                    )
-                    .await
-                    .map(|_| ())
-                })
-            })
-            .collect();
-        let mut checked = 0;
-        for task in tasks {
-            if matches!(task.await.unwrap(), Err(AppError::InvalidCredentials)) {
-                checked += 1;
-            }
-        }
+        let results = at_once(200, |i| {
+            let who = format!("nobody.{i}");
+            guess(t.app.clone(), who, "wrong guess 1234", "10.3.0.1".into())
+        })
+        .await;
+        let checked = results
+            .iter()
+            .filter(|r| matches!(r, Err(AppError::InvalidCredentials)))
+            .count() as i64;
         assert!(
             checked <= limit,
             "{backend}: {checked} of 200 concurrent guesses from one address were checked (limit {limit})"
@@ -144,21 +129,15 @@ async fn concurrent_sends_to_one_number_stay_within_its_limit() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let limit = t.app.send_throttle().free_failures + 1;
-        let tasks: Vec<_> = (0..30)
-            .map(|i| {
-                let (app, input) = (t.app.clone(), registration(&t, "98123 00301"));
-                tokio::spawn(async move {
-                    app.start_registration(input, &from(format!("10.4.0.{i}")))
-                        .await
-                })
-            })
-            .collect();
-        let mut sent = 0;
-        for task in tasks {
-            if task.await.unwrap().is_ok() {
-                sent += 1;
+        let results = at_once(30, |i| {
+            let (app, input) = (t.app.clone(), registration(&t, "98123 00301"));
+            async move {
+                app.start_registration(input, &from(format!("10.4.0.{i}")))
+                    .await
             }
-        }
+        })
+        .await;
+        let sent = results.iter().filter(|r| r.is_ok()).count() as i64;
         let messages = t.messages_to("+919812300301").await;
         assert!(
             sent <= limit && messages <= limit as usize,
@@ -182,20 +161,15 @@ async fn concurrent_guesses_at_a_code_stay_within_its_attempts() {
             .unwrap();
         let code = t.last_code("+919812300302").await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
-        let tasks: Vec<_> = (0..30)
-            .map(|_| {
-                let (app, flow) = (t.app.clone(), flow.clone());
-                tokio::spawn(
-                    async move { app.verify_secret(&flow, Purpose::Register, wrong).await },
-                )
-            })
-            .collect();
-        let mut compared = 0;
-        for task in tasks {
-            if matches!(task.await.unwrap(), Err(AppError::CodeWrong { .. })) {
-                compared += 1;
-            }
-        }
+        let results = at_once(30, |_| {
+            let (app, flow) = (t.app.clone(), flow.clone());
+            async move { app.verify_secret(&flow, Purpose::Register, wrong).await }
+        })
+        .await;
+        let compared = results
+            .iter()
+            .filter(|r| matches!(r, Err(AppError::CodeWrong { .. })))
+            .count() as i64;
         assert!(
             compared < max,
             "{backend}: {compared} concurrent guesses were compared (at most {max} tries)"
@@ -486,21 +460,15 @@ async fn messages_per_address_and_in_all_are_limited() {
             c.security.messages_per_address_per_hour = 10;
         })
         .await;
-        let tasks: Vec<_> = (0..30)
-            .map(|i| {
-                let (app, input) = (t.app.clone(), registration(&t, &format!("98123 1{i:04}")));
-                tokio::spawn(async move {
-                    app.start_registration(input, &from("10.7.0.1".into()))
-                        .await
-                })
-            })
-            .collect();
-        let mut sent = 0;
-        for task in tasks {
-            if task.await.unwrap().is_ok() {
-                sent += 1;
+        let results = at_once(30, |i| {
+            let (app, input) = (t.app.clone(), registration(&t, &format!("98123 1{i:04}")));
+            async move {
+                app.start_registration(input, &from("10.7.0.1".into()))
+                    .await
             }
-        }
+        })
+        .await;
+        let sent = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(sent, 10, "{backend}: one address, 30 numbers");
 
         // The portal-wide ceiling: SMS waits, e-mail goes on.

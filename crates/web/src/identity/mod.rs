@@ -299,7 +299,7 @@ pub async fn password_strength(
         .await?;
     let message = feedback
         .problem
-        .map(|p| c.lang.t_args(&format!("err-{}", p.code), &p.args));
+        .map(|p| crate::error::field_message(&c, &p));
     Ok(
         axum::Json(serde_json::json!({ "score": feedback.score, "message": message }))
             .into_response(),
