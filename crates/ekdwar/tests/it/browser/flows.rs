@@ -404,6 +404,38 @@ async fn citizen_flows(js: bool) {
     );
     b.open("/account/security").await;
     assert!(b.text().await.contains("Logged in"));
+    if js {
+        // axe runs on the page's event loop, which is off without scripts; the tours audit
+        // every page in every language.
+        b.audit("security").await;
+    }
+    // The levels page, reached from the account page's link.
+    b.open("/account").await;
+    b.press("What the levels mean").await;
+    assert_eq!(b.path().await, "/account/level");
+    assert!(b.text().await.contains("your level"));
+    if js {
+        b.audit("levels").await;
+    }
+    // Later, moving a contact asks for the password again, and says why.
+    t.advance(std::time::Duration::from_secs(11 * 60));
+    b.open("/account").await;
+    b.fill("contact", "98123 45699").await;
+    b.submit("form[action='/account/contact'] button").await;
+    assert!(
+        b.text()
+            .await
+            .contains("Enter your password to change a contact"),
+        "{}",
+        b.text().await
+    );
+    if js {
+        b.audit("account-reauth-error").await;
+    }
+    b.fill("contact", "98123 45699").await;
+    b.fill("current", PASSWORD).await;
+    b.submit("form[action='/account/contact'] button").await;
+    assert_eq!(b.path().await, "/account/contact/verify");
 
     // Apps, helpdesk, consent; the language switch on the consent page keeps the request.
     b.open("/apps").await;

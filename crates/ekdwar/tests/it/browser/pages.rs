@@ -140,6 +140,12 @@ async fn tour(lang: &'static str) {
     tour.visit("/account/security", "security").await;
     tour.visit("/account/level", "levels").await;
     tour.visit("/account/linked", "linked").await;
+    // Eleven minutes on, the contact form asks for the password; empty, it says why.
+    t.advance(std::time::Duration::from_secs(11 * 60));
+    b.open("/account").await;
+    b.fill("contact", "98123 45698").await;
+    b.submit("form[action='/account/contact'] button").await;
+    tour.check("account-reauth-error").await;
     b.open(&dept.authorize_path(&client_id, "")).await;
     tour.check("consent").await;
     b.open(&dept.authorize_path(&client_id, "&acr_values=urn:ekdwar:loa:verified"))
