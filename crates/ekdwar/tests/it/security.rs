@@ -748,3 +748,72 @@ async fn an_expired_password_is_changed_first_on_every_page() {
         .await;
     assert_eq!(done.path(), "/account", "{}", done.body);
 }
+
+/// Finding 10: one account's identifiers shared a lock-out. After a few wrong passwords typed
+/// with a phone number, the login form asked for a challenge when given the account's portal ID
+/// too, which told an attacker whose phone that was. Each identifier now has its own count, so
+/// the portal ID answers exactly like one nobody has ever tried.
+#[tokio::test]
+async fn a_lockout_does_not_show_which_identifiers_are_one_account() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let portal_id = register_phone(&t, "98123 00701", "Asha").await;
+        let challenge_after = t.app.config.security.login_challenge_after;
+        for i in 0..challenge_after + 2 {
+            let _ = guess(
+                t.app.clone(),
+                "98123 00701".into(),
+                "wrong guess 1234",
+                format!("10.7.0.{i}"),
+            )
+            .await;
+        }
+        let phone_now = guess(t.app.clone(), "98123 00701".into(), "x", "10.7.1.1".into()).await;
+        assert!(
+            matches!(phone_now, Err(AppError::CaptchaRequired)),
+            "{backend}: the phone itself is challenged now: {phone_now:?}"
+        );
+        let actor = from("10.7.2.1".into());
+        for (label, id) in [
+            ("the account's portal ID", portal_id.as_str()),
+            ("an unknown one", "nobody.here77"),
+        ] {
+            assert!(
+                !t.app
+                    .login_challenge_needed(Some(id), &actor)
+                    .await
+                    .unwrap(),
+                "{backend}: the login form asks {label} for a challenge"
+            );
+            let r = guess(
+                t.app.clone(),
+                id.into(),
+                "wrong guess 1234",
+                "10.7.2.1".into(),
+            )
+            .await;
+            assert!(
+                matches!(r, Err(AppError::InvalidCredentials)),
+                "{backend}: {label} answers {r:?}"
+            );
+        }
+        // The owner, using another of their identifiers, is not locked out by the attack.
+        let owner = guess(
+            t.app.clone(),
+            portal_id.clone(),
+            PASSWORD,
+            "10.7.3.1".into(),
+        )
+        .await;
+        assert!(owner.is_ok(), "{backend}: {owner:?}");
+        // And a success forgives the failures on all of the account's identifiers.
+        let phone_after = guess(
+            t.app.clone(),
+            "98123 00701".into(),
+            PASSWORD,
+            "10.7.3.2".into(),
+        )
+        .await;
+        assert!(phone_after.is_ok(), "{backend}: {phone_after:?}");
+    }
+}
