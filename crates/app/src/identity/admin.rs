@@ -140,7 +140,7 @@ impl App {
             self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
                 .await?;
         } else {
-            ekdwar_store::throttle::clear(&mut tx, &format!("login:acct:{}", user.id)).await?;
+            super::login::forgive(&mut tx, &user).await?;
         }
         let action = match status {
             AccountStatus::Locked => AuditAction::AdminUserLocked,

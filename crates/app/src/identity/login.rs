@@ -47,6 +47,27 @@ fn locked_until(verdicts: &[Verdict]) -> Option<Timestamp> {
         .max()
 }
 
+/// The throttle key for logins with one identifier.
+fn login_key(id: &LoginIdentifier) -> String {
+    format!("login:id:{}", id.key())
+}
+
+/// The throttle keys of every identifier an account logs in with (portal ID, phone, e-mail).
+pub(crate) fn login_keys_of(user: &User) -> Vec<String> {
+    let mut ids = vec![LoginIdentifier::PortalId(user.portal_id.clone())];
+    ids.extend(user.phone.clone().map(LoginIdentifier::Phone));
+    ids.extend(user.email.clone().map(LoginIdentifier::Email));
+    ids.iter().map(login_key).collect()
+}
+
+/// Forgives the failed logins counted on all of an account's identifiers.
+pub(crate) async fn forgive(conn: &mut ekdwar_store::Conn, user: &User) -> AppResult<()> {
+    for key in login_keys_of(user) {
+        throttle::clear(conn, &key).await?;
+    }
+    Ok(())
+}
+
 impl App {
     /// The account (if the identifier names one) and the counters a login from `actor` with
     /// `identifier` is judged by: the account's (or the unknown identifier's) and the address's.
@@ -62,10 +83,11 @@ impl App {
             Some(id) => users::by_identifier(&mut conn, id).await?,
             None => None,
         };
-        let account_key = match (&user, &identifier) {
-            (Some(u), _) => format!("login:acct:{}", u.id),
-            (None, Some(id)) => format!("login:id:{}", id.key()),
-            (None, None) => format!("login:id:{}", identifier_raw.trim().to_lowercase()),
+        // Counted by the identifier as typed, known or not: a lock-out on an account's phone
+        // says nothing about its portal ID (security finding 10).
+        let account_key = match &identifier {
+            Some(id) => login_key(id),
+            None => format!("login:id:{}", identifier_raw.trim().to_lowercase()),
         };
         let mut keys = vec![Key {
             before: throttle::get(&mut conn, &account_key).await?,
@@ -164,7 +186,7 @@ impl App {
                 ekdwar_store::commit(tx).await?;
                 // The account's failures are forgiven; the address keeps its others.
                 let mut conn = self.store.conn().await?;
-                throttle::clear(&mut conn, &keys[0].name).await?;
+                forgive(&mut conn, &user).await?;
                 for k in &keys[1..] {
                     self.give_back(&mut conn, &k.name).await?;
                 }

@@ -83,15 +83,20 @@ impl App {
             // the person.
             return Err(AppError::field(field, "reauth-login-again"));
         }
-        let key = format!("login:acct:{}", cur.user.id);
+        // Counted on every identifier of the account, as a failed login with each would be.
+        let keys = super::login::login_keys_of(&cur.user);
         let now = self.clock.now();
         let policy = self.account_throttle();
-        if let Err(until) = self
-            .count_failure(&mut *self.store.conn().await?, &key, &policy, now)
-            .await?
-        {
-            return Err(crate::limits::throttled(until, now));
+        let mut conn = self.store.conn().await?;
+        for (i, key) in keys.iter().enumerate() {
+            if let Err(until) = self.count_failure(&mut conn, key, &policy, now).await? {
+                for counted in &keys[..i] {
+                    self.give_back(&mut conn, counted).await?;
+                }
+                return Err(crate::limits::throttled(until, now));
+            }
         }
+        drop(conn);
         if !self
             .hashing
             .verify(password, cur.user.password_hash.as_deref())
@@ -110,7 +115,7 @@ impl App {
             ekdwar_store::commit(tx).await?;
             return Err(AppError::field(field, "password-current-wrong"));
         }
-        ekdwar_store::throttle::clear(&mut *self.store.conn().await?, &key).await?;
+        super::login::forgive(&mut *self.store.conn().await?, &cur.user).await?;
         Ok(())
     }
 

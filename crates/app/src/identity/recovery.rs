@@ -114,7 +114,7 @@ impl App {
         users::set_password(&mut tx, &user.id, &hash, now).await?;
         self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
             .await?;
-        ekdwar_store::throttle::clear(&mut tx, &format!("login:acct:{}", user.id)).await?;
+        super::login::forgive(&mut tx, &user).await?;
         self.audit(
             &mut tx,
             actor,
