@@ -104,6 +104,39 @@ impl ServerKey {
             .decode(signature)
             .is_ok_and(|sig| constant_time_eq(&sig, &self.sign(parts)))
     }
+
+    /// A keystream of `len` bytes for wrapping the secret `id` of kind `purpose` (HMAC blocks
+    /// with a counter). `id` must be new for every secret, so no keystream is used twice.
+    fn pad(&self, purpose: &[u8], id: &str, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 32);
+        let mut block = 0u32;
+        while out.len() < len {
+            out.extend(self.sign(&[purpose, id.as_bytes(), &block.to_be_bytes()]));
+            block += 1;
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// Wraps a secret kept in the database, so that a copy of the database alone does not
+    /// give it away: hex of the secret XOR the keystream of (`purpose`, `id`).
+    pub fn wrap(&self, purpose: &[u8], id: &str, secret: &[u8]) -> String {
+        let pad = self.pad(purpose, id, secret.len());
+        hex::encode(
+            secret
+                .iter()
+                .zip(pad)
+                .map(|(a, b)| a ^ b)
+                .collect::<Vec<u8>>(),
+        )
+    }
+
+    /// The secret [`ServerKey::wrap`] wrapped; `None` if `wrapped` is not hex.
+    pub fn unwrap(&self, purpose: &[u8], id: &str, wrapped: &str) -> Option<Vec<u8>> {
+        let wrapped = hex::decode(wrapped).ok()?;
+        let pad = self.pad(purpose, id, wrapped.len());
+        Some(wrapped.iter().zip(pad).map(|(a, b)| a ^ b).collect())
+    }
 }
 
 /// argon2id on a bounded pool of blocking threads, so that a burst of logins queues instead of

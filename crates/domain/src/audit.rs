@@ -43,6 +43,11 @@ audit_actions! {
     ConsentWithdrawn => "consent-withdrawn",
     ExternalLinked => "external-linked",
     ExternalUnlinked => "external-unlinked",
+    TwoStepEnabled => "two-step-enabled",
+    TwoStepDisabled => "two-step-disabled",
+    TwoStepFailed => "two-step-failed",
+    TwoStepReset => "two-step-reset",
+    RecoveryCodesRenewed => "recovery-codes-renewed",
 }
 
 /// Whether the event was allowed to happen.

@@ -12,6 +12,7 @@ pub mod sms;
 pub mod sso;
 pub mod throttle;
 pub mod time;
+pub mod totp;
 
 pub use identity::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,

@@ -239,6 +239,14 @@ enum UserCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Turn two-step login off for a person who lost both the app and the recovery codes
+    /// (after checking who they are); their sessions end. An administrator sets it up again
+    /// at the next login.
+    TwoStepOff {
+        who: String,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn load(common: &Common, listen: Option<String>, dev: Option<bool>) -> anyhow::Result<Config> {
@@ -522,6 +530,14 @@ async fn user(cmd: UserCmd) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)?;
             println!("{} is locked", u.portal_id);
+        }
+        UserCmd::TwoStepOff { who, common } => {
+            let app = app(&common).await?;
+            let u = app.admin_two_step_off(&who).await.map_err(explain)?;
+            println!(
+                "two-step login is off for {}; their sessions have ended",
+                u.portal_id
+            );
         }
         UserCmd::Unlock { who, common } => {
             let app = app(&common).await?;

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod identity;
 pub mod jobs;
 pub mod notify;
+pub mod second_factor;
 pub mod sessions;
 pub mod sso;
 pub mod throttle;
@@ -144,6 +145,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "jobs",
         include_str!("../migrations/sqlite/0006_jobs.sql"),
         include_str!("../migrations/postgres/0006_jobs.sql"),
+    ),
+    (
+        7,
+        "second_factor",
+        include_str!("../migrations/sqlite/0007_second_factor.sql"),
+        include_str!("../migrations/postgres/0007_second_factor.sql"),
     ),
 ];
 

@@ -128,3 +128,13 @@ pub async fn purge(conn: &mut Conn, before: Timestamp) -> Result<u64> {
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Records a further way the session's owner proved who they are.
+pub async fn set_amr(conn: &mut Conn, id_hash: &str, amr: &str) -> Result<()> {
+    sqlx::query("UPDATE sessions SET amr = $1 WHERE id_hash = $2")
+        .bind(amr)
+        .bind(id_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

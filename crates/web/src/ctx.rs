@@ -388,6 +388,21 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
             new_seed.then_some(csrf_seed),
         );
     }
+    // Administrators set up two-step login before anything else (ASVS 2.2.1 level 2): a session
+    // that has not passed a second step can do nothing but that.
+    if let Some(s) = &ctx.user
+        && app.must_set_up_two_step(s)
+        && !parts.uri.path().starts_with("/account/two-step")
+        && !["/logout", "/language", "/password/strength"].contains(&parts.uri.path())
+        && !parts.uri.path().starts_with("/static/")
+    {
+        return finish(
+            &ctx,
+            &app,
+            Redirect::to("/account/two-step?notice=notice-two-step-required").into_response(),
+            new_seed.then_some(csrf_seed),
+        );
+    }
     parts.extensions.insert(ctx.clone());
     let resp = next.run(Request::from_parts(parts, body)).await;
     let resp = match resp.extensions().get::<ErrorInfo>().cloned() {

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
+use ekdwar_app::identity::Authenticated;
 use ekdwar_app::identity::ExternalIntent;
 use serde::Deserialize;
 
@@ -74,7 +75,12 @@ pub async fn callback(
         )
         .await;
     match done {
-        Ok(done) => {
+        Ok(Authenticated::SecondStep(step)) => Ok((
+            jar.add(c.cookie(crate::identity::SECOND_STEP, step.ticket, Some(600))),
+            Redirect::to("/login/code"),
+        )
+            .into_response()),
+        Ok(Authenticated::Session(done)) => {
             let to = if linking {
                 "/account/linked?notice=notice-external-linked"
             } else {

@@ -92,6 +92,13 @@ pub fn router(app: App) -> Router {
         .route("/account/sessions/logout-all", post(identity::logout_all))
         .route("/account/security", get(identity::security_events))
         .route("/account/level", get(identity::levels))
+        .route(
+            "/login/code",
+            get(identity::login_code_form).post(identity::login_code_submit),
+        )
+        .route("/account/two-step", get(identity::two_step))
+        .route("/account/two-step/enable", post(identity::two_step_enable))
+        .route("/account/two-step/manage", post(identity::two_step_manage))
         .route("/apps/{id}/logo.png", get(sso::logo))
         .route("/account/apps", get(sso::connected))
         .route("/account/apps/disconnect", post(sso::disconnect))

@@ -127,6 +127,30 @@ impl App {
         Ok(users::list(&mut conn, limit, offset).await?)
     }
 
+    /// Turns two-step login off for an account whose owner lost the app and the recovery
+    /// codes; its sessions end, since one of them may be an attacker's.
+    pub async fn admin_two_step_off(&self, query: &str) -> AppResult<User> {
+        let user = self
+            .admin_find_user(query)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        ekdwar_store::second_factor::remove(&mut tx, &user.id).await?;
+        self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+            .await?;
+        self.audit(
+            &mut tx,
+            &cli(),
+            Some(&user.id),
+            AuditAction::TwoStepReset,
+            Outcome::Success,
+            None,
+        )
+        .await?;
+        ekdwar_store::commit(tx).await?;
+        Ok(user)
+    }
+
     /// Locks or unlocks an account; locking ends its sessions.
     pub async fn admin_set_status(&self, query: &str, status: AccountStatus) -> AppResult<User> {
         let user = self

@@ -16,7 +16,7 @@ use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, ExternalIdentity, User};
 use serde_json::Value;
 
-use super::{CurrentSession, LoggedIn};
+use super::{Authenticated, CurrentSession, LoggedIn};
 use crate::App;
 use crate::audit::Actor;
 use crate::config::UpstreamConfig;
@@ -136,7 +136,7 @@ impl App {
         cookie: &str,
         current: Option<&CurrentSession>,
         actor: &Actor,
-    ) -> AppResult<LoggedIn> {
+    ) -> AppResult<Authenticated> {
         let (payload_b64, sig) = cookie.split_once('.').ok_or(AppError::FlowExpired)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
@@ -270,11 +270,23 @@ impl App {
         if user.status != AccountStatus::Active {
             return Err(AppError::AccountLocked);
         }
+        // Linking keeps how the person logged in; a login of an account with two-step login
+        // asks for the code next, as after a password.
+        let amr = match current {
+            Some(cur) if cur.user.id == user.id => cur.session.amr.clone(),
+            _ if self.has_two_step(&mut tx, &user.id).await? => {
+                ekdwar_store::commit(tx).await?;
+                return Ok(Authenticated::SecondStep(
+                    self.second_step_ticket(&user.id, "fed"),
+                ));
+            }
+            _ => "fed".to_string(),
+        };
         if let Some(cur) = current {
             ekdwar_store::sessions::revoke(&mut tx, &cur.user.id, &cur.session.id_hash, now)
                 .await?;
         }
-        let token = self.create_session(&mut tx, &user.id, actor, "fed").await?;
+        let token = self.create_session(&mut tx, &user.id, actor, &amr).await?;
         self.audit(
             &mut tx,
             actor,
@@ -286,11 +298,11 @@ impl App {
         .await?;
         ekdwar_store::commit(tx).await?;
         self.metrics.login("success");
-        Ok(LoggedIn {
+        Ok(Authenticated::Session(Box::new(LoggedIn {
             token,
             user,
             password_expired: false,
-        })
+        })))
     }
 
     fn upstream_claims(&self, u: &UpstreamConfig, id_token: &str, nonce: &str) -> AppResult<Value> {

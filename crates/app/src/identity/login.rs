@@ -10,6 +10,7 @@ use ekdwar_domain::{AccountStatus, LoginIdentifier, Role, Timestamp};
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::throttle;
 
+use super::two_step::Authenticated;
 use crate::App;
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
@@ -122,7 +123,9 @@ impl App {
             .any(|k| k.policy.verdict(k.before, now) != Verdict::Allow))
     }
 
-    pub async fn login(&self, input: LoginInput, actor: &Actor) -> AppResult<LoggedIn> {
+    /// Checks the password; logs in, or, for an account with two-step login, hands out the
+    /// ticket for the second step.
+    pub async fn login(&self, input: LoginInput, actor: &Actor) -> AppResult<Authenticated> {
         let now = self.clock.now();
         let (user, keys) = self.login_keys(&input.identifier, actor).await?;
 
@@ -173,6 +176,13 @@ impl App {
                     let hash = self.hashing.hash(&input.password).await?;
                     users::set_password_hash(&mut tx, &user.id, &hash).await?;
                 }
+                if self.has_two_step(&mut tx, &user.id).await? {
+                    ekdwar_store::commit(tx).await?;
+                    self.forgive_login(&user, &keys).await?;
+                    return Ok(Authenticated::SecondStep(
+                        self.second_step_ticket(&user.id, "pwd"),
+                    ));
+                }
                 let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
                 self.audit(
                     &mut tx,
@@ -184,19 +194,14 @@ impl App {
                 )
                 .await?;
                 ekdwar_store::commit(tx).await?;
-                // The account's failures are forgiven; the address keeps its others.
-                let mut conn = self.store.conn().await?;
-                forgive(&mut conn, &user).await?;
-                for k in &keys[1..] {
-                    self.give_back(&mut conn, &k.name).await?;
-                }
+                self.forgive_login(&user, &keys).await?;
                 self.metrics.login("success");
                 let password_expired = self.password_expired(&user, now);
-                Ok(LoggedIn {
+                Ok(Authenticated::Session(Box::new(LoggedIn {
                     token,
                     user,
                     password_expired,
-                })
+                })))
             }
             user => {
                 let subject = user.as_ref().map(|u| u.id.as_str());
@@ -229,6 +234,17 @@ impl App {
                 Err(AppError::InvalidCredentials)
             }
         }
+    }
+
+    /// After the right password: the account's failures are forgiven; the address keeps its
+    /// others.
+    async fn forgive_login(&self, user: &User, keys: &[Key]) -> AppResult<()> {
+        let mut conn = self.store.conn().await?;
+        forgive(&mut conn, user).await?;
+        for k in &keys[1..] {
+            self.give_back(&mut conn, &k.name).await?;
+        }
+        Ok(())
     }
 
     /// Counts one failed attempt on every key, refusing (and counting nothing) if, by the time

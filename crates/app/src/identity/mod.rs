@@ -7,6 +7,7 @@ mod profile;
 mod recovery;
 mod register;
 mod sessions;
+mod two_step;
 mod verification;
 
 pub use admin::NewUserInput;
@@ -16,6 +17,7 @@ pub use login::{LoggedIn, LoginInput};
 pub use profile::LevelInfo;
 pub use register::{RegisterInput, RegistrationDetails};
 pub use sessions::CurrentSession;
+pub use two_step::{Authenticated, SecondStep, TwoStepSetup, TwoStepStatus};
 pub use verification::{FlowInfo, Purpose};
 
 use ekdwar_domain::Contact;

@@ -68,6 +68,25 @@ impl App {
             > std::time::Duration::from_secs(self.config.security.reauth_minutes * 60)
     }
 
+    /// Passes when the login is recent, else checks the password typed with the form (in the
+    /// field `current`).
+    pub(crate) async fn recent_or_password(
+        &self,
+        cur: &CurrentSession,
+        password: Option<&Password>,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        if !self.needs_reauth(cur) {
+            return Ok(());
+        }
+        match password {
+            Some(p) if !p.expose().is_empty() => {
+                self.confirm_password(cur, p, "current", actor).await
+            }
+            _ => Err(AppError::field("current", "reauth-required")),
+        }
+    }
+
     /// Checks the person's password before a sensitive change. Guesses count like failed
     /// logins of the account, with the same back-off and hourly ceiling (security finding 12);
     /// a wrong one is audited. `field` is the form field the password was typed in.
@@ -185,12 +204,8 @@ impl App {
     ) -> AppResult<String> {
         // Whoever sits at an open session must not take the account over by moving its
         // contacts: after the first minutes, the password again (security finding 3).
-        if self.needs_reauth(cur) {
-            match password.filter(|p| !p.expose().is_empty()) {
-                Some(p) => self.confirm_password(cur, &p, "current", actor).await?,
-                None => return Err(AppError::field("current", "reauth-required")),
-            }
-        }
+        self.recent_or_password(cur, password.as_ref(), actor)
+            .await?;
         let contact = Contact::parse(new, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         let mut tx = self.store.begin().await?;

@@ -21,6 +21,9 @@ use crate::error::{AppError, AppResult};
 pub const ES256: &str = "ES256";
 pub const RS256: &str = "RS256";
 
+/// The keystream purpose signing keys are wrapped under.
+const SIGNING_KEY: &[u8] = b"signing-key";
+
 /// How long a node signs with the key it loaded before looking again (another node may have
 /// rotated meanwhile).
 const RELOAD_AFTER: Duration = Duration::from_secs(60);
@@ -50,38 +53,10 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 }
 
 impl App {
-    /// A keystream of `len` bytes for wrapping the key `kid` (HMAC blocks with a counter).
-    fn key_pad(&self, kid: &str, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 32);
-        let mut block = 0u32;
-        while out.len() < len {
-            out.extend(
-                self.key
-                    .sign(&[b"signing-key", kid.as_bytes(), &block.to_be_bytes()]),
-            );
-            block += 1;
-        }
-        out.truncate(len);
-        out
-    }
-
-    fn wrap(&self, kid: &str, secret: &[u8]) -> String {
-        hex::encode(
-            secret
-                .iter()
-                .zip(self.key_pad(kid, secret.len()))
-                .map(|(a, b)| a ^ b)
-                .collect::<Vec<u8>>(),
-        )
-    }
-
     fn unwrap_key(&self, k: &SigningKey) -> AppResult<Vec<u8>> {
-        let wrapped = hex::decode(&k.private_wrapped).map_err(internal)?;
-        Ok(wrapped
-            .iter()
-            .zip(self.key_pad(&k.kid, wrapped.len()))
-            .map(|(a, b)| a ^ b)
-            .collect())
+        self.key
+            .unwrap(SIGNING_KEY, &k.kid, &k.private_wrapped)
+            .ok_or_else(|| internal("a signing key is not hex"))
     }
 
     fn new_key(&self, alg: &str) -> AppResult<SigningKey> {
@@ -115,7 +90,7 @@ impl App {
             }
         };
         Ok(SigningKey {
-            private_wrapped: self.wrap(&kid, &secret),
+            private_wrapped: self.key.wrap(SIGNING_KEY, &kid, &secret),
             kid,
             alg: if alg == RS256 {
                 RS256.into()

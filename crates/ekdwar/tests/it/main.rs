@@ -13,3 +13,4 @@ mod interop;
 mod security;
 mod shell;
 mod sso;
+mod two_step;

@@ -552,7 +552,7 @@ async fn moving_a_contact_later_needs_the_password_again() {
             .post(&page, "/account/contact", &[("contact", "98123 01102")])
             .await;
         assert!(
-            r.has("Enter your password to change a contact"),
+            r.has("Enter your password to continue"),
             "{backend}: {}",
             r.body
         );

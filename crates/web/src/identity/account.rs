@@ -29,6 +29,8 @@ struct AccountPage<'a> {
     next_level_key: Option<String>,
     /// The contact form asks for the password (the login is more than a few minutes old).
     reauth: bool,
+    /// The session passed a second step (so the account has two-step login on).
+    two_step: bool,
 }
 
 fn account_page<'a>(
@@ -45,6 +47,7 @@ fn account_page<'a>(
         level_key: format!("level-{}", info.level.as_str()),
         next_level_key: info.next.map(|n| format!("level-next-{}", n.as_str())),
         reauth: app.needs_reauth(s),
+        two_step: s.session.amr.split(' ').any(|m| m == "otp"),
     }
 }
 

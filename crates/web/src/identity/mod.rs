@@ -3,10 +3,12 @@
 mod account;
 mod recover;
 mod register;
+mod two_step;
 
 pub use account::*;
 pub use recover::*;
 pub use register::*;
+pub use two_step::*;
 
 use askama::Template;
 use axum::Form;
@@ -17,7 +19,7 @@ use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::captcha::{Challenge, ChallengeAnswer};
 use ekdwar_app::error::AppError;
-use ekdwar_app::identity::LoginInput;
+use ekdwar_app::identity::{Authenticated, LoginInput};
 use ekdwar_domain::password::Password;
 use serde::Deserialize;
 
@@ -143,7 +145,7 @@ fn safe_next(next: &str) -> &str {
 }
 
 /// Remembers for an hour that this browser's next login needs the challenge.
-const CHECK_COOKIE: &str = "ekdwar_check";
+pub(crate) const CHECK_COOKIE: &str = "ekdwar_check";
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -207,22 +209,15 @@ pub async fn login_submit(
         challenge: had_challenge.then(|| f.challenge.answer()),
     };
     match app.login(input, &c.actor).await {
-        Ok(done) => {
-            // A new session on every login; the one this browser had before ends.
-            if let Some(previous) = &c.user {
-                app.logout(previous, &c.actor).await?;
-            }
-            let to = if done.password_expired {
-                "/account/password?notice=notice-password-expired".to_string()
-            } else {
-                crate::sso::after_login(&app, safe_next(&f.next), &done.token)
-            };
-            // A new CSRF secret with the new session: a token seen before login is dead.
+        Ok(Authenticated::Session(done)) => finish_login(&app, &c, jar, *done, &f.next).await,
+        Ok(Authenticated::SecondStep(step)) => {
+            // The password was right: the code from the app next, on its own page.
+            let mut to = url::form_urlencoded::Serializer::new(String::from("/login/code?"));
+            to.append_pair("next", &f.next);
             let jar = jar
-                .add(c.cookie(SESSION_COOKIE, done.token, None))
-                .add(c.removal(CHECK_COOKIE))
-                .add(c.removal(crate::ctx::CSRF_COOKIE));
-            Ok((jar, Redirect::to(&to)).into_response())
+                .add(c.cookie(two_step::SECOND_STEP, step.ticket, Some(600)))
+                .add(c.removal(CHECK_COOKIE));
+            Ok((jar, Redirect::to(&to.finish())).into_response())
         }
         Err(e) => {
             let needs_challenge = matches!(e, AppError::CaptchaRequired)

@@ -423,9 +423,7 @@ async fn citizen_flows(js: bool) {
     b.fill("contact", "98123 45699").await;
     b.submit("form[action='/account/contact'] button").await;
     assert!(
-        b.text()
-            .await
-            .contains("Enter your password to change a contact"),
+        b.text().await.contains("Enter your password to continue"),
         "{}",
         b.text().await
     );
