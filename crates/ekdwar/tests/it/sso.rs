@@ -1551,3 +1551,91 @@ async fn a_consent_posted_directly_meets_the_whole_request() {
         );
     }
 }
+
+/// An app learns how the person logged in: `amr` lists `pwd`, `otp` and `mfa` after a
+/// two-step login, and only `pwd` without one.
+#[tokio::test]
+async fn apps_see_otp_in_amr_after_a_two_step_login() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300041", "Asha").await;
+        let a = t
+            .app
+            .add_client(ClientInput {
+                name: "e-Mitra".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (id, secret) = (a.client.id.clone(), a.secret.clone().unwrap());
+        let amr_of_login = |with_code: Option<String>| {
+            let (t, id, secret) = (&t, id.clone(), secret.clone());
+            async move {
+                let br = browser();
+                let (_, _, login) = follow(t, &br, authorize_url(t, &id, CB_A, "")).await;
+                let next = field(&login, "next").unwrap();
+                let (_, mut to_app, mut page) = post_form(
+                    t,
+                    &br,
+                    &login,
+                    "/login",
+                    &[
+                        ("identifier", "+919812300041"),
+                        ("password", PASSWORD),
+                        ("next", &next),
+                    ],
+                )
+                .await;
+                if let Some(code) = with_code {
+                    assert!(page.contains("action=\"/login/code\""), "{page}");
+                    let next = field(&page, "next").unwrap();
+                    (_, to_app, page) = post_form(
+                        t,
+                        &br,
+                        &page,
+                        "/login/code",
+                        &[("code", &code), ("next", &next)],
+                    )
+                    .await;
+                }
+                // The consent is asked the first time only.
+                if let Some(request) = field(&page, "request") {
+                    (_, to_app, _) = post_form(
+                        t,
+                        &br,
+                        &page,
+                        "/authorize/consent",
+                        &[("request", &request), ("decision", "allow")],
+                    )
+                    .await;
+                }
+                let code = query_param(&to_app, "code").unwrap();
+                let (_, tokens) = token(
+                    t,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", CB_A),
+                    ],
+                    Some((&id, &secret)),
+                )
+                .await;
+                verify_id_token(t, tokens["id_token"].as_str().unwrap()).await["amr"].clone()
+            }
+        };
+        assert_eq!(
+            amr_of_login(None).await,
+            serde_json::json!(["pwd"]),
+            "{backend}"
+        );
+        let (key, _) = crate::two_step::turn_on(&t).await;
+        t.advance(Duration::from_secs(30));
+        let code = crate::two_step::code(&t, &key, 0);
+        assert_eq!(
+            amr_of_login(Some(code)).await,
+            serde_json::json!(["pwd", "otp", "mfa"]),
+            "{backend}"
+        );
+    }
+}

@@ -514,6 +514,90 @@ async fn a_citizen_afternoon_without_javascript() {
     citizen_flows(false).await;
 }
 
+/// Two-step login as a person meets it: set up from the account page by typing the key into
+/// an app, recovery codes saved, then a login that asks for the app's code, and one with a
+/// recovery code.
+async fn two_step(js: bool) {
+    use ekdwar_domain::totp::TotpSecret;
+    let t = TestApp::start("sqlite").await;
+    let b = Browser::start(&t.base, js).await;
+    let portal_id = register_by_phone(&t, &b, "98123 45671", "Asha").await;
+    b.press("Two-step login").await;
+    assert_eq!(b.path().await, "/account/two-step");
+    assert!(b.has(".qr svg").await, "a QR code");
+    let key = TotpSecret::from_base32(&b.text_of("#totp-key").await).expect("a typed key");
+    let code_now = |steps: i64| key.code_at(t.app.clock.now().millis() / 1000 + steps * 30);
+    if js {
+        b.audit("two-step-setup").await;
+    }
+    b.fill("code", "000000").await;
+    b.submit("form[action='/account/two-step/enable'] button")
+        .await;
+    assert!(
+        b.text().await.contains("The code is not right"),
+        "{}",
+        b.text().await
+    );
+    if js {
+        b.audit("two-step-setup-error").await;
+    }
+    b.fill("code", &code_now(0)).await;
+    b.submit("form[action='/account/two-step/enable'] button")
+        .await;
+    assert!(b.text().await.contains("Save your recovery codes"));
+    let recovery = b.text_of("ol.codes li").await;
+    if js {
+        b.audit("recovery-codes").await;
+    }
+    b.press("I have saved them").await;
+    assert!(
+        b.text().await.contains("Two-step login: on"),
+        "{}",
+        b.text().await
+    );
+
+    b.press("Log out").await;
+    b.fill("identifier", &portal_id).await;
+    b.fill("password", PASSWORD).await;
+    b.submit("form[action='/login'] button").await;
+    assert_eq!(b.path().await, "/login/code");
+    if js {
+        b.audit("login-code").await;
+    }
+    b.fill("code", &code_now(1)).await;
+    b.submit("form[action='/login/code'] button").await;
+    assert_eq!(b.path().await, "/account");
+
+    b.press("Log out").await;
+    b.fill("identifier", &portal_id).await;
+    b.fill("password", PASSWORD).await;
+    b.submit("form[action='/login'] button").await;
+    b.fill("code", "abc").await;
+    b.submit("form[action='/login/code'] button").await;
+    assert!(b.text().await.contains("Type the 6 digits from the app"));
+    if js {
+        b.audit("login-code-error").await;
+    }
+    b.fill("code", &recovery).await;
+    b.submit("form[action='/login/code'] button").await;
+    assert_eq!(b.path().await, "/account");
+    b.open("/account/two-step").await;
+    assert!(b.text().await.contains("Recovery codes left: 9"));
+    if js {
+        b.audit("two-step-on").await;
+    }
+}
+
+#[tokio::test]
+async fn two_step_login_with_javascript() {
+    two_step(true).await;
+}
+
+#[tokio::test]
+async fn two_step_login_without_javascript() {
+    two_step(false).await;
+}
+
 /// After failures from one address the login page carries the check from the start, says why,
 /// and a person gets through with or without JavaScript.
 async fn challenge(js: bool) {

@@ -234,6 +234,17 @@ impl Browser {
             .unwrap()
     }
 
+    /// The visible text of the first element `css` matches.
+    pub async fn text_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn has(&self, css: &str) -> bool {
         !self
             .client

@@ -140,6 +140,19 @@ async fn tour(lang: &'static str) {
     tour.visit("/account/security", "security").await;
     tour.visit("/account/level", "levels").await;
     tour.visit("/account/linked", "linked").await;
+    tour.visit("/account/two-step", "two-step-setup").await;
+    let key = ekdwar_domain::totp::TotpSecret::from_base32(&b.text_of("#totp-key").await)
+        .expect("a typed key");
+    let code_at = |steps: i64| key.code_at(t.app.clock.now().millis() / 1000 + steps * 30);
+    b.fill("code", "000000").await;
+    b.submit("form[action='/account/two-step/enable'] button")
+        .await;
+    tour.check("two-step-setup-error").await;
+    b.fill("code", &code_at(0)).await;
+    b.submit("form[action='/account/two-step/enable'] button")
+        .await;
+    tour.check("recovery-codes").await;
+    tour.visit("/account/two-step", "two-step-on").await;
     // Eleven minutes on, the contact form asks for the password; empty, it says why.
     t.advance(std::time::Duration::from_secs(11 * 60));
     b.open("/account").await;
@@ -166,6 +179,21 @@ async fn tour(lang: &'static str) {
         "logout",
     )
     .await;
+    // A login that asks for the app's code, and its error state.
+    b.open("/account").await;
+    b.submit("form[action='/logout'] button").await;
+    b.open("/login").await;
+    b.fill("identifier", typed).await;
+    b.fill("password", crate::accounts::PASSWORD).await;
+    b.submit("form[action='/login'] button").await;
+    assert_eq!(b.path().await, "/login/code", "{lang}");
+    tour.check("login-code").await;
+    b.fill("code", "abc").await;
+    b.submit("form[action='/login/code'] button").await;
+    tour.check("login-code-error").await;
+    b.fill("code", &code_at(0)).await;
+    b.submit("form[action='/login/code'] button").await;
+    assert_eq!(b.path().await, "/account", "{lang}");
     let problems = tour.problems.into_inner();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
