@@ -116,6 +116,10 @@ struct ClientFields {
     /// Signature of ID tokens: ES256 (default) or RS256 for apps that cannot verify ES256.
     #[arg(long)]
     id_token_alg: Option<String>,
+    /// An API scope of the app's own, which it may ask for with `client_credentials`
+    /// (machine-to-machine calls); repeat for several. No person's data scopes.
+    #[arg(long = "api-scope")]
+    api_scopes: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -598,6 +602,7 @@ async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
                     post_logout_redirect_uris: f.post_logout_redirect_uris,
                     public,
                     logo_url: f.logo,
+                    api_scopes: f.api_scopes,
                     launch_url: f.launch_url,
                     helpdesk_phone: f.helpdesk_phone,
                     helpdesk_email: f.helpdesk_email,

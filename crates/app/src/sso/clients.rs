@@ -41,6 +41,8 @@ pub struct ClientInput {
     pub backchannel_logout_uri: Option<String>,
     /// `ES256` (default) or `RS256`.
     pub id_token_alg: Option<String>,
+    /// The app's own API scopes, the only ones it may ask for with `client_credentials`.
+    pub api_scopes: Vec<String>,
 }
 
 /// Changes to an app; `None` leaves a field as it is.

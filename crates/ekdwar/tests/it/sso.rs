@@ -1639,3 +1639,131 @@ async fn apps_see_otp_in_amr_after_a_two_step_login() {
         );
     }
 }
+
+/// `client_credentials` granted any scope string an app asked for. An app now gets only the
+/// API scopes its registration lists, and never a person's data scopes.
+#[tokio::test]
+async fn client_credentials_grant_only_the_apps_own_api_scopes() {
+    let t = TestApp::start("sqlite").await;
+    let with = t
+        .app
+        .add_client(ClientInput {
+            name: "Records".into(),
+            redirect_uris: vec![CB_A.into()],
+            api_scopes: vec!["records.read".into(), "records.write".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let without = t
+        .app
+        .add_client(ClientInput {
+            name: "Plain".into(),
+            redirect_uris: vec![CB_A.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let auth = |c: &ekdwar_app::sso::NewClient| (c.client.id.clone(), c.secret.clone().unwrap());
+    let (id, secret) = auth(&with);
+    for (asked, expect) in [
+        (Some("records.read"), Ok("records.read")),
+        (None, Ok("records.read records.write")),
+        (
+            Some("records.read records.write"),
+            Ok("records.read records.write"),
+        ),
+        (Some("records.delete"), Err("invalid_scope")),
+        (Some("records.read openid"), Err("invalid_scope")),
+        (Some("email"), Err("invalid_scope")),
+    ] {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(s) = asked {
+            form.push(("scope", s));
+        }
+        let (status, body) = token(&t, &form, Some((&id, &secret))).await;
+        match expect {
+            Ok(scope) => {
+                assert_eq!(status, 200, "{asked:?}: {body}");
+                let granted: std::collections::BTreeSet<&str> =
+                    body["scope"].as_str().unwrap().split(' ').collect();
+                assert_eq!(granted, scope.split(' ').collect(), "{asked:?}");
+            }
+            Err(code) => assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some(code)),
+                "{asked:?}"
+            ),
+        }
+    }
+    let (id, secret) = auth(&without);
+    let (status, body) = token(
+        &t,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "records.read"),
+        ],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+}
+
+/// Discovery says introspection needs a client secret and revocation does not: a public app
+/// (no secret) may revoke its own tokens but may not introspect.
+#[tokio::test]
+async fn introspection_and_revocation_for_public_apps_match_discovery() {
+    let t = TestApp::start("sqlite").await;
+    let disc: Value = reqwest::get(t.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let methods = |k: &str| -> Vec<String> {
+        disc[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_string())
+            .collect()
+    };
+    let public = t
+        .app
+        .add_client(ClientInput {
+            name: "Mobile".into(),
+            redirect_uris: vec![CB_A.into()],
+            public: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = public.client.id.clone();
+    let post = |path: &'static str| {
+        let (t, id) = (&t, id.clone());
+        async move {
+            let r = reqwest::Client::new()
+                .post(t.url(path))
+                .form(&[("client_id", id.as_str()), ("token", "not-a-token")])
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
+    let introspect = post("/oauth/introspect").await;
+    let revoke = post("/oauth/revoke").await;
+    assert_eq!(
+        introspect == 200,
+        methods("introspection_endpoint_auth_methods_supported").contains(&"none".to_string()),
+        "introspection answered {introspect}"
+    );
+    assert_eq!(
+        revoke == 200,
+        methods("revocation_endpoint_auth_methods_supported").contains(&"none".to_string()),
+        "revocation answered {revoke}"
+    );
+}
