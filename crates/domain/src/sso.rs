@@ -18,6 +18,8 @@ pub enum SsoError {
     Verifier,
     #[error("code challenge must be 43 base64url characters (S256)")]
     Challenge,
+    #[error("an API scope is 1–64 visible ASCII characters, not a person's data scope")]
+    ApiScope,
 }
 
 impl ErrorCode for SsoError {
@@ -26,6 +28,7 @@ impl ErrorCode for SsoError {
             Self::RedirectUri => "redirect-uri-invalid",
             Self::Verifier => "pkce-verifier-invalid",
             Self::Challenge => "pkce-challenge-invalid",
+            Self::ApiScope => "api-scope-invalid",
         }
     }
 }
@@ -117,6 +120,17 @@ impl Scopes {
     pub fn to_string_list(&self) -> String {
         self.0.iter().copied().collect::<Vec<_>>().join(" ")
     }
+}
+
+/// An app's own API scope (for `client_credentials`): RFC 6749's scope-token characters, at
+/// most 64 of them, and none of the scopes of a person's data.
+pub fn api_scope(s: &str) -> Result<String, SsoError> {
+    let s = s.trim();
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        && !KNOWN_SCOPES.contains(&s);
+    ok.then(|| s.to_string()).ok_or(SsoError::ApiScope)
 }
 
 /// PKCE S256: the challenge a verifier must hash to.
@@ -228,6 +242,23 @@ mod tests {
         assert_eq!(pkce_s256("short"), Err(SsoError::Verifier));
         assert!(check_challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").is_ok());
         assert!(check_challenge("plain").is_err());
+    }
+
+    #[test]
+    fn api_scopes() {
+        assert_eq!(api_scope(" records.read ").unwrap(), "records.read");
+        for bad in [
+            "",
+            "openid",
+            "email",
+            "a b",
+            "a\"b",
+            "a\\b",
+            "é",
+            &"x".repeat(65),
+        ] {
+            assert!(api_scope(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

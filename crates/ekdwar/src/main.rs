@@ -117,7 +117,8 @@ struct ClientFields {
     #[arg(long)]
     id_token_alg: Option<String>,
     /// An API scope of the app's own, which it may ask for with `client_credentials`
-    /// (machine-to-machine calls); repeat for several. No person's data scopes.
+    /// (machine-to-machine calls); repeat for several. No person's data scopes. On update the
+    /// list replaces the old one, and `--api-scope ""` removes them all.
     #[arg(long = "api-scope")]
     api_scopes: Vec<String>,
 }
@@ -571,6 +572,7 @@ fn client_json(c: &ekdwar_store::sso::Client, secret: Option<&str>) -> serde_jso
         "subject_type": c.subject_type,
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "id_token_alg": c.id_token_alg,
+        "api_scopes": c.api_scopes,
     });
     if let Some(s) = secret {
         v["client_secret"] = serde_json::json!(s);
@@ -654,6 +656,9 @@ async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
                         subject_type: f.subject_type,
                         backchannel_logout_uri: f.backchannel_logout_uri,
                         id_token_alg: f.id_token_alg,
+                        // Given, the list replaces the old one; `--api-scope ""` empties it.
+                        api_scopes: list(f.api_scopes)
+                            .map(|v| v.into_iter().filter(|s| !s.is_empty()).collect()),
                     },
                 )
                 .await

@@ -656,6 +656,7 @@ fn client(id: &str, enabled: bool) -> crate::sso::Client {
         backchannel_logout_uri: None,
         launch_url: Some("https://a.gov.in/".into()),
         id_token_alg: "RS256".into(),
+        api_scopes: vec!["records.read".into()],
         enabled,
         created_at: at(1),
         updated_at: at(1),

@@ -30,13 +30,15 @@ pub struct Client {
     pub launch_url: Option<String>,
     /// `ES256` (default) or `RS256`.
     pub id_token_alg: String,
+    /// The app's own API scopes, the only ones `client_credentials` grants it.
+    pub api_scopes: Vec<String>,
     pub enabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, is_public, \
-    logo_url, helpdesk_phone, helpdesk_email, officer, subject_type, backchannel_logout_uri, launch_url, id_token_alg, enabled, created_at, updated_at, logo_etag";
+    logo_url, helpdesk_phone, helpdesk_email, officer, subject_type, backchannel_logout_uri, launch_url, id_token_alg, enabled, created_at, updated_at, logo_etag, api_scopes";
 
 fn lines(s: String) -> Vec<String> {
     s.lines()
@@ -62,6 +64,10 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
         backchannel_logout_uri: opt_text(row, "backchannel_logout_uri")?,
         launch_url: opt_text(row, "launch_url")?,
         id_token_alg: text(row, "id_token_alg")?,
+        api_scopes: text(row, "api_scopes")?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
         enabled: int(row, "enabled")? != 0,
         created_at: Timestamp::from_millis(int(row, "created_at")?),
         updated_at: Timestamp::from_millis(int(row, "updated_at")?),
@@ -71,12 +77,12 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
 /// Inserts a client, or replaces every field of an existing one.
 pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
     sqlx::query(sql!(
-        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+        "INSERT INTO oidc_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, \
          redirect_uris = excluded.redirect_uris, post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
          is_public = excluded.is_public, logo_url = excluded.logo_url, helpdesk_phone = excluded.helpdesk_phone, \
          helpdesk_email = excluded.helpdesk_email, officer = excluded.officer, subject_type = excluded.subject_type, \
-         backchannel_logout_uri = excluded.backchannel_logout_uri, launch_url = excluded.launch_url, id_token_alg = excluded.id_token_alg, enabled = excluded.enabled, updated_at = excluded.updated_at, logo_etag = excluded.logo_etag"
+         backchannel_logout_uri = excluded.backchannel_logout_uri, launch_url = excluded.launch_url, id_token_alg = excluded.id_token_alg, enabled = excluded.enabled, updated_at = excluded.updated_at, logo_etag = excluded.logo_etag, api_scopes = excluded.api_scopes"
     ))
     .bind(&c.id)
     .bind(&c.name)
@@ -96,6 +102,7 @@ pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
     .bind(c.created_at.millis())
     .bind(c.updated_at.millis())
     .bind(c.logo_etag.clone())
+    .bind(c.api_scopes.join(" "))
     .execute(conn)
     .await?;
     Ok(())

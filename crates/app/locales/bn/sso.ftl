@@ -71,3 +71,4 @@ confirm-logout-all-lead = এই যন্ত্রসহ সব যন্ত্
 confirm-disconnect-title = এই অ্যাপটি সরাবেন?
 confirm-disconnect-lead = { $app } আর আপনার তথ্য পাবে না, এবং সেখান থেকে আপনি লগ আউট হবেন। আবার লগ ইন করে অ্যাপটি ফের যুক্ত করা যায়।
 err-external-refused = ওই পরিষেবা দিয়ে লগ ইন হয়নি। আবার চেষ্টা করুন, অথবা পাসওয়ার্ড দিয়ে লগ ইন করুন
+err-api-scope-invalid = API স্কোপে স্পেস ছাড়া 1 থেকে 64টি দৃশ্যমান ASCII অক্ষর থাকবে, এবং সেটি কোনো ব্যক্তির তথ্যের স্কোপ (openid, profile, email, phone, portal, offline_access) হবে না

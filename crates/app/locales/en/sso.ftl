@@ -71,3 +71,4 @@ confirm-logout-all-lead = You will be logged out on every device, including this
 confirm-disconnect-title = Disconnect this app?
 confirm-disconnect-lead = { $app } will no longer receive your details, and you will be logged out of it. You can connect it again by logging in to it.
 err-external-refused = The login with that provider did not work. Try again, or log in with your password
+err-api-scope-invalid = An API scope is 1 to 64 visible ASCII characters without spaces, and not a scope of a person's data (openid, profile, email, phone, portal, offline_access)

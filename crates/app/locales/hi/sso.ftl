@@ -71,3 +71,4 @@ confirm-logout-all-lead = आप इस डिवाइस सहित हर �
 confirm-disconnect-title = यह ऐप हटाएँ?
 confirm-disconnect-lead = { $app } को अब आपकी जानकारी नहीं मिलेगी और आप उससे लॉग आउट हो जाएँगे। उसमें फिर से लॉग इन करके आप उसे दोबारा जोड़ सकते हैं।
 err-external-refused = उस सेवा से लॉग इन नहीं हो सका। फिर से कोशिश करें या अपने पासवर्ड से लॉग इन करें
+err-api-scope-invalid = API स्कोप में बिना स्पेस के 1 से 64 दृश्य ASCII वर्ण हों, और वह किसी व्यक्ति के डेटा का स्कोप (openid, profile, email, phone, portal, offline_access) न हो

@@ -71,3 +71,4 @@ confirm-logout-all-lead = Вы выйдете на всех устройства
 confirm-disconnect-title = Отключить приложение?
 confirm-disconnect-lead = Приложение «{ $app }» больше не будет получать ваши данные, и вы выйдете из него. Подключить его снова можно, войдя в него.
 err-external-refused = Вход через этого поставщика не удался. Попробуйте снова или войдите с паролем
+err-api-scope-invalid = Область API — от 1 до 64 видимых символов ASCII без пробелов, и не область данных человека (openid, profile, email, phone, portal, offline_access)

@@ -59,6 +59,7 @@ pub struct ClientPatch {
     pub subject_type: Option<String>,
     pub backchannel_logout_uri: Option<String>,
     pub id_token_alg: Option<String>,
+    pub api_scopes: Option<Vec<String>>,
 }
 
 /// A created app; the secret is shown once and never stored.
@@ -90,6 +91,16 @@ fn web_url(check: &mut FormCheck, field: &'static str, value: Option<&String>) -
             None
         }
     }
+}
+
+fn api_scopes(check: &mut FormCheck, list: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .iter()
+        .filter_map(|s| check.take("api_scope", ekdwar_domain::sso::api_scope(s)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn id_token_alg(check: &mut FormCheck, value: Option<&str>) -> String {
@@ -140,6 +151,7 @@ impl App {
         );
         let subject_type = subject_type(&mut check, input.subject_type.as_deref());
         let id_token_alg = id_token_alg(&mut check, input.id_token_alg.as_deref());
+        let api_scopes = api_scopes(&mut check, &input.api_scopes);
         check.finish()?;
         let logo = match &logo_url {
             Some(source) => Some(self.fetch_logo(source).await?),
@@ -163,6 +175,7 @@ impl App {
             backchannel_logout_uri: backchannel,
             launch_url,
             id_token_alg,
+            api_scopes,
             enabled: true,
             created_at: now,
             updated_at: now,
@@ -272,6 +285,9 @@ impl App {
         }
         if let Some(a) = patch.id_token_alg {
             c.id_token_alg = id_token_alg(&mut check, Some(&a));
+        }
+        if let Some(list) = patch.api_scopes {
+            c.api_scopes = api_scopes(&mut check, &list);
         }
         if let Some(t) = patch.subject_type {
             c.subject_type = subject_type(&mut check, Some(&t));

@@ -405,25 +405,24 @@ impl App {
         }
         let now = self.clock.now();
         let access = self.random.token(32);
-        // No person is behind this token, so no person's data scopes.
-        let scope = form
-            .scope
-            .clone()
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter(|s| {
-                ![
-                    "openid",
-                    "profile",
-                    "email",
-                    "phone",
-                    "portal",
-                    "offline_access",
-                ]
-                .contains(s)
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+        // No person is behind this token: only the app's own API scopes, as registered.
+        let scope = match form.scope.as_deref() {
+            None => client.api_scopes.join(" "),
+            Some(asked) => {
+                let asked: Vec<&str> = asked.split_whitespace().collect();
+                if let Some(other) = asked
+                    .iter()
+                    .find(|s| !client.api_scopes.iter().any(|a| a == *s))
+                {
+                    return Err(OAuthError::new(
+                        400,
+                        "invalid_scope",
+                        &format!("{other} is not a scope of this app"),
+                    ));
+                }
+                asked.join(" ")
+            }
+        };
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
         store::insert_token(
             &mut conn,
@@ -518,9 +517,13 @@ impl App {
         Ok(claims)
     }
 
-    /// RFC 7662: any authenticated app may ask about tokens issued to it.
+    /// RFC 7662: an app with a secret may ask about tokens issued to it. A public app cannot
+    /// (discovery lists no `none` method for introspection): anyone could pose as it.
     pub async fn introspect(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
         let client = self.token_client(&form, &basic).await?;
+        if client.is_public {
+            return Err(OAuthError::client());
+        }
         let presented = form.token.unwrap_or_default();
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
         let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes()))

@@ -259,11 +259,20 @@ fn apps_and_keys_are_managed_from_the_command_line() {
             "e-Mitra Plus",
             "--id-token-alg",
             "RS256",
+            "--api-scope",
+            "records.read",
         ],
     );
     assert!(
         ok && out.contains("e-Mitra Plus") && out.contains("RS256"),
         "{out}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["api_scopes"], serde_json::json!(["records.read"]));
+    let (ok, _, err) = ekdwar(d, &["client", "update", &id, "--api-scope", "email"]);
+    assert!(
+        !ok && err.contains("not a scope of a person's data"),
+        "{err}"
     );
     let (ok, out, _) = ekdwar(d, &["client", "rotate-secret", &id]);
     assert!(ok && out.contains("client_secret"));
