@@ -417,7 +417,7 @@ impl App {
                     return Err(OAuthError::new(
                         400,
                         "invalid_scope",
-                        &format!("{other} is not a scope of this app"),
+                        format!("{other} is not a scope of this app"),
                     ));
                 }
                 asked.join(" ")
