@@ -817,3 +817,84 @@ async fn a_lockout_does_not_show_which_identifiers_are_one_account() {
         assert!(phone_after.is_ok(), "{backend}: {phone_after:?}");
     }
 }
+
+/// Behind TLS every cookie is a `__Host-` cookie (Secure, Path=/, no Domain), and a cookie
+/// without the prefix — which a sibling subdomain or a plain-HTTP page could plant — is not
+/// read at all.
+#[tokio::test]
+async fn cookies_behind_tls_are_host_cookies() {
+    let t = TestApp::start_with("sqlite", |c| c.server.behind_tls_proxy = true).await;
+    register_phone_direct(&t).await;
+    let r = reqwest::Client::new()
+        .get(t.url("/login"))
+        .send()
+        .await
+        .unwrap();
+    let set: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(!set.is_empty());
+    for c in &set {
+        assert!(c.starts_with("__Host-"), "{c}");
+        assert!(
+            c.contains("Secure") && c.contains("Path=/") && !c.contains("Domain"),
+            "{c}"
+        );
+    }
+    let token = match t
+        .app
+        .login(
+            LoginInput {
+                identifier: "asha.tls".into(),
+                password: Password::new(PASSWORD),
+                challenge: None,
+            },
+            &Actor::default(),
+        )
+        .await
+        .unwrap()
+    {
+        ekdwar_app::identity::Authenticated::Session(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let account_with = |cookie: String| {
+        let t = &t;
+        async move {
+            let r = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(t.url("/account"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
+    assert_eq!(
+        account_with(format!("__Host-ekdwar_session={token}")).await,
+        200
+    );
+    assert_eq!(account_with(format!("ekdwar_session={token}")).await, 303);
+}
+
+/// An account made directly (the registration pages need secure cookies behind TLS).
+async fn register_phone_direct(t: &TestApp) {
+    t.app
+        .admin_add_user(ekdwar_app::identity::NewUserInput {
+            portal_id: "asha.tls".into(),
+            first_name: "Asha".into(),
+            last_name: "Kumari".into(),
+            phone: Some("98123 00901".into()),
+            email: None,
+            password: Password::new(PASSWORD),
+            role: ekdwar_domain::Role::Citizen,
+            language: None,
+        })
+        .await
+        .unwrap();
+}
