@@ -84,13 +84,20 @@ impl Ctx {
         Lang::all()
     }
 
-    /// A cookie with the portal's attributes: HttpOnly, SameSite=Lax, Secure behind TLS.
+    /// A cookie with the portal's attributes: HttpOnly, SameSite=Lax, Secure behind TLS. Behind
+    /// TLS its name also carries the `__Host-` prefix, so the browser accepts it only from this
+    /// host, over HTTPS, for the whole site (no sibling subdomain can plant or shadow it).
     pub fn cookie(
         &self,
         name: &'static str,
         value: String,
         max_age_secs: Option<i64>,
     ) -> Cookie<'static> {
+        let name = if self.secure {
+            format!("{HOST_PREFIX}{name}")
+        } else {
+            name.to_string()
+        };
         let mut c = Cookie::build((name, value))
             .path("/")
             .http_only(true)
@@ -246,6 +253,27 @@ const API_PATHS: &[&str] = &[
     "/metrics",
 ];
 
+const HOST_PREFIX: &str = "__Host-";
+
+/// Behind TLS, handlers read cookies by their plain names: the `__Host-` ones are renamed, and
+/// any without the prefix (which a sibling subdomain or a plain-HTTP page could have set) are
+/// dropped.
+fn host_cookies_only(headers: &mut HeaderMap) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(HOST_PREFIX).map(str::to_string))
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(v) = HeaderValue::from_str(&kept.join("; "))
+        && !kept.is_empty()
+    {
+        headers.insert(header::COOKIE, v);
+    }
+}
+
 pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
     if API_PATHS.contains(&req.uri().path()) {
         let mut resp = next.run(req).await;
@@ -257,8 +285,11 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let jar = CookieJar::from_headers(&parts.headers);
     let secure = app.config.server.behind_tls_proxy;
+    if secure {
+        host_cookies_only(&mut parts.headers);
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
 
     let (csrf_seed, new_seed) = match jar.get(CSRF_COOKIE).map(|c| c.value().to_string()) {
         Some(v) if v.len() >= 16 && v.len() <= 64 => (v, false),
