@@ -301,3 +301,64 @@ fn apps_and_keys_are_managed_from_the_command_line() {
     };
     assert_eq!(count(&after), count(&before) + 1, "old key still published");
 }
+
+/// A command given only `--database-url` made a new server key in the working directory: its
+/// signing keys and codes would not match the server's. It now asks for the server's data
+/// folder (or `server.secret_key`) and leaves the directory alone.
+#[test]
+fn a_command_with_only_a_database_url_does_not_make_a_key() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ekdwar-cli-url-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let db = format!("sqlite://{}/elsewhere.db?mode=rwc", dir.0.display());
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ekdwar"))
+            .args(args)
+            .current_dir(&dir.0)
+            .env_remove("EKDWAR_DATA")
+            .env_remove("EKDWAR_DATABASE_URL")
+            .env_remove("EKDWAR_SERVER__SECRET_KEY")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["keys", "rotate", "--database-url", &db]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("--data") && err.contains("secret_key"),
+        "{err}"
+    );
+    assert!(
+        !dir.0.join("ekdwar-data").exists(),
+        "a data folder appeared"
+    );
+    // Given a folder without the server's key, it says so; with the key, it works.
+    let data = dir.0.join("server-data");
+    let out = run(&[
+        "keys",
+        "rotate",
+        "--database-url",
+        &db,
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("secret.key"),
+        "no key there yet: {err}"
+    );
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("secret.key"), "ab".repeat(32)).unwrap();
+    let out = run(&[
+        "keys",
+        "rotate",
+        "--database-url",
+        &db,
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
