@@ -206,8 +206,13 @@ impl App {
     }
 }
 
+/// Where the server keeps its key when the configuration gives none.
+pub fn key_file(data: &Path) -> std::path::PathBuf {
+    data.join("secret.key")
+}
+
 fn load_or_create_key(data: &Path, random: &dyn Random) -> anyhow::Result<ServerKey> {
-    let path = data.join("secret.key");
+    let path = key_file(data);
     if let Ok(text) = std::fs::read_to_string(&path) {
         let bytes = hex::decode(text.trim()).context("secret.key is not hex")?;
         anyhow::ensure!(bytes.len() >= 32, "secret.key is too short");

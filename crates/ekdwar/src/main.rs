@@ -266,8 +266,21 @@ fn load(common: &Common, listen: Option<String>, dev: Option<bool>) -> anyhow::R
     )?)
 }
 
+/// The portal for an administrative command. With a database outside the data folder, the
+/// server's key must already exist (in `--data` or as `server.secret_key`): a new key here would
+/// wrap signing keys and hash codes that the server cannot read.
 async fn app(common: &Common) -> anyhow::Result<App> {
-    App::build(load(common, None, None)?, Deps::default()).await
+    let config = load(common, None, None)?;
+    let key_file = ekdwar_app::key_file(&config.server.data_dir);
+    anyhow::ensure!(
+        config.server.database_url.is_none()
+            || config.server.secret_key.is_some()
+            || key_file.exists(),
+        "the server's key is not at {}: with --database-url, give the server's data folder \
+         with --data (it holds secret.key) or set server.secret_key in the configuration",
+        key_file.display()
+    );
+    App::build(config, Deps::default()).await
 }
 
 fn user_json(u: &ekdwar_store::identity::User) -> serde_json::Value {
