@@ -898,3 +898,58 @@ async fn register_phone_direct(t: &TestApp) {
         .await
         .unwrap();
 }
+
+/// Passwords are hashed in NFKC form now. An account whose hash was made from the password as
+/// typed (before normalisation) still logs in with it, and that login replaces the hash with
+/// one of the NFKC form, so from then on every way of typing the password works.
+#[tokio::test]
+async fn a_login_replaces_a_hash_of_the_password_as_typed() {
+    use argon2::PasswordHasher;
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let portal_id = register_phone(&t, "98123 01001", "Asha").await;
+        // "café" with a combining accent, which NFKC composes into one letter.
+        let typed = "cafe\u{301} lantern harbour 7";
+        let composed = "caf\u{e9} lantern harbour 7";
+        let old = argon2::Argon2::default()
+            .hash_password(typed.as_bytes())
+            .unwrap()
+            .to_string();
+        let user = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
+        let mut conn = t.app.store.conn().await.unwrap();
+        ekdwar_store::identity::set_password_hash(&mut conn, &user.id, &old)
+            .await
+            .unwrap();
+        drop(conn);
+        let login =
+            |pw: &'static str| guess(t.app.clone(), portal_id.clone(), pw, "10.9.0.1".into());
+        // Only the form as typed matches the old hash.
+        assert!(
+            login(composed).await.is_err(),
+            "{backend}: the old hash knows one form"
+        );
+        assert!(
+            login(typed).await.is_ok(),
+            "{backend}: the old password still works"
+        );
+        let now = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
+        assert_ne!(
+            now.password_hash.as_deref(),
+            Some(old.as_str()),
+            "{backend}: rehashed"
+        );
+        assert_eq!(
+            t.app
+                .hashing
+                .check(&Password::new(composed), now.password_hash.as_deref())
+                .await,
+            ekdwar_app::security::Check::Right,
+            "{backend}: the new hash is of the NFKC form"
+        );
+        assert!(
+            login(composed).await.is_ok(),
+            "{backend}: every form works now"
+        );
+        assert!(login(typed).await.is_ok(), "{backend}");
+    }
+}
