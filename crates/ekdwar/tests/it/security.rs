@@ -953,3 +953,106 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
         assert!(login(typed).await.is_ok(), "{backend}");
     }
 }
+
+/// Held in the review, now under test: the database keeps no secret in a usable form. After a
+/// registration, a login and an app's sign-in, none of the password, the session token, the
+/// one-time code, the app's secret or its tokens appear anywhere in the database's files.
+#[tokio::test]
+async fn the_database_holds_no_usable_secret() {
+    use crate::sso::{browser as sso_browser, follow, login_and_allow};
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "98123 01101", "Asha").await;
+    let code = t.last_code("+919812301101").await;
+    let c = t
+        .app
+        .add_client(ekdwar_app::sso::ClientInput {
+            name: "e-Mitra".into(),
+            redirect_uris: vec!["http://localhost:9/a/cb".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let secret = c.secret.clone().unwrap();
+    let br = sso_browser();
+    let authorize = t.url(&format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fa%2Fcb&scope=openid%20offline_access&state=s&nonce=n",
+        c.client.id
+    ));
+    let to_app = login_and_allow(&t, &br, authorize, "9812301101").await;
+    let auth_code = url::Url::parse(&to_app)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: serde_json::Value = reqwest::Client::new()
+        .post(t.url("/oauth/token"))
+        .basic_auth(&c.client.id, Some(&secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", auth_code.as_str()),
+            ("redirect_uri", "http://localhost:9/a/cb"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = match t
+        .app
+        .login(
+            LoginInput {
+                identifier: "9812301101".into(),
+                password: Password::new(PASSWORD),
+                challenge: None,
+            },
+            &Actor::default(),
+        )
+        .await
+        .unwrap()
+    {
+        ekdwar_app::identity::Authenticated::Session(s) => s.token,
+        other => panic!("{other:?}"),
+    };
+    let _ = follow(&t, &br, t.url("/account")).await;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&t.app.config.server.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains(".db") {
+            files.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(!files.is_empty(), "the database files were found");
+    let mut secrets = vec![
+        ("password", PASSWORD.to_string()),
+        ("client secret", secret),
+        ("authorization code", auth_code),
+        (
+            "access token",
+            tokens["access_token"].as_str().unwrap().to_string(),
+        ),
+        (
+            "refresh token",
+            tokens["refresh_token"].as_str().unwrap().to_string(),
+        ),
+    ];
+    secrets.push(("session token", session));
+    for (what, value) in secrets {
+        assert!(
+            !files.windows(value.len()).any(|w| w == value.as_bytes()),
+            "the {what} is stored as it is"
+        );
+    }
+    // The one-time code is only in the outbox (the message itself), never in verifications.
+    let mut conn = t.app.store.conn().await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM verifications")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    assert!(
+        stored.iter().all(|h| h != &code && h.len() >= 43),
+        "{stored:?}"
+    );
+}

@@ -1767,3 +1767,92 @@ async fn introspection_and_revocation_for_public_apps_match_discovery() {
         "revocation answered {revoke}"
     );
 }
+
+/// Held in the review, now under test: a redirect URI must equal a registered one exactly —
+/// no extra slash, query, fragment, case change, dot segment or suffix — at the authorization
+/// request and again at the code exchange.
+#[tokio::test]
+async fn redirect_uris_match_exactly() {
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812300051", "Asha").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "e-Mitra".into(),
+            redirect_uris: vec![CB_A.into(), "http://localhost:9/a/other".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
+    let br = browser();
+    for near in [
+        "http://localhost:9/a/cb/",
+        "http://localhost:9/a/cb?x=1",
+        "http://localhost:9/a/cb#f",
+        "http://LOCALHOST:9/a/cb",
+        "http://localhost:9/a/x/../cb",
+        "http://localhost:9/a/cbx",
+        "http://localhost:9/a/CB",
+        "http://localhost:90/a/cb",
+        "https://localhost:9/a/cb",
+    ] {
+        let (status, _, page) = follow(&t, &br, authorize_url(&t, &id, near, "")).await;
+        assert_eq!(status, 400, "{near}");
+        assert!(page.contains("does not trust"), "{near}: {page}");
+    }
+    // A code issued for one registered address cannot be exchanged naming another.
+    let to_app = login_and_allow(&t, &br, authorize_url(&t, &id, CB_A, ""), "9812300051").await;
+    let code = query_param(&to_app, "code").unwrap();
+    let (status, err) = token(
+        &t,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://localhost:9/a/other"),
+        ],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+/// Held in the review, now under test: what administrators and people type is shown as text,
+/// never as markup — an app's name on the apps page and the consent page, a person's name on
+/// the account page.
+#[tokio::test]
+async fn typed_text_is_escaped_everywhere_it_is_shown() {
+    let t = TestApp::start("sqlite").await;
+    register_phone(&t, "9812300052", "Asha").await;
+    let c = t
+        .app
+        .add_client(ClientInput {
+            name: "<script>alert(1)</script> & \"Mitra\"".into(),
+            redirect_uris: vec![CB_A.into()],
+            launch_url: Some("http://localhost:9/a/".into()),
+            officer: Some("<img src=x onerror=alert(2)>".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let pages = [
+        t.get("/apps").await.body,
+        t.get("/helpdesk").await.body,
+        follow(&t, &t.client, authorize_url(&t, &c.client.id, CB_A, ""))
+            .await
+            .2,
+    ];
+    for page in &pages {
+        assert!(
+            page.contains("&#60;script&#62;") || page.contains("&lt;script&gt;"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("<script>alert") && !page.contains("<img src=x"),
+            "{page}"
+        );
+    }
+}
