@@ -317,3 +317,11 @@ audit-two-step-disabled = Two-step login turned off
 audit-two-step-failed = Login refused: wrong code from the app
 audit-two-step-reset = Two-step login turned off by an administrator
 audit-recovery-codes-renewed = New recovery codes made
+sms-two-step-on = Ekdwar: two-step login of account { $portal_id } was turned on. Not you? Call the helpdesk.
+email-two-step-on-subject = Two-step login is on for your Ekdwar account
+email-two-step-on-body = Two-step login was turned on for account { $portal_id }: logins now also ask for a code from an authenticator app.
+    If this was not you, contact the helpdesk at once.
+sms-two-step-off = Ekdwar: two-step login of account { $portal_id } was turned off. Not you? Call the helpdesk.
+email-two-step-off-subject = Two-step login is off for your Ekdwar account
+email-two-step-off-body = Two-step login was turned off for account { $portal_id }: the password alone now logs in.
+    If this was not you, reset your password at once and contact the helpdesk.

@@ -147,6 +147,7 @@ impl App {
             None,
         )
         .await?;
+        self.notify_owner(&mut tx, &user, "two-step-off").await?;
         ekdwar_store::commit(tx).await?;
         Ok(user)
     }

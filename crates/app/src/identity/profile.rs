@@ -174,19 +174,8 @@ impl App {
             None,
         )
         .await?;
-        let lang = self.user_lang(&cur.user);
-        for contact in contacts_of(&cur.user) {
-            self.enqueue(
-                &mut tx,
-                Outgoing {
-                    kind: "password-changed",
-                    to: &contact,
-                    lang: &lang,
-                    args: vec![("portal_id", cur.user.portal_id.to_string())],
-                },
-            )
+        self.notify_owner(&mut tx, &cur.user, "password-changed")
             .await?;
-        }
         ekdwar_store::commit(tx).await?;
         Ok(())
     }
@@ -352,6 +341,32 @@ impl App {
             },
         )
         .await
+    }
+}
+
+impl App {
+    /// Tells an account's owner, on each of their contacts and in their language, of a change
+    /// to how they log in (`kind` names the message: `password-changed`, `two-step-on`, …).
+    pub(crate) async fn notify_owner(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        user: &ekdwar_store::identity::User,
+        kind: &'static str,
+    ) -> AppResult<()> {
+        let lang = self.user_lang(user);
+        for contact in contacts_of(user) {
+            self.enqueue(
+                conn,
+                Outgoing {
+                    kind,
+                    to: &contact,
+                    lang: &lang,
+                    args: vec![("portal_id", user.portal_id.to_string())],
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 }
 

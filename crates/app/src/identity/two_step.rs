@@ -234,6 +234,7 @@ impl App {
             None,
         )
         .await?;
+        self.notify_owner(&mut tx, &cur.user, "two-step-on").await?;
         ekdwar_store::commit(tx).await?;
         ekdwar_store::throttle::clear(&mut conn, &two_step_key(&cur.user.id)).await?;
         Ok(codes)
@@ -262,6 +263,8 @@ impl App {
             None,
         )
         .await?;
+        self.notify_owner(&mut tx, &cur.user, "two-step-off")
+            .await?;
         ekdwar_store::commit(tx).await?;
         Ok(())
     }

@@ -86,6 +86,13 @@ async fn a_citizen_turns_on_two_step_login_and_uses_it() {
         assert!(account.has("Two-step login</a>: off"), "{}", account.body);
         let (key, codes) = turn_on(&t).await;
         assert!(t.get("/account").await.has("Two-step login</a>: on"));
+        // The owner is told on their phone, in case it was not them.
+        assert!(
+            t.last_message("+919812300801")
+                .await
+                .contains("two-step login of account asha.kumari was turned on"),
+            "{backend}"
+        );
 
         // The password alone no longer logs in: the code is asked on its own page.
         let logout = t.get("/account").await;
@@ -180,6 +187,11 @@ async fn a_citizen_turns_on_two_step_login_and_uses_it() {
             )
             .await;
         assert!(off.has("Two-step login is off."), "{}", off.body);
+        assert!(
+            t.last_message("+919812300801")
+                .await
+                .contains("was turned off")
+        );
         let page = log_in(&t, &portal_id).await;
         assert_eq!(page.path(), "/account");
     }
