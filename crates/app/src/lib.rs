@@ -69,9 +69,26 @@ pub struct Deps {
     pub random: Option<Arc<dyn Random>>,
 }
 
+/// What opening the portal may do to the database's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Migrations {
+    /// Apply what is missing (`serve`, `migrate`, tests).
+    #[default]
+    Apply,
+    /// Create the schema of an empty database, but refuse one at another release's schema:
+    /// an administrative command must not change a production database behind its operator.
+    OnlyIfEmpty,
+}
+
 impl App {
     /// Connects to the database, applies migrations and prepares hashing and gateways.
     pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
+        Self::open(config, deps, Migrations::Apply).await
+    }
+
+    /// Connects to the database, treating its schema as `migrations` says, and prepares
+    /// hashing and gateways.
+    pub async fn open(config: Config, deps: Deps, migrations: Migrations) -> anyhow::Result<Self> {
         // Every TLS client in the process (SMTP, SMS gateway, PostgreSQL) uses ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data = &config.server.data_dir;
@@ -93,6 +110,14 @@ impl App {
         let store = Store::connect_with(&config.database_url(), config.server.sqlite_full_sync)
             .await
             .context("cannot open the database")?;
+        if migrations == Migrations::OnlyIfEmpty
+            && let ekdwar_store::Schema::Other { at, latest } = store.schema().await?
+        {
+            anyhow::bail!(
+                "the database is at schema version {at} and this ekdwar needs {latest}: \
+                 back it up and run `ekdwar migrate` (or start `ekdwar serve`) first"
+            );
+        }
         store.migrate().await.context("database migration failed")?;
         let hashing = PasswordHashing::new(&config.argon2, random.as_ref())?;
         let region = Region::parse(&config.locale.default_region)

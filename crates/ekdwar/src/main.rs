@@ -266,10 +266,16 @@ fn load(common: &Common, listen: Option<String>, dev: Option<bool>) -> anyhow::R
     )?)
 }
 
-/// The portal for an administrative command. With a database outside the data folder, the
+/// The portal for an administrative command: it creates the schema of an empty database but
+/// never migrates one made by another release (only `serve` and `migrate` do). With a database
+/// outside the data folder, the
 /// server's key must already exist (in `--data` or as `server.secret_key`): a new key here would
 /// wrap signing keys and hash codes that the server cannot read.
 async fn app(common: &Common) -> anyhow::Result<App> {
+    app_with(common, ekdwar_app::Migrations::OnlyIfEmpty).await
+}
+
+async fn app_with(common: &Common, migrations: ekdwar_app::Migrations) -> anyhow::Result<App> {
     let config = load(common, None, None)?;
     let key_file = ekdwar_app::key_file(&config.server.data_dir);
     anyhow::ensure!(
@@ -280,7 +286,7 @@ async fn app(common: &Common) -> anyhow::Result<App> {
          with --data (it holds secret.key) or set server.secret_key in the configuration",
         key_file.display()
     );
-    App::build(config, Deps::default()).await
+    App::open(config, Deps::default(), migrations).await
 }
 
 fn user_json(u: &ekdwar_store::identity::User) -> serde_json::Value {
@@ -404,7 +410,7 @@ async fn main() -> anyhow::Result<()> {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Migrate(common)) => {
-            app(&common).await?;
+            app_with(&common, ekdwar_app::Migrations::Apply).await?;
             println!("migrations applied");
             Ok(())
         }

@@ -84,6 +84,23 @@ fn user(id: &str, pid: &str, phone: Option<&str>, email: Option<&str>) -> User {
     }
 }
 
+/// Both backends' migrations make the same tables, columns and named indexes.
+#[tokio::test]
+async fn both_backends_have_the_same_schema() {
+    let stores = stores().await;
+    let mut shapes = Vec::new();
+    for s in &stores {
+        shapes.push((s.backend(), s.shape().await.unwrap()));
+    }
+    assert!(
+        shapes[0].1.contains_key("users")
+            && shapes[0].1["users"].contains(&"portal_id".to_string())
+    );
+    if let [(_, sqlite), (_, postgres)] = &shapes[..] {
+        assert_eq!(sqlite, postgres);
+    }
+}
+
 #[tokio::test]
 async fn users() {
     for s in stores().await {

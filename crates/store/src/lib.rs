@@ -175,6 +175,21 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
+/// A database's schema against the migrations this binary carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Nothing there yet.
+    Empty {
+        latest: i64,
+    },
+    Current,
+    /// Made by an older (or newer) release: `at` is its last migration.
+    Other {
+        at: i64,
+        latest: i64,
+    },
+}
+
 /// A pool of connections to one database.
 #[derive(Clone)]
 pub struct Store {
@@ -257,6 +272,86 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         migrator(self.backend).run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Applies the migrations up to `version` only: a database as an older release left it,
+    /// for upgrade tests.
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        let mut m = migrator(self.backend);
+        m.migrations = std::borrow::Cow::Owned(
+            m.migrations
+                .iter()
+                .filter(|x| x.version <= version)
+                .cloned()
+                .collect(),
+        );
+        m.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The tables, their columns and the named indexes, backend-neutral (lower case, without
+    /// the indexes each backend makes on its own for keys), to compare the two backends.
+    pub async fn shape(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let mut conn = self.conn().await?;
+        let (columns, indexes) = match self.backend {
+            Backend::Sqlite => (
+                "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+                "SELECT tbl_name AS t, name AS c FROM sqlite_master \
+                 WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'",
+            ),
+            Backend::Postgres => (
+                "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+                "SELECT i.tablename::text AS t, i.indexname::text AS c FROM pg_indexes i \
+                 WHERE i.schemaname = current_schema() AND i.indexname NOT IN \
+                 (SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))",
+            ),
+        };
+        let mut shape = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for (sql, prefix) in [(columns, ""), (indexes, "index ")] {
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                shape
+                    .entry(text(&row, "t")?.to_lowercase())
+                    .or_default()
+                    .push(format!("{prefix}{}", text(&row, "c")?.to_lowercase()));
+            }
+        }
+        for list in shape.values_mut() {
+            list.sort();
+        }
+        Ok(shape)
+    }
+
+    /// Where the database's schema stands against this binary's migrations.
+    pub async fn schema(&self) -> Result<Schema> {
+        let mut conn = self.conn().await?;
+        let exists = match self.backend {
+            Backend::Sqlite => sqlx::query(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            ),
+            Backend::Postgres => sqlx::query(
+                "SELECT COUNT(*) AS n FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+            ),
+        }
+        .fetch_one(&mut *conn)
+        .await?;
+        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+        if int(&exists, "n")? == 0 {
+            return Ok(Schema::Empty { latest });
+        }
+        let at = sqlx::query("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(match opt_int(&at, "v")?.unwrap_or(0) {
+            0 => Schema::Empty { latest },
+            v if v == latest => Schema::Current,
+            v => Schema::Other { at: v, latest },
+        })
     }
 
     /// A connection for one or more statements outside a transaction.

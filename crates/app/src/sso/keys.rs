@@ -48,6 +48,29 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The injected randomness, as the `rsa` crate takes it.
+struct Injected(Arc<dyn crate::security::Random>);
+
+impl rsa::rand_core::RngCore for Injected {
+    fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill(dest);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        self.0.fill(dest);
+        Ok(())
+    }
+}
+
+impl rsa::rand_core::CryptoRng for Injected {}
+
 fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())
 }
@@ -59,12 +82,18 @@ impl App {
             .ok_or_else(|| internal("a signing key is not hex"))
     }
 
-    fn new_key(&self, alg: &str) -> AppResult<SigningKey> {
+    /// A new key for `alg`. RSA generation takes a second of CPU: it runs on the blocking
+    /// pool, with the injected randomness, and callers hold no transaction meanwhile.
+    async fn new_key(&self, alg: &str) -> AppResult<SigningKey> {
         let kid = self.random.token(12);
         let (secret, jwk) = match alg {
             RS256 => {
+                let mut rng = Injected(self.random.clone());
                 let key =
-                    rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(internal)?;
+                    tokio::task::spawn_blocking(move || rsa::RsaPrivateKey::new(&mut rng, 2048))
+                        .await
+                        .map_err(internal)?
+                        .map_err(internal)?;
                 let der = key.to_pkcs8_der().map_err(internal)?;
                 let jwk = serde_json::json!({
                     "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()),
@@ -103,12 +132,18 @@ impl App {
         })
     }
 
-    /// Creates a key for `alg` if there is none in use.
+    /// Creates a key for `alg` if there is none in use. The key is made before the write
+    /// transaction; if another node made one meanwhile, this one is dropped.
     async fn ensure_key(&self, alg: &str) -> AppResult<()> {
+        let in_use =
+            |keys: &[SigningKey]| keys.iter().any(|k| k.alg == alg && k.retired_at.is_none());
+        if in_use(&store::keys(&mut *self.store.conn().await?).await?) {
+            return Ok(());
+        }
+        let key = self.new_key(alg).await?;
         let mut tx = self.store.begin().await?;
-        let keys = store::keys(&mut tx).await?;
-        if !keys.iter().any(|k| k.alg == alg && k.retired_at.is_none()) {
-            store::insert_key(&mut tx, &self.new_key(alg)?).await?;
+        if !in_use(&store::keys(&mut tx).await?) {
+            store::insert_key(&mut tx, &key).await?;
         }
         ekdwar_store::commit(tx).await?;
         Ok(())
@@ -122,17 +157,18 @@ impl App {
     /// Starts signing with new keys; the old ones stay published for the overlap period.
     /// Returns the new ES256 key id.
     pub async fn rotate_signing_key(&self) -> AppResult<String> {
-        let mut tx = self.store.begin().await?;
-        let has_rsa = store::keys(&mut tx)
+        let has_rsa = store::keys(&mut *self.store.conn().await?)
             .await?
             .iter()
             .any(|k| k.alg == RS256 && k.retired_at.is_none());
+        let mut fresh = vec![self.new_key(ES256).await?];
+        if has_rsa {
+            fresh.push(self.new_key(RS256).await?);
+        }
+        let mut tx = self.store.begin().await?;
         let mut new_es = String::new();
-        for alg in [ES256, RS256] {
-            if alg == RS256 && !has_rsa {
-                continue;
-            }
-            let key = self.new_key(alg)?;
+        for key in fresh {
+            let alg = if key.alg == RS256 { RS256 } else { ES256 };
             store::insert_key(&mut tx, &key).await?;
             store::retire_keys_except(&mut tx, alg, &key.kid, self.clock.now()).await?;
             if alg == ES256 {

@@ -14,3 +14,4 @@ mod security;
 mod shell;
 mod sso;
 mod two_step;
+mod upgrade;

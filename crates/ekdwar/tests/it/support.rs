@@ -15,14 +15,14 @@ pub fn backends() -> Vec<&'static str> {
     v
 }
 
-fn random_hex() -> String {
+pub fn random_hex() -> String {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).unwrap();
     hex::encode(b)
 }
 
 /// A fresh, empty PostgreSQL database on the configured server.
-async fn fresh_postgres() -> String {
+pub async fn fresh_postgres() -> String {
     sqlx::any::install_default_drivers();
     let base = std::env::var("EKDWAR_TEST_DATABASE_URL").unwrap();
     let name = format!("ekdwar_test_{}", random_hex());
