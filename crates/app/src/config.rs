@@ -124,6 +124,10 @@ pub struct ServerConfig {
     /// `/metrics` answers requests carrying `Authorization: Bearer <this>`; without it, only
     /// requests made on this machine directly (not through a proxy).
     pub metrics_token: Option<Secret>,
+    /// Run the jobs runner (message delivery, back-channel logout, purging) inside `serve`.
+    /// On PostgreSQL a deployment may turn it off on web nodes and run `ekdwar worker`
+    /// processes instead; on SQLite it must stay on.
+    pub run_worker: bool,
 }
 
 impl Default for ServerConfig {
@@ -138,6 +142,7 @@ impl Default for ServerConfig {
             sqlite_full_sync: false,
             secret_key: None,
             metrics_token: None,
+            run_worker: true,
         }
     }
 }

@@ -1,6 +1,10 @@
 //! The jobs runner: work that must happen after a request, written in the request's own
 //! transaction (so it happens if and only if the change does), then run by a worker with a
-//! lease and retried with back-off. Today: back-channel logout to apps.
+//! lease and retried with back-off. It runs inside `ekdwar serve` and, on PostgreSQL, also as
+//! `ekdwar worker` processes: a job is leased by one worker at a time.
+//!
+//! Kinds: delivering a message of the outbox, back-channel logout to apps, and the periodic
+//! purge of expired records (each run schedules the next).
 
 use std::time::Duration;
 
@@ -13,6 +17,12 @@ use crate::error::AppResult;
 
 /// Tell an app that a person's login session ended (OpenID Connect Back-Channel Logout 1.0).
 pub const BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
+/// Hand a message of the outbox to its gateway: `{"id": …}`.
+pub const DELIVER_MESSAGE: &str = "deliver-message";
+/// Delete what has expired, then schedule the next purge.
+pub const PURGE: &str = "purge";
+/// How often expired records are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Attempts before a job is given up: with back-off from 15 s doubling, about an hour.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -49,7 +59,8 @@ impl App {
             b
         };
         for job in &batch {
-            let result = self.run_job(job).await;
+            let last = job.attempts + 1 >= MAX_ATTEMPTS;
+            let result = self.run_job(job, last).await;
             let now = self.clock.now();
             let mut conn = self.store.conn().await?;
             match result {
@@ -69,17 +80,44 @@ impl App {
         Ok(batch.len())
     }
 
-    async fn run_job(&self, job: &Job) -> Result<(), String> {
+    /// The registry of job kinds. `last` says no attempt follows this one.
+    async fn run_job(&self, job: &Job, last: bool) -> Result<(), String> {
         let payload: Value = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
         match job.kind.as_str() {
             BACKCHANNEL_LOGOUT => self.send_backchannel_logout(&payload).await,
+            DELIVER_MESSAGE => {
+                let id = payload["id"]
+                    .as_i64()
+                    .ok_or("a message job without an id")?;
+                self.deliver_message(id, last).await
+            }
+            PURGE => {
+                match self.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "expired records deleted"),
+                    Err(e) => return Err(e.to_string()),
+                }
+                self.schedule_purge(self.clock.now().plus(PURGE_EVERY))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             other => Err(format!("unknown job kind {other}")),
         }
     }
 
-    /// Runs jobs until the process ends: at once after each enqueue, and every few seconds for
-    /// retries.
+    /// Makes sure a purge is scheduled (one is enough: a second would only find less to do).
+    async fn schedule_purge(&self, at: ekdwar_domain::Timestamp) -> AppResult<()> {
+        let mut conn = self.store.conn().await?;
+        store::enqueue_unless_pending(&mut conn, PURGE, "{}", at, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Runs jobs until the process ends: at once after each enqueue in this process, and every
+    /// few seconds for retries and for jobs other processes enqueued.
     pub async fn run_jobs(self) {
+        if let Err(e) = self.schedule_purge(self.clock.now()).await {
+            tracing::error!(error = %e, "cannot schedule the purge");
+        }
         loop {
             match self.run_due_jobs().await {
                 Ok(n) if n > 0 => continue,

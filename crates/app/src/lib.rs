@@ -50,7 +50,6 @@ pub struct App {
     pub http: reqwest::Client,
     signer: Arc<sso::SignerCache>,
     client_cache: Arc<sso::ClientCache>,
-    wake_delivery: Arc<Notify>,
     wake_jobs: Arc<Notify>,
 }
 
@@ -150,7 +149,6 @@ impl App {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(15))
                 .build()?,
-            wake_delivery: Arc::new(Notify::new()),
             wake_jobs: Arc::new(Notify::new()),
             signer: Arc::default(),
             client_cache: Arc::default(),
@@ -216,18 +214,6 @@ impl App {
         // after a day; their text goes.
         n += ekdwar_store::notify::forget_bodies(&mut conn, before).await?;
         Ok(n)
-    }
-
-    /// Runs [`App::purge_expired`] every ten minutes until the process ends.
-    pub async fn run_maintenance(self) {
-        loop {
-            match self.purge_expired().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "expired records deleted"),
-                Err(e) => tracing::warn!(error = %e, "maintenance failed"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
-        }
     }
 }
 

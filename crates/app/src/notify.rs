@@ -16,9 +16,6 @@ use crate::config::{SmsConfig, SmtpConfig, SmtpSecurity};
 use crate::error::AppResult;
 use crate::i18n::Lang;
 
-const MAX_ATTEMPTS: i64 = 8;
-const BATCH: i64 = 20;
-
 /// The configured gateways.
 #[derive(Clone, Default)]
 pub struct Gateways {
@@ -156,7 +153,7 @@ impl App {
         } else {
             OutboxStatus::Local
         };
-        outbox::enqueue(
+        let id = outbox::enqueue(
             conn,
             &NewMessage {
                 channel,
@@ -169,14 +166,21 @@ impl App {
             },
         )
         .await?;
-        self.wake_delivery.notify_one();
+        if status == OutboxStatus::Pending {
+            self.enqueue_job(
+                conn,
+                crate::jobs::DELIVER_MESSAGE,
+                &serde_json::json!({ "id": id }),
+            )
+            .await?;
+        }
         Ok(())
     }
 
     /// Writes what `enqueue` would for a message to no one: the same row, marked as a decoy,
     /// so that answering an unknown account costs the same writes as a known one.
     pub(crate) async fn enqueue_decoy(&self, conn: &mut Conn, channel: Channel) -> AppResult<()> {
-        outbox::enqueue(
+        let id = outbox::enqueue(
             conn,
             &NewMessage {
                 channel,
@@ -189,64 +193,56 @@ impl App {
             },
         )
         .await?;
+        // And the job a real message would have: its run finds a decoy and sends nothing.
+        if self.gateways.has(channel) {
+            self.enqueue_job(
+                conn,
+                crate::jobs::DELIVER_MESSAGE,
+                &serde_json::json!({ "id": id }),
+            )
+            .await?;
+        }
         Ok(())
     }
 
-    /// Delivers the messages that are due; returns how many were attempted.
-    pub async fn deliver_due(&self) -> AppResult<usize> {
-        let now = self.clock.now();
-        let batch = {
-            let mut tx = self.store.begin().await?;
-            let b =
-                outbox::claim_due(&mut tx, now, now.plus(Duration::from_secs(120)), BATCH).await?;
-            ekdwar_store::commit(tx).await?;
-            b
+    /// Hands one message to its gateway (the `deliver-message` job); `last` says this is the
+    /// last attempt, after which the message is given up. A message sent already, a decoy or
+    /// one no longer waiting is done at once.
+    pub(crate) async fn deliver_message(&self, id: i64, last: bool) -> Result<(), String> {
+        let mut conn = self.store.conn().await.map_err(|e| e.to_string())?;
+        let Some(m) = outbox::by_id(&mut conn, id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
         };
-        for m in &batch {
-            let result = self.gateways.deliver(m).await;
-            let mut conn = self.store.conn().await?;
-            match result {
-                Ok(()) => {
-                    outbox::mark_sent(&mut conn, m.id, self.clock.now()).await?;
-                    self.metrics
-                        .deliveries
-                        .get_or_create(&crate::metrics::OutcomeLabels {
-                            outcome: "sent".into(),
-                        })
-                        .inc();
-                }
-                Err(e) => {
-                    let attempt = m.attempts + 1;
-                    let retry = (attempt < MAX_ATTEMPTS).then(|| {
-                        self.clock
-                            .now()
-                            .plus(Duration::from_secs(30 * (1 << attempt.min(10))))
-                    });
-                    tracing::warn!(id = m.id, channel = m.channel.as_str(), attempt, error = %e, "message delivery failed");
-                    outbox::mark_attempt_failed(&mut conn, m.id, &e, retry).await?;
-                    self.metrics
-                        .deliveries
-                        .get_or_create(&crate::metrics::OutcomeLabels {
-                            outcome: "failed".into(),
-                        })
-                        .inc();
-                }
-            }
+        if m.status != OutboxStatus::Pending {
+            return Ok(());
         }
-        Ok(batch.len())
-    }
-
-    /// Runs delivery until the process ends: immediately after each enqueue, and every few
-    /// seconds for retries.
-    pub async fn run_delivery(self) {
-        loop {
-            match self.deliver_due().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "outbox delivery pass failed"),
+        drop(conn);
+        let result = self.gateways.deliver(&m).await;
+        let mut conn = self.store.conn().await.map_err(|e| e.to_string())?;
+        let outcome = match &result {
+            Ok(()) => {
+                outbox::mark_sent(&mut conn, m.id, self.clock.now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                "sent"
             }
-            let _ =
-                tokio::time::timeout(Duration::from_secs(5), self.wake_delivery.notified()).await;
-        }
+            Err(e) => {
+                tracing::warn!(id = m.id, channel = m.channel.as_str(), attempt = m.attempts + 1, error = %e, "message delivery failed");
+                outbox::mark_attempt_failed(&mut conn, m.id, e, last)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                "failed"
+            }
+        };
+        self.metrics
+            .deliveries
+            .get_or_create(&crate::metrics::OutcomeLabels {
+                outcome: outcome.into(),
+            })
+            .inc();
+        result
     }
 }

@@ -59,6 +59,9 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(Common),
+    /// Run only the jobs runner (message delivery, back-channel logout, purging), on
+    /// PostgreSQL, beside web nodes that set `server.run_worker = false`.
+    Worker(Common),
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -360,6 +363,24 @@ fn explain(e: ekdwar_app::error::AppError) -> anyhow::Error {
     }
 }
 
+/// A process that only runs jobs. On SQLite the one writer is the server, so the worker runs
+/// inside `serve` and this command says so.
+async fn worker(common: &Common) -> anyhow::Result<()> {
+    let config = load(common, None, None)?;
+    anyhow::ensure!(
+        config.database_url().starts_with("postgres"),
+        "on SQLite the jobs run inside `ekdwar serve`; a separate worker needs PostgreSQL \
+         (--database-url postgres://…)"
+    );
+    let app = app(common).await?;
+    println!("Ekdwar worker is running jobs");
+    tokio::select! {
+        () = app.run_jobs() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dev = (args.demo || args.dev).then_some(true);
     let config = load(&args.common, args.listen.clone(), dev)?;
@@ -409,6 +430,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         None => serve(cli.serve).await,
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Worker(common)) => worker(&common).await,
         Some(Command::Migrate(common)) => {
             app_with(&common, ekdwar_app::Migrations::Apply).await?;
             println!("migrations applied");

@@ -60,6 +60,28 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Adds a job of `kind` unless one is already waiting (for periodic work).
+pub async fn enqueue_unless_pending(
+    conn: &mut Conn,
+    kind: &str,
+    payload: &str,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO jobs (kind, payload, status, attempts, run_at, locked_until, created_at) \
+         SELECT $1, $2, 'pending', 0, $3, 0, $4 WHERE NOT EXISTS \
+         (SELECT 1 FROM jobs WHERE kind = $1 AND status = 'pending')",
+    )
+    .bind(kind)
+    .bind(payload)
+    .bind(run_at.millis())
+    .bind(now.millis())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Leases up to `limit` due jobs until `lease_until`: no other worker takes them meanwhile, and
 /// a worker that dies leaves them to be taken again when the lease ends.
 pub async fn claim_due(

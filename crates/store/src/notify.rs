@@ -1,10 +1,10 @@
 //! The outbox: every SMS and e-mail is written here in the same transaction as the change that
-//! causes it, then delivered by a worker.
+//! causes it, with the job that delivers it (see `jobs`); the row keeps its delivery state.
 
 use ekdwar_domain::{Channel, Timestamp};
 use serde::Serialize;
 
-use crate::{Backend, Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
+use crate::{Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
 
 /// Delivery state of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -109,59 +109,43 @@ pub async fn enqueue(conn: &mut Conn, m: &NewMessage) -> Result<i64> {
     int(&row, "id")
 }
 
-/// Leases up to `limit` pending messages that are due, so that no other worker takes them
-/// until `lease_until`.
-pub async fn claim_due(
-    conn: &mut Conn,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: i64,
-) -> Result<Vec<OutboxMessage>> {
-    let lock = Backend::of(conn).skip_locked();
-    let rows = sqlx::query(sql!(
-        "UPDATE outbox SET locked_until = $1 WHERE id IN (SELECT id FROM outbox \
-         WHERE status = 'pending' AND next_attempt_at <= $2 AND locked_until <= $2 \
-         ORDER BY id LIMIT $3{lock}) RETURNING {COLUMNS}"
-    ))
-    .bind(lease_until.millis())
-    .bind(now.millis())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    let mut out: Vec<OutboxMessage> = rows.iter().map(from_row).collect::<Result<_>>()?;
-    out.sort_by_key(|m| m.id);
-    Ok(out)
+pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<OutboxMessage>> {
+    sqlx::query(sql!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
 }
 
 /// Records a delivery. The body is removed: it may hold a one-time code or personal data, and
-/// the gateway has it now.
-pub async fn mark_sent(conn: &mut Conn, id: i64, at: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL, body = '' WHERE id = $2")
-        .bind(at.millis())
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// the gateway has it now. False if the message was not waiting (sent already).
+pub async fn mark_sent(conn: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, \
+         last_error = NULL, body = '' WHERE id = $2 AND status = 'pending'",
+    )
+    .bind(at.millis())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
-/// Records a failed attempt: retried at `retry_at`, or given up when `retry_at` is `None`.
-pub async fn mark_attempt_failed(
-    conn: &mut Conn,
-    id: i64,
-    error: &str,
-    retry_at: Option<Timestamp>,
-) -> Result<()> {
-    let (status, next) = match retry_at {
-        Some(t) => (OutboxStatus::Pending, t.millis()),
-        None => (OutboxStatus::Failed, 0),
+/// Records a failed attempt; with `last`, the message is given up.
+pub async fn mark_attempt_failed(conn: &mut Conn, id: i64, error: &str, last: bool) -> Result<()> {
+    let status = if last {
+        OutboxStatus::Failed
+    } else {
+        OutboxStatus::Pending
     };
     sqlx::query(
-        "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-         next_attempt_at = $3, locked_until = 0 WHERE id = $4",
+        "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2 \
+         WHERE id = $3 AND status = 'pending'",
     )
     .bind(status.as_str())
     .bind(error)
-    .bind(next)
     .bind(id)
     .execute(conn)
     .await?;

@@ -161,23 +161,26 @@ async fn record_metrics(
     resp
 }
 
-/// Serves until `shutdown` resolves; outbox delivery runs alongside.
+/// Serves until `shutdown` resolves; the jobs runner (message delivery, back-channel logout,
+/// purging) runs alongside unless `server.run_worker` is off.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let delivery = tokio::spawn(app.clone().run_delivery());
-    let jobs = tokio::spawn(app.clone().run_jobs());
-    let maintenance = tokio::spawn(app.clone().run_maintenance());
+    let jobs = app
+        .config
+        .server
+        .run_worker
+        .then(|| tokio::spawn(app.clone().run_jobs()));
     let result = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    delivery.abort();
-    jobs.abort();
-    maintenance.abort();
+    if let Some(jobs) = jobs {
+        jobs.abort();
+    }
     result
 }

@@ -213,10 +213,82 @@ async fn failed_deliveries_are_retried_with_back_off() {
         "{m:?}"
     );
     // Not retried before its time, retried after.
-    t.app.deliver_due().await.unwrap();
+    t.app.run_due_jobs().await.unwrap();
     assert_eq!(*calls.lock().unwrap(), 1);
     t.advance(Duration::from_secs(61));
-    t.app.deliver_due().await.unwrap();
+    t.app.run_due_jobs().await.unwrap();
     assert_eq!(*calls.lock().unwrap(), 2);
     assert_eq!(status().await.status.as_str(), "sent");
+}
+
+/// Three workers on one database — what `ekdwar serve` and `ekdwar worker` processes are on
+/// PostgreSQL — never run the same job twice: thirty messages reach the gateway thirty times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_workers_never_run_a_job_twice() {
+    use ekdwar_app::notify::Outgoing;
+    for backend in crate::support::backends() {
+        let calls: Arc<Mutex<u32>> = Arc::default();
+        let counter = calls.clone();
+        let gateway = Router::new().route(
+            "/send",
+            post(move || {
+                let counter = counter.clone();
+                async move {
+                    // A slow gateway widens the window in which a second worker could take
+                    // the same job.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    *counter.lock().unwrap() += 1;
+                    "accepted"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/send", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, gateway).await });
+        let t = TestApp::start_with(backend, |c| {
+            c.sms.http_url = Some(url);
+            c.server.run_worker = false;
+        })
+        .await;
+        let to =
+            ekdwar_domain::Contact::parse("98123 40001", &ekdwar_domain::Regions::india()).unwrap();
+        let lang = ekdwar_app::i18n::Lang::english();
+        let mut tx = t.app.store.begin().await.unwrap();
+        for i in 0..30 {
+            t.app
+                .enqueue(
+                    &mut tx,
+                    Outgoing {
+                        kind: "password-changed",
+                        to: &to,
+                        lang: &lang,
+                        args: vec![("portal_id", format!("worker.{i}"))],
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        ekdwar_store::commit(tx).await.unwrap();
+        let mut workers = Vec::new();
+        for _ in 0..3 {
+            let app = ekdwar_app::App::build((*t.app.config).clone(), Default::default())
+                .await
+                .unwrap();
+            workers.push(tokio::spawn(app.run_jobs()));
+        }
+        let mut sent = 0;
+        for _ in 0..200 {
+            let all = t.app.outbox(Some("+919812340001"), 100).await.unwrap();
+            sent = all.iter().filter(|m| m.status.as_str() == "sent").count();
+            if sent == 30 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for w in workers {
+            w.abort();
+        }
+        assert_eq!(sent, 30, "{backend}: all delivered");
+        assert_eq!(*calls.lock().unwrap(), 30, "{backend}: each exactly once");
+    }
 }
