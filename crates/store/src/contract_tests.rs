@@ -22,11 +22,70 @@ fn hex_id() -> String {
     hex::encode(b)
 }
 
+/// The stores of one test; a PostgreSQL database made for it is dropped when they go.
+struct Stores {
+    stores: Vec<Store>,
+    pg: Option<String>,
+}
+
+impl std::ops::Deref for Stores {
+    type Target = [Store];
+    fn deref(&self) -> &[Store] {
+        &self.stores
+    }
+}
+
+impl IntoIterator for Stores {
+    type Item = Store;
+    type IntoIter = std::iter::Chain<std::vec::IntoIter<Store>, DropAfter>;
+    fn into_iter(mut self) -> Self::IntoIter {
+        let stores = std::mem::take(&mut self.stores);
+        stores.into_iter().chain(DropAfter(self))
+    }
+}
+
+/// Yields nothing; carries the stores' guard to the end of the loop over them.
+struct DropAfter(#[allow(dead_code)] Stores);
+
+impl Iterator for DropAfter {
+    type Item = Store;
+    fn next(&mut self) -> Option<Store> {
+        None
+    }
+}
+
+impl Drop for Stores {
+    fn drop(&mut self) {
+        let (Some(name), Ok(base)) = (self.pg.take(), std::env::var("EKDWAR_TEST_DATABASE_URL"))
+        else {
+            return;
+        };
+        self.stores.clear();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::AnyConnection::connect(&base).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
+            })
+        })
+        .join();
+    }
+}
+
 /// One fresh, migrated store per configured backend.
-async fn stores() -> Vec<Store> {
+async fn stores() -> Stores {
     let dir = std::env::temp_dir().join(format!("ekdwar-store-{}", hex_id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut urls = vec![Store::sqlite_url_in(&dir)];
+    let mut pg = None;
     if let Ok(base) = std::env::var("EKDWAR_TEST_DATABASE_URL")
         && !base.is_empty()
     {
@@ -46,15 +105,16 @@ async fn stores() -> Vec<Store> {
             });
         let root = prefix.rsplit_once('/').map_or(prefix, |(r, _)| r);
         urls.push(format!("{root}/{name}{query}"));
+        pg = Some(name);
     }
-    let mut out = Vec::new();
+    let mut stores = Vec::new();
     for url in urls {
         let s = Store::connect(&url).await.unwrap();
         s.migrate().await.unwrap();
         s.migrate().await.unwrap(); // idempotent
-        out.push(s);
+        stores.push(s);
     }
-    out
+    Stores { stores, pg }
 }
 
 fn at(s: i64) -> Timestamp {
@@ -87,7 +147,7 @@ fn user(id: &str, pid: &str, phone: Option<&str>, email: Option<&str>) -> User {
 async fn both_backends_have_the_same_schema() {
     let stores = stores().await;
     let mut shapes = Vec::new();
-    for s in &stores {
+    for s in stores.iter() {
         shapes.push((s.backend(), s.shape().await.unwrap()));
     }
     assert!(

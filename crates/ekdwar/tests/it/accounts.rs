@@ -207,69 +207,71 @@ impl Page {
 /// Both are read the way their writers mean them, and shown back grouped.
 #[tokio::test]
 async fn phone_numbers_are_read_the_way_people_type_them() {
-    let t = TestApp::start("sqlite").await;
-    let home = t.get("/").await;
-    let page = t
-        .post(&home, "/language", &[("lang", "ru"), ("back", "/register")])
-        .await;
-    assert!(
-        page.has("8\u{a0}(912)\u{a0}345‑67‑89") && page.has("+7\u{a0}912\u{a0}345‑67‑89"),
-        "the hint shows the Russian ways to write a number, unbroken"
-    );
-    let bad = t
-        .post(
-            &page,
-            "/register",
-            &[
-                ("contact", "8 912 345"),
-                ("first_name", "Иван"),
-                ("last_name", "Петров"),
-                ("consent", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(bad.status, 422);
-    assert!(
-        bad.has("например 8\u{a0}(912)\u{a0}345‑67‑89"),
-        "the error says how to write it: {}",
-        bad.body
-    );
-    let page = t
-        .post(
-            &bad,
-            "/register",
-            &[
-                ("contact", "8 (912) 345-67-89"),
-                ("first_name", "Иван"),
-                ("last_name", "Петров"),
-                ("consent", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(page.path(), "/register/verify", "{}", page.body);
-    assert!(
-        page.has("+7\u{a0}•••\u{a0}•••‑•7‑89"),
-        "the masked number is grouped and does not break: {}",
-        page.body
-    );
-    let code = t.last_code("+79123456789").await;
-    let page = t.post(&page, "/register/verify", &[("code", &code)]).await;
-    assert_eq!(
-        page.field("portal_id").as_deref(),
-        Some("ivan.petrov"),
-        "the Cyrillic name is transliterated"
-    );
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let home = t.get("/").await;
+        let page = t
+            .post(&home, "/language", &[("lang", "ru"), ("back", "/register")])
+            .await;
+        assert!(
+            page.has("8\u{a0}(912)\u{a0}345‑67‑89") && page.has("+7\u{a0}912\u{a0}345‑67‑89"),
+            "the hint shows the Russian ways to write a number, unbroken"
+        );
+        let bad = t
+            .post(
+                &page,
+                "/register",
+                &[
+                    ("contact", "8 912 345"),
+                    ("first_name", "Иван"),
+                    ("last_name", "Петров"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(
+            bad.has("например 8\u{a0}(912)\u{a0}345‑67‑89"),
+            "the error says how to write it: {}",
+            bad.body
+        );
+        let page = t
+            .post(
+                &bad,
+                "/register",
+                &[
+                    ("contact", "8 (912) 345-67-89"),
+                    ("first_name", "Иван"),
+                    ("last_name", "Петров"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(page.path(), "/register/verify", "{}", page.body);
+        assert!(
+            page.has("+7\u{a0}•••\u{a0}•••‑•7‑89"),
+            "the masked number is grouped and does not break: {}",
+            page.body
+        );
+        let code = t.last_code("+79123456789").await;
+        let page = t.post(&page, "/register/verify", &[("code", &code)]).await;
+        assert_eq!(
+            page.field("portal_id").as_deref(),
+            Some("ivan.petrov"),
+            "the Cyrillic name is transliterated"
+        );
 
-    // In English on an Indian deployment, a number starting with 91 is still Indian.
-    let t = TestApp::start("sqlite").await;
-    let portal_id = register_phone(&t, "91234 56789", "Asha").await;
-    let user = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
-    assert_eq!(
-        user.phone.map(|p| p.as_str().to_string()).as_deref(),
-        Some("+919123456789")
-    );
-    let account = t.get("/account").await;
-    assert!(account.has("+91 91234 56789"), "{}", account.body);
+        // In English on an Indian deployment, a number starting with 91 is still Indian.
+        let t = TestApp::start("sqlite").await;
+        let portal_id = register_phone(&t, "91234 56789", "Asha").await;
+        let user = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
+        assert_eq!(
+            user.phone.map(|p| p.as_str().to_string()).as_deref(),
+            Some("+919123456789")
+        );
+        let account = t.get("/account").await;
+        assert!(account.has("+91 91234 56789"), "{}", account.body);
+    }
 }
 
 /// Every account has a language for its messages from the start (registration, the command
@@ -325,53 +327,55 @@ async fn messages_follow_the_language_last_used() {
 /// "Failed login — Failed") and comes in pages.
 #[tokio::test]
 async fn security_events_read_plainly_and_come_in_pages() {
-    let t = TestApp::start("sqlite").await;
-    let portal_id = register_phone(&t, "98123 00102", "Asha").await;
-    let other = browser();
-    let login = Page::get(&other, &t, "/login").await;
-    t.post_with(
-        &other,
-        &login,
-        "/login",
-        &[("identifier", &portal_id), ("password", "not the password")],
-    )
-    .await;
-    let mut page = t.get("/account").await;
-    for i in 0..22 {
-        let first = format!("Asha{}", "a".repeat(i % 3));
-        page = t
-            .post(
-                &page,
-                "/account/name",
-                &[("first_name", &first), ("last_name", "Kumari")],
-            )
-            .await;
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let portal_id = register_phone(&t, "98123 00102", "Asha").await;
+        let other = browser();
+        let login = Page::get(&other, &t, "/login").await;
+        t.post_with(
+            &other,
+            &login,
+            "/login",
+            &[("identifier", &portal_id), ("password", "not the password")],
+        )
+        .await;
+        let mut page = t.get("/account").await;
+        for i in 0..22 {
+            let first = format!("Asha{}", "a".repeat(i % 3));
+            page = t
+                .post(
+                    &page,
+                    "/account/name",
+                    &[("first_name", &first), ("last_name", "Kumari")],
+                )
+                .await;
+        }
+        let first = t.get("/account/security").await;
+        assert!(first.has("Name changed"), "{}", first.body);
+        assert_eq!(first.body.matches("<tr><th scope=\"row\">").count(), 20);
+        assert!(!first.has("Newest events"));
+        let older = first
+            .body
+            .split("href=\"/account/security?before=")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a link to older events")
+            .to_string();
+        let second = t.get(&format!("/account/security?before={older}")).await;
+        assert!(
+            second.has("<strong>Login refused: wrong password</strong>"),
+            "the failure stands out, in one phrase: {}",
+            second.body
+        );
+        assert!(second.has("Account created") && second.has("Newest events"));
+        assert!(
+            !second.has("href=\"/account/security?before="),
+            "the last page"
+        );
+        assert!(!second.has("Failed"), "{}", second.body);
+        // Nonsense in the address is a first page, not an error.
+        assert_eq!(t.get("/account/security?before=x").await.status, 200);
     }
-    let first = t.get("/account/security").await;
-    assert!(first.has("Name changed"), "{}", first.body);
-    assert_eq!(first.body.matches("<tr><th scope=\"row\">").count(), 20);
-    assert!(!first.has("Newest events"));
-    let older = first
-        .body
-        .split("href=\"/account/security?before=")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a link to older events")
-        .to_string();
-    let second = t.get(&format!("/account/security?before={older}")).await;
-    assert!(
-        second.has("<strong>Login refused: wrong password</strong>"),
-        "the failure stands out, in one phrase: {}",
-        second.body
-    );
-    assert!(second.has("Account created") && second.has("Newest events"));
-    assert!(
-        !second.has("href=\"/account/security?before="),
-        "the last page"
-    );
-    assert!(!second.has("Failed"), "{}", second.body);
-    // Nonsense in the address is a first page, not an error.
-    assert_eq!(t.get("/account/security?before=x").await.status, 200);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{TempDir, TestApp};
+use crate::support::{TempDir, TestApp, backends};
 
 fn ekdwar(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ekdwar"))
@@ -120,79 +120,83 @@ fn configuration_commands() {
 
 #[tokio::test]
 async fn portal_id_reminder_language_memory_and_password_expiry() {
-    let t = TestApp::start_with("sqlite", |c| c.password.expiry_days = 30).await;
-    let form = t.get("/register").await;
-    let page = t
-        .post(&form, "/language", &[("lang", "bn"), ("back", "/register")])
-        .await;
-    let page = t
-        .post(
+    for backend in backends() {
+        let t = TestApp::start_with(backend, |c| c.password.expiry_days = 30).await;
+        let form = t.get("/register").await;
+        let page = t
+            .post(&form, "/language", &[("lang", "bn"), ("back", "/register")])
+            .await;
+        let page = t
+            .post(
+                &page,
+                "/register",
+                &[
+                    ("contact", "9812300021"),
+                    ("first_name", "Bina"),
+                    ("last_name", "Roy"),
+                    ("consent", "yes"),
+                ],
+            )
+            .await;
+        let code = t.last_code("+919812300021").await;
+        let page = t.post(&page, "/register/verify", &[("code", &code)]).await;
+        let pid = page.field("portal_id").unwrap();
+        let pw = "copper kettle morning 8";
+        t.post(
             &page,
-            "/register",
-            &[
-                ("contact", "9812300021"),
-                ("first_name", "Bina"),
-                ("last_name", "Roy"),
-                ("consent", "yes"),
-            ],
+            "/register/password",
+            &[("portal_id", &pid), ("password", pw), ("confirm", pw)],
         )
         .await;
-    let code = t.last_code("+919812300021").await;
-    let page = t.post(&page, "/register/verify", &[("code", &code)]).await;
-    let pid = page.field("portal_id").unwrap();
-    let pw = "copper kettle morning 8";
-    t.post(
-        &page,
-        "/register/password",
-        &[("portal_id", &pid), ("password", pw), ("confirm", pw)],
-    )
-    .await;
 
-    // Forgot the portal ID: it goes to the phone, in the language of the profile.
-    let b = crate::support::browser();
-    let form = crate::accounts::fetch(&b, &t, "/recover/portal-id").await;
-    let page = t
-        .post_with(
-            &b,
-            &form,
-            "/recover/portal-id",
-            &[("contact", "+91 98123 00021")],
-        )
-        .await;
-    assert_eq!(page.path(), "/login");
-    let sms = t.last_message("+919812300021").await;
-    assert!(sms.contains(&pid) && sms.contains("পোর্টাল"), "{sms}");
+        // Forgot the portal ID: it goes to the phone, in the language of the profile.
+        let b = crate::support::browser();
+        let form = crate::accounts::fetch(&b, &t, "/recover/portal-id").await;
+        let page = t
+            .post_with(
+                &b,
+                &form,
+                "/recover/portal-id",
+                &[("contact", "+91 98123 00021")],
+            )
+            .await;
+        assert_eq!(page.path(), "/login");
+        let sms = t.last_message("+919812300021").await;
+        assert!(sms.contains(&pid) && sms.contains("পোর্টাল"), "{sms}");
 
-    // A new browser in English: after login the profile's language wins.
-    let page = t
-        .post_with(
-            &b,
-            &page,
-            "/login",
-            &[("identifier", &pid), ("password", pw)],
-        )
-        .await;
-    assert!(page.has("lang=\"bn\""), "profile language remembered");
+        // A new browser in English: after login the profile's language wins.
+        let page = t
+            .post_with(
+                &b,
+                &page,
+                "/login",
+                &[("identifier", &pid), ("password", pw)],
+            )
+            .await;
+        assert!(page.has("lang=\"bn\""), "profile language remembered");
 
-    // The password expires after 30 days: the next login leads to choosing a new one.
-    t.advance(std::time::Duration::from_secs(31 * 86_400));
-    let c = crate::support::browser();
-    let form = crate::accounts::fetch(&c, &t, "/login").await;
-    let page = t
-        .post_with(
-            &c,
-            &form,
-            "/login",
-            &[("identifier", &pid), ("password", pw)],
-        )
-        .await;
-    assert_eq!(page.path(), "/account/password");
+        // The password expires after 30 days: the next login leads to choosing a new one.
+        t.advance(std::time::Duration::from_secs(31 * 86_400));
+        let c = crate::support::browser();
+        let form = crate::accounts::fetch(&c, &t, "/login").await;
+        let page = t
+            .post_with(
+                &c,
+                &form,
+                "/login",
+                &[("identifier", &pid), ("password", pw)],
+            )
+            .await;
+        assert_eq!(page.path(), "/account/password");
+    }
 }
 
 #[tokio::test]
 async fn development_pages_only_in_development_mode() {
-    let t = TestApp::start_with("sqlite", |c| c.server.dev_mode = false).await;
-    assert_eq!(t.get("/dev/outbox").await.status, 404);
+    for backend in backends() {
+        let t = TestApp::start_with(backend, |c| c.server.dev_mode = false).await;
+        assert_eq!(t.get("/dev/outbox").await.status, 404);
+    }
 }
 
 #[test]

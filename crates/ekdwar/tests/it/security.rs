@@ -150,8 +150,8 @@ async fn concurrent_sends_to_one_number_stay_within_its_limit() {
 /// allowed. Each guess takes an attempt before it is compared.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_guesses_at_a_code_stay_within_its_attempts() {
-    use ekdwar_app::identity::Purpose;
     for backend in backends() {
+        use ekdwar_app::identity::Purpose;
         let t = TestApp::start(backend).await;
         let max = t.app.config.security.otp_max_attempts;
         let flow = t
@@ -187,8 +187,8 @@ async fn concurrent_guesses_at_a_code_stay_within_its_attempts() {
 /// e-mail (from an upstream login) got a 500. Every portal ID now gets the same answers.
 #[tokio::test]
 async fn recovery_by_portal_id_answers_the_same_for_any_account() {
-    use ekdwar_app::identity::{NewUserInput, Purpose};
     for backend in backends() {
+        use ekdwar_app::identity::{NewUserInput, Purpose};
         let t = TestApp::start(backend).await;
         let add = |pid: &str, email: Option<&str>| NewUserInput {
             portal_id: pid.into(),
@@ -236,86 +236,88 @@ async fn recovery_by_portal_id_answers_the_same_for_any_account() {
 /// or a redirect to a page of the portal.
 #[tokio::test]
 async fn bad_input_gets_a_translated_answer() {
-    let t = TestApp::start("sqlite").await;
-    let no_redirects = crate::sso::browser();
-    let home = crate::accounts::fetch(&no_redirects, &t, "/").await;
-    let csrf = home.field("csrf").unwrap();
-    let post = |fields: Vec<(&'static str, String)>| {
-        let mut form = fields;
-        form.push(("csrf", csrf.clone()));
-        no_redirects
-            .post(t.url("/language"))
-            .header("origin", &t.base)
-            .form(&form)
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let no_redirects = crate::sso::browser();
+        let home = crate::accounts::fetch(&no_redirects, &t, "/").await;
+        let csrf = home.field("csrf").unwrap();
+        let post = |fields: Vec<(&'static str, String)>| {
+            let mut form = fields;
+            form.push(("csrf", csrf.clone()));
+            no_redirects
+                .post(t.url("/language"))
+                .header("origin", &t.base)
+                .form(&form)
+                .send()
+        };
+        for back in [
+            "/\r\nSet-Cookie: x=1",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+        ] {
+            let r = post(vec![("lang", "hi".into()), ("back", back.into())])
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303, "{back:?}");
+            let to = r.headers()["location"].to_str().unwrap().to_string();
+            let resolved = url::Url::parse(&t.base).unwrap().join(&to).unwrap();
+            assert_eq!(
+                resolved.origin(),
+                url::Url::parse(&t.base).unwrap().origin(),
+                "{back:?} sent the browser to {to}"
+            );
+        }
+        // No `lang`: the page is translated, not framework text.
+        let r = post(vec![("back", "/".into())]).await.unwrap();
+        assert!(
+            r.status().is_redirection() || r.status() == 400,
+            "{}",
+            r.status()
+        );
+        if r.status() == 400 {
+            let body = r.text().await.unwrap();
+            assert!(!body.contains("deserialize"), "{body}");
+        }
+        let r = crate::support::browser()
+            .get(t.url("/login?next=/authorize?x%0d%0aSet-Cookie:%20y"))
             .send()
-    };
-    for back in [
-        "/\r\nSet-Cookie: x=1",
-        "/\t/evil.example",
-        "/%09/evil.example",
-        "//evil.example",
-        "/\\evil.example",
-    ] {
-        let r = post(vec![("lang", "hi".into()), ("back", back.into())])
             .await
             .unwrap();
-        assert_eq!(r.status(), 303, "{back:?}");
-        let to = r.headers()["location"].to_str().unwrap().to_string();
-        let resolved = url::Url::parse(&t.base).unwrap().join(&to).unwrap();
-        assert_eq!(
-            resolved.origin(),
-            url::Url::parse(&t.base).unwrap().origin(),
-            "{back:?} sent the browser to {to}"
+        assert_eq!(r.status(), 200);
+        // A wrong method: a page that says what to do, in the person's language.
+        let r = reqwest::Client::new()
+            .put(t.url("/login"))
+            .header("accept-language", "ru")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("Этот адрес нельзя использовать"), "{body}");
+        // A form the server cannot read.
+        let login = crate::accounts::fetch(&no_redirects, &t, "/recover").await;
+        let r = no_redirects
+            .post(t.url("/recover/verify"))
+            .header("origin", &t.base)
+            .header("accept-language", "hi")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={}&code=%ZZ", login.field("csrf").unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_client_error() || r.status().is_redirection(),
+            "{}",
+            r.status()
+        );
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains("deserialize") && !body.contains("Failed to"),
+            "{body}"
         );
     }
-    // No `lang`: the page is translated, not framework text.
-    let r = post(vec![("back", "/".into())]).await.unwrap();
-    assert!(
-        r.status().is_redirection() || r.status() == 400,
-        "{}",
-        r.status()
-    );
-    if r.status() == 400 {
-        let body = r.text().await.unwrap();
-        assert!(!body.contains("deserialize"), "{body}");
-    }
-    let r = crate::support::browser()
-        .get(t.url("/login?next=/authorize?x%0d%0aSet-Cookie:%20y"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    // A wrong method: a page that says what to do, in the person's language.
-    let r = reqwest::Client::new()
-        .put(t.url("/login"))
-        .header("accept-language", "ru")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 405);
-    let body = r.text().await.unwrap();
-    assert!(body.contains("Этот адрес нельзя использовать"), "{body}");
-    // A form the server cannot read.
-    let login = crate::accounts::fetch(&no_redirects, &t, "/recover").await;
-    let r = no_redirects
-        .post(t.url("/recover/verify"))
-        .header("origin", &t.base)
-        .header("accept-language", "hi")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={}&code=%ZZ", login.field("csrf").unwrap()))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.status().is_client_error() || r.status().is_redirection(),
-        "{}",
-        r.status()
-    );
-    let body = r.text().await.unwrap();
-    assert!(
-        !body.contains("deserialize") && !body.contains("Failed to"),
-        "{body}"
-    );
 }
 
 /// Finding 12: the current-password check on "change password" could be guessed without limit.
@@ -365,89 +367,94 @@ async fn guesses_at_the_current_password_are_limited() {
 /// links stayed readable in the outbox for ever.
 #[tokio::test]
 async fn secrets_are_strong_private_and_short_lived() {
-    use ekdwar_app::config::{Config, Overrides};
-    let mut config = Config::default();
-    config.server.secret_key = Some(ekdwar_app::config::Secret::new("x"));
-    let e = config.validate().unwrap_err().to_string();
-    assert!(e.contains("server.secret_key"), "{e}");
-
-    let dir = std::env::temp_dir().join(format!("ekdwar-sec-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("bad.toml");
-    std::fs::write(&file, "[server]\nsecret_key = 9876543210123\n").unwrap();
-    let e = Config::load(Some(&file), &Overrides::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("secret_key") && !e.contains("9876543210123"),
-        "{e}"
-    );
-
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
+    for backend in backends() {
+        use ekdwar_app::config::{Config, Overrides};
         let mut config = Config::default();
-        let data = dir.join("fresh").join("data");
-        config.server.data_dir = data.clone();
-        ekdwar_app::App::build(config, ekdwar_app::Deps::default())
-            .await
-            .unwrap();
-        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&data), 0o700, "the data folder");
-        assert_eq!(mode(&data.join("ekdwar.db")), 0o600, "the database");
-        assert_eq!(mode(&data.join("secret.key")), 0o600, "the key");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+        config.server.secret_key = Some(ekdwar_app::config::Secret::new("x"));
+        let e = config.validate().unwrap_err().to_string();
+        assert!(e.contains("server.secret_key"), "{e}");
 
-    // A code in the local outbox (no gateway) is gone a day later.
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "98123 00701", "Asha").await;
-    assert!(!t.last_message("+919812300701").await.is_empty());
-    t.advance(std::time::Duration::from_secs(2 * 86_400));
-    t.app.purge_expired().await.unwrap();
-    assert_eq!(t.last_message("+919812300701").await, "");
+        let dir = std::env::temp_dir().join(format!("ekdwar-sec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bad.toml");
+        std::fs::write(&file, "[server]\nsecret_key = 9876543210123\n").unwrap();
+        let e = Config::load(Some(&file), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("secret_key") && !e.contains("9876543210123"),
+            "{e}"
+        );
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mut config = Config::default();
+            let data = dir.join("fresh").join("data");
+            config.server.data_dir = data.clone();
+            ekdwar_app::App::build(config, ekdwar_app::Deps::default())
+                .await
+                .unwrap();
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&data), 0o700, "the data folder");
+            assert_eq!(mode(&data.join("ekdwar.db")), 0o600, "the database");
+            assert_eq!(mode(&data.join("secret.key")), 0o600, "the key");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // A code in the local outbox (no gateway) is gone a day later.
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "98123 00701", "Asha").await;
+        assert!(!t.last_message("+919812300701").await.is_empty());
+        t.advance(std::time::Duration::from_secs(2 * 86_400));
+        t.app.purge_expired().await.unwrap();
+        assert_eq!(t.last_message("+919812300701").await, "");
+    }
 }
 
 /// Finding 5: the typed sum could be read from the challenge's own token. The token now holds a
 /// keyed hash of the answer, and any answer spends the challenge.
 #[tokio::test]
 async fn the_challenge_cannot_be_read_or_tried_twice() {
-    use base64::Engine;
-    let t = TestApp::start("sqlite").await;
-    let c = t.app.new_challenge();
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c.token.split('.').next().unwrap())
-        .unwrap();
-    let payload = String::from_utf8(payload).unwrap();
-    // nonce | expiry | difficulty | keyed hash of the answer: no numbers of the question.
-    let fields: Vec<&str> = payload.split('|').collect();
-    assert_eq!(fields.len(), 4, "{payload}");
-    assert_eq!(fields[2], c.difficulty.to_string());
-    for number in [c.a, c.b, c.a + c.b] {
-        assert_ne!(fields[3], number.to_string(), "{payload}");
+    for backend in backends() {
+        use base64::Engine;
+        let t = TestApp::start(backend).await;
+        let c = t.app.new_challenge();
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(c.token.split('.').next().unwrap())
+            .unwrap();
+        let payload = String::from_utf8(payload).unwrap();
+        // nonce | expiry | difficulty | keyed hash of the answer: no numbers of the question.
+        let fields: Vec<&str> = payload.split('|').collect();
+        assert_eq!(fields.len(), 4, "{payload}");
+        assert_eq!(fields[2], c.difficulty.to_string());
+        for number in [c.a, c.b, c.a + c.b] {
+            assert_ne!(fields[3], number.to_string(), "{payload}");
+        }
+        assert!(fields[3].len() >= 32, "a MAC, not a number: {payload}");
+        let answer = |text: String| ekdwar_app::captcha::ChallengeAnswer {
+            token: c.token.clone(),
+            pow: String::new(),
+            text,
+        };
+        let wrong = (c.a + c.b + 1).to_string();
+        assert!(t.app.check_challenge(&answer(wrong)).await.is_err());
+        assert!(
+            t.app
+                .check_challenge(&answer((c.a + c.b).to_string()))
+                .await
+                .is_err(),
+            "a second try at the same question"
+        );
+        let fresh = t.app.new_challenge();
+        let right = ekdwar_app::captcha::ChallengeAnswer {
+            text: (fresh.a + fresh.b).to_string(),
+            token: fresh.token,
+            pow: String::new(),
+        };
+        assert!(t.app.check_challenge(&right).await.is_ok());
     }
-    assert!(fields[3].len() >= 32, "a MAC, not a number: {payload}");
-    let answer = |text: String| ekdwar_app::captcha::ChallengeAnswer {
-        token: c.token.clone(),
-        pow: String::new(),
-        text,
-    };
-    let wrong = (c.a + c.b + 1).to_string();
-    assert!(t.app.check_challenge(&answer(wrong)).await.is_err());
-    assert!(
-        t.app
-            .check_challenge(&answer((c.a + c.b).to_string()))
-            .await
-            .is_err(),
-        "a second try at the same question"
-    );
-    let fresh = t.app.new_challenge();
-    let right = ekdwar_app::captcha::ChallengeAnswer {
-        text: (fresh.a + fresh.b).to_string(),
-        token: fresh.token,
-        pow: String::new(),
-    };
-    assert!(t.app.check_challenge(&right).await.is_ok());
 }
 
 /// Finding 5: one address queued 30 SMS to 30 numbers in 0.1 s. Messages per address, per
@@ -500,8 +507,8 @@ async fn messages_per_address_and_in_all_are_limited() {
 /// IDs, an oracle for which IDs exist. One registration gets 20 tries.
 #[tokio::test]
 async fn one_registration_cannot_probe_portal_ids_without_limit() {
-    use ekdwar_app::identity::Purpose;
     for backend in backends() {
+        use ekdwar_app::identity::Purpose;
         let t = TestApp::start(backend).await;
         let flow = t
             .app
@@ -656,97 +663,103 @@ async fn known_and_unknown_accounts_cause_the_same_writes() {
 /// only for its bearer.
 #[tokio::test]
 async fn metrics_are_for_the_operator_only() {
-    let t = TestApp::start("sqlite").await;
-    let client = reqwest::Client::new();
-    assert_eq!(
-        client.get(t.url("/metrics")).send().await.unwrap().status(),
-        200
-    );
-    let proxied = client
-        .get(t.url("/metrics"))
-        .header("x-forwarded-for", "203.0.113.9")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(proxied.status(), 404, "through a proxy, from anywhere");
-    let t = TestApp::start_with("sqlite", |c| {
-        c.server.metrics_token = Some(ekdwar_app::config::Secret::new("scrape-token-123"));
-    })
-    .await;
-    assert_eq!(
-        client.get(t.url("/metrics")).send().await.unwrap().status(),
-        404
-    );
-    let r = client
-        .get(t.url("/metrics"))
-        .bearer_auth("scrape-token-123")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("# EOF"));
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let client = reqwest::Client::new();
+        assert_eq!(
+            client.get(t.url("/metrics")).send().await.unwrap().status(),
+            200
+        );
+        let proxied = client
+            .get(t.url("/metrics"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(proxied.status(), 404, "through a proxy, from anywhere");
+        let t = TestApp::start_with("sqlite", |c| {
+            c.server.metrics_token = Some(ekdwar_app::config::Secret::new("scrape-token-123"));
+        })
+        .await;
+        assert_eq!(
+            client.get(t.url("/metrics")).send().await.unwrap().status(),
+            404
+        );
+        let r = client
+            .get(t.url("/metrics"))
+            .bearer_auth("scrape-token-123")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("# EOF"));
+    }
 }
 
 /// The CSRF secret changes with the login: a form token seen before logging in (for example
 /// planted by someone who used the browser first) no longer works after.
 #[tokio::test]
 async fn logging_in_changes_the_csrf_secret() {
-    let t = TestApp::start("sqlite").await;
-    let portal_id = register_phone(&t, "98123 01301", "Asha").await;
-    let page = t.get("/account").await;
-    t.post(&page, "/logout", &[]).await;
-    let before = t.get("/login").await;
-    let old = before.field("csrf").unwrap();
-    let after = t
-        .post(
-            &before,
-            "/login",
-            &[("identifier", &portal_id), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(after.path(), "/account");
-    let r = t
-        .client
-        .post(t.url("/logout"))
-        .header("origin", &t.base)
-        .form(&[("csrf", old.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403, "the token from before the login");
-    assert_eq!(
-        t.get("/account").await.path(),
-        "/account",
-        "still logged in"
-    );
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let portal_id = register_phone(&t, "98123 01301", "Asha").await;
+        let page = t.get("/account").await;
+        t.post(&page, "/logout", &[]).await;
+        let before = t.get("/login").await;
+        let old = before.field("csrf").unwrap();
+        let after = t
+            .post(
+                &before,
+                "/login",
+                &[("identifier", &portal_id), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(after.path(), "/account");
+        let r = t
+            .client
+            .post(t.url("/logout"))
+            .header("origin", &t.base)
+            .form(&[("csrf", old.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "the token from before the login");
+        assert_eq!(
+            t.get("/account").await.path(),
+            "/account",
+            "still logged in"
+        );
+    }
 }
 
 /// A password that expires while its owner is logged in is changed before anything else, on
 /// every request — not only at the next login.
 #[tokio::test]
 async fn an_expired_password_is_changed_first_on_every_page() {
-    let t = TestApp::start_with("sqlite", |c| {
-        c.password.expiry_days = 30;
-        c.security.session_idle_minutes = 60 * 24 * 60;
-        c.security.session_absolute_hours = 24 * 60;
-    })
-    .await;
-    register_phone(&t, "98123 01401", "Asha").await;
-    assert_eq!(t.get("/account/sessions").await.path(), "/account/sessions");
-    t.advance(std::time::Duration::from_secs(31 * 86_400));
-    for page in ["/account", "/account/sessions", "/apps"] {
-        assert_eq!(t.get(page).await.path(), "/account/password", "{page}");
-    }
-    let page = t.get("/account/password").await;
-    let new = "copper kettle morning 10";
-    let done = t
-        .post(
-            &page,
-            "/account/password",
-            &[("current", PASSWORD), ("password", new), ("confirm", new)],
-        )
+    for backend in backends() {
+        let t = TestApp::start_with(backend, |c| {
+            c.password.expiry_days = 30;
+            c.security.session_idle_minutes = 60 * 24 * 60;
+            c.security.session_absolute_hours = 24 * 60;
+        })
         .await;
-    assert_eq!(done.path(), "/account", "{}", done.body);
+        register_phone(&t, "98123 01401", "Asha").await;
+        assert_eq!(t.get("/account/sessions").await.path(), "/account/sessions");
+        t.advance(std::time::Duration::from_secs(31 * 86_400));
+        for page in ["/account", "/account/sessions", "/apps"] {
+            assert_eq!(t.get(page).await.path(), "/account/password", "{page}");
+        }
+        let page = t.get("/account/password").await;
+        let new = "copper kettle morning 10";
+        let done = t
+            .post(
+                &page,
+                "/account/password",
+                &[("current", PASSWORD), ("password", new), ("confirm", new)],
+            )
+            .await;
+        assert_eq!(done.path(), "/account", "{}", done.body);
+    }
 }
 
 /// Finding 10: one account's identifiers shared a lock-out. After a few wrong passwords typed
@@ -823,63 +836,65 @@ async fn a_lockout_does_not_show_which_identifiers_are_one_account() {
 /// read at all.
 #[tokio::test]
 async fn cookies_behind_tls_are_host_cookies() {
-    let t = TestApp::start_with("sqlite", |c| c.server.behind_tls_proxy = true).await;
-    register_phone_direct(&t).await;
-    let r = reqwest::Client::new()
-        .get(t.url("/login"))
-        .send()
-        .await
-        .unwrap();
-    let set: Vec<String> = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    assert!(!set.is_empty());
-    for c in &set {
-        assert!(c.starts_with("__Host-"), "{c}");
-        assert!(
-            c.contains("Secure") && c.contains("Path=/") && !c.contains("Domain"),
-            "{c}"
-        );
-    }
-    let token = match t
-        .app
-        .login(
-            LoginInput {
-                identifier: "asha.tls".into(),
-                password: Password::new(PASSWORD),
-                challenge: None,
-            },
-            &Actor::default(),
-        )
-        .await
-        .unwrap()
-    {
-        ekdwar_app::identity::Authenticated::Session(s) => s.token,
-        other => panic!("{other:?}"),
-    };
-    let account_with = |cookie: String| {
-        let t = &t;
-        async move {
-            let r = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
-                .get(t.url("/account"))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            r.status().as_u16()
+    for backend in backends() {
+        let t = TestApp::start_with(backend, |c| c.server.behind_tls_proxy = true).await;
+        register_phone_direct(&t).await;
+        let r = reqwest::Client::new()
+            .get(t.url("/login"))
+            .send()
+            .await
+            .unwrap();
+        let set: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        assert!(!set.is_empty());
+        for c in &set {
+            assert!(c.starts_with("__Host-"), "{c}");
+            assert!(
+                c.contains("Secure") && c.contains("Path=/") && !c.contains("Domain"),
+                "{c}"
+            );
         }
-    };
-    assert_eq!(
-        account_with(format!("__Host-ekdwar_session={token}")).await,
-        200
-    );
-    assert_eq!(account_with(format!("ekdwar_session={token}")).await, 303);
+        let token = match t
+            .app
+            .login(
+                LoginInput {
+                    identifier: "asha.tls".into(),
+                    password: Password::new(PASSWORD),
+                    challenge: None,
+                },
+                &Actor::default(),
+            )
+            .await
+            .unwrap()
+        {
+            ekdwar_app::identity::Authenticated::Session(s) => s.token,
+            other => panic!("{other:?}"),
+        };
+        let account_with = |cookie: String| {
+            let t = &t;
+            async move {
+                let r = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap()
+                    .get(t.url("/account"))
+                    .header("cookie", cookie)
+                    .send()
+                    .await
+                    .unwrap();
+                r.status().as_u16()
+            }
+        };
+        assert_eq!(
+            account_with(format!("__Host-ekdwar_session={token}")).await,
+            200
+        );
+        assert_eq!(account_with(format!("ekdwar_session={token}")).await, 303);
+    }
 }
 
 /// An account made directly (the registration pages need secure cookies behind TLS).
@@ -904,8 +919,8 @@ async fn register_phone_direct(t: &TestApp) {
 /// one of the NFKC form, so from then on every way of typing the password works.
 #[tokio::test]
 async fn a_login_replaces_a_hash_of_the_password_as_typed() {
-    use argon2::PasswordHasher;
     for backend in backends() {
+        use argon2::PasswordHasher;
         let t = TestApp::start(backend).await;
         let portal_id = register_phone(&t, "98123 01001", "Asha").await;
         // "café" with a combining accent, which NFKC composes into one letter.
@@ -959,100 +974,129 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
 /// one-time code, the app's secret or its tokens appear anywhere in the database's files.
 #[tokio::test]
 async fn the_database_holds_no_usable_secret() {
-    use crate::sso::{browser as sso_browser, follow, login_and_allow};
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "98123 01101", "Asha").await;
-    let code = t.last_code("+919812301101").await;
-    let c = t
-        .app
-        .add_client(ekdwar_app::sso::ClientInput {
-            name: "e-Mitra".into(),
-            redirect_uris: vec!["http://localhost:9/a/cb".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let secret = c.secret.clone().unwrap();
-    let br = sso_browser();
-    let authorize = t.url(&format!(
-        "/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fa%2Fcb&scope=openid%20offline_access&state=s&nonce=n",
-        c.client.id
-    ));
-    let to_app = login_and_allow(&t, &br, authorize, "9812301101").await;
-    let auth_code = url::Url::parse(&to_app)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let tokens: serde_json::Value = reqwest::Client::new()
-        .post(t.url("/oauth/token"))
-        .basic_auth(&c.client.id, Some(&secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", auth_code.as_str()),
-            ("redirect_uri", "http://localhost:9/a/cb"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session = match t
-        .app
-        .login(
-            LoginInput {
-                identifier: "9812301101".into(),
-                password: Password::new(PASSWORD),
-                challenge: None,
-            },
-            &Actor::default(),
-        )
-        .await
-        .unwrap()
-    {
-        ekdwar_app::identity::Authenticated::Session(s) => s.token,
-        other => panic!("{other:?}"),
-    };
-    let _ = follow(&t, &br, t.url("/account")).await;
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&t.app.config.server.data_dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.to_string_lossy().contains(".db") {
-            files.extend(std::fs::read(&path).unwrap());
+    for backend in backends() {
+        use crate::sso::{browser as sso_browser, follow, login_and_allow};
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "98123 01101", "Asha").await;
+        let code = t.last_code("+919812301101").await;
+        let c = t
+            .app
+            .add_client(ekdwar_app::sso::ClientInput {
+                name: "e-Mitra".into(),
+                redirect_uris: vec!["http://localhost:9/a/cb".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let secret = c.secret.clone().unwrap();
+        let br = sso_browser();
+        let authorize = t.url(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fa%2Fcb&scope=openid%20offline_access&state=s&nonce=n",
+            c.client.id
+        ));
+        let to_app = login_and_allow(&t, &br, authorize, "9812301101").await;
+        let auth_code = url::Url::parse(&to_app)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let tokens: serde_json::Value = reqwest::Client::new()
+            .post(t.url("/oauth/token"))
+            .basic_auth(&c.client.id, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", auth_code.as_str()),
+                ("redirect_uri", "http://localhost:9/a/cb"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = match t
+            .app
+            .login(
+                LoginInput {
+                    identifier: "9812301101".into(),
+                    password: Password::new(PASSWORD),
+                    challenge: None,
+                },
+                &Actor::default(),
+            )
+            .await
+            .unwrap()
+        {
+            ekdwar_app::identity::Authenticated::Session(s) => s.token,
+            other => panic!("{other:?}"),
+        };
+        let _ = follow(&t, &br, t.url("/account")).await;
+        // Everything the database holds: SQLite's files as they are on disk; on PostgreSQL,
+        // every row of every table as JSON.
+        let mut files = Vec::new();
+        if backend == "postgres" {
+            let mut conn = t.app.store.conn().await.unwrap();
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
+                 WHERE table_schema = current_schema()",
+            )
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            for table in tables {
+                let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT CAST(row_to_json(t) AS TEXT) FROM {table} t"
+                )))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+                for r in rows {
+                    files.extend(r.into_bytes());
+                }
+            }
+        } else {
+            for entry in std::fs::read_dir(&t.app.config.server.data_dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.to_string_lossy().contains(".db") {
+                    files.extend(std::fs::read(&path).unwrap());
+                }
+            }
         }
-    }
-    assert!(!files.is_empty(), "the database files were found");
-    let mut secrets = vec![
-        ("password", PASSWORD.to_string()),
-        ("client secret", secret),
-        ("authorization code", auth_code),
-        (
-            "access token",
-            tokens["access_token"].as_str().unwrap().to_string(),
-        ),
-        (
-            "refresh token",
-            tokens["refresh_token"].as_str().unwrap().to_string(),
-        ),
-    ];
-    secrets.push(("session token", session));
-    for (what, value) in secrets {
         assert!(
-            !files.windows(value.len()).any(|w| w == value.as_bytes()),
-            "the {what} is stored as it is"
+            !files.is_empty(),
+            "{backend}: the database's contents were read"
+        );
+        let mut secrets = vec![
+            ("password", PASSWORD.to_string()),
+            ("client secret", secret),
+            ("authorization code", auth_code),
+            (
+                "access token",
+                tokens["access_token"].as_str().unwrap().to_string(),
+            ),
+            (
+                "refresh token",
+                tokens["refresh_token"].as_str().unwrap().to_string(),
+            ),
+        ];
+        secrets.push(("session token", session));
+        for (what, value) in secrets {
+            assert!(
+                !files.windows(value.len()).any(|w| w == value.as_bytes()),
+                "the {what} is stored as it is"
+            );
+        }
+        // The one-time code is only in the outbox (the message itself), never in verifications.
+        let mut conn = t.app.store.conn().await.unwrap();
+        let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM verifications")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        assert!(
+            stored.iter().all(|h| h != &code && h.len() >= 43),
+            "{stored:?}"
         );
     }
-    // The one-time code is only in the outbox (the message itself), never in verifications.
-    let mut conn = t.app.store.conn().await.unwrap();
-    let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM verifications")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-    assert!(
-        stored.iter().all(|h| h != &code && h.len() >= 43),
-        "{stored:?}"
-    );
 }

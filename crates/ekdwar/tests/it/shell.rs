@@ -66,40 +66,42 @@ async fn health_metrics_headers_and_csrf() {
 /// token is required whatever the headers say.
 #[tokio::test]
 async fn origin_and_fetch_metadata_decide_with_the_token() {
-    let t = TestApp::start("sqlite").await;
-    let login = t.get("/login").await;
-    assert_eq!(login.headers["referrer-policy"], "same-origin");
-    let csrf = login.field("csrf").unwrap();
-    let post = |headers: Vec<(&'static str, String)>, with_token: bool| {
-        let mut r = t.client.post(t.url("/login"));
-        for (k, v) in headers {
-            r = r.header(k, v);
-        }
-        let mut form = vec![("identifier", "nobody"), ("password", "wrong")];
-        if with_token {
-            form.push(("csrf", csrf.as_str()));
-        }
-        async move { r.form(&form).send().await.unwrap().status().as_u16() }
-    };
-    let ours = t.base.clone();
-    // 422: the form was accepted and the login refused; 403: the post itself was refused.
-    assert_eq!(post(vec![("origin", ours.clone())], true).await, 422);
-    assert_eq!(post(vec![("origin", ours.clone())], false).await, 403);
-    assert_eq!(post(vec![("origin", "null".into())], true).await, 403);
-    assert_eq!(
-        post(vec![("origin", "http://evil.example".into())], true).await,
-        403
-    );
-    assert_eq!(
-        post(vec![("sec-fetch-site", "same-origin".into())], true).await,
-        422
-    );
-    for site in ["cross-site", "same-site", "none"] {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let login = t.get("/login").await;
+        assert_eq!(login.headers["referrer-policy"], "same-origin");
+        let csrf = login.field("csrf").unwrap();
+        let post = |headers: Vec<(&'static str, String)>, with_token: bool| {
+            let mut r = t.client.post(t.url("/login"));
+            for (k, v) in headers {
+                r = r.header(k, v);
+            }
+            let mut form = vec![("identifier", "nobody"), ("password", "wrong")];
+            if with_token {
+                form.push(("csrf", csrf.as_str()));
+            }
+            async move { r.form(&form).send().await.unwrap().status().as_u16() }
+        };
+        let ours = t.base.clone();
+        // 422: the form was accepted and the login refused; 403: the post itself was refused.
+        assert_eq!(post(vec![("origin", ours.clone())], true).await, 422);
+        assert_eq!(post(vec![("origin", ours.clone())], false).await, 403);
+        assert_eq!(post(vec![("origin", "null".into())], true).await, 403);
         assert_eq!(
-            post(vec![("sec-fetch-site", site.into())], true).await,
-            403,
-            "{site}"
+            post(vec![("origin", "http://evil.example".into())], true).await,
+            403
         );
+        assert_eq!(
+            post(vec![("sec-fetch-site", "same-origin".into())], true).await,
+            422
+        );
+        for site in ["cross-site", "same-site", "none"] {
+            assert_eq!(
+                post(vec![("sec-fetch-site", site.into())], true).await,
+                403,
+                "{site}"
+            );
+        }
     }
 }
 
@@ -107,110 +109,116 @@ async fn origin_and_fetch_metadata_decide_with_the_token() {
 /// there is a favicon, and the form token is masked afresh on every page.
 #[tokio::test]
 async fn compression_caching_favicon_and_masked_tokens() {
-    let t = TestApp::start("sqlite").await;
-    let raw = reqwest::Client::builder()
-        .no_gzip()
-        .no_brotli()
-        .build()
-        .unwrap();
-    let page = raw
-        .get(t.url("/login"))
-        .header("accept-encoding", "br, gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.headers()["content-encoding"], "br");
-    let html = t.get("/login").await;
-    let css = html.attr("href").unwrap();
-    assert!(
-        css.starts_with("/static/app.") && css.ends_with(".css"),
-        "{css}"
-    );
-    let r = raw
-        .get(t.url(&css))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["content-encoding"], "gzip");
-    assert!(
-        r.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("immutable")
-    );
-    let etag = r.headers()["etag"].to_str().unwrap().to_string();
-    let again = raw
-        .get(t.url(&css))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 304);
-    let icon = t.client.get(t.url("/favicon.ico")).send().await.unwrap();
-    assert_eq!(icon.status(), 200);
-    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
-    // Two pages, two different copies of the token; both are accepted.
-    let a = t.get("/login").await;
-    let b = t.get("/login").await;
-    assert_ne!(a.field("csrf"), b.field("csrf"));
-    for p in [&a, &b] {
-        let r = t
-            .post(p, "/login", &[("identifier", "x"), ("password", "y")])
-            .await;
-        assert_eq!(r.status, 422, "the form was accepted and the login refused");
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let raw = reqwest::Client::builder()
+            .no_gzip()
+            .no_brotli()
+            .build()
+            .unwrap();
+        let page = raw
+            .get(t.url("/login"))
+            .header("accept-encoding", "br, gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.headers()["content-encoding"], "br");
+        let html = t.get("/login").await;
+        let css = html.attr("href").unwrap();
+        assert!(
+            css.starts_with("/static/app.") && css.ends_with(".css"),
+            "{css}"
+        );
+        let r = raw
+            .get(t.url(&css))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-encoding"], "gzip");
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        let again = raw
+            .get(t.url(&css))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304);
+        let icon = t.client.get(t.url("/favicon.ico")).send().await.unwrap();
+        assert_eq!(icon.status(), 200);
+        assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+        // Two pages, two different copies of the token; both are accepted.
+        let a = t.get("/login").await;
+        let b = t.get("/login").await;
+        assert_ne!(a.field("csrf"), b.field("csrf"));
+        for p in [&a, &b] {
+            let r = t
+                .post(p, "/login", &[("identifier", "x"), ("password", "y")])
+                .await;
+            assert_eq!(r.status, 422, "the form was accepted and the login refused");
+        }
     }
 }
 
 #[tokio::test]
 async fn language_from_header_cookie_and_switch() {
-    let t = TestApp::start("sqlite").await;
-    for (accept, text) in [
-        ("ru", "Вход"),
-        ("bn-IN,en;q=0.5", "লগ ইন"),
-        ("hi", "लॉग इन"),
-        ("fr", "Log in"),
-    ] {
-        let b = browser();
-        let r = b
-            .get(t.url("/login"))
-            .header("accept-language", accept)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.text().await.unwrap().contains(text), "{accept}");
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        for (accept, text) in [
+            ("ru", "Вход"),
+            ("bn-IN,en;q=0.5", "লগ ইন"),
+            ("hi", "लॉग इन"),
+            ("fr", "Log in"),
+        ] {
+            let b = browser();
+            let r = b
+                .get(t.url("/login"))
+                .header("accept-language", accept)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.text().await.unwrap().contains(text), "{accept}");
+        }
+        let home = t.get("/").await;
+        let page = t
+            .post(&home, "/language", &[("lang", "ru"), ("back", "/login")])
+            .await;
+        assert!(page.has("Вход"));
+        assert!(t.get("/").await.has("lang=\"ru\""), "remembered by cookie");
+        let page = t
+            .post(
+                &page,
+                "/language",
+                &[("lang", "en"), ("back", "https://evil.example/")],
+            )
+            .await;
+        assert_eq!(page.path(), "/", "no open redirect");
     }
-    let home = t.get("/").await;
-    let page = t
-        .post(&home, "/language", &[("lang", "ru"), ("back", "/login")])
-        .await;
-    assert!(page.has("Вход"));
-    assert!(t.get("/").await.has("lang=\"ru\""), "remembered by cookie");
-    let page = t
-        .post(
-            &page,
-            "/language",
-            &[("lang", "en"), ("back", "https://evil.example/")],
-        )
-        .await;
-    assert_eq!(page.path(), "/", "no open redirect");
 }
 
 #[tokio::test]
 async fn dev_outbox_page_and_cli_view_agree() {
-    let t = TestApp::start("sqlite").await;
-    let form = t.get("/register").await;
-    t.post(
-        &form,
-        "/register",
-        &[
-            ("contact", "9812300009"),
-            ("first_name", "Om"),
-            ("last_name", "Roy"),
-            ("consent", "yes"),
-        ],
-    )
-    .await;
-    let code = t.last_code("+919812300009").await;
-    assert!(t.get("/dev/outbox").await.has(&code));
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let form = t.get("/register").await;
+        t.post(
+            &form,
+            "/register",
+            &[
+                ("contact", "9812300009"),
+                ("first_name", "Om"),
+                ("last_name", "Roy"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+        let code = t.last_code("+919812300009").await;
+        assert!(t.get("/dev/outbox").await.has(&code));
+    }
 }

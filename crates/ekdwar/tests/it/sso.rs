@@ -673,422 +673,430 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
 
 #[tokio::test]
 async fn bad_requests_are_refused_the_right_way() {
-    let t = TestApp::start("sqlite").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "Exams".into(),
-            redirect_uris: vec![CB_A.into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let public = t
-        .app
-        .add_client(ClientInput {
-            name: "Mobile".into(),
-            redirect_uris: vec![CB_B.into()],
-            public: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let br = browser();
-    // An unregistered redirect URI is never redirected to: the person sees an error page.
-    let (status, _, page) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, "https://evil.example/cb", ""),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert!(page.contains("does not trust"), "{page}");
-    let (status, _, _) = follow(&t, &br, authorize_url(&t, "nope", CB_A, "")).await;
-    assert_eq!(status, 400);
-    // Other errors go back to the app.
-    let (_, to_app, _) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&prompt=none"),
-    )
-    .await;
-    assert_eq!(
-        query_param(&to_app, "error").as_deref(),
-        Some("login_required")
-    );
-    assert_eq!(query_param(&to_app, "state").as_deref(), Some("st-1"));
-    let (_, to_app, _) = follow(&t, &br, authorize_url(&t, &public.client.id, CB_B, "")).await;
-    assert_eq!(
-        query_param(&to_app, "error").as_deref(),
-        Some("invalid_request"),
-        "public clients need PKCE"
-    );
-    let (_, to_app, _) = follow(
-        &t,
-        &br,
-        t.url(&format!(
-            "/authorize?response_type=token&client_id={}&redirect_uri={CB_A}&scope=openid",
-            c.client.id
-        )),
-    )
-    .await;
-    assert_eq!(
-        query_param(&to_app, "error").as_deref(),
-        Some("unsupported_response_type")
-    );
-    let (_, to_app, _) = follow(
-        &t,
-        &br,
-        t.url(&format!(
-            "/authorize?response_type=code&client_id={}&redirect_uri={CB_A}&scope=profile",
-            c.client.id
-        )),
-    )
-    .await;
-    assert_eq!(
-        query_param(&to_app, "error").as_deref(),
-        Some("invalid_scope")
-    );
-    // Token endpoint: malformed and unknown.
-    let r = reqwest::Client::new()
-        .post(t.url("/oauth/token"))
-        .body("{not a form")
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_client_error());
-    let (status, err) = token(
-        &t,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", "nope"),
-            ("redirect_uri", CB_A),
-        ],
-        Some((&c.client.id, c.secret.as_deref().unwrap())),
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
-    let (status, _) = token(
-        &t,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &public.client.id),
-        ],
-        None,
-    )
-    .await;
-    assert_eq!(status, 400, "public clients cannot use client_credentials");
-    assert_eq!(userinfo(&t, "garbage").await.0, 401);
-    // Keys rotate with overlap: the old key stays published.
-    let before: Value = reqwest::get(t.url("/oauth/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    t.app.rotate_signing_key().await.unwrap();
-    let after: Value = reqwest::get(t.url("/oauth/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        after["keys"].as_array().unwrap().len(),
-        before["keys"].as_array().unwrap().len() + 1
-    );
-    t.advance(Duration::from_secs(49 * 3600));
-    let later: Value = reqwest::get(t.url("/oauth/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        later["keys"].as_array().unwrap().len(),
-        1,
-        "old key dropped after the overlap"
-    );
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Exams".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let public = t
+            .app
+            .add_client(ClientInput {
+                name: "Mobile".into(),
+                redirect_uris: vec![CB_B.into()],
+                public: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let br = browser();
+        // An unregistered redirect URI is never redirected to: the person sees an error page.
+        let (status, _, page) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, "https://evil.example/cb", ""),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(page.contains("does not trust"), "{page}");
+        let (status, _, _) = follow(&t, &br, authorize_url(&t, "nope", CB_A, "")).await;
+        assert_eq!(status, 400);
+        // Other errors go back to the app.
+        let (_, to_app, _) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&prompt=none"),
+        )
+        .await;
+        assert_eq!(
+            query_param(&to_app, "error").as_deref(),
+            Some("login_required")
+        );
+        assert_eq!(query_param(&to_app, "state").as_deref(), Some("st-1"));
+        let (_, to_app, _) = follow(&t, &br, authorize_url(&t, &public.client.id, CB_B, "")).await;
+        assert_eq!(
+            query_param(&to_app, "error").as_deref(),
+            Some("invalid_request"),
+            "public clients need PKCE"
+        );
+        let (_, to_app, _) = follow(
+            &t,
+            &br,
+            t.url(&format!(
+                "/authorize?response_type=token&client_id={}&redirect_uri={CB_A}&scope=openid",
+                c.client.id
+            )),
+        )
+        .await;
+        assert_eq!(
+            query_param(&to_app, "error").as_deref(),
+            Some("unsupported_response_type")
+        );
+        let (_, to_app, _) = follow(
+            &t,
+            &br,
+            t.url(&format!(
+                "/authorize?response_type=code&client_id={}&redirect_uri={CB_A}&scope=profile",
+                c.client.id
+            )),
+        )
+        .await;
+        assert_eq!(
+            query_param(&to_app, "error").as_deref(),
+            Some("invalid_scope")
+        );
+        // Token endpoint: malformed and unknown.
+        let r = reqwest::Client::new()
+            .post(t.url("/oauth/token"))
+            .body("{not a form")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error());
+        let (status, err) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "nope"),
+                ("redirect_uri", CB_A),
+            ],
+            Some((&c.client.id, c.secret.as_deref().unwrap())),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, _) = token(
+            &t,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &public.client.id),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(status, 400, "public clients cannot use client_credentials");
+        assert_eq!(userinfo(&t, "garbage").await.0, 401);
+        // Keys rotate with overlap: the old key stays published.
+        let before: Value = reqwest::get(t.url("/oauth/jwks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        t.app.rotate_signing_key().await.unwrap();
+        let after: Value = reqwest::get(t.url("/oauth/jwks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            after["keys"].as_array().unwrap().len(),
+            before["keys"].as_array().unwrap().len() + 1
+        );
+        t.advance(Duration::from_secs(49 * 3600));
+        let later: Value = reqwest::get(t.url("/oauth/jwks"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            later["keys"].as_array().unwrap().len(),
+            1,
+            "old key dropped after the overlap"
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_level_too_low_is_explained_and_can_go_back() {
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812300032", "Mina").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "Pension".into(),
-            redirect_uris: vec![CB_A.into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let br = browser();
-    let (_, _, login) = follow(
-        &t,
-        &br,
-        authorize_url(
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300032", "Mina").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Pension".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let br = browser();
+        let (_, _, login) = follow(
             &t,
-            &c.client.id,
-            CB_A,
-            "&acr_values=urn:ekdwar:loa:verified",
-        ),
-    )
-    .await;
-    let next = field(&login, "next").unwrap();
-    let (_, _, page) = post_form(
-        &t,
-        &br,
-        &login,
-        "/login",
-        &[
-            ("identifier", "9812300032"),
-            ("password", PASSWORD),
-            ("next", &next),
-        ],
-    )
-    .await;
-    assert!(
-        page.contains("too low") && page.contains("service center"),
-        "{page}"
-    );
-    assert!(page.contains("error=access_denied"));
-    // No dead end: the page says what is coming and leads to what the levels mean.
-    assert!(page.contains("href=\"/account/level\""), "{page}");
-    let (_, _, levels) = follow(&t, &br, t.url("/account/level")).await;
-    assert!(
-        levels.contains("aria-current=\"step\"")
-            && levels.contains("your level")
-            && levels.contains("not open on this portal yet"),
-        "{levels}"
-    );
+            &br,
+            authorize_url(
+                &t,
+                &c.client.id,
+                CB_A,
+                "&acr_values=urn:ekdwar:loa:verified",
+            ),
+        )
+        .await;
+        let next = field(&login, "next").unwrap();
+        let (_, _, page) = post_form(
+            &t,
+            &br,
+            &login,
+            "/login",
+            &[
+                ("identifier", "9812300032"),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+        assert!(
+            page.contains("too low") && page.contains("service center"),
+            "{page}"
+        );
+        assert!(page.contains("error=access_denied"));
+        // No dead end: the page says what is coming and leads to what the levels mean.
+        assert!(page.contains("href=\"/account/level\""), "{page}");
+        let (_, _, levels) = follow(&t, &br, t.url("/account/level")).await;
+        assert!(
+            levels.contains("aria-current=\"step\"")
+                && levels.contains("your level")
+                && levels.contains("not open on this portal yet"),
+            "{levels}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn back_channel_logout_tells_the_apps_of_the_session() {
-    use std::sync::{Arc, Mutex};
-    let received: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = received.clone();
-    let app = axum::Router::new().route(
-        "/bc",
-        axum::routing::post(
-            move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
-                let sink = sink.clone();
-                async move {
-                    sink.lock()
-                        .unwrap()
-                        .push(f.get("logout_token").cloned().unwrap_or_default());
-                    "ok"
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let bc = format!("http://{}/bc", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    for backend in backends() {
+        use std::sync::{Arc, Mutex};
+        let received: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = received.clone();
+        let app = axum::Router::new().route(
+            "/bc",
+            axum::routing::post(
+                move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                    let sink = sink.clone();
+                    async move {
+                        sink.lock()
+                            .unwrap()
+                            .push(f.get("logout_token").cloned().unwrap_or_default());
+                        "ok"
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bc = format!("http://{}/bc", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812300033", "Tara").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "Exams".into(),
-            redirect_uris: vec![CB_A.into()],
-            backchannel_logout_uri: Some(bc),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let br = browser();
-    let to_app = login_and_allow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, ""),
-        "9812300033",
-    )
-    .await;
-    let code = query_param(&to_app, "code").unwrap();
-    let (_, tokens) = token(
-        &t,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CB_A),
-        ],
-        Some((&c.client.id, c.secret.as_deref().unwrap())),
-    )
-    .await;
-    let id_claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap()).await;
-
-    // The person logs out at the portal.
-    let (_, _, account) = follow(&t, &br, t.url("/account")).await;
-    post_form(&t, &br, &account, "/logout", &[]).await;
-    for _ in 0..100 {
-        if !received.lock().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let logout_token = received
-        .lock()
-        .unwrap()
-        .first()
-        .cloned()
-        .expect("the app was told");
-    let claims = verify_id_token(&t, &logout_token).await;
-    assert_eq!(claims["sid"], id_claims["sid"]);
-    assert_eq!(claims["sub"], id_claims["sub"]);
-    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
-    assert!(claims.get("nonce").is_none());
-    assert_eq!(
-        userinfo(&t, tokens["access_token"].as_str().unwrap())
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300033", "Tara").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Exams".into(),
+                redirect_uris: vec![CB_A.into()],
+                backchannel_logout_uri: Some(bc),
+                ..Default::default()
+            })
             .await
-            .0,
-        401,
-        "the app's tokens ended with the session"
-    );
+            .unwrap();
+        let br = browser();
+        let to_app = login_and_allow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, ""),
+            "9812300033",
+        )
+        .await;
+        let code = query_param(&to_app, "code").unwrap();
+        let (_, tokens) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+            ],
+            Some((&c.client.id, c.secret.as_deref().unwrap())),
+        )
+        .await;
+        let id_claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap()).await;
+
+        // The person logs out at the portal.
+        let (_, _, account) = follow(&t, &br, t.url("/account")).await;
+        post_form(&t, &br, &account, "/logout", &[]).await;
+        for _ in 0..100 {
+            if !received.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let logout_token = received
+            .lock()
+            .unwrap()
+            .first()
+            .cloned()
+            .expect("the app was told");
+        let claims = verify_id_token(&t, &logout_token).await;
+        assert_eq!(claims["sid"], id_claims["sid"]);
+        assert_eq!(claims["sub"], id_claims["sub"]);
+        assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+        assert!(claims.get("nonce").is_none());
+        assert_eq!(
+            userinfo(&t, tokens["access_token"].as_str().unwrap())
+                .await
+                .0,
+            401,
+            "the app's tokens ended with the session"
+        );
+    }
 }
 
 #[tokio::test]
 async fn prompt_max_age_login_hint_and_ui_locales() {
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812300034", "Gita").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "Scholarship".into(),
-            redirect_uris: vec![CB_A.into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let br = browser();
-    // ui_locales picks the page language for a new visitor; login_hint fills the identifier.
-    let (_, _, login) = follow(
-        &t,
-        &br,
-        authorize_url(
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300034", "Gita").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Scholarship".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let br = browser();
+        // ui_locales picks the page language for a new visitor; login_hint fills the identifier.
+        let (_, _, login) = follow(
             &t,
-            &c.client.id,
-            CB_A,
-            "&ui_locales=hi&login_hint=9812300034",
-        ),
-    )
-    .await;
-    assert!(login.contains("lang=\"hi\""), "login page in Hindi");
-    assert!(
-        login.contains("value=\"9812300034\""),
-        "identifier prefilled"
-    );
-    let to_app = login_and_allow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, ""),
-        "9812300034",
-    )
-    .await;
-    assert!(query_param(&to_app, "code").is_some());
-    // Consent remembered, but prompt=consent asks again.
-    let (_, _, page) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&prompt=consent"),
-    )
-    .await;
-    assert!(page.contains("name=\"request\""), "consent page again");
-    // prompt=login and an exceeded max_age both send the person to log in again.
-    let (_, _, page) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
-    )
-    .await;
-    assert!(
-        page.contains("name=\"password\""),
-        "login page for prompt=login"
-    );
-    let to_app = login_and_allow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&prompt=login%20consent"),
-        "9812300034",
-    )
-    .await;
-    let code = query_param(&to_app, "code").expect("a fresh login satisfies prompt=login");
-    // The code from the fresh login works, and carries its auth_time.
-    let (_, tokens) = token(
-        &t,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CB_A),
-        ],
-        Some((&c.client.id, c.secret.as_deref().unwrap())),
-    )
-    .await;
-    let claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap_or_default()).await;
-    assert!(claims["auth_time"].as_i64().is_some());
-    t.advance(Duration::from_secs(120));
-    let (_, at, _) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&max_age=600"),
-    )
-    .await;
-    assert!(query_param(&at, "code").is_some(), "login within max_age");
-    let (_, _, page) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&max_age=60"),
-    )
-    .await;
-    assert!(
-        page.contains("name=\"password\""),
-        "login older than max_age"
-    );
-    let (_, at, _) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&max_age=60&prompt=none"),
-    )
-    .await;
-    assert_eq!(query_param(&at, "error").as_deref(), Some("login_required"));
+            &br,
+            authorize_url(
+                &t,
+                &c.client.id,
+                CB_A,
+                "&ui_locales=hi&login_hint=9812300034",
+            ),
+        )
+        .await;
+        assert!(login.contains("lang=\"hi\""), "login page in Hindi");
+        assert!(
+            login.contains("value=\"9812300034\""),
+            "identifier prefilled"
+        );
+        let to_app = login_and_allow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, ""),
+            "9812300034",
+        )
+        .await;
+        assert!(query_param(&to_app, "code").is_some());
+        // Consent remembered, but prompt=consent asks again.
+        let (_, _, page) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&prompt=consent"),
+        )
+        .await;
+        assert!(page.contains("name=\"request\""), "consent page again");
+        // prompt=login and an exceeded max_age both send the person to log in again.
+        let (_, _, page) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+        )
+        .await;
+        assert!(
+            page.contains("name=\"password\""),
+            "login page for prompt=login"
+        );
+        let to_app = login_and_allow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&prompt=login%20consent"),
+            "9812300034",
+        )
+        .await;
+        let code = query_param(&to_app, "code").expect("a fresh login satisfies prompt=login");
+        // The code from the fresh login works, and carries its auth_time.
+        let (_, tokens) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+            ],
+            Some((&c.client.id, c.secret.as_deref().unwrap())),
+        )
+        .await;
+        let claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap_or_default()).await;
+        assert!(claims["auth_time"].as_i64().is_some());
+        t.advance(Duration::from_secs(120));
+        let (_, at, _) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&max_age=600"),
+        )
+        .await;
+        assert!(query_param(&at, "code").is_some(), "login within max_age");
+        let (_, _, page) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&max_age=60"),
+        )
+        .await;
+        assert!(
+            page.contains("name=\"password\""),
+            "login older than max_age"
+        );
+        let (_, at, _) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&max_age=60&prompt=none"),
+        )
+        .await;
+        assert_eq!(query_param(&at, "error").as_deref(), Some("login_required"));
+    }
 }
 
 /// An app's logo is fetched once, when it is set, re-encoded, and served by the portal: pages
 /// never load it from the app's site, and nothing but a small PNG, JPEG or WebP is accepted.
 #[tokio::test]
 async fn app_logos_are_fetched_once_and_served_by_the_portal() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let png = &include_bytes!("fixtures/logo.png")[..];
-    let site = axum::Router::new()
-        .route(
-            "/logo.png",
-            axum::routing::get(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async move { ([("content-type", "image/png")], png) }
-            }),
-        )
-        .route(
-            "/big.png",
-            axum::routing::get(|| async { vec![0u8; 200 * 1024] }),
-        )
-        .route(
-            "/logo.svg",
-            axum::routing::get(|| async { "<svg xmlns='http://www.w3.org/2000/svg'/>" }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let site_base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, site).await });
-
     for backend in backends() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let png = &include_bytes!("fixtures/logo.png")[..];
+        let site = axum::Router::new()
+            .route(
+                "/logo.png",
+                axum::routing::get(move || {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    async move { ([("content-type", "image/png")], png) }
+                }),
+            )
+            .route(
+                "/big.png",
+                axum::routing::get(|| async { vec![0u8; 200 * 1024] }),
+            )
+            .route(
+                "/logo.svg",
+                axum::routing::get(|| async { "<svg xmlns='http://www.w3.org/2000/svg'/>" }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let site_base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, site).await });
+
         let t = TestApp::start(backend).await;
         let add = |logo: String| ClientInput {
             name: "Land Records".into(),
@@ -1182,33 +1190,33 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
 /// back-channel logout, which is delivered even when the app fails the first time.
 #[tokio::test]
 async fn app_tokens_end_with_the_portal_session_in_every_case() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-    let received: Arc<Mutex<Vec<String>>> = Arc::default();
-    let fail_next = Arc::new(AtomicBool::new(true));
-    let (sink, fail) = (received.clone(), fail_next.clone());
-    let receiver = axum::Router::new().route(
-        "/bc",
-        axum::routing::post(
-            move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
-                let (sink, fail) = (sink.clone(), fail.clone());
-                async move {
-                    if fail.swap(false, Ordering::SeqCst) {
-                        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy");
-                    }
-                    sink.lock()
-                        .unwrap()
-                        .push(f.get("logout_token").cloned().unwrap_or_default());
-                    (axum::http::StatusCode::OK, "ok")
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let bc = format!("http://{}/bc", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
-
     for backend in backends() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let received: Arc<Mutex<Vec<String>>> = Arc::default();
+        let fail_next = Arc::new(AtomicBool::new(true));
+        let (sink, fail) = (received.clone(), fail_next.clone());
+        let receiver = axum::Router::new().route(
+            "/bc",
+            axum::routing::post(
+                move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                    let (sink, fail) = (sink.clone(), fail.clone());
+                    async move {
+                        if fail.swap(false, Ordering::SeqCst) {
+                            return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy");
+                        }
+                        sink.lock()
+                            .unwrap()
+                            .push(f.get("logout_token").cloned().unwrap_or_default());
+                        (axum::http::StatusCode::OK, "ok")
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bc = format!("http://{}/bc", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, receiver).await });
+
         let t = TestApp::start(backend).await;
         let c = t
             .app
@@ -1365,61 +1373,63 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
 /// for anyone who had logged in in the last five minutes.
 #[tokio::test]
 async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812300501", "Mira").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "Exams".into(),
-            redirect_uris: vec![CB_A.into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let br = browser();
-    let to_app = login_and_allow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, ""),
-        "9812300501",
-    )
-    .await;
-    assert!(to_app.starts_with(CB_A), "logged in and allowed: {to_app}");
-    // Some time later (the test clock stands still otherwise: max_age=0 would be met).
-    t.advance(Duration::from_secs(60));
-    for forged in [
-        "&prompt=login&_fresh=1",
-        "&max_age=0&_fresh=1",
-        "&prompt=login&_fresh=AAAA",
-    ] {
-        let (_, location, page) =
-            follow(&t, &br, authorize_url(&t, &c.client.id, CB_A, forged)).await;
-        assert!(
-            !location.starts_with(CB_A) && page.contains("name=\"password\""),
-            "{forged}: asked to log in again, not sent to {location}"
-        );
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300501", "Mira").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Exams".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let br = browser();
+        let to_app = login_and_allow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, ""),
+            "9812300501",
+        )
+        .await;
+        assert!(to_app.starts_with(CB_A), "logged in and allowed: {to_app}");
+        // Some time later (the test clock stands still otherwise: max_age=0 would be met).
+        t.advance(Duration::from_secs(60));
+        for forged in [
+            "&prompt=login&_fresh=1",
+            "&max_age=0&_fresh=1",
+            "&prompt=login&_fresh=AAAA",
+        ] {
+            let (_, location, page) =
+                follow(&t, &br, authorize_url(&t, &c.client.id, CB_A, forged)).await;
+            assert!(
+                !location.starts_with(CB_A) && page.contains("name=\"password\""),
+                "{forged}: asked to log in again, not sent to {location}"
+            );
+        }
+        // A real login for the request still goes through.
+        let (_, _, login) = follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+        )
+        .await;
+        let next = field(&login, "next").unwrap();
+        let (_, to_app, _) = post_form(
+            &t,
+            &br,
+            &login,
+            "/login",
+            &[
+                ("identifier", "9812300501"),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+        assert!(to_app.starts_with(CB_A), "{to_app}");
     }
-    // A real login for the request still goes through.
-    let (_, _, login) = follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
-    )
-    .await;
-    let next = field(&login, "next").unwrap();
-    let (_, to_app, _) = post_form(
-        &t,
-        &br,
-        &login,
-        "/login",
-        &[
-            ("identifier", "9812300501"),
-            ("password", PASSWORD),
-            ("next", &next),
-        ],
-    )
-    .await;
-    assert!(to_app.starts_with(CB_A), "{to_app}");
 }
 
 /// Security finding 9: another site could log a person out — by sending them to an
@@ -1427,128 +1437,132 @@ async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
 /// any ID token the portal signed, even another person's.
 #[tokio::test]
 async fn another_site_cannot_log_a_person_out() {
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812300901", "Mira").await;
-    register_phone(&t, "9812300902", "Other").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "Public".into(),
-            redirect_uris: vec![CB_A.into()],
-            public: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    // The other person's ID token, from their own browser.
-    let other = browser();
-    let to_app = login_and_allow(
-        &t,
-        &other,
-        format!(
-            "{}&code_challenge={CHALLENGE}&code_challenge_method=S256",
-            authorize_url(&t, &c.client.id, CB_A, "")
-        ),
-        "9812300902",
-    )
-    .await;
-    let code = query_param(&to_app, "code").unwrap();
-    let (_, tokens) = token(
-        &t,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CB_A),
-            ("client_id", &c.client.id),
-            ("code_verifier", VERIFIER),
-        ],
-        None,
-    )
-    .await;
-    let foreign_hint = tokens["id_token"]
-        .as_str()
-        .expect("an ID token")
-        .to_string();
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300901", "Mira").await;
+        register_phone(&t, "9812300902", "Other").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Public".into(),
+                redirect_uris: vec![CB_A.into()],
+                public: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        // The other person's ID token, from their own browser.
+        let other = browser();
+        let to_app = login_and_allow(
+            &t,
+            &other,
+            format!(
+                "{}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+                authorize_url(&t, &c.client.id, CB_A, "")
+            ),
+            "9812300902",
+        )
+        .await;
+        let code = query_param(&to_app, "code").unwrap();
+        let (_, tokens) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB_A),
+                ("client_id", &c.client.id),
+                ("code_verifier", VERIFIER),
+            ],
+            None,
+        )
+        .await;
+        let foreign_hint = tokens["id_token"]
+            .as_str()
+            .expect("an ID token")
+            .to_string();
 
-    // Mira is logged in in her browser.
-    let br = browser();
-    let (_, _, login) = follow(&t, &br, t.url("/login")).await;
-    post_form(
-        &t,
-        &br,
-        &login,
-        "/login",
-        &[("identifier", "9812300901"), ("password", PASSWORD)],
-    )
-    .await;
-    let still_in = |br: reqwest::Client| {
-        let url = t.url("/account");
-        async move { br.get(url).send().await.unwrap().status() == 200 }
-    };
-    assert!(still_in(br.clone()).await);
-    follow(
-        &t,
-        &br,
-        authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
-    )
-    .await;
-    assert!(still_in(br.clone()).await, "prompt=login from another site");
-    let (_, _, page) = follow(
-        &t,
-        &br,
-        t.url(&format!("/oauth/logout?id_token_hint={foreign_hint}")),
-    )
-    .await;
-    assert!(page.contains("Log out of Ekdwar?"), "asked first: {page}");
-    assert!(still_in(br.clone()).await, "another person's ID token");
+        // Mira is logged in in her browser.
+        let br = browser();
+        let (_, _, login) = follow(&t, &br, t.url("/login")).await;
+        post_form(
+            &t,
+            &br,
+            &login,
+            "/login",
+            &[("identifier", "9812300901"), ("password", PASSWORD)],
+        )
+        .await;
+        let still_in = |br: reqwest::Client| {
+            let url = t.url("/account");
+            async move { br.get(url).send().await.unwrap().status() == 200 }
+        };
+        assert!(still_in(br.clone()).await);
+        follow(
+            &t,
+            &br,
+            authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+        )
+        .await;
+        assert!(still_in(br.clone()).await, "prompt=login from another site");
+        let (_, _, page) = follow(
+            &t,
+            &br,
+            t.url(&format!("/oauth/logout?id_token_hint={foreign_hint}")),
+        )
+        .await;
+        assert!(page.contains("Log out of Ekdwar?"), "asked first: {page}");
+        assert!(still_in(br.clone()).await, "another person's ID token");
+    }
 }
 
 /// Security finding 4: posting the consent form directly skipped `acr_values`, `prompt=login`
 /// and `max_age`. The whole request is checked again on every step.
 #[tokio::test]
 async fn a_consent_posted_directly_meets_the_whole_request() {
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812301001", "Mira").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "Exams".into(),
-            redirect_uris: vec![CB_A.into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let br = browser();
-    let (_, _, login) = follow(&t, &br, t.url("/login")).await;
-    post_form(
-        &t,
-        &br,
-        &login,
-        "/login",
-        &[("identifier", "9812301001"), ("password", PASSWORD)],
-    )
-    .await;
-    t.advance(Duration::from_secs(600));
-    let (_, _, account) = follow(&t, &br, t.url("/account")).await;
-    for extra in [
-        "&prompt=login",
-        "&max_age=60",
-        "&acr_values=urn:ekdwar:loa:verified",
-    ] {
-        let url = authorize_url(&t, &c.client.id, CB_A, extra);
-        let request = url.split_once('?').unwrap().1.to_string();
-        let (_, location, _) = post_form(
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812301001", "Mira").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "Exams".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let br = browser();
+        let (_, _, login) = follow(&t, &br, t.url("/login")).await;
+        post_form(
             &t,
             &br,
-            &account,
-            "/authorize/consent",
-            &[("request", &request), ("decision", "allow")],
+            &login,
+            "/login",
+            &[("identifier", "9812301001"), ("password", PASSWORD)],
         )
         .await;
-        assert!(
-            !location.contains("code="),
-            "{extra}: a code was given without meeting the request: {location}"
-        );
+        t.advance(Duration::from_secs(600));
+        let (_, _, account) = follow(&t, &br, t.url("/account")).await;
+        for extra in [
+            "&prompt=login",
+            "&max_age=60",
+            "&acr_values=urn:ekdwar:loa:verified",
+        ] {
+            let url = authorize_url(&t, &c.client.id, CB_A, extra);
+            let request = url.split_once('?').unwrap().1.to_string();
+            let (_, location, _) = post_form(
+                &t,
+                &br,
+                &account,
+                "/authorize/consent",
+                &[("request", &request), ("decision", "allow")],
+            )
+            .await;
+            assert!(
+                !location.contains("code="),
+                "{extra}: a code was given without meeting the request: {location}"
+            );
+        }
     }
 }
 
@@ -1644,128 +1658,133 @@ async fn apps_see_otp_in_amr_after_a_two_step_login() {
 /// API scopes its registration lists, and never a person's data scopes.
 #[tokio::test]
 async fn client_credentials_grant_only_the_apps_own_api_scopes() {
-    let t = TestApp::start("sqlite").await;
-    let with = t
-        .app
-        .add_client(ClientInput {
-            name: "Records".into(),
-            redirect_uris: vec![CB_A.into()],
-            api_scopes: vec!["records.read".into(), "records.write".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let without = t
-        .app
-        .add_client(ClientInput {
-            name: "Plain".into(),
-            redirect_uris: vec![CB_A.into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let auth = |c: &ekdwar_app::sso::NewClient| (c.client.id.clone(), c.secret.clone().unwrap());
-    let (id, secret) = auth(&with);
-    for (asked, expect) in [
-        (Some("records.read"), Ok("records.read")),
-        (None, Ok("records.read records.write")),
-        (
-            Some("records.read records.write"),
-            Ok("records.read records.write"),
-        ),
-        (Some("records.delete"), Err("invalid_scope")),
-        (Some("records.read openid"), Err("invalid_scope")),
-        (Some("email"), Err("invalid_scope")),
-    ] {
-        let mut form = vec![("grant_type", "client_credentials")];
-        if let Some(s) = asked {
-            form.push(("scope", s));
-        }
-        let (status, body) = token(&t, &form, Some((&id, &secret))).await;
-        match expect {
-            Ok(scope) => {
-                assert_eq!(status, 200, "{asked:?}: {body}");
-                let granted: std::collections::BTreeSet<&str> =
-                    body["scope"].as_str().unwrap().split(' ').collect();
-                assert_eq!(granted, scope.split(' ').collect(), "{asked:?}");
-            }
-            Err(code) => assert_eq!(
-                (status, body["error"].as_str()),
-                (400, Some(code)),
-                "{asked:?}"
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let with = t
+            .app
+            .add_client(ClientInput {
+                name: "Records".into(),
+                redirect_uris: vec![CB_A.into()],
+                api_scopes: vec!["records.read".into(), "records.write".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let without = t
+            .app
+            .add_client(ClientInput {
+                name: "Plain".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let auth =
+            |c: &ekdwar_app::sso::NewClient| (c.client.id.clone(), c.secret.clone().unwrap());
+        let (id, secret) = auth(&with);
+        for (asked, expect) in [
+            (Some("records.read"), Ok("records.read")),
+            (None, Ok("records.read records.write")),
+            (
+                Some("records.read records.write"),
+                Ok("records.read records.write"),
             ),
+            (Some("records.delete"), Err("invalid_scope")),
+            (Some("records.read openid"), Err("invalid_scope")),
+            (Some("email"), Err("invalid_scope")),
+        ] {
+            let mut form = vec![("grant_type", "client_credentials")];
+            if let Some(s) = asked {
+                form.push(("scope", s));
+            }
+            let (status, body) = token(&t, &form, Some((&id, &secret))).await;
+            match expect {
+                Ok(scope) => {
+                    assert_eq!(status, 200, "{asked:?}: {body}");
+                    let granted: std::collections::BTreeSet<&str> =
+                        body["scope"].as_str().unwrap().split(' ').collect();
+                    assert_eq!(granted, scope.split(' ').collect(), "{asked:?}");
+                }
+                Err(code) => assert_eq!(
+                    (status, body["error"].as_str()),
+                    (400, Some(code)),
+                    "{asked:?}"
+                ),
+            }
         }
+        let (id, secret) = auth(&without);
+        let (status, body) = token(
+            &t,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "records.read"),
+            ],
+            Some((&id, &secret)),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope"))
+        );
     }
-    let (id, secret) = auth(&without);
-    let (status, body) = token(
-        &t,
-        &[
-            ("grant_type", "client_credentials"),
-            ("scope", "records.read"),
-        ],
-        Some((&id, &secret)),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_scope"))
-    );
 }
 
 /// Discovery says introspection needs a client secret and revocation does not: a public app
 /// (no secret) may revoke its own tokens but may not introspect.
 #[tokio::test]
 async fn introspection_and_revocation_for_public_apps_match_discovery() {
-    let t = TestApp::start("sqlite").await;
-    let disc: Value = reqwest::get(t.url("/.well-known/openid-configuration"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let methods = |k: &str| -> Vec<String> {
-        disc[k]
-            .as_array()
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let disc: Value = reqwest::get(t.url("/.well-known/openid-configuration"))
+            .await
             .unwrap()
-            .iter()
-            .map(|m| m.as_str().unwrap().to_string())
-            .collect()
-    };
-    let public = t
-        .app
-        .add_client(ClientInput {
-            name: "Mobile".into(),
-            redirect_uris: vec![CB_A.into()],
-            public: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let id = public.client.id.clone();
-    let post = |path: &'static str| {
-        let (t, id) = (&t, id.clone());
-        async move {
-            let r = reqwest::Client::new()
-                .post(t.url(path))
-                .form(&[("client_id", id.as_str()), ("token", "not-a-token")])
-                .send()
-                .await
-                .unwrap();
-            r.status().as_u16()
-        }
-    };
-    let introspect = post("/oauth/introspect").await;
-    let revoke = post("/oauth/revoke").await;
-    assert_eq!(
-        introspect == 200,
-        methods("introspection_endpoint_auth_methods_supported").contains(&"none".to_string()),
-        "introspection answered {introspect}"
-    );
-    assert_eq!(
-        revoke == 200,
-        methods("revocation_endpoint_auth_methods_supported").contains(&"none".to_string()),
-        "revocation answered {revoke}"
-    );
+            .json()
+            .await
+            .unwrap();
+        let methods = |k: &str| -> Vec<String> {
+            disc[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect()
+        };
+        let public = t
+            .app
+            .add_client(ClientInput {
+                name: "Mobile".into(),
+                redirect_uris: vec![CB_A.into()],
+                public: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let id = public.client.id.clone();
+        let post = |path: &'static str| {
+            let (t, id) = (&t, id.clone());
+            async move {
+                let r = reqwest::Client::new()
+                    .post(t.url(path))
+                    .form(&[("client_id", id.as_str()), ("token", "not-a-token")])
+                    .send()
+                    .await
+                    .unwrap();
+                r.status().as_u16()
+            }
+        };
+        let introspect = post("/oauth/introspect").await;
+        let revoke = post("/oauth/revoke").await;
+        assert_eq!(
+            introspect == 200,
+            methods("introspection_endpoint_auth_methods_supported").contains(&"none".to_string()),
+            "introspection answered {introspect}"
+        );
+        assert_eq!(
+            revoke == 200,
+            methods("revocation_endpoint_auth_methods_supported").contains(&"none".to_string()),
+            "revocation answered {revoke}"
+        );
+    }
 }
 
 /// Held in the review, now under test: a redirect URI must equal a registered one exactly —
@@ -1773,51 +1792,53 @@ async fn introspection_and_revocation_for_public_apps_match_discovery() {
 /// request and again at the code exchange.
 #[tokio::test]
 async fn redirect_uris_match_exactly() {
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812300051", "Asha").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "e-Mitra".into(),
-            redirect_uris: vec![CB_A.into(), "http://localhost:9/a/other".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
-    let br = browser();
-    for near in [
-        "http://localhost:9/a/cb/",
-        "http://localhost:9/a/cb?x=1",
-        "http://localhost:9/a/cb#f",
-        "http://LOCALHOST:9/a/cb",
-        "http://localhost:9/a/x/../cb",
-        "http://localhost:9/a/cbx",
-        "http://localhost:9/a/CB",
-        "http://localhost:90/a/cb",
-        "https://localhost:9/a/cb",
-    ] {
-        let (status, _, page) = follow(&t, &br, authorize_url(&t, &id, near, "")).await;
-        assert_eq!(status, 400, "{near}");
-        assert!(page.contains("does not trust"), "{near}: {page}");
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300051", "Asha").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "e-Mitra".into(),
+                redirect_uris: vec![CB_A.into(), "http://localhost:9/a/other".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
+        let br = browser();
+        for near in [
+            "http://localhost:9/a/cb/",
+            "http://localhost:9/a/cb?x=1",
+            "http://localhost:9/a/cb#f",
+            "http://LOCALHOST:9/a/cb",
+            "http://localhost:9/a/x/../cb",
+            "http://localhost:9/a/cbx",
+            "http://localhost:9/a/CB",
+            "http://localhost:90/a/cb",
+            "https://localhost:9/a/cb",
+        ] {
+            let (status, _, page) = follow(&t, &br, authorize_url(&t, &id, near, "")).await;
+            assert_eq!(status, 400, "{near}");
+            assert!(page.contains("does not trust"), "{near}: {page}");
+        }
+        // A code issued for one registered address cannot be exchanged naming another.
+        let to_app = login_and_allow(&t, &br, authorize_url(&t, &id, CB_A, ""), "9812300051").await;
+        let code = query_param(&to_app, "code").unwrap();
+        let (status, err) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://localhost:9/a/other"),
+            ],
+            Some((&id, &secret)),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
     }
-    // A code issued for one registered address cannot be exchanged naming another.
-    let to_app = login_and_allow(&t, &br, authorize_url(&t, &id, CB_A, ""), "9812300051").await;
-    let code = query_param(&to_app, "code").unwrap();
-    let (status, err) = token(
-        &t,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://localhost:9/a/other"),
-        ],
-        Some((&id, &secret)),
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
 }
 
 /// Held in the review, now under test: what administrators and people type is shown as text,
@@ -1825,34 +1846,36 @@ async fn redirect_uris_match_exactly() {
 /// the account page.
 #[tokio::test]
 async fn typed_text_is_escaped_everywhere_it_is_shown() {
-    let t = TestApp::start("sqlite").await;
-    register_phone(&t, "9812300052", "Asha").await;
-    let c = t
-        .app
-        .add_client(ClientInput {
-            name: "<script>alert(1)</script> & \"Mitra\"".into(),
-            redirect_uris: vec![CB_A.into()],
-            launch_url: Some("http://localhost:9/a/".into()),
-            officer: Some("<img src=x onerror=alert(2)>".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let pages = [
-        t.get("/apps").await.body,
-        t.get("/helpdesk").await.body,
-        follow(&t, &t.client, authorize_url(&t, &c.client.id, CB_A, ""))
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300052", "Asha").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "<script>alert(1)</script> & \"Mitra\"".into(),
+                redirect_uris: vec![CB_A.into()],
+                launch_url: Some("http://localhost:9/a/".into()),
+                officer: Some("<img src=x onerror=alert(2)>".into()),
+                ..Default::default()
+            })
             .await
-            .2,
-    ];
-    for page in &pages {
-        assert!(
-            page.contains("&#60;script&#62;") || page.contains("&lt;script&gt;"),
-            "{page}"
-        );
-        assert!(
-            !page.contains("<script>alert") && !page.contains("<img src=x"),
-            "{page}"
-        );
+            .unwrap();
+        let pages = [
+            t.get("/apps").await.body,
+            t.get("/helpdesk").await.body,
+            follow(&t, &t.client, authorize_url(&t, &c.client.id, CB_A, ""))
+                .await
+                .2,
+        ];
+        for page in &pages {
+            assert!(
+                page.contains("&#60;script&#62;") || page.contains("&lt;script&gt;"),
+                "{page}"
+            );
+            assert!(
+                !page.contains("<script>alert") && !page.contains("<img src=x"),
+                "{page}"
+            );
+        }
     }
 }

@@ -56,6 +56,47 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     _dir: TempDir,
+    _dbs: Vec<DropDatabase>,
+}
+
+/// Drops a test's PostgreSQL database when the test ends (its connections are closed first).
+pub struct DropDatabase(pub String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self
+            .0
+            .rsplit('/')
+            .next()
+            .map(|n| n.split('?').next().unwrap_or(n))
+        else {
+            return;
+        };
+        if !name.starts_with("ekdwar_test_") {
+            return;
+        }
+        let (name, base) = (
+            name.to_string(),
+            std::env::var("EKDWAR_TEST_DATABASE_URL").unwrap_or_default(),
+        );
+        // Drop runs inside the test's runtime: a thread of its own with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::AnyConnection::connect(&base).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
+            })
+        })
+        .join();
+    }
 }
 
 pub struct TempDir(pub std::path::PathBuf);
@@ -87,6 +128,7 @@ impl TestApp {
             "postgres" => Some(fresh_postgres().await),
             _ => None,
         };
+        let created = config.server.database_url.clone();
         config.server.dev_mode = true;
         // Cheap hashing and challenges keep the tests fast; production uses the defaults.
         config.argon2 = Argon2Config {
@@ -122,6 +164,13 @@ impl TestApp {
             std::future::pending(),
         ));
         Self {
+            // The database made here, and the one a test gave instead (if it is a test's).
+            _dbs: [created, app.config.server.database_url.clone()]
+                .into_iter()
+                .flatten()
+                .filter(|u| u.starts_with("postgres"))
+                .map(DropDatabase)
+                .collect(),
             app,
             clock,
             base: format!("http://{addr}"),
