@@ -31,9 +31,11 @@ impl IntoResponse for WebError {
             AppError::FlowExpired => (StatusCode::GONE, None),
             AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
             AppError::Internal(detail) => {
-                let id = format!("{:016x}", rand_u64());
-                tracing::error!(correlation = %id, error = %detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, Some(id))
+                // The request's id is the reference the person is shown; the log line of the
+                // detail carries it (the request's span).
+                let id = crate::REQUEST_ID.try_with(String::clone).ok();
+                tracing::error!(error = %detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, id)
             }
             _ => (StatusCode::BAD_REQUEST, None),
         };
@@ -44,17 +46,6 @@ impl IntoResponse for WebError {
         });
         resp
     }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .elapsed()
-            .map_or(0, |d| d.as_nanos() as u64),
-    );
-    h.finish()
 }
 
 /// The translated message for a field error, in the page's language; number examples are

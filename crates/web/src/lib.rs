@@ -129,7 +129,43 @@ pub fn router(app: App) -> Router {
         // Text only (the default predicate leaves images and tiny bodies alone). Pages carry a
         // CSRF token, masked afresh on every response so compression cannot leak it (BREACH).
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(app.clone(), request_id))
         .with_state(app)
+}
+
+tokio::task_local! {
+    /// The id of the request being served, for error pages and logs.
+    pub static REQUEST_ID: String;
+}
+
+/// The request's id: the one a proxy sent in `X-Request-Id` (if it looks like an id), else a
+/// new one. Every log line of the request carries it, error pages show it, and the response
+/// returns it, so a citizen's "reference" leads an operator to the right log lines.
+async fn request_id(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use tracing::Instrument;
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (8..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(|| app.random.token(12), str::to_string);
+    let span = tracing::info_span!("request", id = %id);
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), next.run(req))
+        .instrument(span)
+        .await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 async fn record_metrics(

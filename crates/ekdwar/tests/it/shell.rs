@@ -222,3 +222,45 @@ async fn dev_outbox_page_and_cli_view_agree() {
         assert!(t.get("/dev/outbox").await.has(&code));
     }
 }
+
+/// Every response names its request: a proxy's `X-Request-Id` is kept when it looks like an
+/// id, anything else is replaced by a new one; pages and API answers alike.
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let client = reqwest::Client::new();
+        let id_of = |r: &reqwest::Response| {
+            r.headers()
+                .get("x-request-id")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for path in [
+            "/",
+            "/login",
+            "/no/such/page",
+            "/.well-known/openid-configuration",
+        ] {
+            let r = client.get(t.url(path)).send().await.unwrap();
+            let id = id_of(&r);
+            assert!(id.len() >= 8, "{path}: {id:?}");
+            assert!(seen.insert(id), "{path}: ids differ per request");
+        }
+        let kept = client
+            .get(t.url("/"))
+            .header("x-request-id", "proxy-7f3a9c21")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(id_of(&kept), "proxy-7f3a9c21");
+        let replaced = client
+            .get(t.url("/"))
+            .header("x-request-id", "<script>")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(id_of(&replaced), "<script>");
+    }
+}
