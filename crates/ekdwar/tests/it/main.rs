@@ -12,6 +12,7 @@ mod external;
 mod interop;
 mod security;
 mod shell;
+mod snapshots;
 mod sso;
 mod two_step;
 mod upgrade;
