@@ -239,20 +239,6 @@ fn unmask(sent: &str) -> Option<Vec<u8>> {
     Some(m.iter().zip(&x).map(|(m, x)| m ^ x).collect())
 }
 
-/// Endpoints called by apps, not browsers: they authenticate with client credentials or bearer
-/// tokens, so they carry no cookies and need no CSRF token.
-const API_PATHS: &[&str] = &[
-    "/oauth/token",
-    "/oauth/userinfo",
-    "/oauth/introspect",
-    "/oauth/revoke",
-    "/oauth/jwks",
-    "/.well-known/openid-configuration",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-];
-
 const HOST_PREFIX: &str = "__Host-";
 
 /// Behind TLS, handlers read cookies by their plain names: the `__Host-` ones are renamed, and
@@ -274,12 +260,15 @@ fn host_cookies_only(headers: &mut HeaderMap) {
     }
 }
 
+/// The API router's layer: the security headers, and nothing of a browser's session.
+pub async fn api(State(app): State<App>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    secure_headers(&app, resp.headers_mut(), None);
+    resp
+}
+
+/// The pages router's layer: session, CSRF check, language, HTML error pages.
 pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
-    if API_PATHS.contains(&req.uri().path()) {
-        let mut resp = next.run(req).await;
-        secure_headers(&app, resp.headers_mut(), None);
-        return resp;
-    }
     let (mut parts, body) = req.into_parts();
     let peer = parts
         .extensions

@@ -4,6 +4,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::identity::Authenticated;
@@ -158,4 +159,13 @@ pub async fn remove(
             None => Err(WebError(e)),
         },
     }
+}
+
+/// Logins through upstream providers, and the linked logins page.
+pub fn routes() -> axum::Router<ekdwar_app::App> {
+    axum::Router::new()
+        .route("/login/external/{provider}", get(start))
+        .route("/login/external/{provider}/callback", get(callback))
+        .route("/account/linked", get(linked))
+        .route("/account/linked/remove", post(remove))
 }

@@ -16,116 +16,32 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
 use ekdwar_app::App;
 use ekdwar_app::metrics::{HttpLabels, RouteLabels};
 use tokio::net::TcpListener;
 
 pub use ctx::Ctx;
 
-/// All routes of the portal.
+/// All routes of the portal, in two routers with their own layers. Pages (for browsers) get
+/// the session, CSRF check, language and HTML error pages; the API (for apps and tools: client
+/// or bearer authentication, JSON errors) gets none of that, by construction — a new API route
+/// cannot be left exposed to cookies or need a CSRF token.
 pub fn router(app: App) -> Router {
-    let mut r = Router::new()
-        .route("/", get(system::home))
-        .route("/healthz", get(system::healthz))
-        .route("/readyz", get(system::readyz))
-        .route("/metrics", get(system::metrics))
-        .route("/static/{file}", get(assets::serve))
-        .route("/favicon.ico", get(assets::favicon))
-        .route("/language", post(system::switch_language))
-        .route("/password/strength", post(identity::password_strength))
-        .route(
-            "/register",
-            get(identity::register_form).post(identity::register_submit),
-        )
-        .route(
-            "/register/verify",
-            get(identity::register_verify_form).post(identity::register_verify_submit),
-        )
-        .route("/register/resend", post(identity::register_resend))
-        .route("/register/confirm", get(identity::register_confirm_link))
-        .route(
-            "/register/password",
-            get(identity::register_password_form).post(identity::register_password_submit),
-        )
-        .route(
-            "/login",
-            get(identity::login_form).post(identity::login_submit),
-        )
-        .route("/logout", post(identity::logout))
-        .route(
-            "/recover",
-            get(identity::recover_form).post(identity::recover_submit),
-        )
-        .route(
-            "/recover/verify",
-            get(identity::recover_verify_form).post(identity::recover_verify_submit),
-        )
-        .route("/recover/resend", post(identity::recover_resend))
-        .route("/recover/confirm", get(identity::recover_confirm_link))
-        .route(
-            "/recover/password",
-            get(identity::recover_password_form).post(identity::recover_password_submit),
-        )
-        .route(
-            "/recover/portal-id",
-            get(identity::portal_id_form).post(identity::portal_id_submit),
-        )
-        .route("/account", get(identity::account))
-        .route("/account/name", post(identity::account_name))
-        .route("/account/contact", post(identity::account_contact))
-        .route(
-            "/account/contact/verify",
-            get(identity::contact_verify_form).post(identity::contact_verify_submit),
-        )
-        .route("/account/contact/resend", post(identity::contact_resend))
-        .route(
-            "/account/contact/confirm",
-            get(identity::contact_confirm_link),
-        )
-        .route(
-            "/account/password",
-            get(identity::password_form).post(identity::password_submit),
-        )
-        .route("/account/sessions", get(identity::sessions))
-        .route("/account/sessions/revoke", post(identity::session_revoke))
-        .route("/account/sessions/logout-all", post(identity::logout_all))
-        .route("/account/security", get(identity::security_events))
-        .route("/account/level", get(identity::levels))
-        .route(
-            "/login/code",
-            get(identity::login_code_form).post(identity::login_code_submit),
-        )
-        .route("/account/two-step", get(identity::two_step))
-        .route("/account/two-step/enable", post(identity::two_step_enable))
-        .route("/account/two-step/manage", post(identity::two_step_manage))
-        .route("/apps/{id}/logo.png", get(sso::logo))
-        .route("/account/apps", get(sso::connected))
-        .route("/account/apps/disconnect", post(sso::disconnect))
-        .route("/apps", get(sso::apps))
-        .route("/login/external/{provider}", get(external::start))
-        .route(
-            "/login/external/{provider}/callback",
-            get(external::callback),
-        )
-        .route("/account/linked", get(external::linked))
-        .route("/account/linked/remove", post(external::remove))
-        .route("/helpdesk", get(sso::helpdesk))
-        .route("/.well-known/openid-configuration", get(sso::discovery))
-        .route("/oauth/jwks", get(sso::jwks))
-        .route("/authorize", get(sso::authorize))
-        .route("/authorize/consent", post(sso::consent))
-        .route("/oauth/token", post(sso::token))
-        .route("/oauth/userinfo", get(sso::userinfo).post(sso::userinfo))
-        .route("/oauth/introspect", post(sso::introspect))
-        .route("/oauth/revoke", post(sso::revoke))
-        .route("/oauth/logout", get(sso::logout_get).post(sso::logout_post));
-    if app.config.server.dev_mode {
-        r = r.route("/dev/outbox", get(system::dev_outbox));
-    }
-    r.route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
+    let pages = Router::new()
+        .merge(system::routes(app.config.server.dev_mode))
+        .merge(identity::routes())
+        .merge(external::routes())
+        .merge(sso::routes())
+        .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), ctx::context))
+        .layer(middleware::from_fn_with_state(app.clone(), ctx::context));
+    let api = Router::new()
+        .merge(system::api_routes())
+        .merge(sso::api_routes())
+        .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
+        .layer(middleware::from_fn_with_state(app.clone(), ctx::api));
+    pages
+        .merge(api)
         // Text only (the default predicate leaves images and tiny bodies alone). Pages carry a
         // CSRF token, masked afresh on every response so compression cannot leak it (BREACH).
         .layer(tower_http::compression::CompressionLayer::new())

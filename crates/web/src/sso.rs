@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -659,6 +660,31 @@ pub async fn disconnect(
     }
     app.disconnect_app(s, &f.client_id, &c.actor).await?;
     Ok(Redirect::to("/account/apps?notice=notice-app-disconnected").into_response())
+}
+
+/// The pages of single sign-on: sign-in requests, consent, logout, the apps directories.
+pub fn routes() -> axum::Router<ekdwar_app::App> {
+    axum::Router::new()
+        .route("/apps/{id}/logo.png", get(logo))
+        .route("/account/apps", get(connected))
+        .route("/account/apps/disconnect", post(disconnect))
+        .route("/apps", get(apps))
+        .route("/helpdesk", get(helpdesk))
+        .route("/authorize", get(authorize))
+        .route("/authorize/consent", post(consent))
+        .route("/oauth/logout", get(logout_get).post(logout_post))
+}
+
+/// What apps call with client credentials or bearer tokens: tokens, userinfo, introspection,
+/// revocation, keys and discovery.
+pub fn api_routes() -> axum::Router<ekdwar_app::App> {
+    axum::Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oauth/jwks", get(jwks))
+        .route("/oauth/token", post(token))
+        .route("/oauth/userinfo", get(userinfo).post(userinfo))
+        .route("/oauth/introspect", post(introspect))
+        .route("/oauth/revoke", post(revoke))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::i18n::Lang;
@@ -135,4 +136,26 @@ pub async fn dev_outbox(State(app): State<App>, c: Ctx) -> Result<Response, WebE
         errors: Errors::default(),
         messages,
     }))
+}
+
+/// Probes and metrics, for the operator's tools.
+pub fn api_routes() -> axum::Router<ekdwar_app::App> {
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// The home page, static files and the language switch; the outbox page in development mode.
+pub fn routes(dev_mode: bool) -> axum::Router<ekdwar_app::App> {
+    let r = axum::Router::new()
+        .route("/", get(home))
+        .route("/static/{file}", get(crate::assets::serve))
+        .route("/favicon.ico", get(crate::assets::favicon))
+        .route("/language", post(switch_language));
+    if dev_mode {
+        r.route("/dev/outbox", get(dev_outbox))
+    } else {
+        r
+    }
 }

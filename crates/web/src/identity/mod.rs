@@ -15,6 +15,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::captcha::{Challenge, ChallengeAnswer};
@@ -299,4 +300,60 @@ pub async fn password_strength(
         axum::Json(serde_json::json!({ "score": feedback.score, "message": message }))
             .into_response(),
     )
+}
+
+/// The account pages: registration, login (with its second step), recovery, the profile.
+pub fn routes() -> axum::Router<ekdwar_app::App> {
+    axum::Router::new()
+        .route("/password/strength", post(password_strength))
+        .route("/register", get(register_form).post(register_submit))
+        .route(
+            "/register/verify",
+            get(register_verify_form).post(register_verify_submit),
+        )
+        .route("/register/resend", post(register_resend))
+        .route("/register/confirm", get(register_confirm_link))
+        .route(
+            "/register/password",
+            get(register_password_form).post(register_password_submit),
+        )
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/recover", get(recover_form).post(recover_submit))
+        .route(
+            "/recover/verify",
+            get(recover_verify_form).post(recover_verify_submit),
+        )
+        .route("/recover/resend", post(recover_resend))
+        .route("/recover/confirm", get(recover_confirm_link))
+        .route(
+            "/recover/password",
+            get(recover_password_form).post(recover_password_submit),
+        )
+        .route(
+            "/recover/portal-id",
+            get(portal_id_form).post(portal_id_submit),
+        )
+        .route("/account", get(account))
+        .route("/account/name", post(account_name))
+        .route("/account/contact", post(account_contact))
+        .route(
+            "/account/contact/verify",
+            get(contact_verify_form).post(contact_verify_submit),
+        )
+        .route("/account/contact/resend", post(contact_resend))
+        .route("/account/contact/confirm", get(contact_confirm_link))
+        .route(
+            "/account/password",
+            get(password_form).post(password_submit),
+        )
+        .route("/account/sessions", get(sessions))
+        .route("/account/sessions/revoke", post(session_revoke))
+        .route("/account/sessions/logout-all", post(logout_all))
+        .route("/account/security", get(security_events))
+        .route("/account/level", get(levels))
+        .route("/login/code", get(login_code_form).post(login_code_submit))
+        .route("/account/two-step", get(two_step))
+        .route("/account/two-step/enable", post(two_step_enable))
+        .route("/account/two-step/manage", post(two_step_manage))
 }
