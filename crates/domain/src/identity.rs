@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::ErrorCode;
 
@@ -337,29 +337,13 @@ impl Contact {
     }
 }
 
-/// How a message reaches a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Sms,
-    Email,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sms => "sms",
-            Self::Email => "email",
-        }
+crate::string_enum!(
+    /// How a message reaches a person.
+    pub enum Channel {
+        Sms => "sms",
+        Email => "email",
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sms" => Some(Self::Sms),
-            "email" => Some(Self::Email),
-            _ => None,
-        }
-    }
-}
+);
 
 const RESERVED_PORTAL_IDS: &[&str] = &[
     "admin",
@@ -539,35 +523,10 @@ impl LoginIdentifier {
     }
 }
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-        #[serde(rename_all = "lowercase")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum!(
+crate::string_enum!(
     /// How much the portal knows about a person (Gosuslugi's levels). Ordered: a service that
     /// needs `Standard` accepts `Verified`.
-    AccountLevel {
+    pub enum AccountLevel {
         Simplified => "simplified",
         Standard => "standard",
         Verified => "verified",
@@ -585,9 +544,9 @@ impl AccountLevel {
     }
 }
 
-string_enum!(
+crate::string_enum!(
     /// The registration type (Rajasthan SSO). Only `Citizen` is created for now.
-    AccountType {
+    pub enum AccountType {
         Citizen => "citizen",
         Business => "business",
         Government => "government",
@@ -595,17 +554,17 @@ string_enum!(
     }
 );
 
-string_enum!(
+crate::string_enum!(
     /// Whether an account may log in.
-    AccountStatus {
+    pub enum AccountStatus {
         Active => "active",
         Locked => "locked",
     }
 );
 
-string_enum!(
+crate::string_enum!(
     /// What an account may do beyond using services.
-    Role {
+    pub enum Role {
         Citizen => "citizen",
         Admin => "admin",
     }

@@ -5,6 +5,7 @@
 //! Errors carry stable codes (`code()`) that the web layer translates.
 
 pub mod audit;
+pub mod enums;
 pub mod identity;
 pub mod otp;
 pub mod password;
@@ -25,3 +26,6 @@ pub use time::{Clock, Timestamp};
 pub trait ErrorCode {
     fn code(&self) -> &'static str;
 }
+
+#[doc(hidden)]
+pub use serde as __serde;

@@ -6,44 +6,7 @@ use serde::Serialize;
 
 use crate::{Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
 
-/// Delivery state of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutboxStatus {
-    /// Waiting for a gateway.
-    Pending,
-    /// Accepted by a gateway.
-    Sent,
-    /// No gateway is configured: the message stays in the local outbox for an operator.
-    Local,
-    /// Retries exhausted.
-    Failed,
-    /// Written where an unknown account would have been messaged, so that a known and an
-    /// unknown one cause the same writes; never delivered, never listed.
-    Decoy,
-}
-
-impl OutboxStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Local => "local",
-            Self::Failed => "failed",
-            Self::Decoy => "decoy",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "sent" => Self::Sent,
-            "local" => Self::Local,
-            "failed" => Self::Failed,
-            "decoy" => Self::Decoy,
-            _ => return None,
-        })
-    }
-}
+pub use ekdwar_domain::enums::outbox::OutboxStatus;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxMessage {

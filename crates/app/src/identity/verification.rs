@@ -20,21 +20,16 @@ use crate::notify::Outgoing;
 /// Time allowed to finish the next step once the secret is proven.
 const AFTER_VERIFIED: Duration = Duration::from_secs(30 * 60);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Register,
-    Recover,
-    Contact,
-}
+ekdwar_domain::string_enum!(
+    /// What a code or link proves a contact for.
+    pub enum Purpose {
+        Register => "register",
+        Recover => "recover",
+        Contact => "contact",
+    }
+);
 
 impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Register => "register",
-            Self::Recover => "recover",
-            Self::Contact => "contact",
-        }
-    }
     /// The message template family (`register` → `sms-register`, `email-register-body`).
     fn message_kind(self) -> &'static str {
         match self {

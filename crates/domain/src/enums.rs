@@ -1,0 +1,82 @@
+//! String enums. One macro gives each its stored text form, parsing, `Display`, and serde as
+//! that same text, so a value is spelled one way in the database, in logs and in JSON.
+
+/// Declares an enum whose variants have fixed text forms:
+///
+/// ```
+/// ekdwar_domain::string_enum!(
+///     /// A colour.
+///     pub enum Colour { Red => "red", Green => "green" }
+/// );
+/// assert_eq!(Colour::parse("red"), Some(Colour::Red));
+/// assert_eq!(Colour::Green.to_string(), "green");
+/// ```
+#[macro_export]
+macro_rules! string_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident {
+        $($(#[$vm:meta])* $variant:ident => $s:literal),+ $(,)?
+    }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        $vis enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The text form, as stored: it never changes once released.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            /// The value of a text form.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <::std::string::String as $crate::__serde::Deserialize>::deserialize(d)?;
+                Self::parse(&s).ok_or_else(|| {
+                    <D::Error as $crate::__serde::de::Error>::custom(format!(
+                        "unknown {}: {s}",
+                        stringify!($name)
+                    ))
+                })
+            }
+        }
+    };
+}
+
+/// Where a message stands in the outbox.
+pub mod outbox {
+    crate::string_enum!(
+        /// Delivery state of a message.
+        pub enum OutboxStatus {
+            /// Waiting for a gateway.
+            Pending => "pending",
+            /// Accepted by a gateway.
+            Sent => "sent",
+            /// No gateway is configured: the message stays in the local outbox for an operator.
+            Local => "local",
+            /// Retries exhausted.
+            Failed => "failed",
+            /// Written where an unknown account would have been messaged, so that a known and
+            /// an unknown one cause the same writes; never delivered, never listed.
+            Decoy => "decoy",
+        }
+    );
+}
