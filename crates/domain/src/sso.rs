@@ -88,6 +88,33 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "offline_access",
 ];
 
+crate::string_enum!(
+    /// What an app's token is.
+    pub enum TokenKind {
+        Access => "access",
+        Refresh => "refresh",
+    }
+);
+
+crate::string_enum!(
+    /// The subject identifier an app sees: pairwise (a different one per app, the default, so
+    /// that departments cannot join their records on it) or the account's own.
+    pub enum SubjectType {
+        Pairwise => "pairwise",
+        Public => "public",
+    }
+);
+
+crate::string_enum!(
+    /// How ID tokens and logout tokens are signed.
+    pub enum SigningAlg {
+        /// ECDSA P-256 with SHA-256, the default.
+        Es256 => "ES256",
+        /// RSA PKCS#1 v1.5 with SHA-256, for apps that cannot verify ES256.
+        Rs256 => "RS256",
+    }
+);
+
 /// A set of known scopes, kept in a stable order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scopes(BTreeSet<&'static str>);

@@ -2,6 +2,7 @@
 //! `EKDWAR_TEST_DATABASE_URL` points at a server (a fresh database per test).
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::sso::{SigningAlg, SubjectType, TokenKind};
 use ekdwar_domain::throttle::Counter;
 use ekdwar_domain::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
@@ -706,10 +707,10 @@ fn client(id: &str, enabled: bool) -> crate::sso::Client {
         helpdesk_phone: Some("1800-180-6127".into()),
         helpdesk_email: None,
         officer: Some("R. Meena".into()),
-        subject_type: "pairwise".into(),
+        subject_type: SubjectType::Pairwise,
         backchannel_logout_uri: None,
         launch_url: Some("https://a.gov.in/".into()),
-        id_token_alg: "RS256".into(),
+        id_token_alg: SigningAlg::Rs256,
         api_scopes: vec!["records.read".into()],
         enabled,
         created_at: at(1),
@@ -738,7 +739,7 @@ async fn sso_records() {
 
         let key = sso::SigningKey {
             kid: "k1".into(),
-            alg: "ES256".into(),
+            alg: SigningAlg::Es256,
             private_wrapped: "w".into(),
             public_jwk: "{}".into(),
             created_at: at(1),
@@ -756,7 +757,7 @@ async fn sso_records() {
         .await
         .unwrap();
         assert_eq!(
-            sso::retire_keys_except(&mut c, "ES256", "k2", at(3))
+            sso::retire_keys_except(&mut c, SigningAlg::Es256, "k2", at(3))
                 .await
                 .unwrap(),
             1
@@ -824,7 +825,7 @@ async fn sso_records() {
 
         let t = sso::Token {
             token_hash: "t1".into(),
-            kind: "refresh".into(),
+            kind: TokenKind::Refresh,
             client_id: "c1".into(),
             user_id: Some("u1".into()),
             session_hash: Some("s".into()),
@@ -842,7 +843,7 @@ async fn sso_records() {
             &mut c,
             &sso::Token {
                 token_hash: "t2".into(),
-                kind: "access".into(),
+                kind: TokenKind::Access,
                 ..t.clone()
             },
         )

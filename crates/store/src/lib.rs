@@ -403,6 +403,12 @@ fn opt_int(row: &sqlx::any::AnyRow, col: &str) -> Result<Option<i64>> {
     Ok(row.try_get::<Option<i64>, _>(col)?)
 }
 
+/// A text column holding one of a string enum's forms.
+fn parsed<T>(row: &sqlx::any::AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let v = text(row, col)?;
+    parse(&v).ok_or_else(|| corrupt(col, &v))
+}
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
 }

@@ -2,9 +2,10 @@
 //! authorization codes and tokens. Codes and tokens are stored as hashes only.
 
 use ekdwar_domain::Timestamp;
+use ekdwar_domain::sso::{SigningAlg, SubjectType, TokenKind};
 use sqlx::any::AnyRow;
 
-use crate::{Conn, Result, StoreError, int, opt_int, opt_text, sql, text};
+use crate::{Conn, Result, StoreError, int, opt_int, opt_text, parsed, sql, text};
 
 /// A departmental application allowed to log citizens in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,12 +25,12 @@ pub struct Client {
     pub helpdesk_email: Option<String>,
     pub officer: Option<String>,
     /// `pairwise` or `public`.
-    pub subject_type: String,
+    pub subject_type: SubjectType,
     pub backchannel_logout_uri: Option<String>,
     /// Where the apps page sends people to start using the app (its login start).
     pub launch_url: Option<String>,
     /// `ES256` (default) or `RS256`.
-    pub id_token_alg: String,
+    pub id_token_alg: SigningAlg,
     /// The app's own API scopes, the only ones `client_credentials` grants it.
     pub api_scopes: Vec<String>,
     pub enabled: bool,
@@ -60,10 +61,10 @@ fn client_from_row(row: &AnyRow) -> Result<Client> {
         helpdesk_phone: opt_text(row, "helpdesk_phone")?,
         helpdesk_email: opt_text(row, "helpdesk_email")?,
         officer: opt_text(row, "officer")?,
-        subject_type: text(row, "subject_type")?,
+        subject_type: parsed(row, "subject_type", SubjectType::parse)?,
         backchannel_logout_uri: opt_text(row, "backchannel_logout_uri")?,
         launch_url: opt_text(row, "launch_url")?,
-        id_token_alg: text(row, "id_token_alg")?,
+        id_token_alg: parsed(row, "id_token_alg", SigningAlg::parse)?,
         api_scopes: text(row, "api_scopes")?
             .split_whitespace()
             .map(str::to_string)
@@ -94,10 +95,10 @@ pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
     .bind(c.helpdesk_phone.clone())
     .bind(c.helpdesk_email.clone())
     .bind(c.officer.clone())
-    .bind(&c.subject_type)
+    .bind(c.subject_type.as_str())
     .bind(c.backchannel_logout_uri.clone())
     .bind(c.launch_url.clone())
-    .bind(&c.id_token_alg)
+    .bind(c.id_token_alg.as_str())
     .bind(i64::from(c.enabled))
     .bind(c.created_at.millis())
     .bind(c.updated_at.millis())
@@ -170,7 +171,7 @@ pub async fn clients(conn: &mut Conn, enabled_only: bool) -> Result<Vec<Client>>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKey {
     pub kid: String,
-    pub alg: String,
+    pub alg: SigningAlg,
     pub private_wrapped: String,
     pub public_jwk: String,
     pub created_at: Timestamp,
@@ -180,7 +181,7 @@ pub struct SigningKey {
 pub async fn insert_key(conn: &mut Conn, k: &SigningKey) -> Result<()> {
     sqlx::query("INSERT INTO signing_keys (kid, alg, private_wrapped, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&k.kid)
-        .bind(&k.alg)
+        .bind(k.alg.as_str())
         .bind(&k.private_wrapped)
         .bind(&k.public_jwk)
         .bind(k.created_at.millis())
@@ -199,7 +200,7 @@ pub async fn keys(conn: &mut Conn) -> Result<Vec<SigningKey>> {
         .map(|r| {
             Ok(SigningKey {
                 kid: text(r, "kid")?,
-                alg: text(r, "alg")?,
+                alg: parsed(r, "alg", SigningAlg::parse)?,
                 private_wrapped: text(r, "private_wrapped")?,
                 public_jwk: text(r, "public_jwk")?,
                 created_at: Timestamp::from_millis(int(r, "created_at")?),
@@ -212,13 +213,13 @@ pub async fn keys(conn: &mut Conn) -> Result<Vec<SigningKey>> {
 /// Marks keys of `alg` other than `keep` as retired from `at` (they stay published until then).
 pub async fn retire_keys_except(
     conn: &mut Conn,
-    alg: &str,
+    alg: SigningAlg,
     keep: &str,
     at: Timestamp,
 ) -> Result<u64> {
     let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND kid <> $3 AND retired_at IS NULL")
         .bind(at.millis())
-        .bind(alg)
+        .bind(alg.as_str())
         .bind(keep)
         .execute(conn)
         .await?;
@@ -384,7 +385,7 @@ pub async fn take_code(
 pub struct Token {
     pub token_hash: String,
     /// `access` or `refresh`.
-    pub kind: String,
+    pub kind: TokenKind,
     pub client_id: String,
     pub user_id: Option<String>,
     pub session_hash: Option<String>,
@@ -404,7 +405,7 @@ const TOKEN_COLUMNS: &str = "token_hash, kind, client_id, user_id, session_hash,
 pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
     sqlx::query(sql!("INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
         .bind(&t.token_hash)
-        .bind(&t.kind)
+        .bind(t.kind.as_str())
         .bind(&t.client_id)
         .bind(t.user_id.clone())
         .bind(t.session_hash.clone())
@@ -432,7 +433,7 @@ pub async fn token(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
     row.map(|r| {
         Ok(Token {
             token_hash: text(&r, "token_hash")?,
-            kind: text(&r, "kind")?,
+            kind: parsed(&r, "kind", TokenKind::parse)?,
             client_id: text(&r, "client_id")?,
             user_id: opt_text(&r, "user_id")?,
             session_hash: opt_text(&r, "session_hash")?,

@@ -2,6 +2,7 @@
 //! and stored as SHA-256 hashes: being random, not chosen by people, they need no slow hash.
 
 use ekdwar_domain::sso::RedirectUri;
+use ekdwar_domain::sso::{SigningAlg, SubjectType};
 use ekdwar_store::sso::{self as store, Client};
 
 use crate::App;
@@ -103,24 +104,22 @@ fn api_scopes(check: &mut FormCheck, list: &[String]) -> Vec<String> {
     out
 }
 
-fn id_token_alg(check: &mut FormCheck, value: Option<&str>) -> String {
-    match value.unwrap_or("ES256") {
-        a @ ("ES256" | "RS256") => a.to_string(),
-        _ => {
+fn id_token_alg(check: &mut FormCheck, value: Option<&str>) -> SigningAlg {
+    value
+        .map_or(Some(SigningAlg::Es256), SigningAlg::parse)
+        .unwrap_or_else(|| {
             check.push(FieldError::new("id_token_alg", "id-token-alg-invalid"));
-            String::new()
-        }
-    }
+            SigningAlg::Es256
+        })
 }
 
-fn subject_type(check: &mut FormCheck, value: Option<&str>) -> String {
-    match value.unwrap_or("pairwise") {
-        t @ ("pairwise" | "public") => t.to_string(),
-        _ => {
+fn subject_type(check: &mut FormCheck, value: Option<&str>) -> SubjectType {
+    value
+        .map_or(Some(SubjectType::Pairwise), SubjectType::parse)
+        .unwrap_or_else(|| {
             check.push(FieldError::new("subject_type", "subject-type-invalid"));
-            String::new()
-        }
-    }
+            SubjectType::Pairwise
+        })
 }
 
 impl App {

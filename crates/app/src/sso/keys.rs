@@ -18,8 +18,7 @@ use rsa::traits::PublicKeyParts;
 use crate::App;
 use crate::error::{AppError, AppResult};
 
-pub const ES256: &str = "ES256";
-pub const RS256: &str = "RS256";
+use ekdwar_domain::sso::SigningAlg;
 
 /// The keystream purpose signing keys are wrapped under.
 const SIGNING_KEY: &[u8] = b"signing-key";
@@ -36,7 +35,7 @@ enum Signer {
 
 /// The unwrapped keys in use, kept in memory so that signing costs no database read.
 #[derive(Default)]
-pub struct SignerCache(std::sync::RwLock<HashMap<&'static str, (Instant, String, Signer)>>);
+pub struct SignerCache(std::sync::RwLock<HashMap<SigningAlg, (Instant, String, Signer)>>);
 
 impl std::fmt::Debug for SignerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,10 +83,10 @@ impl App {
 
     /// A new key for `alg`. RSA generation takes a second of CPU: it runs on the blocking
     /// pool, with the injected randomness, and callers hold no transaction meanwhile.
-    async fn new_key(&self, alg: &str) -> AppResult<SigningKey> {
+    async fn new_key(&self, alg: SigningAlg) -> AppResult<SigningKey> {
         let kid = self.random.token(12);
         let (secret, jwk) = match alg {
-            RS256 => {
+            SigningAlg::Rs256 => {
                 let mut rng = Injected(self.random.clone());
                 let key =
                     tokio::task::spawn_blocking(move || rsa::RsaPrivateKey::new(&mut rng, 2048))
@@ -97,11 +96,11 @@ impl App {
                 let der = key.to_pkcs8_der().map_err(internal)?;
                 let jwk = serde_json::json!({
                     "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()),
-                    "kid": kid, "use": "sig", "alg": RS256,
+                    "kid": kid, "use": "sig", "alg": alg.as_str(),
                 });
                 (der.as_bytes().to_vec(), jwk)
             }
-            _ => {
+            SigningAlg::Es256 => {
                 let key = loop {
                     let mut bytes = [0u8; 32];
                     self.random.fill(&mut bytes);
@@ -113,7 +112,7 @@ impl App {
                 let raw = point.as_bytes();
                 let jwk = serde_json::json!({
                     "kty": "EC", "crv": "P-256", "x": b64(&raw[1..33]), "y": b64(&raw[33..65]),
-                    "kid": kid, "use": "sig", "alg": ES256,
+                    "kid": kid, "use": "sig", "alg": alg.as_str(),
                 });
                 (key.to_bytes().to_vec(), jwk)
             }
@@ -121,11 +120,7 @@ impl App {
         Ok(SigningKey {
             private_wrapped: self.key.wrap(SIGNING_KEY, &kid, &secret),
             kid,
-            alg: if alg == RS256 {
-                RS256.into()
-            } else {
-                ES256.into()
-            },
+            alg,
             public_jwk: jwk.to_string(),
             created_at: self.clock.now(),
             retired_at: None,
@@ -134,7 +129,7 @@ impl App {
 
     /// Creates a key for `alg` if there is none in use. The key is made before the write
     /// transaction; if another node made one meanwhile, this one is dropped.
-    async fn ensure_key(&self, alg: &str) -> AppResult<()> {
+    async fn ensure_key(&self, alg: SigningAlg) -> AppResult<()> {
         let in_use =
             |keys: &[SigningKey]| keys.iter().any(|k| k.alg == alg && k.retired_at.is_none());
         if in_use(&store::keys(&mut *self.store.conn().await?).await?) {
@@ -151,7 +146,7 @@ impl App {
 
     /// Creates the first ES256 key if there is none in use (RS256 is created on first need).
     pub async fn ensure_signing_key(&self) -> AppResult<()> {
-        self.ensure_key(ES256).await
+        self.ensure_key(SigningAlg::Es256).await
     }
 
     /// Starts signing with new keys; the old ones stay published for the overlap period.
@@ -160,18 +155,17 @@ impl App {
         let has_rsa = store::keys(&mut *self.store.conn().await?)
             .await?
             .iter()
-            .any(|k| k.alg == RS256 && k.retired_at.is_none());
-        let mut fresh = vec![self.new_key(ES256).await?];
+            .any(|k| k.alg == SigningAlg::Rs256 && k.retired_at.is_none());
+        let mut fresh = vec![self.new_key(SigningAlg::Es256).await?];
         if has_rsa {
-            fresh.push(self.new_key(RS256).await?);
+            fresh.push(self.new_key(SigningAlg::Rs256).await?);
         }
         let mut tx = self.store.begin().await?;
         let mut new_es = String::new();
         for key in fresh {
-            let alg = if key.alg == RS256 { RS256 } else { ES256 };
             store::insert_key(&mut tx, &key).await?;
-            store::retire_keys_except(&mut tx, alg, &key.kid, self.clock.now()).await?;
-            if alg == ES256 {
+            store::retire_keys_except(&mut tx, key.alg, &key.kid, self.clock.now()).await?;
+            if key.alg == SigningAlg::Es256 {
                 new_es = key.kid;
             }
         }
@@ -197,9 +191,9 @@ impl App {
     }
 
     /// The newest key in use for `alg`, from memory when loaded recently.
-    async fn current_signer(&self, alg: &'static str) -> AppResult<(String, Signer)> {
+    async fn current_signer(&self, alg: SigningAlg) -> AppResult<(String, Signer)> {
         if let Ok(cached) = self.signer.0.read()
-            && let Some((at, kid, signer)) = cached.get(alg)
+            && let Some((at, kid, signer)) = cached.get(&alg)
             && at.elapsed() < RELOAD_AFTER
         {
             return Ok((kid.clone(), signer.clone()));
@@ -219,10 +213,10 @@ impl App {
         let raw = self.unwrap_key(&key)?;
         let unwrap_failed = || internal("signing key does not unwrap: was the server key changed?");
         let signer = match alg {
-            RS256 => Signer::Rs(Arc::new(
+            SigningAlg::Rs256 => Signer::Rs(Arc::new(
                 ring::rsa::KeyPair::from_pkcs8(&raw).map_err(|_| unwrap_failed())?,
             )),
-            _ => {
+            SigningAlg::Es256 => {
                 Signer::Es(p256::ecdsa::SigningKey::from_slice(&raw).map_err(|_| unwrap_failed())?)
             }
         };
@@ -234,14 +228,12 @@ impl App {
 
     /// Makes sure a key for `alg` exists and is loaded. Call before opening a write transaction:
     /// creating the first RS256 key needs a transaction of its own.
-    pub(crate) async fn ready_signer(&self, alg: &str) -> AppResult<()> {
-        self.current_signer(if alg == RS256 { RS256 } else { ES256 })
-            .await
-            .map(|_| ())
+    pub(crate) async fn ready_signer(&self, alg: SigningAlg) -> AppResult<()> {
+        self.current_signer(alg).await.map(|_| ())
     }
 
-    /// Signs claims as a compact JWS with the newest key for `alg` (`ES256` unless `RS256`).
-    pub async fn sign_jwt(&self, claims: &serde_json::Value, alg: &str) -> AppResult<String> {
+    /// Signs claims as a compact JWS with the newest key for `alg`.
+    pub async fn sign_jwt(&self, claims: &serde_json::Value, alg: SigningAlg) -> AppResult<String> {
         self.sign_jwt_typed(claims, alg, "JWT").await
     }
 
@@ -249,12 +241,11 @@ impl App {
     pub async fn sign_jwt_typed(
         &self,
         claims: &serde_json::Value,
-        alg: &str,
+        alg: SigningAlg,
         typ: &str,
     ) -> AppResult<String> {
-        let alg = if alg == RS256 { RS256 } else { ES256 };
         let (kid, signer) = self.current_signer(alg).await?;
-        let header = serde_json::json!({ "alg": alg, "typ": typ, "kid": kid });
+        let header = serde_json::json!({ "alg": alg.as_str(), "typ": typ, "kid": kid });
         let input = format!(
             "{}.{}",
             b64(header.to_string().as_bytes()),
@@ -296,8 +287,9 @@ impl App {
             .clone();
         let field = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str()?).ok();
         let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        match (header["alg"].as_str()?, jwk["alg"].as_str()?) {
-            (ES256, ES256) => {
+        let alg = |v: &serde_json::Value| v.as_str().and_then(SigningAlg::parse);
+        match (alg(&header["alg"])?, alg(&jwk["alg"])?) {
+            (SigningAlg::Es256, SigningAlg::Es256) => {
                 let mut point = vec![4u8];
                 point.extend(field("x")?);
                 point.extend(field("y")?);
@@ -306,7 +298,7 @@ impl App {
                 use p256::ecdsa::signature::Verifier;
                 key.verify(input.as_bytes(), &sig).ok()?;
             }
-            (RS256, RS256) => {
+            (SigningAlg::Rs256, SigningAlg::Rs256) => {
                 let key = ring::signature::RsaPublicKeyComponents {
                     n: field("n")?,
                     e: field("e")?,

@@ -230,11 +230,11 @@ impl App {
         if let Some(sid) = payload["sid"].as_str() {
             claims["sid"] = sid.into();
         }
-        self.ready_signer(&client.id_token_alg)
+        self.ready_signer(client.id_token_alg)
             .await
             .map_err(|e| e.to_string())?;
         let token = self
-            .sign_jwt_typed(&claims, &client.id_token_alg, "logout+jwt")
+            .sign_jwt_typed(&claims, client.id_token_alg, "logout+jwt")
             .await
             .map_err(|e| e.to_string())?;
         let r = self

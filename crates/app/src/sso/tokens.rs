@@ -2,6 +2,7 @@
 //! client credentials), userinfo, introspection (RFC 7662) and revocation (RFC 7009).
 //! Access and refresh tokens are opaque random strings; only their hashes are stored.
 
+use ekdwar_domain::sso::{SubjectType, TokenKind};
 use std::time::Duration;
 
 use base64::Engine;
@@ -146,7 +147,7 @@ impl App {
     /// The subject identifier an app sees: pairwise by default, so that departments cannot
     /// join their records on it.
     pub fn subject_for(&self, client: &Client, user_id: &str) -> String {
-        if client.subject_type == "public" {
+        if client.subject_type == SubjectType::Public {
             return user_id.to_string();
         }
         let sector = client
@@ -164,7 +165,7 @@ impl App {
 
     pub async fn token(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
         let client = self.token_client(&form, &basic).await?;
-        self.ready_signer(&client.id_token_alg)
+        self.ready_signer(client.id_token_alg)
             .await
             .map_err(OAuthError::server)?;
         match form.grant_type.as_str() {
@@ -250,7 +251,7 @@ impl App {
         let access_ttl = Duration::from_secs(sso.access_token_ttl_seconds);
         let base = Token {
             token_hash: sha256_hex(access.as_bytes()),
-            kind: "access".into(),
+            kind: TokenKind::Access,
             client_id: client.id.clone(),
             user_id: Some(user.id.clone()),
             session_hash: session.map(str::to_string),
@@ -270,7 +271,7 @@ impl App {
             conn,
             &Token {
                 token_hash: sha256_hex(refresh.as_bytes()),
-                kind: "refresh".into(),
+                kind: TokenKind::Refresh,
                 expires_at: now.plus(Duration::from_secs(sso.refresh_token_ttl_days * 86_400)),
                 ..base.clone()
             },
@@ -296,7 +297,7 @@ impl App {
             claims["sid"] = json!(&s[..32.min(s.len())]);
         }
         let id_token = self
-            .sign_jwt(&claims, &client.id_token_alg)
+            .sign_jwt(&claims, client.id_token_alg)
             .await
             .map_err(OAuthError::server)?;
         Ok(json!({
@@ -320,7 +321,7 @@ impl App {
         let t = store::token(&mut tx, &hash)
             .await
             .map_err(OAuthError::server)?
-            .filter(|t| t.kind == "refresh")
+            .filter(|t| t.kind == TokenKind::Refresh)
             .ok_or_else(|| OAuthError::grant("unknown refresh token"))?;
         if t.client_id != client.id {
             return Err(OAuthError::grant(
@@ -428,7 +429,7 @@ impl App {
             &mut conn,
             &Token {
                 token_hash: sha256_hex(access.as_bytes()),
-                kind: "access".into(),
+                kind: TokenKind::Access,
                 client_id: client.id.clone(),
                 user_id: None,
                 session_hash: None,
@@ -467,7 +468,8 @@ impl App {
             .map_err(OAuthError::server)?
             .filter(|c| c.enabled)
             .ok_or_else(invalid)?;
-        if t.kind != "access" || t.revoked_at.is_some() || t.expires_at <= self.clock.now() {
+        if t.kind != TokenKind::Access || t.revoked_at.is_some() || t.expires_at <= self.clock.now()
+        {
             return Err(invalid());
         }
         Ok((t, client))
@@ -535,7 +537,7 @@ impl App {
         let active = t.client_id == client.id
             && t.revoked_at.is_none()
             && t.expires_at > self.clock.now()
-            && (t.kind == "access" || t.used_at.is_none());
+            && (t.kind == TokenKind::Access || t.used_at.is_none());
         if !active {
             return Ok(json!({ "active": false }));
         }
@@ -543,7 +545,7 @@ impl App {
             "active": true,
             "client_id": t.client_id,
             "scope": t.scopes,
-            "token_type": if t.kind == "access" { "Bearer" } else { "refresh_token" },
+            "token_type": if t.kind == TokenKind::Access { "Bearer" } else { "refresh_token" },
             "iat": t.created_at.millis() / 1000,
             "exp": t.expires_at.millis() / 1000,
             "iss": self.config.issuer(),
@@ -577,7 +579,7 @@ impl App {
             .map_err(OAuthError::server)?
             && t.client_id == client.id
         {
-            if t.kind == "refresh" {
+            if t.kind == TokenKind::Refresh {
                 store::revoke_family(&mut conn, &t.family, now)
                     .await
                     .map_err(OAuthError::server)?;
