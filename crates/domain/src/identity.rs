@@ -337,6 +337,56 @@ impl Contact {
     }
 }
 
+/// Where a one-time secret goes: a person's contact, or nobody — a decoy, written where an
+/// unknown account must cost the same writes as a known one, and never delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Contact(Contact),
+    /// Pretends to be a contact on `channel`; `key` tells decoys apart (a portal ID's key).
+    Decoy {
+        channel: Channel,
+        key: String,
+    },
+}
+
+impl Recipient {
+    const DECOY: &'static str = "decoy:";
+
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Contact(c) => c.channel(),
+            Self::Decoy { channel, .. } => *channel,
+        }
+    }
+
+    /// The text stored with a verification; a decoy's can never be read back as a contact.
+    pub fn stored(&self) -> String {
+        match self {
+            Self::Contact(c) => c.as_str().to_string(),
+            Self::Decoy { key, .. } => format!("{}{key}", Self::DECOY),
+        }
+    }
+
+    /// Reads back what [`Recipient::stored`] wrote.
+    pub fn from_stored(channel: Channel, value: String) -> Self {
+        match value.strip_prefix(Self::DECOY) {
+            Some(key) => Self::Decoy {
+                channel,
+                key: key.to_string(),
+            },
+            None => Self::Contact(Contact::from_trusted(channel, value)),
+        }
+    }
+
+    /// The contact, unless this is a decoy.
+    pub fn contact(&self) -> Option<&Contact> {
+        match self {
+            Self::Contact(c) => Some(c),
+            Self::Decoy { .. } => None,
+        }
+    }
+}
+
 crate::string_enum!(
     /// How a message reaches a person.
     pub enum Channel {
@@ -574,6 +624,21 @@ crate::string_enum!(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn decoys_are_never_read_back_as_contacts() {
+        let decoy = Recipient::Decoy {
+            channel: Channel::Sms,
+            key: "asha.kumari".into(),
+        };
+        let back = Recipient::from_stored(Channel::Sms, decoy.stored());
+        assert_eq!(back, decoy);
+        assert!(back.contact().is_none());
+        let real = Recipient::Contact(Contact::Phone(
+            Phone::parse("98123 45678", &Regions::india()).unwrap(),
+        ));
+        assert_eq!(Recipient::from_stored(Channel::Sms, real.stored()), real);
+    }
 
     #[test]
     fn indian_numbers_normalise_to_e164() {

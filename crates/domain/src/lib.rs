@@ -17,7 +17,7 @@ pub mod totp;
 
 pub use identity::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
-    Phone, PortalId, Region, Regions, Role,
+    Phone, PortalId, Recipient, Region, Regions, Role,
 };
 pub use time::{Clock, Timestamp};
 

@@ -198,7 +198,8 @@ impl App {
         let contact = Contact::parse(new, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         let mut tx = self.store.begin().await?;
-        self.count_send(&mut tx, &contact, actor).await?;
+        let to = ekdwar_domain::Recipient::Contact(contact.clone());
+        self.count_send(&mut tx, &to, actor).await?;
         let owner = users::by_contact(&mut tx, &contact).await?;
         if owner.as_ref().is_some_and(|o| o.id == cur.user.id) {
             return Err(AppError::field("contact", "contact-unchanged"));
@@ -209,7 +210,7 @@ impl App {
                 NewVerification {
                     purpose: Purpose::Contact,
                     user_id: Some(&cur.user.id),
-                    contact: &contact,
+                    to: &to,
                     payload: serde_json::json!({ "decoy": owner.is_some() }),
                     lang,
                     deliver: owner.is_none(),

@@ -3,7 +3,7 @@
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
-use ekdwar_domain::{Contact, LoginIdentifier};
+use ekdwar_domain::{Channel, Contact, LoginIdentifier, Recipient};
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::verifications as store;
 
@@ -37,15 +37,16 @@ impl App {
         // Where the message goes: the contact typed, or for a portal ID the account's phone
         // (else e-mail). A decoy for a portal ID pretends to use SMS; the page never says which,
         // and a typed code is judged the same whichever channel it is (`verify_code`).
-        let contact = match (&id, user.as_ref().and_then(preferred_contact)) {
-            (LoginIdentifier::Phone(p), _) => Contact::Phone(p.clone()),
-            (LoginIdentifier::Email(e), _) => Contact::Email(e.clone()),
-            (LoginIdentifier::PortalId(_), Some(c)) => c,
-            (LoginIdentifier::PortalId(p), None) => Contact::Phone(
-                ekdwar_domain::Phone::from_trusted(format!("decoy:{}", p.key())),
-            ),
+        let to = match (&id, user.as_ref().and_then(preferred_contact)) {
+            (LoginIdentifier::Phone(p), _) => Recipient::Contact(Contact::Phone(p.clone())),
+            (LoginIdentifier::Email(e), _) => Recipient::Contact(Contact::Email(e.clone())),
+            (LoginIdentifier::PortalId(_), Some(c)) => Recipient::Contact(c),
+            (LoginIdentifier::PortalId(p), None) => Recipient::Decoy {
+                channel: Channel::Sms,
+                key: p.key(),
+            },
         };
-        self.count_send(&mut tx, &contact, actor).await?;
+        self.count_send(&mut tx, &to, actor).await?;
         let user_lang = user
             .as_ref()
             .map_or_else(|| lang.clone(), |u| self.user_lang_or(u, lang));
@@ -55,7 +56,7 @@ impl App {
                 NewVerification {
                     purpose: Purpose::Recover,
                     user_id: user.as_ref().map(|u| u.id.as_str()),
-                    contact: &contact,
+                    to: &to,
                     payload: serde_json::json!({ "decoy": user.is_none() }),
                     lang: &user_lang,
                     deliver: user.is_some(),
@@ -73,7 +74,7 @@ impl App {
             } else {
                 Outcome::Denied
             },
-            Some(contact.channel().as_str().into()),
+            Some(to.channel().as_str().into()),
         )
         .await?;
         ekdwar_store::commit(tx).await?;
@@ -152,7 +153,8 @@ impl App {
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         self.check_challenge(challenge).await?;
         let mut tx = self.store.begin().await?;
-        self.count_send(&mut tx, &contact, actor).await?;
+        self.count_send(&mut tx, &Recipient::Contact(contact.clone()), actor)
+            .await?;
         if let Some(user) = users::by_contact(&mut tx, &contact).await? {
             let lang = self.user_lang_or(&user, lang);
             self.enqueue(

@@ -74,7 +74,8 @@ impl App {
 
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        self.count_send(&mut tx, &contact, actor).await?;
+        let to = ekdwar_domain::Recipient::Contact(contact.clone());
+        self.count_send(&mut tx, &to, actor).await?;
         let existing = users::by_contact(&mut tx, &contact).await?;
         let pending = Pending {
             first_name: first.as_str().into(),
@@ -89,7 +90,7 @@ impl App {
                 NewVerification {
                     purpose: Purpose::Register,
                     user_id: None,
-                    contact: &contact,
+                    to: &to,
                     payload: serde_json::to_value(&pending)
                         .map_err(|e| AppError::Internal(e.to_string()))?,
                     lang: &input.lang,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use ekdwar_domain::otp::OtpCode;
-use ekdwar_domain::{Channel, Contact};
+use ekdwar_domain::{Channel, Contact, Recipient};
 use ekdwar_store::Conn;
 use ekdwar_store::verifications::{self as store, Verification};
 
@@ -60,7 +60,7 @@ pub struct FlowInfo {
 pub(crate) struct NewVerification<'a> {
     pub purpose: Purpose,
     pub user_id: Option<&'a str>,
-    pub contact: &'a Contact,
+    pub to: &'a Recipient,
     pub payload: serde_json::Value,
     pub lang: &'a Lang,
     /// False for a decoy.
@@ -84,7 +84,7 @@ impl App {
     pub(crate) async fn count_send(
         &self,
         conn: &mut Conn,
-        contact: &Contact,
+        to: &Recipient,
         actor: &Actor,
     ) -> AppResult<()> {
         let now = self.clock.now();
@@ -92,7 +92,7 @@ impl App {
         // Per contact (against bombing one person), per address, per number range and in all
         // (against SMS pumping, which costs the government money): each taken by
         // compare-and-swap, so concurrency cannot pass a limit.
-        let key = format!("send:{}", contact.as_str());
+        let key = format!("send:{}", to.stored());
         if let Err(until) = self
             .count_failure(conn, &key, &self.send_throttle(), now)
             .await?
@@ -107,8 +107,13 @@ impl App {
                 s.messages_per_address_per_hour,
             ));
         }
-        if let Contact::Phone(p) = contact {
-            let range: String = p.as_str().chars().take(7).collect();
+        if to.channel() == Channel::Sms {
+            // A decoy counts on a range of its own: the same writes as a real number, and no
+            // limit that only unknown accounts would reach.
+            let range: String = match to {
+                Recipient::Contact(c) => c.as_str().chars().take(7).collect(),
+                Recipient::Decoy { .. } => to.stored(),
+            };
             quotas.push((
                 "range",
                 format!("send:range:{range}"),
@@ -157,7 +162,7 @@ impl App {
         v: NewVerification<'_>,
     ) -> AppResult<String> {
         let now = self.clock.now();
-        let channel = v.contact.channel();
+        let channel = v.to.channel();
         let id = self.random.id();
         let secret = self.new_secret(channel);
         let ttl = self.ttl(channel);
@@ -168,7 +173,7 @@ impl App {
                 purpose: v.purpose.as_str().into(),
                 user_id: v.user_id.map(str::to_string),
                 channel,
-                contact: v.contact.as_str().into(),
+                contact: v.to.stored(),
                 secret_hash: self.secret_hash(&id, &secret),
                 payload: v.payload.to_string(),
                 attempts: 0,
@@ -183,13 +188,15 @@ impl App {
             },
         )
         .await?;
-        if v.deliver {
-            self.send_secret(conn, v.purpose, &id, &secret, v.contact, v.lang)
-                .await?;
-        } else if v.purpose == Purpose::Recover {
+        match (v.deliver, v.to.contact()) {
+            (true, Some(contact)) => {
+                self.send_secret(conn, v.purpose, &id, &secret, contact, v.lang)
+                    .await?;
+            }
             // Recovery for an unknown account writes what a known one would (security finding
             // 15); registration on a known contact writes the owner's warning instead.
-            self.enqueue_decoy(conn, v.contact.channel()).await?;
+            _ if v.purpose == Purpose::Recover => self.enqueue_decoy(conn, channel).await?,
+            _ => {}
         }
         Ok(id)
     }
@@ -354,8 +361,8 @@ impl App {
                 seconds: v.resend_after.since(now).as_secs().max(1),
             });
         }
-        let contact = Contact::from_trusted(v.channel, v.contact.clone());
-        self.count_send(&mut tx, &contact, actor).await?;
+        let to = Recipient::from_stored(v.channel, v.contact.clone());
+        self.count_send(&mut tx, &to, actor).await?;
         let secret = self.new_secret(v.channel);
         let cooldown = Duration::from_secs(self.config.security.resend_cooldown_seconds);
         store::replace_secret(
@@ -370,8 +377,8 @@ impl App {
             .ok()
             .and_then(|p| p.get("decoy").and_then(serde_json::Value::as_bool))
             .unwrap_or(false);
-        if !decoy {
-            self.send_secret(&mut tx, purpose, &v.id, &secret, &contact, lang)
+        if let (false, Some(contact)) = (decoy, to.contact()) {
+            self.send_secret(&mut tx, purpose, &v.id, &secret, contact, lang)
                 .await?;
         }
         ekdwar_store::commit(tx).await?;
@@ -385,7 +392,9 @@ impl App {
         let now = self.clock.now();
         Ok(FlowInfo {
             channel: v.channel,
-            masked_contact: Contact::from_trusted(v.channel, v.contact).masked(),
+            masked_contact: Recipient::from_stored(v.channel, v.contact)
+                .contact()
+                .map_or_else(|| "•••".to_string(), Contact::masked),
             verified: v.verified_at.is_some(),
             resend_in_secs: v.resend_after.since(now).as_secs(),
         })
