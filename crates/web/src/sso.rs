@@ -105,24 +105,14 @@ fn after_login_query(raw: &str) -> String {
     out.finish()
 }
 
-/// The mark that tells the authorization endpoint a login just happened for this request: a
-/// MAC of the new session, so that no one can add it to a request to skip `prompt=login` or
-/// `max_age` (security finding 14).
-fn fresh_mark(app: &App, session_hash: &str) -> String {
-    app.key.sign_b64(&[b"fresh-login", session_hash.as_bytes()])
-}
-
 /// Whether `raw` (an authorization request) carries the mark of a login made for it in this
-/// browser's session.
+/// browser's session (the rule is the app's: [`App::freshly_logged_in`]).
 fn freshly_logged_in(app: &App, c: &Ctx, raw: &str) -> bool {
     let mark = url::form_urlencoded::parse(raw.as_bytes())
         .find(|(k, _)| k == "_fresh")
         .map(|(_, v)| v.into_owned());
     match (&mark, &c.user) {
-        (Some(m), Some(s)) => ekdwar_app::security::constant_time_eq(
-            m.as_bytes(),
-            fresh_mark(app, &s.session.id_hash).as_bytes(),
-        ),
+        (Some(m), Some(s)) => app.freshly_logged_in(m, s),
         _ => false,
     }
 }
@@ -132,7 +122,7 @@ fn freshly_logged_in(app: &App, c: &Ctx, raw: &str) -> bool {
 pub fn after_login(app: &App, next: &str, token: &str) -> String {
     if next.starts_with("/authorize?") {
         let hash = ekdwar_app::security::sha256_hex(token.as_bytes());
-        format!("{next}&_fresh={}", fresh_mark(app, &hash))
+        format!("{next}&_fresh={}", app.fresh_login_mark(&hash))
     } else {
         next.to_string()
     }
@@ -160,11 +150,6 @@ async fn run_authorize(
         Err(AuthorizeError::ToClient(url)) => return Ok(Redirect::to(&url).into_response()),
     };
     let session = c.user.as_ref();
-    // A login that happened for this very request satisfies prompt=login and max_age.
-    let fresh = fresh
-        && session.is_some_and(|s| {
-            app.clock.now().since(s.session.created_at) < std::time::Duration::from_secs(300)
-        });
     let step = match (consent_answer, session) {
         (Some(allow), Some(s)) => app.answer_consent(&req, s, allow, fresh, &c.actor).await?,
         _ => app.authorize_step(&req, session, fresh).await?,

@@ -251,3 +251,26 @@ impl App {
         }
     }
 }
+
+/// How long after a login its mark still counts as "just logged in" for the request it was
+/// made for.
+const FRESH_LOGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl App {
+    /// The mark that tells the authorization endpoint a login just happened for this request:
+    /// a MAC of the new session, so that no one can add it to a request to skip `prompt=login`
+    /// or `max_age` (security finding 14).
+    pub fn fresh_login_mark(&self, session_hash: &str) -> String {
+        self.key
+            .sign_b64(&[b"fresh-login", session_hash.as_bytes()])
+    }
+
+    /// Whether `mark` says `cur`'s login was made for this request, within the last five
+    /// minutes: then it satisfies `prompt=login` and `max_age`.
+    pub fn freshly_logged_in(&self, mark: &str, cur: &crate::identity::CurrentSession) -> bool {
+        crate::security::constant_time_eq(
+            mark.as_bytes(),
+            self.fresh_login_mark(&cur.session.id_hash).as_bytes(),
+        ) && self.clock.now().since(cur.session.created_at) < FRESH_LOGIN
+    }
+}
