@@ -1,0 +1,96 @@
+//! `ekdwar keys …`, `ekdwar config …` and `ekdwar outbox`: the server's keys, its configuration,
+//! and the messages it sent or kept.
+
+use clap::Subcommand;
+use ekdwar_app::config::Config;
+
+use crate::common::{Common, app, explain, load};
+
+#[derive(Subcommand)]
+pub(crate) enum KeysCmd {
+    /// Start signing with a new key; the old one stays published for the overlap period.
+    Rotate(Common),
+    /// Print the published keys (JWKS).
+    List(Common),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConfigCmd {
+    /// Print the default configuration as TOML.
+    PrintDefault,
+    /// Load the configuration from every layer and report problems.
+    Check(Common),
+}
+
+pub(crate) fn config(cmd: ConfigCmd) -> anyhow::Result<()> {
+    match cmd {
+        ConfigCmd::PrintDefault => {
+            print!("{}", Config::default_toml());
+            Ok(())
+        }
+        ConfigCmd::Check(common) => {
+            let c = load(&common, None, None)?;
+            println!(
+                "configuration is valid (database: {})",
+                if c.database_url().starts_with("postgres") {
+                    "postgres"
+                } else {
+                    "sqlite"
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+pub(crate) async fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
+    match cmd {
+        KeysCmd::Rotate(common) => {
+            let kid = app(&common)
+                .await?
+                .rotate_signing_key()
+                .await
+                .map_err(explain)?;
+            println!("now signing with key {kid}");
+        }
+        KeysCmd::List(common) => {
+            let jwks = app(&common).await?.jwks().await.map_err(explain)?;
+            println!("{}", serde_json::to_string_pretty(&jwks)?);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn outbox(
+    to: Option<String>,
+    json: bool,
+    limit: i64,
+    common: Common,
+) -> anyhow::Result<()> {
+    let app = app(&common).await?;
+    let msgs = app.outbox(to.as_deref(), limit).await.map_err(explain)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&msgs)?);
+    } else if msgs.is_empty() {
+        println!("the outbox is empty");
+    } else {
+        for m in msgs.iter().rev() {
+            println!(
+                "#{} {} to {} [{}]",
+                m.id,
+                m.channel.as_str(),
+                m.recipient,
+                m.status.as_str()
+            );
+            if let Some(s) = &m.subject {
+                println!("Subject: {s}");
+            }
+            if m.body.is_empty() {
+                println!("(delivered; the text was removed)\n");
+            } else {
+                println!("{}\n", m.body);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! `ekdwar serve` and `ekdwar worker`: the portal, and the jobs runner on its own.
+
+use crate::common::{Common, app, explain, load};
+use anyhow::Context;
+use clap::Args;
+use ekdwar_app::{App, Deps};
+
+#[derive(Args, Clone, Default)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub(crate) listen: Option<String>,
+    /// Create demo accounts and turn on development mode (outbox page).
+    #[arg(long)]
+    pub(crate) demo: bool,
+    /// Development mode: the outbox is readable at /dev/outbox.
+    #[arg(long)]
+    pub(crate) dev: bool,
+    #[command(flatten)]
+    pub(crate) common: Common,
+}
+
+/// A process that only runs jobs. On SQLite the one writer is the server, so the worker runs
+/// inside `serve` and this command says so.
+pub(crate) async fn worker(common: &Common) -> anyhow::Result<()> {
+    let config = load(common, None, None)?;
+    anyhow::ensure!(
+        config.database_url().starts_with("postgres"),
+        "on SQLite the jobs run inside `ekdwar serve`; a separate worker needs PostgreSQL \
+         (--database-url postgres://…)"
+    );
+    let app = app(common).await?;
+    println!("Ekdwar worker is running jobs");
+    tokio::select! {
+        () = app.run_jobs() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
+
+pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let dev = (args.demo || args.dev).then_some(true);
+    let config = load(&args.common, args.listen.clone(), dev)?;
+    let listen = config.server.listen.clone();
+    let url = config.public_url();
+    let app = App::build(config, Deps::default()).await?;
+    tracing::info!(backend = ?app.store.backend(), "database ready");
+    for (channel, name) in [
+        (ekdwar_domain::Channel::Sms, "SMS"),
+        (ekdwar_domain::Channel::Email, "E-mail"),
+    ] {
+        if !app.gateways.has(channel) {
+            tracing::warn!(
+                "{name} gateway not configured: messages stay in the local outbox (read them with `ekdwar outbox`)"
+            );
+        }
+    }
+    if args.demo {
+        for (pid, pw) in app.seed_demo().await.map_err(explain)? {
+            println!("demo account: portal ID {pid}, password {pw}");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("Ekdwar is ready: open {url}/");
+    if app.config.server.dev_mode {
+        println!("Development mode: sent messages are at {url}/dev/outbox");
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    ekdwar_web::serve(app, listener, shutdown).await?;
+    Ok(())
+}

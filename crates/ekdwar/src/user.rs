@@ -1,0 +1,215 @@
+//! `ekdwar user …`: accounts.
+
+use crate::common::{Common, app, explain};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use ekdwar_app::i18n::Lang;
+use ekdwar_app::identity::NewUserInput;
+use ekdwar_domain::password::Password;
+use ekdwar_domain::{AccountStatus, Role};
+
+#[derive(Subcommand)]
+pub(crate) enum UserCmd {
+    /// Create an account (the password is read from EKDWAR_NEW_PASSWORD or asked on stdin).
+    Add {
+        #[arg(long)]
+        portal_id: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        admin: bool,
+        /// Language of the person's messages (en, hi, bn, ru); the portal's default if not given.
+        #[arg(long)]
+        language: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show one account by id, portal ID, phone or e-mail.
+    Show {
+        who: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List accounts.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Lock an account and end its sessions.
+    Lock {
+        who: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Unlock an account and clear its failed-login counter.
+    Unlock {
+        who: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Turn two-step login off for a person who lost both the app and the recovery codes
+    /// (after checking who they are); their sessions end. An administrator sets it up again
+    /// at the next login.
+    TwoStepOff {
+        who: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+pub(crate) fn user_json(u: &ekdwar_store::identity::User) -> serde_json::Value {
+    serde_json::json!({
+        "id": u.id,
+        "portal_id": u.portal_id.as_str(),
+        "first_name": u.first_name.as_str(),
+        "last_name": u.last_name.as_str(),
+        "phone": u.phone.as_ref().map(|p| p.as_str()),
+        "email": u.email.as_ref().map(|e| e.as_str()),
+        "level": u.level.as_str(),
+        "account_type": u.account_type.as_str(),
+        "role": u.role.as_str(),
+        "status": u.status.as_str(),
+        "language": u.language,
+        "created_at": u.created_at.millis(),
+    })
+}
+
+pub(crate) fn print_user(u: &ekdwar_store::identity::User, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&user_json(u)).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "{}  {:<20} {:<24} {:<10} {:<8} {}",
+            u.id,
+            u.portal_id.as_str(),
+            u.full_name(),
+            u.level.as_str(),
+            u.status.as_str(),
+            u.phone
+                .as_ref()
+                .map(|p| p.as_str().to_string())
+                .or(u.email.as_ref().map(|e| e.as_str().to_string()))
+                .unwrap_or_default()
+        );
+    }
+}
+
+pub(crate) fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("EKDWAR_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    eprint!("Password: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
+    match cmd {
+        UserCmd::Add {
+            portal_id,
+            first_name,
+            last_name,
+            phone,
+            email,
+            admin,
+            language,
+            common,
+        } => {
+            if phone.is_none() && email.is_none() {
+                bail!("give --phone or --email so that the person can recover the account");
+            }
+            let language = match language.as_deref().map(|l| (l, Lang::parse(l))) {
+                None => None,
+                Some((_, Some(lang))) => Some(lang),
+                Some((l, None)) => bail!("--language {l}: use one of en, hi, bn, ru"),
+            };
+            let app = app(&common).await?;
+            let password = Password::new(read_password()?);
+            let u = app
+                .admin_add_user(NewUserInput {
+                    portal_id,
+                    first_name,
+                    last_name,
+                    phone,
+                    email,
+                    password,
+                    role: if admin { Role::Admin } else { Role::Citizen },
+                    language,
+                })
+                .await
+                .map_err(explain)?;
+            print_user(&u, true);
+        }
+        UserCmd::Show { who, json, common } => {
+            let app = app(&common).await?;
+            let u = app
+                .admin_find_user(&who)
+                .await
+                .map_err(explain)?
+                .context("no such account")?;
+            print_user(&u, json);
+        }
+        UserCmd::List {
+            limit,
+            offset,
+            json,
+            common,
+        } => {
+            let app = app(&common).await?;
+            let users = app.admin_list_users(limit, offset).await.map_err(explain)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&users.iter().map(user_json).collect::<Vec<_>>())?
+                );
+            } else {
+                for u in &users {
+                    print_user(u, false);
+                }
+            }
+        }
+        UserCmd::Lock { who, common } => {
+            let app = app(&common).await?;
+            let u = app
+                .admin_set_status(&who, AccountStatus::Locked)
+                .await
+                .map_err(explain)?;
+            println!("{} is locked", u.portal_id);
+        }
+        UserCmd::TwoStepOff { who, common } => {
+            let app = app(&common).await?;
+            let u = app.admin_two_step_off(&who).await.map_err(explain)?;
+            println!(
+                "two-step login is off for {}; their sessions have ended",
+                u.portal_id
+            );
+        }
+        UserCmd::Unlock { who, common } => {
+            let app = app(&common).await?;
+            let u = app
+                .admin_set_status(&who, AccountStatus::Active)
+                .await
+                .map_err(explain)?;
+            println!("{} is unlocked", u.portal_id);
+        }
+    }
+    Ok(())
+}
