@@ -60,11 +60,51 @@ pub enum AppError {
     AccountLocked,
     #[error("not found")]
     NotFound,
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A fault of the portal. Its source chain is kept for the log.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What kind of failure an error is, whichever capability reports it. The web edge turns each
+/// kind into an HTTP status in exactly one place (`ekdwar_web::error::status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input is wrong; the person or app can correct it.
+    Invalid,
+    /// Who is asking could not be established (an app's credentials, a token).
+    Unauthenticated,
+    /// Established, but not allowed.
+    Forbidden,
+    NotFound,
+    /// The request contradicts the current state (taken, already done).
+    Conflict,
+    /// It existed but is over (an expired step or link).
+    Gone,
+    /// Too many attempts; wait.
+    Throttled,
+    /// A dependency is down; try again later.
+    Unavailable,
+    /// A fault of the portal; details in the log, never in the answer.
+    Internal,
 }
 
 impl AppError {
+    /// The kind of failure, for the edge to answer with.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound => ErrorKind::NotFound,
+            Self::FlowExpired => ErrorKind::Gone,
+            Self::Throttled { .. } | Self::ResendTooSoon { .. } => ErrorKind::Throttled,
+            Self::Internal(_) => ErrorKind::Internal,
+            Self::Form(_)
+            | Self::InvalidCredentials
+            | Self::CaptchaRequired
+            | Self::CodeWrong { .. }
+            | Self::TooManyAttempts
+            | Self::AccountLocked => ErrorKind::Invalid,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::Form(_) => "form-invalid",
@@ -88,13 +128,27 @@ impl AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
     }
 }
 
 impl From<HashError> for AppError {
     fn from(e: HashError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Internal(e.into())
+    }
+}
+
+impl AppError {
+    /// The error and each of its sources, for the log: "a: b: c".
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            next = e.source();
+        }
+        out
     }
 }
 
@@ -124,5 +178,24 @@ impl FormCheck {
         } else {
             Err(AppError::Form(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write the outbox")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn internal_errors_keep_their_sources() {
+        let e = AppError::Internal(Box::new(Outer(std::io::Error::other("disk full"))));
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        assert_eq!(
+            e.chain(),
+            "internal error: cannot write the outbox: disk full"
+        );
     }
 }

@@ -116,13 +116,13 @@ impl App {
     /// few seconds for retries and for jobs other processes enqueued.
     pub async fn run_jobs(self) {
         if let Err(e) = self.schedule_purge(self.clock.now()).await {
-            tracing::error!(error = %e, "cannot schedule the purge");
+            tracing::error!(error = %e.chain(), "cannot schedule the purge");
         }
         loop {
             match self.run_due_jobs().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "jobs pass failed"),
+                Err(e) => tracing::error!(error = %e.chain(), "jobs pass failed"),
             }
             let _ = tokio::time::timeout(Duration::from_secs(5), self.wake_jobs.notified()).await;
         }

@@ -79,7 +79,7 @@ pub(crate) fn explain(e: ekdwar_app::error::AppError) -> anyhow::Error {
             anyhow::anyhow!(msgs.join("\n"))
         }
         ekdwar_app::error::AppError::NotFound => anyhow::anyhow!("no such account"),
-        other => anyhow::anyhow!(other.to_string()),
+        other => anyhow::anyhow!(other.chain()),
     }
 }
 

@@ -289,7 +289,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
 
     let user = match jar.get(SESSION_COOKIE) {
         Some(c) => app.authenticate(c.value()).await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "session look-up failed");
+            tracing::error!(error = %e.chain(), "session look-up failed");
             None
         }),
         None => None,

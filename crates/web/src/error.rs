@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ekdwar_app::error::AppError;
+use ekdwar_app::error::{AppError, ErrorKind};
 
 use crate::ctx::Ctx;
 
@@ -24,20 +24,33 @@ pub struct ErrorInfo {
     pub correlation: Option<String>,
 }
 
+/// The HTTP status of each kind of failure: the one place they are decided, for pages and
+/// the API alike.
+pub fn status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Gone => StatusCode::GONE,
+        ErrorKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let (status, correlation) = match &self.0 {
-            AppError::NotFound => (StatusCode::NOT_FOUND, None),
-            AppError::FlowExpired => (StatusCode::GONE, None),
-            AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
-            AppError::Internal(detail) => {
+        let status = status(self.0.kind());
+        let correlation = match &self.0 {
+            AppError::Internal(_) => {
                 // The request's id is the reference the person is shown; the log line of the
-                // detail carries it (the request's span).
-                let id = crate::REQUEST_ID.try_with(String::clone).ok();
-                tracing::error!(error = %detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, id)
+                // detail, with its whole source chain, carries it (the request's span).
+                tracing::error!(error = %self.0.chain(), "internal error");
+                crate::REQUEST_ID.try_with(String::clone).ok()
             }
-            _ => (StatusCode::BAD_REQUEST, None),
+            _ => None,
         };
         let mut resp = status.into_response();
         resp.extensions_mut().insert(ErrorInfo {

@@ -262,7 +262,7 @@ pub async fn consent(
 }
 
 fn oauth_error(e: OAuthError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = crate::error::status(e.kind());
     let mut resp = (
         status,
         Json(json!({ "error": e.error, "error_description": e.description })),
@@ -299,11 +299,8 @@ fn basic_auth(headers: &HeaderMap) -> BasicAuth {
 }
 
 fn token_form(body: &Bytes) -> Result<TokenForm, OAuthError> {
-    serde_urlencoded::from_bytes(body).map_err(|_| OAuthError {
-        status: 400,
-        error: "invalid_request",
-        description: "the body must be a form".into(),
-    })
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::new("invalid_request", "the body must be a form"))
 }
 
 pub async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
@@ -330,11 +327,7 @@ pub async fn userinfo(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         .find(|(k, _)| k == "access_token")
         .map(|(_, v)| v.into_owned());
     let Some(token) = from_header.or(from_body) else {
-        return oauth_error(OAuthError {
-            status: 401,
-            error: "invalid_token",
-            description: "no access token".into(),
-        });
+        return oauth_error(OAuthError::new("invalid_token", "no access token"));
     };
     match app.userinfo(&token).await {
         Ok(v) => Json(v).into_response(),

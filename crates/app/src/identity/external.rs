@@ -73,10 +73,9 @@ impl App {
         if meta["issuer"].as_str() != Some(u.issuer.trim_end_matches('/'))
             && meta["issuer"].as_str() != Some(u.issuer.as_str())
         {
-            return Err(AppError::Internal(format!(
-                "upstream {} announces another issuer",
-                u.id
-            )));
+            return Err(AppError::Internal(
+                format!("upstream {} announces another issuer", u.id).into(),
+            ));
         }
         Ok(meta)
     }
@@ -96,9 +95,9 @@ impl App {
             self.random.token(16),
             self.random.token(32),
         );
-        let challenge = ekdwar_domain::sso::pkce_s256(&verifier)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut url = url::Url::parse(endpoint).map_err(|e| AppError::Internal(e.to_string()))?;
+        let challenge =
+            ekdwar_domain::sso::pkce_s256(&verifier).map_err(|e| AppError::Internal(e.into()))?;
+        let mut url = url::Url::parse(endpoint).map_err(|e| AppError::Internal(e.into()))?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", &u.client_id)
@@ -179,10 +178,13 @@ impl App {
             .await
             .map_err(|e| upstream_error(u, e))?;
         let id_token = resp["id_token"].as_str().ok_or_else(|| {
-            AppError::Internal(format!(
-                "upstream {provider} returned no ID token: {}",
-                resp["error"]
-            ))
+            AppError::Internal(
+                format!(
+                    "upstream {provider} returned no ID token: {}",
+                    resp["error"]
+                )
+                .into(),
+            )
         })?;
         let mut claims = self.upstream_claims(u, id_token, nonce)?;
         // Providers often keep profile claims out of the ID token; userinfo has them.
@@ -422,7 +424,7 @@ impl App {
 }
 
 fn upstream_error(u: &UpstreamConfig, e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(format!("upstream {} unreachable: {e}", u.id))
+    AppError::Internal(format!("upstream {} unreachable: {e}", u.id).into())
 }
 
 /// The claims of an upstream provider's ID token, received straight from its token endpoint,

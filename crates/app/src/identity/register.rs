@@ -92,7 +92,7 @@ impl App {
                     user_id: None,
                     to: &to,
                     payload: serde_json::to_value(&pending)
-                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                        .map_err(|e| AppError::Internal(e.into()))?,
                     lang: &input.lang,
                     deliver: existing.is_none(),
                 },
@@ -122,7 +122,7 @@ impl App {
             .verified_flow(&mut conn, flow, Purpose::Register)
             .await?;
         let p: Pending =
-            serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
+            serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.into()))?;
         let first = PersonName::from_trusted(p.first_name.clone());
         let last = PersonName::from_trusted(p.last_name.clone());
         let base = PortalId::suggestion_base(&first, &last);
@@ -182,7 +182,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
         let p: Pending =
-            serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.to_string()))?;
+            serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.into()))?;
         if p.decoy {
             // Cannot happen: a decoy's code was never sent. Treat it like an expired step.
             return Err(AppError::FlowExpired);

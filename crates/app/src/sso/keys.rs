@@ -71,7 +71,7 @@ impl rsa::rand_core::RngCore for Injected {
 impl rsa::rand_core::CryptoRng for Injected {}
 
 fn internal(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(e.to_string())
+    AppError::Internal(e.to_string().into())
 }
 
 impl App {

@@ -57,7 +57,7 @@ pub fn reencode(bytes: &[u8]) -> AppResult<Logo> {
     image
         .to_rgba8()
         .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
-        .map_err(|e| AppError::Internal(format!("logo encoding: {e}")))?;
+        .map_err(|e| AppError::Internal(format!("logo encoding: {e}").into()))?;
     let etag = sha256_hex(&png)[..16].to_string();
     Ok(Logo { png, etag })
 }
@@ -83,7 +83,7 @@ impl App {
         };
         tokio::task::spawn_blocking(move || reencode(&bytes))
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(|e| AppError::Internal(e.into()))?
     }
 
     /// The body at `url`, refused as soon as it passes `MAX_BYTES`.

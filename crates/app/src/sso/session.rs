@@ -61,7 +61,7 @@ impl App {
         if self.post_logout_target(&cid, uri).await?.is_none() {
             return Ok(None);
         }
-        let mut url = url::Url::parse(uri).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut url = url::Url::parse(uri).map_err(|e| AppError::Internal(e.into()))?;
         if let Some(s) = state {
             url.query_pairs_mut().append_pair("state", s);
         }

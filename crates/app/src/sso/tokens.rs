@@ -37,28 +37,38 @@ pub struct TokenForm {
 /// An OAuth error answer: `error` is the RFC 6749 code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
-    pub status: u16,
+    /// The error code of RFC 6749 §5.2 / RFC 6750 §3.1.
     pub error: &'static str,
     pub description: String,
 }
 
 impl OAuthError {
-    fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
         Self {
-            status,
             error,
             description: description.into(),
         }
     }
     fn grant(description: impl Into<String>) -> Self {
-        Self::new(400, "invalid_grant", description)
+        Self::new("invalid_grant", description)
     }
     fn client() -> Self {
-        Self::new(401, "invalid_client", "client authentication failed")
+        Self::new("invalid_client", "client authentication failed")
     }
     fn server(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "token endpoint failure");
-        Self::new(500, "server_error", "internal error")
+        Self::new("server_error", "internal error")
+    }
+
+    /// The kind of failure each OAuth error code is.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self.error {
+            "invalid_client" | "invalid_token" => ErrorKind::Unauthenticated,
+            "insufficient_scope" => ErrorKind::Forbidden,
+            "server_error" => ErrorKind::Internal,
+            _ => ErrorKind::Invalid,
+        }
     }
 }
 
@@ -123,7 +133,6 @@ impl App {
         let (id, secret) = match (basic, &form.client_secret) {
             (Some(_), Some(_)) => {
                 return Err(OAuthError::new(
-                    400,
                     "invalid_request",
                     "use one client authentication method",
                 ));
@@ -172,13 +181,8 @@ impl App {
             "authorization_code" => self.exchange_code(&client, &form).await,
             "refresh_token" => self.refresh(&client, &form).await,
             "client_credentials" => self.client_credentials(&client, &form).await,
-            "" => Err(OAuthError::new(
-                400,
-                "invalid_request",
-                "grant_type is required",
-            )),
+            "" => Err(OAuthError::new("invalid_request", "grant_type is required")),
             _ => Err(OAuthError::new(
-                400,
                 "unsupported_grant_type",
                 "unsupported grant_type",
             )),
@@ -190,7 +194,7 @@ impl App {
         let code = form
             .code
             .as_deref()
-            .ok_or_else(|| OAuthError::new(400, "invalid_request", "code is required"))?;
+            .ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?;
         let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
         let c = store::take_code(&mut tx, &sha256_hex(code.as_bytes()), now)
             .await
@@ -315,7 +319,7 @@ impl App {
         let presented = form
             .refresh_token
             .as_deref()
-            .ok_or_else(|| OAuthError::new(400, "invalid_request", "refresh_token is required"))?;
+            .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
         let hash = sha256_hex(presented.as_bytes());
         let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
         let t = store::token(&mut tx, &hash)
@@ -370,7 +374,6 @@ impl App {
                 let asked = Scopes::parse(s);
                 if !asked.within(&granted) {
                     return Err(OAuthError::new(
-                        400,
                         "invalid_scope",
                         "scope exceeds the original grant",
                     ));
@@ -399,7 +402,6 @@ impl App {
     async fn client_credentials(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
         if client.is_public {
             return Err(OAuthError::new(
-                400,
                 "unauthorized_client",
                 "public clients cannot use client_credentials",
             ));
@@ -416,7 +418,6 @@ impl App {
                     .find(|s| !client.api_scopes.iter().any(|a| a == *s))
                 {
                     return Err(OAuthError::new(
-                        400,
                         "invalid_scope",
                         format!("{other} is not a scope of this app"),
                     ));
@@ -454,7 +455,7 @@ impl App {
 
     /// A live access token and its app.
     async fn live_access_token(&self, presented: &str) -> OAuthResult<(Token, Client)> {
-        let invalid = || OAuthError::new(401, "invalid_token", "the access token is not valid");
+        let invalid = || OAuthError::new("invalid_token", "the access token is not valid");
         let t = {
             let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
             store::token(&mut conn, &sha256_hex(presented.as_bytes()))
@@ -481,7 +482,6 @@ impl App {
         let scopes = Scopes::parse(&t.scopes);
         if !scopes.contains("openid") {
             return Err(OAuthError::new(
-                403,
                 "insufficient_scope",
                 "the token has no openid scope",
             ));
@@ -489,7 +489,7 @@ impl App {
         let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
         let user = active_user(&mut conn, t.user_id.as_deref().unwrap_or_default())
             .await
-            .map_err(|_| OAuthError::new(401, "invalid_token", "the account is not active"))?;
+            .map_err(|_| OAuthError::new("invalid_token", "the account is not active"))?;
         let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });
         if scopes.contains("profile") {
             claims["name"] = json!(user.full_name());
