@@ -8,7 +8,6 @@ use ekdwar_domain::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
     Phone, PortalId, Regions, Role, Timestamp,
 };
-use sqlx::Connection;
 
 use crate::audit::{self, NewAuditEntry};
 use crate::identity::{self, User};
@@ -26,7 +25,7 @@ fn hex_id() -> String {
 /// The stores of one test; a PostgreSQL database made for it is dropped when they go.
 struct Stores {
     stores: Vec<Store>,
-    pg: Option<String>,
+    _pg: Option<crate::testing::TestDatabase>,
 }
 
 impl std::ops::Deref for Stores {
@@ -55,58 +54,16 @@ impl Iterator for DropAfter {
     }
 }
 
-impl Drop for Stores {
-    fn drop(&mut self) {
-        let (Some(name), Ok(base)) = (self.pg.take(), std::env::var("EKDWAR_TEST_DATABASE_URL"))
-        else {
-            return;
-        };
-        self.stores.clear();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::AnyConnection::connect(&base).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await
-                .ok()
-            })
-        })
-        .join();
-    }
-}
-
 /// One fresh, migrated store per configured backend.
 async fn stores() -> Stores {
     let dir = std::env::temp_dir().join(format!("ekdwar-store-{}", hex_id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut urls = vec![Store::sqlite_url_in(&dir)];
     let mut pg = None;
-    if let Ok(base) = std::env::var("EKDWAR_TEST_DATABASE_URL")
-        && !base.is_empty()
-    {
-        sqlx::any::install_default_drivers();
-        let name = format!("ekdwar_test_{}", hex_id());
-        let mut conn = sqlx::AnyConnection::connect(&base)
-            .await
-            .expect("PostgreSQL reachable");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let (prefix, query) = base
-            .split_once('?')
-            .map_or((base.as_str(), String::new()), |(p, q)| {
-                (p, format!("?{q}"))
-            });
-        let root = prefix.rsplit_once('/').map_or(prefix, |(r, _)| r);
-        urls.push(format!("{root}/{name}{query}"));
-        pg = Some(name);
+    if let Some(server) = crate::testing::server() {
+        let url = crate::testing::create(&server).await;
+        pg = crate::testing::TestDatabase::adopt(&url);
+        urls.push(url);
     }
     let mut stores = Vec::new();
     for url in urls {
@@ -115,7 +72,7 @@ async fn stores() -> Stores {
         s.migrate().await.unwrap(); // idempotent
         stores.push(s);
     }
-    Stores { stores, pg }
+    Stores { stores, _pg: pg }
 }
 
 fn at(s: i64) -> Timestamp {

@@ -16,6 +16,8 @@ pub mod notify;
 pub mod second_factor;
 pub mod sessions;
 pub mod sso;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod throttle;
 pub mod verifications;
 

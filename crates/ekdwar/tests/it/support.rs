@@ -4,7 +4,6 @@ use std::time::Duration;
 use ekdwar_app::config::{Argon2Config, Config};
 use ekdwar_app::{App, Deps};
 use ekdwar_domain::time::ManualClock;
-use sqlx::Connection;
 
 /// Database URLs to run each test against: SQLite always, PostgreSQL when configured.
 pub fn backends() -> Vec<&'static str> {
@@ -23,22 +22,8 @@ pub fn random_hex() -> String {
 
 /// A fresh, empty PostgreSQL database on the configured server.
 pub async fn fresh_postgres() -> String {
-    sqlx::any::install_default_drivers();
-    let base = std::env::var("EKDWAR_TEST_DATABASE_URL").unwrap();
-    let name = format!("ekdwar_test_{}", random_hex());
-    let mut conn = sqlx::AnyConnection::connect(&base)
-        .await
-        .expect("PostgreSQL must be reachable at EKDWAR_TEST_DATABASE_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (prefix, query) = match base.split_once('?') {
-        Some((p, q)) => (p.to_string(), format!("?{q}")),
-        None => (base.clone(), String::new()),
-    };
-    let root = prefix.rsplit_once('/').map_or(prefix.as_str(), |(r, _)| r);
-    format!("{root}/{name}{query}")
+    let server = ekdwar_store::testing::server().expect("EKDWAR_TEST_DATABASE_URL is set");
+    ekdwar_store::testing::create(&server).await
 }
 
 /// A port nothing listens on now, for a peer process that must be told its port.
@@ -56,47 +41,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     _dir: TempDir,
-    _dbs: Vec<DropDatabase>,
-}
-
-/// Drops a test's PostgreSQL database when the test ends (its connections are closed first).
-pub struct DropDatabase(pub String);
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let Some(name) = self
-            .0
-            .rsplit('/')
-            .next()
-            .map(|n| n.split('?').next().unwrap_or(n))
-        else {
-            return;
-        };
-        if !name.starts_with("ekdwar_test_") {
-            return;
-        }
-        let (name, base) = (
-            name.to_string(),
-            std::env::var("EKDWAR_TEST_DATABASE_URL").unwrap_or_default(),
-        );
-        // Drop runs inside the test's runtime: a thread of its own with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::AnyConnection::connect(&base).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await
-                .ok()
-            })
-        })
-        .join();
-    }
+    _dbs: Vec<ekdwar_store::testing::TestDatabase>,
 }
 
 pub struct TempDir(pub std::path::PathBuf);
@@ -168,8 +113,7 @@ impl TestApp {
             _dbs: [created, app.config.server.database_url.clone()]
                 .into_iter()
                 .flatten()
-                .filter(|u| u.starts_with("postgres"))
-                .map(DropDatabase)
+                .filter_map(|u| ekdwar_store::testing::TestDatabase::adopt(&u))
                 .collect(),
             app,
             clock,
