@@ -127,6 +127,7 @@ impl App {
 
     /// Finishes an upstream login: logs in (creating the account on first use), or links the
     /// upstream account to the person logged in.
+    #[tracing::instrument(skip_all, fields(provider = %provider))]
     pub async fn finish_external(
         &self,
         provider: &str,

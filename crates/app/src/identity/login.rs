@@ -125,6 +125,7 @@ impl App {
 
     /// Checks the password; logs in, or, for an account with two-step login, hands out the
     /// ticket for the second step.
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: LoginInput, actor: &Actor) -> AppResult<Authenticated> {
         let now = self.clock.now();
         let (user, keys) = self.login_keys(&input.identifier, actor).await?;

@@ -139,6 +139,7 @@ impl App {
     }
 
     /// Changes the password after checking the current one; other sessions end.
+    #[tracing::instrument(skip_all, fields(user = %cur.user.id))]
     pub async fn change_password(
         &self,
         cur: &CurrentSession,

@@ -18,6 +18,7 @@ use crate::notify::Outgoing;
 
 impl App {
     /// Starts password recovery for a phone, e-mail or portal ID.
+    #[tracing::instrument(skip_all)]
     pub async fn start_recovery(
         &self,
         identifier: &str,

@@ -49,6 +49,7 @@ pub struct RegistrationDetails {
 }
 
 impl App {
+    #[tracing::instrument(skip_all)]
     pub async fn start_registration(
         &self,
         input: RegisterInput,

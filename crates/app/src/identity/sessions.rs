@@ -111,6 +111,7 @@ impl App {
     }
 
     /// Ends every session of the user, this one included.
+    #[tracing::instrument(skip_all, fields(user = %cur.user.id))]
     pub async fn logout_everywhere(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<u64> {
         let mut tx = self.store.begin().await?;
         let n = self
@@ -141,6 +142,7 @@ impl App {
     }
 
     /// Ends one of the user's own sessions.
+    #[tracing::instrument(skip_all, fields(user = %cur.user.id))]
     pub async fn revoke_session(
         &self,
         cur: &CurrentSession,

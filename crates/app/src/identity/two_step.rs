@@ -191,6 +191,7 @@ impl App {
 
     /// Turns two-step login on with the first code from the app; the recovery codes to show
     /// once. Asks for the password when the login is not recent.
+    #[tracing::instrument(skip_all, fields(user = %cur.user.id))]
     pub async fn two_step_enable(
         &self,
         cur: &CurrentSession,
@@ -241,6 +242,7 @@ impl App {
     }
 
     /// Turns two-step login off (not for administrators); needs the password.
+    #[tracing::instrument(skip_all, fields(user = %cur.user.id))]
     pub async fn two_step_disable(
         &self,
         cur: &CurrentSession,
@@ -297,6 +299,7 @@ impl App {
     }
 
     /// The second step of a login: a code from the app, or a recovery code (used up).
+    #[tracing::instrument(skip_all)]
     pub async fn login_second_step(
         &self,
         ticket: &str,

@@ -206,6 +206,7 @@ impl App {
 
     /// Decides the next step for a valid request. `fresh_login` is true right after the person
     /// logged in for this request (so `prompt=login` and `max_age` are satisfied).
+    #[tracing::instrument(skip_all)]
     pub async fn authorize_step(
         &self,
         req: &AuthorizeRequest,
@@ -291,6 +292,7 @@ impl App {
     /// The person's answer on the consent page. The whole request is checked again first: a
     /// consent form posted directly must not skip `prompt=login`, `max_age` or `acr_values`
     /// (security finding 4).
+    #[tracing::instrument(skip_all, fields(user = %s.user.id, client = %req.client.id))]
     pub async fn answer_consent(
         &self,
         req: &AuthorizeRequest,

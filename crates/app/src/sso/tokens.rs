@@ -172,6 +172,7 @@ impl App {
         )
     }
 
+    #[tracing::instrument(skip_all, fields(grant = %form.grant_type))]
     pub async fn token(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
         let client = self.token_client(&form, &basic).await?;
         self.ready_signer(client.id_token_alg)
@@ -477,6 +478,7 @@ impl App {
     }
 
     /// Claims about the person behind an access token, limited to its scopes.
+    #[tracing::instrument(skip_all)]
     pub async fn userinfo(&self, bearer: &str) -> OAuthResult<Value> {
         let (t, client) = self.live_access_token(bearer).await?;
         let scopes = Scopes::parse(&t.scopes);
@@ -521,6 +523,7 @@ impl App {
 
     /// RFC 7662: an app with a secret may ask about tokens issued to it. A public app cannot
     /// (discovery lists no `none` method for introspection): anyone could pose as it.
+    #[tracing::instrument(skip_all)]
     pub async fn introspect(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<Value> {
         let client = self.token_client(&form, &basic).await?;
         if client.is_public {
@@ -569,6 +572,7 @@ impl App {
 
     /// RFC 7009: revokes a token of the calling app (a refresh token takes its family with it).
     /// Unknown tokens are not an error.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke(&self, form: TokenForm, basic: BasicAuth) -> OAuthResult<()> {
         let client = self.token_client(&form, &basic).await?;
         let presented = form.token.unwrap_or_default();
