@@ -1879,3 +1879,134 @@ async fn typed_text_is_escaped_everywhere_it_is_shown() {
         }
     }
 }
+
+/// A code and a refresh token are each good for one exchange, however many requests race with
+/// them: one conditional `UPDATE` decides, on both databases. (A refresh token presented twice
+/// is reuse, which ends its family — so the racers lose, and no second set of tokens exists.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn codes_and_refresh_tokens_are_exchanged_once_under_concurrency() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        register_phone(&t, "9812300061", "Asha").await;
+        let c = t
+            .app
+            .add_client(ClientInput {
+                name: "e-Mitra".into(),
+                redirect_uris: vec![CB_A.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
+        let to_app = login_and_allow(
+            &t,
+            &browser(),
+            authorize_url(&t, &id, CB_A, "&scope=openid%20offline_access"),
+            "9812300061",
+        )
+        .await;
+        let code = query_param(&to_app, "code").unwrap();
+        let race = |form: Vec<(&'static str, String)>| {
+            let (url, id, secret) = (t.url("/oauth/token"), id.clone(), secret.clone());
+            async move {
+                let tasks: Vec<_> = (0..10)
+                    .map(|_| {
+                        let (url, id, secret, form) =
+                            (url.clone(), id.clone(), secret.clone(), form.clone());
+                        tokio::spawn(async move {
+                            let r = reqwest::Client::new()
+                                .post(url)
+                                .basic_auth(id, Some(secret))
+                                .form(&form)
+                                .send()
+                                .await
+                                .unwrap();
+                            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+                        })
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                for task in tasks {
+                    out.push(task.await.unwrap());
+                }
+                out
+            }
+        };
+        let exchanges = race(vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", CB_A.into()),
+        ])
+        .await;
+        let won: Vec<&Value> = exchanges
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+            .collect();
+        assert!(
+            won.len() <= 1,
+            "{backend}: {} exchanges of one code",
+            won.len()
+        );
+        assert!(
+            exchanges
+                .iter()
+                .all(|(s, b)| *s == 200 || b["error"] == "invalid_grant"),
+            "{backend}: {exchanges:?}"
+        );
+        // Sequentially, a fresh login's refresh token, then ten racers with it.
+        let to_app = login_and_allow(
+            &t,
+            &browser(),
+            authorize_url(
+                &t,
+                &id,
+                CB_A,
+                "&scope=openid%20offline_access&prompt=consent",
+            ),
+            "9812300061",
+        )
+        .await;
+        let (status, tokens) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &query_param(&to_app, "code").unwrap()),
+                ("redirect_uri", CB_A),
+            ],
+            Some((&id, &secret)),
+        )
+        .await;
+        assert_eq!(status, 200, "{tokens}");
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+        let refreshes = race(vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh),
+        ])
+        .await;
+        let winners: Vec<String> = refreshes
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b["refresh_token"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            winners.len() <= 1,
+            "{backend}: {} rotations of one token",
+            winners.len()
+        );
+        // Any racer beyond the first was reuse: the family, the winner's new token too, is over.
+        if let Some(new) = winners.first() {
+            let (status, body) = token(
+                &t,
+                &[("grant_type", "refresh_token"), ("refresh_token", new)],
+                Some((&id, &secret)),
+            )
+            .await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "{backend}"
+            );
+        }
+    }
+}
