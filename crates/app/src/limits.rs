@@ -42,6 +42,26 @@ impl App {
         })
     }
 
+    /// Counts one failure on each of `keys`, or on none: if one is locked, what was counted on
+    /// the others is given back and the time it is locked until is returned.
+    pub(crate) async fn count_failure_on_all(
+        &self,
+        conn: &mut Conn,
+        keys: &[String],
+        policy: &ThrottlePolicy,
+        now: Timestamp,
+    ) -> AppResult<Result<(), Timestamp>> {
+        for (i, key) in keys.iter().enumerate() {
+            if let Err(until) = self.count_failure(conn, key, policy, now).await? {
+                for counted in &keys[..i] {
+                    self.give_back(conn, counted).await?;
+                }
+                return Ok(Err(until));
+            }
+        }
+        Ok(Ok(()))
+    }
+
     /// Takes back one failure counted on `key` (an attempt that turned out not to be one).
     pub(crate) async fn give_back(&self, conn: &mut Conn, key: &str) -> AppResult<()> {
         ekdwar_store::throttle::modify(conn, key, |c| {

@@ -106,16 +106,12 @@ impl App {
         let keys = super::login::login_keys_of(&cur.user);
         let now = self.clock.now();
         let policy = self.account_throttle();
-        let mut conn = self.store.conn().await?;
-        for (i, key) in keys.iter().enumerate() {
-            if let Err(until) = self.count_failure(&mut conn, key, &policy, now).await? {
-                for counted in &keys[..i] {
-                    self.give_back(&mut conn, counted).await?;
-                }
-                return Err(crate::limits::throttled(until, now));
-            }
+        if let Err(until) = self
+            .count_failure_on_all(&mut *self.store.conn().await?, &keys, &policy, now)
+            .await?
+        {
+            return Err(crate::limits::throttled(until, now));
         }
-        drop(conn);
         if !self
             .hashing
             .verify(password, cur.user.password_hash.as_deref())

@@ -321,27 +321,27 @@ impl App {
         else {
             return Err(AppError::FlowExpired);
         };
-        let (totp, recovery) = (OtpCode::parse(typed).ok(), RecoveryCode::parse(typed));
-        if totp.is_none() && recovery.is_none() {
-            return Err(AppError::field("code", "two-step-code-format"));
-        }
+        let typed = match (OtpCode::parse(typed), RecoveryCode::parse(typed)) {
+            (Ok(code), _) => Typed::App(code),
+            (Err(_), Some(code)) => Typed::Recovery(code),
+            (Err(_), None) => return Err(AppError::field("code", "two-step-code-format")),
+        };
         self.count_two_step_try(&mut conn, &user_id).await?;
         let mut tx = self.store.begin().await?;
-        let used = match (totp, recovery) {
-            (Some(code), _) => match self
+        let used = match &typed {
+            Typed::App(code) => match self
                 .secret_of(&factor)?
-                .matching_step(&code, now.millis() / 1000)
+                .matching_step(code, now.millis() / 1000)
             {
                 Some(step) => {
                     store::take_step(&mut tx, &user_id, &factor.wrap_id, step, None).await?
                 }
                 None => false,
             },
-            (None, Some(code)) => {
-                let hash = self.recovery_code_hash(&user_id, &code);
+            Typed::Recovery(code) => {
+                let hash = self.recovery_code_hash(&user_id, code);
                 store::use_recovery_code(&mut tx, &user_id, &hash, now).await?
             }
-            (None, None) => false,
         };
         if !used {
             self.audit(
@@ -366,7 +366,7 @@ impl App {
             Some(&user_id),
             AuditAction::LoginSucceeded,
             Outcome::Success,
-            Some(format!("second step: {} code", typed_kind(typed))),
+            Some(format!("second step: {} code", typed.kind())),
         )
         .await?;
         ekdwar_store::commit(tx).await?;
@@ -426,11 +426,18 @@ fn two_step_key(user_id: &str) -> String {
     format!("two-step:{user_id}")
 }
 
-/// Which kind of code was typed, for the audit log.
-fn typed_kind(typed: &str) -> &'static str {
-    if OtpCode::parse(typed).is_ok() {
-        "app"
-    } else {
-        "recovery"
+/// What was typed at the second step.
+enum Typed {
+    App(OtpCode),
+    Recovery(RecoveryCode),
+}
+
+impl Typed {
+    /// For the audit log.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::App(_) => "app",
+            Self::Recovery(_) => "recovery",
+        }
     }
 }

@@ -29,6 +29,26 @@ async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Send + 
     out
 }
 
+/// The session token of a login with the right password (the account has no second step).
+async fn session_token(t: &TestApp, identifier: &str) -> String {
+    match t
+        .app
+        .login(
+            LoginInput {
+                identifier: identifier.into(),
+                password: Password::new(PASSWORD),
+                challenge: None,
+            },
+            &Actor::default(),
+        )
+        .await
+        .unwrap()
+    {
+        ekdwar_app::identity::Authenticated::Session(s) => s.token,
+        other => panic!("{other:?}"),
+    }
+}
+
 /// One login attempt from `ip`, without a challenge.
 async fn guess(
     app: ekdwar_app::App,
@@ -858,22 +878,7 @@ async fn cookies_behind_tls_are_host_cookies() {
                 "{c}"
             );
         }
-        let token = match t
-            .app
-            .login(
-                LoginInput {
-                    identifier: "asha.tls".into(),
-                    password: Password::new(PASSWORD),
-                    challenge: None,
-                },
-                &Actor::default(),
-            )
-            .await
-            .unwrap()
-        {
-            ekdwar_app::identity::Authenticated::Session(s) => s.token,
-            other => panic!("{other:?}"),
-        };
+        let token = session_token(&t, "asha.tls").await;
         let account_with = |cookie: String| {
             let t = &t;
             async move {
@@ -1016,22 +1021,7 @@ async fn the_database_holds_no_usable_secret() {
             .json()
             .await
             .unwrap();
-        let session = match t
-            .app
-            .login(
-                LoginInput {
-                    identifier: "9812301101".into(),
-                    password: Password::new(PASSWORD),
-                    challenge: None,
-                },
-                &Actor::default(),
-            )
-            .await
-            .unwrap()
-        {
-            ekdwar_app::identity::Authenticated::Session(s) => s.token,
-            other => panic!("{other:?}"),
-        };
+        let session = session_token(&t, "9812301101").await;
         let _ = follow(&t, &br, t.url("/account")).await;
         // Everything the database holds: SQLite's files as they are on disk; on PostgreSQL,
         // every row of every table as JSON.
