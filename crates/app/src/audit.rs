@@ -1,10 +1,9 @@
 //! Recording security events.
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
-use ekdwar_store::Conn;
 use ekdwar_store::audit::{self as store, AuditEntry, NewAuditEntry};
 
-use crate::App;
+use crate::core::{Core, Work};
 use crate::error::AppResult;
 use crate::i18n::Lang;
 
@@ -21,10 +20,16 @@ pub struct Actor {
     pub chosen_lang: Option<Lang>,
 }
 
-impl App {
-    pub async fn audit(
+crate::core::service!(
+    /// Reading the security log.
+    Audit
+);
+
+impl Core {
+    /// Records a security event on `conn` (normally the transaction of the change).
+    pub(crate) async fn audit(
         &self,
-        conn: &mut Conn,
+        work: &mut Work<'_>,
         actor: &Actor,
         subject: Option<&str>,
         action: AuditAction,
@@ -32,7 +37,7 @@ impl App {
         detail: Option<String>,
     ) -> AppResult<()> {
         store::append(
-            conn,
+            work,
             &NewAuditEntry {
                 at: self.clock.now(),
                 actor_id: actor.user_id.clone(),
@@ -46,8 +51,9 @@ impl App {
         .await?;
         Ok(())
     }
+}
 
-    /// A person's own security events, newest first.
+impl Audit {
     /// One page of a person's security events, newest first, older than the event `before`;
     /// and the id to continue from when there are older ones.
     pub async fn security_events(
@@ -56,7 +62,7 @@ impl App {
         before: Option<i64>,
     ) -> AppResult<(Vec<AuditEntry>, Option<i64>)> {
         const PAGE: usize = 20;
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.store.read().await?;
         let mut events = store::for_subject(&mut conn, user_id, before, PAGE as i64 + 1).await?;
         let more = events.len() > PAGE;
         events.truncate(PAGE);

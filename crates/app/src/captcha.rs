@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ekdwar_domain::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::App;
+use crate::core::Core;
 use crate::error::{AppError, AppResult, FieldError};
 
 const LIFETIME: Duration = Duration::from_secs(15 * 60);
@@ -64,7 +64,7 @@ pub fn solve_pow(nonce: &str, difficulty: u8) -> String {
         .unwrap_or_default()
 }
 
-impl App {
+impl Core {
     pub fn new_challenge(&self) -> Challenge {
         let nonce = self.random.token(16);
         let difficulty = self.config.security.pow_difficulty;

@@ -8,12 +8,13 @@
 
 use std::time::Duration;
 
-use ekdwar_store::Conn;
 use ekdwar_store::jobs::{self as store, Job};
 use serde_json::Value;
 
-use crate::App;
+use crate::core::{Core, Work};
 use crate::error::AppResult;
+use crate::notify::Notify;
+use crate::sso::Sso;
 
 /// Tell an app that a person's login session ended (OpenID Connect Back-Channel Logout 1.0).
 pub const BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
@@ -35,27 +36,36 @@ pub fn back_off(attempts: i64) -> Duration {
     Duration::from_secs(15 * (1u64 << attempts.clamp(0, 10)))
 }
 
-impl App {
+crate::core::service!(
+    /// The jobs runner.
+    Jobs,
+    notify: Notify,
+    sso: Sso
+);
+
+impl Core {
     /// Adds a job on `conn`, normally inside the transaction of the change that causes it.
     pub(crate) async fn enqueue_job(
         &self,
-        conn: &mut Conn,
+        work: &mut Work<'_>,
         kind: &str,
         payload: &Value,
     ) -> AppResult<()> {
         let now = self.clock.now();
-        store::enqueue(conn, kind, &payload.to_string(), now, now).await?;
-        self.wake_jobs.notify_one();
+        store::enqueue(work, kind, &payload.to_string(), now, now).await?;
+        work.added_job();
         Ok(())
     }
+}
 
+impl Jobs {
     /// Runs the jobs that are due; returns how many were attempted.
     pub async fn run_due_jobs(&self) -> AppResult<usize> {
         let now = self.clock.now();
         let batch = {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.work().await?;
             let b = store::claim_due(&mut tx, now, now.plus(LEASE), BATCH).await?;
-            ekdwar_store::commit(tx).await?;
+            tx.commit().await?;
             b
         };
         for job in &batch {
@@ -84,12 +94,12 @@ impl App {
     async fn run_job(&self, job: &Job, last: bool) -> Result<(), String> {
         let payload: Value = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
         match job.kind.as_str() {
-            BACKCHANNEL_LOGOUT => self.send_backchannel_logout(&payload).await,
+            BACKCHANNEL_LOGOUT => self.sso.send_backchannel_logout(&payload).await,
             DELIVER_MESSAGE => {
                 let id = payload["id"]
                     .as_i64()
                     .ok_or("a message job without an id")?;
-                self.deliver_message(id, last).await
+                self.notify.deliver_message(id, last).await
             }
             PURGE => {
                 match self.purge_expired().await {
@@ -131,5 +141,24 @@ impl App {
     /// Jobs of one kind, newest first.
     pub async fn jobs_of_kind(&self, kind: &str) -> AppResult<Vec<Job>> {
         Ok(store::of_kind(&mut *self.store.conn().await?, kind, 100).await?)
+    }
+}
+
+impl Jobs {
+    /// Deletes what has expired: ended sessions, verifications, idle throttle counters and used
+    /// challenges. Returns how many rows went.
+    pub async fn purge_expired(&self) -> anyhow::Result<u64> {
+        let now = self.clock.now();
+        // Keep a day of history so that recent failures and sessions can still be looked at.
+        let before = now.minus(std::time::Duration::from_secs(86_400));
+        let mut conn = self.store.conn().await?;
+        let mut n = ekdwar_store::sessions::purge(&mut conn, before).await?;
+        n += ekdwar_store::verifications::purge(&mut conn, before).await?;
+        n += ekdwar_store::throttle::purge(&mut conn, before).await?;
+        n += ekdwar_store::jobs::purge(&mut conn, before).await?;
+        // Codes and links in messages that were never sent (no gateway, or given up) are dead
+        // after a day; their text goes.
+        n += ekdwar_store::notify::forget_bodies(&mut conn, before).await?;
+        Ok(n)
     }
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod captcha;
 pub mod config;
+mod core;
 pub mod error;
 pub mod i18n;
 pub mod identity;
@@ -18,45 +19,45 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ekdwar_domain::throttle::ThrottlePolicy;
 use ekdwar_domain::time::SystemClock;
 use ekdwar_domain::{Clock, Region, Regions};
 use ekdwar_store::Store;
-use tokio::sync::Notify;
 
+pub use crate::audit::Audit;
 use crate::config::Config;
+use crate::core::Core;
 use crate::i18n::Lang;
+pub use crate::identity::Identity;
+pub use crate::jobs::Jobs;
 use crate::metrics::Metrics;
 use crate::notify::Gateways;
+pub use crate::notify::Notify;
 use crate::security::{OsRandom, PasswordHashing, Random, ServerKey};
+pub use crate::sso::Sso;
 
-/// Everything a use-case needs, cheap to clone.
+/// The portal's use-cases, one service per capability. Handlers call one method of one
+/// service each; the services share a private core (store, clock, randomness, keys,
+/// configuration, metrics) that nothing outside this crate can reach.
 #[derive(Clone)]
 pub struct App {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn Random>,
-    pub hashing: PasswordHashing,
-    pub key: ServerKey,
-    pub metrics: Arc<Metrics>,
-    /// The deployment's numbering plans for phone numbers typed without `+`.
-    pub regions: Regions,
-    pub default_lang: Lang,
-    /// The zone of the times people see.
-    pub time_zone: jiff::tz::TimeZone,
-    pub gateways: Gateways,
-    /// HTTP client for upstream identity providers.
-    pub http: reqwest::Client,
-    signer: Arc<sso::SignerCache>,
-    client_cache: Arc<sso::ClientCache>,
-    wake_jobs: Arc<Notify>,
+    core: Arc<Core>,
+    /// Accounts: registration, login, sessions, recovery, profile, two-step login,
+    /// external logins, administration of accounts.
+    pub identity: Identity,
+    /// The OpenID Connect provider: apps, authorization, tokens, keys, logout.
+    pub sso: Sso,
+    /// The outbox and its delivery through the gateways.
+    pub notify: Notify,
+    /// Reading the security log.
+    pub audit: Audit,
+    /// The jobs runner.
+    pub jobs: Jobs,
 }
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("store", &self.store)
+            .field("store", &self.core.store)
             .finish_non_exhaustive()
     }
 }
@@ -134,7 +135,7 @@ impl App {
         let time_zone = jiff::tz::TimeZone::get(&config.locale.time_zone)
             .map_err(|e| anyhow::anyhow!("locale.time_zone: {e}"))?;
         let gateways = Gateways::from_config(&config.smtp, &config.sms)?;
-        let app = Self {
+        let core = Arc::new(Core {
             config: Arc::new(config),
             store,
             clock: deps.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -149,71 +150,87 @@ impl App {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(15))
                 .build()?,
-            wake_jobs: Arc::new(Notify::new()),
+            wake_jobs: Arc::new(tokio::sync::Notify::new()),
             signer: Arc::default(),
             client_cache: Arc::default(),
-        };
-        app.ensure_signing_key()
+        });
+        let app = Self::assemble(core);
+        app.sso
+            .ensure_signing_key()
             .await
             .map_err(|e| anyhow::anyhow!("cannot prepare the token signing key: {e}"))?;
         Ok(app)
     }
 
-    /// The numbering plans for a number typed by someone reading `lang`: its country first.
-    pub fn regions_for(&self, lang: Option<&Lang>) -> Regions {
-        self.regions.preferring(lang.and_then(Lang::home_region))
-    }
-
-    /// The brute-force policy for one account (or one unknown identifier).
-    pub fn account_throttle(&self) -> ThrottlePolicy {
-        let s = &self.config.security;
-        ThrottlePolicy {
-            challenge_after: s.login_challenge_after,
-            free_failures: s.login_free_failures,
-            max_failures_per_hour: s.login_max_failures_per_hour,
-            ..ThrottlePolicy::default()
+    fn assemble(core: Arc<Core>) -> Self {
+        let sso = Sso::new(core.clone());
+        let identity = Identity::new(core.clone(), sso.clone());
+        let notify = Notify::new(core.clone());
+        Self {
+            audit: Audit::new(core.clone()),
+            jobs: Jobs::new(core.clone(), notify.clone(), sso.clone()),
+            identity,
+            sso,
+            notify,
+            core,
         }
     }
 
-    /// The policy for one client address: looser, since many citizens may share one address
-    /// (a service centre, a mobile carrier's NAT), but still capped.
-    pub fn address_throttle(&self) -> ThrottlePolicy {
-        ThrottlePolicy {
-            challenge_after: 10,
-            free_failures: 30,
-            max_failures_per_hour: 1000,
-            ..ThrottlePolicy::default()
-        }
+    /// The configuration the portal runs with.
+    pub fn config(&self) -> &Config {
+        &self.core.config
     }
 
-    /// Limits messages sent to one phone or e-mail (against SMS bombing).
-    pub fn send_throttle(&self) -> ThrottlePolicy {
-        ThrottlePolicy {
-            challenge_after: i64::MAX,
-            free_failures: 5,
-            base_delay: std::time::Duration::from_secs(60),
-            max_failures_per_hour: 20,
-            ..ThrottlePolicy::default()
-        }
+    pub fn metrics(&self) -> &Metrics {
+        &self.core.metrics
     }
-}
 
-impl App {
-    /// Deletes what has expired: ended sessions, verifications, idle throttle counters and used
-    /// challenges. Returns how many rows went.
-    pub async fn purge_expired(&self) -> anyhow::Result<u64> {
-        let now = self.clock.now();
-        // Keep a day of history so that recent failures and sessions can still be looked at.
-        let before = now.minus(std::time::Duration::from_secs(86_400));
-        let mut conn = self.store.conn().await?;
-        let mut n = ekdwar_store::sessions::purge(&mut conn, before).await?;
-        n += ekdwar_store::verifications::purge(&mut conn, before).await?;
-        n += ekdwar_store::throttle::purge(&mut conn, before).await?;
-        n += ekdwar_store::jobs::purge(&mut conn, before).await?;
-        // Codes and links in messages that were never sent (no gateway, or given up) are dead
-        // after a day; their text goes.
-        n += ekdwar_store::notify::forget_bodies(&mut conn, before).await?;
-        Ok(n)
+    pub fn clock(&self) -> &dyn Clock {
+        self.core.clock.as_ref()
+    }
+
+    pub fn random(&self) -> &dyn Random {
+        self.core.random.as_ref()
+    }
+
+    /// The server's key, for the edge's own MACs (CSRF tokens).
+    pub fn key(&self) -> &ServerKey {
+        &self.core.key
+    }
+
+    pub fn default_lang(&self) -> &Lang {
+        &self.core.default_lang
+    }
+
+    /// The zone of the times people see.
+    pub fn time_zone(&self) -> &jiff::tz::TimeZone {
+        &self.core.time_zone
+    }
+
+    pub fn backend(&self) -> ekdwar_store::Backend {
+        self.core.store.backend()
+    }
+
+    /// Whether messages on `channel` leave the portal (a gateway is configured).
+    pub fn can_send(&self, channel: ekdwar_domain::Channel) -> bool {
+        self.core.gateways.has(channel)
+    }
+
+    /// The store beneath the services, for tests that check what was written.
+    #[cfg(feature = "testing")]
+    pub fn store(&self) -> &Store {
+        &self.core.store
+    }
+
+    /// The password hashing, for tests of stored hashes.
+    #[cfg(feature = "testing")]
+    pub fn hashing(&self) -> &PasswordHashing {
+        &self.core.hashing
+    }
+
+    /// Checks that the database answers (readiness).
+    pub async fn ready(&self) -> ekdwar_store::Result<()> {
+        self.core.store.ping().await
     }
 }
 

@@ -6,7 +6,7 @@ use ekdwar_domain::Timestamp;
 use ekdwar_domain::throttle::{Counter, Quota, ThrottlePolicy, Verdict};
 use ekdwar_store::Conn;
 
-use crate::App;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 
 /// The refusal for a limit that frees up at `until`.
@@ -16,7 +16,7 @@ pub(crate) fn throttled(until: Timestamp, now: Timestamp) -> AppError {
     }
 }
 
-impl App {
+impl Core {
     /// Counts one more failure on `key` under `policy`: the counter before and after, or the
     /// time the key is locked until (then nothing is counted).
     pub(crate) async fn count_failure(

@@ -5,14 +5,13 @@
 use std::time::Duration;
 
 use ekdwar_domain::{Channel, Contact};
-use ekdwar_store::Conn;
 use ekdwar_store::notify::{self as outbox, NewMessage, OutboxMessage, OutboxStatus};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::App;
 use crate::config::{SmsConfig, SmtpConfig, SmtpSecurity};
+use crate::core::{Core, Work};
 use crate::error::AppResult;
 use crate::i18n::Lang;
 
@@ -133,10 +132,15 @@ pub struct Outgoing<'a> {
     pub args: Vec<(&'static str, String)>,
 }
 
-impl App {
+crate::core::service!(
+    /// The outbox and its delivery through the gateways.
+    Notify
+);
+
+impl Core {
     /// Renders a message and writes it to the outbox on `conn` (normally inside the
     /// transaction of the change it reports).
-    pub async fn enqueue(&self, conn: &mut Conn, m: Outgoing<'_>) -> AppResult<()> {
+    pub(crate) async fn enqueue(&self, work: &mut Work<'_>, m: Outgoing<'_>) -> AppResult<()> {
         let channel = m.to.channel();
         let (subject, body) = match channel {
             Channel::Sms => (
@@ -154,7 +158,7 @@ impl App {
             OutboxStatus::Local
         };
         let id = outbox::enqueue(
-            conn,
+            work,
             &NewMessage {
                 channel,
                 recipient: m.to.as_str().to_string(),
@@ -168,7 +172,7 @@ impl App {
         .await?;
         if status == OutboxStatus::Pending {
             self.enqueue_job(
-                conn,
+                work,
                 crate::jobs::DELIVER_MESSAGE,
                 &serde_json::json!({ "id": id }),
             )
@@ -179,9 +183,13 @@ impl App {
 
     /// Writes what `enqueue` would for a message to no one: the same row, marked as a decoy,
     /// so that answering an unknown account costs the same writes as a known one.
-    pub(crate) async fn enqueue_decoy(&self, conn: &mut Conn, channel: Channel) -> AppResult<()> {
+    pub(crate) async fn enqueue_decoy(
+        &self,
+        work: &mut Work<'_>,
+        channel: Channel,
+    ) -> AppResult<()> {
         let id = outbox::enqueue(
-            conn,
+            work,
             &NewMessage {
                 channel,
                 recipient: "decoy".into(),
@@ -196,13 +204,35 @@ impl App {
         // And the job a real message would have: its run finds a decoy and sends nothing.
         if self.gateways.has(channel) {
             self.enqueue_job(
-                conn,
+                work,
                 crate::jobs::DELIVER_MESSAGE,
                 &serde_json::json!({ "id": id }),
             )
             .await?;
         }
         Ok(())
+    }
+}
+
+impl Notify {
+    /// Writes messages to the outbox in one unit of work, as a use-case would.
+    #[cfg(feature = "testing")]
+    pub async fn enqueue_all(&self, messages: Vec<Outgoing<'_>>) -> AppResult<()> {
+        let mut work = self.work().await?;
+        for m in messages {
+            self.enqueue(&mut work, m).await?;
+        }
+        work.commit().await
+    }
+
+    /// Messages in the outbox, newest first.
+    pub async fn outbox(&self, to: Option<&str>, limit: i64) -> AppResult<Vec<OutboxMessage>> {
+        let recipient = to.map(|t| match Contact::parse(t, &self.regions) {
+            Ok(c) => c.as_str().to_string(),
+            Err(_) => t.trim().to_string(),
+        });
+        let mut conn = self.store.conn().await?;
+        Ok(outbox::list(&mut conn, recipient.as_deref(), limit).await?)
     }
 
     /// Hands one message to its gateway (the `deliver-message` job); `last` says this is the

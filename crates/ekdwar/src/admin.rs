@@ -48,13 +48,14 @@ pub(crate) async fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
         KeysCmd::Rotate(common) => {
             let kid = app(&common)
                 .await?
+                .sso
                 .rotate_signing_key()
                 .await
                 .map_err(explain)?;
             println!("now signing with key {kid}");
         }
         KeysCmd::List(common) => {
-            let jwks = app(&common).await?.jwks().await.map_err(explain)?;
+            let jwks = app(&common).await?.sso.jwks().await.map_err(explain)?;
             println!("{}", serde_json::to_string_pretty(&jwks)?);
         }
     }
@@ -68,7 +69,11 @@ pub(crate) async fn outbox(
     common: Common,
 ) -> anyhow::Result<()> {
     let app = app(&common).await?;
-    let msgs = app.outbox(to.as_deref(), limit).await.map_err(explain)?;
+    let msgs = app
+        .notify
+        .outbox(to.as_deref(), limit)
+        .await
+        .map_err(explain)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&msgs)?);
     } else if msgs.is_empty() {

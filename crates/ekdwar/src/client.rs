@@ -134,6 +134,7 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
             let app = app(&common).await?;
             let f = fields;
             let created = app
+                .sso
                 .add_client(ClientInput {
                     name,
                     redirect_uris: f.redirect_uris,
@@ -154,7 +155,12 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
             print_json(&client_json(&created.client, created.secret.as_deref()))
         }
         ClientCmd::List { common } => {
-            let list = app(&common).await?.clients(false).await.map_err(explain)?;
+            let list = app(&common)
+                .await?
+                .sso
+                .clients(false)
+                .await
+                .map_err(explain)?;
             print_json(&serde_json::Value::Array(
                 list.iter().map(|c| client_json(c, None)).collect(),
             ))
@@ -162,6 +168,7 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
         ClientCmd::Show { client_id, common } => {
             let c = app(&common)
                 .await?
+                .sso
                 .client(&client_id)
                 .await
                 .map_err(explain)?
@@ -178,6 +185,7 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
             let list = |v: Vec<String>| (!v.is_empty()).then_some(v);
             let c = app(&common)
                 .await?
+                .sso
                 .update_client(
                     &client_id,
                     ClientPatch {
@@ -204,6 +212,7 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
         ClientCmd::Disable { client_id, common } | ClientCmd::Enable { client_id, common } => {
             let c = app(&common)
                 .await?
+                .sso
                 .set_client_enabled(&client_id, enable)
                 .await
                 .map_err(explain)?;
@@ -212,6 +221,7 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
         ClientCmd::RotateSecret { client_id, common } => {
             let secret = app(&common)
                 .await?
+                .sso
                 .rotate_client_secret(&client_id)
                 .await
                 .map_err(explain)?;

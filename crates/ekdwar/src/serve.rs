@@ -32,7 +32,7 @@ pub(crate) async fn worker(common: &Common) -> anyhow::Result<()> {
     let app = app(common).await?;
     println!("Ekdwar worker is running jobs");
     tokio::select! {
-        () = app.run_jobs() => {}
+        () = app.jobs.run_jobs() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
@@ -44,19 +44,19 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen = config.server.listen.clone();
     let url = config.public_url();
     let app = App::build(config, Deps::default()).await?;
-    tracing::info!(backend = ?app.store.backend(), "database ready");
+    tracing::info!(backend = ?app.backend(), "database ready");
     for (channel, name) in [
         (ekdwar_domain::Channel::Sms, "SMS"),
         (ekdwar_domain::Channel::Email, "E-mail"),
     ] {
-        if !app.gateways.has(channel) {
+        if !app.can_send(channel) {
             tracing::warn!(
                 "{name} gateway not configured: messages stay in the local outbox (read them with `ekdwar outbox`)"
             );
         }
     }
     if args.demo {
-        for (pid, pw) in app.seed_demo().await.map_err(explain)? {
+        for (pid, pw) in app.identity.seed_demo().await.map_err(explain)? {
             println!("demo account: portal ID {pid}, password {pw}");
         }
     }
@@ -64,7 +64,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     println!("Ekdwar is ready: open {url}/");
-    if app.config.server.dev_mode {
+    if app.config().server.dev_mode {
         println!("Development mode: sent messages are at {url}/dev/outbox");
     }
     let shutdown = async {

@@ -144,6 +144,7 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
             let app = app(&common).await?;
             let password = Password::new(read_password()?);
             let u = app
+                .identity
                 .admin_add_user(NewUserInput {
                     portal_id,
                     first_name,
@@ -161,6 +162,7 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::Show { who, json, common } => {
             let app = app(&common).await?;
             let u = app
+                .identity
                 .admin_find_user(&who)
                 .await
                 .map_err(explain)?
@@ -174,7 +176,11 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
             common,
         } => {
             let app = app(&common).await?;
-            let users = app.admin_list_users(limit, offset).await.map_err(explain)?;
+            let users = app
+                .identity
+                .admin_list_users(limit, offset)
+                .await
+                .map_err(explain)?;
             if json {
                 println!(
                     "{}",
@@ -189,6 +195,7 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::Lock { who, common } => {
             let app = app(&common).await?;
             let u = app
+                .identity
                 .admin_set_status(&who, AccountStatus::Locked)
                 .await
                 .map_err(explain)?;
@@ -196,7 +203,11 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
         }
         UserCmd::TwoStepOff { who, common } => {
             let app = app(&common).await?;
-            let u = app.admin_two_step_off(&who).await.map_err(explain)?;
+            let u = app
+                .identity
+                .admin_two_step_off(&who)
+                .await
+                .map_err(explain)?;
             println!(
                 "two-step login is off for {}; their sessions have ended",
                 u.portal_id
@@ -205,6 +216,7 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::Unlock { who, common } => {
             let app = app(&common).await?;
             let u = app
+                .identity
                 .admin_set_status(&who, AccountStatus::Active)
                 .await
                 .map_err(explain)?;

@@ -32,6 +32,9 @@ use sqlx::{Any, AnyPool, Connection, Executor, SqlSafeStr, Transaction};
 
 pub use sqlx::AnyConnection as Conn;
 
+/// A write transaction, begun with [`Store::begin`]; it dereferences to a [`Conn`].
+pub type Tx = Transaction<'static, Any>;
+
 /// Which database engine is behind a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -193,9 +196,14 @@ pub enum Schema {
 }
 
 /// A pool of connections to one database.
+///
+/// On SQLite, writes go through one writer connection: they queue in the process instead of
+/// busy-waiting on the file lock, and reads use a pool of read-only connections that never wait
+/// for a writer (WAL). On PostgreSQL both are the same pool.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    readers: AnyPool,
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -233,32 +241,30 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let synchronous = if full_sync { "FULL" } else { "NORMAL" };
-        let pool = match backend {
+        Ok(match backend {
             Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .after_connect(move |conn, _| {
-                        Box::pin(async move {
-                            conn.execute(sql!(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
-                            ))
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?
+                // The writer first: it sets WAL mode, which the readers then find.
+                let writer = sqlite_pool(&options, 1, synchronous, false).await?;
+                let readers = sqlite_pool(&options, 8, synchronous, true).await?;
+                Self {
+                    readers,
+                    writer,
+                    backend,
+                }
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
-                    .await?
+                    .await?;
+                Self {
+                    readers: pool.clone(),
+                    writer: pool,
+                    backend,
+                }
             }
-        };
-        Ok(Self { pool, backend })
+        })
     }
 
     /// The SQLite URL for a database file inside the data folder.
@@ -272,7 +278,7 @@ impl Store {
 
     /// Applies every migration not yet applied.
     pub async fn migrate(&self) -> Result<()> {
-        migrator(self.backend).run(&self.pool).await?;
+        migrator(self.backend).run(&self.writer).await?;
         Ok(())
     }
 
@@ -287,7 +293,7 @@ impl Store {
                 .cloned()
                 .collect(),
         );
-        m.run(&self.pool).await?;
+        m.run(&self.writer).await?;
         Ok(())
     }
 
@@ -356,27 +362,62 @@ impl Store {
         })
     }
 
-    /// A connection for one or more statements outside a transaction.
+    /// A connection that may write, for one or more statements outside a transaction. On
+    /// SQLite this is the one writer: hold it briefly, and never ask for another connection
+    /// that may write while holding it.
     pub async fn conn(&self) -> Result<PoolConnection<Any>> {
-        Ok(self.pool.acquire().await?)
+        Ok(self.writer.acquire().await?)
     }
 
-    /// A write transaction. On SQLite it takes the write lock at once, so two transactions
-    /// that read before writing wait for each other instead of failing with "database is
-    /// locked".
+    /// A connection that only reads (on SQLite it refuses writes): reads never queue behind
+    /// writes.
+    pub async fn read(&self) -> Result<PoolConnection<Any>> {
+        Ok(self.readers.acquire().await?)
+    }
+
+    /// A write transaction. On SQLite it takes the write lock at once, so that another
+    /// process writing the same file (a CLI command) and this one wait for each other instead
+    /// of failing with "database is locked".
     pub async fn begin(&self) -> Result<Transaction<'static, Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.readers.acquire().await?;
         conn.ping().await?;
         Ok(())
     }
+}
+
+/// A pool of connections to one SQLite file, all with the same settings; `read_only` ones
+/// refuse writes, so a write sent to the wrong pool fails loudly in tests.
+async fn sqlite_pool(
+    options: &AnyConnectOptions,
+    size: u32,
+    synchronous: &'static str,
+    read_only: bool,
+) -> Result<AnyPool> {
+    let query_only = if read_only { "ON" } else { "OFF" };
+    Ok(AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(sql!(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; \
+                     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; \
+                     PRAGMA query_only={query_only};"
+                ))
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
+        .await?)
 }
 
 /// Commits a transaction begun with [`Store::begin`].

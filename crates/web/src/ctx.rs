@@ -146,7 +146,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Me {
 }
 
 fn client_ip(app: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
-    if app.config.server.behind_tls_proxy
+    if app.config().server.behind_tls_proxy
         && let Some(xff) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
         && let Some(last) = xff.rsplit(',').next()
     {
@@ -224,7 +224,7 @@ fn content_security_policy(targets: Option<&FormTargets>) -> HeaderValue {
 fn mask(app: &App, token: &str) -> String {
     let token = token.as_bytes();
     let mut m = vec![0u8; token.len()];
-    app.random.fill(&mut m);
+    app.random().fill(&mut m);
     let x: Vec<u8> = token.iter().zip(&m).map(|(t, m)| t ^ m).collect();
     format!("{}{}", hex::encode(m), hex::encode(x))
 }
@@ -274,7 +274,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let secure = app.config.server.behind_tls_proxy;
+    let secure = app.config().server.behind_tls_proxy;
     if secure {
         host_cookies_only(&mut parts.headers);
     }
@@ -282,16 +282,20 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
 
     let (csrf_seed, new_seed) = match jar.get(CSRF_COOKIE).map(|c| c.value().to_string()) {
         Some(v) if v.len() >= 16 && v.len() <= 64 => (v, false),
-        _ => (app.random.token(24), true),
+        _ => (app.random().token(24), true),
     };
-    let csrf_token = app.key.sign_b64(&[b"csrf", csrf_seed.as_bytes()]);
+    let csrf_token = app.key().sign_b64(&[b"csrf", csrf_seed.as_bytes()]);
     let csrf = mask(&app, &csrf_token);
 
     let user = match jar.get(SESSION_COOKIE) {
-        Some(c) => app.authenticate(c.value()).await.unwrap_or_else(|e| {
-            tracing::error!(error = %e.chain(), "session look-up failed");
-            None
-        }),
+        Some(c) => app
+            .identity
+            .authenticate(c.value())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e.chain(), "session look-up failed");
+                None
+            }),
         None => None,
     };
     let chosen_lang = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
@@ -306,7 +310,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            Lang::negotiate(accept, &app.default_lang)
+            Lang::negotiate(accept, app.default_lang())
         });
     let notice = parts.uri.query().and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
@@ -320,13 +324,14 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     });
     let ctx = Ctx {
         phone_examples: app
+            .identity
             .regions_for(Some(&lang))
             .examples()
             .iter()
             .map(|e| unbroken(e))
             .collect::<Vec<_>>()
             .join(", "),
-        time_zone: app.time_zone.clone(),
+        time_zone: app.time_zone().clone(),
         lang: lang.clone(),
         csrf: csrf.clone(),
         actor: Actor {
@@ -397,7 +402,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     // An expired password (when the policy sets an expiry) is changed before anything else,
     // on every request, not only right after login.
     if let Some(s) = &ctx.user
-        && app.password_expired(&s.user, app.clock.now())
+        && app.identity.password_expired(&s.user, app.clock().now())
         && !["/account/password", "/logout", "/language"].contains(&parts.uri.path())
         && !parts.uri.path().starts_with("/static/")
     {
@@ -411,7 +416,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     // Administrators set up two-step login before anything else (ASVS 2.2.1 level 2): a session
     // that has not passed a second step can do nothing but that.
     if let Some(s) = &ctx.user
-        && app.must_set_up_two_step(s)
+        && app.identity.must_set_up_two_step(s)
         && !parts.uri.path().starts_with("/account/two-step")
         && !["/logout", "/language", "/password/strength"].contains(&parts.uri.path())
         && !parts.uri.path().starts_with("/static/")
@@ -524,7 +529,7 @@ fn secure_headers(app: &App, h: &mut HeaderMap, targets: Option<&FormTargets>) {
         "camera=(), microphone=(), geolocation=(), interest-cohort=()",
     );
     set(h, "cross-origin-opener-policy", "same-origin");
-    if app.config.server.behind_tls_proxy {
+    if app.config().server.behind_tls_proxy {
         set(
             h,
             "strict-transport-security",

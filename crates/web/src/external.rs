@@ -35,7 +35,7 @@ pub async fn start(
     } else {
         ExternalIntent::Login
     };
-    let started = app.start_external(&provider, intent).await?;
+    let started = app.identity.start_external(&provider, intent).await?;
     let jar = jar.add(c.cookie(EXTERNAL_FLOW, started.cookie, Some(600)));
     Ok((jar, Redirect::to(&started.redirect)).into_response())
 }
@@ -66,6 +66,7 @@ pub async fn callback(
     }
     let linking = c.user.is_some();
     let done = app
+        .identity
         .finish_external(
             &provider,
             &q.code,
@@ -118,8 +119,9 @@ async fn linked_page(
     user_id: &str,
     errors: Errors,
 ) -> Result<Response, WebError> {
-    let links = app.linked_logins(user_id).await?;
+    let links = app.identity.linked_logins(user_id).await?;
     let upstreams = app
+        .identity
         .upstreams()
         .iter()
         .filter(|u| !links.iter().any(|l| l.0 == u.id))
@@ -150,7 +152,7 @@ pub async fn remove(
     Form(f): Form<RemoveForm>,
 ) -> Result<Response, WebError> {
     let s = &me;
-    match app.unlink_external(s, &f.provider, &c.actor).await {
+    match app.identity.unlink_external(s, &f.provider, &c.actor).await {
         Ok(()) => {
             Ok(Redirect::to("/account/linked?notice=notice-external-unlinked").into_response())
         }

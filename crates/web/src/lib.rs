@@ -28,7 +28,7 @@ pub use ctx::Ctx;
 /// cannot be left exposed to cookies or need a CSRF token.
 pub fn router(app: App) -> Router {
     let pages = Router::new()
-        .merge(system::routes(app.config.server.dev_mode))
+        .merge(system::routes(app.config().server.dev_mode))
         .merge(identity::routes())
         .merge(external::routes())
         .merge(sso::routes())
@@ -72,7 +72,7 @@ async fn request_id(
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
-        .map_or_else(|| app.random.token(12), str::to_string);
+        .map_or_else(|| app.random().token(12), str::to_string);
     let span = tracing::info_span!("request", id = %id);
     let mut resp = REQUEST_ID
         .scope(id.clone(), next.run(req))
@@ -98,7 +98,7 @@ async fn record_metrics(
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
     tracing::info!(%method, %route, status, ms = start.elapsed().as_millis() as u64, "request");
-    app.metrics
+    app.metrics()
         .http_requests
         .get_or_create(&HttpLabels {
             method,
@@ -106,7 +106,7 @@ async fn record_metrics(
             status,
         })
         .inc();
-    app.metrics
+    app.metrics()
         .http_duration
         .get_or_create(&RouteLabels { route })
         .observe(start.elapsed().as_secs_f64());
@@ -121,10 +121,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = app
-        .config
+        .config()
         .server
         .run_worker
-        .then(|| tokio::spawn(app.clone().run_jobs()));
+        .then(|| tokio::spawn(app.jobs.clone().run_jobs()));
     let result = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),

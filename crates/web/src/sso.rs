@@ -24,7 +24,7 @@ use crate::error::{Errors, WebError};
 use crate::identity::{ConfirmPage, Confirmed, render};
 
 pub async fn discovery(State(app): State<App>) -> Response {
-    let iss = app.config.issuer();
+    let iss = app.config().issuer();
     Json(json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/authorize"),
@@ -58,7 +58,7 @@ pub async fn discovery(State(app): State<App>) -> Response {
 }
 
 pub async fn jwks(State(app): State<App>) -> Result<Response, WebError> {
-    let keys = app.jwks().await?;
+    let keys = app.sso.jwks().await?;
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response())
 }
 
@@ -112,7 +112,7 @@ fn freshly_logged_in(app: &App, c: &Ctx, raw: &str) -> bool {
         .find(|(k, _)| k == "_fresh")
         .map(|(_, v)| v.into_owned());
     match (&mark, &c.user) {
-        (Some(m), Some(s)) => app.freshly_logged_in(m, s),
+        (Some(m), Some(s)) => app.identity.freshly_logged_in(m, s),
         _ => false,
     }
 }
@@ -122,7 +122,7 @@ fn freshly_logged_in(app: &App, c: &Ctx, raw: &str) -> bool {
 pub fn after_login(app: &App, next: &str, token: &str) -> String {
     if next.starts_with("/authorize?") {
         let hash = ekdwar_app::security::sha256_hex(token.as_bytes());
-        format!("{next}&_fresh={}", app.fresh_login_mark(&hash))
+        format!("{next}&_fresh={}", app.identity.fresh_login_mark(&hash))
     } else {
         next.to_string()
     }
@@ -136,7 +136,7 @@ async fn run_authorize(
     fresh: bool,
     consent_answer: Option<bool>,
 ) -> Result<Response, WebError> {
-    let req = match app.parse_authorize(&params).await {
+    let req = match app.sso.parse_authorize(&params).await {
         Ok(r) => r,
         Err(AuthorizeError::ToUser(code)) => {
             return Ok(error_page(
@@ -151,8 +151,12 @@ async fn run_authorize(
     };
     let session = c.user.as_ref();
     let step = match (consent_answer, session) {
-        (Some(allow), Some(s)) => app.answer_consent(&req, s, allow, fresh, &c.actor).await?,
-        _ => app.authorize_step(&req, session, fresh).await?,
+        (Some(allow), Some(s)) => {
+            app.sso
+                .answer_consent(&req, s, allow, fresh, &c.actor)
+                .await?
+        }
+        _ => app.sso.authorize_step(&req, session, fresh).await?,
     };
     Ok(match step {
         Step::Redirect(url) => Redirect::to(&url).into_response(),
@@ -199,7 +203,7 @@ async fn run_authorize(
 pub async fn login_targets(app: &App, next: &str) -> FormTargets {
     let target = match next.strip_prefix("/authorize?") {
         Some(q) => match serde_urlencoded::from_str::<AuthorizeParams>(q) {
-            Ok(p) => app.authorize_target(&p).await,
+            Ok(p) => app.sso.authorize_target(&p).await,
             Err(_) => None,
         },
         None => None,
@@ -308,7 +312,7 @@ pub async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> R
         Ok(f) => f,
         Err(e) => return oauth_error(e),
     };
-    match app.token(form, basic_auth(&headers)).await {
+    match app.sso.token(form, basic_auth(&headers)).await {
         Ok(v) => ([(header::PRAGMA, "no-cache")], Json(v)).into_response(),
         Err(e) => oauth_error(e),
     }
@@ -329,7 +333,7 @@ pub async fn userinfo(State(app): State<App>, headers: HeaderMap, body: Bytes) -
     let Some(token) = from_header.or(from_body) else {
         return oauth_error(OAuthError::new("invalid_token", "no access token"));
     };
-    match app.userinfo(&token).await {
+    match app.sso.userinfo(&token).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => oauth_error(e),
     }
@@ -340,7 +344,7 @@ pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Bytes)
         Ok(f) => f,
         Err(e) => return oauth_error(e),
     };
-    match app.introspect(form, basic_auth(&headers)).await {
+    match app.sso.introspect(form, basic_auth(&headers)).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => oauth_error(e),
     }
@@ -351,7 +355,7 @@ pub async fn revoke(State(app): State<App>, headers: HeaderMap, body: Bytes) -> 
         Ok(f) => f,
         Err(e) => return oauth_error(e),
     };
-    match app.revoke(form, basic_auth(&headers)).await {
+    match app.sso.revoke(form, basic_auth(&headers)).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => oauth_error(e),
     }
@@ -383,6 +387,7 @@ async fn finish_logout(
     p: LogoutParams,
 ) -> Result<Response, WebError> {
     let to = app
+        .sso
         .end_session(
             c.user.as_ref(),
             p.id_token_hint.as_deref(),
@@ -411,7 +416,7 @@ pub async fn logout_get(
     // The hint proves the request only if it was issued in this browser's own session: any
     // token the portal signed, even another person's, is not enough (security finding 9).
     let proven = match (p.id_token_hint.as_deref(), &c.user) {
-        (Some(t), Some(s)) => app.verify_jwt(t).await.is_some_and(|claims| {
+        (Some(t), Some(s)) => app.sso.verify_jwt(t).await.is_some_and(|claims| {
             claims["sid"].as_str() == Some(&s.session.id_hash[..32.min(s.session.id_hash.len())])
         }),
         _ => false,
@@ -420,7 +425,7 @@ pub async fn logout_get(
         return finish_logout(&app, &c, jar, p).await;
     }
     let target = match (&p.client_id, &p.post_logout_redirect_uri) {
-        (Some(id), Some(uri)) => app.post_logout_target(id, uri).await?,
+        (Some(id), Some(uri)) => app.sso.post_logout_target(id, uri).await?,
         _ => None,
     };
     Ok(FormTargets::of(target.as_ref()).apply(render(&LogoutPage {
@@ -460,7 +465,7 @@ pub async fn logo(
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let Some((png, etag)) = app.client_logo(&id).await? else {
+    let Some((png, etag)) = app.sso.client_logo(&id).await? else {
         return Err(WebError(ekdwar_app::error::AppError::NotFound));
     };
     let etag = format!("\"{etag}\"");
@@ -513,6 +518,7 @@ struct AppsPage<'a> {
 
 pub async fn apps(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
     let apps = app
+        .sso
         .clients(true)
         .await?
         .into_iter()
@@ -547,6 +553,7 @@ pub async fn helpdesk(
     Query(s): Query<SearchQuery>,
 ) -> Result<Response, WebError> {
     let apps = app
+        .sso
         .helpdesk(&s.q)
         .await?
         .into_iter()
@@ -578,6 +585,7 @@ struct ConnectedPage<'a> {
 pub async fn connected(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
     let s = &me;
     let apps = app
+        .sso
         .connected_apps(&s.user.id)
         .await?
         .into_iter()
@@ -617,6 +625,7 @@ pub async fn disconnect(
     let s = &me;
     if !f.confirmed.yes() {
         let Some(name) = app
+            .sso
             .connected_apps(&s.user.id)
             .await?
             .into_iter()
@@ -636,7 +645,7 @@ pub async fn disconnect(
             cancel: "/account/apps",
         }));
     }
-    app.disconnect_app(s, &f.client_id, &c.actor).await?;
+    app.sso.disconnect_app(s, &f.client_id, &c.actor).await?;
     Ok(Redirect::to("/account/apps?notice=notice-app-disconnected").into_response())
 }
 

@@ -36,7 +36,7 @@ pub async fn healthz() -> &'static str {
 
 /// Ready when the database answers.
 pub async fn readyz(State(app): State<App>) -> Response {
-    match app.store.ping().await {
+    match app.ready().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
@@ -52,7 +52,7 @@ pub async fn metrics(
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let allowed = match &app.config.server.metrics_token {
+    let allowed = match &app.config().server.metrics_token {
         Some(token) => headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -74,7 +74,7 @@ pub async fn metrics(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app.metrics.encode(),
+        app.metrics().encode(),
     )
         .into_response()
 }
@@ -112,7 +112,9 @@ pub async fn switch_language(
 ) -> Result<Response, WebError> {
     let lang = Lang::parse(&f.lang).unwrap_or_else(|| c.lang.clone());
     if let Some(s) = &c.user {
-        app.set_language(&s.user.id, &lang, &c.actor).await?;
+        app.identity
+            .set_language(&s.user.id, &lang, &c.actor)
+            .await?;
     }
     // Only local paths, so the switch cannot be used to send people elsewhere.
     let next = local_path(&f.back).unwrap_or("/").to_string();
@@ -130,7 +132,7 @@ struct OutboxPage<'a> {
 
 /// Development mode only: the messages the portal would have sent.
 pub async fn dev_outbox(State(app): State<App>, c: Ctx) -> Result<Response, WebError> {
-    let messages = app.outbox(None, 50).await?;
+    let messages = app.notify.outbox(None, 50).await?;
     Ok(render(&OutboxPage {
         c: &c,
         errors: Errors::default(),

@@ -3,14 +3,13 @@
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{
-    AccountLevel, AccountStatus, AccountType, Contact, Email, LoginIdentifier, PersonName, Phone,
-    PortalId, Role,
+    AccountLevel, AccountStatus, AccountType, Email, LoginIdentifier, PersonName, Phone, PortalId,
+    Role,
 };
 use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, User};
-use ekdwar_store::notify::{self as outbox, OutboxMessage};
 
-use crate::App;
+use super::Identity;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
@@ -37,7 +36,7 @@ fn cli() -> Actor {
     }
 }
 
-impl App {
+impl Identity {
     pub async fn admin_add_user(&self, input: NewUserInput) -> AppResult<User> {
         let mut check = FormCheck::default();
         let portal_id = check.take("portal_id", PortalId::parse(&input.portal_id));
@@ -81,7 +80,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         match users::insert(&mut tx, &user).await {
             Ok(()) => {}
             Err(StoreError::Conflict(col)) => {
@@ -106,7 +105,7 @@ impl App {
             Some(user.role.as_str().into()),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(user)
     }
 
@@ -134,9 +133,10 @@ impl App {
             .admin_find_user(query)
             .await?
             .ok_or(AppError::NotFound)?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         ekdwar_store::second_factor::remove(&mut tx, &user.id).await?;
-        self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+        self.sso
+            .end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
             .await?;
         self.audit(
             &mut tx,
@@ -148,7 +148,7 @@ impl App {
         )
         .await?;
         self.notify_owner(&mut tx, &user, "two-step-off").await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(user)
     }
 
@@ -159,10 +159,11 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         users::set_status(&mut tx, &user.id, status, now).await?;
         if status == AccountStatus::Locked {
-            self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+            self.sso
+                .end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
                 .await?;
         } else {
             super::login::forgive(&mut tx, &user).await?;
@@ -180,20 +181,10 @@ impl App {
             None,
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(users::by_id(&mut *self.store.conn().await?, &user.id)
             .await?
             .unwrap_or(user))
-    }
-
-    /// Messages in the outbox, newest first.
-    pub async fn outbox(&self, to: Option<&str>, limit: i64) -> AppResult<Vec<OutboxMessage>> {
-        let recipient = to.map(|t| match Contact::parse(t, &self.regions) {
-            Ok(c) => c.as_str().to_string(),
-            Err(_) => t.trim().to_string(),
-        });
-        let mut conn = self.store.conn().await?;
-        Ok(outbox::list(&mut conn, recipient.as_deref(), limit).await?)
     }
 
     /// Creates the demo accounts if they do not exist yet; returns their portal IDs.

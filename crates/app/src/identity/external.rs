@@ -16,8 +16,8 @@ use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, ExternalIdentity, User};
 use serde_json::Value;
 
+use super::Identity;
 use super::{Authenticated, CurrentSession, LoggedIn};
-use crate::App;
 use crate::audit::Actor;
 use crate::config::UpstreamConfig;
 use crate::error::{AppError, AppResult};
@@ -39,7 +39,7 @@ pub struct ExternalStart {
     pub cookie: String,
 }
 
-impl App {
+impl Identity {
     pub fn upstreams(&self) -> &[UpstreamConfig] {
         &self.config.upstream
     }
@@ -208,7 +208,7 @@ impl App {
             .to_string();
         let email = claims["email"].as_str().map(str::to_string);
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let linked = users::external(&mut tx, provider, &subject).await?;
         let user = match (intent, linked, current) {
             ("link", Some(l), Some(cur)) if l.user_id == cur.user.id => cur.user.clone(),
@@ -278,7 +278,7 @@ impl App {
         let amr = match current {
             Some(cur) if cur.user.id == user.id => cur.session.amr.clone(),
             _ if self.has_two_step(&mut tx, &user.id).await? => {
-                ekdwar_store::commit(tx).await?;
+                tx.commit().await?;
                 return Ok(Authenticated::SecondStep(
                     self.second_step_ticket(&user.id, "fed"),
                 ));
@@ -299,7 +299,7 @@ impl App {
             Some(format!("external:{provider}")),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         self.metrics.login("success");
         Ok(Authenticated::Session(Box::new(LoggedIn {
             token,
@@ -402,7 +402,7 @@ impl App {
         provider: &str,
         actor: &Actor,
     ) -> AppResult<()> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let links = users::externals_of(&mut tx, &cur.user.id).await?;
         if cur.user.password_hash.is_none() && links.len() <= 1 {
             return Err(AppError::field("provider", "external-last-login"));
@@ -419,7 +419,7 @@ impl App {
             Some(provider.into()),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -10,8 +10,8 @@ use ekdwar_domain::{AccountStatus, LoginIdentifier, Role, Timestamp};
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::throttle;
 
+use super::Identity;
 use super::two_step::Authenticated;
-use crate::App;
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
 use crate::error::{AppError, AppResult};
@@ -69,7 +69,7 @@ pub(crate) async fn forgive(conn: &mut ekdwar_store::Conn, user: &User) -> AppRe
     Ok(())
 }
 
-impl App {
+impl Identity {
     /// The account (if the identifier names one) and the counters a login from `actor` with
     /// `identifier` is judged by: the account's (or the unknown identifier's) and the address's.
     async fn login_keys(
@@ -154,7 +154,7 @@ impl App {
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let check = self.hashing.check(&input.password, stored).await;
         let ok = check != crate::security::Check::Wrong;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         match user {
             Some(user) if ok => {
                 if user.status != AccountStatus::Active {
@@ -167,7 +167,7 @@ impl App {
                         Some("account locked".into()),
                     )
                     .await?;
-                    ekdwar_store::commit(tx).await?;
+                    tx.commit().await?;
                     self.metrics.login("denied");
                     return Err(AppError::AccountLocked);
                 }
@@ -178,7 +178,7 @@ impl App {
                     users::set_password_hash(&mut tx, &user.id, &hash).await?;
                 }
                 if self.has_two_step(&mut tx, &user.id).await? {
-                    ekdwar_store::commit(tx).await?;
+                    tx.commit().await?;
                     self.forgive_login(&user, &keys).await?;
                     return Ok(Authenticated::SecondStep(
                         self.second_step_ticket(&user.id, "pwd"),
@@ -194,7 +194,7 @@ impl App {
                     None,
                 )
                 .await?;
-                ekdwar_store::commit(tx).await?;
+                tx.commit().await?;
                 self.forgive_login(&user, &keys).await?;
                 self.metrics.login("success");
                 let password_expired = self.password_expired(&user, now);
@@ -230,7 +230,7 @@ impl App {
                     None,
                 )
                 .await?;
-                ekdwar_store::commit(tx).await?;
+                tx.commit().await?;
                 self.metrics.login("failure");
                 Err(AppError::InvalidCredentials)
             }

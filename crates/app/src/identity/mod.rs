@@ -24,7 +24,13 @@ use ekdwar_domain::Contact;
 use ekdwar_domain::password::Password;
 use ekdwar_store::identity::User;
 
-use crate::App;
+crate::core::service!(
+    /// Accounts: registration, login, sessions, recovery, profile, two-step login, external
+    /// logins and the administration of accounts.
+    Identity,
+    sso: crate::sso::Sso
+);
+
 use crate::error::{AppError, AppResult, FieldError};
 
 /// Whose new password the strength meter is judging, so that it knows their own words.
@@ -50,7 +56,7 @@ pub struct PasswordFeedback {
     pub problem: Option<FieldError>,
 }
 
-impl App {
+impl Identity {
     /// The meter's verdict: the same estimator and policy that judge the submitted form, with
     /// the same words of the person (a flow that has expired simply knows none).
     pub async fn password_feedback(

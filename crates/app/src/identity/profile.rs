@@ -7,10 +7,11 @@ use ekdwar_store::StoreError;
 use ekdwar_store::identity as users;
 use ekdwar_store::verifications as store;
 
+use super::Identity;
 use super::verification::{NewVerification, Purpose};
 use super::{CurrentSession, identifiers_of};
-use crate::App;
 use crate::audit::Actor;
+use crate::core::Work;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
 use crate::notify::Outgoing;
@@ -22,7 +23,7 @@ pub struct LevelInfo {
     pub next: Option<AccountLevel>,
 }
 
-impl App {
+impl Identity {
     pub fn level_info(&self, level: AccountLevel) -> LevelInfo {
         LevelInfo {
             level,
@@ -46,7 +47,7 @@ impl App {
                 "form check passed without values".into(),
             ));
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         users::set_name(&mut tx, &cur.user.id, &first, &last, self.clock.now()).await?;
         self.audit(
             &mut tx,
@@ -57,7 +58,7 @@ impl App {
             None,
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -117,7 +118,7 @@ impl App {
             .verify(password, cur.user.password_hash.as_deref())
             .await
         {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.work().await?;
             self.audit(
                 &mut tx,
                 actor,
@@ -127,7 +128,7 @@ impl App {
                 Some("wrong current password".into()),
             )
             .await?;
-            ekdwar_store::commit(tx).await?;
+            tx.commit().await?;
             return Err(AppError::field(field, "password-current-wrong"));
         }
         super::login::forgive(&mut *self.store.conn().await?, &cur.user).await?;
@@ -154,14 +155,15 @@ impl App {
         }
         let hash = self.hashing.hash(&new).await?;
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         users::set_password(&mut tx, &cur.user.id, &hash, now).await?;
-        self.end_sessions(
-            &mut tx,
-            &cur.user.id,
-            crate::sso::Ending::AllBut(Some(&cur.session.id_hash)),
-        )
-        .await?;
+        self.sso
+            .end_sessions(
+                &mut tx,
+                &cur.user.id,
+                crate::sso::Ending::AllBut(Some(&cur.session.id_hash)),
+            )
+            .await?;
         self.audit(
             &mut tx,
             actor,
@@ -173,7 +175,7 @@ impl App {
         .await?;
         self.notify_owner(&mut tx, &cur.user, "password-changed")
             .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -194,7 +196,7 @@ impl App {
             .await?;
         let contact = Contact::parse(new, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let to = ekdwar_domain::Recipient::Contact(contact.clone());
         self.count_send(&mut tx, &to, actor).await?;
         let owner = users::by_contact(&mut tx, &contact).await?;
@@ -226,7 +228,7 @@ impl App {
             Some(contact.channel().as_str().into()),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(flow)
     }
 
@@ -240,7 +242,7 @@ impl App {
     ) -> AppResult<Contact> {
         let v = self.verify_secret(flow, Purpose::Contact, secret).await?;
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let v = self.verified_flow(&mut tx, &v.id, Purpose::Contact).await?;
         let uid = v.user_id.clone().ok_or(AppError::FlowExpired)?;
         let user = users::by_id(&mut tx, &uid)
@@ -284,12 +286,12 @@ impl App {
             Some(contact.channel().as_str().into()),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(contact)
     }
 
     pub async fn set_language(&self, user_id: &str, lang: &Lang, actor: &Actor) -> AppResult<()> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         users::set_language(&mut tx, user_id, Some(&lang.tag()), self.clock.now()).await?;
         self.audit(
             &mut tx,
@@ -300,7 +302,7 @@ impl App {
             Some(lang.tag()),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -320,14 +322,14 @@ impl App {
     /// account, in place of telling the person who tried.
     pub(crate) async fn tell_owner(
         &self,
-        conn: &mut ekdwar_store::Conn,
+        work: &mut Work<'_>,
         owner: &ekdwar_store::identity::User,
         contact: &Contact,
         fallback: &Lang,
     ) -> AppResult<()> {
         let lang = self.user_lang_or(owner, fallback);
         self.enqueue(
-            conn,
+            work,
             Outgoing {
                 kind: "register-existing",
                 to: contact,
@@ -342,19 +344,19 @@ impl App {
     }
 }
 
-impl App {
+impl Identity {
     /// Tells an account's owner, on each of their contacts and in their language, of a change
     /// to how they log in (`kind` names the message: `password-changed`, `two-step-on`, …).
     pub(crate) async fn notify_owner(
         &self,
-        conn: &mut ekdwar_store::Conn,
+        work: &mut Work<'_>,
         user: &ekdwar_store::identity::User,
         kind: &'static str,
     ) -> AppResult<()> {
         let lang = self.user_lang(user);
         for contact in contacts_of(user) {
             self.enqueue(
-                conn,
+                work,
                 Outgoing {
                     kind,
                     to: &contact,

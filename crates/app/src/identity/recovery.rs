@@ -7,16 +7,16 @@ use ekdwar_domain::{Channel, Contact, LoginIdentifier, Recipient};
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::verifications as store;
 
+use super::Identity;
 use super::verification::{NewVerification, Purpose};
 use super::{identifiers_of, preferred_contact};
-use crate::App;
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::Lang;
 use crate::notify::Outgoing;
 
-impl App {
+impl Identity {
     /// Starts password recovery for a phone, e-mail or portal ID.
     #[tracing::instrument(skip_all)]
     pub async fn start_recovery(
@@ -29,7 +29,7 @@ impl App {
         let id = LoginIdentifier::parse(identifier, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("identifier", &e)]))?;
         self.check_challenge(challenge).await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         // An account that cannot be reached (no phone or e-mail, as after an upstream login)
         // is answered exactly like an unknown one.
         let user = users::by_identifier(&mut tx, &id)
@@ -78,7 +78,7 @@ impl App {
             Some(to.channel().as_str().into()),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(flow)
     }
 
@@ -108,13 +108,14 @@ impl App {
         self.check_new_password(&password, &confirm, &ids)?;
         let hash = self.hashing.hash(&password).await?;
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let v = self.verified_flow(&mut tx, flow, Purpose::Recover).await?;
         if !store::consume(&mut tx, &v.id, now).await? {
             return Err(AppError::FlowExpired);
         }
         users::set_password(&mut tx, &user.id, &hash, now).await?;
-        self.end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+        self.sso
+            .end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
             .await?;
         super::login::forgive(&mut tx, &user).await?;
         self.audit(
@@ -138,7 +139,7 @@ impl App {
             },
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -153,7 +154,7 @@ impl App {
         let contact = Contact::parse(contact, &self.regions_for(Some(lang)))
             .map_err(|e| AppError::Form(vec![FieldError::from_code("contact", &e)]))?;
         self.check_challenge(challenge).await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         self.count_send(&mut tx, &Recipient::Contact(contact.clone()), actor)
             .await?;
         if let Some(user) = users::by_contact(&mut tx, &contact).await? {
@@ -193,7 +194,7 @@ impl App {
             )
             .await?;
         }
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

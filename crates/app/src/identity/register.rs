@@ -12,9 +12,9 @@ use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::verifications as store;
 use serde::{Deserialize, Serialize};
 
+use super::Identity;
 use super::LoggedIn;
 use super::verification::{NewVerification, Purpose};
-use crate::App;
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
@@ -48,7 +48,7 @@ pub struct RegistrationDetails {
     pub suggested_portal_id: String,
 }
 
-impl App {
+impl Identity {
     #[tracing::instrument(skip_all)]
     pub async fn start_registration(
         &self,
@@ -74,7 +74,7 @@ impl App {
         self.check_challenge(&input.challenge).await?;
 
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let to = ekdwar_domain::Recipient::Contact(contact.clone());
         self.count_send(&mut tx, &to, actor).await?;
         let existing = users::by_contact(&mut tx, &contact).await?;
@@ -112,7 +112,7 @@ impl App {
             )
             .await?;
         }
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(flow)
     }
 
@@ -180,7 +180,7 @@ impl App {
         )?;
         let hash = self.hashing.hash(&password).await?;
 
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
         let p: Pending =
             serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.into()))?;
@@ -235,7 +235,7 @@ impl App {
         )
         .await?;
         let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         self.metrics.registrations.inc();
         Ok(LoggedIn {
             token,

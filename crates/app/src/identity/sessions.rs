@@ -9,7 +9,7 @@ use ekdwar_store::Conn;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::sessions::{self as store, Session};
 
-use crate::App;
+use super::Identity;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
 use crate::security::sha256_hex;
@@ -25,7 +25,7 @@ pub struct CurrentSession {
     pub session: Session,
 }
 
-impl App {
+impl Identity {
     /// Starts a session and returns the token for the cookie.
     pub(crate) async fn create_session(
         &self,
@@ -68,7 +68,7 @@ impl App {
             return Ok(None);
         }
         let hash = sha256_hex(token.as_bytes());
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.store.read().await?;
         let Some(session) = store::by_hash(&mut conn, &hash).await? else {
             return Ok(None);
         };
@@ -87,15 +87,17 @@ impl App {
             return Ok(None);
         }
         // Touched often enough that activity always keeps a short idle limit from running out.
+        drop(conn);
         if now.since(session.last_seen_at) > TOUCH_EVERY.min(idle / 4) {
-            store::touch(&mut conn, &hash, now).await?;
+            store::touch(&mut *self.store.conn().await?, &hash, now).await?;
         }
         Ok(Some(CurrentSession { user, session }))
     }
 
     pub async fn logout(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<()> {
-        let mut tx = self.store.begin().await?;
-        self.end_sessions(&mut tx, &cur.user.id, Ending::One(&cur.session.id_hash))
+        let mut tx = self.work().await?;
+        self.sso
+            .end_sessions(&mut tx, &cur.user.id, Ending::One(&cur.session.id_hash))
             .await?;
         self.audit(
             &mut tx,
@@ -106,15 +108,16 @@ impl App {
             None,
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Ends every session of the user, this one included.
     #[tracing::instrument(skip_all, fields(user = %cur.user.id))]
     pub async fn logout_everywhere(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<u64> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let n = self
+            .sso
             .end_sessions(&mut tx, &cur.user.id, Ending::AllBut(None))
             .await?;
         self.audit(
@@ -126,7 +129,7 @@ impl App {
             Some(format!("{n} sessions")),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(n)
     }
 
@@ -149,8 +152,9 @@ impl App {
         id_hash: &str,
         actor: &Actor,
     ) -> AppResult<()> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         if self
+            .sso
             .end_sessions(&mut tx, &cur.user.id, Ending::One(id_hash))
             .await?
             == 0
@@ -166,7 +170,7 @@ impl App {
             None,
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

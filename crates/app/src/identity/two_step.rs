@@ -14,9 +14,9 @@ use ekdwar_domain::{AccountStatus, Role};
 use ekdwar_store::identity as users;
 use ekdwar_store::second_factor::{self as store, TotpFactor};
 
+use super::Identity;
 use super::login::LoggedIn;
 use super::sessions::CurrentSession;
-use crate::App;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
 use crate::limits::throttled;
@@ -71,7 +71,7 @@ impl Authenticated {
     }
 }
 
-impl App {
+impl Identity {
     fn two_step_throttle(&self) -> ThrottlePolicy {
         ThrottlePolicy {
             challenge_after: i64::MAX,
@@ -202,16 +202,15 @@ impl App {
         self.recent_or_password(cur, password, actor).await?;
         let code = OtpCode::parse(code).map_err(|_| AppError::field("code", "otp-format"))?;
         let now = self.clock.now();
-        let mut conn = self.store.conn().await?;
-        let factor = match store::totp(&mut conn, &cur.user.id).await? {
+        let factor = match store::totp(&mut *self.store.read().await?, &cur.user.id).await? {
             Some(f) if f.confirmed_at.is_none() => f,
             _ => return Err(AppError::FlowExpired),
         };
-        self.count_two_step_try(&mut conn, &cur.user.id).await?;
+        self.count_two_step_try(&cur.user.id).await?;
         let step = self
             .secret_of(&factor)?
             .matching_step(&code, now.millis() / 1000);
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let taken = match step {
             Some(step) => {
                 store::take_step(&mut tx, &cur.user.id, &factor.wrap_id, step, Some(now)).await?
@@ -236,8 +235,9 @@ impl App {
         )
         .await?;
         self.notify_owner(&mut tx, &cur.user, "two-step-on").await?;
-        ekdwar_store::commit(tx).await?;
-        ekdwar_store::throttle::clear(&mut conn, &two_step_key(&cur.user.id)).await?;
+        tx.commit().await?;
+        ekdwar_store::throttle::clear(&mut *self.store.conn().await?, &two_step_key(&cur.user.id))
+            .await?;
         Ok(codes)
     }
 
@@ -254,7 +254,7 @@ impl App {
         }
         self.confirm_password(cur, password, "current", actor)
             .await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         store::remove(&mut tx, &cur.user.id).await?;
         self.audit(
             &mut tx,
@@ -267,7 +267,7 @@ impl App {
         .await?;
         self.notify_owner(&mut tx, &cur.user, "two-step-off")
             .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -280,7 +280,7 @@ impl App {
     ) -> AppResult<Vec<RecoveryCode>> {
         self.confirm_password(cur, password, "current", actor)
             .await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         if !self.has_two_step(&mut tx, &cur.user.id).await? {
             return Err(AppError::FlowExpired);
         }
@@ -294,7 +294,7 @@ impl App {
             None,
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(codes)
     }
 
@@ -308,7 +308,7 @@ impl App {
     ) -> AppResult<LoggedIn> {
         let (user_id, first) = self.ticket_user(ticket).ok_or(AppError::FlowExpired)?;
         let now = self.clock.now();
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.store.read().await?;
         let Some(user) = users::by_id(&mut conn, &user_id).await? else {
             return Err(AppError::FlowExpired);
         };
@@ -326,8 +326,9 @@ impl App {
             (Err(_), Some(code)) => Typed::Recovery(code),
             (Err(_), None) => return Err(AppError::field("code", "two-step-code-format")),
         };
-        self.count_two_step_try(&mut conn, &user_id).await?;
-        let mut tx = self.store.begin().await?;
+        drop(conn);
+        self.count_two_step_try(&user_id).await?;
+        let mut tx = self.work().await?;
         let used = match &typed {
             Typed::App(code) => match self
                 .secret_of(&factor)?
@@ -353,7 +354,7 @@ impl App {
                 None,
             )
             .await?;
-            ekdwar_store::commit(tx).await?;
+            tx.commit().await?;
             self.metrics.login("failure");
             return Err(AppError::field("code", "two-step-code-wrong"));
         }
@@ -369,8 +370,9 @@ impl App {
             Some(format!("second step: {} code", typed.kind())),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
-        ekdwar_store::throttle::clear(&mut conn, &two_step_key(&user_id)).await?;
+        tx.commit().await?;
+        ekdwar_store::throttle::clear(&mut *self.store.conn().await?, &two_step_key(&user_id))
+            .await?;
         self.metrics.login("success");
         let password_expired = first == "pwd" && self.password_expired(&user, now);
         Ok(LoggedIn {
@@ -381,15 +383,16 @@ impl App {
     }
 
     /// Counts one try at a code of `user_id`, or refuses while the account waits.
-    async fn count_two_step_try(
-        &self,
-        conn: &mut ekdwar_store::Conn,
-        user_id: &str,
-    ) -> AppResult<()> {
+    async fn count_two_step_try(&self, user_id: &str) -> AppResult<()> {
         let now = self.clock.now();
         let policy = self.two_step_throttle();
         match self
-            .count_failure(conn, &two_step_key(user_id), &policy, now)
+            .count_failure(
+                &mut *self.store.conn().await?,
+                &two_step_key(user_id),
+                &policy,
+                now,
+            )
             .await?
         {
             Ok(_) => Ok(()),

@@ -11,8 +11,9 @@ use ekdwar_domain::{Channel, Contact, Recipient};
 use ekdwar_store::Conn;
 use ekdwar_store::verifications::{self as store, Verification};
 
-use crate::App;
+use super::Identity;
 use crate::audit::Actor;
+use crate::core::Work;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::notify::Outgoing;
@@ -67,7 +68,7 @@ pub(crate) struct NewVerification<'a> {
     pub deliver: bool,
 }
 
-impl App {
+impl Identity {
     fn secret_hash(&self, id: &str, secret: &str) -> String {
         self.key
             .sign_b64(&[b"verification", id.as_bytes(), secret.as_bytes()])
@@ -158,7 +159,7 @@ impl App {
     /// Creates a verification and (unless a decoy) queues its message, on `conn`.
     pub(crate) async fn start_verification(
         &self,
-        conn: &mut Conn,
+        work: &mut Work<'_>,
         v: NewVerification<'_>,
     ) -> AppResult<String> {
         let now = self.clock.now();
@@ -167,7 +168,7 @@ impl App {
         let secret = self.new_secret(channel);
         let ttl = self.ttl(channel);
         store::insert(
-            conn,
+            work,
             &Verification {
                 id: id.clone(),
                 purpose: v.purpose.as_str().into(),
@@ -190,12 +191,12 @@ impl App {
         .await?;
         match (v.deliver, v.to.contact()) {
             (true, Some(contact)) => {
-                self.send_secret(conn, v.purpose, &id, &secret, contact, v.lang)
+                self.send_secret(work, v.purpose, &id, &secret, contact, v.lang)
                     .await?;
             }
             // Recovery for an unknown account writes what a known one would (security finding
             // 15); registration on a known contact writes the owner's warning instead.
-            _ if v.purpose == Purpose::Recover => self.enqueue_decoy(conn, channel).await?,
+            _ if v.purpose == Purpose::Recover => self.enqueue_decoy(work, channel).await?,
             _ => {}
         }
         Ok(id)
@@ -212,7 +213,7 @@ impl App {
 
     async fn send_secret(
         &self,
-        conn: &mut Conn,
+        work: &mut Work<'_>,
         purpose: Purpose,
         id: &str,
         secret: &str,
@@ -226,7 +227,7 @@ impl App {
             purpose.link_path()
         );
         self.enqueue(
-            conn,
+            work,
             Outgoing {
                 kind: purpose.message_kind(),
                 to: contact,
@@ -287,7 +288,7 @@ impl App {
         purpose: Purpose,
         secret: &str,
     ) -> AppResult<Verification> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let v = self.live_flow(&mut tx, flow, purpose).await?;
         if v.verified_at.is_some() {
             // A second click on the same link, or a reload: already proven.
@@ -312,12 +313,12 @@ impl App {
         let expected = self.secret_hash(&v.id, &secret);
         if crate::security::constant_time_eq(expected.as_bytes(), v.secret_hash.as_bytes()) {
             store::mark_verified(&mut tx, &v.id, self.clock.now()).await?;
-            ekdwar_store::commit(tx).await?;
+            tx.commit().await?;
             return store::by_id(&mut *self.store.conn().await?, flow)
                 .await?
                 .ok_or(AppError::FlowExpired);
         }
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         let left = v.max_attempts - attempts;
         if left <= 0 {
             Err(AppError::TooManyAttempts)
@@ -350,7 +351,7 @@ impl App {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<()> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let v = self.live_flow(&mut tx, flow, purpose).await?;
         let now = self.clock.now();
         if v.verified_at.is_some() {
@@ -381,7 +382,7 @@ impl App {
             self.send_secret(&mut tx, purpose, &v.id, &secret, contact, lang)
                 .await?;
         }
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use ekdwar_domain::sso::{Prompt, RedirectUri, Scopes, check_challenge, required_
 use ekdwar_store::sso::{self as store, AuthCode, Client};
 use serde::Deserialize;
 
-use crate::App;
+use super::Sso;
 use crate::audit::Actor;
 use crate::error::AppResult;
 use crate::identity::CurrentSession;
@@ -71,7 +71,7 @@ pub enum Step {
     Redirect(String),
 }
 
-impl App {
+impl Sso {
     /// Adds parameters to an app's redirect URI, keeping its own query, plus `iss` (RFC 9207).
     pub fn client_redirect(
         &self,
@@ -307,7 +307,7 @@ impl App {
         if !allow {
             return Ok(self.error_to_client(req, "access_denied", "the user refused"));
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         self.audit(
             &mut tx,
             actor,
@@ -333,7 +333,7 @@ impl App {
             self.clock.now(),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         self.issue_code(req, s).await.map(Step::Redirect)
     }
 

@@ -5,7 +5,7 @@ use ekdwar_domain::sso::RedirectUri;
 use ekdwar_domain::sso::{SigningAlg, SubjectType};
 use ekdwar_store::sso::{self as store, Client};
 
-use crate::App;
+use super::Sso;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::security::{constant_time_eq, sha256_hex};
 
@@ -122,7 +122,7 @@ fn subject_type(check: &mut FormCheck, value: Option<&str>) -> SubjectType {
         })
 }
 
-impl App {
+impl Sso {
     pub async fn add_client(&self, input: ClientInput) -> AppResult<NewClient> {
         let mut check = FormCheck::default();
         let name = input.name.trim().to_string();
@@ -191,7 +191,7 @@ impl App {
         {
             return Ok(Some(c.clone()));
         }
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.store.read().await?;
         let found = store::client(&mut conn, id).await?;
         if let (Some(c), Ok(mut cache)) = (&found, self.client_cache.0.write()) {
             cache.insert(c.id.clone(), (std::time::Instant::now(), c.clone()));
@@ -202,14 +202,14 @@ impl App {
     /// Saves an app; with `logo`, its new logo in the same transaction (an app whose record
     /// has no logo version has its stored copy removed).
     async fn save_client(&self, c: &Client, logo: Option<&super::Logo>) -> AppResult<()> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         store::save_client(&mut tx, c).await?;
         match (logo, &c.logo_etag) {
             (Some(l), _) => store::save_logo(&mut tx, &c.id, &l.png, &l.etag).await?,
             (None, None) => store::remove_logo(&mut tx, &c.id).await?,
             (None, Some(_)) => {}
         }
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         if let Ok(mut cache) = self.client_cache.0.write() {
             cache.remove(&c.id);
         }
@@ -217,7 +217,7 @@ impl App {
     }
 
     pub async fn clients(&self, enabled_only: bool) -> AppResult<Vec<Client>> {
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.store.read().await?;
         Ok(store::clients(&mut conn, enabled_only).await?)
     }
 

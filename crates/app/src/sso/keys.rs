@@ -15,7 +15,7 @@ use p256::ecdsa::signature::Signer as _;
 use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
 
-use crate::App;
+use super::Sso;
 use crate::error::{AppError, AppResult};
 
 use ekdwar_domain::sso::SigningAlg;
@@ -74,7 +74,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string().into())
 }
 
-impl App {
+impl Sso {
     fn unwrap_key(&self, k: &SigningKey) -> AppResult<Vec<u8>> {
         self.key
             .unwrap(SIGNING_KEY, &k.kid, &k.private_wrapped)
@@ -132,15 +132,15 @@ impl App {
     async fn ensure_key(&self, alg: SigningAlg) -> AppResult<()> {
         let in_use =
             |keys: &[SigningKey]| keys.iter().any(|k| k.alg == alg && k.retired_at.is_none());
-        if in_use(&store::keys(&mut *self.store.conn().await?).await?) {
+        if in_use(&store::keys(&mut *self.store.read().await?).await?) {
             return Ok(());
         }
         let key = self.new_key(alg).await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         if !in_use(&store::keys(&mut tx).await?) {
             store::insert_key(&mut tx, &key).await?;
         }
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -152,7 +152,7 @@ impl App {
     /// Starts signing with new keys; the old ones stay published for the overlap period.
     /// Returns the new ES256 key id.
     pub async fn rotate_signing_key(&self) -> AppResult<String> {
-        let has_rsa = store::keys(&mut *self.store.conn().await?)
+        let has_rsa = store::keys(&mut *self.store.read().await?)
             .await?
             .iter()
             .any(|k| k.alg == SigningAlg::Rs256 && k.retired_at.is_none());
@@ -160,7 +160,7 @@ impl App {
         if has_rsa {
             fresh.push(self.new_key(SigningAlg::Rs256).await?);
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         let mut new_es = String::new();
         for key in fresh {
             store::insert_key(&mut tx, &key).await?;
@@ -169,7 +169,7 @@ impl App {
                 new_es = key.kid;
             }
         }
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         if let Ok(mut cached) = self.signer.0.write() {
             cached.clear();
         }
@@ -178,7 +178,7 @@ impl App {
 
     /// The published keys: those in use, and those retired less than the overlap ago.
     pub async fn jwks(&self) -> AppResult<serde_json::Value> {
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.store.read().await?;
         let overlap = Duration::from_secs(self.config.sso.key_overlap_hours * 3600);
         let now = self.clock.now();
         let keys: Vec<serde_json::Value> = store::keys(&mut conn)
@@ -202,11 +202,11 @@ impl App {
             keys.into_iter()
                 .find(|k| k.alg == alg && k.retired_at.is_none())
         };
-        let key = match find(store::keys(&mut *self.store.conn().await?).await?) {
+        let key = match find(store::keys(&mut *self.store.read().await?).await?) {
             Some(k) => k,
             None => {
                 self.ensure_key(alg).await?;
-                find(store::keys(&mut *self.store.conn().await?).await?)
+                find(store::keys(&mut *self.store.read().await?).await?)
                     .ok_or_else(|| internal("no signing key"))?
             }
         };

@@ -7,7 +7,7 @@ use std::io::Cursor;
 
 use image::{ImageFormat, ImageReader, Limits};
 
-use crate::App;
+use super::Sso;
 use crate::error::{AppError, AppResult};
 use crate::security::sha256_hex;
 
@@ -62,7 +62,7 @@ pub fn reencode(bytes: &[u8]) -> AppResult<Logo> {
     Ok(Logo { png, etag })
 }
 
-impl App {
+impl Sso {
     /// Reads a logo from an `http(s)` address or a file on this machine and prepares it.
     pub(crate) async fn fetch_logo(&self, source: &str) -> AppResult<Logo> {
         let source = source.trim();

@@ -1,5 +1,10 @@
 //! The OpenID Connect provider: departmental apps log citizens in through the portal.
 
+crate::core::service!(
+    /// The OpenID Connect provider: apps, authorization, tokens, keys and logout.
+    Sso
+);
+
 mod authorize;
 mod clients;
 mod keys;

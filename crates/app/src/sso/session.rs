@@ -6,8 +6,9 @@ use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::sso::RedirectUri;
 use ekdwar_store::sso::{self as store, Client};
 
-use crate::App;
+use super::Sso;
 use crate::audit::Actor;
+use crate::core::Work;
 use crate::error::{AppError, AppResult};
 use crate::identity::CurrentSession;
 
@@ -19,7 +20,7 @@ pub struct ConnectedApp {
     pub granted_at: Timestamp,
 }
 
-impl App {
+impl Sso {
     /// Ends the browser's portal session and every token given out in it. Returns where to
     /// send the browser: the app's registered post-logout URI, if the request names a valid one.
     pub async fn end_session(
@@ -41,7 +42,7 @@ impl App {
                 .and_then(|c| c["aud"].as_str().map(str::to_string))
         });
         if let Some(s) = cur {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.work().await?;
             self.end_sessions(&mut tx, &s.user.id, Ending::One(&s.session.id_hash))
                 .await?;
             self.audit(
@@ -53,7 +54,7 @@ impl App {
                 client_id.clone().map(|c| format!("from app {c}")),
             )
             .await?;
-            ekdwar_store::commit(tx).await?;
+            tx.commit().await?;
         }
         let (Some(cid), Some(uri)) = (client_id, post_logout_redirect_uri) else {
             return Ok(None);
@@ -107,7 +108,7 @@ impl App {
         client_id: &str,
         actor: &Actor,
     ) -> AppResult<()> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.work().await?;
         if !store::delete_consent(&mut tx, &cur.user.id, client_id).await? {
             return Err(AppError::NotFound);
         }
@@ -123,7 +124,7 @@ impl App {
             Some(client_id.to_string()),
         )
         .await?;
-        ekdwar_store::commit(tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -139,14 +140,14 @@ pub enum Ending<'a> {
     AllBut(Option<&'a str>),
 }
 
-impl App {
+impl Sso {
     /// Ends login sessions of `user_id` on `conn` (inside the caller's transaction): the
     /// sessions, the apps' tokens given out in them, and a back-channel logout job for every
     /// app that took part and asked for one (OpenID Connect Back-Channel Logout 1.0), delivered
     /// by the jobs runner with retries. Returns how many portal sessions ended.
     pub(crate) async fn end_sessions(
         &self,
-        conn: &mut ekdwar_store::Conn,
+        work: &mut Work<'_>,
         user_id: &str,
         ending: Ending<'_>,
     ) -> AppResult<u64> {
@@ -154,25 +155,25 @@ impl App {
         let now = self.clock.now();
         let (ended, hashes) = match ending {
             Ending::One(hash) => {
-                let ended = sessions::revoke(conn, user_id, hash, now).await?;
-                store::revoke_session_tokens(conn, hash, true, now).await?;
+                let ended = sessions::revoke(work, user_id, hash, now).await?;
+                store::revoke_session_tokens(work, hash, true, now).await?;
                 (u64::from(ended), vec![hash.to_string()])
             }
             Ending::AllBut(keep) => {
-                let hashes: Vec<String> = sessions::active_for_user(conn, user_id, now)
+                let hashes: Vec<String> = sessions::active_for_user(work, user_id, now)
                     .await?
                     .into_iter()
                     .map(|s| s.id_hash)
                     .filter(|h| Some(h.as_str()) != keep)
                     .collect();
-                let ended = sessions::revoke_all_except(conn, user_id, keep, now).await?;
-                store::revoke_user_tokens(conn, user_id, keep, now).await?;
+                let ended = sessions::revoke_all_except(work, user_id, keep, now).await?;
+                store::revoke_user_tokens(work, user_id, keep, now).await?;
                 (ended, hashes)
             }
         };
         for hash in &hashes {
-            for client_id in store::clients_of_session(conn, hash).await? {
-                self.enqueue_backchannel_logout(conn, &client_id, user_id, Some(hash))
+            for client_id in store::clients_of_session(work, hash).await? {
+                self.enqueue_backchannel_logout(work, &client_id, user_id, Some(hash))
                     .await?;
             }
         }
@@ -182,7 +183,7 @@ impl App {
     /// Queues a back-channel logout for an app, if it registered a URI for one.
     pub(crate) async fn enqueue_backchannel_logout(
         &self,
-        conn: &mut ekdwar_store::Conn,
+        work: &mut Work<'_>,
         client_id: &str,
         user_id: &str,
         session_hash: Option<&str>,
@@ -198,7 +199,7 @@ impl App {
             "sub": self.subject_for(&client, user_id),
             "sid": session_hash.map(|h| &h[..32.min(h.len())]),
         });
-        self.enqueue_job(conn, crate::jobs::BACKCHANNEL_LOGOUT, &payload)
+        self.enqueue_job(work, crate::jobs::BACKCHANNEL_LOGOUT, &payload)
             .await
     }
 
@@ -256,7 +257,7 @@ impl App {
 /// made for.
 const FRESH_LOGIN: std::time::Duration = std::time::Duration::from_secs(300);
 
-impl App {
+impl crate::core::Core {
     /// The mark that tells the authorization endpoint a login just happened for this request:
     /// a MAC of the new session, so that no one can add it to a request to skip `prompt=login`
     /// or `max_age` (security finding 14).

@@ -15,7 +15,7 @@ use ekdwar_store::sso::{self as store, Client, Token};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::App;
+use super::Sso;
 use crate::security::{constant_time_eq, sha256_hex};
 
 /// The form posted to the token, introspection and revocation endpoints.
@@ -126,7 +126,7 @@ async fn session_alive(conn: &mut Conn, session_hash: &str, now: Timestamp) -> O
 /// Credentials from an `Authorization: Basic` header (already decoded), if any.
 pub type BasicAuth = Option<(String, String)>;
 
-impl App {
+impl Sso {
     /// Authenticates the client by `client_secret_basic`, `client_secret_post` or, for public
     /// clients, `none`. Using two methods at once is refused.
     async fn token_client(&self, form: &TokenForm, basic: &BasicAuth) -> OAuthResult<Client> {
@@ -196,7 +196,7 @@ impl App {
             .code
             .as_deref()
             .ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?;
-        let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
+        let mut tx = self.work().await.map_err(OAuthError::server)?;
         let c = store::take_code(&mut tx, &sha256_hex(code.as_bytes()), now)
             .await
             .map_err(OAuthError::server)?
@@ -206,12 +206,12 @@ impl App {
             store::revoke_family(&mut tx, &c.family, now)
                 .await
                 .map_err(OAuthError::server)?;
-            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            tx.commit().await.map_err(OAuthError::server)?;
             return Err(OAuthError::grant("code already used"));
         }
         if let Err(e) = check_code(&c, client, form, now) {
             // A failed exchange still uses the code up: codes are single-use whatever happens.
-            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            tx.commit().await.map_err(OAuthError::server)?;
             return Err(e);
         }
         let user = active_user(&mut tx, &c.user_id).await?;
@@ -232,7 +232,7 @@ impl App {
                 c.nonce.as_deref(),
             )
             .await?;
-        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+        tx.commit().await.map_err(OAuthError::server)?;
         Ok(issued)
     }
 
@@ -322,7 +322,7 @@ impl App {
             .as_deref()
             .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
         let hash = sha256_hex(presented.as_bytes());
-        let mut tx = self.store.begin().await.map_err(OAuthError::server)?;
+        let mut tx = self.work().await.map_err(OAuthError::server)?;
         let t = store::token(&mut tx, &hash)
             .await
             .map_err(OAuthError::server)?
@@ -349,7 +349,7 @@ impl App {
             store::revoke_family(&mut tx, &t.family, now)
                 .await
                 .map_err(OAuthError::server)?;
-            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            tx.commit().await.map_err(OAuthError::server)?;
             return Err(OAuthError::grant(if ended {
                 "the login session this token came from has ended"
             } else {
@@ -364,7 +364,7 @@ impl App {
             store::revoke_family(&mut tx, &t.family, now)
                 .await
                 .map_err(OAuthError::server)?;
-            ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+            tx.commit().await.map_err(OAuthError::server)?;
             tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
             return Err(OAuthError::grant("refresh token was already used"));
         }
@@ -396,7 +396,7 @@ impl App {
                 None,
             )
             .await?;
-        ekdwar_store::commit(tx).await.map_err(OAuthError::server)?;
+        tx.commit().await.map_err(OAuthError::server)?;
         Ok(issued)
     }
 
@@ -458,7 +458,7 @@ impl App {
     async fn live_access_token(&self, presented: &str) -> OAuthResult<(Token, Client)> {
         let invalid = || OAuthError::new("invalid_token", "the access token is not valid");
         let t = {
-            let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+            let mut conn = self.store.read().await.map_err(OAuthError::server)?;
             store::token(&mut conn, &sha256_hex(presented.as_bytes()))
                 .await
                 .map_err(OAuthError::server)?
@@ -488,7 +488,7 @@ impl App {
                 "the token has no openid scope",
             ));
         }
-        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        let mut conn = self.store.read().await.map_err(OAuthError::server)?;
         let user = active_user(&mut conn, t.user_id.as_deref().unwrap_or_default())
             .await
             .map_err(|_| OAuthError::new("invalid_token", "the account is not active"))?;
@@ -530,7 +530,7 @@ impl App {
             return Err(OAuthError::client());
         }
         let presented = form.token.unwrap_or_default();
-        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
+        let mut conn = self.store.read().await.map_err(OAuthError::server)?;
         let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
             .await
             .map_err(OAuthError::server)?

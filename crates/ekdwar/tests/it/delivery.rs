@@ -70,7 +70,7 @@ async fn sms_goes_through_the_http_gateway() {
         assert!(body["text"].as_str().unwrap().contains("code"));
         let mut status = String::new();
         for _ in 0..50 {
-            status = t.app.outbox(Some("+919812300010"), 1).await.unwrap()[0]
+            status = t.app.notify.outbox(Some("+919812300010"), 1).await.unwrap()[0]
                 .status
                 .as_str()
                 .to_string();
@@ -203,7 +203,8 @@ async fn failed_deliveries_are_retried_with_back_off() {
             ],
         )
         .await;
-        let status = || async { t.app.outbox(Some("+919812300011"), 1).await.unwrap()[0].clone() };
+        let status =
+            || async { t.app.notify.outbox(Some("+919812300011"), 1).await.unwrap()[0].clone() };
         assert!(wait_for(|| *calls.lock().unwrap() == 1).await);
         for _ in 0..50 {
             if status().await.attempts == 1 {
@@ -218,11 +219,11 @@ async fn failed_deliveries_are_retried_with_back_off() {
             "{m:?}"
         );
         // Not retried before its time, retried after.
-        t.app.run_due_jobs().await.unwrap();
+        t.app.jobs.run_due_jobs().await.unwrap();
         assert_eq!(*calls.lock().unwrap(), 1);
         t.advance(Duration::from_secs(61));
         // This pass or the server's own runner (whichever leases the job first) retries it.
-        t.app.run_due_jobs().await.unwrap();
+        t.app.jobs.run_due_jobs().await.unwrap();
         assert!(
             wait_for(|| *calls.lock().unwrap() == 2).await,
             "{backend}: retried"
@@ -269,32 +270,35 @@ async fn several_workers_never_run_a_job_twice() {
         let to =
             ekdwar_domain::Contact::parse("98123 40001", &ekdwar_domain::Regions::india()).unwrap();
         let lang = ekdwar_app::i18n::Lang::english();
-        let mut tx = t.app.store.begin().await.unwrap();
-        for i in 0..30 {
-            t.app
-                .enqueue(
-                    &mut tx,
-                    Outgoing {
+        t.app
+            .notify
+            .enqueue_all(
+                (0..30)
+                    .map(|i| Outgoing {
                         kind: "password-changed",
                         to: &to,
                         lang: &lang,
                         args: vec![("portal_id", format!("worker.{i}"))],
-                    },
-                )
-                .await
-                .unwrap();
-        }
-        ekdwar_store::commit(tx).await.unwrap();
+                    })
+                    .collect(),
+            )
+            .await
+            .unwrap();
         let mut workers = Vec::new();
         for _ in 0..3 {
-            let app = ekdwar_app::App::build((*t.app.config).clone(), Default::default())
+            let app = ekdwar_app::App::build((*t.app.config()).clone(), Default::default())
                 .await
                 .unwrap();
-            workers.push(tokio::spawn(app.run_jobs()));
+            workers.push(tokio::spawn(app.jobs.run_jobs()));
         }
         let mut sent = 0;
         for _ in 0..200 {
-            let all = t.app.outbox(Some("+919812340001"), 100).await.unwrap();
+            let all = t
+                .app
+                .notify
+                .outbox(Some("+919812340001"), 100)
+                .await
+                .unwrap();
             sent = all.iter().filter(|m| m.status.as_str() == "sent").count();
             if sent == 30 {
                 break;

@@ -154,6 +154,7 @@ async fn upstream_logins_create_link_and_never_match_by_email() {
         assert!(at.ends_with("/account"), "{backend}: {at} {page}");
         let alice = t
             .app
+            .identity
             .admin_find_user("alice.upstream")
             .await
             .unwrap()
@@ -166,11 +167,11 @@ async fn upstream_logins_create_link_and_never_match_by_email() {
             alice.email.is_none(),
             "an upstream e-mail is not a verified contact here"
         );
-        let users = t.app.admin_list_users(100, 0).await.unwrap().len();
+        let users = t.app.identity.admin_list_users(100, 0).await.unwrap().len();
         let (_, at, _) = upstream_login(&t, &browser(), "/login/external/upstream", "alice").await;
         assert!(at.ends_with("/account"));
         assert_eq!(
-            t.app.admin_list_users(100, 0).await.unwrap().len(),
+            t.app.identity.admin_list_users(100, 0).await.unwrap().len(),
             users,
             "{backend}: the same account the second time"
         );
@@ -260,12 +261,14 @@ async fn upstream_logins_create_link_and_never_match_by_email() {
         upstream_login(&t, &browser(), "/login/external/upstream", "carol").await;
         let portal_carol = t
             .app
+            .identity
             .admin_find_user("carol.portal")
             .await
             .unwrap()
             .unwrap();
         let upstream_carol = t
             .app
+            .identity
             .admin_find_user("carol.upstream")
             .await
             .unwrap()

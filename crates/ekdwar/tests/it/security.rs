@@ -33,6 +33,7 @@ async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Send + 
 async fn session_token(t: &TestApp, identifier: &str) -> String {
     match t
         .app
+        .identity
         .login(
             LoginInput {
                 identifier: identifier.into(),
@@ -56,16 +57,17 @@ async fn guess(
     password: &str,
     ip: String,
 ) -> Result<(), AppError> {
-    app.login(
-        LoginInput {
-            identifier,
-            password: Password::new(password),
-            challenge: None,
-        },
-        &from(ip),
-    )
-    .await
-    .map(|_| ())
+    app.identity
+        .login(
+            LoginInput {
+                identifier,
+                password: Password::new(password),
+                challenge: None,
+            },
+            &from(ip),
+        )
+        .await
+        .map(|_| ())
 }
 
 /// Finding 1: 200 concurrent wrong passwords were counted as 5, and then the right password
@@ -76,7 +78,7 @@ async fn concurrent_wrong_passwords_all_count() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let portal_id = register_phone(&t, "98123 00201", "Asha").await;
-        let challenge_after = t.app.config.security.login_challenge_after;
+        let challenge_after = t.app.config().security.login_challenge_after;
         // Each from another address: the account's own counter is what must hold.
         let results = at_once(200, |i| {
             let ip = format!("10.1.{}.{}", i / 200, i % 200);
@@ -105,7 +107,7 @@ async fn concurrent_wrong_passwords_all_count() {
 async fn concurrent_guesses_from_one_address_all_count() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
-        let limit = t.app.address_throttle().challenge_after;
+        let limit = t.app.identity.address_throttle().challenge_after;
         let results = at_once(200, |i| {
             let who = format!("nobody.{i}");
             guess(t.app.clone(), who, "wrong guess 1234", "10.3.0.1".into())
@@ -123,7 +125,7 @@ async fn concurrent_guesses_from_one_address_all_count() {
 }
 
 fn solved(t: &TestApp) -> ekdwar_app::captcha::ChallengeAnswer {
-    let c = t.app.new_challenge();
+    let c = t.app.identity.new_challenge();
     ekdwar_app::captcha::ChallengeAnswer {
         pow: ekdwar_app::captcha::solve_pow(&c.nonce, c.difficulty),
         token: c.token,
@@ -148,11 +150,12 @@ fn registration(t: &TestApp, contact: &str) -> ekdwar_app::identity::RegisterInp
 async fn concurrent_sends_to_one_number_stay_within_its_limit() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
-        let limit = t.app.send_throttle().free_failures + 1;
+        let limit = t.app.identity.send_throttle().free_failures + 1;
         let results = at_once(30, |i| {
             let (app, input) = (t.app.clone(), registration(&t, "98123 00301"));
             async move {
-                app.start_registration(input, &from(format!("10.4.0.{i}")))
+                app.identity
+                    .start_registration(input, &from(format!("10.4.0.{i}")))
                     .await
             }
         })
@@ -173,9 +176,10 @@ async fn concurrent_guesses_at_a_code_stay_within_its_attempts() {
     for backend in backends() {
         use ekdwar_app::identity::Purpose;
         let t = TestApp::start(backend).await;
-        let max = t.app.config.security.otp_max_attempts;
+        let max = t.app.config().security.otp_max_attempts;
         let flow = t
             .app
+            .identity
             .start_registration(registration(&t, "98123 00302"), &from("10.5.0.1".into()))
             .await
             .unwrap();
@@ -183,7 +187,11 @@ async fn concurrent_guesses_at_a_code_stay_within_its_attempts() {
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let results = at_once(30, |_| {
             let (app, flow) = (t.app.clone(), flow.clone());
-            async move { app.verify_secret(&flow, Purpose::Register, wrong).await }
+            async move {
+                app.identity
+                    .verify_secret(&flow, Purpose::Register, wrong)
+                    .await
+            }
         })
         .await;
         let compared = results
@@ -194,7 +202,11 @@ async fn concurrent_guesses_at_a_code_stay_within_its_attempts() {
             compared < max,
             "{backend}: {compared} concurrent guesses were compared (at most {max} tries)"
         );
-        let right = t.app.verify_secret(&flow, Purpose::Register, &code).await;
+        let right = t
+            .app
+            .identity
+            .verify_secret(&flow, Purpose::Register, &code)
+            .await;
         assert!(
             matches!(right, Err(AppError::TooManyAttempts)),
             "{backend}: the code is dead after its tries: {right:?}"
@@ -221,15 +233,21 @@ async fn recovery_by_portal_id_answers_the_same_for_any_account() {
             language: None,
         };
         t.app
+            .identity
             .admin_add_user(add("mail.only", Some("mail.only@example.in")))
             .await
             .unwrap();
-        t.app.admin_add_user(add("no.contact", None)).await.unwrap();
+        t.app
+            .identity
+            .admin_add_user(add("no.contact", None))
+            .await
+            .unwrap();
         let lang = ekdwar_app::i18n::Lang::english();
         let mut answers = Vec::new();
         for pid in ["mail.only", "no.contact", "nobody.here"] {
             let flow = t
                 .app
+                .identity
                 .start_recovery(pid, &solved(&t), &lang, &from("10.6.0.1".into()))
                 .await
                 .unwrap_or_else(|e| panic!("{backend} {pid}: {e:?}"));
@@ -238,6 +256,7 @@ async fn recovery_by_portal_id_answers_the_same_for_any_account() {
                 replies.push(format!(
                     "{:?}",
                     t.app
+                        .identity
                         .verify_code(&flow, Purpose::Recover, typed)
                         .await
                         .err()
@@ -428,7 +447,7 @@ async fn secrets_are_strong_private_and_short_lived() {
         register_phone(&t, "98123 00701", "Asha").await;
         assert!(!t.last_message("+919812300701").await.is_empty());
         t.advance(std::time::Duration::from_secs(2 * 86_400));
-        t.app.purge_expired().await.unwrap();
+        t.app.jobs.purge_expired().await.unwrap();
         assert_eq!(t.last_message("+919812300701").await, "");
     }
 }
@@ -440,7 +459,7 @@ async fn the_challenge_cannot_be_read_or_tried_twice() {
     for backend in backends() {
         use base64::Engine;
         let t = TestApp::start(backend).await;
-        let c = t.app.new_challenge();
+        let c = t.app.identity.new_challenge();
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(c.token.split('.').next().unwrap())
             .unwrap();
@@ -459,21 +478,28 @@ async fn the_challenge_cannot_be_read_or_tried_twice() {
             text,
         };
         let wrong = (c.a + c.b + 1).to_string();
-        assert!(t.app.check_challenge(&answer(wrong)).await.is_err());
         assert!(
             t.app
+                .identity
+                .check_challenge(&answer(wrong))
+                .await
+                .is_err()
+        );
+        assert!(
+            t.app
+                .identity
                 .check_challenge(&answer((c.a + c.b).to_string()))
                 .await
                 .is_err(),
             "a second try at the same question"
         );
-        let fresh = t.app.new_challenge();
+        let fresh = t.app.identity.new_challenge();
         let right = ekdwar_app::captcha::ChallengeAnswer {
             text: (fresh.a + fresh.b).to_string(),
             token: fresh.token,
             pow: String::new(),
         };
-        assert!(t.app.check_challenge(&right).await.is_ok());
+        assert!(t.app.identity.check_challenge(&right).await.is_ok());
     }
 }
 
@@ -490,7 +516,8 @@ async fn messages_per_address_and_in_all_are_limited() {
         let results = at_once(30, |i| {
             let (app, input) = (t.app.clone(), registration(&t, &format!("98123 1{i:04}")));
             async move {
-                app.start_registration(input, &from("10.7.0.1".into()))
+                app.identity
+                    .start_registration(input, &from("10.7.0.1".into()))
                     .await
             }
         })
@@ -504,6 +531,7 @@ async fn messages_per_address_and_in_all_are_limited() {
         for i in 0..5 {
             let r = t
                 .app
+                .identity
                 .start_registration(
                     registration(&t, &format!("98123 2{i:04}")),
                     &from(format!("10.8.0.{i}")),
@@ -514,6 +542,7 @@ async fn messages_per_address_and_in_all_are_limited() {
         assert_eq!(results, [true, true, true, false, false], "{backend}");
         let email = t
             .app
+            .identity
             .start_registration(
                 registration(&t, "someone@example.in"),
                 &from("10.8.1.1".into()),
@@ -532,11 +561,13 @@ async fn one_registration_cannot_probe_portal_ids_without_limit() {
         let t = TestApp::start(backend).await;
         let flow = t
             .app
+            .identity
             .start_registration(registration(&t, "98123 00801"), &from("10.9.0.1".into()))
             .await
             .unwrap();
         let code = t.last_code("+919812300801").await;
         t.app
+            .identity
             .verify_code(&flow, Purpose::Register, &code)
             .await
             .unwrap();
@@ -544,6 +575,7 @@ async fn one_registration_cannot_probe_portal_ids_without_limit() {
         for i in 0..25 {
             let r = t
                 .app
+                .identity
                 .complete_registration(
                     &flow,
                     &format!("probe.{i}"),
@@ -615,7 +647,7 @@ async fn moving_a_contact_later_needs_the_password_again() {
 /// different histories whether or not an account exists.
 async fn row_counts(t: &TestApp) -> Vec<i64> {
     use sqlx::Row;
-    let mut conn = t.app.store.conn().await.unwrap();
+    let mut conn = t.app.store().conn().await.unwrap();
     let mut out = Vec::new();
     for table in [
         "outbox",
@@ -656,11 +688,13 @@ async fn known_and_unknown_accounts_cause_the_same_writes() {
                 let actor = from(format!("10.12.{i}.{j}"));
                 if case == "forgot portal ID" {
                     t.app
+                        .identity
                         .remind_portal_id(who, &solved(&t), &lang, &actor)
                         .await
                         .unwrap();
                 } else {
                     t.app
+                        .identity
                         .start_recovery(who, &solved(&t), &lang, &actor)
                         .await
                         .unwrap();
@@ -791,7 +825,7 @@ async fn a_lockout_does_not_show_which_identifiers_are_one_account() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let portal_id = register_phone(&t, "98123 00701", "Asha").await;
-        let challenge_after = t.app.config.security.login_challenge_after;
+        let challenge_after = t.app.config().security.login_challenge_after;
         for i in 0..challenge_after + 2 {
             let _ = guess(
                 t.app.clone(),
@@ -813,6 +847,7 @@ async fn a_lockout_does_not_show_which_identifiers_are_one_account() {
         ] {
             assert!(
                 !t.app
+                    .identity
                     .login_challenge_needed(Some(id), &actor)
                     .await
                     .unwrap(),
@@ -905,6 +940,7 @@ async fn cookies_behind_tls_are_host_cookies() {
 /// An account made directly (the registration pages need secure cookies behind TLS).
 async fn register_phone_direct(t: &TestApp) {
     t.app
+        .identity
         .admin_add_user(ekdwar_app::identity::NewUserInput {
             portal_id: "asha.tls".into(),
             first_name: "Asha".into(),
@@ -935,8 +971,14 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
             .hash_password(typed.as_bytes())
             .unwrap()
             .to_string();
-        let user = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
-        let mut conn = t.app.store.conn().await.unwrap();
+        let user = t
+            .app
+            .identity
+            .admin_find_user(&portal_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut conn = t.app.store().conn().await.unwrap();
         ekdwar_store::identity::set_password_hash(&mut conn, &user.id, &old)
             .await
             .unwrap();
@@ -952,7 +994,13 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
             login(typed).await.is_ok(),
             "{backend}: the old password still works"
         );
-        let now = t.app.admin_find_user(&portal_id).await.unwrap().unwrap();
+        let now = t
+            .app
+            .identity
+            .admin_find_user(&portal_id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_ne!(
             now.password_hash.as_deref(),
             Some(old.as_str()),
@@ -960,7 +1008,7 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
         );
         assert_eq!(
             t.app
-                .hashing
+                .hashing()
                 .check(&Password::new(composed), now.password_hash.as_deref())
                 .await,
             ekdwar_app::security::Check::Right,
@@ -986,6 +1034,7 @@ async fn the_database_holds_no_usable_secret() {
         let code = t.last_code("+919812301101").await;
         let c = t
             .app
+            .sso
             .add_client(ekdwar_app::sso::ClientInput {
                 name: "e-Mitra".into(),
                 redirect_uris: vec!["http://localhost:9/a/cb".into()],
@@ -1027,7 +1076,7 @@ async fn the_database_holds_no_usable_secret() {
         // every row of every table as JSON.
         let mut files = Vec::new();
         if backend == "postgres" {
-            let mut conn = t.app.store.conn().await.unwrap();
+            let mut conn = t.app.store().conn().await.unwrap();
             let tables: Vec<String> = sqlx::query_scalar(
                 "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
                  WHERE table_schema = current_schema()",
@@ -1047,7 +1096,7 @@ async fn the_database_holds_no_usable_secret() {
                 }
             }
         } else {
-            for entry in std::fs::read_dir(&t.app.config.server.data_dir).unwrap() {
+            for entry in std::fs::read_dir(&t.app.config().server.data_dir).unwrap() {
                 let path = entry.unwrap().path();
                 if path.to_string_lossy().contains(".db") {
                     files.extend(std::fs::read(&path).unwrap());
@@ -1079,7 +1128,7 @@ async fn the_database_holds_no_usable_secret() {
             );
         }
         // The one-time code is only in the outbox (the message itself), never in verifications.
-        let mut conn = t.app.store.conn().await.unwrap();
+        let mut conn = t.app.store().conn().await.unwrap();
         let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM verifications")
             .fetch_all(&mut *conn)
             .await

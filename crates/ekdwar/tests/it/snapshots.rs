@@ -40,6 +40,7 @@ async fn discovery_jwks_and_token_responses_keep_their_shape() {
         register_phone(&t, "98123 01201", "Asha").await;
         let c = t
             .app
+            .sso
             .add_client(ekdwar_app::sso::ClientInput {
                 name: "e-Mitra".into(),
                 redirect_uris: vec![CB.into()],

@@ -196,6 +196,7 @@ async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
         register_phone(&t, "9812300030", "Asha").await;
         let a = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "e-Mitra".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -210,6 +211,7 @@ async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
         let (a_id, a_secret) = (a.client.id.clone(), a.secret.clone().unwrap());
         let b_app = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Recruitment".into(),
                 redirect_uris: vec![CB_B.into()],
@@ -310,6 +312,7 @@ async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
         assert_eq!(claims["amr"][0], "pwd");
         let user = t
             .app
+            .identity
             .admin_find_user("+919812300030")
             .await
             .unwrap()
@@ -520,6 +523,7 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
         register_phone(&t, "9812300031", "Ravi").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Health scheme".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -550,7 +554,13 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
         )
         .await;
         let claims = verify_id_token(&t, first["id_token"].as_str().unwrap()).await;
-        let user = t.app.admin_find_user("9812300031").await.unwrap().unwrap();
+        let user = t
+            .app
+            .identity
+            .admin_find_user("9812300031")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             claims["sub"].as_str(),
             Some(user.id.as_str()),
@@ -590,7 +600,7 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
         // Finding 13: a locked account's token is not active, even while it is not revoked.
         let set = |status| {
             let (store, id, at) = (
-                t.app.store.clone(),
+                t.app.store().clone(),
                 user.id.clone(),
                 ekdwar_domain::Clock::now(&*t.clock),
             );
@@ -677,6 +687,7 @@ async fn bad_requests_are_refused_the_right_way() {
         let t = TestApp::start(backend).await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Exams".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -686,6 +697,7 @@ async fn bad_requests_are_refused_the_right_way() {
             .unwrap();
         let public = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Mobile".into(),
                 redirect_uris: vec![CB_B.into()],
@@ -790,7 +802,7 @@ async fn bad_requests_are_refused_the_right_way() {
             .json()
             .await
             .unwrap();
-        t.app.rotate_signing_key().await.unwrap();
+        t.app.sso.rotate_signing_key().await.unwrap();
         let after: Value = reqwest::get(t.url("/oauth/jwks"))
             .await
             .unwrap()
@@ -823,6 +835,7 @@ async fn a_level_too_low_is_explained_and_can_go_back() {
         register_phone(&t, "9812300032", "Mina").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Pension".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -900,6 +913,7 @@ async fn back_channel_logout_tells_the_apps_of_the_session() {
         register_phone(&t, "9812300033", "Tara").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Exams".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -966,6 +980,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
         register_phone(&t, "9812300034", "Gita").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Scholarship".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1110,7 +1125,12 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
             ("/logo.svg", "logo-format"),
             ("/missing.png", "logo-unreachable"),
         ] {
-            match t.app.add_client(add(format!("{site_base}{path}"))).await {
+            match t
+                .app
+                .sso
+                .add_client(add(format!("{site_base}{path}")))
+                .await
+            {
                 Err(ekdwar_app::error::AppError::Form(list)) => {
                     assert_eq!((list[0].field, list[0].code), ("logo", code), "{path}")
                 }
@@ -1120,6 +1140,7 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
         let before = hits.load(Ordering::SeqCst);
         let c = t
             .app
+            .sso
             .add_client(add(format!("{site_base}/logo.png")))
             .await
             .unwrap()
@@ -1171,6 +1192,7 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
 
         // Removing the logo removes the copy.
         t.app
+            .sso
             .update_client(
                 &c.id,
                 ekdwar_app::sso::ClientPatch {
@@ -1220,6 +1242,7 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
         let t = TestApp::start(backend).await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Exams".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1348,7 +1371,7 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
                     break;
                 }
                 t.advance(Duration::from_secs(120));
-                t.app.run_due_jobs().await.unwrap();
+                t.app.jobs.run_due_jobs().await.unwrap();
             }
             let told = received.lock().unwrap().last().cloned();
             assert!(
@@ -1378,6 +1401,7 @@ async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
         register_phone(&t, "9812300501", "Mira").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Exams".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1443,6 +1467,7 @@ async fn another_site_cannot_log_a_person_out() {
         register_phone(&t, "9812300902", "Other").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Public".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1524,6 +1549,7 @@ async fn a_consent_posted_directly_meets_the_whole_request() {
         register_phone(&t, "9812301001", "Mira").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Exams".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1575,6 +1601,7 @@ async fn apps_see_otp_in_amr_after_a_two_step_login() {
         register_phone(&t, "9812300041", "Asha").await;
         let a = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "e-Mitra".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1662,6 +1689,7 @@ async fn client_credentials_grant_only_the_apps_own_api_scopes() {
         let t = TestApp::start(backend).await;
         let with = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Records".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1672,6 +1700,7 @@ async fn client_credentials_grant_only_the_apps_own_api_scopes() {
             .unwrap();
         let without = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Plain".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1751,6 +1780,7 @@ async fn introspection_and_revocation_for_public_apps_match_discovery() {
         };
         let public = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "Mobile".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1797,6 +1827,7 @@ async fn redirect_uris_match_exactly() {
         register_phone(&t, "9812300051", "Asha").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "e-Mitra".into(),
                 redirect_uris: vec![CB_A.into(), "http://localhost:9/a/other".into()],
@@ -1851,6 +1882,7 @@ async fn typed_text_is_escaped_everywhere_it_is_shown() {
         register_phone(&t, "9812300052", "Asha").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "<script>alert(1)</script> & \"Mitra\"".into(),
                 redirect_uris: vec![CB_A.into()],
@@ -1890,6 +1922,7 @@ async fn codes_and_refresh_tokens_are_exchanged_once_under_concurrency() {
         register_phone(&t, "9812300061", "Asha").await;
         let c = t
             .app
+            .sso
             .add_client(ClientInput {
                 name: "e-Mitra".into(),
                 redirect_uris: vec![CB_A.into()],

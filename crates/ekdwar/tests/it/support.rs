@@ -110,7 +110,7 @@ impl TestApp {
         ));
         Self {
             // The database made here, and the one a test gave instead (if it is a test's).
-            _dbs: [created, app.config.server.database_url.clone()]
+            _dbs: [created, app.config().server.database_url.clone()]
                 .into_iter()
                 .flatten()
                 .filter_map(|u| ekdwar_store::testing::TestDatabase::adopt(&u))
@@ -176,6 +176,7 @@ impl TestApp {
     /// The latest message to a recipient.
     pub async fn last_message(&self, to: &str) -> String {
         self.app
+            .notify
             .outbox(Some(to), 1)
             .await
             .unwrap()
@@ -185,7 +186,7 @@ impl TestApp {
     }
 
     pub async fn messages_to(&self, to: &str) -> usize {
-        self.app.outbox(Some(to), 100).await.unwrap().len()
+        self.app.notify.outbox(Some(to), 100).await.unwrap().len()
     }
 
     pub async fn last_code(&self, to: &str) -> String {

@@ -25,7 +25,7 @@ pub fn shown_key(page: &Page) -> TotpSecret {
 
 /// The code an app shows at the portal's current time, `steps` periods later.
 pub fn code(t: &TestApp, key: &TotpSecret, steps: i64) -> String {
-    key.code_at(t.app.clock.now().millis() / 1000 + steps * 30)
+    key.code_at(t.app.clock().now().millis() / 1000 + steps * 30)
 }
 
 /// The recovery codes a page shows.
@@ -201,6 +201,7 @@ async fn a_citizen_turns_on_two_step_login_and_uses_it() {
 async fn ticket(t: &TestApp, identifier: &str) -> String {
     match t
         .app
+        .identity
         .login(
             LoginInput {
                 identifier: identifier.into(),
@@ -236,7 +237,8 @@ async fn each_code_logs_in_once_however_many_requests_race() {
                 .map(|_| {
                     let (app, ticket, typed) = (t.app.clone(), ticket.clone(), typed.clone());
                     tokio::spawn(async move {
-                        app.login_second_step(&ticket, &typed, &Actor::default())
+                        app.identity
+                            .login_second_step(&ticket, &typed, &Actor::default())
                             .await
                     })
                 })
@@ -267,6 +269,7 @@ async fn guesses_at_the_code_are_limited() {
             }
             match t
                 .app
+                .identity
                 .login_second_step(&ticket, &guess, &Actor::default())
                 .await
             {
@@ -279,6 +282,7 @@ async fn guesses_at_the_code_are_limited() {
         // The next period's code (the one used to turn it on is spent), still within the wait.
         let right = t
             .app
+            .identity
             .login_second_step(&ticket, &code(&t, &key, 1), &Actor::default())
             .await;
         assert!(
@@ -289,6 +293,7 @@ async fn guesses_at_the_code_are_limited() {
         t.advance(Duration::from_secs(11 * 60 + 3600));
         let late = t
             .app
+            .identity
             .login_second_step(&ticket, &code(&t, &key, 0), &Actor::default())
             .await;
         assert!(
@@ -305,6 +310,7 @@ async fn administrators_must_use_two_step_login() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         t.app
+            .identity
             .admin_add_user(NewUserInput {
                 portal_id: "ravi.admin".into(),
                 first_name: "Ravi".into(),
@@ -358,7 +364,11 @@ async fn administrators_must_use_two_step_login() {
 
         // Lost phone: the helpdesk turns it off; the open session ends; the next login
         // sets it up again.
-        t.app.admin_two_step_off("ravi.admin").await.unwrap();
+        t.app
+            .identity
+            .admin_two_step_off("ravi.admin")
+            .await
+            .unwrap();
         assert_eq!(t.get("/account").await.path(), "/login");
         let page = log_in(&t, "ravi.admin").await;
         assert_eq!(page.path(), "/account/two-step");

@@ -84,12 +84,13 @@ async fn a_database_of_the_previous_release_upgrades_and_keeps_working() {
         previous_release(&url).await;
         let t = TestApp::start_with(backend, |c| c.server.database_url = Some(url.clone())).await;
         assert_eq!(
-            t.app.store.schema().await.unwrap(),
+            t.app.store().schema().await.unwrap(),
             Schema::Current,
             "{backend}"
         );
         let logged_in = t
             .app
+            .identity
             .login(
                 LoginInput {
                     identifier: "old@example.in".into(),
@@ -102,6 +103,7 @@ async fn a_database_of_the_previous_release_upgrades_and_keeps_working() {
         assert!(logged_in.is_ok(), "{backend}: {logged_in:?}");
         let app = t
             .app
+            .sso
             .client("c-old")
             .await
             .unwrap()

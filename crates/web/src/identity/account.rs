@@ -39,14 +39,14 @@ fn account_page<'a>(
     s: &'a CurrentSession,
     errors: Errors,
 ) -> AccountPage<'a> {
-    let info = app.level_info(s.user.level);
+    let info = app.identity.level_info(s.user.level);
     AccountPage {
         c,
         errors,
         user: &s.user,
         level_key: format!("level-{}", info.level.as_str()),
         next_level_key: info.next.map(|n| format!("level-next-{}", n.as_str())),
-        reauth: app.needs_reauth(s),
+        reauth: app.identity.needs_reauth(s),
         two_step: s.session.amr.split(' ').any(|m| m == "otp"),
     }
 }
@@ -104,6 +104,7 @@ pub async fn account_name(
 ) -> Result<Response, WebError> {
     let s = &me;
     match app
+        .identity
         .update_name(s, &f.first_name, &f.last_name, &c.actor)
         .await
     {
@@ -135,6 +136,7 @@ pub async fn account_contact(
 ) -> Result<Response, WebError> {
     let s = &me;
     match app
+        .identity
         .start_contact_change(
             s,
             &f.contact,
@@ -193,7 +195,7 @@ async fn contact_retry(
     flow: &str,
     e: ekdwar_app::error::AppError,
 ) -> Result<Response, WebError> {
-    let info = app.flow_info(flow, Purpose::Contact).await?;
+    let info = app.identity.flow_info(flow, Purpose::Contact).await?;
     let errors = form_errors(c, e, "code")?;
     let page = contact_verify_page(
         c,
@@ -211,6 +213,7 @@ pub async fn contact_verify_form(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let info = app
+        .identity
         .flow_info(&flow_cookie(&jar, CONTACT_FLOW), Purpose::Contact)
         .await?;
     Ok(render(&contact_verify_page(
@@ -229,7 +232,11 @@ pub async fn contact_verify_submit(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, CONTACT_FLOW);
-    match app.complete_contact_change(&flow, &f.code, &c.actor).await {
+    match app
+        .identity
+        .complete_contact_change(&flow, &f.code, &c.actor)
+        .await
+    {
         Ok(_) => Ok((
             jar.add(c.removal(CONTACT_FLOW)),
             Redirect::to("/account?notice=notice-contact-changed"),
@@ -246,7 +253,11 @@ pub async fn contact_resend(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, CONTACT_FLOW);
-    match app.resend(&flow, Purpose::Contact, &c.lang, &c.actor).await {
+    match app
+        .identity
+        .resend(&flow, Purpose::Contact, &c.lang, &c.actor)
+        .await
+    {
         Ok(()) => {
             Ok(Redirect::to("/account/contact/verify?notice=notice-code-resent").into_response())
         }
@@ -260,7 +271,8 @@ pub async fn contact_confirm_link(
     c: Ctx,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, WebError> {
-    app.complete_contact_change(&q.flow, &q.token, &c.actor)
+    app.identity
+        .complete_contact_change(&q.flow, &q.token, &c.actor)
         .await?;
     let to = if c.user.is_some() {
         "/account?notice=notice-contact-changed"
@@ -279,7 +291,7 @@ fn password_page<'a>(app: &App, c: &'a Ctx, errors: Errors) -> PasswordPage<'a> 
         action: "/account/password",
         portal_id: None,
         ask_current: true,
-        min_length: app.config.password.min_length,
+        min_length: app.config().password.min_length,
         button: "save",
     }
 }
@@ -296,6 +308,7 @@ pub async fn password_submit(
 ) -> Result<Response, WebError> {
     let s = &me;
     match app
+        .identity
         .change_password(
             s,
             Password::new(f.current),
@@ -357,6 +370,7 @@ fn device(ua: Option<&str>) -> String {
 pub async fn sessions(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
     let s = &me;
     let rows = app
+        .identity
         .active_sessions(&s.user.id)
         .await?
         .into_iter()
@@ -389,7 +403,7 @@ pub async fn session_revoke(
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, WebError> {
     let s = &me;
-    app.revoke_session(s, &f.id, &c.actor).await?;
+    app.identity.revoke_session(s, &f.id, &c.actor).await?;
     Ok(Redirect::to("/account/sessions?notice=notice-session-ended").into_response())
 }
 
@@ -413,7 +427,7 @@ pub async fn logout_all(
         }));
     }
     let s = &me;
-    app.logout_everywhere(s, &c.actor).await?;
+    app.identity.logout_everywhere(s, &c.actor).await?;
     Ok((
         jar.add(c.removal(SESSION_COOKIE)),
         Redirect::to("/login?notice=notice-logged-out-everywhere"),
@@ -454,7 +468,7 @@ pub async fn security_events(
     Query(q): Query<EventsQuery>,
 ) -> Result<Response, WebError> {
     let before = q.before.as_deref().and_then(|b| b.parse::<i64>().ok());
-    let (events, next) = app.security_events(&me.user.id, before).await?;
+    let (events, next) = app.audit.security_events(&me.user.id, before).await?;
     let events = events
         .into_iter()
         .map(|e| {

@@ -131,7 +131,8 @@ impl LoginPage<'_> {
 }
 
 fn upstream_buttons(app: &App) -> Vec<(String, String)> {
-    app.upstreams()
+    app.identity
+        .upstreams()
         .iter()
         .map(|u| (u.id.clone(), u.name.clone()))
         .collect()
@@ -170,8 +171,8 @@ pub async fn login_form(
     // A browser whose last attempt needed the check gets it at once (the account is not known
     // yet); so does any browser at an address with many failures.
     let remembered = jar.get(CHECK_COOKIE).is_some();
-    let challenge = match app.login_challenge_needed(None, &c.actor).await {
-        Ok(needed) if needed || remembered => Some(app.new_challenge()),
+    let challenge = match app.identity.login_challenge_needed(None, &c.actor).await {
+        Ok(needed) if needed || remembered => Some(app.identity.new_challenge()),
         Ok(_) => None,
         Err(e) => return WebError(e).into_response(),
     };
@@ -209,7 +210,7 @@ pub async fn login_submit(
         password: Password::new(f.password),
         challenge: had_challenge.then(|| f.challenge.answer()),
     };
-    match app.login(input, &c.actor).await {
+    match app.identity.login(input, &c.actor).await {
         Ok(Authenticated::Session(done)) => finish_login(&app, &c, jar, *done, &f.next).await,
         Ok(Authenticated::SecondStep(step)) => {
             // The password was right: the code from the app next, on its own page.
@@ -224,6 +225,7 @@ pub async fn login_submit(
             let needs_challenge = matches!(e, AppError::CaptchaRequired)
                 || had_challenge
                 || app
+                    .identity
                     .login_challenge_needed(Some(&f.identifier), &c.actor)
                     .await?;
             let errors = form_errors(&c, e, "identifier")?;
@@ -233,7 +235,7 @@ pub async fn login_submit(
                 errors: errors.clone(),
                 identifier: f.identifier,
                 next: f.next,
-                challenge: needs_challenge.then(|| app.new_challenge()),
+                challenge: needs_challenge.then(|| app.identity.new_challenge()),
                 upstreams: upstream_buttons(&app),
             };
             let jar = if needs_challenge {
@@ -248,7 +250,7 @@ pub async fn login_submit(
 
 pub async fn logout(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
     if let Some(s) = &c.user {
-        app.logout(s, &c.actor).await?;
+        app.identity.logout(s, &c.actor).await?;
     }
     Ok((
         jar.add(c.removal(SESSION_COOKIE)),
@@ -291,6 +293,7 @@ pub async fn password_strength(
         _ => PasswordFor::Nobody,
     };
     let feedback = app
+        .identity
         .password_feedback(&Password::new(f.password), whose)
         .await?;
     let message = feedback

@@ -42,7 +42,7 @@ fn recover_page<'a>(app: &App, c: &'a Ctx, errors: Errors, value: String) -> Rec
         field: "identifier",
         label: "field-identifier",
         value,
-        challenge: Some(app.new_challenge()),
+        challenge: Some(app.identity.new_challenge()),
     }
 }
 
@@ -56,7 +56,7 @@ fn portal_id_page<'a>(app: &App, c: &'a Ctx, errors: Errors, value: String) -> R
         field: "contact",
         label: "field-contact",
         value,
-        challenge: Some(app.new_challenge()),
+        challenge: Some(app.identity.new_challenge()),
     }
 }
 
@@ -81,6 +81,7 @@ pub async fn recover_submit(
     Form(f): Form<IdentifierForm>,
 ) -> Result<Response, WebError> {
     match app
+        .identity
         .start_recovery(&f.identifier, &f.challenge.answer(), &c.lang, &c.actor)
         .await
     {
@@ -127,6 +128,7 @@ pub async fn recover_verify_form(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let info = app
+        .identity
         .flow_info(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover)
         .await?;
     if info.verified {
@@ -142,6 +144,7 @@ pub async fn recover_verify_submit(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     match app
+        .identity
         .verify_code(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &f.code)
         .await
     {
@@ -156,6 +159,7 @@ pub async fn recover_resend(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     match app
+        .identity
         .resend(
             &flow_cookie(&jar, RECOVER_FLOW),
             Purpose::Recover,
@@ -175,7 +179,8 @@ pub async fn recover_confirm_link(
     jar: CookieJar,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, WebError> {
-    app.verify_secret(&q.flow, Purpose::Recover, &q.token)
+    app.identity
+        .verify_secret(&q.flow, Purpose::Recover, &q.token)
         .await?;
     Ok((
         jar.add(c.cookie(RECOVER_FLOW, q.flow, Some(86_400))),
@@ -193,7 +198,7 @@ fn recover_password_page<'a>(app: &App, c: &'a Ctx, errors: Errors) -> PasswordP
         action: "/recover/password",
         portal_id: None,
         ask_current: false,
-        min_length: app.config.password.min_length,
+        min_length: app.config().password.min_length,
         button: "save",
     }
 }
@@ -204,6 +209,7 @@ pub async fn recover_password_form(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let info = app
+        .identity
         .flow_info(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover)
         .await?;
     if !info.verified {
@@ -219,6 +225,7 @@ pub async fn recover_password_submit(
     Form(f): Form<NewPasswordForm>,
 ) -> Result<Response, WebError> {
     match app
+        .identity
         .complete_recovery(
             &flow_cookie(&jar, RECOVER_FLOW),
             Password::new(f.password),
@@ -252,6 +259,7 @@ pub async fn portal_id_submit(
     Form(f): Form<IdentifierForm>,
 ) -> Result<Response, WebError> {
     match app
+        .identity
         .remind_portal_id(&f.contact, &f.challenge.answer(), &c.lang, &c.actor)
         .await
     {

@@ -43,7 +43,7 @@ pub async fn register_form(State(app): State<App>, c: Ctx) -> Response {
         c: &c,
         errors: Errors::default(),
         form: RegisterForm::default(),
-        challenge: Some(app.new_challenge()),
+        challenge: Some(app.identity.new_challenge()),
     })
 }
 
@@ -61,7 +61,7 @@ pub async fn register_submit(
         challenge: f.challenge.answer(),
         lang: c.lang.clone(),
     };
-    match app.start_registration(input, &c.actor).await {
+    match app.identity.start_registration(input, &c.actor).await {
         Ok(flow) => Ok((
             jar.add(c.cookie(REGISTER_FLOW, flow, Some(86_400))),
             Redirect::to("/register/verify"),
@@ -74,7 +74,7 @@ pub async fn register_submit(
                     c: &c,
                     errors: errors.clone(),
                     form: f,
-                    challenge: Some(app.new_challenge()),
+                    challenge: Some(app.identity.new_challenge()),
                 }),
                 &errors,
             ))
@@ -128,7 +128,7 @@ async fn register_retry(
     flow: &str,
     e: ekdwar_app::error::AppError,
 ) -> Result<Response, WebError> {
-    let info = app.flow_info(flow, Purpose::Register).await?;
+    let info = app.identity.flow_info(flow, Purpose::Register).await?;
     let errors = form_errors(c, e, "code")?;
     let page = register_verify_page(c, errors.clone(), info.channel, &info.masked_contact);
     Ok(with_errors(render(&page), &errors))
@@ -146,6 +146,7 @@ pub async fn register_verify_form(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let info = app
+        .identity
         .flow_info(&flow_cookie(&jar, REGISTER_FLOW), Purpose::Register)
         .await?;
     if info.verified {
@@ -172,7 +173,11 @@ pub async fn register_verify_submit(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
-    match app.verify_code(&flow, Purpose::Register, &f.code).await {
+    match app
+        .identity
+        .verify_code(&flow, Purpose::Register, &f.code)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/register/password").into_response()),
         Err(e) => register_retry(&app, &c, &flow, e).await,
     }
@@ -185,6 +190,7 @@ pub async fn register_resend(
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
     match app
+        .identity
         .resend(&flow, Purpose::Register, &c.lang, &c.actor)
         .await
     {
@@ -208,7 +214,8 @@ pub async fn register_confirm_link(
     jar: CookieJar,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, WebError> {
-    app.verify_secret(&q.flow, Purpose::Register, &q.token)
+    app.identity
+        .verify_secret(&q.flow, Purpose::Register, &q.token)
         .await?;
     Ok((
         jar.add(c.cookie(REGISTER_FLOW, q.flow, Some(86_400))),
@@ -237,6 +244,7 @@ pub async fn register_password_form(
     jar: CookieJar,
 ) -> Result<Response, WebError> {
     let d = app
+        .identity
         .registration_details(&flow_cookie(&jar, REGISTER_FLOW))
         .await?;
     Ok(render(&PasswordPage {
@@ -247,7 +255,7 @@ pub async fn register_password_form(
         action: "/register/password",
         portal_id: Some(d.suggested_portal_id),
         ask_current: false,
-        min_length: app.config.password.min_length,
+        min_length: app.config().password.min_length,
         button: "register-create",
     }))
 }
@@ -272,6 +280,7 @@ pub async fn register_password_submit(
 ) -> Result<Response, WebError> {
     let flow = flow_cookie(&jar, REGISTER_FLOW);
     match app
+        .identity
         .complete_registration(
             &flow,
             &f.portal_id,
@@ -297,7 +306,7 @@ pub async fn register_password_submit(
                 action: "/register/password",
                 portal_id: Some(f.portal_id),
                 ask_current: false,
-                min_length: app.config.password.min_length,
+                min_length: app.config().password.min_length,
                 button: "register-create",
             };
             Ok(with_errors(render(&page), &errors))

@@ -64,7 +64,11 @@ pub async fn login_code_submit(
     Form(f): Form<SecondStepForm>,
 ) -> Result<Response, WebError> {
     let ticket = flow_cookie(&jar, SECOND_STEP);
-    match app.login_second_step(&ticket, &f.code, &c.actor).await {
+    match app
+        .identity
+        .login_second_step(&ticket, &f.code, &c.actor)
+        .await
+    {
         Ok(done) => finish_login(&app, &c, jar.add(c.removal(SECOND_STEP)), done, &f.next).await,
         Err(AppError::FlowExpired) => Ok((
             jar.add(c.removal(SECOND_STEP)),
@@ -94,7 +98,7 @@ pub(crate) async fn finish_login(
 ) -> Result<Response, WebError> {
     // A new session on every login; the one this browser had before ends.
     if let Some(previous) = &c.user {
-        app.logout(previous, &c.actor).await?;
+        app.identity.logout(previous, &c.actor).await?;
     }
     let to = if done.password_expired {
         "/account/password?notice=notice-password-expired".to_string()
@@ -129,17 +133,17 @@ async fn two_step_page(
     me: &CurrentSession,
     errors: Errors,
 ) -> Result<Response, WebError> {
-    let status = app.two_step_status(me).await?;
+    let status = app.identity.two_step_status(me).await?;
     let setup = if status.enabled {
         None
     } else {
-        app.two_step_setup(me).await?.map(|s| shown(&s))
+        app.identity.two_step_setup(me).await?.map(|s| shown(&s))
     };
     let page = TwoStepPage {
         c,
         errors: errors.clone(),
         setup,
-        reauth: app.needs_reauth(me),
+        reauth: app.identity.needs_reauth(me),
         recovery_codes_left: status.recovery_codes_left,
         required: status.required,
     };
@@ -211,6 +215,7 @@ pub async fn two_step_enable(
 ) -> Result<Response, WebError> {
     let password = Password::new(f.current);
     match app
+        .identity
         .two_step_enable(&me, &f.code, Some(&password), &c.actor)
         .await
     {
@@ -241,10 +246,12 @@ pub async fn two_step_manage(
     let password = Password::new(f.current);
     let done = match f.action.as_str() {
         "off" => app
+            .identity
             .two_step_disable(&me, &password, &c.actor)
             .await
             .map(|()| None),
         _ => app
+            .identity
             .two_step_new_codes(&me, &password, &c.actor)
             .await
             .map(Some),

@@ -66,6 +66,7 @@ impl DeptApp {
     /// Registers this app with the portal; returns its client ID.
     pub async fn register(&self, t: &TestApp, name: &str) -> String {
         t.app
+            .sso
             .add_client(ClientInput {
                 name: name.into(),
                 redirect_uris: vec![self.redirect_uri()],
@@ -526,7 +527,7 @@ async fn two_step(js: bool) {
     assert_eq!(b.path().await, "/account/two-step");
     assert!(b.has(".qr svg").await, "a QR code");
     let key = TotpSecret::from_base32(&b.text_of("#totp-key").await).expect("a typed key");
-    let code_now = |steps: i64| key.code_at(t.app.clock.now().millis() / 1000 + steps * 30);
+    let code_now = |steps: i64| key.code_at(t.app.clock().now().millis() / 1000 + steps * 30);
     if js {
         b.audit("two-step-setup").await;
     }

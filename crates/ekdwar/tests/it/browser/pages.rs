@@ -143,7 +143,7 @@ async fn tour(lang: &'static str) {
     tour.visit("/account/two-step", "two-step-setup").await;
     let key = ekdwar_domain::totp::TotpSecret::from_base32(&b.text_of("#totp-key").await)
         .expect("a typed key");
-    let code_at = |steps: i64| key.code_at(t.app.clock.now().millis() / 1000 + steps * 30);
+    let code_at = |steps: i64| key.code_at(t.app.clock().now().millis() / 1000 + steps * 30);
     b.fill("code", "000000").await;
     b.submit("form[action='/account/two-step/enable'] button")
         .await;

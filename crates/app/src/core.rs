@@ -1,0 +1,162 @@
+//! The private core every capability service is built on, and the unit of work.
+
+use std::sync::Arc;
+
+use ekdwar_domain::throttle::ThrottlePolicy;
+use ekdwar_domain::{Clock, Regions};
+use ekdwar_store::{Conn, Store, Tx};
+
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::metrics::Metrics;
+use crate::notify::Gateways;
+use crate::security::{PasswordHashing, Random, ServerKey};
+
+/// What the services share: the store and the process's means. Its fields are the crate's
+/// own; outside it, only the services' use-cases reach them.
+pub struct Core {
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn Random>,
+    pub(crate) hashing: PasswordHashing,
+    pub(crate) key: ServerKey,
+    pub(crate) metrics: Arc<Metrics>,
+    /// The deployment's numbering plans for phone numbers typed without `+`.
+    pub(crate) regions: Regions,
+    pub(crate) default_lang: Lang,
+    /// The zone of the times people see.
+    pub(crate) time_zone: jiff::tz::TimeZone,
+    pub(crate) gateways: Gateways,
+    /// HTTP client for upstream identity providers and apps' back-channel logout.
+    pub(crate) http: reqwest::Client,
+    pub(crate) signer: Arc<crate::sso::SignerCache>,
+    pub(crate) client_cache: Arc<crate::sso::ClientCache>,
+    pub(crate) wake_jobs: Arc<tokio::sync::Notify>,
+}
+
+impl Core {
+    /// The numbering plans for a number typed by someone reading `lang`: its country first.
+    pub fn regions_for(&self, lang: Option<&Lang>) -> Regions {
+        self.regions.preferring(lang.and_then(Lang::home_region))
+    }
+
+    /// The brute-force policy for one account (or one unknown identifier).
+    pub fn account_throttle(&self) -> ThrottlePolicy {
+        let s = &self.config.security;
+        ThrottlePolicy {
+            challenge_after: s.login_challenge_after,
+            free_failures: s.login_free_failures,
+            max_failures_per_hour: s.login_max_failures_per_hour,
+            ..ThrottlePolicy::default()
+        }
+    }
+
+    /// The policy for one client address: looser, since many citizens may share one address
+    /// (a service centre, a mobile carrier's NAT), but still capped.
+    pub fn address_throttle(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            challenge_after: 10,
+            free_failures: 30,
+            max_failures_per_hour: 1000,
+            ..ThrottlePolicy::default()
+        }
+    }
+
+    /// Limits messages sent to one phone or e-mail (against SMS bombing).
+    pub fn send_throttle(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            challenge_after: i64::MAX,
+            free_failures: 5,
+            base_delay: std::time::Duration::from_secs(60),
+            max_failures_per_hour: 20,
+            ..ThrottlePolicy::default()
+        }
+    }
+
+    /// Begins a unit of work: one write transaction in which the change, its audit entry,
+    /// its messages and its jobs are written, all or nothing.
+    pub(crate) async fn work(&self) -> AppResult<Work<'_>> {
+        Ok(Work {
+            tx: self.store.begin().await?,
+            core: self,
+            jobs: false,
+        })
+    }
+}
+
+/// One use-case's writes, committed together: the change, the audit entry that records it,
+/// the messages it sends and the jobs it leaves. Audit entries, messages and jobs can only be
+/// written into one (`Core::audit`, `Core::enqueue`, `Core::enqueue_job` take it), so none is
+/// ever written apart from the change it belongs to. Dropped without [`Work::commit`],
+/// nothing is written. It dereferences to the transaction's connection for the store's
+/// operations.
+pub(crate) struct Work<'a> {
+    tx: Tx,
+    core: &'a Core,
+    /// Whether a job was added: the runner is woken after the commit, when it can see it.
+    jobs: bool,
+}
+
+impl Work<'_> {
+    /// Commits everything, then wakes the jobs runner if there is work for it.
+    pub(crate) async fn commit(self) -> AppResult<()> {
+        ekdwar_store::commit(self.tx).await?;
+        if self.jobs {
+            self.core.wake_jobs.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Notes that a job was added, so that the runner is woken after the commit.
+    pub(crate) fn added_job(&mut self) {
+        self.jobs = true;
+    }
+}
+
+impl std::ops::Deref for Work<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Work<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+}
+
+/// Declares a capability service: a cheap handle on the core, through which its use-cases
+/// reach the store and the process's means.
+macro_rules! service {
+    ($(#[$doc:meta])* $name:ident $(, $field:ident: $ty:ty)*) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            core: std::sync::Arc<$crate::core::Core>,
+            $($field: $ty,)*
+        }
+
+        impl $name {
+            pub(crate) fn new(core: std::sync::Arc<$crate::core::Core> $(, $field: $ty)*) -> Self {
+                Self { core $(, $field)* }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = $crate::core::Core;
+            fn deref(&self) -> &Self::Target {
+                &self.core
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use service;
