@@ -31,6 +31,8 @@ pub struct Core {
     pub(crate) gateways: Gateways,
     /// HTTP client for upstream identity providers and apps' back-channel logout.
     pub(crate) http: reqwest::Client,
+    /// The port to upstream identity providers.
+    pub(crate) upstream_client: Arc<dyn crate::identity::UpstreamClient>,
     pub(crate) signer: Arc<crate::sso::SignerCache>,
     pub(crate) client_cache: Arc<crate::sso::ClientCache>,
     pub(crate) wake_jobs: Arc<tokio::sync::Notify>,

@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod notify;
 pub mod security;
 pub mod sso;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -67,6 +69,12 @@ impl std::fmt::Debug for App {
 pub struct Deps {
     pub clock: Option<Arc<dyn Clock>>,
     pub random: Option<Arc<dyn Random>>,
+    /// In place of the configured SMS gateway.
+    pub sms: Option<Arc<dyn notify::SmsGateway>>,
+    /// In place of the configured mail server.
+    pub mail: Option<Arc<dyn notify::MailGateway>>,
+    /// In place of HTTPS to upstream identity providers.
+    pub upstream: Option<Arc<dyn identity::UpstreamClient>>,
 }
 
 /// What opening the portal may do to the database's schema.
@@ -134,7 +142,14 @@ impl App {
             Lang::parse(&config.locale.default_language).unwrap_or_else(Lang::english);
         let time_zone = jiff::tz::TimeZone::get(&config.locale.time_zone)
             .map_err(|e| anyhow::anyhow!("locale.time_zone: {e}"))?;
-        let gateways = Gateways::from_config(&config.smtp, &config.sms)?;
+        let gateways =
+            Gateways::from_config(&config.smtp, &config.sms)?.replace(deps.mail, deps.sms);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()?;
+        let upstream_client = deps
+            .upstream
+            .unwrap_or_else(|| Arc::new(identity::HttpUpstream(http.clone())));
         let core = Arc::new(Core {
             config: Arc::new(config),
             store,
@@ -147,9 +162,8 @@ impl App {
             default_lang,
             time_zone,
             gateways,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(15))
-                .build()?,
+            http,
+            upstream_client,
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
             signer: Arc::default(),
             client_cache: Arc::default(),

@@ -15,23 +15,82 @@ use crate::core::{Core, Work};
 use crate::error::AppResult;
 use crate::i18n::Lang;
 
+/// A future a port returns (the ports are used as trait objects).
+pub type PortFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// One SMS for a gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sms {
+    /// E.164, with `+`.
+    pub to: String,
+    pub text: String,
+    /// The outbox message's id, for delivery reports.
+    pub reference: String,
+}
+
+/// One e-mail for a mail server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The port to an SMS gateway (an HTTP gateway here; Kannel or a DLT-registered aggregator
+/// plug in the same way). An error is worth retrying.
+pub trait SmsGateway: Send + Sync {
+    fn send<'a>(&'a self, sms: &'a Sms) -> PortFuture<'a, Result<(), String>>;
+}
+
+/// The port to a mail server (SMTP here).
+pub trait MailGateway: Send + Sync {
+    fn send<'a>(&'a self, mail: &'a Mail) -> PortFuture<'a, Result<(), String>>;
+}
+
 /// The configured gateways.
 #[derive(Clone, Default)]
 pub struct Gateways {
-    smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, lettre::message::Mailbox)>,
-    sms: Option<HttpSms>,
+    mail: Option<std::sync::Arc<dyn MailGateway>>,
+    sms: Option<std::sync::Arc<dyn SmsGateway>>,
 }
 
 impl std::fmt::Debug for Gateways {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateways")
-            .field("smtp", &self.smtp.is_some())
+            .field("mail", &self.mail.is_some())
             .field("sms", &self.sms.is_some())
             .finish()
     }
 }
 
-#[derive(Clone)]
+/// The SMTP adapter (lettre).
+struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl MailGateway for Smtp {
+    fn send<'a>(&'a self, mail: &'a Mail) -> PortFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let to: lettre::message::Mailbox =
+                mail.to.parse().map_err(|e| format!("recipient: {e}"))?;
+            let message = lettre::Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(mail.subject.clone())
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone())
+                .map_err(|e| e.to_string())?;
+            self.transport
+                .send(message)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        })
+    }
+}
+
+/// The HTTP SMS adapter: a JSON POST `{to, text, sender, reference}` with a bearer token.
 struct HttpSms {
     client: reqwest::Client,
     url: String,
@@ -39,9 +98,32 @@ struct HttpSms {
     sender: Option<String>,
 }
 
+impl SmsGateway for HttpSms {
+    fn send<'a>(&'a self, sms: &'a Sms) -> PortFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let mut req = self.client.post(&self.url).json(&serde_json::json!({
+                "to": sms.to,
+                "text": sms.text,
+                "sender": self.sender,
+                "reference": sms.reference,
+            }));
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().await.map_err(|e| e.to_string())?;
+            if resp.status().is_success() {
+                Ok(())
+            } else {
+                Err(format!("gateway answered {}", resp.status()))
+            }
+        })
+    }
+}
+
 impl Gateways {
+    /// The gateways the configuration names (none: messages stay in the local outbox).
     pub fn from_config(smtp: &SmtpConfig, sms: &SmsConfig) -> anyhow::Result<Self> {
-        let smtp = match &smtp.host {
+        let mail = match &smtp.host {
             None => None,
             Some(host) => {
                 let mut b = match smtp.security {
@@ -62,63 +144,63 @@ impl Gateways {
                     .from
                     .parse()
                     .map_err(|e| anyhow::anyhow!("smtp.from is not an address: {e}"))?;
-                Some((b.build(), from))
+                Some(std::sync::Arc::new(Smtp {
+                    transport: b.build(),
+                    from,
+                }) as std::sync::Arc<dyn MailGateway>)
             }
         };
         let sms = match &sms.http_url {
             None => None,
-            Some(url) => Some(HttpSms {
+            Some(url) => Some(std::sync::Arc::new(HttpSms {
                 client: reqwest::Client::builder()
                     .timeout(Duration::from_secs(15))
                     .build()?,
                 url: url.clone(),
                 token: sms.http_token.as_ref().map(|t| t.expose().to_string()),
                 sender: sms.sender.clone(),
-            }),
+            }) as std::sync::Arc<dyn SmsGateway>),
         };
-        Ok(Self { smtp, sms })
+        Ok(Self { mail, sms })
+    }
+
+    /// Replaces the configured gateways with the given ones (tests' doubles).
+    pub fn replace(
+        mut self,
+        mail: Option<std::sync::Arc<dyn MailGateway>>,
+        sms: Option<std::sync::Arc<dyn SmsGateway>>,
+    ) -> Self {
+        self.mail = mail.or(self.mail);
+        self.sms = sms.or(self.sms);
+        self
     }
 
     pub fn has(&self, channel: Channel) -> bool {
         match channel {
             Channel::Sms => self.sms.is_some(),
-            Channel::Email => self.smtp.is_some(),
+            Channel::Email => self.mail.is_some(),
         }
     }
 
     async fn deliver(&self, m: &OutboxMessage) -> Result<(), String> {
         match m.channel {
             Channel::Email => {
-                let (transport, from) = self.smtp.as_ref().ok_or("no SMTP server configured")?;
-                let to: lettre::message::Mailbox =
-                    m.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
-                let message = lettre::Message::builder()
-                    .from(from.clone())
-                    .to(to)
-                    .subject(m.subject.clone().unwrap_or_default())
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(m.body.clone())
-                    .map_err(|e| e.to_string())?;
-                transport.send(message).await.map_err(|e| e.to_string())?;
-                Ok(())
+                let gw = self.mail.as_ref().ok_or("no SMTP server configured")?;
+                gw.send(&Mail {
+                    to: m.recipient.clone(),
+                    subject: m.subject.clone().unwrap_or_default(),
+                    body: m.body.clone(),
+                })
+                .await
             }
             Channel::Sms => {
                 let gw = self.sms.as_ref().ok_or("no SMS gateway configured")?;
-                let mut req = gw.client.post(&gw.url).json(&serde_json::json!({
-                    "to": m.recipient,
-                    "text": m.body,
-                    "sender": gw.sender,
-                    "reference": m.id.to_string(),
-                }));
-                if let Some(t) = &gw.token {
-                    req = req.bearer_auth(t);
-                }
-                let resp = req.send().await.map_err(|e| e.to_string())?;
-                if resp.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("gateway answered {}", resp.status()))
-                }
+                gw.send(&Sms {
+                    to: m.recipient.clone(),
+                    text: m.body.clone(),
+                    reference: m.id.to_string(),
+                })
+                .await
             }
         }
     }

@@ -22,6 +22,7 @@ use crate::audit::Actor;
 use crate::config::UpstreamConfig;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::notify::PortFuture;
 
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -61,13 +62,9 @@ impl Identity {
             "{}/.well-known/openid-configuration",
             u.issuer.trim_end_matches('/')
         );
-        let meta: Value = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| upstream_error(u, e))?
-            .json()
+        let meta = self
+            .upstream_client
+            .get_json(&url, None)
             .await
             .map_err(|e| upstream_error(u, e))?;
         if meta["issuer"].as_str() != Some(u.issuer.trim_end_matches('/'))
@@ -162,20 +159,18 @@ impl Identity {
         let token_endpoint = meta["token_endpoint"]
             .as_str()
             .ok_or_else(|| AppError::Internal("upstream has no token endpoint".into()))?;
-        let resp: Value = self
-            .http
-            .post(token_endpoint)
-            .basic_auth(&u.client_id, Some(u.client_secret.expose()))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", &self.upstream_callback(provider)),
-                ("code_verifier", verifier),
-            ])
-            .send()
-            .await
-            .map_err(|e| upstream_error(u, e))?
-            .json()
+        let resp = self
+            .upstream_client
+            .post_form(
+                token_endpoint,
+                (&u.client_id, u.client_secret.expose()),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", &self.upstream_callback(provider)),
+                    ("code_verifier", verifier),
+                ],
+            )
             .await
             .map_err(|e| upstream_error(u, e))?;
         let id_token = resp["id_token"].as_str().ok_or_else(|| {
@@ -192,8 +187,7 @@ impl Identity {
         if let (Some(access), Some(endpoint)) = (
             resp["access_token"].as_str(),
             meta["userinfo_endpoint"].as_str(),
-        ) && let Ok(r) = self.http.get(endpoint).bearer_auth(access).send().await
-            && let Ok(info) = r.json::<Value>().await
+        ) && let Ok(info) = self.upstream_client.get_json(endpoint, Some(access)).await
             && info["sub"] == claims["sub"]
             && let (Some(into), Some(from)) = (claims.as_object_mut(), info.as_object())
         {
@@ -421,6 +415,66 @@ impl Identity {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The port to upstream identity providers: the HTTP exchanges of an OpenID Connect login
+/// (discovery, the token endpoint, userinfo). The real adapter speaks HTTPS; tests may put an
+/// in-process provider in its place.
+pub trait UpstreamClient: Send + Sync {
+    /// GETs a JSON document (discovery; userinfo with a `bearer` token).
+    fn get_json<'a>(
+        &'a self,
+        url: &'a str,
+        bearer: Option<&'a str>,
+    ) -> PortFuture<'a, Result<Value, String>>;
+
+    /// POSTs a form with HTTP Basic client authentication and reads the JSON answer (the
+    /// token endpoint; an error answer is JSON too, and is returned as such).
+    fn post_form<'a>(
+        &'a self,
+        url: &'a str,
+        basic: (&'a str, &'a str),
+        form: &'a [(&'a str, &'a str)],
+    ) -> PortFuture<'a, Result<Value, String>>;
+}
+
+/// The HTTPS adapter.
+pub(crate) struct HttpUpstream(pub(crate) reqwest::Client);
+
+impl UpstreamClient for HttpUpstream {
+    fn get_json<'a>(
+        &'a self,
+        url: &'a str,
+        bearer: Option<&'a str>,
+    ) -> PortFuture<'a, Result<Value, String>> {
+        Box::pin(async move {
+            let mut req = self.0.get(url);
+            if let Some(b) = bearer {
+                req = req.bearer_auth(b);
+            }
+            let r = req.send().await.map_err(|e| e.to_string())?;
+            r.json().await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn post_form<'a>(
+        &'a self,
+        url: &'a str,
+        (user, password): (&'a str, &'a str),
+        form: &'a [(&'a str, &'a str)],
+    ) -> PortFuture<'a, Result<Value, String>> {
+        Box::pin(async move {
+            let r = self
+                .0
+                .post(url)
+                .basic_auth(user, Some(password))
+                .form(form)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            r.json().await.map_err(|e| e.to_string())
+        })
     }
 }
 

@@ -11,7 +11,8 @@ mod two_step;
 mod verification;
 
 pub use admin::NewUserInput;
-pub use external::{ExternalIntent, ExternalStart};
+pub(crate) use external::HttpUpstream;
+pub use external::{ExternalIntent, ExternalStart, UpstreamClient};
 pub use login::{LoggedIn, LoginInput};
 
 pub use profile::LevelInfo;

@@ -10,6 +10,7 @@ mod cli;
 mod delivery;
 mod external;
 mod interop;
+mod ports;
 mod security;
 mod shell;
 mod snapshots;

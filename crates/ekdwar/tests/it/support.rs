@@ -1,7 +1,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ekdwar_app::config::{Argon2Config, Config};
+use ekdwar_app::config::{Argon2Config, Config, Secret, UpstreamConfig};
+use ekdwar_app::identity::NewUserInput;
+use ekdwar_app::sso::{ClientInput, NewClient};
+use ekdwar_app::testing::{FakeGateway, FakeProvider};
 use ekdwar_app::{App, Deps};
 use ekdwar_domain::time::ManualClock;
 
@@ -40,6 +43,10 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub base: String,
     pub client: reqwest::Client,
+    /// The in-process SMS gateway and mail server, when the builder asked for them.
+    pub gateway: Option<Arc<FakeGateway>>,
+    /// The apps the builder added.
+    pub clients: Vec<NewClient>,
     _dir: TempDir,
     _dbs: Vec<ekdwar_store::testing::TestDatabase>,
 }
@@ -59,17 +66,55 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-impl TestApp {
-    pub async fn start(backend: &str) -> Self {
-        Self::start_with(backend, |_| {}).await
+/// How a test's portal is made: configuration, in-process doubles for the parties outside
+/// (gateways, an upstream provider), and the accounts and apps it starts with.
+pub struct TestAppBuilder<'a> {
+    backend: &'a str,
+    tweaks: Vec<Box<dyn FnOnce(&mut Config) + 'a>>,
+    gateway: Option<Arc<FakeGateway>>,
+    upstream: Option<Arc<FakeProvider>>,
+    users: Vec<(String, String)>,
+    clients: Vec<ClientInput>,
+}
+
+impl<'a> TestAppBuilder<'a> {
+    /// Changes the configuration (after the tests' defaults).
+    pub fn with_config(mut self, tweak: impl FnOnce(&mut Config) + 'a) -> Self {
+        self.tweaks.push(Box::new(tweak));
+        self
     }
 
-    pub async fn start_with(backend: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+    /// SMS and e-mail go to an in-process gateway (`TestApp::gateway`) instead of staying in
+    /// the local outbox.
+    pub fn with_fake_gateways(mut self) -> Self {
+        self.gateway = Some(Arc::default());
+        self
+    }
+
+    /// An upstream identity provider "upstream" served in the process by `provider`.
+    pub fn with_upstream(mut self, provider: Arc<FakeProvider>) -> Self {
+        self.upstream = Some(provider);
+        self
+    }
+
+    /// A citizen with this portal ID and password (and a phone number made from the ID).
+    pub fn with_user(mut self, portal_id: &str, password: &str) -> Self {
+        self.users.push((portal_id.into(), password.into()));
+        self
+    }
+
+    /// An app; its id and secret are in `TestApp::clients`, in the order given.
+    pub fn with_client(mut self, input: ClientInput) -> Self {
+        self.clients.push(input);
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
         let dir = std::env::temp_dir().join(format!("ekdwar-it-{}", random_hex()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = Config::default();
         config.server.data_dir = dir.clone();
-        config.server.database_url = match backend {
+        config.server.database_url = match self.backend {
             "postgres" => Some(fresh_postgres().await),
             _ => None,
         };
@@ -89,7 +134,19 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr.to_string();
-        tweak(&mut config);
+        if let Some(p) = &self.upstream {
+            config.upstream = vec![UpstreamConfig {
+                id: "upstream".into(),
+                name: "Upstream ID".into(),
+                issuer: p.issuer.clone(),
+                client_id: p.client_id.clone(),
+                client_secret: Secret::new(&p.client_secret),
+                scopes: "openid profile email".into(),
+            }];
+        }
+        for tweak in self.tweaks {
+            tweak(&mut config);
+        }
         // Starts at the real time: independent clients check `iat` against their own clock.
         let clock = Arc::new(ManualClock::new(ekdwar_domain::Clock::now(
             &ekdwar_domain::time::SystemClock,
@@ -98,17 +155,40 @@ impl TestApp {
             config,
             Deps {
                 clock: Some(clock.clone()),
-                random: None,
+                sms: self.gateway.clone().map(|g| g as _),
+                mail: self.gateway.clone().map(|g| g as _),
+                upstream: self.upstream.map(|p| p as _),
+                ..Deps::default()
             },
         )
         .await
         .unwrap();
+        for (portal_id, password) in &self.users {
+            let n: u32 = portal_id.bytes().map(u32::from).sum();
+            app.identity
+                .admin_add_user(NewUserInput {
+                    portal_id: portal_id.clone(),
+                    first_name: "Test".into(),
+                    last_name: "Citizen".into(),
+                    phone: Some(format!("98{:08}", n % 100_000_000)),
+                    email: None,
+                    password: ekdwar_domain::password::Password::new(password.clone()),
+                    role: ekdwar_domain::Role::Citizen,
+                    language: None,
+                })
+                .await
+                .unwrap();
+        }
+        let mut clients = Vec::new();
+        for input in self.clients {
+            clients.push(app.sso.add_client(input).await.unwrap());
+        }
         tokio::spawn(ekdwar_web::serve(
             app.clone(),
             listener,
             std::future::pending(),
         ));
-        Self {
+        TestApp {
             // The database made here, and the one a test gave instead (if it is a test's).
             _dbs: [created, app.config().server.database_url.clone()]
                 .into_iter()
@@ -119,8 +199,31 @@ impl TestApp {
             clock,
             base: format!("http://{addr}"),
             client: browser(),
+            gateway: self.gateway,
+            clients,
             _dir: TempDir(dir),
         }
+    }
+}
+
+impl TestApp {
+    pub fn builder(backend: &str) -> TestAppBuilder<'_> {
+        TestAppBuilder {
+            backend,
+            tweaks: Vec::new(),
+            gateway: None,
+            upstream: None,
+            users: Vec::new(),
+            clients: Vec::new(),
+        }
+    }
+
+    pub async fn start(backend: &str) -> Self {
+        Self::builder(backend).start().await
+    }
+
+    pub async fn start_with(backend: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::builder(backend).with_config(tweak).start().await
     }
 
     pub fn url(&self, path: &str) -> String {
