@@ -66,11 +66,14 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// A change to the configuration.
+type Tweak<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
+
 /// How a test's portal is made: configuration, in-process doubles for the parties outside
 /// (gateways, an upstream provider), and the accounts and apps it starts with.
 pub struct TestAppBuilder<'a> {
     backend: &'a str,
-    tweaks: Vec<Box<dyn FnOnce(&mut Config) + 'a>>,
+    tweaks: Vec<Tweak<'a>>,
     gateway: Option<Arc<FakeGateway>>,
     upstream: Option<Arc<FakeProvider>>,
     users: Vec<(String, String)>,
