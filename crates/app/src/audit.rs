@@ -1,5 +1,6 @@
 //! Recording security events.
 
+use ekdwar_domain::UserId;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_store::audit::{self as store, AuditEntry, NewAuditEntry};
 
@@ -58,7 +59,7 @@ impl Audit {
     /// and the id to continue from when there are older ones.
     pub async fn security_events(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         before: Option<i64>,
     ) -> AppResult<(Vec<AuditEntry>, Option<i64>)> {
         const PAGE: usize = 20;

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod enums;
 pub mod identity;
+pub mod ids;
 pub mod otp;
 pub mod password;
 pub mod sms;
@@ -19,6 +20,7 @@ pub use identity::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
     Phone, PortalId, Recipient, Region, Regions, Role,
 };
+pub use ids::{ClientId, SessionId, UserId};
 pub use time::{Clock, Timestamp};
 
 /// A value parsed from user input was not acceptable. `code()` is stable and maps to a message

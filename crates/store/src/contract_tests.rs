@@ -8,6 +8,7 @@ use ekdwar_domain::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
     Phone, PortalId, Regions, Role, Timestamp,
 };
+use ekdwar_domain::{ClientId, SessionId, UserId};
 
 use crate::audit::{self, NewAuditEntry};
 use crate::identity::{self, User};
@@ -81,7 +82,7 @@ fn at(s: i64) -> Timestamp {
 
 fn user(id: &str, pid: &str, phone: Option<&str>, email: Option<&str>) -> User {
     User {
-        id: id.into(),
+        id: UserId::new(id),
         portal_id: PortalId::parse(pid).unwrap(),
         first_name: PersonName::parse("आशा").unwrap(),
         last_name: PersonName::parse("Kumari").unwrap(),
@@ -150,7 +151,10 @@ async fn users() {
             "{conflict:?}"
         );
 
-        let u = identity::by_id(&mut c, "u1").await.unwrap().unwrap();
+        let u = identity::by_id(&mut c, &UserId::new("u1"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(u.portal_id.as_str(), "Asha.K");
         assert_eq!(u.first_name.as_str(), "आशा");
         assert_eq!(u.language.as_deref(), Some("hi"));
@@ -159,7 +163,11 @@ async fn users() {
             let found = identity::by_identifier(&mut c, &LoginIdentifier::parse(id, r).unwrap())
                 .await
                 .unwrap();
-            assert_eq!(found.map(|u| u.id), Some("u1".to_string()), "{id}");
+            assert_eq!(
+                found.map(|u| u.id.into_string()),
+                Some("u1".to_string()),
+                "{id}"
+            );
         }
         let by_mail = identity::by_contact(&mut c, &Contact::parse("Ravi@Example.org", r).unwrap())
             .await
@@ -170,17 +178,22 @@ async fn users() {
                 .await
                 .unwrap()
         );
-        assert!(identity::by_id(&mut c, "nobody").await.unwrap().is_none());
+        assert!(
+            identity::by_id(&mut c, &UserId::new("nobody"))
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         assert!(
-            identity::set_password(&mut c, "u1", "$argon2id$new", at(5))
+            identity::set_password(&mut c, &UserId::new("u1"), "$argon2id$new", at(5))
                 .await
                 .unwrap()
         );
         assert!(
             identity::set_name(
                 &mut c,
-                "u1",
+                &UserId::new("u1"),
                 &PersonName::parse("Asha").unwrap(),
                 &PersonName::parse("Devi").unwrap(),
                 at(6)
@@ -191,7 +204,7 @@ async fn users() {
         assert!(
             identity::set_contact(
                 &mut c,
-                "u1",
+                &UserId::new("u1"),
                 &Contact::parse("asha@example.org", r).unwrap(),
                 at(7)
             )
@@ -201,7 +214,7 @@ async fn users() {
         assert!(matches!(
             identity::set_contact(
                 &mut c,
-                "u1",
+                &UserId::new("u1"),
                 &Contact::parse("ravi@example.org", r).unwrap(),
                 at(7)
             )
@@ -209,21 +222,24 @@ async fn users() {
             Err(StoreError::Conflict("email"))
         ));
         assert!(
-            identity::set_language(&mut c, "u1", Some("ru"), at(8))
+            identity::set_language(&mut c, &UserId::new("u1"), Some("ru"), at(8))
                 .await
                 .unwrap()
         );
         assert!(
-            identity::set_status(&mut c, "u1", AccountStatus::Locked, at(9))
+            identity::set_status(&mut c, &UserId::new("u1"), AccountStatus::Locked, at(9))
                 .await
                 .unwrap()
         );
         assert!(
-            !identity::set_status(&mut c, "nobody", AccountStatus::Locked, at(9))
+            !identity::set_status(&mut c, &UserId::new("nobody"), AccountStatus::Locked, at(9))
                 .await
                 .unwrap()
         );
-        let u = identity::by_id(&mut c, "u1").await.unwrap().unwrap();
+        let u = identity::by_id(&mut c, &UserId::new("u1"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(u.password_hash.as_deref(), Some("$argon2id$new"));
         assert_eq!(u.password_changed_at, at(5));
         assert_eq!(u.full_name(), "Asha Devi");
@@ -238,7 +254,7 @@ async fn users() {
             .await
             .unwrap()
             .into_iter()
-            .map(|u| u.id)
+            .map(|u| u.id.into_string())
             .collect();
         assert_eq!(page, ["u2"]);
     }
@@ -246,8 +262,8 @@ async fn users() {
 
 fn session(hash: &str, user: &str, created: i64) -> Session {
     Session {
-        id_hash: hash.into(),
-        user_id: user.into(),
+        id_hash: SessionId::new(hash),
+        user_id: UserId::new(user),
         created_at: at(created),
         last_seen_at: at(created),
         expires_at: at(created + 3600),
@@ -276,49 +292,67 @@ async fn sessions() {
         ] {
             sessions::insert(&mut c, &session(h, u, t)).await.unwrap();
         }
-        sessions::touch(&mut c, "a", at(50)).await.unwrap();
-        let a = sessions::by_hash(&mut c, "a").await.unwrap().unwrap();
+        sessions::touch(&mut c, &SessionId::new("a"), at(50))
+            .await
+            .unwrap();
+        let a = sessions::by_hash(&mut c, &SessionId::new("a"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (a.last_seen_at, a.ip.as_deref(), a.amr.as_str()),
             (at(50), Some("127.0.0.1"), "pwd")
         );
-        let active: Vec<String> = sessions::active_for_user(&mut c, "u1", at(60))
+        let active: Vec<String> = sessions::active_for_user(&mut c, &UserId::new("u1"), at(60))
             .await
             .unwrap()
             .into_iter()
-            .map(|s| s.id_hash)
+            .map(|s| s.id_hash.into_string())
             .collect();
         assert_eq!(active, ["a", "c", "b"]);
         assert!(
-            !sessions::revoke(&mut c, "u2", "a", at(61)).await.unwrap(),
+            !sessions::revoke(&mut c, &UserId::new("u2"), &SessionId::new("a"), at(61))
+                .await
+                .unwrap(),
             "not theirs"
         );
-        assert!(sessions::revoke(&mut c, "u1", "a", at(61)).await.unwrap());
         assert!(
-            !sessions::revoke(&mut c, "u1", "a", at(62)).await.unwrap(),
+            sessions::revoke(&mut c, &UserId::new("u1"), &SessionId::new("a"), at(61))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !sessions::revoke(&mut c, &UserId::new("u1"), &SessionId::new("a"), at(62))
+                .await
+                .unwrap(),
             "already revoked"
         );
         assert_eq!(
-            sessions::revoke_all_except(&mut c, "u1", Some("c"), at(63))
-                .await
-                .unwrap(),
+            sessions::revoke_all_except(
+                &mut c,
+                &UserId::new("u1"),
+                Some(&SessionId::new("c")),
+                at(63)
+            )
+            .await
+            .unwrap(),
             1
         );
         assert_eq!(
-            sessions::active_for_user(&mut c, "u1", at(64))
+            sessions::active_for_user(&mut c, &UserId::new("u1"), at(64))
                 .await
                 .unwrap()
                 .len(),
             1
         );
         assert_eq!(
-            sessions::revoke_all_except(&mut c, "u1", None, at(65))
+            sessions::revoke_all_except(&mut c, &UserId::new("u1"), None, at(65))
                 .await
                 .unwrap(),
             1
         );
         assert!(
-            sessions::by_hash(&mut c, "a")
+            sessions::by_hash(&mut c, &SessionId::new("a"))
                 .await
                 .unwrap()
                 .unwrap()
@@ -326,7 +360,7 @@ async fn sessions() {
                 .is_some()
         );
         assert_eq!(
-            sessions::active_for_user(&mut c, "u2", at(10 + 3600))
+            sessions::active_for_user(&mut c, &UserId::new("u2"), at(10 + 3600))
                 .await
                 .unwrap()
                 .len(),
@@ -653,7 +687,7 @@ async fn transactions_roll_back_as_a_whole() {
 
 fn client(id: &str, enabled: bool) -> crate::sso::Client {
     crate::sso::Client {
-        id: id.into(),
+        id: ClientId::new(id),
         name: format!("App {id}"),
         secret_hash: Some("abc".into()),
         redirect_uris: vec!["https://a.gov.in/cb".into(), "http://localhost/cb".into()],
@@ -690,7 +724,10 @@ async fn sso_records() {
         let mut changed = client("c1", true);
         changed.name = "e-Mitra".into();
         sso::save_client(&mut c, &changed).await.unwrap();
-        assert_eq!(sso::client(&mut c, "c1").await.unwrap(), Some(changed));
+        assert_eq!(
+            sso::client(&mut c, &ClientId::new("c1")).await.unwrap(),
+            Some(changed)
+        );
         assert_eq!(sso::clients(&mut c, true).await.unwrap().len(), 1);
         assert_eq!(sso::clients(&mut c, false).await.unwrap().len(), 2);
 
@@ -725,25 +762,55 @@ async fn sso_records() {
             ("k2", Some(at(3)))
         );
 
-        assert_eq!(sso::consent(&mut c, "u1", "c1").await.unwrap(), None);
-        sso::save_consent(&mut c, "u1", "c1", "openid", at(4))
-            .await
-            .unwrap();
-        sso::save_consent(&mut c, "u1", "c1", "email openid", at(5))
-            .await
-            .unwrap();
         assert_eq!(
-            sso::consent(&mut c, "u1", "c1").await.unwrap().as_deref(),
+            sso::consent(&mut c, &UserId::new("u1"), &ClientId::new("c1"))
+                .await
+                .unwrap(),
+            None
+        );
+        sso::save_consent(
+            &mut c,
+            &UserId::new("u1"),
+            &ClientId::new("c1"),
+            "openid",
+            at(4),
+        )
+        .await
+        .unwrap();
+        sso::save_consent(
+            &mut c,
+            &UserId::new("u1"),
+            &ClientId::new("c1"),
+            "email openid",
+            at(5),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            sso::consent(&mut c, &UserId::new("u1"), &ClientId::new("c1"))
+                .await
+                .unwrap()
+                .as_deref(),
             Some("email openid")
         );
-        assert_eq!(sso::consents_of(&mut c, "u1").await.unwrap().len(), 1);
-        assert!(sso::delete_consent(&mut c, "u1", "c1").await.unwrap());
+        assert_eq!(
+            sso::consents_of(&mut c, &UserId::new("u1"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            sso::delete_consent(&mut c, &UserId::new("u1"), &ClientId::new("c1"))
+                .await
+                .unwrap()
+        );
 
         let code = sso::AuthCode {
             code_hash: "h".into(),
-            client_id: "c1".into(),
-            user_id: "u1".into(),
-            session_hash: "s".into(),
+            client_id: ClientId::new("c1"),
+            user_id: UserId::new("u1"),
+            session_hash: SessionId::new("s"),
             redirect_uri: "https://a.gov.in/cb".into(),
             scopes: "openid".into(),
             nonce: Some("n".into()),
@@ -783,9 +850,9 @@ async fn sso_records() {
         let t = sso::Token {
             token_hash: "t1".into(),
             kind: TokenKind::Refresh,
-            client_id: "c1".into(),
-            user_id: Some("u1".into()),
-            session_hash: Some("s".into()),
+            client_id: ClientId::new("c1"),
+            user_id: Some(UserId::new("u1")),
+            session_hash: Some(SessionId::new("s")),
             scopes: "openid".into(),
             family: "f1".into(),
             auth_time: Some(at(1)),
@@ -811,7 +878,12 @@ async fn sso_records() {
             !sso::use_token(&mut c, "t1", at(6)).await.unwrap(),
             "rotation is single use"
         );
-        assert_eq!(sso::clients_of_session(&mut c, "s").await.unwrap(), ["c1"]);
+        assert_eq!(
+            sso::clients_of_session(&mut c, &SessionId::new("s"))
+                .await
+                .unwrap(),
+            ["c1"]
+        );
         assert_eq!(sso::revoke_family(&mut c, "f1", at(7)).await.unwrap(), 2);
         assert!(!sso::revoke_token(&mut c, "t2", at(8)).await.unwrap());
         assert_eq!(
@@ -819,7 +891,7 @@ async fn sso_records() {
             Some(at(7))
         );
         assert_eq!(
-            sso::revoke_user_client(&mut c, "u1", "c1", at(9))
+            sso::revoke_user_client(&mut c, &UserId::new("u1"), &ClientId::new("c1"), at(9))
                 .await
                 .unwrap(),
             0
@@ -840,7 +912,7 @@ async fn external_identities() {
         let e = identity::ExternalIdentity {
             provider: "google".into(),
             subject: "g-1".into(),
-            user_id: "u1".into(),
+            user_id: UserId::new("u1"),
             email: Some("a@gmail.example".into()),
             created_at: at(1),
         };
@@ -848,7 +920,7 @@ async fn external_identities() {
         let again = identity::link_external(
             &mut c,
             &identity::ExternalIdentity {
-                user_id: "u2".into(),
+                user_id: UserId::new("u2"),
                 ..e.clone()
             },
         )
@@ -861,9 +933,14 @@ async fn external_identities() {
             identity::external(&mut c, "google", "g-1").await.unwrap(),
             Some(e.clone())
         );
-        assert_eq!(identity::externals_of(&mut c, "u1").await.unwrap(), vec![e]);
         assert_eq!(
-            identity::unlink_external(&mut c, "u1", "google")
+            identity::externals_of(&mut c, &UserId::new("u1"))
+                .await
+                .unwrap(),
+            vec![e]
+        );
+        assert_eq!(
+            identity::unlink_external(&mut c, &UserId::new("u1"), "google")
                 .await
                 .unwrap(),
             1

@@ -7,11 +7,12 @@ use ekdwar_domain::{
 use sqlx::any::AnyRow;
 
 use crate::{Conn, Result, StoreError, corrupt, int, opt_text, sql, text};
+use ekdwar_domain::UserId;
 
 /// An account as stored.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub portal_id: PortalId,
     pub first_name: PersonName,
     pub last_name: PersonName,
@@ -45,7 +46,7 @@ fn from_row(row: &AnyRow) -> Result<User> {
     let role = text(row, "role")?;
     let status = text(row, "status")?;
     Ok(User {
-        id: text(row, "id")?,
+        id: UserId::new(text(row, "id")?),
         portal_id: PortalId::from_trusted(text(row, "portal_id")?),
         first_name: PersonName::from_trusted(text(row, "first_name")?),
         last_name: PersonName::from_trusted(text(row, "last_name")?),
@@ -72,7 +73,7 @@ pub async fn insert(conn: &mut Conn, u: &User) -> Result<()> {
         "INSERT INTO users ({COLUMNS}, portal_id_key) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
-    .bind(&u.id)
+    .bind(u.id.as_str())
     .bind(u.portal_id.as_str())
     .bind(u.first_name.as_str())
     .bind(u.last_name.as_str())
@@ -103,7 +104,7 @@ async fn one_by(conn: &mut Conn, column: &str, value: &str) -> Result<Option<Use
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<User>> {
+pub async fn by_id(conn: &mut Conn, id: &UserId) -> Result<Option<User>> {
     one_by(conn, "id", id).await
 }
 
@@ -132,7 +133,7 @@ pub async fn portal_id_taken(conn: &mut Conn, portal_id: &PortalId) -> Result<bo
 
 async fn set(
     conn: &mut Conn,
-    id: &str,
+    id: &UserId,
     assignments: &str,
     values: Vec<Option<String>>,
     at: Timestamp,
@@ -149,28 +150,28 @@ async fn set(
     }
     let done = q
         .bind(at.millis())
-        .bind(id)
+        .bind(id.as_str())
         .execute(conn)
         .await
         .map_err(|e| StoreError::from_insert(e, &["portal_id", "phone", "email"]))?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set_password(conn: &mut Conn, id: &str, hash: &str, at: Timestamp) -> Result<bool> {
+pub async fn set_password(conn: &mut Conn, id: &UserId, hash: &str, at: Timestamp) -> Result<bool> {
     let n = sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(at.millis())
-        .bind(id)
+        .bind(id.as_str())
         .execute(conn)
         .await?;
     Ok(n.rows_affected() == 1)
 }
 
 /// Replaces the stored hash of the same password (a new hashing form), keeping its age.
-pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str) -> Result<()> {
+pub async fn set_password_hash(conn: &mut Conn, id: &UserId, hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
-        .bind(id)
+        .bind(id.as_str())
         .execute(conn)
         .await?;
     Ok(())
@@ -178,7 +179,7 @@ pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str) -> Result<
 
 pub async fn set_name(
     conn: &mut Conn,
-    id: &str,
+    id: &UserId,
     first: &PersonName,
     last: &PersonName,
     at: Timestamp,
@@ -196,7 +197,7 @@ pub async fn set_name(
 /// Replaces the phone or e-mail of an account (the caller has verified it).
 pub async fn set_contact(
     conn: &mut Conn,
-    id: &str,
+    id: &UserId,
     contact: &Contact,
     at: Timestamp,
 ) -> Result<bool> {
@@ -209,7 +210,7 @@ pub async fn set_contact(
 
 pub async fn set_language(
     conn: &mut Conn,
-    id: &str,
+    id: &UserId,
     language: Option<&str>,
     at: Timestamp,
 ) -> Result<bool> {
@@ -224,12 +225,12 @@ pub async fn set_language(
 }
 
 /// Records the language a person used last, writing only when it changed.
-pub async fn remember_language(conn: &mut Conn, id: &str, language: &str) -> Result<()> {
+pub async fn remember_language(conn: &mut Conn, id: &UserId, language: &str) -> Result<()> {
     sqlx::query(
         "UPDATE users SET language = $1 WHERE id = $2 AND (language IS NULL OR language <> $1)",
     )
     .bind(language)
-    .bind(id)
+    .bind(id.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -237,7 +238,7 @@ pub async fn remember_language(conn: &mut Conn, id: &str, language: &str) -> Res
 
 pub async fn set_status(
     conn: &mut Conn,
-    id: &str,
+    id: &UserId,
     status: AccountStatus,
     at: Timestamp,
 ) -> Result<bool> {
@@ -275,7 +276,7 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
 pub struct ExternalIdentity {
     pub provider: String,
     pub subject: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: Option<String>,
     pub created_at: Timestamp,
 }
@@ -285,7 +286,7 @@ pub async fn link_external(conn: &mut Conn, e: &ExternalIdentity) -> Result<()> 
     sqlx::query("INSERT INTO external_identities (provider, subject, user_id, email, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&e.provider)
         .bind(&e.subject)
-        .bind(&e.user_id)
+        .bind(e.user_id.as_str())
         .bind(e.email.clone())
         .bind(e.created_at.millis())
         .execute(conn)
@@ -311,23 +312,23 @@ fn external_from_row(r: &AnyRow) -> Result<ExternalIdentity> {
     Ok(ExternalIdentity {
         provider: text(r, "provider")?,
         subject: text(r, "subject")?,
-        user_id: text(r, "user_id")?,
+        user_id: UserId::new(text(r, "user_id")?),
         email: opt_text(r, "email")?,
         created_at: Timestamp::from_millis(int(r, "created_at")?),
     })
 }
 
-pub async fn externals_of(conn: &mut Conn, user_id: &str) -> Result<Vec<ExternalIdentity>> {
+pub async fn externals_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<ExternalIdentity>> {
     let rows = sqlx::query("SELECT provider, subject, user_id, email, created_at FROM external_identities WHERE user_id = $1 ORDER BY created_at")
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(conn)
         .await?;
     rows.iter().map(external_from_row).collect()
 }
 
-pub async fn unlink_external(conn: &mut Conn, user_id: &str, provider: &str) -> Result<u64> {
+pub async fn unlink_external(conn: &mut Conn, user_id: &UserId, provider: &str) -> Result<u64> {
     let done = sqlx::query("DELETE FROM external_identities WHERE user_id = $1 AND provider = $2")
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(provider)
         .execute(conn)
         .await?;

@@ -5,10 +5,11 @@ use ekdwar_domain::Timestamp;
 use sqlx::any::AnyRow;
 
 use crate::{Conn, Result, int, opt_int, text};
+use ekdwar_domain::UserId;
 
 #[derive(Debug, Clone)]
 pub struct TotpFactor {
-    pub user_id: String,
+    pub user_id: UserId,
     /// Names the keystream the secret is wrapped with; new for every secret.
     pub wrap_id: String,
     pub secret_wrapped: String,
@@ -21,7 +22,7 @@ pub struct TotpFactor {
 
 fn from_row(r: &AnyRow) -> Result<TotpFactor> {
     Ok(TotpFactor {
-        user_id: text(r, "user_id")?,
+        user_id: UserId::new(text(r, "user_id")?),
         wrap_id: text(r, "wrap_id")?,
         secret_wrapped: text(r, "secret_wrapped")?,
         created_at: Timestamp::from_millis(int(r, "created_at")?),
@@ -30,12 +31,12 @@ fn from_row(r: &AnyRow) -> Result<TotpFactor> {
     })
 }
 
-pub async fn totp(conn: &mut Conn, user_id: &str) -> Result<Option<TotpFactor>> {
+pub async fn totp(conn: &mut Conn, user_id: &UserId) -> Result<Option<TotpFactor>> {
     sqlx::query(
         "SELECT user_id, wrap_id, secret_wrapped, created_at, confirmed_at, last_step \
          FROM totp_factors WHERE user_id = $1",
     )
-    .bind(user_id)
+    .bind(user_id.as_str())
     .fetch_optional(conn)
     .await?
     .as_ref()
@@ -53,7 +54,7 @@ pub async fn put_pending(conn: &mut Conn, f: &TotpFactor) -> Result<bool> {
          secret_wrapped = excluded.secret_wrapped, created_at = excluded.created_at, last_step = 0 \
          WHERE totp_factors.confirmed_at IS NULL",
     )
-    .bind(&f.user_id)
+    .bind(f.user_id.as_str())
     .bind(&f.wrap_id)
     .bind(&f.secret_wrapped)
     .bind(f.created_at.millis())
@@ -66,7 +67,7 @@ pub async fn put_pending(conn: &mut Conn, f: &TotpFactor) -> Result<bool> {
 /// confirmed one. False if that step, or a later one, was used already.
 pub async fn take_step(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     wrap_id: &str,
     step: i64,
     confirming: Option<Timestamp>,
@@ -79,7 +80,7 @@ pub async fn take_step(
             )
             .bind(step)
             .bind(now.millis())
-            .bind(user_id)
+            .bind(user_id.as_str())
             .bind(wrap_id)
             .execute(conn)
             .await?
@@ -90,7 +91,7 @@ pub async fn take_step(
              WHERE user_id = $2 AND wrap_id = $3 AND confirmed_at IS NOT NULL AND last_step < $1",
             )
             .bind(step)
-            .bind(user_id)
+            .bind(user_id.as_str())
             .bind(wrap_id)
             .execute(conn)
             .await?
@@ -100,13 +101,13 @@ pub async fn take_step(
 }
 
 /// Removes the factor and the recovery codes.
-pub async fn remove(conn: &mut Conn, user_id: &str) -> Result<()> {
+pub async fn remove(conn: &mut Conn, user_id: &UserId) -> Result<()> {
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
+        .bind(user_id.as_str())
         .execute(&mut *conn)
         .await?;
     sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
-        .bind(user_id)
+        .bind(user_id.as_str())
         .execute(conn)
         .await?;
     Ok(())
@@ -115,19 +116,19 @@ pub async fn remove(conn: &mut Conn, user_id: &str) -> Result<()> {
 /// Replaces all of an account's recovery codes with new ones (their hashes).
 pub async fn replace_recovery_codes(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     hashes: &[String],
     now: Timestamp,
 ) -> Result<()> {
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
+        .bind(user_id.as_str())
         .execute(&mut *conn)
         .await?;
     for h in hashes {
         sqlx::query(
             "INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) VALUES ($1, $2, $3, NULL)",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .bind(h)
         .bind(now.millis())
         .execute(&mut *conn)
@@ -139,7 +140,7 @@ pub async fn replace_recovery_codes(
 /// Uses a recovery code: false if it is not one of the account's or was used already.
 pub async fn use_recovery_code(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     hash: &str,
     now: Timestamp,
 ) -> Result<bool> {
@@ -147,7 +148,7 @@ pub async fn use_recovery_code(
         "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
     )
     .bind(now.millis())
-    .bind(user_id)
+    .bind(user_id.as_str())
     .bind(hash)
     .execute(conn)
     .await?;
@@ -155,11 +156,11 @@ pub async fn use_recovery_code(
 }
 
 /// How many unused recovery codes an account has.
-pub async fn recovery_codes_left(conn: &mut Conn, user_id: &str) -> Result<i64> {
+pub async fn recovery_codes_left(conn: &mut Conn, user_id: &UserId) -> Result<i64> {
     let r = sqlx::query(
         "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
     )
-    .bind(user_id)
+    .bind(user_id.as_str())
     .fetch_one(conn)
     .await?;
     int(&r, "n")

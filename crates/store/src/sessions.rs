@@ -5,11 +5,12 @@ use ekdwar_domain::Timestamp;
 use sqlx::any::AnyRow;
 
 use crate::{Conn, Result, int, opt_int, opt_text, sql, text};
+use ekdwar_domain::{SessionId, UserId};
 
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub id_hash: String,
-    pub user_id: String,
+    pub id_hash: SessionId,
+    pub user_id: UserId,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
@@ -25,8 +26,8 @@ const COLUMNS: &str =
 
 fn from_row(row: &AnyRow) -> Result<Session> {
     Ok(Session {
-        id_hash: text(row, "id_hash")?,
-        user_id: text(row, "user_id")?,
+        id_hash: SessionId::new(text(row, "id_hash")?),
+        user_id: UserId::new(text(row, "user_id")?),
         created_at: Timestamp::from_millis(int(row, "created_at")?),
         last_seen_at: Timestamp::from_millis(int(row, "last_seen_at")?),
         expires_at: Timestamp::from_millis(int(row, "expires_at")?),
@@ -41,8 +42,8 @@ pub async fn insert(conn: &mut Conn, s: &Session) -> Result<()> {
     sqlx::query(sql!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ))
-    .bind(&s.id_hash)
-    .bind(&s.user_id)
+    .bind(s.id_hash.as_str())
+    .bind(s.user_id.as_str())
     .bind(s.created_at.millis())
     .bind(s.last_seen_at.millis())
     .bind(s.expires_at.millis())
@@ -55,18 +56,18 @@ pub async fn insert(conn: &mut Conn, s: &Session) -> Result<()> {
     Ok(())
 }
 
-pub async fn by_hash(conn: &mut Conn, id_hash: &str) -> Result<Option<Session>> {
+pub async fn by_hash(conn: &mut Conn, id_hash: &SessionId) -> Result<Option<Session>> {
     let row = sqlx::query(sql!("SELECT {COLUMNS} FROM sessions WHERE id_hash = $1"))
-        .bind(id_hash)
+        .bind(id_hash.as_str())
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn touch(conn: &mut Conn, id_hash: &str, at: Timestamp) -> Result<()> {
+pub async fn touch(conn: &mut Conn, id_hash: &SessionId, at: Timestamp) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
         .bind(at.millis())
-        .bind(id_hash)
+        .bind(id_hash.as_str())
         .execute(conn)
         .await?;
     Ok(())
@@ -75,14 +76,14 @@ pub async fn touch(conn: &mut Conn, id_hash: &str, at: Timestamp) -> Result<()> 
 /// Sessions of a user that are neither revoked nor past their absolute expiry, newest first.
 pub async fn active_for_user(
     conn: &mut Conn,
-    user_id: &str,
+    user_id: &UserId,
     now: Timestamp,
 ) -> Result<Vec<Session>> {
     let rows = sqlx::query(sql!(
         "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
          AND expires_at > $2 ORDER BY last_seen_at DESC"
     ))
-    .bind(user_id)
+    .bind(user_id.as_str())
     .bind(now.millis())
     .fetch_all(conn)
     .await?;
@@ -90,13 +91,18 @@ pub async fn active_for_user(
 }
 
 /// Revokes one session of a user; false if it is not theirs or already revoked.
-pub async fn revoke(conn: &mut Conn, user_id: &str, id_hash: &str, at: Timestamp) -> Result<bool> {
+pub async fn revoke(
+    conn: &mut Conn,
+    user_id: &UserId,
+    id_hash: &SessionId,
+    at: Timestamp,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND user_id = $3 AND revoked_at IS NULL",
     )
     .bind(at.millis())
-    .bind(id_hash)
-    .bind(user_id)
+    .bind(id_hash.as_str())
+    .bind(user_id.as_str())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -105,16 +111,16 @@ pub async fn revoke(conn: &mut Conn, user_id: &str, id_hash: &str, at: Timestamp
 /// Revokes every session of a user except `keep`, returning how many were ended.
 pub async fn revoke_all_except(
     conn: &mut Conn,
-    user_id: &str,
-    keep: Option<&str>,
+    user_id: &UserId,
+    keep: Option<&SessionId>,
     at: Timestamp,
 ) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id_hash <> $3",
     )
     .bind(at.millis())
-    .bind(user_id)
-    .bind(keep.unwrap_or(""))
+    .bind(user_id.as_str())
+    .bind(keep.map_or("", |k| k.as_str()))
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -130,10 +136,10 @@ pub async fn purge(conn: &mut Conn, before: Timestamp) -> Result<u64> {
 }
 
 /// Records a further way the session's owner proved who they are.
-pub async fn set_amr(conn: &mut Conn, id_hash: &str, amr: &str) -> Result<()> {
+pub async fn set_amr(conn: &mut Conn, id_hash: &SessionId, amr: &str) -> Result<()> {
     sqlx::query("UPDATE sessions SET amr = $1 WHERE id_hash = $2")
         .bind(amr)
-        .bind(id_hash)
+        .bind(id_hash.as_str())
         .execute(conn)
         .await?;
     Ok(())

@@ -6,11 +6,12 @@ use ekdwar_domain::sso::{SigningAlg, SubjectType, TokenKind};
 use sqlx::any::AnyRow;
 
 use crate::{Conn, Result, StoreError, int, opt_int, opt_text, parsed, sql, text};
+use ekdwar_domain::{ClientId, SessionId, UserId};
 
 /// A departmental application allowed to log citizens in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     /// SHA-256 of the secret; `None` for public clients.
     pub secret_hash: Option<String>,
@@ -50,7 +51,7 @@ fn lines(s: String) -> Vec<String> {
 
 fn client_from_row(row: &AnyRow) -> Result<Client> {
     Ok(Client {
-        id: text(row, "id")?,
+        id: ClientId::new(text(row, "id")?),
         name: text(row, "name")?,
         secret_hash: opt_text(row, "secret_hash")?,
         redirect_uris: lines(text(row, "redirect_uris")?),
@@ -85,7 +86,7 @@ pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
          helpdesk_email = excluded.helpdesk_email, officer = excluded.officer, subject_type = excluded.subject_type, \
          backchannel_logout_uri = excluded.backchannel_logout_uri, launch_url = excluded.launch_url, id_token_alg = excluded.id_token_alg, enabled = excluded.enabled, updated_at = excluded.updated_at, logo_etag = excluded.logo_etag, api_scopes = excluded.api_scopes"
     ))
-    .bind(&c.id)
+    .bind(c.id.as_str())
     .bind(&c.name)
     .bind(c.secret_hash.clone())
     .bind(c.redirect_uris.join("\n"))
@@ -110,12 +111,17 @@ pub async fn save_client(conn: &mut Conn, c: &Client) -> Result<()> {
 }
 
 /// Stores the portal's copy of an app's logo (PNG), replacing any earlier one.
-pub async fn save_logo(conn: &mut Conn, client_id: &str, png: &[u8], etag: &str) -> Result<()> {
+pub async fn save_logo(
+    conn: &mut Conn,
+    client_id: &ClientId,
+    png: &[u8],
+    etag: &str,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO client_logos (client_id, png, etag) VALUES ($1, $2, $3) \
          ON CONFLICT (client_id) DO UPDATE SET png = excluded.png, etag = excluded.etag",
     )
-    .bind(client_id)
+    .bind(client_id.as_str())
     .bind(png.to_vec())
     .bind(etag)
     .execute(conn)
@@ -123,30 +129,30 @@ pub async fn save_logo(conn: &mut Conn, client_id: &str, png: &[u8], etag: &str)
     Ok(())
 }
 
-pub async fn remove_logo(conn: &mut Conn, client_id: &str) -> Result<()> {
+pub async fn remove_logo(conn: &mut Conn, client_id: &ClientId) -> Result<()> {
     sqlx::query("DELETE FROM client_logos WHERE client_id = $1")
-        .bind(client_id)
+        .bind(client_id.as_str())
         .execute(conn)
         .await?;
     Ok(())
 }
 
 /// The stored logo (PNG) of an app and its version.
-pub async fn logo(conn: &mut Conn, client_id: &str) -> Result<Option<(Vec<u8>, String)>> {
+pub async fn logo(conn: &mut Conn, client_id: &ClientId) -> Result<Option<(Vec<u8>, String)>> {
     use sqlx::Row;
     let row = sqlx::query("SELECT png, etag FROM client_logos WHERE client_id = $1")
-        .bind(client_id)
+        .bind(client_id.as_str())
         .fetch_optional(conn)
         .await?;
     row.map(|r| Ok((r.try_get::<Vec<u8>, _>("png")?, text(&r, "etag")?)))
         .transpose()
 }
 
-pub async fn client(conn: &mut Conn, id: &str) -> Result<Option<Client>> {
+pub async fn client(conn: &mut Conn, id: &ClientId) -> Result<Option<Client>> {
     let row = sqlx::query(sql!(
         "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE id = $1"
     ))
-    .bind(id)
+    .bind(id.as_str())
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(client_from_row).transpose()
@@ -227,10 +233,14 @@ pub async fn retire_keys_except(
 }
 
 /// Scopes a user has allowed an app to have.
-pub async fn consent(conn: &mut Conn, user_id: &str, client_id: &str) -> Result<Option<String>> {
+pub async fn consent(
+    conn: &mut Conn,
+    user_id: &UserId,
+    client_id: &ClientId,
+) -> Result<Option<String>> {
     let row = sqlx::query("SELECT scopes FROM oidc_consents WHERE user_id = $1 AND client_id = $2")
-        .bind(user_id)
-        .bind(client_id)
+        .bind(user_id.as_str())
+        .bind(client_id.as_str())
         .fetch_optional(conn)
         .await?;
     row.map(|r| text(&r, "scopes")).transpose()
@@ -238,8 +248,8 @@ pub async fn consent(conn: &mut Conn, user_id: &str, client_id: &str) -> Result<
 
 pub async fn save_consent(
     conn: &mut Conn,
-    user_id: &str,
-    client_id: &str,
+    user_id: &UserId,
+    client_id: &ClientId,
     scopes: &str,
     at: Timestamp,
 ) -> Result<()> {
@@ -247,8 +257,8 @@ pub async fn save_consent(
         "INSERT INTO oidc_consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
     )
-    .bind(user_id)
-    .bind(client_id)
+    .bind(user_id.as_str())
+    .bind(client_id.as_str())
     .bind(scopes)
     .bind(at.millis())
     .execute(conn)
@@ -256,10 +266,14 @@ pub async fn save_consent(
     Ok(())
 }
 
-pub async fn delete_consent(conn: &mut Conn, user_id: &str, client_id: &str) -> Result<bool> {
+pub async fn delete_consent(
+    conn: &mut Conn,
+    user_id: &UserId,
+    client_id: &ClientId,
+) -> Result<bool> {
     let done = sqlx::query("DELETE FROM oidc_consents WHERE user_id = $1 AND client_id = $2")
-        .bind(user_id)
-        .bind(client_id)
+        .bind(user_id.as_str())
+        .bind(client_id.as_str())
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -268,16 +282,16 @@ pub async fn delete_consent(conn: &mut Conn, user_id: &str, client_id: &str) -> 
 /// The apps a user has consented to: (client id, scopes, when).
 pub async fn consents_of(
     conn: &mut Conn,
-    user_id: &str,
-) -> Result<Vec<(String, String, Timestamp)>> {
+    user_id: &UserId,
+) -> Result<Vec<(ClientId, String, Timestamp)>> {
     let rows = sqlx::query("SELECT client_id, scopes, granted_at FROM oidc_consents WHERE user_id = $1 ORDER BY granted_at DESC")
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(conn)
         .await?;
     rows.iter()
         .map(|r| {
             Ok((
-                text(r, "client_id")?,
+                ClientId::new(text(r, "client_id")?),
                 text(r, "scopes")?,
                 Timestamp::from_millis(int(r, "granted_at")?),
             ))
@@ -289,9 +303,9 @@ pub async fn consents_of(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthCode {
     pub code_hash: String,
-    pub client_id: String,
-    pub user_id: String,
-    pub session_hash: String,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub session_hash: SessionId,
     pub redirect_uri: String,
     pub scopes: String,
     pub nonce: Option<String>,
@@ -312,9 +326,9 @@ pub async fn insert_code(conn: &mut Conn, c: &AuthCode) -> Result<()> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&c.code_hash)
-    .bind(&c.client_id)
-    .bind(&c.user_id)
-    .bind(&c.session_hash)
+    .bind(c.client_id.as_str())
+    .bind(c.user_id.as_str())
+    .bind(c.session_hash.as_str())
     .bind(&c.redirect_uri)
     .bind(&c.scopes)
     .bind(c.nonce.clone())
@@ -347,9 +361,9 @@ pub async fn take_code(
     let Some(r) = row else { return Ok(None) };
     let code = AuthCode {
         code_hash: text(&r, "code_hash")?,
-        client_id: text(&r, "client_id")?,
-        user_id: text(&r, "user_id")?,
-        session_hash: text(&r, "session_hash")?,
+        client_id: ClientId::new(text(&r, "client_id")?),
+        user_id: UserId::new(text(&r, "user_id")?),
+        session_hash: SessionId::new(text(&r, "session_hash")?),
         redirect_uri: text(&r, "redirect_uri")?,
         scopes: text(&r, "scopes")?,
         nonce: opt_text(&r, "nonce")?,
@@ -386,9 +400,9 @@ pub struct Token {
     pub token_hash: String,
     /// `access` or `refresh`.
     pub kind: TokenKind,
-    pub client_id: String,
-    pub user_id: Option<String>,
-    pub session_hash: Option<String>,
+    pub client_id: ClientId,
+    pub user_id: Option<UserId>,
+    pub session_hash: Option<SessionId>,
     pub scopes: String,
     pub family: String,
     pub auth_time: Option<Timestamp>,
@@ -406,9 +420,9 @@ pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
     sqlx::query(sql!("INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
         .bind(&t.token_hash)
         .bind(t.kind.as_str())
-        .bind(&t.client_id)
-        .bind(t.user_id.clone())
-        .bind(t.session_hash.clone())
+        .bind(t.client_id.as_str())
+        .bind(t.user_id.as_deref())
+        .bind(t.session_hash.as_deref())
         .bind(&t.scopes)
         .bind(&t.family)
         .bind(t.auth_time.map(Timestamp::millis))
@@ -434,9 +448,9 @@ pub async fn token(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
         Ok(Token {
             token_hash: text(&r, "token_hash")?,
             kind: parsed(&r, "kind", TokenKind::parse)?,
-            client_id: text(&r, "client_id")?,
-            user_id: opt_text(&r, "user_id")?,
-            session_hash: opt_text(&r, "session_hash")?,
+            client_id: ClientId::new(text(&r, "client_id")?),
+            user_id: opt_text(&r, "user_id")?.map(UserId::new),
+            session_hash: opt_text(&r, "session_hash")?.map(SessionId::new),
             scopes: text(&r, "scopes")?,
             family: text(&r, "family")?,
             auth_time: opt_int(&r, "auth_time")?.map(Timestamp::from_millis),
@@ -486,14 +500,14 @@ pub async fn revoke_family(conn: &mut Conn, family: &str, at: Timestamp) -> Resu
 /// Revokes every token a user has given one app (consent withdrawn).
 pub async fn revoke_user_client(
     conn: &mut Conn,
-    user_id: &str,
-    client_id: &str,
+    user_id: &UserId,
+    client_id: &ClientId,
     at: Timestamp,
 ) -> Result<u64> {
     let done = sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL")
         .bind(at.millis())
-        .bind(user_id)
-        .bind(client_id)
+        .bind(user_id.as_str())
+        .bind(client_id.as_str())
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
@@ -503,7 +517,7 @@ pub async fn revoke_user_client(
 /// tokens the person granted `offline_access` (and the access tokens they bring).
 pub async fn revoke_session_tokens(
     conn: &mut Conn,
-    session_hash: &str,
+    session_hash: &SessionId,
     keep_offline: bool,
     at: Timestamp,
 ) -> Result<u64> {
@@ -516,7 +530,7 @@ pub async fn revoke_session_tokens(
         "UPDATE oidc_tokens SET revoked_at = $1 WHERE session_hash = $2 AND revoked_at IS NULL{keep}"
     ))
     .bind(at.millis())
-    .bind(session_hash)
+    .bind(session_hash.as_str())
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -527,8 +541,8 @@ pub async fn revoke_session_tokens(
 /// session that made the change.
 pub async fn revoke_user_tokens(
     conn: &mut Conn,
-    user_id: &str,
-    keep_session: Option<&str>,
+    user_id: &UserId,
+    keep_session: Option<&SessionId>,
     at: Timestamp,
 ) -> Result<u64> {
     let done = sqlx::query(
@@ -536,18 +550,23 @@ pub async fn revoke_user_tokens(
          AND (session_hash IS NULL OR session_hash <> $3 OR scopes LIKE '%offline_access%')",
     )
     .bind(at.millis())
-    .bind(user_id)
-    .bind(keep_session.unwrap_or(""))
+    .bind(user_id.as_str())
+    .bind(keep_session.map_or("", |k| k.as_str()))
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
 }
 
 /// The apps that received tokens in a login session (for logout fan-out).
-pub async fn clients_of_session(conn: &mut Conn, session_hash: &str) -> Result<Vec<String>> {
+pub async fn clients_of_session(
+    conn: &mut Conn,
+    session_hash: &SessionId,
+) -> Result<Vec<ClientId>> {
     let rows = sqlx::query("SELECT DISTINCT client_id FROM oidc_tokens WHERE session_hash = $1")
-        .bind(session_hash)
+        .bind(session_hash.as_str())
         .fetch_all(conn)
         .await?;
-    rows.iter().map(|r| text(r, "client_id")).collect()
+    rows.iter()
+        .map(|r| text(r, "client_id").map(ClientId::new))
+        .collect()
 }

@@ -5,13 +5,14 @@ use ekdwar_domain::{Channel, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::{Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
+use ekdwar_domain::UserId;
 
 #[derive(Debug, Clone)]
 pub struct Verification {
     pub id: String,
     /// `register`, `recover` or `contact`.
     pub purpose: String,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub channel: Channel,
     pub contact: String,
     pub secret_hash: String,
@@ -34,7 +35,7 @@ fn from_row(row: &AnyRow) -> Result<Verification> {
     Ok(Verification {
         id: text(row, "id")?,
         purpose: text(row, "purpose")?,
-        user_id: opt_text(row, "user_id")?,
+        user_id: opt_text(row, "user_id")?.map(UserId::new),
         channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
         contact: text(row, "contact")?,
         secret_hash: text(row, "secret_hash")?,
@@ -56,7 +57,7 @@ pub async fn insert(conn: &mut Conn, v: &Verification) -> Result<()> {
     ))
     .bind(&v.id)
     .bind(&v.purpose)
-    .bind(v.user_id.clone())
+    .bind(v.user_id.as_deref())
     .bind(v.channel.as_str())
     .bind(&v.contact)
     .bind(&v.secret_hash)

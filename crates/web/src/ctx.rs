@@ -335,7 +335,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         lang: lang.clone(),
         csrf: csrf.clone(),
         actor: Actor {
-            user_id: user.as_ref().map(|s| s.user.id.clone()),
+            user_id: user.as_ref().map(|s| s.user.id.to_string()),
             ip: client_ip(&app, &parts.headers, peer),
             user_agent: parts
                 .headers

@@ -116,7 +116,7 @@ struct LinkedPage<'a> {
 async fn linked_page(
     app: &App,
     c: &Ctx,
-    user_id: &str,
+    user_id: &ekdwar_domain::UserId,
     errors: Errors,
 ) -> Result<Response, WebError> {
     let links = app.identity.linked_logins(user_id).await?;

@@ -590,7 +590,7 @@ pub async fn connected(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Res
         .await?
         .into_iter()
         .map(|a| ConnectedRow {
-            id: a.client.id,
+            id: a.client.id.into_string(),
             name: a.client.name,
             scopes: a
                 .scopes
@@ -629,7 +629,7 @@ pub async fn disconnect(
             .connected_apps(&s.user.id)
             .await?
             .into_iter()
-            .find(|a| a.client.id == f.client_id)
+            .find(|a| a.client.id == *f.client_id)
             .map(|a| a.client.name)
         else {
             return Ok(Redirect::to("/account/apps").into_response());

@@ -1,5 +1,6 @@
 //! Administration from the command line. Every change is audited with actor `cli`.
 
+use ekdwar_domain::UserId;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{
@@ -63,7 +64,7 @@ impl Identity {
         let hash = self.hashing.hash(&input.password).await?;
         let now = self.clock.now();
         let user = User {
-            id: self.random.id(),
+            id: UserId::new(self.random.id()),
             portal_id,
             first_name: first,
             last_name: last,
@@ -112,7 +113,7 @@ impl Identity {
     /// Finds an account by id, portal ID, phone or e-mail.
     pub async fn admin_find_user(&self, query: &str) -> AppResult<Option<User>> {
         let mut conn = self.store.conn().await?;
-        if let Some(u) = users::by_id(&mut conn, query.trim()).await? {
+        if let Some(u) = users::by_id(&mut conn, &UserId::new(query.trim())).await? {
             return Ok(Some(u));
         }
         match LoginIdentifier::parse(query, &self.regions) {

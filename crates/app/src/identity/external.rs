@@ -6,6 +6,7 @@
 //! The ID token comes straight from the upstream token endpoint over TLS, so its issuer, audience,
 //! expiry and nonce are checked and the TLS channel stands for the signature (OIDC Core §3.1.3.7).
 
+use ekdwar_domain::UserId;
 use std::time::Duration;
 
 use base64::Engine;
@@ -344,7 +345,7 @@ impl Identity {
         };
         let now = self.clock.now();
         let user = User {
-            id: self.random.id(),
+            id: UserId::new(self.random.id()),
             portal_id,
             first_name: first,
             last_name: last,
@@ -371,7 +372,7 @@ impl Identity {
     /// The upstream logins linked to an account: (provider id, provider name, e-mail).
     pub async fn linked_logins(
         &self,
-        user_id: &str,
+        user_id: &UserId,
     ) -> AppResult<Vec<(String, String, Option<String>)>> {
         let mut conn = self.store.conn().await?;
         Ok(users::externals_of(&mut conn, user_id)

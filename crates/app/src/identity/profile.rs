@@ -1,5 +1,6 @@
 //! What a logged-in person can change about themselves.
 
+use ekdwar_domain::UserId;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{AccountLevel, Contact, PersonName};
@@ -290,7 +291,12 @@ impl Identity {
         Ok(contact)
     }
 
-    pub async fn set_language(&self, user_id: &str, lang: &Lang, actor: &Actor) -> AppResult<()> {
+    pub async fn set_language(
+        &self,
+        user_id: &UserId,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
         let mut tx = self.work().await?;
         users::set_language(&mut tx, user_id, Some(&lang.tag()), self.clock.now()).await?;
         self.audit(

@@ -56,7 +56,7 @@ impl Identity {
                 &mut tx,
                 NewVerification {
                     purpose: Purpose::Recover,
-                    user_id: user.as_ref().map(|u| u.id.as_str()),
+                    user_id: user.as_ref().map(|u| &u.id),
                     to: &to,
                     payload: serde_json::json!({ "decoy": user.is_none() }),
                     lang: &user_lang,

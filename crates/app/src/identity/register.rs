@@ -2,6 +2,7 @@
 //! The visitor can never learn whether the contact was already registered: its owner is told
 //! instead, and the visitor sees the same "enter your code" step.
 
+use ekdwar_domain::UserId;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{
@@ -193,7 +194,7 @@ impl Identity {
         }
         let contact = Contact::from_trusted(v.channel, v.contact.clone());
         let user = User {
-            id: self.random.id(),
+            id: UserId::new(self.random.id()),
             portal_id,
             first_name: PersonName::from_trusted(p.first_name),
             last_name: PersonName::from_trusted(p.last_name),

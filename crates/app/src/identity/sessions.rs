@@ -1,6 +1,7 @@
 //! Server-side sessions: random 256-bit tokens in a cookie, their hashes in the database, so any
 //! node can serve any request. Idle and absolute timeouts; revocation one by one or all at once.
 
+use ekdwar_domain::{SessionId, UserId};
 use std::time::Duration;
 
 use ekdwar_domain::AccountStatus;
@@ -30,7 +31,7 @@ impl Identity {
     pub(crate) async fn create_session(
         &self,
         conn: &mut Conn,
-        user_id: &str,
+        user_id: &UserId,
         actor: &Actor,
         amr: &str,
     ) -> AppResult<String> {
@@ -40,8 +41,8 @@ impl Identity {
         store::insert(
             conn,
             &Session {
-                id_hash: sha256_hex(token.as_bytes()),
-                user_id: user_id.to_string(),
+                id_hash: SessionId::new(sha256_hex(token.as_bytes())),
+                user_id: user_id.clone(),
                 created_at: now,
                 last_seen_at: now,
                 expires_at: now.plus(abs),
@@ -67,7 +68,7 @@ impl Identity {
         if token.is_empty() || token.len() > 100 {
             return Ok(None);
         }
-        let hash = sha256_hex(token.as_bytes());
+        let hash = SessionId::new(sha256_hex(token.as_bytes()));
         let mut conn = self.store.read().await?;
         let Some(session) = store::by_hash(&mut conn, &hash).await? else {
             return Ok(None);
@@ -133,7 +134,7 @@ impl Identity {
         Ok(n)
     }
 
-    pub async fn active_sessions(&self, user_id: &str) -> AppResult<Vec<Session>> {
+    pub async fn active_sessions(&self, user_id: &UserId) -> AppResult<Vec<Session>> {
         let mut conn = self.store.conn().await?;
         let now = self.clock.now();
         let idle = Duration::from_secs(self.config.security.session_idle_minutes * 60);
@@ -155,7 +156,7 @@ impl Identity {
         let mut tx = self.work().await?;
         if self
             .sso
-            .end_sessions(&mut tx, &cur.user.id, Ending::One(id_hash))
+            .end_sessions(&mut tx, &cur.user.id, Ending::One(&SessionId::new(id_hash)))
             .await?
             == 0
         {

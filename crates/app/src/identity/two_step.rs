@@ -3,6 +3,7 @@
 //! (the last accepted time step is stored and only later ones pass, by one conditional
 //! `UPDATE`), guesses are limited per account, and the secret is stored wrapped.
 
+use ekdwar_domain::UserId;
 use std::time::Duration;
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
@@ -105,7 +106,7 @@ impl Identity {
 
     /// The account a ticket is for and how its first step was passed, if the ticket is
     /// genuine and not expired.
-    fn ticket_user(&self, ticket: &str) -> Option<(String, String)> {
+    fn ticket_user(&self, ticket: &str) -> Option<(UserId, String)> {
         let mut parts = ticket.splitn(4, '.');
         let (user_id, first, expires, mac) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -118,14 +119,14 @@ impl Identity {
             ],
             mac,
         ) && expires.parse::<i64>().ok()? > self.clock.now().millis();
-        ok.then(|| (user_id.to_string(), first.to_string()))
+        ok.then(|| (UserId::new(user_id), first.to_string()))
     }
 
     /// Whether an account logs in with a second step.
     pub(crate) async fn has_two_step(
         &self,
         conn: &mut ekdwar_store::Conn,
-        user_id: &str,
+        user_id: &UserId,
     ) -> AppResult<bool> {
         Ok(store::totp(conn, user_id)
             .await?
@@ -411,7 +412,7 @@ impl Identity {
     async fn new_recovery_codes(
         &self,
         conn: &mut ekdwar_store::Conn,
-        user_id: &str,
+        user_id: &UserId,
     ) -> AppResult<Vec<RecoveryCode>> {
         let codes: Vec<RecoveryCode> = (0..RECOVERY_CODES)
             .map(|_| RecoveryCode::from_random(|n| self.random.below(n)))

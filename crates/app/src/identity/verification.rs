@@ -4,6 +4,7 @@
 //! anything (an address already registered, an unknown account): it looks the same to the
 //! visitor but its secret was never sent, so it can never succeed.
 
+use ekdwar_domain::UserId;
 use std::time::Duration;
 
 use ekdwar_domain::otp::OtpCode;
@@ -60,7 +61,7 @@ pub struct FlowInfo {
 
 pub(crate) struct NewVerification<'a> {
     pub purpose: Purpose,
-    pub user_id: Option<&'a str>,
+    pub user_id: Option<&'a UserId>,
     pub to: &'a Recipient,
     pub payload: serde_json::Value,
     pub lang: &'a Lang,
@@ -172,7 +173,7 @@ impl Identity {
             &Verification {
                 id: id.clone(),
                 purpose: v.purpose.as_str().into(),
-                user_id: v.user_id.map(str::to_string),
+                user_id: v.user_id.cloned(),
                 channel,
                 contact: v.to.stored(),
                 secret_hash: self.secret_hash(&id, &secret),

@@ -1,6 +1,7 @@
 //! Departmental apps (OpenID Connect clients). Secrets are generated with 256 bits of randomness
 //! and stored as SHA-256 hashes: being random, not chosen by people, they need no slow hash.
 
+use ekdwar_domain::ClientId;
 use ekdwar_domain::sso::RedirectUri;
 use ekdwar_domain::sso::{SigningAlg, SubjectType};
 use ekdwar_store::sso::{self as store, Client};
@@ -159,7 +160,7 @@ impl Sso {
         let secret = (!input.public).then(|| self.random.token(32));
         let now = self.clock.now();
         let client = Client {
-            id: self.random.id(),
+            id: ClientId::new(self.random.id()),
             name,
             secret_hash: secret.as_deref().map(|s| sha256_hex(s.as_bytes())),
             redirect_uris,
@@ -192,9 +193,9 @@ impl Sso {
             return Ok(Some(c.clone()));
         }
         let mut conn = self.store.read().await?;
-        let found = store::client(&mut conn, id).await?;
+        let found = store::client(&mut conn, &ClientId::new(id)).await?;
         if let (Some(c), Ok(mut cache)) = (&found, self.client_cache.0.write()) {
-            cache.insert(c.id.clone(), (std::time::Instant::now(), c.clone()));
+            cache.insert(c.id.to_string(), (std::time::Instant::now(), c.clone()));
         }
         Ok(found)
     }
@@ -211,7 +212,7 @@ impl Sso {
         }
         tx.commit().await?;
         if let Ok(mut cache) = self.client_cache.0.write() {
-            cache.remove(&c.id);
+            cache.remove(c.id.as_str());
         }
         Ok(())
     }

@@ -117,7 +117,7 @@ impl Sso {
     /// The portal's copy of an app's logo: PNG bytes and version.
     pub async fn client_logo(&self, client_id: &str) -> AppResult<Option<(Vec<u8>, String)>> {
         let mut conn = self.store.conn().await?;
-        Ok(ekdwar_store::sso::logo(&mut conn, client_id).await?)
+        Ok(ekdwar_store::sso::logo(&mut conn, &ekdwar_domain::ClientId::new(client_id)).await?)
     }
 }
 

@@ -4,6 +4,7 @@
 use ekdwar_domain::Timestamp;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::sso::RedirectUri;
+use ekdwar_domain::{ClientId, SessionId, UserId};
 use ekdwar_store::sso::{self as store, Client};
 
 use super::Sso;
@@ -86,7 +87,7 @@ impl Sso {
         }))
     }
 
-    pub async fn connected_apps(&self, user_id: &str) -> AppResult<Vec<ConnectedApp>> {
+    pub async fn connected_apps(&self, user_id: &UserId) -> AppResult<Vec<ConnectedApp>> {
         let mut conn = self.store.conn().await?;
         let mut out = Vec::new();
         for (client_id, scopes, granted_at) in store::consents_of(&mut conn, user_id).await? {
@@ -108,6 +109,7 @@ impl Sso {
         client_id: &str,
         actor: &Actor,
     ) -> AppResult<()> {
+        let client_id = &ClientId::new(client_id);
         let mut tx = self.work().await?;
         if !store::delete_consent(&mut tx, &cur.user.id, client_id).await? {
             return Err(AppError::NotFound);
@@ -134,10 +136,10 @@ impl Sso {
 pub enum Ending<'a> {
     /// One session (log out, an app's logout request, ending a listed session): the tokens its
     /// apps were given end; grants of `offline_access` stay.
-    One(&'a str),
+    One(&'a SessionId),
     /// Every session but `keep` (log out everywhere, a password change or reset, a lock): every
     /// token the person holds in any app ends, offline grants included.
-    AllBut(Option<&'a str>),
+    AllBut(Option<&'a SessionId>),
 }
 
 impl Sso {
@@ -148,7 +150,7 @@ impl Sso {
     pub(crate) async fn end_sessions(
         &self,
         work: &mut Work<'_>,
-        user_id: &str,
+        user_id: &UserId,
         ending: Ending<'_>,
     ) -> AppResult<u64> {
         use ekdwar_store::sessions;
@@ -157,14 +159,14 @@ impl Sso {
             Ending::One(hash) => {
                 let ended = sessions::revoke(work, user_id, hash, now).await?;
                 store::revoke_session_tokens(work, hash, true, now).await?;
-                (u64::from(ended), vec![hash.to_string()])
+                (u64::from(ended), vec![hash.clone()])
             }
             Ending::AllBut(keep) => {
-                let hashes: Vec<String> = sessions::active_for_user(work, user_id, now)
+                let hashes: Vec<SessionId> = sessions::active_for_user(work, user_id, now)
                     .await?
                     .into_iter()
                     .map(|s| s.id_hash)
-                    .filter(|h| Some(h.as_str()) != keep)
+                    .filter(|h| Some(h) != keep)
                     .collect();
                 let ended = sessions::revoke_all_except(work, user_id, keep, now).await?;
                 store::revoke_user_tokens(work, user_id, keep, now).await?;
@@ -184,8 +186,8 @@ impl Sso {
     pub(crate) async fn enqueue_backchannel_logout(
         &self,
         work: &mut Work<'_>,
-        client_id: &str,
-        user_id: &str,
+        client_id: &ClientId,
+        user_id: &UserId,
         session_hash: Option<&str>,
     ) -> AppResult<()> {
         let Some(client) = self.client(client_id).await? else {

@@ -3,6 +3,7 @@
 //! Access and refresh tokens are opaque random strings; only their hashes are stored.
 
 use ekdwar_domain::sso::{SubjectType, TokenKind};
+use ekdwar_domain::{SessionId, UserId};
 use std::time::Duration;
 
 use base64::Engine;
@@ -109,14 +110,21 @@ fn check_code(
     Ok(())
 }
 
-async fn active_user(conn: &mut Conn, id: &str) -> OAuthResult<User> {
+async fn active_user(conn: &mut Conn, id: Option<&UserId>) -> OAuthResult<User> {
+    let Some(id) = id else {
+        return Err(OAuthError::grant("the account is not active"));
+    };
     match users::by_id(conn, id).await.map_err(OAuthError::server)? {
         Some(u) if u.status == AccountStatus::Active => Ok(u),
         _ => Err(OAuthError::grant("the account is not active")),
     }
 }
 
-async fn session_alive(conn: &mut Conn, session_hash: &str, now: Timestamp) -> OAuthResult<bool> {
+async fn session_alive(
+    conn: &mut Conn,
+    session_hash: &SessionId,
+    now: Timestamp,
+) -> OAuthResult<bool> {
     Ok(ekdwar_store::sessions::by_hash(conn, session_hash)
         .await
         .map_err(OAuthError::server)?
@@ -164,7 +172,7 @@ impl Sso {
             .first()
             .and_then(|u| url::Url::parse(u).ok())
             .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| client.id.clone());
+            .unwrap_or_else(|| client.id.to_string());
         URL_SAFE_NO_PAD.encode(
             &self
                 .key
@@ -214,7 +222,7 @@ impl Sso {
             tx.commit().await.map_err(OAuthError::server)?;
             return Err(e);
         }
-        let user = active_user(&mut tx, &c.user_id).await?;
+        let user = active_user(&mut tx, Some(&c.user_id)).await?;
         if !session_alive(&mut tx, &c.session_hash, now).await? {
             return Err(OAuthError::grant("the login session has ended"));
         }
@@ -244,7 +252,7 @@ impl Sso {
         user: &User,
         scopes: &Scopes,
         family: &str,
-        session: Option<&str>,
+        session: Option<&SessionId>,
         auth_time: Timestamp,
         amr: &str,
         nonce: Option<&str>,
@@ -259,7 +267,7 @@ impl Sso {
             kind: TokenKind::Access,
             client_id: client.id.clone(),
             user_id: Some(user.id.clone()),
-            session_hash: session.map(str::to_string),
+            session_hash: session.cloned(),
             scopes: scopes.to_string_list(),
             family: family.to_string(),
             auth_time: Some(auth_time),
@@ -368,7 +376,7 @@ impl Sso {
             tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
             return Err(OAuthError::grant("refresh token was already used"));
         }
-        let user = active_user(&mut tx, t.user_id.as_deref().unwrap_or_default()).await?;
+        let user = active_user(&mut tx, t.user_id.as_ref()).await?;
         let granted = Scopes::parse(&t.scopes);
         let scopes = match form.scope.as_deref() {
             Some(s) if !s.is_empty() => {
@@ -390,7 +398,7 @@ impl Sso {
                 &user,
                 &scopes,
                 &t.family,
-                t.session_hash.as_deref(),
+                t.session_hash.as_ref(),
                 t.auth_time.unwrap_or(t.created_at),
                 t.amr.as_deref().unwrap_or("pwd"),
                 None,
@@ -489,7 +497,7 @@ impl Sso {
             ));
         }
         let mut conn = self.store.read().await.map_err(OAuthError::server)?;
-        let user = active_user(&mut conn, t.user_id.as_deref().unwrap_or_default())
+        let user = active_user(&mut conn, t.user_id.as_ref())
             .await
             .map_err(|_| OAuthError::new("invalid_token", "the account is not active"))?;
         let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });

@@ -39,7 +39,7 @@ async fn previous_release(url: &str) {
     ekdwar_store::identity::insert(
         &mut conn,
         &ekdwar_store::identity::User {
-            id: "u-old".into(),
+            id: ekdwar_domain::UserId::new("u-old"),
             portal_id: PortalId::parse("old.timer").unwrap(),
             first_name: PersonName::parse("Old").unwrap(),
             last_name: PersonName::parse("Timer").unwrap(),

@@ -380,7 +380,7 @@ pub async fn sessions(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Resp
             ip: x.ip.clone().unwrap_or_default(),
             started: c.when(x.created_at),
             last_seen: c.when(x.last_seen_at),
-            id: x.id_hash,
+            id: x.id_hash.into_string(),
         })
         .collect();
     Ok(render(&SessionsPage {

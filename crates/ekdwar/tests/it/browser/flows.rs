@@ -83,6 +83,7 @@ impl DeptApp {
             .unwrap()
             .client
             .id
+            .into_string()
     }
 
     pub fn authorize_path(&self, client_id: &str, extra: &str) -> String {
