@@ -169,27 +169,7 @@ fn keepalive() -> reqwest::Client {
         .expect("client")
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-fn field(page: &str, name: &str) -> Option<String> {
-    let key = format!("name=\"{name}\" value=\"");
-    let start = page.find(&key)? + key.len();
-    let end = page[start..].find('"')? + start;
-    Some(page[start..end].replace("&#38;", "&"))
-}
-
-fn location(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
+use ekdwar_testkit::{Form, browser, field, location};
 
 fn absolute(base: &str, l: &str) -> String {
     if l.starts_with('/') {
@@ -257,26 +237,10 @@ async fn provider_code(base: &str, client_id: &str) -> Result<String> {
             url = absolute(base, &l);
             continue;
         }
-        let page = r.text().await?;
-        let action = page
-            .split("action=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .context("no form")?
-            .to_string();
-        let attr = |tag: &str, name: &str| {
-            tag.split(&format!("{name}=\""))
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .map(str::to_string)
-        };
-        let mut form: Vec<(String, String)> = page
-            .split("<input")
-            .skip(1)
-            .filter(|tag| tag.contains("type=\"hidden\""))
-            .filter_map(|tag| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))
-            .collect();
-        if page.contains("name=\"login\"") {
+        let page = Form::first(&r.text().await?).context("no form")?;
+        let action = page.action.clone();
+        let mut form = page.hidden.clone();
+        if page.asks_for("login") {
             form.push(("login".into(), "bench-user".into()));
             form.push(("password".into(), "x".into()));
         }

@@ -134,7 +134,7 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
         assert_eq!(page.path(), "/account", "{backend}: {}", page.body);
         // And with the phone and a wrong password.
         let other = browser();
-        let login = Page::get(&other, &t, "/login").await;
+        let login = fetch(&other, &t, "/login").await;
         let bad = t
             .post_with(
                 &other,
@@ -147,7 +147,7 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
 
         // Forgot password, from a fresh browser.
         let b = browser();
-        let form = Page::get(&b, &t, "/recover").await;
+        let form = fetch(&b, &t, "/recover").await;
         let page = t
             .post_with(&b, &form, "/recover", &[("identifier", "asha.kumari")])
             .await;
@@ -183,7 +183,7 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
             )
             .await;
         assert_eq!(page.path(), "/account");
-        let events = Page::get(&b, &t, "/account/security").await;
+        let events = fetch(&b, &t, "/account/security").await;
         assert!(
             events.has("पासवर्ड रीसेट") || events.has("Password reset"),
             "{backend}: security events listed"
@@ -193,20 +193,10 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
 
 use crate::support::Page;
 
+/// A page as `client` (a browser of its own) sees it.
 pub async fn fetch(client: &reqwest::Client, t: &TestApp, path: &str) -> Page {
-    Page::get(client, t, path).await
-}
-
-impl Page {
-    pub async fn get(client: &reqwest::Client, t: &TestApp, path: &str) -> Page {
-        let r = client.get(t.url(path)).send().await.unwrap();
-        Page {
-            status: r.status().as_u16(),
-            url: r.url().to_string(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
-    }
+    let r = client.get(t.url(path)).send().await.unwrap();
+    Page::read(r).await.unwrap()
 }
 
 /// Russians type `8 912 345-67-89`; Indians type numbers that begin with 91, the country code.
@@ -327,7 +317,7 @@ async fn messages_follow_the_language_last_used() {
 
         // A reset asked for from a Hindi page still reaches them in Russian.
         let b = browser();
-        let form = Page::get(&b, &t, "/recover").await;
+        let form = fetch(&b, &t, "/recover").await;
         t.post_with(&b, &form, "/recover", &[("identifier", &portal_id)])
             .await;
         let sms = t.last_message("+919812300101").await;
@@ -362,7 +352,7 @@ async fn security_events_read_plainly_and_come_in_pages() {
         let t = TestApp::start(backend).await;
         let portal_id = register_phone(&t, "98123 00102", "Asha").await;
         let other = browser();
-        let login = Page::get(&other, &t, "/login").await;
+        let login = fetch(&other, &t, "/login").await;
         t.post_with(
             &other,
             &login,
@@ -433,7 +423,7 @@ async fn email_registration_by_link_and_login_by_email() {
             .find(|w| w.starts_with("http"))
             .expect("link in mail")
             .to_string();
-        let page = Page::get(&t.client, &t, link.trim_start_matches(&t.base)).await;
+        let page = fetch(&t.client, &t, link.trim_start_matches(&t.base)).await;
         assert_eq!(page.path(), "/register/password", "{backend}");
         let page = t
             .post(
@@ -448,10 +438,10 @@ async fn email_registration_by_link_and_login_by_email() {
             .await;
         assert_eq!(page.path(), "/account");
         // The link is single use: a second registration cannot reuse it.
-        let again = Page::get(&browser(), &t, "/register/password").await;
+        let again = fetch(&browser(), &t, "/register/password").await;
         assert_ne!(again.status, 200);
         let b = browser();
-        let login = Page::get(&b, &t, "/login").await;
+        let login = fetch(&b, &t, "/login").await;
         let page = t
             .post_with(
                 &b,
@@ -471,7 +461,7 @@ async fn no_account_enumeration() {
         register_phone(&t, "9812300001", "Asha").await;
         // Registering again with the same number looks the same, and the owner is told.
         let b = browser();
-        let form = Page::get(&b, &t, "/register").await;
+        let form = fetch(&b, &t, "/register").await;
         let page = t
             .post_with(
                 &b,
@@ -497,7 +487,7 @@ async fn no_account_enumeration() {
         assert_eq!(page.status, 422);
 
         // Unknown and known accounts fail login the same way.
-        let login = Page::get(&b, &t, "/login").await;
+        let login = fetch(&b, &t, "/login").await;
         let known = t
             .post_with(
                 &b,
@@ -530,11 +520,11 @@ async fn no_account_enumeration() {
         assert_eq!(msg(&known), msg(&unknown), "{backend}");
 
         // Recovery answers the same for an unknown account, and sends nothing.
-        let form = Page::get(&b, &t, "/recover").await;
+        let form = fetch(&b, &t, "/recover").await;
         let a = t
             .post_with(&b, &form, "/recover", &[("identifier", "9812300001")])
             .await;
-        let form = Page::get(&b, &t, "/recover").await;
+        let form = fetch(&b, &t, "/recover").await;
         let before = t.messages_to("+919812399999").await;
         let u = t
             .post_with(&b, &form, "/recover", &[("identifier", "9812399999")])
@@ -554,7 +544,7 @@ async fn brute_force_back_off_then_recovery_gets_the_owner_in() {
         let t = TestApp::start(backend).await;
         let pid = register_phone(&t, "9812300002", "Ravi").await;
         let b = browser();
-        let mut page = Page::get(&b, &t, "/login").await;
+        let mut page = fetch(&b, &t, "/login").await;
         let mut statuses = Vec::new();
         for _ in 0..7 {
             page = t
@@ -585,14 +575,14 @@ async fn brute_force_back_off_then_recovery_gets_the_owner_in() {
             "{backend}: even the right password waits: {}",
             locked.body
         );
-        let metrics = Page::get(&b, &t, "/metrics").await;
+        let metrics = fetch(&b, &t, "/metrics").await;
         assert!(
             metrics.has("ekdwar_lockouts_total 1"),
             "{backend}: {}",
             metrics.body
         );
         // The owner gets in through recovery, which also clears the back-off.
-        let form = Page::get(&b, &t, "/recover").await;
+        let form = fetch(&b, &t, "/recover").await;
         let page = t
             .post_with(&b, &form, "/recover", &[("identifier", "9812300002")])
             .await;
@@ -681,7 +671,7 @@ async fn sessions_listed_revoked_and_ended_everywhere() {
         let t = TestApp::start(backend).await;
         let pid = register_phone(&t, "9812300004", "Kiran").await;
         let other = browser();
-        let login = Page::get(&other, &t, "/login").await;
+        let login = fetch(&other, &t, "/login").await;
         t.post_with(
             &other,
             &login,
@@ -706,7 +696,7 @@ async fn sessions_listed_revoked_and_ended_everywhere() {
             .await;
         assert!(page.path().starts_with("/account/sessions"));
         assert_eq!(
-            Page::get(&other, &t, "/account").await.path(),
+            fetch(&other, &t, "/account").await.path(),
             "/login",
             "{backend}: revoked session is gone"
         );

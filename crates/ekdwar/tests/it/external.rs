@@ -71,27 +71,11 @@ async fn upstream_login(
             };
             continue;
         }
-        let page = r.text().await.unwrap();
-        let action = page
-            .split("action=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("a form")
-            .to_string();
+        let page = ekdwar_testkit::Form::first(&r.text().await.unwrap()).expect("a form");
+        let action = page.action.clone();
         // Every hidden field (prompt, xsrf token...) plus the login fields when asked.
-        let attr = |tag: &str, name: &str| {
-            tag.split(&format!("{name}=\""))
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .map(str::to_string)
-        };
-        let mut form: Vec<(String, String)> = page
-            .split("<input")
-            .skip(1)
-            .filter(|tag| tag.contains("type=\"hidden\""))
-            .filter_map(|tag| Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default())))
-            .collect();
-        if page.contains("name=\"login\"") {
+        let mut form = page.hidden.clone();
+        if page.asks_for("login") {
             form.push(("login".into(), login.into()));
             form.push(("password".into(), "any".into()));
         }

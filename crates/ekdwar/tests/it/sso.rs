@@ -17,13 +17,7 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A browser that does not follow redirects, so each hop can be checked.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
+pub use ekdwar_testkit::browser;
 
 /// Follows redirects inside the portal; stops at the first one leaving it (to an app).
 pub async fn follow(t: &TestApp, b: &reqwest::Client, mut url: String) -> (u16, String, String) {
@@ -101,19 +95,7 @@ pub async fn login_and_allow(
     to_app
 }
 
-pub fn field(page: &str, name: &str) -> Option<String> {
-    let key = format!("name=\"{name}\" value=\"");
-    let start = page.find(&key)? + key.len();
-    let end = page[start..].find('"')? + start;
-    Some(
-        page[start..end]
-            .replace("&#38;", "&")
-            .replace("&#34;", "\"")
-            .replace("&#39;", "'")
-            .replace("&#60;", "<")
-            .replace("&#62;", ">"),
-    )
-}
+pub use ekdwar_testkit::field;
 
 fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)

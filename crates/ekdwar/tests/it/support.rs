@@ -7,6 +7,7 @@ use ekdwar_app::sso::{ClientInput, NewClient};
 use ekdwar_app::testing::{FakeGateway, FakeProvider};
 use ekdwar_app::{App, Deps};
 use ekdwar_domain::time::ManualClock;
+pub use ekdwar_testkit::Page;
 
 /// Database URLs to run each test against: SQLite always, PostgreSQL when configured.
 pub fn backends() -> Vec<&'static str> {
@@ -234,7 +235,9 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        Page::from(self.client.get(self.url(path)).send().await.unwrap()).await
+        Page::read(self.client.get(self.url(path)).send().await.unwrap())
+            .await
+            .unwrap()
     }
 
     /// Submits a form the way a browser does: the CSRF token of the page is added.
@@ -268,7 +271,7 @@ impl TestApp {
                 ekdwar_app::captcha::solve_pow(&nonce, bits.parse().unwrap()),
             ));
         }
-        Page::from(
+        Page::read(
             client
                 .post(self.url(path))
                 .form(&form)
@@ -277,6 +280,7 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+        .unwrap()
     }
 
     /// The latest message to a recipient.
@@ -305,52 +309,5 @@ impl TestApp {
 
     pub fn advance(&self, d: Duration) {
         self.clock.advance(d);
-    }
-}
-
-pub struct Page {
-    pub status: u16,
-    pub url: String,
-    pub body: String,
-    pub headers: reqwest::header::HeaderMap,
-}
-
-impl Page {
-    async fn from(r: reqwest::Response) -> Self {
-        Self {
-            status: r.status().as_u16(),
-            url: r.url().to_string(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    /// The value of the form field `name`.
-    pub fn field(&self, name: &str) -> Option<String> {
-        let key = format!("name=\"{name}\" value=\"");
-        let start = self.body.find(&key)? + key.len();
-        let end = self.body[start..].find('"')? + start;
-        Some(
-            self.body[start..end]
-                .replace("&amp;", "&")
-                .replace("&#x2b;", "+"),
-        )
-    }
-
-    pub fn attr(&self, name: &str) -> Option<String> {
-        let key = format!("{name}=\"");
-        let start = self.body.find(&key)? + key.len();
-        let end = self.body[start..].find('"')? + start;
-        Some(self.body[start..end].to_string())
-    }
-
-    pub fn path(&self) -> String {
-        let after = self.url.split_once("://").map_or("", |(_, r)| r);
-        let path = after.find('/').map_or("/", |i| &after[i..]);
-        path.split('?').next().unwrap_or("/").to_string()
-    }
-
-    pub fn has(&self, text: &str) -> bool {
-        self.body.contains(text)
     }
 }
