@@ -6,7 +6,7 @@ use ekdwar_app::sso::ClientInput;
 
 use super::Browser;
 use crate::accounts::PASSWORD;
-use crate::support::TestApp;
+use crate::support::{TestApp, backends};
 
 /// A departmental app on another origin: it records what arrives at its redirect URI and shows
 /// a page, as a real app would.
@@ -205,6 +205,7 @@ pub async fn main_journey(backend: &str, js: bool) {
 /// stopped by the browser (CSP `form-action`).
 #[tokio::test]
 async fn forms_cannot_post_to_another_site() {
+    // The browser's own rule, whatever the database: one backend is enough.
     let t = TestApp::start("sqlite").await;
     let dept = DeptApp::start().await;
     let client_id = dept.register(&t, "e-Mitra").await;
@@ -262,18 +263,15 @@ async fn forms_cannot_post_to_another_site() {
 
 #[tokio::test]
 async fn register_log_in_consent_and_arrive_at_the_app_with_javascript() {
-    main_journey("sqlite", true).await;
+    for backend in backends() {
+        main_journey(backend, true).await;
+    }
 }
 
 #[tokio::test]
 async fn register_log_in_consent_and_arrive_at_the_app_without_javascript() {
-    main_journey("sqlite", false).await;
-}
-
-#[tokio::test]
-async fn the_main_journey_on_postgresql() {
-    if crate::support::backends().contains(&"postgres") {
-        main_journey("postgres", true).await;
+    for backend in backends() {
+        main_journey(backend, false).await;
     }
 }
 
@@ -292,7 +290,13 @@ async fn open_account(b: &Browser) {
 
 /// Everything a citizen can do today, in English, as one person's afternoon.
 async fn citizen_flows(js: bool) {
-    let t = TestApp::start("sqlite").await;
+    for backend in backends() {
+        citizen_flows_on(backend, js).await;
+    }
+}
+
+async fn citizen_flows_on(backend: &str, js: bool) {
+    let t = TestApp::start(backend).await;
     let dept = DeptApp::start().await;
     let client_id = dept.register(&t, "e-Mitra").await;
     let b = Browser::start(&t.base, js).await;
@@ -520,14 +524,20 @@ async fn a_citizen_afternoon_without_javascript() {
 /// an app, recovery codes saved, then a login that asks for the app's code, and one with a
 /// recovery code.
 async fn two_step(js: bool) {
-    use ekdwar_domain::totp::TotpSecret;
-    let t = TestApp::start("sqlite").await;
+    for backend in backends() {
+        two_step_on(backend, js).await;
+    }
+}
+
+async fn two_step_on(backend: &str, js: bool) {
+    let t = TestApp::start(backend).await;
     let b = Browser::start(&t.base, js).await;
     let portal_id = register_by_phone(&t, &b, "98123 45671", "Asha").await;
     b.press("Two-step login").await;
     assert_eq!(b.path().await, "/account/two-step");
     assert!(b.has(".qr svg").await, "a QR code");
-    let key = TotpSecret::from_base32(&b.text_of("#totp-key").await).expect("a typed key");
+    let key = ekdwar_domain::totp::TotpSecret::from_base32(&b.text_of("#totp-key").await)
+        .expect("a typed key");
     let code_now = |steps: i64| key.code_at(t.app.clock().now().millis() / 1000 + steps * 30);
     if js {
         b.audit("two-step-setup").await;
@@ -603,7 +613,13 @@ async fn two_step_login_without_javascript() {
 /// After failures from one address the login page carries the check from the start, says why,
 /// and a person gets through with or without JavaScript.
 async fn challenge(js: bool) {
-    let t = TestApp::start("sqlite").await;
+    for backend in backends() {
+        challenge_on(backend, js).await;
+    }
+}
+
+async fn challenge_on(backend: &str, js: bool) {
+    let t = TestApp::start(backend).await;
     let b = Browser::start(&t.base, js).await;
     let portal_id = register_by_phone(&t, &b, "98123 45678", "Asha").await;
     b.press("Log out").await;
