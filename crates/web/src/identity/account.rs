@@ -4,20 +4,21 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
-use ekdwar_app::identity::{CurrentSession, Purpose};
+use ekdwar_app::identity::CurrentSession;
 use ekdwar_domain::AccountLevel;
 use ekdwar_domain::password::Password;
 use ekdwar_store::identity::User;
 use serde::Deserialize;
 
+use super::code_step::CONTACT;
 use super::{
-    CodeForm, ConfirmPage, Confirmed, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage,
-    flow_cookie, form_errors, render, with_errors,
+    CodeForm, ConfirmPage, Confirmed, LinkQuery, NewPasswordForm, PasswordPage, form_errors,
+    render, with_errors,
 };
 use crate::ctx::{Ctx, Me, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 
-const CONTACT_FLOW: &str = "ekdwar_flow_contact";
+const CONTACT_FLOW: &str = CONTACT.cookie;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -161,67 +162,13 @@ pub async fn account_contact(
     }
 }
 
-fn contact_verify_page<'a>(
-    c: &'a Ctx,
-    errors: Errors,
-    masked: &str,
-    email: bool,
-) -> VerifyPage<'a> {
-    let lead = if email {
-        c.ta("verify-lead-email", "contact", masked)
-    } else {
-        c.ta("verify-lead-sms", "contact", crate::ctx::unbroken(masked))
-    };
-    VerifyPage {
-        c,
-        errors,
-        title: if email {
-            "verify-title-email"
-        } else {
-            "contact-verify-title"
-        },
-        lead,
-        action: "/account/contact/verify",
-        resend_action: "/account/contact/resend",
-        restart: "/account#contact",
-        link_only: email,
-    }
-}
-
-/// The code page again, with what went wrong.
-async fn contact_retry(
-    app: &App,
-    c: &Ctx,
-    flow: &str,
-    e: ekdwar_app::error::AppError,
-) -> Result<Response, WebError> {
-    let info = app.identity.flow_info(flow, Purpose::Contact).await?;
-    let errors = form_errors(c, e, "code")?;
-    let page = contact_verify_page(
-        c,
-        errors.clone(),
-        &info.masked_contact,
-        info.channel == ekdwar_domain::Channel::Email,
-    );
-    Ok(with_errors(render(&page), &errors))
-}
-
 pub async fn contact_verify_form(
     State(app): State<App>,
     c: Ctx,
     _me: Me,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    let info = app
-        .identity
-        .flow_info(&flow_cookie(&jar, CONTACT_FLOW), Purpose::Contact)
-        .await?;
-    Ok(render(&contact_verify_page(
-        &c,
-        Errors::default(),
-        &info.masked_contact,
-        info.channel == ekdwar_domain::Channel::Email,
-    )))
+    CONTACT.show(&app, &c, &jar).await
 }
 
 pub async fn contact_verify_submit(
@@ -231,7 +178,7 @@ pub async fn contact_verify_submit(
     jar: CookieJar,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    let flow = flow_cookie(&jar, CONTACT_FLOW);
+    let flow = CONTACT.flow(&jar);
     match app
         .identity
         .complete_contact_change(&flow, &f.code, &c.actor)
@@ -242,7 +189,7 @@ pub async fn contact_verify_submit(
             Redirect::to("/account?notice=notice-contact-changed"),
         )
             .into_response()),
-        Err(e) => contact_retry(&app, &c, &flow, e).await,
+        Err(e) => CONTACT.retry(&app, &c, &flow, e).await,
     }
 }
 
@@ -252,20 +199,9 @@ pub async fn contact_resend(
     _me: Me,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    let flow = flow_cookie(&jar, CONTACT_FLOW);
-    match app
-        .identity
-        .resend(&flow, Purpose::Contact, &c.lang, &c.actor)
-        .await
-    {
-        Ok(()) => {
-            Ok(Redirect::to("/account/contact/verify?notice=notice-code-resent").into_response())
-        }
-        Err(e) => contact_retry(&app, &c, &flow, e).await,
-    }
+    CONTACT.resend(&app, &c, &jar).await
 }
 
-/// The link in the e-mail sent to a new address.
 pub async fn contact_confirm_link(
     State(app): State<App>,
     c: Ctx,

@@ -1,11 +1,14 @@
 //! Account pages: registration, login, recovery, profile, sessions, security events.
 
 mod account;
+mod code_step;
 mod recover;
 mod register;
 mod two_step;
 
 pub use account::*;
+pub use code_step::CodeForm;
+pub(crate) use code_step::flow_cookie;
 pub use recover::*;
 pub use register::*;
 pub use two_step::*;

@@ -9,14 +9,15 @@ use ekdwar_app::identity::Purpose;
 use ekdwar_domain::password::Password;
 use serde::Deserialize;
 
+use super::code_step::RECOVER;
 use super::{
-    ChallengeFields, CodeForm, LinkQuery, NewPasswordForm, PasswordPage, VerifyPage, flow_cookie,
-    form_errors, render, with_errors,
+    ChallengeFields, CodeForm, LinkQuery, NewPasswordForm, PasswordPage, flow_cookie, form_errors,
+    render, with_errors,
 };
 use crate::ctx::Ctx;
 use crate::error::{Errors, WebError};
 
-pub(crate) const RECOVER_FLOW: &str = "ekdwar_flow_recover";
+pub(crate) const RECOVER_FLOW: &str = RECOVER.cookie;
 
 #[derive(Template)]
 #[template(path = "recover.html")]
@@ -100,41 +101,14 @@ pub async fn recover_submit(
     }
 }
 
-/// Never names the channel or the contact: that would tell whether the account exists.
-fn recover_verify_page(c: &Ctx, errors: Errors) -> VerifyPage<'_> {
-    VerifyPage {
-        c,
-        errors,
-        title: "recover-verify-title",
-        lead: c.t("recover-verify-lead"),
-        action: "/recover/verify",
-        resend_action: "/recover/resend",
-        restart: "/recover",
-        link_only: false,
-    }
-}
-
-fn recover_retry(c: &Ctx, e: ekdwar_app::error::AppError) -> Result<Response, WebError> {
-    let errors = form_errors(c, e, "code")?;
-    Ok(with_errors(
-        render(&recover_verify_page(c, errors.clone())),
-        &errors,
-    ))
-}
-
+/// The code page never names the channel or the contact: that would tell whether the account
+/// exists (`RECOVER` is discreet).
 pub async fn recover_verify_form(
     State(app): State<App>,
     c: Ctx,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    let info = app
-        .identity
-        .flow_info(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover)
-        .await?;
-    if info.verified {
-        return Ok(Redirect::to("/recover/password").into_response());
-    }
-    Ok(render(&recover_verify_page(&c, Errors::default())))
+    RECOVER.show(&app, &c, &jar).await
 }
 
 pub async fn recover_verify_submit(
@@ -143,14 +117,7 @@ pub async fn recover_verify_submit(
     jar: CookieJar,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    match app
-        .identity
-        .verify_code(&flow_cookie(&jar, RECOVER_FLOW), Purpose::Recover, &f.code)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/recover/password").into_response()),
-        Err(e) => recover_retry(&c, e),
-    }
+    RECOVER.submit(&app, &c, &jar, &f.code).await
 }
 
 pub async fn recover_resend(
@@ -158,19 +125,7 @@ pub async fn recover_resend(
     c: Ctx,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    match app
-        .identity
-        .resend(
-            &flow_cookie(&jar, RECOVER_FLOW),
-            Purpose::Recover,
-            &c.lang,
-            &c.actor,
-        )
-        .await
-    {
-        Ok(()) => Ok(Redirect::to("/recover/verify?notice=notice-code-resent").into_response()),
-        Err(e) => recover_retry(&c, e),
-    }
+    RECOVER.resend(&app, &c, &jar).await
 }
 
 pub async fn recover_confirm_link(

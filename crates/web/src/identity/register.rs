@@ -6,15 +6,15 @@ use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::captcha::Challenge;
 use ekdwar_app::identity::{Purpose, RegisterInput};
-use ekdwar_domain::Channel;
 use ekdwar_domain::password::Password;
 use serde::Deserialize;
 
+use super::code_step::{CodeForm, REGISTER, flow_cookie};
 use super::{ChallengeFields, form_errors, render, with_errors};
 use crate::ctx::{Ctx, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 
-pub(crate) const REGISTER_FLOW: &str = "ekdwar_flow_register";
+pub(crate) const REGISTER_FLOW: &str = REGISTER.cookie;
 
 #[derive(Deserialize, Default)]
 pub struct RegisterForm {
@@ -82,88 +82,12 @@ pub async fn register_submit(
     }
 }
 
-#[derive(Template)]
-#[template(path = "verify.html")]
-pub(crate) struct VerifyPage<'a> {
-    pub c: &'a Ctx,
-    pub errors: Errors,
-    pub title: &'a str,
-    pub lead: String,
-    pub action: &'a str,
-    pub resend_action: &'a str,
-    pub restart: &'a str,
-    /// E-mail: a link was sent, there is no code to type.
-    pub link_only: bool,
-}
-
-fn register_verify_page<'a>(
-    c: &'a Ctx,
-    errors: Errors,
-    channel: Channel,
-    masked: &str,
-) -> VerifyPage<'a> {
-    let lead = match channel {
-        Channel::Sms => c.ta("verify-lead-sms", "contact", crate::ctx::unbroken(masked)),
-        Channel::Email => c.ta("verify-lead-email", "contact", masked),
-    };
-    VerifyPage {
-        c,
-        errors,
-        title: match channel {
-            Channel::Sms => "verify-title",
-            Channel::Email => "verify-title-email",
-        },
-        lead,
-        action: "/register/verify",
-        resend_action: "/register/resend",
-        restart: "/register",
-        link_only: channel == Channel::Email,
-    }
-}
-
-/// The code page again, with what went wrong.
-async fn register_retry(
-    app: &App,
-    c: &Ctx,
-    flow: &str,
-    e: ekdwar_app::error::AppError,
-) -> Result<Response, WebError> {
-    let info = app.identity.flow_info(flow, Purpose::Register).await?;
-    let errors = form_errors(c, e, "code")?;
-    let page = register_verify_page(c, errors.clone(), info.channel, &info.masked_contact);
-    Ok(with_errors(render(&page), &errors))
-}
-
-pub(crate) fn flow_cookie(jar: &CookieJar, name: &str) -> String {
-    jar.get(name)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default()
-}
-
 pub async fn register_verify_form(
     State(app): State<App>,
     c: Ctx,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    let info = app
-        .identity
-        .flow_info(&flow_cookie(&jar, REGISTER_FLOW), Purpose::Register)
-        .await?;
-    if info.verified {
-        return Ok(Redirect::to("/register/password").into_response());
-    }
-    Ok(render(&register_verify_page(
-        &c,
-        Errors::default(),
-        info.channel,
-        &info.masked_contact,
-    )))
-}
-
-#[derive(Deserialize)]
-pub struct CodeForm {
-    #[serde(default)]
-    pub code: String,
+    REGISTER.show(&app, &c, &jar).await
 }
 
 pub async fn register_verify_submit(
@@ -172,15 +96,7 @@ pub async fn register_verify_submit(
     jar: CookieJar,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    let flow = flow_cookie(&jar, REGISTER_FLOW);
-    match app
-        .identity
-        .verify_code(&flow, Purpose::Register, &f.code)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/register/password").into_response()),
-        Err(e) => register_retry(&app, &c, &flow, e).await,
-    }
+    REGISTER.submit(&app, &c, &jar, &f.code).await
 }
 
 pub async fn register_resend(
@@ -188,15 +104,7 @@ pub async fn register_resend(
     c: Ctx,
     jar: CookieJar,
 ) -> Result<Response, WebError> {
-    let flow = flow_cookie(&jar, REGISTER_FLOW);
-    match app
-        .identity
-        .resend(&flow, Purpose::Register, &c.lang, &c.actor)
-        .await
-    {
-        Ok(()) => Ok(Redirect::to("/register/verify?notice=notice-code-resent").into_response()),
-        Err(e) => register_retry(&app, &c, &flow, e).await,
-    }
+    REGISTER.resend(&app, &c, &jar).await
 }
 
 #[derive(Deserialize)]
