@@ -3,33 +3,61 @@
 crate::string_enum!(
     /// A security-relevant event. The string forms are stored and must not change.
     pub enum AuditAction {
+        /// An account was registered.
         Registered => "registered",
+        /// Someone tried to register a contact that already has an account (its owner is told).
         RegistrationOnExistingContact => "registration-on-existing-contact",
+        /// A login succeeded.
         LoginSucceeded => "login-succeeded",
+        /// A login failed.
         LoginFailed => "login-failed",
+        /// An identifier was locked after too many failures.
         Lockout => "lockout",
+        /// A session was logged out.
         Logout => "logout",
+        /// Every session of an account was ended.
         LogoutEverywhere => "logout-everywhere",
+        /// One listed session was ended by its owner.
         SessionRevoked => "session-revoked",
+        /// The password was changed.
         PasswordChanged => "password-changed",
+        /// Recovery of an account was asked for.
         RecoveryRequested => "recovery-requested",
+        /// The password was reset through recovery.
         PasswordReset => "password-reset",
+        /// A portal ID reminder was sent.
         PortalIdReminded => "portal-id-reminded",
+        /// A new phone or e-mail was asked for.
         ContactChangeRequested => "contact-change-requested",
+        /// The phone or e-mail was changed.
         ContactChanged => "contact-changed",
+        /// The name was changed.
         NameChanged => "name-changed",
+        /// The language of messages was changed.
         LanguageChanged => "language-changed",
+        /// An administrator added an account.
         AdminUserAdded => "admin-user-added",
+        /// An administrator locked an account.
         AdminUserLocked => "admin-user-locked",
+        /// An administrator unlocked an account.
         AdminUserUnlocked => "admin-user-unlocked",
+        /// The person allowed an app to receive their data.
         ConsentGranted => "consent-granted",
+        /// The person withdrew an app's consent.
         ConsentWithdrawn => "consent-withdrawn",
+        /// An upstream login was linked to the account.
         ExternalLinked => "external-linked",
+        /// An upstream login was removed from the account.
         ExternalUnlinked => "external-unlinked",
+        /// Two-step login was turned on.
         TwoStepEnabled => "two-step-enabled",
+        /// Two-step login was turned off.
         TwoStepDisabled => "two-step-disabled",
+        /// A second-step code was wrong.
         TwoStepFailed => "two-step-failed",
+        /// An administrator turned two-step login off for a person who lost their device.
         TwoStepReset => "two-step-reset",
+        /// New recovery codes replaced the old ones.
         RecoveryCodesRenewed => "recovery-codes-renewed",
     }
 );
@@ -37,8 +65,11 @@ crate::string_enum!(
 crate::string_enum!(
     /// Whether the event was allowed to happen.
     pub enum Outcome {
+        /// It happened.
         Success => "success",
+        /// It was tried and failed (a wrong password, a wrong code).
         Failure => "failure",
+        /// It was refused by a rule (a limit, a lock).
         Denied => "denied",
     }
 );

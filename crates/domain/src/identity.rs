@@ -11,26 +11,36 @@ use crate::ErrorCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
     #[error("no mobile number or e-mail given")]
+    /// Neither a phone number nor an e-mail address was given.
     ContactMissing,
     #[error("not a valid mobile number")]
+    /// Not a mobile number of any of the deployment's regions.
     Phone,
     #[error("not a valid e-mail address")]
+    /// Not an e-mail address.
     Email,
     #[error(
         "portal ID must be 4–32 letters, digits, dots, dashes or underscores, starting with a letter"
     )]
+    /// A portal ID is 3–32 letters, digits, dots or underscores, starting with a letter.
     PortalIdFormat,
     #[error("this portal ID is reserved")]
+    /// A portal ID reserved for the portal itself (admin, support, ...).
     PortalIdReserved,
     #[error("name is missing")]
+    /// A name was left empty.
     NameMissing,
     #[error("name is too long")]
+    /// A name longer than the limit.
     NameTooLong,
     #[error("name contains characters that are not allowed")]
+    /// A name with characters no name has (digits, symbols, controls).
     NameCharacters,
     #[error("enter a mobile number, e-mail address or portal ID")]
+    /// Not a phone number, e-mail address or portal ID.
     Identifier,
     #[error("unknown region")]
+    /// Not a two-letter region code the phone library knows.
     Region,
 }
 
@@ -56,14 +66,17 @@ impl ErrorCode for IdentityError {
 pub struct Region(phonenumber::country::Id);
 
 impl Region {
+    /// Parses a two-letter region code (`IN`, `RU`).
     pub fn parse(code: &str) -> Result<Self, IdentityError> {
         phonenumber::country::Id::from_str(&code.trim().to_ascii_uppercase())
             .map(Self)
             .map_err(|_| IdentityError::Region)
     }
+    /// India, the default region.
     pub fn india() -> Self {
         Self(phonenumber::country::Id::IN)
     }
+    /// The two-letter code.
     pub fn as_str(&self) -> &str {
         self.0.as_ref()
     }
@@ -108,6 +121,7 @@ impl Regions {
         }
         Self(list)
     }
+    /// India alone.
     pub fn india() -> Self {
         Self(vec![Region::india()])
     }
@@ -118,6 +132,7 @@ impl Regions {
             None => self.clone(),
         }
     }
+    /// The region tried first.
     pub fn first(&self) -> Region {
         self.0[0]
     }
@@ -134,6 +149,7 @@ impl Regions {
         }
         out
     }
+    /// The regions in the order they are tried.
     pub fn iter(&self) -> impl Iterator<Item = Region> + '_ {
         self.0.iter().copied()
     }
@@ -182,6 +198,7 @@ impl Phone {
         Self(e164)
     }
 
+    /// The number in E.164 form, with `+`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -233,6 +250,7 @@ impl fmt::Display for Phone {
 pub struct Email(String);
 
 impl Email {
+    /// Parses an e-mail address (lower-cased; one `@`, a domain with a dot).
     pub fn parse(input: &str) -> Result<Self, IdentityError> {
         let s = input.trim();
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -265,10 +283,12 @@ impl Email {
         }
     }
 
+    /// Re-creates an address read back from storage, where only parsed values are written.
     pub fn from_trusted(s: String) -> Self {
         Self(s)
     }
 
+    /// The address as stored (lower case).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -294,7 +314,9 @@ impl fmt::Display for Email {
 /// A way to reach a person, verified before it is attached to an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Contact {
+    /// A mobile phone number.
     Phone(Phone),
+    /// An e-mail address.
     Email(Email),
 }
 
@@ -310,18 +332,21 @@ impl Contact {
             Phone::parse(input, regions).map(Self::Phone)
         }
     }
+    /// How a message reaches this contact.
     pub fn channel(&self) -> Channel {
         match self {
             Self::Phone(_) => Channel::Sms,
             Self::Email(_) => Channel::Email,
         }
     }
+    /// The contact as stored: E.164 or a lower-cased address.
     pub fn as_str(&self) -> &str {
         match self {
             Self::Phone(p) => p.as_str(),
             Self::Email(e) => e.as_str(),
         }
     }
+    /// The contact shown partly hidden, for pages that must not reveal it whole.
     pub fn masked(&self) -> String {
         match self {
             Self::Phone(p) => p.masked(),
@@ -341,10 +366,13 @@ impl Contact {
 /// unknown account must cost the same writes as a known one, and never delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recipient {
+    /// A real person's contact.
     Contact(Contact),
     /// Pretends to be a contact on `channel`; `key` tells decoys apart (a portal ID's key).
     Decoy {
+        /// The channel a real message would have taken.
         channel: Channel,
+        /// What the decoy is counted under (limits treat it as a real contact).
         key: String,
     },
 }
@@ -352,6 +380,7 @@ pub enum Recipient {
 impl Recipient {
     const DECOY: &'static str = "decoy:";
 
+    /// How the message would have travelled.
     pub fn channel(&self) -> Channel {
         match self {
             Self::Contact(c) => c.channel(),
@@ -390,7 +419,9 @@ impl Recipient {
 crate::string_enum!(
     /// How a message reaches a person.
     pub enum Channel {
+        /// By SMS.
         Sms => "sms",
+        /// By e-mail.
         Email => "email",
     }
 );
@@ -418,6 +449,7 @@ const RESERVED_PORTAL_IDS: &[&str] = &[
 pub struct PortalId(String);
 
 impl PortalId {
+    /// Parses a portal ID typed by a person (case-insensitive; kept as typed).
     pub fn parse(input: &str) -> Result<Self, IdentityError> {
         let s = input.trim();
         let len = s.chars().count();
@@ -441,10 +473,12 @@ impl PortalId {
         Ok(Self(s.to_string()))
     }
 
+    /// Re-creates a portal ID read back from storage.
     pub fn from_trusted(s: String) -> Self {
         Self(s)
     }
 
+    /// The portal ID as chosen.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -492,8 +526,10 @@ impl fmt::Display for PortalId {
 pub struct PersonName(String);
 
 impl PersonName {
+    /// The longest name accepted, in characters.
     pub const MAX_CHARS: usize = 100;
 
+    /// Parses a name: trimmed, NFC, 1–100 characters of letters, marks, spaces and `.'-`.
     pub fn parse(input: &str) -> Result<Self, IdentityError> {
         let s = input.split_whitespace().collect::<Vec<_>>().join(" ");
         if s.is_empty() {
@@ -516,10 +552,12 @@ impl PersonName {
         Ok(Self(s))
     }
 
+    /// Re-creates a name read back from storage.
     pub fn from_trusted(s: String) -> Self {
         Self(s)
     }
 
+    /// The name as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -537,8 +575,11 @@ fn is_combining_mark(c: char) -> bool {
 /// What a person typed in the login box.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginIdentifier {
+    /// A phone number.
     Phone(Phone),
+    /// An e-mail address.
     Email(Email),
+    /// A portal ID.
     PortalId(PortalId),
 }
 
@@ -577,8 +618,11 @@ crate::string_enum!(
     /// How much the portal knows about a person (Gosuslugi's levels). Ordered: a service that
     /// needs `Standard` accepts `Verified`.
     pub enum AccountLevel {
+        /// A contact verified by a code.
         Simplified => "simplified",
+        /// Identity details checked against a registry.
         Standard => "standard",
+        /// Identity confirmed in person or by a qualified signature.
         Verified => "verified",
     }
 );
@@ -597,9 +641,13 @@ impl AccountLevel {
 crate::string_enum!(
     /// The registration type (Rajasthan SSO). Only `Citizen` is created for now.
     pub enum AccountType {
+        /// A person.
         Citizen => "citizen",
+        /// A business or organisation.
         Business => "business",
+        /// An official of a department.
         Government => "government",
+        /// Came in through an upstream provider, type not yet known.
         Other => "other",
     }
 );
@@ -607,7 +655,9 @@ crate::string_enum!(
 crate::string_enum!(
     /// Whether an account may log in.
     pub enum AccountStatus {
+        /// May log in.
         Active => "active",
+        /// May not log in until an administrator unlocks it.
         Locked => "locked",
     }
 );
@@ -615,7 +665,9 @@ crate::string_enum!(
 crate::string_enum!(
     /// What an account may do beyond using services.
     pub enum Role {
+        /// A citizen (the everyday role).
         Citizen => "citizen",
+        /// An administrator of the portal.
         Admin => "admin",
     }
 );

@@ -21,10 +21,12 @@ macro_rules! id {
                 Self(id.into())
             }
 
+            /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
 
+            /// The id as an owned string.
             pub fn into_string(self) -> String {
                 self.0
             }

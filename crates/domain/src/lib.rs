@@ -4,6 +4,8 @@
 //! ID, a password, a one-time code) is parsed here into a type that cannot hold an invalid value.
 //! Errors carry stable codes (`code()`) that the web layer translates.
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod enums;
 pub mod identity;
@@ -26,6 +28,7 @@ pub use time::{Clock, Timestamp};
 /// A value parsed from user input was not acceptable. `code()` is stable and maps to a message
 /// in every language.
 pub trait ErrorCode {
+    /// The message id of this error, the same in every language.
     fn code(&self) -> &'static str;
 }
 

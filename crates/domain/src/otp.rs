@@ -11,6 +11,7 @@ pub struct OtpCode(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a one-time code has {OTP_DIGITS} digits")]
+/// What was typed is not a one-time code.
 pub struct OtpFormatError;
 
 impl ErrorCode for OtpFormatError {
@@ -20,6 +21,7 @@ impl ErrorCode for OtpFormatError {
 }
 
 impl OtpCode {
+    /// Parses a code as typed: spaces and dashes are ignored, digits of any script are read.
     pub fn parse(input: &str) -> Result<Self, OtpFormatError> {
         let digits: String = input
             .chars()
@@ -44,6 +46,7 @@ impl OtpCode {
         }
     }
 
+    /// The code's digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }

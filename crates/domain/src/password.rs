@@ -17,9 +17,11 @@ use crate::ErrorCode;
 pub struct Password(String);
 
 impl Password {
+    /// Wraps a password as typed.
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
+    /// The password itself, for hashing and checking only.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -41,7 +43,9 @@ impl std::fmt::Debug for Password {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordPolicy {
+    /// Fewer characters are refused (NIST: at least 8).
     pub min_length: usize,
+    /// More characters are refused (hashing cost is bounded).
     pub max_length: usize,
     /// Refuse passwords from the bundled common/breached list.
     pub refuse_common: bool,
@@ -73,16 +77,22 @@ impl Default for PasswordPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordProblem {
     #[error("password is shorter than {0} characters")]
+    /// Shorter than the policy's minimum (which it carries).
     TooShort(usize),
     #[error("password is longer than {0} characters")]
+    /// Longer than the policy's maximum (which it carries).
     TooLong(usize),
     #[error("password is on the list of common or breached passwords")]
+    /// On the list of common and breached passwords.
     Common,
     #[error("password contains your name, phone, e-mail or portal ID")]
+    /// Contains the person's own name, portal ID or contact.
     ContainsIdentifier,
     #[error("password needs a lower-case letter, an upper-case letter and a digit")]
+    /// Lacks the character classes the deployment demands.
     Composition,
     #[error("password is too easy to guess")]
+    /// Too easy to guess (zxcvbn's score below the policy's).
     TooWeak,
 }
 

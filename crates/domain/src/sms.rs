@@ -12,13 +12,18 @@ const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæ
 const GSM_EXTENDED: &str = "^{}\\[~]|€\u{c}";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an SMS's text is encoded.
 pub enum SmsCoding {
+    /// The GSM 03.38 alphabet: 160 characters in one part, 153 per part when split.
     Gsm7,
+    /// UCS-2, for every other script: 70 characters in one part, 67 per part when split.
     Ucs2,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a text costs as SMS.
 pub struct SmsSize {
+    /// Its encoding.
     pub coding: SmsCoding,
     /// Septets for GSM 7-bit, UTF-16 code units for UCS-2.
     pub units: usize,

@@ -9,16 +9,21 @@ use sha2::{Digest, Sha256};
 use crate::{AccountLevel, ErrorCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// A single sign-on value that is not acceptable.
 pub enum SsoError {
     #[error(
         "redirect URI must be an absolute https URL (http only for localhost) without a fragment"
     )]
+    /// An unacceptable redirect URI.
     RedirectUri,
     #[error("PKCE code verifier must be 43–128 unreserved characters")]
+    /// An unacceptable PKCE code verifier.
     Verifier,
     #[error("code challenge must be 43 base64url characters (S256)")]
+    /// An unacceptable PKCE code challenge.
     Challenge,
     #[error("an API scope is 1–64 visible ASCII characters, not a person's data scope")]
+    /// An unacceptable API scope.
     ApiScope,
 }
 
@@ -38,6 +43,7 @@ impl ErrorCode for SsoError {
 pub struct RedirectUri(String);
 
 impl RedirectUri {
+    /// Parses a redirect URI an administrator registers.
     pub fn parse(input: &str) -> Result<Self, SsoError> {
         let s = input.trim();
         let url = url::Url::parse(s).map_err(|_| SsoError::RedirectUri)?;
@@ -58,10 +64,12 @@ impl RedirectUri {
         }
     }
 
+    /// Re-creates a URI read back from storage.
     pub fn from_trusted(s: String) -> Self {
         Self(s)
     }
 
+    /// The URI as registered.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -91,7 +99,9 @@ pub const KNOWN_SCOPES: &[&str] = &[
 crate::string_enum!(
     /// What an app's token is.
     pub enum TokenKind {
+        /// An access token.
         Access => "access",
+        /// A refresh token.
         Refresh => "refresh",
     }
 );
@@ -100,7 +110,9 @@ crate::string_enum!(
     /// The subject identifier an app sees: pairwise (a different one per app, the default, so
     /// that departments cannot join their records on it) or the account's own.
     pub enum SubjectType {
+        /// A different subject for every app, so apps cannot link their users.
         Pairwise => "pairwise",
+        /// The account's own id, the same for every app.
         Public => "public",
     }
 );
@@ -120,6 +132,7 @@ crate::string_enum!(
 pub struct Scopes(BTreeSet<&'static str>);
 
 impl Scopes {
+    /// The known scopes in a space-separated `scope` parameter; others are dropped.
     pub fn parse(input: &str) -> Self {
         Self(
             input
@@ -128,6 +141,7 @@ impl Scopes {
                 .collect(),
         )
     }
+    /// Whether the set holds `s`.
     pub fn contains(&self, s: &str) -> bool {
         self.0.contains(s)
     }
@@ -135,15 +149,19 @@ impl Scopes {
     pub fn within(&self, other: &Scopes) -> bool {
         self.0.is_subset(&other.0)
     }
+    /// The scopes of both sets.
     pub fn union(&self, other: &Scopes) -> Scopes {
         Scopes(self.0.union(&other.0).copied().collect())
     }
+    /// The scopes in a stable order.
     pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.0.iter().copied()
     }
+    /// Whether no scope is in the set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// The scopes space-separated, as OAuth writes them.
     pub fn to_string_list(&self) -> String {
         self.0.iter().copied().collect::<Vec<_>>().join(" ")
     }
@@ -188,8 +206,11 @@ pub fn check_challenge(challenge: &str) -> Result<(), SsoError> {
 /// The `prompt` parameter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Prompt {
+    /// `none`: the app wants no page shown.
     pub none: bool,
+    /// `login`: the person must log in again.
     pub login: bool,
+    /// `consent`: the consent page must be shown again.
     pub consent: bool,
 }
 

@@ -14,9 +14,13 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// Failures counted for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
+    /// Failures counted in the current window.
     pub failures: i64,
+    /// When the current window started.
     pub window_start: Timestamp,
+    /// The latest failure.
     pub last_failure_at: Timestamp,
+    /// No attempt is accepted before this.
     pub locked_until: Timestamp,
 }
 
@@ -29,6 +33,7 @@ pub struct ThrottlePolicy {
     pub free_failures: i64,
     /// First back-off delay; doubles with every further failure.
     pub base_delay: Duration,
+    /// The longest back-off delay.
     pub max_delay: Duration,
     /// Hard cap; at most 100 by the portal's security baseline.
     pub max_failures_per_hour: i64,
@@ -49,6 +54,7 @@ impl Default for ThrottlePolicy {
 /// What a key may do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// Go ahead.
     Allow,
     /// Allowed only with a solved challenge.
     Challenge,
@@ -75,6 +81,7 @@ impl ThrottlePolicy {
         }
     }
 
+    /// What `policy` allows now for a key with counter `c`.
     pub fn verdict(&self, c: Option<Counter>, now: Timestamp) -> Verdict {
         let Some(stored) = c else {
             return Verdict::Allow;
@@ -118,6 +125,7 @@ impl ThrottlePolicy {
 /// `per_hour` in a window that starts with the first one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
+    /// How many per hour.
     pub per_hour: i64,
 }
 

@@ -9,18 +9,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// The instant `ms` milliseconds after the Unix epoch.
     pub const fn from_millis(ms: i64) -> Self {
         Self(ms)
     }
+    /// Milliseconds since the Unix epoch.
     pub const fn millis(self) -> i64 {
         self.0
     }
+    /// The instant `d` later (saturating).
     pub fn plus(self, d: Duration) -> Self {
         Self(
             self.0
                 .saturating_add(d.as_millis().min(i64::MAX as u128) as i64),
         )
     }
+    /// The instant `d` earlier (saturating).
     pub fn minus(self, d: Duration) -> Self {
         Self(
             self.0
@@ -36,10 +40,12 @@ impl Timestamp {
 /// Where "now" comes from. Production uses [`SystemClock`]; tests use [`ManualClock`] so that
 /// expiry and back-off are tested without sleeping.
 pub trait Clock: Send + Sync + 'static {
+    /// The time now.
     fn now(&self) -> Timestamp;
 }
 
 #[derive(Debug, Default, Clone, Copy)]
+/// The computer's clock.
 pub struct SystemClock;
 
 impl Clock for SystemClock {
@@ -57,9 +63,11 @@ impl Clock for SystemClock {
 pub struct ManualClock(AtomicI64);
 
 impl ManualClock {
+    /// A clock standing at `start`.
     pub fn new(start: Timestamp) -> Self {
         Self(AtomicI64::new(start.0))
     }
+    /// Moves the clock forward by `d`.
     pub fn advance(&self, d: Duration) {
         self.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
     }

@@ -27,10 +27,12 @@ impl std::fmt::Debug for TotpSecret {
 }
 
 impl TotpSecret {
+    /// A secret from its raw bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         Self(bytes)
     }
 
+    /// The secret's raw bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
