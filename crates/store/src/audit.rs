@@ -7,29 +7,46 @@ use serde::Serialize;
 use crate::{Conn, Result, corrupt, int, opt_text, text};
 
 #[derive(Debug, Clone, Serialize)]
+/// A recorded security event.
 pub struct AuditEntry {
+    /// Its place in the trail (grows with time).
     pub id: i64,
+    /// When it happened.
     pub at: Timestamp,
+    /// Who did it: an account's id, `cli`, or none (a visitor).
     pub actor_id: Option<String>,
+    /// Whose account it concerns.
     pub subject_id: Option<String>,
+    /// What happened.
     pub action: AuditAction,
+    /// Whether it was allowed.
     pub outcome: Outcome,
+    /// The address it came from.
     pub ip: Option<String>,
+    /// More, in plain words; never a secret.
     pub detail: Option<String>,
 }
 
 /// What a use-case records; the store assigns the id.
 #[derive(Debug, Clone)]
 pub struct NewAuditEntry {
+    /// When it happened.
     pub at: Timestamp,
+    /// Who did it: an account's id, `cli`, or none (a visitor).
     pub actor_id: Option<String>,
+    /// Whose account it concerns.
     pub subject_id: Option<String>,
+    /// What happened.
     pub action: AuditAction,
+    /// Whether it was allowed.
     pub outcome: Outcome,
+    /// The address it came from.
     pub ip: Option<String>,
+    /// More, in plain words; never a secret.
     pub detail: Option<String>,
 }
 
+/// Appends an event to the trail (inside the transaction of the change it records).
 pub async fn append(conn: &mut Conn, e: &NewAuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, subject_id, action, outcome, ip, detail) \

@@ -12,26 +12,42 @@ use ekdwar_domain::UserId;
 /// An account as stored.
 #[derive(Debug, Clone)]
 pub struct User {
+    /// The account's id (never shown to apps, which get a subject).
     pub id: UserId,
+    /// The name the person logs in with.
     pub portal_id: PortalId,
+    /// Given name.
     pub first_name: PersonName,
+    /// Family name.
     pub last_name: PersonName,
+    /// A verified mobile number.
     pub phone: Option<Phone>,
+    /// A verified e-mail address.
     pub email: Option<Email>,
     /// PHC string (argon2id); `None` for accounts that cannot log in with a password.
     pub password_hash: Option<String>,
+    /// When the password was last set (for expiry, where a deployment asks for it).
     pub password_changed_at: Timestamp,
+    /// How far the person's identity is established.
     pub level: AccountLevel,
+    /// Citizen, business, government or not yet known.
     pub account_type: AccountType,
+    /// What the account may administer.
     pub role: Role,
+    /// Whether it may log in.
     pub status: AccountStatus,
+    /// The language of its messages (a tag such as `hi`).
     pub language: Option<String>,
+    /// When the person accepted the terms.
     pub consent_at: Timestamp,
+    /// When the account was made.
     pub created_at: Timestamp,
+    /// When the account last changed.
     pub updated_at: Timestamp,
 }
 
 impl User {
+    /// Given and family name, as shown.
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name.as_str(), self.last_name.as_str())
     }
@@ -104,14 +120,17 @@ async fn one_by(conn: &mut Conn, column: &str, value: &str) -> Result<Option<Use
     row.as_ref().map(from_row).transpose()
 }
 
+/// The account with this id.
 pub async fn by_id(conn: &mut Conn, id: &UserId) -> Result<Option<User>> {
     one_by(conn, "id", id).await
 }
 
+/// The account with this portal ID (case-insensitive).
 pub async fn by_portal_id(conn: &mut Conn, portal_id: &PortalId) -> Result<Option<User>> {
     one_by(conn, "portal_id_key", &portal_id.key()).await
 }
 
+/// The account with this verified phone or e-mail.
 pub async fn by_contact(conn: &mut Conn, contact: &Contact) -> Result<Option<User>> {
     match contact {
         Contact::Phone(p) => one_by(conn, "phone", p.as_str()).await,
@@ -119,6 +138,7 @@ pub async fn by_contact(conn: &mut Conn, contact: &Contact) -> Result<Option<Use
     }
 }
 
+/// The account a login identifier names.
 pub async fn by_identifier(conn: &mut Conn, id: &LoginIdentifier) -> Result<Option<User>> {
     match id {
         LoginIdentifier::Phone(p) => one_by(conn, "phone", p.as_str()).await,
@@ -127,6 +147,7 @@ pub async fn by_identifier(conn: &mut Conn, id: &LoginIdentifier) -> Result<Opti
     }
 }
 
+/// Whether a portal ID is in use (case-insensitive).
 pub async fn portal_id_taken(conn: &mut Conn, portal_id: &PortalId) -> Result<bool> {
     Ok(by_portal_id(conn, portal_id).await?.is_some())
 }
@@ -157,6 +178,7 @@ async fn set(
     Ok(done.rows_affected() == 1)
 }
 
+/// Sets a new password hash and the time it was set; false when there is no such account.
 pub async fn set_password(conn: &mut Conn, id: &UserId, hash: &str, at: Timestamp) -> Result<bool> {
     let n = sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3")
         .bind(hash)
@@ -177,6 +199,7 @@ pub async fn set_password_hash(conn: &mut Conn, id: &UserId, hash: &str) -> Resu
     Ok(())
 }
 
+/// Changes the name; false when there is no such account.
 pub async fn set_name(
     conn: &mut Conn,
     id: &UserId,
@@ -208,6 +231,7 @@ pub async fn set_contact(
     set(conn, id, column, vec![Some(contact.as_str().into())], at).await
 }
 
+/// Sets the language of messages.
 pub async fn set_language(
     conn: &mut Conn,
     id: &UserId,
@@ -236,6 +260,7 @@ pub async fn remember_language(conn: &mut Conn, id: &UserId, language: &str) -> 
     Ok(())
 }
 
+/// Locks or unlocks an account; false when nothing changed.
 pub async fn set_status(
     conn: &mut Conn,
     id: &UserId,
@@ -264,6 +289,7 @@ pub async fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>>
     rows.iter().map(from_row).collect()
 }
 
+/// How many accounts there are.
 pub async fn count(conn: &mut Conn) -> Result<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
         .fetch_one(conn)
@@ -274,10 +300,15 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
 /// An account's login through an upstream identity provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalIdentity {
+    /// The provider's id in the configuration.
     pub provider: String,
+    /// The person's subject at the provider.
     pub subject: String,
+    /// The account it logs in to.
     pub user_id: UserId,
+    /// The e-mail the provider gave (unverified here).
     pub email: Option<String>,
+    /// When it was linked.
     pub created_at: Timestamp,
 }
 
@@ -295,6 +326,7 @@ pub async fn link_external(conn: &mut Conn, e: &ExternalIdentity) -> Result<()> 
     Ok(())
 }
 
+/// The link for a provider's subject, if any.
 pub async fn external(
     conn: &mut Conn,
     provider: &str,
@@ -318,6 +350,7 @@ fn external_from_row(r: &AnyRow) -> Result<ExternalIdentity> {
     })
 }
 
+/// The upstream logins linked to an account.
 pub async fn externals_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<ExternalIdentity>> {
     let rows = sqlx::query("SELECT provider, subject, user_id, email, created_at FROM external_identities WHERE user_id = $1 ORDER BY created_at")
         .bind(user_id.as_str())
@@ -326,6 +359,7 @@ pub async fn externals_of(conn: &mut Conn, user_id: &UserId) -> Result<Vec<Exter
     rows.iter().map(external_from_row).collect()
 }
 
+/// Removes an upstream login from an account; how many links went.
 pub async fn unlink_external(conn: &mut Conn, user_id: &UserId, provider: &str) -> Result<u64> {
     let done = sqlx::query("DELETE FROM external_identities WHERE user_id = $1 AND provider = $2")
         .bind(user_id.as_str())

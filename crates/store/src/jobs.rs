@@ -8,17 +8,25 @@ use ekdwar_domain::Timestamp;
 use crate::{Backend, Conn, Result, int, opt_int, opt_text, sql, text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Work for the jobs runner.
 pub struct Job {
+    /// Its id.
     pub id: i64,
+    /// Which registered kind runs it.
     pub kind: String,
     /// JSON, as the job's kind defines it.
     pub payload: String,
     /// `pending`, `done` or `failed`.
     pub status: String,
+    /// How many times it has been tried.
     pub attempts: i64,
+    /// When it is due (again).
     pub run_at: Timestamp,
+    /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// When it was added.
     pub created_at: Timestamp,
+    /// When it finished (done or given up).
     pub finished_at: Option<Timestamp>,
 }
 
@@ -106,6 +114,7 @@ pub async fn claim_due(
     Ok(out)
 }
 
+/// Marks a claimed job done.
 pub async fn mark_done(conn: &mut Conn, id: i64, at: Timestamp) -> Result<()> {
     sqlx::query(
         "UPDATE jobs SET status = 'done', attempts = attempts + 1, finished_at = $1, \

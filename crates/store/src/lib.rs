@@ -9,6 +9,8 @@
 //! one transaction (a state change and the message it causes commit together) or one alone on a
 //! pooled connection.
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod identity;
 pub mod jobs;
@@ -38,11 +40,14 @@ pub type Tx = Transaction<'static, Any>;
 /// Which database engine is behind a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// The embedded default: one file.
     Sqlite,
+    /// For scale and several nodes.
     Postgres,
 }
 
 impl Backend {
+    /// The backend a database URL names.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Self::Sqlite)
@@ -72,18 +77,25 @@ impl Backend {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a storage operation failed.
 pub enum StoreError {
     #[error("database URL must start with sqlite: or postgres:")]
+    /// The URL names no supported database.
     UnsupportedUrl,
     #[error("a record with this {0} already exists")]
+    /// A unique value is taken; it names the column.
     Conflict(&'static str),
     #[error("stored data is malformed: {0}")]
+    /// A stored value does not parse (a bug or a hand edit).
     Corrupt(String),
     #[error(transparent)]
+    /// The database failed.
     Db(#[from] sqlx::Error),
     #[error(transparent)]
+    /// A migration failed.
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("counter {0} kept changing under a compare-and-swap")]
+    /// A compare-and-swap lost too many races in a row.
     Contention(String),
 }
 
@@ -105,6 +117,7 @@ impl StoreError {
     }
 }
 
+/// A storage result.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// SQL assembled only from constants (column lists, dialect clauses), never from input.
@@ -185,12 +198,16 @@ fn migrator(backend: Backend) -> Migrator {
 pub enum Schema {
     /// Nothing there yet.
     Empty {
+        /// The last migration this binary has.
         latest: i64,
     },
+    /// At this binary's last migration.
     Current,
     /// Made by an older (or newer) release: `at` is its last migration.
     Other {
+        /// The database's last migration.
         at: i64,
+        /// This binary's last migration.
         latest: i64,
     },
 }
@@ -272,6 +289,7 @@ impl Store {
         format!("sqlite://{}", data_dir.join("ekdwar.db").display())
     }
 
+    /// Which database engine this is.
     pub fn backend(&self) -> Backend {
         self.backend
     }

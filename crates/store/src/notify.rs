@@ -9,29 +9,48 @@ use crate::{Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
 pub use ekdwar_domain::enums::outbox::OutboxStatus;
 
 #[derive(Debug, Clone, Serialize)]
+/// A message in the outbox.
 pub struct OutboxMessage {
+    /// Its id (the gateway's reference).
     pub id: i64,
+    /// SMS or e-mail.
     pub channel: Channel,
+    /// E.164 number or e-mail address.
     pub recipient: String,
+    /// The e-mail's subject.
     pub subject: Option<String>,
+    /// The text (emptied once sent, or after a day when never sent).
     pub body: String,
     /// The template that produced it (`register-code`, ...).
     pub kind: String,
+    /// Where it stands.
     pub status: OutboxStatus,
+    /// How many deliveries were tried.
     pub attempts: i64,
+    /// When it was written.
     pub created_at: Timestamp,
+    /// When a gateway accepted it.
     pub sent_at: Option<Timestamp>,
+    /// Why the last delivery failed.
     pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
+/// A message a use-case writes.
 pub struct NewMessage {
+    /// SMS or e-mail.
     pub channel: Channel,
+    /// E.164 number or e-mail address.
     pub recipient: String,
+    /// The e-mail's subject.
     pub subject: Option<String>,
+    /// The text.
     pub body: String,
+    /// Which message it is (`register-code`, ...), for counting and reading.
     pub kind: String,
+    /// Pending (a gateway will send it), local, or a decoy.
     pub status: OutboxStatus,
+    /// When it was written.
     pub created_at: Timestamp,
 }
 
@@ -55,6 +74,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<OutboxMessage> {
     })
 }
 
+/// Writes a message; returns its id.
 pub async fn enqueue(conn: &mut Conn, m: &NewMessage) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO outbox (channel, recipient, subject, body, kind, status, attempts, created_at, \
@@ -72,6 +92,7 @@ pub async fn enqueue(conn: &mut Conn, m: &NewMessage) -> Result<i64> {
     int(&row, "id")
 }
 
+/// The message with this id.
 pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<OutboxMessage>> {
     sqlx::query(sql!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
         .bind(id)

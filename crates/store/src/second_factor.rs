@@ -8,11 +8,15 @@ use crate::{Conn, Result, int, opt_int, text};
 use ekdwar_domain::UserId;
 
 #[derive(Debug, Clone)]
+/// A person's authenticator app.
 pub struct TotpFactor {
+    /// Whose it is.
     pub user_id: UserId,
     /// Names the keystream the secret is wrapped with; new for every secret.
     pub wrap_id: String,
+    /// The TOTP secret, wrapped with the server key.
     pub secret_wrapped: String,
+    /// When it was set up.
     pub created_at: Timestamp,
     /// `None` while the person has not yet typed a first code from the app.
     pub confirmed_at: Option<Timestamp>,
@@ -31,6 +35,7 @@ fn from_row(r: &AnyRow) -> Result<TotpFactor> {
     })
 }
 
+/// A person's authenticator app, if they set one up.
 pub async fn totp(conn: &mut Conn, user_id: &UserId) -> Result<Option<TotpFactor>> {
     sqlx::query(
         "SELECT user_id, wrap_id, secret_wrapped, created_at, confirmed_at, last_step \

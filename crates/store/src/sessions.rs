@@ -8,16 +8,25 @@ use crate::{Conn, Result, int, opt_int, opt_text, sql, text};
 use ekdwar_domain::{SessionId, UserId};
 
 #[derive(Debug, Clone)]
+/// A login session.
 pub struct Session {
+    /// The hash of its cookie token (the token itself is never stored).
     pub id_hash: SessionId,
+    /// Whose it is.
     pub user_id: UserId,
+    /// When it began.
     pub created_at: Timestamp,
+    /// When it was last used.
     pub last_seen_at: Timestamp,
+    /// When it ends whatever happens.
     pub expires_at: Timestamp,
+    /// The address it began from.
     pub ip: Option<String>,
+    /// The browser it began in.
     pub user_agent: Option<String>,
     /// How the user authenticated (`pwd`, ...), space-separated.
     pub amr: String,
+    /// When it was ended early.
     pub revoked_at: Option<Timestamp>,
 }
 
@@ -38,6 +47,7 @@ fn from_row(row: &AnyRow) -> Result<Session> {
     })
 }
 
+/// Stores a new session.
 pub async fn insert(conn: &mut Conn, s: &Session) -> Result<()> {
     sqlx::query(sql!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -56,6 +66,7 @@ pub async fn insert(conn: &mut Conn, s: &Session) -> Result<()> {
     Ok(())
 }
 
+/// The session with this token hash.
 pub async fn by_hash(conn: &mut Conn, id_hash: &SessionId) -> Result<Option<Session>> {
     let row = sqlx::query(sql!("SELECT {COLUMNS} FROM sessions WHERE id_hash = $1"))
         .bind(id_hash.as_str())
@@ -64,6 +75,7 @@ pub async fn by_hash(conn: &mut Conn, id_hash: &SessionId) -> Result<Option<Sess
     row.as_ref().map(from_row).transpose()
 }
 
+/// Notes that a session was used now.
 pub async fn touch(conn: &mut Conn, id_hash: &SessionId, at: Timestamp) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
         .bind(at.millis())

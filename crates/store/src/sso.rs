@@ -11,22 +11,31 @@ use ekdwar_domain::{ClientId, SessionId, UserId};
 /// A departmental application allowed to log citizens in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
+    /// Its `client_id`.
     pub id: ClientId,
+    /// Its name, as people see it.
     pub name: String,
     /// SHA-256 of the secret; `None` for public clients.
     pub secret_hash: Option<String>,
+    /// Where it may receive codes (exact match).
     pub redirect_uris: Vec<String>,
+    /// Where it may send people after logout.
     pub post_logout_redirect_uris: Vec<String>,
+    /// A public app (no secret; PKCE required).
     pub is_public: bool,
     /// Where the administrator said the logo is; the portal serves its own copy.
     pub logo_url: Option<String>,
     /// The version of the stored copy of the logo, when there is one.
     pub logo_etag: Option<String>,
+    /// The department's helpdesk number.
     pub helpdesk_phone: Option<String>,
+    /// The department's helpdesk address.
     pub helpdesk_email: Option<String>,
+    /// The officer responsible.
     pub officer: Option<String>,
     /// `pairwise` or `public`.
     pub subject_type: SubjectType,
+    /// Where it wants back-channel logout tokens.
     pub backchannel_logout_uri: Option<String>,
     /// Where the apps page sends people to start using the app (its login start).
     pub launch_url: Option<String>,
@@ -34,8 +43,11 @@ pub struct Client {
     pub id_token_alg: SigningAlg,
     /// The app's own API scopes, the only ones `client_credentials` grants it.
     pub api_scopes: Vec<String>,
+    /// Whether it may log people in.
     pub enabled: bool,
+    /// When it was registered.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 
@@ -129,6 +141,7 @@ pub async fn save_logo(
     Ok(())
 }
 
+/// Removes an app's stored logo.
 pub async fn remove_logo(conn: &mut Conn, client_id: &ClientId) -> Result<()> {
     sqlx::query("DELETE FROM client_logos WHERE client_id = $1")
         .bind(client_id.as_str())
@@ -148,6 +161,7 @@ pub async fn logo(conn: &mut Conn, client_id: &ClientId) -> Result<Option<(Vec<u
         .transpose()
 }
 
+/// The app with this id.
 pub async fn client(conn: &mut Conn, id: &ClientId) -> Result<Option<Client>> {
     let row = sqlx::query(sql!(
         "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE id = $1"
@@ -176,14 +190,21 @@ pub async fn clients(conn: &mut Conn, enabled_only: bool) -> Result<Vec<Client>>
 /// A signing key; the private part is wrapped with the server key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKey {
+    /// Its key id (`kid`).
     pub kid: String,
+    /// What it signs with.
     pub alg: SigningAlg,
+    /// The private key, wrapped with the server key.
     pub private_wrapped: String,
+    /// The public key as a JWK.
     pub public_jwk: String,
+    /// When it was made.
     pub created_at: Timestamp,
+    /// When it stopped signing (it stays published for the overlap).
     pub retired_at: Option<Timestamp>,
 }
 
+/// Stores a new signing key.
 pub async fn insert_key(conn: &mut Conn, k: &SigningKey) -> Result<()> {
     sqlx::query("INSERT INTO signing_keys (kid, alg, private_wrapped, public_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(&k.kid)
@@ -246,6 +267,7 @@ pub async fn consent(
     row.map(|r| text(&r, "scopes")).transpose()
 }
 
+/// Remembers the scopes a person allowed an app (adding to what was allowed).
 pub async fn save_consent(
     conn: &mut Conn,
     user_id: &UserId,
@@ -266,6 +288,7 @@ pub async fn save_consent(
     Ok(())
 }
 
+/// Forgets a person's consent for an app; false when there was none.
 pub async fn delete_consent(
     conn: &mut Conn,
     user_id: &UserId,
@@ -302,23 +325,37 @@ pub async fn consents_of(
 /// An authorization code waiting to be exchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthCode {
+    /// The hash of the code (the code itself is never stored).
     pub code_hash: String,
+    /// The app it was issued to.
     pub client_id: ClientId,
+    /// Who logged in.
     pub user_id: UserId,
+    /// The login session it was issued in.
     pub session_hash: SessionId,
+    /// The redirect URI it was sent to (the exchange must repeat it).
     pub redirect_uri: String,
+    /// The scopes granted, space-separated.
     pub scopes: String,
+    /// The app's `nonce`, for the ID token.
     pub nonce: Option<String>,
+    /// The PKCE challenge (S256).
     pub code_challenge: Option<String>,
+    /// When the person logged in.
     pub auth_time: Timestamp,
+    /// How they logged in (`pwd`, `otp`, ...).
     pub amr: String,
+    /// When it was issued.
     pub created_at: Timestamp,
+    /// When it stops being good.
     pub expires_at: Timestamp,
+    /// When it was exchanged (a second exchange is a replay).
     pub used_at: Option<Timestamp>,
     /// The token family the exchange will create, so that a replayed code can revoke it.
     pub family: String,
 }
 
+/// Stores a new authorization code.
 pub async fn insert_code(conn: &mut Conn, c: &AuthCode) -> Result<()> {
     sqlx::query(
         "INSERT INTO oidc_codes (code_hash, client_id, user_id, session_hash, redirect_uri, scopes, nonce, \
@@ -397,25 +434,38 @@ pub async fn take_code(
 /// An access or refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
+    /// The hash of the token (the token itself is never stored).
     pub token_hash: String,
     /// `access` or `refresh`.
     pub kind: TokenKind,
+    /// The app it was issued to.
     pub client_id: ClientId,
+    /// Whose it is (none for `client_credentials`).
     pub user_id: Option<UserId>,
+    /// The login session it hangs on (none for offline grants).
     pub session_hash: Option<SessionId>,
+    /// The scopes it carries, space-separated.
     pub scopes: String,
+    /// The refresh family: a reused refresh token ends every token of it.
     pub family: String,
+    /// When the person logged in.
     pub auth_time: Option<Timestamp>,
+    /// How they logged in.
     pub amr: Option<String>,
+    /// When it was issued.
     pub created_at: Timestamp,
+    /// When it stops being good.
     pub expires_at: Timestamp,
+    /// When a refresh token was used (rotation).
     pub used_at: Option<Timestamp>,
+    /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
 }
 
 const TOKEN_COLUMNS: &str = "token_hash, kind, client_id, user_id, session_hash, scopes, family, auth_time, amr, \
     created_at, expires_at, used_at, revoked_at";
 
+/// Stores a new token.
 pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
     sqlx::query(sql!("INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
         .bind(&t.token_hash)
@@ -437,6 +487,7 @@ pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
     Ok(())
 }
 
+/// The token with this hash.
 pub async fn token(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
     let row = sqlx::query(sql!(
         "SELECT {TOKEN_COLUMNS} FROM oidc_tokens WHERE token_hash = $1"
@@ -474,6 +525,7 @@ pub async fn use_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Resu
     Ok(done.rows_affected() == 1)
 }
 
+/// Revokes one token; false when it was not live.
 pub async fn revoke_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE oidc_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",

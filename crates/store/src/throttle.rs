@@ -5,6 +5,7 @@ use ekdwar_domain::throttle::Counter;
 
 use crate::{Conn, Result, StoreError, int};
 
+/// The counter of a key, if it has one.
 pub async fn get(conn: &mut Conn, key: &str) -> Result<Option<Counter>> {
     let row = sqlx::query(
         "SELECT failures, window_start, last_failure_at, locked_until FROM throttle WHERE key = $1",
@@ -79,6 +80,7 @@ pub async fn modify(
     Err(StoreError::Contention(key.to_string()))
 }
 
+/// Writes a key's counter (tests and tools; use-cases change counts with `modify`).
 pub async fn put(conn: &mut Conn, key: &str, c: &Counter) -> Result<()> {
     sqlx::query(
         "INSERT INTO throttle (key, failures, window_start, last_failure_at, locked_until) \
@@ -96,6 +98,7 @@ pub async fn put(conn: &mut Conn, key: &str, c: &Counter) -> Result<()> {
     Ok(())
 }
 
+/// Forgets a key's counter.
 pub async fn clear(conn: &mut Conn, key: &str) -> Result<()> {
     sqlx::query("DELETE FROM throttle WHERE key = $1")
         .bind(key)

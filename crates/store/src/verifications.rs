@@ -8,22 +8,35 @@ use crate::{Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
 use ekdwar_domain::UserId;
 
 #[derive(Debug, Clone)]
+/// A code or link sent to prove a contact.
 pub struct Verification {
+    /// Its id (kept in the flow's cookie).
     pub id: String,
     /// `register`, `recover` or `contact`.
     pub purpose: String,
+    /// The account it is for, when there is one.
     pub user_id: Option<UserId>,
+    /// SMS or e-mail.
     pub channel: Channel,
+    /// Where it was sent.
     pub contact: String,
+    /// The keyed hash of the code or link token.
     pub secret_hash: String,
     /// Use-case data carried to the next step (JSON).
     pub payload: String,
+    /// Wrong codes typed so far.
     pub attempts: i64,
+    /// Wrong codes allowed.
     pub max_attempts: i64,
+    /// When it was made.
     pub created_at: Timestamp,
+    /// When it stops being good.
     pub expires_at: Timestamp,
+    /// No resend before this.
     pub resend_after: Timestamp,
+    /// When the code or link was shown to be right.
     pub verified_at: Option<Timestamp>,
+    /// When the flow it proved was completed (it cannot be used again).
     pub consumed_at: Option<Timestamp>,
 }
 
@@ -50,6 +63,7 @@ fn from_row(row: &AnyRow) -> Result<Verification> {
     })
 }
 
+/// Stores a new verification.
 pub async fn insert(conn: &mut Conn, v: &Verification) -> Result<()> {
     sqlx::query(sql!(
         "INSERT INTO verifications ({COLUMNS}) VALUES \
@@ -74,6 +88,7 @@ pub async fn insert(conn: &mut Conn, v: &Verification) -> Result<()> {
     Ok(())
 }
 
+/// The verification with this id.
 pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<Verification>> {
     let row = sqlx::query(sql!("SELECT {COLUMNS} FROM verifications WHERE id = $1"))
         .bind(id)
