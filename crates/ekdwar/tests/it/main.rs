@@ -11,6 +11,7 @@ mod delivery;
 mod external;
 mod interop;
 mod ports;
+mod races;
 mod security;
 mod shell;
 mod snapshots;

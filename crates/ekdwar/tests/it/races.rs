@@ -1,0 +1,221 @@
+//! State changes under real concurrency, on every configured database: each is one
+//! conditional write (or a compare-and-swap), so of many racing requests exactly the allowed
+//! number win. (Counters, codes, tokens and sends have theirs in `security` and `sso`.)
+
+use std::time::Duration;
+
+use ekdwar_app::audit::Actor;
+use ekdwar_app::error::AppError;
+use ekdwar_app::identity::{Purpose, RegisterInput};
+use ekdwar_domain::password::Password;
+
+use crate::support::{TestApp, backends};
+
+/// Runs `n` calls at once, each on its own task; their results.
+async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
+    n: usize,
+    make: impl Fn(usize) -> F,
+) -> Vec<T> {
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+fn actor() -> Actor {
+    Actor {
+        ip: Some("10.9.0.1".into()),
+        ..Actor::default()
+    }
+}
+
+/// A registration by phone whose code has been typed; returns its flow.
+async fn verified_registration(t: &TestApp, phone: &str) -> String {
+    let c = t.app.identity.new_challenge();
+    let input = RegisterInput {
+        contact: phone.into(),
+        first_name: "Asha".into(),
+        last_name: "Kumari".into(),
+        consent: true,
+        challenge: ekdwar_app::captcha::ChallengeAnswer {
+            pow: ekdwar_app::captcha::solve_pow(&c.nonce, c.difficulty),
+            token: c.token,
+            text: String::new(),
+        },
+        lang: ekdwar_app::i18n::Lang::english(),
+    };
+    t.app
+        .identity
+        .start_registration(input, &actor())
+        .await
+        .unwrap()
+}
+
+/// Ten resends of one code at once, after the cool-down: one new code is sent, the others
+/// are told to wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_resends_send_one_code() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let flow = verified_registration(&t, "98123 00401").await;
+        let before = t.messages_to("+919812300401").await;
+        t.advance(Duration::from_secs(61));
+        let results = at_once(10, |_| {
+            let (app, flow) = (t.app.clone(), flow.clone());
+            async move {
+                app.identity
+                    .resend(
+                        &flow,
+                        Purpose::Register,
+                        &ekdwar_app::i18n::Lang::english(),
+                        &actor(),
+                    )
+                    .await
+            }
+        })
+        .await;
+        let sent = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(sent, 1, "{backend}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|r| r.is_ok() || matches!(r, Err(AppError::ResendTooSoon { .. }))),
+            "{backend}: the others wait for the cool-down: {results:?}"
+        );
+        assert_eq!(
+            t.messages_to("+919812300401").await,
+            before + 1,
+            "{backend}: one new message"
+        );
+    }
+}
+
+/// Ten completions of one verified registration at once make one account; the others find
+/// the step used up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_completions_make_one_account() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        let flow = verified_registration(&t, "98123 00402").await;
+        let code = t.last_code("+919812300402").await;
+        t.app
+            .identity
+            .verify_code(&flow, Purpose::Register, &code)
+            .await
+            .unwrap();
+        let accounts = t
+            .app
+            .identity
+            .admin_list_users(1000, 0)
+            .await
+            .unwrap()
+            .len();
+        let results = at_once(10, |i| {
+            let (app, flow) = (t.app.clone(), flow.clone());
+            async move {
+                let password = "lantern harbor 42 quietly";
+                app.identity
+                    .complete_registration(
+                        &flow,
+                        &format!("asha.race{i}"),
+                        Password::new(password),
+                        Password::new(password),
+                        &actor(),
+                    )
+                    .await
+            }
+        })
+        .await;
+        let made = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(made, 1, "{backend}: {results:?}");
+        assert_eq!(
+            t.app
+                .identity
+                .admin_list_users(1000, 0)
+                .await
+                .unwrap()
+                .len(),
+            accounts + 1,
+            "{backend}: one account"
+        );
+    }
+}
+
+/// Ending one session from ten requests at once ends it once: one audit entry, the others
+/// find nothing to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_session_ends_end_it_once() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("ravi.race", "lantern harbor 42 quietly")
+            .start()
+            .await;
+        let login = |ip: &'static str| {
+            let app = t.app.clone();
+            async move {
+                let c = app.identity.new_challenge();
+                app.identity
+                    .login(
+                        ekdwar_app::identity::LoginInput {
+                            identifier: "ravi.race".into(),
+                            password: Password::new("lantern harbor 42 quietly"),
+                            challenge: Some(ekdwar_app::captcha::ChallengeAnswer {
+                                pow: ekdwar_app::captcha::solve_pow(&c.nonce, c.difficulty),
+                                token: c.token,
+                                text: String::new(),
+                            }),
+                        },
+                        &Actor {
+                            ip: Some(ip.into()),
+                            ..Actor::default()
+                        },
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = login("10.9.1.1").await;
+        let second = login("10.9.1.2").await;
+        let token = |a: &ekdwar_app::identity::Authenticated| match a {
+            ekdwar_app::identity::Authenticated::Session(s) => s.token.clone(),
+            ekdwar_app::identity::Authenticated::SecondStep(_) => panic!("no second step"),
+        };
+        let cur = t
+            .app
+            .identity
+            .authenticate(&token(&first))
+            .await
+            .unwrap()
+            .unwrap();
+        let other = t
+            .app
+            .identity
+            .authenticate(&token(&second))
+            .await
+            .unwrap()
+            .unwrap();
+        let target = other.session.id_hash.to_string();
+        let results = at_once(10, |_| {
+            let (app, cur, target) = (t.app.clone(), cur.clone(), target.clone());
+            async move {
+                app.identity
+                    .revoke_session(&cur, &target, &Actor::default())
+                    .await
+            }
+        })
+        .await;
+        let ended = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ended, 1, "{backend}: {results:?}");
+        assert!(
+            t.app
+                .identity
+                .authenticate(&token(&second))
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: the session ended"
+        );
+    }
+}
