@@ -417,7 +417,13 @@ async fn verifications() {
             "no sixth attempt"
         );
         assert!(
-            verifications::replace_secret(&mut c, "v1", "h2", at(700), at(120))
+            !verifications::replace_secret(&mut c, "v1", "h2", at(0), at(700), at(120))
+                .await
+                .unwrap(),
+            "no resend before the cool-down"
+        );
+        assert!(
+            verifications::replace_secret(&mut c, "v1", "h2", at(61), at(700), at(120))
                 .await
                 .unwrap()
         );
@@ -444,7 +450,7 @@ async fn verifications() {
             "single use"
         );
         assert!(
-            !verifications::replace_secret(&mut c, "v1", "h3", at(800), at(200))
+            !verifications::replace_secret(&mut c, "v1", "h3", at(500), at(800), at(200))
                 .await
                 .unwrap(),
             "no resend after verification"

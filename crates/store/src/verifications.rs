@@ -138,17 +138,20 @@ pub async fn replace_secret(
     conn: &mut Conn,
     id: &str,
     secret_hash: &str,
+    now: Timestamp,
     expires_at: Timestamp,
     resend_after: Timestamp,
 ) -> Result<bool> {
+    // The cool-down is part of the condition: of resends racing on one row, one wins.
     let done = sqlx::query(
         "UPDATE verifications SET secret_hash = $1, attempts = 0, expires_at = $2, resend_after = $3 \
-         WHERE id = $4 AND verified_at IS NULL AND consumed_at IS NULL",
+         WHERE id = $4 AND verified_at IS NULL AND consumed_at IS NULL AND resend_after <= $5",
     )
     .bind(secret_hash)
     .bind(expires_at.millis())
     .bind(resend_after.millis())
     .bind(id)
+    .bind(now.millis())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

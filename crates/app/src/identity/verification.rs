@@ -367,14 +367,21 @@ impl Identity {
         self.count_send(&mut tx, &to, actor).await?;
         let secret = self.new_secret(v.channel);
         let cooldown = Duration::from_secs(self.config.security.resend_cooldown_seconds);
-        store::replace_secret(
+        if !store::replace_secret(
             &mut tx,
             &v.id,
             &self.secret_hash(&v.id, &secret),
+            now,
             now.plus(self.ttl(v.channel)),
             now.plus(cooldown),
         )
-        .await?;
+        .await?
+        {
+            // Another resend won the race; nothing of this one is written.
+            return Err(AppError::ResendTooSoon {
+                seconds: cooldown.as_secs().max(1),
+            });
+        }
         let decoy: bool = serde_json::from_str::<serde_json::Value>(&v.payload)
             .ok()
             .and_then(|p| p.get("decoy").and_then(serde_json::Value::as_bool))
