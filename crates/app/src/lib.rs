@@ -16,6 +16,7 @@ pub mod security;
 pub mod sso;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod views;
 
 use std::path::Path;
 use std::sync::Arc;

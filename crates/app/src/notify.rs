@@ -308,13 +308,21 @@ impl Notify {
     }
 
     /// Messages in the outbox, newest first.
-    pub async fn outbox(&self, to: Option<&str>, limit: i64) -> AppResult<Vec<OutboxMessage>> {
+    pub async fn outbox(
+        &self,
+        to: Option<&str>,
+        limit: i64,
+    ) -> AppResult<Vec<crate::views::MessageView>> {
         let recipient = to.map(|t| match Contact::parse(t, &self.regions) {
             Ok(c) => c.as_str().to_string(),
             Err(_) => t.trim().to_string(),
         });
         let mut conn = self.store.conn().await?;
-        Ok(outbox::list(&mut conn, recipient.as_deref(), limit).await?)
+        Ok(outbox::list(&mut conn, recipient.as_deref(), limit)
+            .await?
+            .into_iter()
+            .map(crate::views::MessageView::from)
+            .collect())
     }
 
     /// Hands one message to its gateway (the `deliver-message` job); `last` says this is the

@@ -3,6 +3,7 @@
 use crate::common::{Common, app, explain, print_json};
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use ekdwar_app::views::AppView;
 
 #[derive(Args, Clone, Default)]
 pub(crate) struct ClientFields {
@@ -94,27 +95,8 @@ pub(crate) enum ClientCmd {
     },
 }
 
-pub(crate) fn client_json(
-    c: &ekdwar_store::sso::Client,
-    secret: Option<&str>,
-) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "client_id": c.id,
-        "name": c.name,
-        "public": c.is_public,
-        "enabled": c.enabled,
-        "redirect_uris": c.redirect_uris,
-        "post_logout_redirect_uris": c.post_logout_redirect_uris,
-        "logo": c.logo_url,
-        "launch_url": c.launch_url,
-        "helpdesk_phone": c.helpdesk_phone,
-        "helpdesk_email": c.helpdesk_email,
-        "officer": c.officer,
-        "subject_type": c.subject_type,
-        "backchannel_logout_uri": c.backchannel_logout_uri,
-        "id_token_alg": c.id_token_alg,
-        "api_scopes": c.api_scopes,
-    });
+pub(crate) fn client_json(c: &AppView, secret: Option<&str>) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
     if let Some(s) = secret {
         v["client_secret"] = serde_json::json!(s);
     }
@@ -152,7 +134,7 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
                 })
                 .await
                 .map_err(explain)?;
-            print_json(&client_json(&created.client, created.secret.as_deref()))
+            print_json(&client_json(&created.app, created.secret.as_deref()))
         }
         ClientCmd::List { common } => {
             let list = app(&common)
@@ -169,7 +151,7 @@ pub(crate) async fn client(cmd: ClientCmd) -> anyhow::Result<()> {
             let c = app(&common)
                 .await?
                 .sso
-                .client(&client_id)
+                .app(&client_id)
                 .await
                 .map_err(explain)?
                 .context("no such app")?;

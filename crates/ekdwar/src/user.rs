@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use ekdwar_app::i18n::Lang;
 use ekdwar_app::identity::NewUserInput;
+use ekdwar_app::views::AccountView;
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{AccountStatus, Role};
 
@@ -71,42 +72,18 @@ pub(crate) enum UserCmd {
     },
 }
 
-pub(crate) fn user_json(u: &ekdwar_store::identity::User) -> serde_json::Value {
-    serde_json::json!({
-        "id": u.id,
-        "portal_id": u.portal_id.as_str(),
-        "first_name": u.first_name.as_str(),
-        "last_name": u.last_name.as_str(),
-        "phone": u.phone.as_ref().map(|p| p.as_str()),
-        "email": u.email.as_ref().map(|e| e.as_str()),
-        "level": u.level.as_str(),
-        "account_type": u.account_type.as_str(),
-        "role": u.role.as_str(),
-        "status": u.status.as_str(),
-        "language": u.language,
-        "created_at": u.created_at.millis(),
-    })
-}
-
-pub(crate) fn print_user(u: &ekdwar_store::identity::User, json: bool) {
+pub(crate) fn print_user(u: &AccountView, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&user_json(u)).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(u).unwrap_or_default());
     } else {
         println!(
             "{}  {:<20} {:<24} {:<10} {:<8} {}",
             u.id,
-            u.portal_id.as_str(),
+            u.portal_id,
             u.full_name(),
             u.level.as_str(),
             u.status.as_str(),
-            u.phone
-                .as_ref()
-                .map(|p| p.as_str().to_string())
-                .or(u.email.as_ref().map(|e| e.as_str().to_string()))
-                .unwrap_or_default()
+            u.contact().unwrap_or_default()
         );
     }
 }
@@ -182,10 +159,7 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&users.iter().map(user_json).collect::<Vec<_>>())?
-                );
+                println!("{}", serde_json::to_string_pretty(&users)?);
             } else {
                 for u in &users {
                     print_user(u, false);

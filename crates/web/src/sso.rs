@@ -495,10 +495,10 @@ struct AppRow {
     helpdesk_email: Option<String>,
 }
 
-impl From<ekdwar_store::sso::Client> for AppRow {
-    fn from(c: ekdwar_store::sso::Client) -> Self {
+impl From<ekdwar_app::views::AppView> for AppRow {
+    fn from(c: ekdwar_app::views::AppView) -> Self {
         Self {
-            logo_url: logo_path(&c),
+            logo_url: c.logo_path,
             name: c.name,
             launch_url: c.launch_url,
             officer: c.officer,

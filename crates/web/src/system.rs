@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::i18n::Lang;
-use ekdwar_store::notify::OutboxMessage;
+use ekdwar_app::views::MessageView;
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, LANG_COOKIE};
@@ -127,7 +127,7 @@ pub async fn switch_language(
 struct OutboxPage<'a> {
     c: &'a Ctx,
     errors: Errors,
-    messages: Vec<OutboxMessage>,
+    messages: Vec<MessageView>,
 }
 
 /// Development mode only: the messages the portal would have sent.

@@ -14,6 +14,7 @@ use super::Identity;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
+use crate::views::AccountView;
 
 pub struct NewUserInput {
     pub portal_id: String,
@@ -38,7 +39,7 @@ fn cli() -> Actor {
 }
 
 impl Identity {
-    pub async fn admin_add_user(&self, input: NewUserInput) -> AppResult<User> {
+    pub async fn admin_add_user(&self, input: NewUserInput) -> AppResult<AccountView> {
         let mut check = FormCheck::default();
         let portal_id = check.take("portal_id", PortalId::parse(&input.portal_id));
         let first = check.take("first_name", PersonName::parse(&input.first_name));
@@ -107,11 +108,15 @@ impl Identity {
         )
         .await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(AccountView::from(&user))
     }
 
     /// Finds an account by id, portal ID, phone or e-mail.
-    pub async fn admin_find_user(&self, query: &str) -> AppResult<Option<User>> {
+    pub async fn admin_find_user(&self, query: &str) -> AppResult<Option<AccountView>> {
+        Ok(self.find_user(query).await?.as_ref().map(AccountView::from))
+    }
+
+    async fn find_user(&self, query: &str) -> AppResult<Option<User>> {
         let mut conn = self.store.conn().await?;
         if let Some(u) = users::by_id(&mut conn, &UserId::new(query.trim())).await? {
             return Ok(Some(u));
@@ -122,18 +127,19 @@ impl Identity {
         }
     }
 
-    pub async fn admin_list_users(&self, limit: i64, offset: i64) -> AppResult<Vec<User>> {
+    pub async fn admin_list_users(&self, limit: i64, offset: i64) -> AppResult<Vec<AccountView>> {
         let mut conn = self.store.conn().await?;
-        Ok(users::list(&mut conn, limit, offset).await?)
+        Ok(users::list(&mut conn, limit, offset)
+            .await?
+            .iter()
+            .map(AccountView::from)
+            .collect())
     }
 
     /// Turns two-step login off for an account whose owner lost the app and the recovery
     /// codes; its sessions end, since one of them may be an attacker's.
-    pub async fn admin_two_step_off(&self, query: &str) -> AppResult<User> {
-        let user = self
-            .admin_find_user(query)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    pub async fn admin_two_step_off(&self, query: &str) -> AppResult<AccountView> {
+        let user = self.find_user(query).await?.ok_or(AppError::NotFound)?;
         let mut tx = self.work().await?;
         ekdwar_store::second_factor::remove(&mut tx, &user.id).await?;
         self.sso
@@ -150,15 +156,16 @@ impl Identity {
         .await?;
         self.notify_owner(&mut tx, &user, "two-step-off").await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(AccountView::from(&user))
     }
 
     /// Locks or unlocks an account; locking ends its sessions.
-    pub async fn admin_set_status(&self, query: &str, status: AccountStatus) -> AppResult<User> {
-        let user = self
-            .admin_find_user(query)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    pub async fn admin_set_status(
+        &self,
+        query: &str,
+        status: AccountStatus,
+    ) -> AppResult<AccountView> {
+        let user = self.find_user(query).await?.ok_or(AppError::NotFound)?;
         let now = self.clock.now();
         let mut tx = self.work().await?;
         users::set_status(&mut tx, &user.id, status, now).await?;
@@ -183,9 +190,10 @@ impl Identity {
         )
         .await?;
         tx.commit().await?;
-        Ok(users::by_id(&mut *self.store.conn().await?, &user.id)
+        let now = users::by_id(&mut *self.store.read().await?, &user.id)
             .await?
-            .unwrap_or(user))
+            .unwrap_or(user);
+        Ok(AccountView::from(&now))
     }
 
     /// Creates the demo accounts if they do not exist yet; returns their portal IDs.

@@ -9,6 +9,7 @@ use ekdwar_store::sso::{self as store, Client};
 use super::Sso;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::security::{constant_time_eq, sha256_hex};
+use crate::views::AppView;
 
 /// How long a node trusts its copy of an app's record. Changes made on this node apply at once;
 /// on other nodes of a cluster within this time.
@@ -67,7 +68,7 @@ pub struct ClientPatch {
 /// A created app; the secret is shown once and never stored.
 #[derive(Debug, Clone)]
 pub struct NewClient {
-    pub client: Client,
+    pub app: AppView,
     pub secret: Option<String>,
 }
 
@@ -181,10 +182,18 @@ impl Sso {
             updated_at: now,
         };
         self.save_client(&client, logo.as_ref()).await?;
-        Ok(NewClient { client, secret })
+        Ok(NewClient {
+            app: AppView::from(&client),
+            secret,
+        })
     }
 
-    pub async fn client(&self, id: &str) -> AppResult<Option<Client>> {
+    /// An app, as its administrator sees it.
+    pub async fn app(&self, id: &str) -> AppResult<Option<AppView>> {
+        Ok(self.client(id).await?.as_ref().map(AppView::from))
+    }
+
+    pub(crate) async fn client(&self, id: &str) -> AppResult<Option<Client>> {
         let id = id.trim();
         if let Ok(cache) = self.client_cache.0.read()
             && let Some((at, c)) = cache.get(id)
@@ -217,13 +226,17 @@ impl Sso {
         Ok(())
     }
 
-    pub async fn clients(&self, enabled_only: bool) -> AppResult<Vec<Client>> {
+    pub async fn clients(&self, enabled_only: bool) -> AppResult<Vec<AppView>> {
         let mut conn = self.store.read().await?;
-        Ok(store::clients(&mut conn, enabled_only).await?)
+        Ok(store::clients(&mut conn, enabled_only)
+            .await?
+            .iter()
+            .map(AppView::from)
+            .collect())
     }
 
     /// The helpdesk directory: enabled apps whose name, officer, phone or e-mail contains `q`.
-    pub async fn helpdesk(&self, q: &str) -> AppResult<Vec<Client>> {
+    pub async fn helpdesk(&self, q: &str) -> AppResult<Vec<AppView>> {
         let q = q.trim().to_lowercase();
         Ok(self
             .clients(true)
@@ -244,7 +257,7 @@ impl Sso {
             .collect())
     }
 
-    pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AppResult<Client> {
+    pub async fn update_client(&self, id: &str, patch: ClientPatch) -> AppResult<AppView> {
         let mut c = self.client(id).await?.ok_or(AppError::NotFound)?;
         let mut check = FormCheck::default();
         if let Some(n) = patch.name {
@@ -304,16 +317,16 @@ impl Sso {
         check.finish()?;
         c.updated_at = self.clock.now();
         self.save_client(&c, logo.as_ref()).await?;
-        Ok(c)
+        Ok(AppView::from(&c))
     }
 
     /// Enables or disables an app; a disabled app's tokens stop working at once.
-    pub async fn set_client_enabled(&self, id: &str, enabled: bool) -> AppResult<Client> {
+    pub async fn set_client_enabled(&self, id: &str, enabled: bool) -> AppResult<AppView> {
         let mut c = self.client(id).await?.ok_or(AppError::NotFound)?;
         c.enabled = enabled;
         c.updated_at = self.clock.now();
         self.save_client(&c, None).await?;
-        Ok(c)
+        Ok(AppView::from(&c))
     }
 
     /// Issues a new secret for a confidential app; the old one stops working.

@@ -139,7 +139,7 @@ async fn openid_client_and_authlib_complete_the_full_flow() {
                 .unwrap();
             let env = [
                 ("ISSUER", t.base.clone()),
-                ("CLIENT_ID", c.client.id.to_string()),
+                ("CLIENT_ID", c.app.client_id.to_string()),
                 ("CLIENT_SECRET", c.secret.clone().unwrap()),
                 ("REDIRECT_URI", cb),
                 ("POST_LOGOUT_URI", "http://localhost:9/bye".to_string()),

@@ -994,10 +994,7 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
             login(typed).await.is_ok(),
             "{backend}: the old password still works"
         );
-        let now = t
-            .app
-            .identity
-            .admin_find_user(&portal_id)
+        let now = ekdwar_store::identity::by_id(&mut t.app.store().read().await.unwrap(), &user.id)
             .await
             .unwrap()
             .unwrap();
@@ -1046,7 +1043,7 @@ async fn the_database_holds_no_usable_secret() {
         let br = sso_browser();
         let authorize = t.url(&format!(
             "/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fa%2Fcb&scope=openid%20offline_access&state=s&nonce=n",
-            c.client.id
+            c.app.client_id
         ));
         let to_app = login_and_allow(&t, &br, authorize, "9812301101").await;
         let auth_code = url::Url::parse(&to_app)
@@ -1058,7 +1055,7 @@ async fn the_database_holds_no_usable_secret() {
             .into_owned();
         let tokens: serde_json::Value = reqwest::Client::new()
             .post(t.url("/oauth/token"))
-            .basic_auth(&c.client.id, Some(&secret))
+            .basic_auth(&c.app.client_id, Some(&secret))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", auth_code.as_str()),

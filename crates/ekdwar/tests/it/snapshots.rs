@@ -50,7 +50,7 @@ async fn discovery_jwks_and_token_responses_keep_their_shape() {
             .unwrap();
         let authorize = t.url(&format!(
             "/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fa%2Fcb&scope=openid%20profile%20offline_access&state=s&nonce=n",
-            c.client.id
+            c.app.client_id
         ));
         let to_app = login_and_allow(&t, &browser(), authorize, "9812301201").await;
         let code = url::Url::parse(&to_app)
@@ -62,7 +62,7 @@ async fn discovery_jwks_and_token_responses_keep_their_shape() {
             .into_owned();
         let tokens: Value = reqwest::Client::new()
             .post(t.url("/oauth/token"))
-            .basic_auth(&c.client.id, c.secret.as_deref())
+            .basic_auth(&c.app.client_id, c.secret.as_deref())
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code.as_str()),

@@ -190,7 +190,7 @@ async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
             })
             .await
             .unwrap();
-        let (a_id, a_secret) = (a.client.id.clone(), a.secret.clone().unwrap());
+        let (a_id, a_secret) = (a.app.client_id.clone(), a.secret.clone().unwrap());
         let b_app = t
             .app
             .sso
@@ -203,7 +203,7 @@ async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
             })
             .await
             .unwrap();
-        let b_id = b_app.client.id.clone();
+        let b_id = b_app.app.client_id.clone();
 
         let disc: Value = reqwest::get(t.url("/.well-known/openid-configuration"))
             .await
@@ -514,7 +514,7 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
             })
             .await
             .unwrap();
-        let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
+        let (id, secret) = (c.app.client_id.clone(), c.secret.clone().unwrap());
         let br = browser();
         let to_app = login_and_allow(
             &t,
@@ -693,7 +693,7 @@ async fn bad_requests_are_refused_the_right_way() {
         let (status, _, page) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, "https://evil.example/cb", ""),
+            authorize_url(&t, &c.app.client_id, "https://evil.example/cb", ""),
         )
         .await;
         assert_eq!(status, 400);
@@ -704,7 +704,7 @@ async fn bad_requests_are_refused_the_right_way() {
         let (_, to_app, _) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&prompt=none"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&prompt=none"),
         )
         .await;
         assert_eq!(
@@ -712,7 +712,8 @@ async fn bad_requests_are_refused_the_right_way() {
             Some("login_required")
         );
         assert_eq!(query_param(&to_app, "state").as_deref(), Some("st-1"));
-        let (_, to_app, _) = follow(&t, &br, authorize_url(&t, &public.client.id, CB_B, "")).await;
+        let (_, to_app, _) =
+            follow(&t, &br, authorize_url(&t, &public.app.client_id, CB_B, "")).await;
         assert_eq!(
             query_param(&to_app, "error").as_deref(),
             Some("invalid_request"),
@@ -723,7 +724,7 @@ async fn bad_requests_are_refused_the_right_way() {
             &br,
             t.url(&format!(
                 "/authorize?response_type=token&client_id={}&redirect_uri={CB_A}&scope=openid",
-                c.client.id
+                c.app.client_id
             )),
         )
         .await;
@@ -736,7 +737,7 @@ async fn bad_requests_are_refused_the_right_way() {
             &br,
             t.url(&format!(
                 "/authorize?response_type=code&client_id={}&redirect_uri={CB_A}&scope=profile",
-                c.client.id
+                c.app.client_id
             )),
         )
         .await;
@@ -759,7 +760,7 @@ async fn bad_requests_are_refused_the_right_way() {
                 ("code", "nope"),
                 ("redirect_uri", CB_A),
             ],
-            Some((&c.client.id, c.secret.as_deref().unwrap())),
+            Some((&c.app.client_id, c.secret.as_deref().unwrap())),
         )
         .await;
         assert_eq!(
@@ -770,7 +771,7 @@ async fn bad_requests_are_refused_the_right_way() {
             &t,
             &[
                 ("grant_type", "client_credentials"),
-                ("client_id", &public.client.id),
+                ("client_id", &public.app.client_id),
             ],
             None,
         )
@@ -831,7 +832,7 @@ async fn a_level_too_low_is_explained_and_can_go_back() {
             &br,
             authorize_url(
                 &t,
-                &c.client.id,
+                &c.app.client_id,
                 CB_A,
                 "&acr_values=urn:ekdwar:loa:verified",
             ),
@@ -908,7 +909,7 @@ async fn back_channel_logout_tells_the_apps_of_the_session() {
         let to_app = login_and_allow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, ""),
+            authorize_url(&t, &c.app.client_id, CB_A, ""),
             "9812300033",
         )
         .await;
@@ -920,7 +921,7 @@ async fn back_channel_logout_tells_the_apps_of_the_session() {
                 ("code", &code),
                 ("redirect_uri", CB_A),
             ],
-            Some((&c.client.id, c.secret.as_deref().unwrap())),
+            Some((&c.app.client_id, c.secret.as_deref().unwrap())),
         )
         .await;
         let id_claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap()).await;
@@ -977,7 +978,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
             &br,
             authorize_url(
                 &t,
-                &c.client.id,
+                &c.app.client_id,
                 CB_A,
                 "&ui_locales=hi&login_hint=9812300034",
             ),
@@ -991,7 +992,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
         let to_app = login_and_allow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, ""),
+            authorize_url(&t, &c.app.client_id, CB_A, ""),
             "9812300034",
         )
         .await;
@@ -1000,7 +1001,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
         let (_, _, page) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&prompt=consent"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&prompt=consent"),
         )
         .await;
         assert!(page.contains("name=\"request\""), "consent page again");
@@ -1008,7 +1009,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
         let (_, _, page) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&prompt=login"),
         )
         .await;
         assert!(
@@ -1018,7 +1019,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
         let to_app = login_and_allow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&prompt=login%20consent"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&prompt=login%20consent"),
             "9812300034",
         )
         .await;
@@ -1031,7 +1032,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
                 ("code", &code),
                 ("redirect_uri", CB_A),
             ],
-            Some((&c.client.id, c.secret.as_deref().unwrap())),
+            Some((&c.app.client_id, c.secret.as_deref().unwrap())),
         )
         .await;
         let claims = verify_id_token(&t, tokens["id_token"].as_str().unwrap_or_default()).await;
@@ -1040,14 +1041,14 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
         let (_, at, _) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&max_age=600"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&max_age=600"),
         )
         .await;
         assert!(query_param(&at, "code").is_some(), "login within max_age");
         let (_, _, page) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&max_age=60"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&max_age=60"),
         )
         .await;
         assert!(
@@ -1057,7 +1058,7 @@ async fn prompt_max_age_login_hint_and_ui_locales() {
         let (_, at, _) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&max_age=60&prompt=none"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&max_age=60&prompt=none"),
         )
         .await;
         assert_eq!(query_param(&at, "error").as_deref(), Some("login_required"));
@@ -1126,12 +1127,12 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
             .add_client(add(format!("{site_base}/logo.png")))
             .await
             .unwrap()
-            .client;
+            .app;
         assert_eq!(hits.load(Ordering::SeqCst), before + 1);
-        let src = format!(
-            "/apps/{}/logo.png?v={}",
-            c.id,
-            c.logo_etag.clone().expect("a stored logo")
+        let src = c.logo_path.clone().expect("a stored logo");
+        assert!(
+            src.starts_with(&format!("/apps/{}/logo.png?v=", c.client_id)),
+            "{src}"
         );
 
         let apps = t.get("/apps").await;
@@ -1176,7 +1177,7 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
         t.app
             .sso
             .update_client(
-                &c.id,
+                &c.client_id,
                 ekdwar_app::sso::ClientPatch {
                     logo_url: Some(String::new()),
                     ..Default::default()
@@ -1249,8 +1250,13 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
             let phone = format!("98123004{i:02}");
             register_phone(&t, &phone, "Tara").await;
             let br = browser();
-            let to_app =
-                login_and_allow(&t, &br, authorize_url(&t, &c.client.id, CB_A, ""), &phone).await;
+            let to_app = login_and_allow(
+                &t,
+                &br,
+                authorize_url(&t, &c.app.client_id, CB_A, ""),
+                &phone,
+            )
+            .await;
             let code = query_param(&to_app, "code").unwrap();
             let (_, tokens) = token(
                 &t,
@@ -1259,7 +1265,7 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
                     ("code", &code),
                     ("redirect_uri", CB_A),
                 ],
-                Some((&c.client.id, &secret)),
+                Some((&c.app.client_id, &secret)),
             )
             .await;
             let access = tokens["access_token"].as_str().unwrap().to_string();
@@ -1325,7 +1331,7 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
                         &br,
                         &apps,
                         "/account/apps/disconnect",
-                        &[("client_id", &c.client.id), ("confirm", "yes")],
+                        &[("client_id", &c.app.client_id), ("confirm", "yes")],
                     )
                     .await;
                 }
@@ -1339,7 +1345,7 @@ async fn app_tokens_end_with_the_portal_session_in_every_case() {
             let (status, body) = token(
                 &t,
                 &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-                Some((&c.client.id, &secret)),
+                Some((&c.app.client_id, &secret)),
             )
             .await;
             assert_eq!(
@@ -1395,7 +1401,7 @@ async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
         let to_app = login_and_allow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, ""),
+            authorize_url(&t, &c.app.client_id, CB_A, ""),
             "9812300501",
         )
         .await;
@@ -1408,7 +1414,7 @@ async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
             "&prompt=login&_fresh=AAAA",
         ] {
             let (_, location, page) =
-                follow(&t, &br, authorize_url(&t, &c.client.id, CB_A, forged)).await;
+                follow(&t, &br, authorize_url(&t, &c.app.client_id, CB_A, forged)).await;
             assert!(
                 !location.starts_with(CB_A) && page.contains("name=\"password\""),
                 "{forged}: asked to log in again, not sent to {location}"
@@ -1418,7 +1424,7 @@ async fn a_forged_fresh_mark_does_not_skip_prompt_login() {
         let (_, _, login) = follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&prompt=login"),
         )
         .await;
         let next = field(&login, "next").unwrap();
@@ -1465,7 +1471,7 @@ async fn another_site_cannot_log_a_person_out() {
             &other,
             format!(
                 "{}&code_challenge={CHALLENGE}&code_challenge_method=S256",
-                authorize_url(&t, &c.client.id, CB_A, "")
+                authorize_url(&t, &c.app.client_id, CB_A, "")
             ),
             "9812300902",
         )
@@ -1477,7 +1483,7 @@ async fn another_site_cannot_log_a_person_out() {
                 ("grant_type", "authorization_code"),
                 ("code", &code),
                 ("redirect_uri", CB_A),
-                ("client_id", &c.client.id),
+                ("client_id", &c.app.client_id),
                 ("code_verifier", VERIFIER),
             ],
             None,
@@ -1507,7 +1513,7 @@ async fn another_site_cannot_log_a_person_out() {
         follow(
             &t,
             &br,
-            authorize_url(&t, &c.client.id, CB_A, "&prompt=login"),
+            authorize_url(&t, &c.app.client_id, CB_A, "&prompt=login"),
         )
         .await;
         assert!(still_in(br.clone()).await, "prompt=login from another site");
@@ -1556,7 +1562,7 @@ async fn a_consent_posted_directly_meets_the_whole_request() {
             "&max_age=60",
             "&acr_values=urn:ekdwar:loa:verified",
         ] {
-            let url = authorize_url(&t, &c.client.id, CB_A, extra);
+            let url = authorize_url(&t, &c.app.client_id, CB_A, extra);
             let request = url.split_once('?').unwrap().1.to_string();
             let (_, location, _) = post_form(
                 &t,
@@ -1591,7 +1597,7 @@ async fn apps_see_otp_in_amr_after_a_two_step_login() {
             })
             .await
             .unwrap();
-        let (id, secret) = (a.client.id.clone(), a.secret.clone().unwrap());
+        let (id, secret) = (a.app.client_id.clone(), a.secret.clone().unwrap());
         let amr_of_login = |with_code: Option<String>| {
             let (t, id, secret) = (&t, id.clone(), secret.clone());
             async move {
@@ -1691,7 +1697,7 @@ async fn client_credentials_grant_only_the_apps_own_api_scopes() {
             .await
             .unwrap();
         let auth =
-            |c: &ekdwar_app::sso::NewClient| (c.client.id.clone(), c.secret.clone().unwrap());
+            |c: &ekdwar_app::sso::NewClient| (c.app.client_id.clone(), c.secret.clone().unwrap());
         let (id, secret) = auth(&with);
         for (asked, expect) in [
             (Some("records.read"), Ok("records.read")),
@@ -1771,7 +1777,7 @@ async fn introspection_and_revocation_for_public_apps_match_discovery() {
             })
             .await
             .unwrap();
-        let id = public.client.id.clone();
+        let id = public.app.client_id.clone();
         let post = |path: &'static str| {
             let (t, id) = (&t, id.clone());
             async move {
@@ -1817,7 +1823,7 @@ async fn redirect_uris_match_exactly() {
             })
             .await
             .unwrap();
-        let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
+        let (id, secret) = (c.app.client_id.clone(), c.secret.clone().unwrap());
         let br = browser();
         for near in [
             "http://localhost:9/a/cb/",
@@ -1877,7 +1883,7 @@ async fn typed_text_is_escaped_everywhere_it_is_shown() {
         let pages = [
             t.get("/apps").await.body,
             t.get("/helpdesk").await.body,
-            follow(&t, &t.client, authorize_url(&t, &c.client.id, CB_A, ""))
+            follow(&t, &t.client, authorize_url(&t, &c.app.client_id, CB_A, ""))
                 .await
                 .2,
         ];
@@ -1912,7 +1918,7 @@ async fn codes_and_refresh_tokens_are_exchanged_once_under_concurrency() {
             })
             .await
             .unwrap();
-        let (id, secret) = (c.client.id.clone(), c.secret.clone().unwrap());
+        let (id, secret) = (c.app.client_id.clone(), c.secret.clone().unwrap());
         let to_app = login_and_allow(
             &t,
             &browser(),

@@ -104,11 +104,11 @@ async fn a_database_of_the_previous_release_upgrades_and_keeps_working() {
         let app = t
             .app
             .sso
-            .client("c-old")
+            .app("c-old")
             .await
             .unwrap()
             .expect("the app survived");
-        assert!(app.is_public && app.api_scopes.is_empty(), "{backend}");
+        assert!(app.public && app.api_scopes.is_empty(), "{backend}");
     }
 }
 

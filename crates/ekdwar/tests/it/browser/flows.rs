@@ -81,8 +81,8 @@ impl DeptApp {
             })
             .await
             .unwrap()
-            .client
-            .id
+            .app
+            .client_id
             .into_string()
     }
 
