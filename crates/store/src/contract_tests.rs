@@ -959,3 +959,78 @@ async fn external_identities() {
         );
     }
 }
+
+#[tokio::test]
+async fn dialect_clauses_mean_the_same_on_both() {
+    use crate::{Backend, jobs};
+    use sqlx::Row;
+    for s in stores().await {
+        let b = s.backend();
+        let mut c = s.conn().await.unwrap();
+        // A day in India (UTC+5:30): 2026-12-01 00:10 IST is 2026-11-30 18:40 UTC.
+        let ist_midnight = 1_764_527_400_000_i64;
+        for (i, detail) in ["password changed from Jaipur", "login failed", ""]
+            .into_iter()
+            .enumerate()
+        {
+            audit::append(
+                &mut c,
+                &NewAuditEntry {
+                    at: Timestamp::from_millis(ist_midnight + 600_000 + i as i64),
+                    actor_id: None,
+                    subject_id: Some("u-dialect".into()),
+                    action: AuditAction::PasswordChanged,
+                    outcome: Outcome::Success,
+                    ip: None,
+                    detail: (!detail.is_empty()).then(|| detail.to_string()),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let matching = |q: &'static str| {
+            let clause = b.text_match("detail", 1);
+            let s = s.clone();
+            async move {
+                let row = sqlx::query(sql!(
+                    "SELECT COUNT(*) AS n FROM audit_log WHERE subject_id = 'u-dialect' AND {clause}"
+                ))
+                .bind(q)
+                .fetch_one(&mut *s.read().await.unwrap())
+                .await
+                .unwrap();
+                row.try_get::<i64, _>("n").unwrap()
+            }
+        };
+        assert_eq!(matching("Jaipur").await, 1, "{b:?}");
+        assert_eq!(matching("password").await, 1, "{b:?}");
+        assert_eq!(matching("failed").await, 1, "{b:?}");
+        assert_eq!(matching("aadhaar").await, 0, "{b:?}");
+
+        let bucket = b.day_bucket("at", 330);
+        let rows = sqlx::query(sql!(
+            "SELECT DISTINCT {bucket} AS d FROM audit_log WHERE subject_id = 'u-dialect'"
+        ))
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+        let days: Vec<i64> = rows.iter().map(|r| r.try_get("d").unwrap()).collect();
+        assert_eq!(days, [ist_midnight], "{b:?}: one Indian day");
+
+        jobs::enqueue(&mut c, "dialect", r#"{"id": 42, "to": "x"}"#, at(1), at(1))
+            .await
+            .unwrap();
+        let field = b.json_text("payload", "id");
+        let row = sqlx::query(sql!("SELECT {field} AS v FROM jobs WHERE kind = 'dialect'"))
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+        let v: Option<String> = row.try_get("v").unwrap_or_else(|_| {
+            row.try_get::<Option<i64>, _>("v")
+                .unwrap()
+                .map(|n| n.to_string())
+        });
+        assert_eq!(v.as_deref(), Some("42"), "{b:?}");
+        assert_eq!(Backend::of(&c), b, "a connection knows its backend");
+    }
+}

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+mod dialect;
 pub mod identity;
 pub mod jobs;
 pub mod notify;
@@ -58,20 +59,12 @@ impl Backend {
         }
     }
 
-    fn of(conn: &Conn) -> Self {
+    /// The backend of a connection.
+    pub fn of(conn: &Conn) -> Self {
         if conn.backend_name().eq_ignore_ascii_case("postgresql") {
             Self::Postgres
         } else {
             Self::Sqlite
-        }
-    }
-
-    /// Row locking for work queues: PostgreSQL lets concurrent workers skip each other's rows;
-    /// SQLite serialises writers, so nothing is needed.
-    fn skip_locked(self) -> &'static str {
-        match self {
-            Self::Postgres => " FOR UPDATE SKIP LOCKED",
-            Self::Sqlite => "",
         }
     }
 }
