@@ -111,13 +111,7 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
             page.has("+91 98123 45678") && page.has("सरल"),
             "{backend}: profile shows contact and level"
         );
-        let user = t
-            .app
-            .identity
-            .admin_find_user("asha.kumari")
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account("asha.kumari").await;
         assert_eq!(user.level.as_str(), "simplified");
         assert_eq!(user.language.as_deref(), Some("hi"));
 
@@ -260,13 +254,7 @@ async fn phone_numbers_are_read_the_way_people_type_them() {
         // In English on an Indian deployment, a number starting with 91 is still Indian.
         let t = TestApp::start("sqlite").await;
         let portal_id = register_phone(&t, "91234 56789", "Asha").await;
-        let user = t
-            .app
-            .identity
-            .admin_find_user(&portal_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account(&portal_id).await;
         assert_eq!(
             user.phone.map(|p| p.as_str().to_string()).as_deref(),
             Some("+919123456789")
@@ -283,13 +271,7 @@ async fn messages_follow_the_language_last_used() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         let portal_id = register_phone(&t, "98123 00101", "Asha").await;
-        let user = t
-            .app
-            .identity
-            .admin_find_user(&portal_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account(&portal_id).await;
         assert_eq!(user.language.as_deref(), Some("en"), "{backend}");
 
         // Log out, switch to Russian, log in: the account now speaks Russian.
@@ -306,13 +288,7 @@ async fn messages_follow_the_language_last_used() {
             )
             .await;
         assert_eq!(page.path(), "/account", "{backend}");
-        let user = t
-            .app
-            .identity
-            .admin_find_user(&portal_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account(&portal_id).await;
         assert_eq!(user.language.as_deref(), Some("ru"), "{backend}");
 
         // A reset asked for from a Hindi page still reaches them in Russian.
@@ -325,21 +301,9 @@ async fn messages_follow_the_language_last_used() {
 
         // The demo accounts and those made on the command line have a language too.
         t.app.identity.seed_demo().await.unwrap();
-        let asha = t
-            .app
-            .identity
-            .admin_find_user("asha.devi")
-            .await
-            .unwrap()
-            .unwrap();
+        let asha = t.account("asha.devi").await;
         assert_eq!(asha.language.as_deref(), Some("hi"), "{backend}");
-        let admin = t
-            .app
-            .identity
-            .admin_find_user("portal.admin")
-            .await
-            .unwrap()
-            .unwrap();
+        let admin = t.account("portal.admin").await;
         assert_eq!(admin.language.as_deref(), Some("en"), "{backend}");
     }
 }

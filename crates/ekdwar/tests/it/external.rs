@@ -136,13 +136,7 @@ async fn upstream_logins_create_link_and_never_match_by_email() {
         assert!(login.contains("Log in with Upstream ID"), "{backend}");
         let (_, at, page) = upstream_login(&t, &b, "/login/external/upstream", "alice").await;
         assert!(at.ends_with("/account"), "{backend}: {at} {page}");
-        let alice = t
-            .app
-            .identity
-            .admin_find_user("alice.upstream")
-            .await
-            .unwrap()
-            .expect("account created");
+        let alice = t.account("alice.upstream").await;
         assert_eq!(
             (alice.account_type.as_str(), alice.level.as_str()),
             ("other", "simplified")
@@ -243,20 +237,8 @@ async fn upstream_logins_create_link_and_never_match_by_email() {
         )
         .await;
         upstream_login(&t, &browser(), "/login/external/upstream", "carol").await;
-        let portal_carol = t
-            .app
-            .identity
-            .admin_find_user("carol.portal")
-            .await
-            .unwrap()
-            .unwrap();
-        let upstream_carol = t
-            .app
-            .identity
-            .admin_find_user("carol.upstream")
-            .await
-            .unwrap()
-            .expect("separate account");
+        let portal_carol = t.account("carol.portal").await;
+        let upstream_carol = t.account("carol.upstream").await;
         assert_ne!(portal_carol.id, upstream_carol.id);
         drop(upstream);
     }

@@ -112,13 +112,7 @@ async fn openid_client_and_authlib_complete_the_full_flow() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         register_phone(&t, "9812300040", "Asha").await;
-        let user = t
-            .app
-            .identity
-            .admin_find_user("9812300040")
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account("9812300040").await;
         for (program, script, method, alg) in [
             ("node", "openid-client-rp.mjs", "basic", "ES256"),
             ("node", "openid-client-rp.mjs", "post", "RS256"),

@@ -9,20 +9,7 @@ use ekdwar_app::error::AppError;
 use ekdwar_app::identity::{Purpose, RegisterInput};
 use ekdwar_domain::password::Password;
 
-use crate::support::{TestApp, backends};
-
-/// Runs `n` calls at once, each on its own task; their results.
-async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
-    n: usize,
-    make: impl Fn(usize) -> F,
-) -> Vec<T> {
-    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
-    let mut out = Vec::new();
-    for task in tasks {
-        out.push(task.await.unwrap());
-    }
-    out
-}
+use crate::support::{TestApp, at_once, backends};
 
 fn actor() -> Actor {
     Actor {

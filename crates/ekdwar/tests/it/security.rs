@@ -7,26 +7,13 @@ use ekdwar_app::identity::LoginInput;
 use ekdwar_domain::password::Password;
 
 use crate::accounts::{PASSWORD, register_phone};
-use crate::support::{TestApp, backends};
+use crate::support::{TestApp, at_once, backends};
 
 fn from(ip: String) -> Actor {
     Actor {
         ip: Some(ip),
         ..Actor::default()
     }
-}
-
-/// Runs `n` requests at once, each on its own task; their results, in order.
-async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
-    n: usize,
-    make: impl Fn(usize) -> F,
-) -> Vec<T> {
-    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
-    let mut out = Vec::new();
-    for task in tasks {
-        out.push(task.await.unwrap());
-    }
-    out
 }
 
 /// The session token of a login with the right password (the account has no second step).
@@ -971,13 +958,7 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
             .hash_password(typed.as_bytes())
             .unwrap()
             .to_string();
-        let user = t
-            .app
-            .identity
-            .admin_find_user(&portal_id)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account(&portal_id).await;
         let mut conn = t.app.store().conn().await.unwrap();
         ekdwar_store::identity::set_password_hash(&mut conn, &user.id, &old)
             .await

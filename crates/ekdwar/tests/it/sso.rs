@@ -292,13 +292,7 @@ async fn single_sign_on_across_two_apps_consent_withdrawal_and_logout() {
         );
         assert_eq!(claims["acr"], "urn:ekdwar:loa:simplified");
         assert_eq!(claims["amr"][0], "pwd");
-        let user = t
-            .app
-            .identity
-            .admin_find_user("+919812300030")
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account("+919812300030").await;
         assert_ne!(
             claims["sub"].as_str(),
             Some(user.id.as_str()),
@@ -536,13 +530,7 @@ async fn refresh_rotation_reuse_introspection_revocation_and_client_credentials(
         )
         .await;
         let claims = verify_id_token(&t, first["id_token"].as_str().unwrap()).await;
-        let user = t
-            .app
-            .identity
-            .admin_find_user("9812300031")
-            .await
-            .unwrap()
-            .unwrap();
+        let user = t.account("9812300031").await;
         assert_eq!(
             claims["sub"].as_str(),
             Some(user.id.as_str()),

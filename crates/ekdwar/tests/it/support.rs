@@ -307,7 +307,30 @@ impl TestApp {
             .to_string()
     }
 
+    /// The account a portal ID, phone or e-mail names (it must exist).
+    pub async fn account(&self, query: &str) -> ekdwar_app::views::AccountView {
+        self.app
+            .identity
+            .admin_find_user(query)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no account {query}"))
+    }
+
     pub fn advance(&self, d: Duration) {
         self.clock.advance(d);
     }
+}
+
+/// Runs `n` calls at once, each on its own task; their results, in order.
+pub async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
+    n: usize,
+    make: impl Fn(usize) -> F,
+) -> Vec<T> {
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
 }
