@@ -37,6 +37,13 @@ impl AccountView {
         format!("{} {}", self.first_name, self.last_name)
     }
 
+    /// The phone grouped as people write it (`+91 98123 45678`).
+    pub fn phone_formatted(&self) -> Option<String> {
+        self.phone
+            .as_ref()
+            .map(|p| ekdwar_domain::Phone::from_trusted(p.clone()).formatted())
+    }
+
     /// The phone, or else the e-mail.
     pub fn contact(&self) -> Option<&str> {
         self.phone.as_deref().or(self.email.as_deref())

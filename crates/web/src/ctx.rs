@@ -301,7 +301,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     let chosen_lang = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
     let lang = user
         .as_ref()
-        .and_then(|s| s.user.language.as_deref())
+        .and_then(|s| s.account.language.as_deref())
         .and_then(Lang::parse)
         .or_else(|| chosen_lang.clone())
         .unwrap_or_else(|| {
@@ -335,7 +335,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
         lang: lang.clone(),
         csrf: csrf.clone(),
         actor: Actor {
-            user_id: user.as_ref().map(|s| s.user.id.to_string()),
+            user_id: user.as_ref().map(|s| s.user_id().to_string()),
             ip: client_ip(&app, &parts.headers, peer),
             user_agent: parts
                 .headers
@@ -402,7 +402,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     // An expired password (when the policy sets an expiry) is changed before anything else,
     // on every request, not only right after login.
     if let Some(s) = &ctx.user
-        && app.identity.password_expired(&s.user, app.clock().now())
+        && app.identity.session_password_expired(s, app.clock().now())
         && !["/account/password", "/logout", "/language"].contains(&parts.uri.path())
         && !parts.uri.path().starts_with("/static/")
     {

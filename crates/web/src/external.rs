@@ -97,7 +97,7 @@ pub async fn callback(
         Err(e) => match Errors::from_app(&c, &e, "provider") {
             Some(errors) if c.user.is_some() => {
                 let s = c.user.as_ref().expect("checked");
-                Ok((jar, linked_page(&app, &c, &s.user.id, errors).await?).into_response())
+                Ok((jar, linked_page(&app, &c, s.user_id(), errors).await?).into_response())
             }
             _ => Err(WebError(e)),
         },
@@ -136,7 +136,7 @@ async fn linked_page(
 }
 
 pub async fn linked(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
-    linked_page(&app, &c, &me.user.id, Errors::default()).await
+    linked_page(&app, &c, me.user_id(), Errors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -157,7 +157,7 @@ pub async fn remove(
             Ok(Redirect::to("/account/linked?notice=notice-external-unlinked").into_response())
         }
         Err(e) => match Errors::from_app(&c, &e, "provider") {
-            Some(errors) => linked_page(&app, &c, &s.user.id, errors).await,
+            Some(errors) => linked_page(&app, &c, s.user_id(), errors).await,
             None => Err(WebError(e)),
         },
     }

@@ -181,8 +181,8 @@ async fn run_authorize(
             FormTargets::of(Some(&target)).apply(render(&ConsentPage {
                 c,
                 errors: Errors::default(),
-                app_name: req.client.name.clone(),
-                app_logo: logo_path(&req.client),
+                app_name: req.app().name,
+                app_logo: req.app().logo_path,
                 scopes: scopes.iter().map(|s| format!("scope-{s}")).collect(),
                 request: raw.to_string(),
             }))
@@ -190,7 +190,7 @@ async fn run_authorize(
         Step::LevelTooLow { need, cancel } => render(&LevelPage {
             c,
             errors: Errors::default(),
-            app_name: req.client.name.clone(),
+            app_name: req.app().name,
             need_key: format!("level-{}", need.as_str()),
             next_key: format!("level-next-{}", need.as_str()),
             cancel,
@@ -416,9 +416,11 @@ pub async fn logout_get(
     // The hint proves the request only if it was issued in this browser's own session: any
     // token the portal signed, even another person's, is not enough (security finding 9).
     let proven = match (p.id_token_hint.as_deref(), &c.user) {
-        (Some(t), Some(s)) => app.sso.verify_jwt(t).await.is_some_and(|claims| {
-            claims["sid"].as_str() == Some(&s.session.id_hash[..32.min(s.session.id_hash.len())])
-        }),
+        (Some(t), Some(s)) => app
+            .sso
+            .verify_jwt(t)
+            .await
+            .is_some_and(|claims| claims["sid"].as_str() == Some(s.sid())),
         _ => false,
     };
     if proven || c.user.is_none() {
@@ -450,13 +452,6 @@ pub async fn logout_post(
         ..p
     };
     finish_logout(&app, &c, jar, p).await
-}
-
-/// Where pages load an app's logo from: the portal's own copy, versioned for long caching.
-fn logo_path(c: &ekdwar_store::sso::Client) -> Option<String> {
-    c.logo_etag
-        .as_ref()
-        .map(|v| format!("/apps/{}/logo.png?v={v}", c.id))
 }
 
 /// An app's logo, as stored when it was set.
@@ -586,12 +581,12 @@ pub async fn connected(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Res
     let s = &me;
     let apps = app
         .sso
-        .connected_apps(&s.user.id)
+        .connected_apps(s.user_id())
         .await?
         .into_iter()
         .map(|a| ConnectedRow {
-            id: a.client.id.into_string(),
-            name: a.client.name,
+            id: a.app.client_id.into_string(),
+            name: a.app.name,
             scopes: a
                 .scopes
                 .split_whitespace()
@@ -626,11 +621,11 @@ pub async fn disconnect(
     if !f.confirmed.yes() {
         let Some(name) = app
             .sso
-            .connected_apps(&s.user.id)
+            .connected_apps(s.user_id())
             .await?
             .into_iter()
-            .find(|a| a.client.id == *f.client_id)
-            .map(|a| a.client.name)
+            .find(|a| a.app.client_id == *f.client_id)
+            .map(|a| a.app.name)
         else {
             return Ok(Redirect::to("/account/apps").into_response());
         };

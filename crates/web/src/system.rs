@@ -113,7 +113,7 @@ pub async fn switch_language(
     let lang = Lang::parse(&f.lang).unwrap_or_else(|| c.lang.clone());
     if let Some(s) = &c.user {
         app.identity
-            .set_language(&s.user.id, &lang, &c.actor)
+            .set_language(s.user_id(), &lang, &c.actor)
             .await?;
     }
     // Only local paths, so the switch cannot be used to send people elsewhere.

@@ -285,7 +285,13 @@ impl Identity {
         Ok(charged)
     }
 
-    pub fn password_expired(&self, user: &User, now: Timestamp) -> bool {
+    /// Whether the password of the session's account has expired (where the deployment
+    /// sets an expiry).
+    pub fn session_password_expired(&self, cur: &super::CurrentSession, now: Timestamp) -> bool {
+        self.password_expired(&cur.user, now)
+    }
+
+    pub(crate) fn password_expired(&self, user: &User, now: Timestamp) -> bool {
         self.config
             .password
             .expiry_days_for(user.role == Role::Admin)

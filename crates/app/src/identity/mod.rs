@@ -36,7 +36,7 @@ use crate::error::{AppError, AppResult, FieldError};
 
 /// Whose new password the strength meter is judging, so that it knows their own words.
 pub enum PasswordFor<'a> {
-    Account(&'a User),
+    Account(&'a CurrentSession),
     /// The last step of registration, with the portal ID typed so far.
     Registration {
         flow: &'a str,
@@ -66,7 +66,7 @@ impl Identity {
         whose: PasswordFor<'_>,
     ) -> AppResult<PasswordFeedback> {
         let words: Vec<String> = match whose {
-            PasswordFor::Account(user) => identifiers_of(user),
+            PasswordFor::Account(cur) => identifiers_of(&cur.user),
             PasswordFor::Registration { flow, portal_id } => {
                 match self.registration_details(flow).await {
                     Ok(d) => vec![d.first_name, d.last_name, d.contact, portal_id.to_string()],

@@ -15,6 +15,7 @@ use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
 use crate::security::sha256_hex;
 use crate::sso::Ending;
+use crate::views::AccountView;
 
 /// Writes to `last_seen_at` at most this often, so browsing is not a stream of writes.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -22,8 +23,41 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// The person behind a request.
 #[derive(Debug, Clone)]
 pub struct CurrentSession {
-    pub user: User,
-    pub session: Session,
+    pub(crate) user: User,
+    pub(crate) session: Session,
+    /// The account, as its pages show it.
+    pub account: AccountView,
+}
+
+impl CurrentSession {
+    pub(crate) fn new(user: User, session: Session) -> Self {
+        Self {
+            account: AccountView::from(&user),
+            user,
+            session,
+        }
+    }
+
+    /// Whose session it is.
+    pub fn user_id(&self) -> &UserId {
+        &self.user.id
+    }
+
+    /// Which session it is.
+    pub fn session_id(&self) -> &SessionId {
+        &self.session.id_hash
+    }
+
+    /// The session id apps receive as `sid` (in ID and logout tokens).
+    pub fn sid(&self) -> &str {
+        let h = self.session.id_hash.as_str();
+        &h[..32.min(h.len())]
+    }
+
+    /// Whether this login showed a second factor.
+    pub fn showed_second_factor(&self) -> bool {
+        self.session.amr.split(' ').any(|m| m == "otp")
+    }
 }
 
 impl Identity {
@@ -92,7 +126,7 @@ impl Identity {
         if now.since(session.last_seen_at) > TOUCH_EVERY.min(idle / 4) {
             store::touch(&mut *self.store.conn().await?, &hash, now).await?;
         }
-        Ok(Some(CurrentSession { user, session }))
+        Ok(Some(CurrentSession::new(user, session)))
     }
 
     pub async fn logout(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<()> {

@@ -41,7 +41,7 @@ pub struct AuthorizeParams {
 /// A request that passed validation.
 #[derive(Debug, Clone)]
 pub struct AuthorizeRequest {
-    pub client: Client,
+    pub(crate) client: Client,
     pub redirect_uri: String,
     pub scopes: Scopes,
     pub state: Option<String>,
@@ -52,6 +52,13 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub min_level: Option<AccountLevel>,
+}
+
+impl AuthorizeRequest {
+    /// The app asking, as the consent page shows it.
+    pub fn app(&self) -> crate::views::AppView {
+        crate::views::AppView::from(&self.client)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

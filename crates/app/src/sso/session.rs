@@ -5,7 +5,7 @@ use ekdwar_domain::Timestamp;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::sso::RedirectUri;
 use ekdwar_domain::{ClientId, SessionId, UserId};
-use ekdwar_store::sso::{self as store, Client};
+use ekdwar_store::sso as store;
 
 use super::Sso;
 use crate::audit::Actor;
@@ -16,7 +16,7 @@ use crate::identity::CurrentSession;
 /// An app the person has allowed, and what it may see.
 #[derive(Debug, Clone)]
 pub struct ConnectedApp {
-    pub client: Client,
+    pub app: crate::views::AppView,
     pub scopes: String,
     pub granted_at: Timestamp,
 }
@@ -93,7 +93,7 @@ impl Sso {
         for (client_id, scopes, granted_at) in store::consents_of(&mut conn, user_id).await? {
             if let Some(client) = store::client(&mut conn, &client_id).await? {
                 out.push(ConnectedApp {
-                    client,
+                    app: crate::views::AppView::from(&client),
                     scopes,
                     granted_at,
                 });

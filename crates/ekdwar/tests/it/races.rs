@@ -183,7 +183,7 @@ async fn racing_session_ends_end_it_once() {
             .await
             .unwrap()
             .unwrap();
-        let target = other.session.id_hash.to_string();
+        let target = other.session_id().to_string();
         let results = at_once(10, |_| {
             let (app, cur, target) = (t.app.clone(), cur.clone(), target.clone());
             async move {

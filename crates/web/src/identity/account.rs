@@ -7,7 +7,6 @@ use ekdwar_app::App;
 use ekdwar_app::identity::CurrentSession;
 use ekdwar_domain::AccountLevel;
 use ekdwar_domain::password::Password;
-use ekdwar_store::identity::User;
 use serde::Deserialize;
 
 use super::code_step::CONTACT;
@@ -25,7 +24,7 @@ const CONTACT_FLOW: &str = CONTACT.cookie;
 struct AccountPage<'a> {
     c: &'a Ctx,
     errors: Errors,
-    user: &'a User,
+    user: &'a ekdwar_app::views::AccountView,
     level_key: String,
     next_level_key: Option<String>,
     /// The contact form asks for the password (the login is more than a few minutes old).
@@ -40,15 +39,15 @@ fn account_page<'a>(
     s: &'a CurrentSession,
     errors: Errors,
 ) -> AccountPage<'a> {
-    let info = app.identity.level_info(s.user.level);
+    let info = app.identity.level_info(s.account.level);
     AccountPage {
         c,
         errors,
-        user: &s.user,
+        user: &s.account,
         level_key: format!("level-{}", info.level.as_str()),
         next_level_key: info.next.map(|n| format!("level-next-{}", n.as_str())),
         reauth: app.identity.needs_reauth(s),
-        two_step: s.session.amr.split(' ').any(|m| m == "otp"),
+        two_step: s.showed_second_factor(),
     }
 }
 
@@ -73,7 +72,7 @@ struct LevelsPage<'a> {
 
 /// What each account level means, which one the person has, and how the next is reached.
 pub async fn levels(c: Ctx, Me(me): Me) -> Response {
-    let mine = me.user.level;
+    let mine = me.account.level;
     let levels = std::iter::successors(Some(AccountLevel::Simplified), |l| l.next())
         .map(|l| LevelRow {
             name_key: format!("level-{}", l.as_str()),
@@ -307,11 +306,11 @@ pub async fn sessions(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Resp
     let s = &me;
     let rows = app
         .identity
-        .active_sessions(&s.user.id)
+        .active_sessions(s.user_id())
         .await?
         .into_iter()
         .map(|x| SessionRow {
-            current: x.id_hash == s.session.id_hash,
+            current: x.id_hash == *s.session_id(),
             device: device(x.user_agent.as_deref()),
             ip: x.ip.clone().unwrap_or_default(),
             started: c.when(x.created_at),
@@ -404,7 +403,7 @@ pub async fn security_events(
     Query(q): Query<EventsQuery>,
 ) -> Result<Response, WebError> {
     let before = q.before.as_deref().and_then(|b| b.parse::<i64>().ok());
-    let (events, next) = app.audit.security_events(&me.user.id, before).await?;
+    let (events, next) = app.audit.security_events(me.user_id(), before).await?;
     let events = events
         .into_iter()
         .map(|e| {

@@ -285,7 +285,7 @@ pub async fn password_strength(
     let register_flow = flow_cookie(&jar, register::REGISTER_FLOW);
     let recover_flow = flow_cookie(&jar, recover::RECOVER_FLOW);
     let whose = match (f.form.as_str(), &c.user) {
-        ("/account/password", Some(s)) => PasswordFor::Account(&s.user),
+        ("/account/password", Some(s)) => PasswordFor::Account(s),
         ("/register/password", _) => PasswordFor::Registration {
             flow: &register_flow,
             portal_id: &f.portal_id,
