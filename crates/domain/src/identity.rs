@@ -672,6 +672,18 @@ crate::string_enum!(
     }
 );
 
+crate::string_enum!(
+    /// What a code or link proves a contact for.
+    pub enum Purpose {
+        /// A new account.
+        Register => "register",
+        /// Getting back into an account.
+        Recover => "recover",
+        /// A new phone or e-mail for an account.
+        Contact => "contact",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

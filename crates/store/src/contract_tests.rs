@@ -371,10 +371,10 @@ async fn sessions() {
     }
 }
 
-fn verification(id: &str, purpose: &str) -> Verification {
+fn verification(id: &str, purpose: ekdwar_domain::identity::Purpose) -> Verification {
     Verification {
         id: id.into(),
-        purpose: purpose.into(),
+        purpose,
         user_id: None,
         channel: Channel::Sms,
         contact: "+919812345678".into(),
@@ -394,9 +394,12 @@ fn verification(id: &str, purpose: &str) -> Verification {
 async fn verifications() {
     for s in stores().await {
         let mut c = s.conn().await.unwrap();
-        verifications::insert(&mut c, &verification("v1", "register"))
-            .await
-            .unwrap();
+        verifications::insert(
+            &mut c,
+            &verification("v1", ekdwar_domain::identity::Purpose::Register),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             verifications::claim_attempt(&mut c, "v1").await.unwrap(),
             Some(1)
@@ -459,9 +462,12 @@ async fn verifications() {
         assert!(!verifications::consume(&mut c, "v1", at(41)).await.unwrap());
         let v = verifications::by_id(&mut c, "v1").await.unwrap().unwrap();
         assert_eq!((v.verified_at, v.consumed_at), (Some(at(30)), Some(at(40))));
-        verifications::insert(&mut c, &verification("v2", "recover"))
-            .await
-            .unwrap();
+        verifications::insert(
+            &mut c,
+            &verification("v2", ekdwar_domain::identity::Purpose::Recover),
+        )
+        .await
+        .unwrap();
         assert_eq!(verifications::purge(&mut c, at(650)).await.unwrap(), 1);
         assert!(verifications::by_id(&mut c, "v2").await.unwrap().is_none());
         assert!(verifications::by_id(&mut c, "v1").await.unwrap().is_some());

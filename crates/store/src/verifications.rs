@@ -4,8 +4,9 @@
 use ekdwar_domain::{Channel, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::{Conn, Result, corrupt, int, opt_int, opt_text, sql, text};
+use crate::{Conn, Result, corrupt, int, opt_int, opt_text, parsed, sql, text};
 use ekdwar_domain::UserId;
+use ekdwar_domain::identity::Purpose;
 
 #[derive(Debug, Clone)]
 /// A code or link sent to prove a contact.
@@ -13,7 +14,7 @@ pub struct Verification {
     /// Its id (kept in the flow's cookie).
     pub id: String,
     /// `register`, `recover` or `contact`.
-    pub purpose: String,
+    pub purpose: Purpose,
     /// The account it is for, when there is one.
     pub user_id: Option<UserId>,
     /// SMS or e-mail.
@@ -47,7 +48,7 @@ fn from_row(row: &AnyRow) -> Result<Verification> {
     let channel = text(row, "channel")?;
     Ok(Verification {
         id: text(row, "id")?,
-        purpose: text(row, "purpose")?,
+        purpose: parsed(row, "purpose", Purpose::parse)?,
         user_id: opt_text(row, "user_id")?.map(UserId::new),
         channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
         contact: text(row, "contact")?,
@@ -70,7 +71,7 @@ pub async fn insert(conn: &mut Conn, v: &Verification) -> Result<()> {
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))
     .bind(&v.id)
-    .bind(&v.purpose)
+    .bind(v.purpose.as_str())
     .bind(v.user_id.as_deref())
     .bind(v.channel.as_str())
     .bind(&v.contact)

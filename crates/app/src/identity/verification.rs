@@ -22,31 +22,23 @@ use crate::notify::Outgoing;
 /// Time allowed to finish the next step once the secret is proven.
 const AFTER_VERIFIED: Duration = Duration::from_secs(30 * 60);
 
-ekdwar_domain::string_enum!(
-    /// What a code or link proves a contact for.
-    pub enum Purpose {
-        Register => "register",
-        Recover => "recover",
-        Contact => "contact",
-    }
-);
+pub use ekdwar_domain::identity::Purpose;
 
-impl Purpose {
-    /// The message template family (`register` → `sms-register`, `email-register-body`).
-    fn message_kind(self) -> &'static str {
-        match self {
-            Self::Register => "register",
-            Self::Recover => "recover",
-            Self::Contact => "contact-verify",
-        }
+/// The message template family (`register` → `sms-register`, `email-register-body`).
+fn message_kind(p: Purpose) -> &'static str {
+    match p {
+        Purpose::Register => "register",
+        Purpose::Recover => "recover",
+        Purpose::Contact => "contact-verify",
     }
-    /// The path of the page a link in an e-mail opens.
-    fn link_path(self) -> &'static str {
-        match self {
-            Self::Register => "/register/confirm",
-            Self::Recover => "/recover/confirm",
-            Self::Contact => "/account/contact/confirm",
-        }
+}
+
+/// The path of the page a link in an e-mail opens.
+fn link_path(p: Purpose) -> &'static str {
+    match p {
+        Purpose::Register => "/register/confirm",
+        Purpose::Recover => "/recover/confirm",
+        Purpose::Contact => "/account/contact/confirm",
     }
 }
 
@@ -172,7 +164,7 @@ impl Identity {
             work,
             &Verification {
                 id: id.clone(),
-                purpose: v.purpose.as_str().into(),
+                purpose: v.purpose,
                 user_id: v.user_id.cloned(),
                 channel,
                 contact: v.to.stored(),
@@ -225,12 +217,12 @@ impl Identity {
         let link = format!(
             "{}{}?flow={id}&token={secret}",
             self.config.public_url(),
-            purpose.link_path()
+            link_path(purpose)
         );
         self.enqueue(
             work,
             Outgoing {
-                kind: purpose.message_kind(),
+                kind: message_kind(purpose),
                 to: contact,
                 lang,
                 args: vec![
@@ -262,7 +254,7 @@ impl Identity {
             Some(at) => now < at.plus(AFTER_VERIFIED),
             None => now < v.expires_at,
         };
-        if v.purpose != purpose.as_str() || v.consumed_at.is_some() || !alive {
+        if v.purpose != purpose || v.consumed_at.is_some() || !alive {
             return Err(AppError::FlowExpired);
         }
         Ok(v)
