@@ -42,13 +42,10 @@ impl Backend {
     /// The start of the day, in the time zone `offset_minutes` east of UTC, of the time in
     /// the millisecond column `column`, as milliseconds (for daily reports).
     pub fn day_bucket(self, column: &'static str, offset_minutes: i32) -> String {
+        // The same arithmetic in both (integer division truncates toward zero, and times are
+        // after 1970); it lives here so that a report asks for a day one way.
         let offset = i64::from(offset_minutes) * 60_000;
         let day = 86_400_000_i64;
-        // Integer division truncates toward zero in both; times are after 1970.
-        match self {
-            Self::Postgres | Self::Sqlite => {
-                format!("((({column} + {offset}) / {day}) * {day} - {offset})")
-            }
-        }
+        format!("((({column} + {offset}) / {day}) * {day} - {offset})")
     }
 }

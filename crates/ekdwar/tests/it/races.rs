@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use ekdwar_app::audit::Actor;
 use ekdwar_app::error::AppError;
-use ekdwar_app::identity::{Purpose, RegisterInput};
+use ekdwar_app::identity::Purpose;
 use ekdwar_domain::password::Password;
 
-use crate::support::{TestApp, at_once, backends};
+use crate::support::{TestApp, at_once, backends, registration, solved};
 
 fn actor() -> Actor {
     Actor {
@@ -18,24 +18,11 @@ fn actor() -> Actor {
     }
 }
 
-/// A registration by phone whose code has been typed; returns its flow.
-async fn verified_registration(t: &TestApp, phone: &str) -> String {
-    let c = t.app.identity.new_challenge();
-    let input = RegisterInput {
-        contact: phone.into(),
-        first_name: "Asha".into(),
-        last_name: "Kumari".into(),
-        consent: true,
-        challenge: ekdwar_app::captcha::ChallengeAnswer {
-            pow: ekdwar_app::captcha::solve_pow(&c.nonce, c.difficulty),
-            token: c.token,
-            text: String::new(),
-        },
-        lang: ekdwar_app::i18n::Lang::english(),
-    };
+/// A registration by phone, started; returns its flow.
+async fn started_registration(t: &TestApp, phone: &str) -> String {
     t.app
         .identity
-        .start_registration(input, &actor())
+        .start_registration(registration(t, phone), &actor())
         .await
         .unwrap()
 }
@@ -46,7 +33,7 @@ async fn verified_registration(t: &TestApp, phone: &str) -> String {
 async fn racing_resends_send_one_code() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
-        let flow = verified_registration(&t, "98123 00401").await;
+        let flow = started_registration(&t, "98123 00401").await;
         let before = t.messages_to("+919812300401").await;
         t.advance(Duration::from_secs(61));
         let results = at_once(10, |_| {
@@ -85,7 +72,7 @@ async fn racing_resends_send_one_code() {
 async fn racing_completions_make_one_account() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
-        let flow = verified_registration(&t, "98123 00402").await;
+        let flow = started_registration(&t, "98123 00402").await;
         let code = t.last_code("+919812300402").await;
         t.app
             .identity
@@ -140,19 +127,14 @@ async fn racing_session_ends_end_it_once() {
             .start()
             .await;
         let login = |ip: &'static str| {
-            let app = t.app.clone();
+            let (app, challenge) = (t.app.clone(), solved(&t));
             async move {
-                let c = app.identity.new_challenge();
                 app.identity
                     .login(
                         ekdwar_app::identity::LoginInput {
                             identifier: "ravi.race".into(),
                             password: Password::new("lantern harbor 42 quietly"),
-                            challenge: Some(ekdwar_app::captcha::ChallengeAnswer {
-                                pow: ekdwar_app::captcha::solve_pow(&c.nonce, c.difficulty),
-                                token: c.token,
-                                text: String::new(),
-                            }),
+                            challenge: Some(challenge),
                         },
                         &Actor {
                             ip: Some(ip.into()),

@@ -7,7 +7,7 @@ use ekdwar_app::identity::LoginInput;
 use ekdwar_domain::password::Password;
 
 use crate::accounts::{PASSWORD, register_phone};
-use crate::support::{TestApp, at_once, backends};
+use crate::support::{TestApp, at_once, backends, registration, solved};
 
 fn from(ip: String) -> Actor {
     Actor {
@@ -108,26 +108,6 @@ async fn concurrent_guesses_from_one_address_all_count() {
             checked <= limit,
             "{backend}: {checked} of 200 concurrent guesses from one address were checked (limit {limit})"
         );
-    }
-}
-
-fn solved(t: &TestApp) -> ekdwar_app::captcha::ChallengeAnswer {
-    let c = t.app.identity.new_challenge();
-    ekdwar_app::captcha::ChallengeAnswer {
-        pow: ekdwar_app::captcha::solve_pow(&c.nonce, c.difficulty),
-        token: c.token,
-        text: String::new(),
-    }
-}
-
-fn registration(t: &TestApp, contact: &str) -> ekdwar_app::identity::RegisterInput {
-    ekdwar_app::identity::RegisterInput {
-        contact: contact.into(),
-        first_name: "Asha".into(),
-        last_name: "Kumari".into(),
-        consent: true,
-        challenge: solved(t),
-        lang: ekdwar_app::i18n::Lang::english(),
     }
 }
 

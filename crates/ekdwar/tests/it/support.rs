@@ -334,3 +334,25 @@ pub async fn at_once<T: Send + 'static, F: std::future::Future<Output = T> + Sen
     }
     out
 }
+
+/// A challenge answered, as a browser's script would.
+pub fn solved(t: &TestApp) -> ekdwar_app::captcha::ChallengeAnswer {
+    let c = t.app.identity.new_challenge();
+    ekdwar_app::captcha::ChallengeAnswer {
+        pow: ekdwar_app::captcha::solve_pow(&c.nonce, c.difficulty),
+        token: c.token,
+        text: String::new(),
+    }
+}
+
+/// A registration by `contact` with the challenge answered.
+pub fn registration(t: &TestApp, contact: &str) -> ekdwar_app::identity::RegisterInput {
+    ekdwar_app::identity::RegisterInput {
+        contact: contact.into(),
+        first_name: "Asha".into(),
+        last_name: "Kumari".into(),
+        consent: true,
+        challenge: solved(t),
+        lang: ekdwar_app::i18n::Lang::english(),
+    }
+}

@@ -105,17 +105,16 @@ impl CodeStep {
         flow_cookie(jar, self.cookie)
     }
 
-    /// The code page; `info` says where the code went (never used by a discreet step).
-    pub fn page<'a>(&self, c: &'a Ctx, errors: Errors, info: &FlowInfo) -> VerifyPage<'a> {
-        let email = self.discreet_lead.is_none() && info.channel == Channel::Email;
+    /// The code page; `info` says where the code went (a discreet step shows none of it, and
+    /// may have none to give).
+    pub fn page<'a>(&self, c: &'a Ctx, errors: Errors, info: Option<&FlowInfo>) -> VerifyPage<'a> {
+        let told = info.filter(|_| self.discreet_lead.is_none());
+        let email = told.is_some_and(|i| i.channel == Channel::Email);
+        let masked = told.map_or("•••", |i| i.masked_contact.as_str());
         let lead = match self.discreet_lead {
             Some(lead) => c.t(lead),
-            None if email => c.ta("verify-lead-email", "contact", &info.masked_contact),
-            None => c.ta(
-                "verify-lead-sms",
-                "contact",
-                crate::ctx::unbroken(&info.masked_contact),
-            ),
+            None if email => c.ta("verify-lead-email", "contact", masked),
+            None => c.ta("verify-lead-sms", "contact", crate::ctx::unbroken(masked)),
         };
         VerifyPage {
             c,
@@ -142,19 +141,14 @@ impl CodeStep {
         e: AppError,
     ) -> Result<Response, WebError> {
         let errors = form_errors(c, e, "code")?;
+        // A discreet step shows nothing of the flow, so nothing is looked up (an expired flow
+        // gets the same page).
         let info = match self.discreet_lead {
-            // Nothing about the flow is shown, so nothing is looked up (an expired flow still
-            // gets the same page).
-            Some(_) => FlowInfo {
-                channel: Channel::Sms,
-                masked_contact: String::new(),
-                verified: false,
-                resend_in_secs: 0,
-            },
-            None => app.identity.flow_info(flow, self.purpose).await?,
+            Some(_) => None,
+            None => Some(app.identity.flow_info(flow, self.purpose).await?),
         };
         Ok(with_errors(
-            render(&self.page(c, errors.clone(), &info)),
+            render(&self.page(c, errors.clone(), info.as_ref())),
             &errors,
         ))
     }
@@ -170,7 +164,7 @@ impl CodeStep {
         {
             return Ok(Redirect::to(next).into_response());
         }
-        Ok(render(&self.page(c, Errors::default(), &info)))
+        Ok(render(&self.page(c, Errors::default(), Some(&info))))
     }
 
     /// `POST` of the code, for a step with a next page.
