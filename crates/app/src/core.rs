@@ -10,17 +10,18 @@ use crate::config::Config;
 use crate::error::AppResult;
 use crate::i18n::Lang;
 use crate::metrics::Metrics;
-use crate::notify::Gateways;
-use crate::security::{PasswordHashing, Random, ServerKey};
+use crate::notify::Sending;
+use crate::security::{Random, ServerKey};
 
-/// What the services share: the store and the process's means. Its fields are the crate's
-/// own; outside it, only the services' use-cases reach them.
+/// What every service shares: the store and the process's common means (configuration, clock,
+/// randomness, server key, metrics, locale). Its fields are the crate's own; outside it, only
+/// the services' use-cases reach them. What only one capability uses (password hashing, the
+/// gateways, the signing keys, the HTTP client) is held by that capability's service, not here.
 pub struct Core {
     pub(crate) config: Arc<Config>,
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn Random>,
-    pub(crate) hashing: PasswordHashing,
     pub(crate) key: ServerKey,
     pub(crate) metrics: Arc<Metrics>,
     /// The deployment's numbering plans for phone numbers typed without `+`.
@@ -28,13 +29,9 @@ pub struct Core {
     pub(crate) default_lang: Lang,
     /// The zone of the times people see.
     pub(crate) time_zone: jiff::tz::TimeZone,
-    pub(crate) gateways: Gateways,
-    /// HTTP client for upstream identity providers and apps' back-channel logout.
-    pub(crate) http: reqwest::Client,
-    /// The port to upstream identity providers.
-    pub(crate) upstream_client: Arc<dyn crate::identity::UpstreamClient>,
-    pub(crate) signer: Arc<crate::sso::SignerCache>,
-    pub(crate) client_cache: Arc<crate::sso::ClientCache>,
+    /// The channels with a gateway (messages on the others stay in the local outbox). The
+    /// gateways themselves belong to the notification service, which alone sends.
+    pub(crate) sending: Sending,
     pub(crate) wake_jobs: Arc<tokio::sync::Notify>,
 }
 

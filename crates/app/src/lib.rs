@@ -148,7 +148,7 @@ impl App {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))
             .build()?;
-        let upstream_client = deps
+        let upstream = deps
             .upstream
             .unwrap_or_else(|| Arc::new(identity::HttpUpstream(http.clone())));
         let core = Arc::new(Core {
@@ -156,20 +156,15 @@ impl App {
             store,
             clock: deps.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             random,
-            hashing,
             key,
             metrics: Arc::new(Metrics::default()),
             regions,
             default_lang,
             time_zone,
-            gateways,
-            http,
-            upstream_client,
+            sending: gateways.sending(),
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
-            signer: Arc::default(),
-            client_cache: Arc::default(),
         });
-        let app = Self::assemble(core);
+        let app = Self::assemble(core, hashing, gateways, http, upstream);
         app.sso
             .ensure_signing_key()
             .await
@@ -177,10 +172,17 @@ impl App {
         Ok(app)
     }
 
-    fn assemble(core: Arc<Core>) -> Self {
-        let sso = Sso::new(core.clone());
-        let identity = Identity::new(core.clone(), sso.clone());
-        let notify = Notify::new(core.clone());
+    /// Builds each service with what it alone needs besides the core.
+    fn assemble(
+        core: Arc<Core>,
+        hashing: PasswordHashing,
+        gateways: Gateways,
+        http: reqwest::Client,
+        upstream: Arc<dyn identity::UpstreamClient>,
+    ) -> Self {
+        let sso = Sso::new(core.clone(), http, Arc::default(), Arc::default());
+        let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
+        let notify = Notify::new(core.clone(), gateways);
         Self {
             audit: Audit::new(core.clone()),
             jobs: Jobs::new(core.clone(), notify.clone(), sso.clone()),
@@ -228,7 +230,7 @@ impl App {
 
     /// Whether messages on `channel` leave the portal (a gateway is configured).
     pub fn can_send(&self, channel: ekdwar_domain::Channel) -> bool {
-        self.core.gateways.has(channel)
+        self.core.sending.has(channel)
     }
 
     /// The store beneath the services, for tests that check what was written.
@@ -240,7 +242,7 @@ impl App {
     /// The password hashing, for tests of stored hashes.
     #[cfg(feature = "testing")]
     pub fn hashing(&self) -> &PasswordHashing {
-        &self.core.hashing
+        self.identity.hashing()
     }
 
     /// Checks that the database answers (readiness).

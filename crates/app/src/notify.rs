@@ -54,6 +54,23 @@ pub struct Gateways {
     sms: Option<std::sync::Arc<dyn SmsGateway>>,
 }
 
+/// Which channels have a gateway: what a use-case needs to know to queue a message, without
+/// the means to send one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sending {
+    sms: bool,
+    email: bool,
+}
+
+impl Sending {
+    pub fn has(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Sms => self.sms,
+            Channel::Email => self.email,
+        }
+    }
+}
+
 impl std::fmt::Debug for Gateways {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateways")
@@ -176,9 +193,14 @@ impl Gateways {
     }
 
     pub fn has(&self, channel: Channel) -> bool {
-        match channel {
-            Channel::Sms => self.sms.is_some(),
-            Channel::Email => self.mail.is_some(),
+        self.sending().has(channel)
+    }
+
+    /// Which channels these gateways serve.
+    pub fn sending(&self) -> Sending {
+        Sending {
+            sms: self.sms.is_some(),
+            email: self.mail.is_some(),
         }
     }
 
@@ -216,7 +238,8 @@ pub struct Outgoing<'a> {
 
 crate::core::service!(
     /// The outbox and its delivery through the gateways.
-    Notify
+    Notify,
+    gateways: Gateways
 );
 
 impl Core {
@@ -234,7 +257,7 @@ impl Core {
                 m.lang.t_args(&format!("email-{}-body", m.kind), &m.args),
             ),
         };
-        let status = if self.gateways.has(channel) {
+        let status = if self.sending.has(channel) {
             OutboxStatus::Pending
         } else {
             OutboxStatus::Local
@@ -284,7 +307,7 @@ impl Core {
         )
         .await?;
         // And the job a real message would have: its run finds a decoy and sends nothing.
-        if self.gateways.has(channel) {
+        if self.sending.has(channel) {
             self.enqueue_job(
                 work,
                 crate::jobs::DELIVER_MESSAGE,

@@ -64,7 +64,7 @@ impl Identity {
             u.issuer.trim_end_matches('/')
         );
         let meta = self
-            .upstream_client
+            .upstream
             .get_json(&url, None)
             .await
             .map_err(|e| upstream_error(u, e))?;
@@ -161,7 +161,7 @@ impl Identity {
             .as_str()
             .ok_or_else(|| AppError::Internal("upstream has no token endpoint".into()))?;
         let resp = self
-            .upstream_client
+            .upstream
             .post_form(
                 token_endpoint,
                 (&u.client_id, u.client_secret.expose()),
@@ -188,7 +188,7 @@ impl Identity {
         if let (Some(access), Some(endpoint)) = (
             resp["access_token"].as_str(),
             meta["userinfo_endpoint"].as_str(),
-        ) && let Ok(info) = self.upstream_client.get_json(endpoint, Some(access)).await
+        ) && let Ok(info) = self.upstream.get_json(endpoint, Some(access)).await
             && info["sub"] == claims["sub"]
             && let (Some(into), Some(from)) = (claims.as_object_mut(), info.as_object())
         {

@@ -29,7 +29,10 @@ crate::core::service!(
     /// Accounts: registration, login, sessions, recovery, profile, two-step login, external
     /// logins and the administration of accounts.
     Identity,
-    sso: crate::sso::Sso
+    sso: crate::sso::Sso,
+    hashing: crate::security::PasswordHashing,
+    // The port to upstream identity providers.
+    upstream: std::sync::Arc<dyn UpstreamClient>
 );
 
 use crate::error::{AppError, AppResult, FieldError};
@@ -58,6 +61,12 @@ pub struct PasswordFeedback {
 }
 
 impl Identity {
+    /// The password hashing, for tests of stored hashes.
+    #[cfg(feature = "testing")]
+    pub(crate) fn hashing(&self) -> &crate::security::PasswordHashing {
+        &self.hashing
+    }
+
     /// The meter's verdict: the same estimator and policy that judge the submitted form, with
     /// the same words of the person (a flow that has expired simply knows none).
     pub async fn password_feedback(

@@ -17,7 +17,7 @@ const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Apps read on every token request, kept in memory briefly.
 #[derive(Default)]
-pub struct ClientCache(
+pub(crate) struct ClientCache(
     std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, Client)>>,
 );
 

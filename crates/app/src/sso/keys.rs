@@ -35,7 +35,7 @@ enum Signer {
 
 /// The unwrapped keys in use, kept in memory so that signing costs no database read.
 #[derive(Default)]
-pub struct SignerCache(std::sync::RwLock<HashMap<SigningAlg, (Instant, String, Signer)>>);
+pub(crate) struct SignerCache(std::sync::RwLock<HashMap<SigningAlg, (Instant, String, Signer)>>);
 
 impl std::fmt::Debug for SignerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

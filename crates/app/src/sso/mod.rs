@@ -2,7 +2,11 @@
 
 crate::core::service!(
     /// The OpenID Connect provider: apps, authorization, tokens, keys and logout.
-    Sso
+    Sso,
+    // Apps' logos and back-channel logout.
+    http: reqwest::Client,
+    signer: std::sync::Arc<keys::SignerCache>,
+    client_cache: std::sync::Arc<clients::ClientCache>
 );
 
 mod authorize;
@@ -13,8 +17,7 @@ mod session;
 mod tokens;
 
 pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
-pub use clients::{ClientCache, ClientInput, ClientPatch, NewClient};
-pub use keys::SignerCache;
+pub use clients::{ClientInput, ClientPatch, NewClient};
 pub use logo::{Logo, MAX_BYTES as LOGO_MAX_BYTES};
 pub use session::{ConnectedApp, Ending};
 pub use tokens::{BasicAuth, OAuthError, TokenForm};
