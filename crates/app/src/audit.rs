@@ -21,6 +21,19 @@ pub struct Actor {
     pub chosen_lang: Option<Lang>,
 }
 
+impl Actor {
+    /// An administrator at the command line.
+    pub fn command_line() -> Self {
+        Self {
+            user_id: Some("cli".into()),
+            ip: None,
+            user_agent: None,
+            lang: None,
+            chosen_lang: None,
+        }
+    }
+}
+
 crate::core::service!(
     /// Reading the security log.
     Audit

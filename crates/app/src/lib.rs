@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod captcha;
+pub mod catalog;
 pub mod config;
 mod core;
 pub mod error;
@@ -27,6 +28,7 @@ use ekdwar_domain::{Clock, Region, Regions};
 use ekdwar_store::Store;
 
 pub use crate::audit::Audit;
+pub use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::core::Core;
 use crate::i18n::Lang;
@@ -55,6 +57,8 @@ pub struct App {
     pub audit: Audit,
     /// The jobs runner.
     pub jobs: Jobs,
+    /// The catalog of services.
+    pub catalog: Catalog,
 }
 
 impl std::fmt::Debug for App {
@@ -165,6 +169,10 @@ impl App {
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
         });
         let app = Self::assemble(core, hashing, gateways, http, upstream);
+        app.catalog
+            .reload()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot load the catalog: {e}"))?;
         app.sso
             .ensure_signing_key()
             .await
@@ -186,6 +194,7 @@ impl App {
         Self {
             audit: Audit::new(core.clone()),
             jobs: Jobs::new(core.clone(), notify.clone(), sso.clone()),
+            catalog: Catalog::new(core.clone(), Arc::default()),
             identity,
             sso,
             notify,

@@ -25,6 +25,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // live and die with the session) and users (the claims an app receives).
     ("sso", &["sso", "sessions", "identity"]),
     ("notify.rs", &["notify"]),
+    // The catalog owns the versions of its definitions.
+    ("catalog", &["catalog"]),
     ("audit.rs", &["audit"]),
     // The runner owns jobs and does the housekeeping of expired rows in every table.
     (

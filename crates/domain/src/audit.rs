@@ -59,6 +59,10 @@ crate::string_enum!(
         TwoStepReset => "two-step-reset",
         /// New recovery codes replaced the old ones.
         RecoveryCodesRenewed => "recovery-codes-renewed",
+        /// The catalog's shared entries (regions, departments…) changed on import.
+        CatalogImported => "catalog-imported",
+        /// A service's definition changed on import: a new version.
+        ServiceImported => "service-imported",
     }
 );
 

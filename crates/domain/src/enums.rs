@@ -47,6 +47,18 @@ macro_rules! string_enum {
             }
         }
 
+        impl $crate::__schemars::JsonSchema for $name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(
+                _: &mut $crate::__schemars::SchemaGenerator,
+            ) -> $crate::__schemars::Schema {
+                $crate::__schemars::json_schema!({ "type": "string", "enum": [$($s),+] })
+            }
+        }
+
         impl<'de> $crate::__serde::Deserialize<'de> for $name {
             fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <::std::string::String as $crate::__serde::Deserialize>::deserialize(d)?;

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod catalog;
 pub mod enums;
 pub mod identity;
 pub mod ids;
@@ -32,5 +33,7 @@ pub trait ErrorCode {
     fn code(&self) -> &'static str;
 }
 
+#[doc(hidden)]
+pub use schemars as __schemars;
 #[doc(hidden)]
 pub use serde as __serde;

@@ -6,12 +6,14 @@ mod admin;
 mod client;
 mod common;
 mod serve;
+mod service;
 mod user;
 
 use crate::admin::{ConfigCmd, KeysCmd};
 use crate::client::{ClientCmd, client};
 use crate::common::{Common, app_with};
 use crate::serve::{ServeArgs, serve, worker};
+use crate::service::{ServiceCmd, service};
 use crate::user::{UserCmd, user};
 
 #[derive(Parser)]
@@ -45,6 +47,9 @@ enum Command {
     /// Manage departmental apps (OpenID Connect clients).
     #[command(subcommand)]
     Client(ClientCmd),
+    /// Check and import service definitions.
+    #[command(subcommand)]
+    Service(ServiceCmd),
     /// Manage the keys that sign ID tokens.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -91,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::User(cmd)) => user(cmd).await,
         Some(Command::Client(cmd)) => client(cmd).await,
         Some(Command::Keys(cmd)) => admin::keys(cmd).await,
+        Some(Command::Service(cmd)) => service(cmd).await,
         Some(Command::Outbox {
             to,
             json,

@@ -59,6 +59,14 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         for (pid, pw) in app.identity.seed_demo().await.map_err(explain)? {
             println!("demo account: portal ID {pid}, password {pw}");
         }
+        let bundle = app
+            .catalog
+            .check(&crate::service::demo_files())
+            .map_err(|p| anyhow::anyhow!("the bundled services do not check: {}", p[0]))?;
+        app.catalog
+            .import(&bundle, &ekdwar_app::audit::Actor::command_line())
+            .await
+            .map_err(explain)?;
     }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

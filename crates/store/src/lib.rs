@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod catalog;
 mod dialect;
 pub mod identity;
 pub mod jobs;
@@ -162,6 +163,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "second_factor",
         include_str!("../migrations/sqlite/0007_second_factor.sql"),
         include_str!("../migrations/postgres/0007_second_factor.sql"),
+    ),
+    (
+        8,
+        "catalog",
+        include_str!("../migrations/sqlite/0008_catalog.sql"),
+        include_str!("../migrations/postgres/0008_catalog.sql"),
     ),
 ];
 

@@ -2,6 +2,7 @@
 //! security middleware (headers, CSRF, language, session), and the single error boundary.
 
 mod assets;
+mod catalog;
 mod ctx;
 mod error;
 mod external;
@@ -32,6 +33,7 @@ pub fn router(app: App) -> Router {
         .merge(identity::routes())
         .merge(external::routes())
         .merge(sso::routes())
+        .merge(catalog::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));

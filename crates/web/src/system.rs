@@ -21,13 +21,18 @@ use crate::identity::render;
 struct Home<'a> {
     c: &'a Ctx,
     errors: Errors,
+    popular: Vec<&'a ekdwar_domain::catalog::Service>,
 }
 
-pub async fn home(c: Ctx) -> Response {
-    render(&Home {
+pub async fn home(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
+    app.catalog.refresh().await?;
+    let snapshot = app.catalog.snapshot();
+    let region = crate::catalog::chosen_region(&jar, &snapshot);
+    Ok(render(&Home {
         c: &c,
         errors: Errors::default(),
-    })
+        popular: crate::catalog::popular(&snapshot, region.as_deref()),
+    }))
 }
 
 pub async fn healthz() -> &'static str {

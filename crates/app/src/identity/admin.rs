@@ -28,16 +28,6 @@ pub struct NewUserInput {
     pub language: Option<Lang>,
 }
 
-fn cli() -> Actor {
-    Actor {
-        user_id: Some("cli".into()),
-        ip: None,
-        user_agent: None,
-        lang: None,
-        chosen_lang: None,
-    }
-}
-
 impl Identity {
     pub async fn admin_add_user(&self, input: NewUserInput) -> AppResult<AccountView> {
         let mut check = FormCheck::default();
@@ -100,7 +90,7 @@ impl Identity {
         }
         self.audit(
             &mut tx,
-            &cli(),
+            &Actor::command_line(),
             Some(&user.id),
             AuditAction::AdminUserAdded,
             Outcome::Success,
@@ -147,7 +137,7 @@ impl Identity {
             .await?;
         self.audit(
             &mut tx,
-            &cli(),
+            &Actor::command_line(),
             Some(&user.id),
             AuditAction::TwoStepReset,
             Outcome::Success,
@@ -182,7 +172,7 @@ impl Identity {
         };
         self.audit(
             &mut tx,
-            &cli(),
+            &Actor::command_line(),
             Some(&user.id),
             action,
             Outcome::Success,

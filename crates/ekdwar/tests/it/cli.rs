@@ -366,3 +366,50 @@ fn a_command_with_only_a_database_url_does_not_make_a_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn service_definitions_are_checked_and_imported_from_the_command_line() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ekdwar-svc-{}", std::process::id())));
+    let d = dir.0.as_path();
+    let services = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services");
+    let services = services.to_str().unwrap();
+    let (ok, out, err) = ekdwar(d, &["service", "validate", services]);
+    assert!(ok, "{err}");
+    assert!(out.contains("are valid"), "{out}");
+
+    // A broken copy: the problems name the file and the place, and nothing is imported.
+    let broken = d.join("broken");
+    std::fs::create_dir_all(broken.join("passport")).unwrap();
+    std::fs::copy(
+        format!("{services}/catalog.toml"),
+        broken.join("catalog.toml"),
+    )
+    .unwrap();
+    let fresh = std::fs::read_to_string(format!("{services}/passport/fresh.toml")).unwrap();
+    std::fs::write(
+        broken.join("passport/fresh.toml"),
+        fresh.replace("category = \"passports\"", "category = \"passport\""),
+    )
+    .unwrap();
+    let (ok, _, err) = ekdwar(d, &["service", "import", broken.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("passport/fresh.toml: category: no category \"passport\" is declared"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+
+    let (ok, out, err) = ekdwar(d, &["service", "import", services, "--json"]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["catalog_changed"], true);
+    assert!(report["changed"].as_array().unwrap().len() >= 5, "{out}");
+    let (ok, out, _) = ekdwar(d, &["service", "import", services]);
+    assert!(ok);
+    assert!(out.contains("unchanged"), "{out}");
+
+    let (ok, out, _) = ekdwar(d, &["service", "schema"]);
+    assert!(ok);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(schema["title"], "ServiceDefinition");
+}

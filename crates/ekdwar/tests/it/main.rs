@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod browser;
+mod catalog;
 mod cli;
 mod delivery;
 mod external;

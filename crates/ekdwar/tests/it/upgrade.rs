@@ -15,7 +15,7 @@ use crate::accounts::PASSWORD;
 use crate::support::{TempDir, TestApp, backends, fresh_postgres, random_hex};
 
 /// The last migration of the previous release.
-const PREVIOUS: i64 = 6;
+const PREVIOUS: i64 = 7;
 
 /// A database at the previous release's schema holding one account and one app, as that
 /// release wrote them.
