@@ -5,6 +5,7 @@
 
 mod flows;
 mod pages;
+mod services;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -263,6 +264,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no field {name}: {e}"));
         el.clear().await.unwrap();
         el.send_keys(value).await.unwrap();
+    }
+
+    /// Picks the option with `value` in the list named `name`.
+    pub async fn choose(&self, name: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!("select[name=\"{name}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no list {name}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap();
     }
 
     pub async fn value(&self, name: &str) -> String {

@@ -53,6 +53,7 @@ async fn tour(lang: &'static str) {
         backends.first()
     };
     let t = TestApp::start(backend.copied().unwrap_or("sqlite")).await;
+    crate::catalog::import_demo(&t).await;
     let dept = DeptApp::start().await;
     let client_id = dept.register(&t, "e-Mitra").await;
     let b = Browser::start(&t.base, true).await;
@@ -107,6 +108,12 @@ async fn tour(lang: &'static str) {
     tour.visit("/recover/portal-id", "portal-id").await;
     tour.visit("/apps", "apps").await;
     tour.visit("/helpdesk", "helpdesk").await;
+    tour.visit("/services", "services").await;
+    tour.visit("/services?q=passport", "services-search").await;
+    tour.visit("/services?q=zzqqxx", "services-none").await;
+    tour.visit("/services/passport-fresh", "service").await;
+    tour.visit("/services/rj-recruitment", "service-in-app")
+        .await;
     tour.visit("/no/such/page", "not-found").await;
     tour.visit("/authorize?client_id=nope", "sso-error").await;
 
