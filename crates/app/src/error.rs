@@ -9,16 +9,17 @@ use crate::security::HashError;
 /// One problem with one form field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    pub field: &'static str,
+    /// The field's name in the form (a definition's question id, for service forms).
+    pub field: std::borrow::Cow<'static, str>,
     pub code: &'static str,
     /// Arguments for the message (`min` for a length...).
     pub args: Vec<(&'static str, String)>,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, code: &'static str) -> Self {
+    pub fn new(field: impl Into<std::borrow::Cow<'static, str>>, code: &'static str) -> Self {
         Self {
-            field,
+            field: field.into(),
             code,
             args: Vec::new(),
         }

@@ -1,6 +1,7 @@
 //! Ekdwar's use-cases. Handlers call one method of [`App`] each; rules live in the domain
 //! crate, SQL in the store crate.
 
+pub mod applications;
 pub mod audit;
 pub mod captcha;
 pub mod catalog;
@@ -59,6 +60,8 @@ pub struct App {
     pub jobs: Jobs,
     /// The catalog of services.
     pub catalog: Catalog,
+    /// Applications for services.
+    pub applications: applications::Applications,
 }
 
 impl std::fmt::Debug for App {
@@ -191,10 +194,12 @@ impl App {
         let sso = Sso::new(core.clone(), http, Arc::default(), Arc::default());
         let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
         let notify = Notify::new(core.clone(), gateways);
+        let catalog = Catalog::new(core.clone(), Arc::default());
         Self {
             audit: Audit::new(core.clone()),
             jobs: Jobs::new(core.clone(), notify.clone(), sso.clone()),
-            catalog: Catalog::new(core.clone(), Arc::default()),
+            applications: applications::Applications::new(core.clone(), catalog.clone()),
+            catalog,
             identity,
             sso,
             notify,

@@ -27,6 +27,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("notify.rs", &["notify"]),
     // The catalog owns the versions of its definitions.
     ("catalog", &["catalog"]),
+    // Applications own themselves and their history; they read the versions they pin.
+    ("applications", &["applications", "catalog"]),
     ("audit.rs", &["audit"]),
     // The runner owns jobs and does the housekeeping of expired rows in every table.
     (

@@ -63,6 +63,12 @@ crate::string_enum!(
         CatalogImported => "catalog-imported",
         /// A service's definition changed on import: a new version.
         ServiceImported => "service-imported",
+        /// An application was started (a draft).
+        ApplicationStarted => "application-started",
+        /// An application was submitted.
+        ApplicationSubmitted => "application-submitted",
+        /// The applicant withdrew an application.
+        ApplicationWithdrawn => "application-withdrawn",
     }
 );
 

@@ -71,6 +71,10 @@ id!(
     /// A login session: the hash of its cookie token, never the token itself.
     SessionId
 );
+id!(
+    /// An application for a service: random, used in addresses (the ARN is what people quote).
+    ApplicationId
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,7 @@ pub use identity::{
     AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
     Phone, PortalId, Recipient, Region, Regions, Role,
 };
-pub use ids::{ClientId, SessionId, UserId};
+pub use ids::{ApplicationId, ClientId, SessionId, UserId};
 pub use time::{Clock, Timestamp};
 
 /// A value parsed from user input was not acceptable. `code()` is stable and maps to a message

@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod applications;
 pub mod audit;
 pub mod catalog;
 mod dialect;

@@ -138,6 +138,15 @@ impl Page {
         attr(&self.body, name)
     }
 
+    /// Whether any form on the page asks for `name` (a control a person fills, not a hidden
+    /// one).
+    pub fn asks_for(&self, name: &str) -> bool {
+        let doc = scraper::Html::parse_document(&self.body);
+        doc.select(&select("input, textarea, select")).any(|e| {
+            e.value().attr("name") == Some(name) && e.value().attr("type") != Some("hidden")
+        })
+    }
+
     /// The text a person reads.
     pub fn text(&self) -> String {
         text(&self.body)

@@ -95,7 +95,7 @@ impl Errors {
         debug_assert!(
             field
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
         );
         let error = self.get(field).is_some();
         let ids: Vec<String> = [

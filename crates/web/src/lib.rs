@@ -1,6 +1,7 @@
 //! Ekdwar's web face: axum routes, server-rendered pages that work without JavaScript, the
 //! security middleware (headers, CSRF, language, session), and the single error boundary.
 
+mod applications;
 mod assets;
 mod catalog;
 mod ctx;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
         .merge(external::routes())
         .merge(sso::routes())
         .merge(catalog::routes())
+        .merge(applications::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));

@@ -3,6 +3,8 @@
 //! holds their shape (with a JSON Schema for editors) and the checks that make a definition
 //! usable, so that nothing downstream meets a dangling reference or a missing translation.
 
+pub mod answers;
+mod arn;
 mod definition;
 mod validate;
 
@@ -11,6 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use arn::{Arn, ArnError};
 pub use definition::{
     ActionKind, Choice, Condition, Delivery, DeliveryKind, Document, Faq, Fee, FeeDue, Field,
     FieldKind, Form, Page, Prefill, Processing, Receipt, ServiceDefinition, State, Workflow,

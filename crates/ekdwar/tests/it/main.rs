@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod applications;
 mod browser;
 mod catalog;
 mod cli;

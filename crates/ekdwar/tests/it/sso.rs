@@ -1103,7 +1103,11 @@ async fn app_logos_are_fetched_once_and_served_by_the_portal() {
                 .await
             {
                 Err(ekdwar_app::error::AppError::Form(list)) => {
-                    assert_eq!((list[0].field, list[0].code), ("logo", code), "{path}")
+                    assert_eq!(
+                        (list[0].field.as_ref(), list[0].code),
+                        ("logo", code),
+                        "{path}"
+                    )
                 }
                 other => panic!("{backend} {path}: {other:?}"),
             }

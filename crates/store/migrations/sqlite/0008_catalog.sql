@@ -16,3 +16,36 @@ CREATE TABLE service_versions (
     imported_at BIGINT NOT NULL,
     PRIMARY KEY (code, version)
 );
+-- Applications: a draft until submitted, then a reference number (ARN) and a workflow state.
+-- It pins the service's version it started on. Department, region and office are copied at
+-- submission so that officers' queues filter without reading definitions.
+CREATE TABLE applications (
+    id TEXT PRIMARY KEY,
+    arn TEXT UNIQUE,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    service TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    department TEXT NOT NULL,
+    office TEXT,
+    state TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    birth_date TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    submitted_at BIGINT
+);
+CREATE INDEX applications_user ON applications (user_id, updated_at);
+CREATE INDEX applications_queue ON applications (department, state, submitted_at);
+-- Every step of an application, appended, never changed: its history.
+CREATE TABLE application_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    at BIGINT NOT NULL,
+    actor_id TEXT,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    comment TEXT
+);
+CREATE INDEX application_events_application ON application_events (application_id, id);

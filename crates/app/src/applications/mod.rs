@@ -1,0 +1,631 @@
+//! Applications: a citizen starts one from a service, fills its pages (each saved as a draft),
+//! checks the answers, declares and submits; it gets a reference number (ARN) and follows the
+//! service's workflow. The application pins the definition's version it started on.
+
+use std::collections::BTreeMap;
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::catalog::answers::{self, Answer, Answers, Context, Typed};
+use ekdwar_domain::catalog::{
+    ActionKind, Arn, DeliveryKind, FieldKind, Page, Prefill, Service, ServiceDefinition, Texts,
+};
+use ekdwar_domain::{ApplicationId, Contact, Email, Phone, UserId};
+use ekdwar_store::applications::{self as store, Application, DRAFT, Event, Submission};
+
+use crate::audit::Actor;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::i18n::Lang;
+use crate::notify::Outgoing;
+use crate::views::AccountView;
+
+crate::core::service!(
+    /// Applications for services: drafts, submission, the applicant's view and withdrawal.
+    Applications,
+    catalog: crate::catalog::Catalog
+);
+
+/// An application with the definition it follows.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The stored application.
+    pub id: ApplicationId,
+    /// Its reference number, once submitted.
+    pub arn: Option<Arn>,
+    /// `draft`, or a state of the workflow.
+    pub state: String,
+    /// The answers so far.
+    pub answers: Answers,
+    /// The definition's version it follows.
+    pub service: Service,
+    /// When it was submitted (ms).
+    pub submitted_at: Option<ekdwar_domain::Timestamp>,
+    /// When it last changed.
+    pub updated_at: ekdwar_domain::Timestamp,
+}
+
+impl Loaded {
+    /// Whether it is still a draft.
+    pub fn is_draft(&self) -> bool {
+        self.state == DRAFT
+    }
+
+    /// The label of its state, in every language.
+    pub fn state_label(&self) -> Option<&Texts> {
+        self.workflow_state().map(|s| &s.label)
+    }
+
+    /// What the applicant must do next, if the state says.
+    pub fn next_step(&self) -> Option<&Texts> {
+        self.workflow_state().and_then(|s| s.next_step.as_ref())
+    }
+
+    fn workflow_state(&self) -> Option<&ekdwar_domain::catalog::State> {
+        self.service
+            .workflow
+            .as_ref()
+            .and_then(|w| w.states.iter().find(|s| s.id == self.state))
+    }
+
+    /// Whether no action leaves its state.
+    pub fn is_final(&self) -> bool {
+        self.workflow_state().is_some_and(|s| s.terminal)
+    }
+
+    /// The applicant's own actions possible now (withdraw, resubmit).
+    pub fn applicant_actions(&self) -> Vec<&ekdwar_domain::catalog::WorkflowAction> {
+        self.service
+            .workflow
+            .iter()
+            .flat_map(|w| &w.actions)
+            .filter(|a| a.roles.iter().any(|r| r == "applicant") && a.from.contains(&self.state))
+            .collect()
+    }
+}
+
+/// Where to go after saving a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// The next page that applies.
+    Page(String),
+    /// Every page is done: check the answers.
+    Check,
+}
+
+/// A step of an application's history, as the applicant sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Step {
+    /// When.
+    pub at: ekdwar_domain::Timestamp,
+    /// Taken by the applicant (else by staff, who are not named to the applicant).
+    pub by_applicant: bool,
+    /// The action's id (`submit`, `approve`…).
+    pub action: String,
+    /// The state it led to.
+    pub to_state: String,
+    /// What was written with it.
+    pub comment: Option<String>,
+}
+
+fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
+    AppError::Internal(e.into())
+}
+
+impl Applications {
+    fn today(&self) -> jiff::civil::Date {
+        jiff::Timestamp::from_millisecond(self.clock.now().millis())
+            .map(|t| t.to_zoned(self.time_zone.clone()).date())
+            .unwrap_or_default()
+    }
+
+    async fn definition(&self, code: &str, version: i64) -> AppResult<Service> {
+        let snapshot = self.catalog.snapshot();
+        if let Some((v, s)) = snapshot.service(code)
+            && v == version
+        {
+            return Ok(s.clone());
+        }
+        // An older version: read it as it was.
+        let stored =
+            ekdwar_store::catalog::service_version(&mut *self.store.read().await?, code, version)
+                .await?
+                .ok_or(AppError::NotFound)?;
+        let def: ServiceDefinition = serde_json::from_str(&stored.body).map_err(internal)?;
+        let langs = crate::catalog::Catalog::languages();
+        let langs: Vec<&str> = langs.iter().map(String::as_str).collect();
+        Service::parse(def, &snapshot.entries, &langs).map_err(|p| internal(p[0].to_string()))
+    }
+
+    async fn load(&self, a: Application) -> AppResult<Loaded> {
+        let service = self.definition(&a.service, a.version).await?;
+        Ok(Loaded {
+            id: a.id,
+            arn: a.arn.as_deref().and_then(|s| Arn::parse(s).ok()),
+            state: a.state,
+            answers: serde_json::from_str(&a.answers).map_err(internal)?,
+            service,
+            submitted_at: a.submitted_at,
+            updated_at: a.updated_at,
+        })
+    }
+
+    /// One of `owner`'s applications; not found for anyone else's.
+    pub async fn get(&self, owner: &UserId, id: &ApplicationId) -> AppResult<Loaded> {
+        let a = store::owned(&mut *self.store.read().await?, id, owner)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        self.load(a).await
+    }
+
+    /// `owner`'s applications, the most recent first.
+    pub async fn mine(&self, owner: &UserId) -> AppResult<Vec<Loaded>> {
+        let rows = store::of_user(&mut *self.store.read().await?, owner, 100).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for a in rows {
+            out.push(self.load(a).await?);
+        }
+        Ok(out)
+    }
+
+    /// The offices an applicant to `service` may choose.
+    pub fn offices(&self, service: &Service) -> Vec<(String, Texts)> {
+        self.catalog
+            .snapshot()
+            .entries
+            .file()
+            .offices
+            .iter()
+            .filter(|o| o.department == service.department)
+            .map(|o| (o.code.clone(), o.name.clone()))
+            .collect()
+    }
+
+    /// Starts an application as a draft, with what the profile already knows filled in. A
+    /// service that allows one open application at a time answers with the open one instead.
+    pub async fn start(
+        &self,
+        account: &AccountView,
+        code: &str,
+        actor: &Actor,
+    ) -> AppResult<Result<ApplicationId, ApplicationId>> {
+        let snapshot = self.catalog.snapshot();
+        let (version, service) = snapshot.service(code).ok_or(AppError::NotFound)?;
+        if service.delivery.kind != DeliveryKind::Online {
+            return Err(AppError::NotFound);
+        }
+        if account.level < service.min_level {
+            return Err(AppError::field("level", "application-level-too-low"));
+        }
+        if !service.applicants.contains(&account.account_type) {
+            return Err(AppError::field("level", "application-not-for-you"));
+        }
+        let mut work = self.work().await?;
+        if service.one_open_application {
+            let finals: Vec<&str> = service
+                .workflow
+                .iter()
+                .flat_map(|w| &w.states)
+                .filter(|s| s.terminal)
+                .map(|s| s.id.as_str())
+                .collect();
+            if let Some(open) = store::open_for(&mut work, &account.id, code, &finals).await? {
+                return Ok(Err(open.id));
+            }
+        }
+        let mut prefilled = Answers::new();
+        for f in service
+            .form
+            .iter()
+            .flat_map(|f| &f.pages)
+            .flat_map(|p| &p.fields)
+        {
+            let value = match f.prefill {
+                Some(Prefill::GivenName) => Some(account.first_name.clone()),
+                Some(Prefill::Surname) => Some(account.last_name.clone()),
+                Some(Prefill::Phone) => account.phone.clone(),
+                Some(Prefill::Email) => account.email.clone(),
+                None => None,
+            };
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                prefilled.insert(f.id.clone(), Answer::One(v));
+            }
+        }
+        let now = self.clock.now();
+        let id = ApplicationId::new(format!("a-{}", self.random.token(12)));
+        store::insert(
+            &mut work,
+            &Application {
+                id: id.clone(),
+                arn: None,
+                user_id: account.id.clone(),
+                service: service.code.clone(),
+                version,
+                department: service.department.clone(),
+                office: None,
+                state: DRAFT.into(),
+                answers: serde_json::to_string(&prefilled).map_err(internal)?,
+                birth_date: None,
+                created_at: now,
+                updated_at: now,
+                submitted_at: None,
+            },
+        )
+        .await?;
+        self.audit(
+            &mut work,
+            actor,
+            Some(&account.id),
+            AuditAction::ApplicationStarted,
+            Outcome::Success,
+            Some(format!("{} {id}", service.code)),
+        )
+        .await?;
+        work.commit().await?;
+        Ok(Ok(id))
+    }
+
+    /// The page `page_id` of a draft, if it applies given the answers so far.
+    pub fn page<'a>(&self, loaded: &'a Loaded, page_id: &str) -> Option<&'a Page> {
+        let form = loaded.service.form.as_ref()?;
+        answers::pages(form, &loaded.answers, self.today())
+            .into_iter()
+            .find(|p| p.id == page_id)
+    }
+
+    /// The questions of `page` that apply now.
+    pub fn questions<'a>(
+        &self,
+        loaded: &Loaded,
+        page: &'a Page,
+    ) -> Vec<&'a ekdwar_domain::catalog::Field> {
+        answers::fields(page, &loaded.answers, self.today())
+    }
+
+    /// Where a draft continues: the first page with a required question unanswered, or the
+    /// check page.
+    pub fn resume(&self, loaded: &Loaded) -> Next {
+        match loaded
+            .service
+            .form
+            .as_ref()
+            .and_then(|f| answers::first_incomplete(f, &loaded.answers, self.today()))
+        {
+            Some(p) => Next::Page(p.id.clone()),
+            None => Next::Check,
+        }
+    }
+
+    /// The pages that apply now, in order.
+    pub fn pages<'a>(&self, loaded: &'a Loaded) -> Vec<&'a Page> {
+        loaded
+            .service
+            .form
+            .as_ref()
+            .map(|f| answers::pages(f, &loaded.answers, self.today()))
+            .unwrap_or_default()
+    }
+
+    /// The fees due for the answers so far: (label, amount in minor units, currency, at the
+    /// centre).
+    pub fn fees<'a>(&self, loaded: &'a Loaded) -> Vec<&'a ekdwar_domain::catalog::Fee> {
+        answers::fees(&loaded.service.fees, &loaded.answers, self.today())
+    }
+
+    /// Saves one page of a draft. Its answers are checked; on errors nothing is saved and the
+    /// errors name each question.
+    pub async fn save_page(
+        &self,
+        owner: &UserId,
+        id: &ApplicationId,
+        page_id: &str,
+        typed: &BTreeMap<String, Typed>,
+        lang: &Lang,
+    ) -> AppResult<Next> {
+        let loaded = self.get(owner, id).await?;
+        if !loaded.is_draft() {
+            return Err(AppError::field("form", "application-not-draft"));
+        }
+        let page = self.page(&loaded, page_id).ok_or(AppError::NotFound)?;
+        let offices = self.offices(&loaded.service);
+        let office_codes: Vec<&str> = offices.iter().map(|(c, _)| c.as_str()).collect();
+        let regions = self.regions_for(Some(lang));
+        let ctx = Context {
+            today: self.today(),
+            regions: &regions,
+            offices: &office_codes,
+        };
+        let accepted =
+            answers::check_page(page, typed, &loaded.answers, &ctx).map_err(|refusals| {
+                AppError::Form(
+                    refusals
+                        .into_iter()
+                        .map(|r| {
+                            let mut e = FieldError::new(r.field.clone(), r.code);
+                            if r.code == "form-pattern"
+                                && let Some(m) = page
+                                    .fields
+                                    .iter()
+                                    .find(|f| f.id == r.field)
+                                    .and_then(|f| f.pattern_message.as_ref())
+                            {
+                                e = e.arg("message", m.get(&lang.tag(), "en"));
+                            }
+                            for (k, v) in r.args {
+                                e = e.arg(k, v);
+                            }
+                            e
+                        })
+                        .collect(),
+                )
+            })?;
+        let mut all = loaded.answers.clone();
+        for f in &page.fields {
+            all.remove(&f.id);
+        }
+        all.extend(accepted);
+        let json = serde_json::to_string(&all).map_err(internal)?;
+        let mut work = self.work().await?;
+        if !store::save_draft(&mut work, id, owner, &json, self.clock.now()).await? {
+            return Err(AppError::field("form", "application-not-draft"));
+        }
+        work.commit().await?;
+        let today = self.today();
+        let form = loaded.service.form.as_ref().ok_or(AppError::NotFound)?;
+        let pages = answers::pages(form, &all, today);
+        let at = pages.iter().position(|p| p.id == page_id);
+        let next = at
+            .and_then(|i| pages.get(i + 1))
+            .map(|p| Next::Page(p.id.clone()));
+        // After the last page, or when changing one answer from the check page, any page still
+        // incomplete comes first.
+        Ok(match answers::first_incomplete(form, &all, today) {
+            Some(p) if next.is_none() => Next::Page(p.id.clone()),
+            _ => next.unwrap_or(Next::Check),
+        })
+    }
+
+    /// Submits a draft: every page that applies must be complete and the declaration made. It
+    /// gets its reference number and enters the workflow; the applicant is told.
+    pub async fn submit(
+        &self,
+        account: &AccountView,
+        id: &ApplicationId,
+        declared: bool,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<Arn> {
+        let loaded = self.get(&account.id, id).await?;
+        if !loaded.is_draft() {
+            return Err(AppError::field("declaration", "application-not-draft"));
+        }
+        let form = loaded.service.form.as_ref().ok_or(AppError::NotFound)?;
+        let today = self.today();
+        if let Some(p) = answers::first_incomplete(form, &loaded.answers, today) {
+            return Err(AppError::Form(vec![
+                FieldError::new("declaration", "application-incomplete").arg("page", p.id.clone()),
+            ]));
+        }
+        if !declared {
+            return Err(AppError::field(
+                "declaration",
+                "application-declaration-required",
+            ));
+        }
+        let workflow = loaded.service.workflow.as_ref().ok_or(AppError::NotFound)?;
+        let start = workflow.states.first().ok_or(AppError::NotFound)?;
+        let kept = answers::applicable(form, &loaded.answers, today);
+        let office = form
+            .pages
+            .iter()
+            .flat_map(|p| &p.fields)
+            .find(|f| f.kind == FieldKind::Office)
+            .and_then(|f| kept.get(&f.id))
+            .and_then(Answer::one)
+            .map(str::to_string);
+        let birth_date = kept
+            .get("date_of_birth")
+            .and_then(Answer::one)
+            .map(str::to_string);
+        let year = jiff::Timestamp::from_millisecond(self.clock.now().millis())
+            .map(|t| t.to_zoned(self.time_zone.clone()).year())
+            .unwrap_or(2026);
+        let arn = Arn::generate(year, |n| self.random.below(n));
+        let now = self.clock.now();
+        let json = serde_json::to_string(&kept).map_err(internal)?;
+        let mut work = self.work().await?;
+        let submitted = store::submit(
+            &mut work,
+            id,
+            &account.id,
+            &Submission {
+                arn: arn.as_str(),
+                state: &start.id,
+                answers: &json,
+                office: office.as_deref(),
+                birth_date: birth_date.as_deref(),
+                at: now,
+            },
+        )
+        .await?;
+        if !submitted {
+            return Err(AppError::field("declaration", "application-not-draft"));
+        }
+        store::append_event(
+            &mut work,
+            id,
+            &Event {
+                at: now,
+                actor_id: Some(account.id.to_string()),
+                role: "applicant".into(),
+                action: "submit".into(),
+                from_state: Some(DRAFT.into()),
+                to_state: start.id.clone(),
+                comment: None,
+            },
+        )
+        .await?;
+        self.audit(
+            &mut work,
+            actor,
+            Some(&account.id),
+            AuditAction::ApplicationSubmitted,
+            Outcome::Success,
+            Some(format!("{} {}", loaded.service.code, arn.as_str())),
+        )
+        .await?;
+        let name = loaded.service.name.get(&lang.tag(), "en").to_string();
+        self.tell(
+            &mut work,
+            account,
+            lang,
+            "application-submitted",
+            &arn,
+            &name,
+            start.label.get(&lang.tag(), "en"),
+        )
+        .await?;
+        work.commit().await?;
+        Ok(arn)
+    }
+
+    /// Tells the applicant, on each contact they have, in their language.
+    #[allow(clippy::too_many_arguments)]
+    async fn tell(
+        &self,
+        work: &mut crate::core::Work<'_>,
+        account: &AccountView,
+        lang: &Lang,
+        kind: &'static str,
+        arn: &Arn,
+        service: &str,
+        state: &str,
+    ) -> AppResult<()> {
+        let lang = account
+            .language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or_else(|| lang.clone());
+        let contacts: Vec<Contact> = account
+            .phone
+            .iter()
+            .map(|p| Contact::Phone(Phone::from_trusted(p.clone())))
+            .chain(
+                account
+                    .email
+                    .iter()
+                    .map(|e| Contact::Email(Email::from_trusted(e.clone()))),
+            )
+            .collect();
+        for to in &contacts {
+            self.enqueue(
+                work,
+                Outgoing {
+                    kind,
+                    to,
+                    lang: &lang,
+                    args: vec![
+                        ("arn", arn.to_string()),
+                        ("service", service.to_string()),
+                        ("state", state.to_string()),
+                    ],
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The applicant withdraws an application before a decision.
+    pub async fn withdraw(
+        &self,
+        account: &AccountView,
+        id: &ApplicationId,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let loaded = self.get(&account.id, id).await?;
+        let action = loaded
+            .applicant_actions()
+            .into_iter()
+            .find(|a| a.kind == ActionKind::Withdraw)
+            .cloned()
+            .ok_or_else(|| AppError::field("form", "application-cannot-withdraw"))?;
+        let now = self.clock.now();
+        let mut work = self.work().await?;
+        if !store::transition(&mut work, id, &loaded.state, &action.to, now).await? {
+            return Err(AppError::field("form", "application-changed"));
+        }
+        store::append_event(
+            &mut work,
+            id,
+            &Event {
+                at: now,
+                actor_id: Some(account.id.to_string()),
+                role: "applicant".into(),
+                action: action.id.clone(),
+                from_state: Some(loaded.state.clone()),
+                to_state: action.to.clone(),
+                comment: None,
+            },
+        )
+        .await?;
+        self.audit(
+            &mut work,
+            actor,
+            Some(&account.id),
+            AuditAction::ApplicationWithdrawn,
+            Outcome::Success,
+            loaded.arn.as_ref().map(|a| a.as_str().to_string()),
+        )
+        .await?;
+        if let Some(arn) = &loaded.arn {
+            let to_label = loaded
+                .service
+                .workflow
+                .as_ref()
+                .and_then(|w| w.states.iter().find(|s| s.id == action.to))
+                .map(|s| s.label.get(&lang.tag(), "en").to_string())
+                .unwrap_or_default();
+            let name = loaded.service.name.get(&lang.tag(), "en").to_string();
+            self.tell(
+                &mut work,
+                account,
+                lang,
+                "application-changed",
+                arn,
+                &name,
+                &to_label,
+            )
+            .await?;
+        }
+        work.commit().await?;
+        Ok(())
+    }
+
+    /// Discards a draft.
+    pub async fn discard(&self, owner: &UserId, id: &ApplicationId) -> AppResult<()> {
+        let mut work = self.work().await?;
+        if !store::delete_draft(&mut work, id, owner).await? {
+            return Err(AppError::NotFound);
+        }
+        work.commit().await
+    }
+
+    /// An application's history, oldest first.
+    pub async fn history(&self, owner: &UserId, id: &ApplicationId) -> AppResult<Vec<Step>> {
+        let mut conn = self.store.read().await?;
+        store::owned(&mut conn, id, owner)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(store::events(&mut conn, id)
+            .await?
+            .into_iter()
+            .map(|e| Step {
+                at: e.at,
+                by_applicant: e.role == "applicant",
+                action: e.action,
+                to_state: e.to_state,
+                comment: e.comment,
+            })
+            .collect())
+    }
+}

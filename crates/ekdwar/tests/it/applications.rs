@@ -1,0 +1,387 @@
+//! Applying for a service over HTTP, as a browser without scripts does: start from the service,
+//! fill each page (errors keep what was typed), leave and resume, check, declare, submit, get
+//! an ARN, be told, withdraw. Only the owner ever sees an application.
+
+use ekdwar_domain::catalog::Arn;
+
+use crate::accounts::PASSWORD;
+use crate::catalog::import_demo;
+use crate::support::{Page, TestApp, backends, browser};
+
+async fn logged_in(t: &TestApp, client: &reqwest::Client, portal_id: &str) {
+    let form = Page::read(client.get(t.url("/login")).send().await.unwrap())
+        .await
+        .unwrap();
+    let page = t
+        .post_with(
+            client,
+            &form,
+            "/login",
+            &[("identifier", portal_id), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+}
+
+fn path_of(page: &Page) -> String {
+    let url = url::Url::parse(&page.url).unwrap();
+    url.path().to_string()
+}
+
+#[tokio::test]
+async fn a_citizen_applies_for_a_passport_and_follows_it() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_user("ravi.m", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let asha = browser();
+        logged_in(&t, &asha, "asha.k").await;
+        let service = Page::read(
+            asha.get(t.url("/services/passport-fresh"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(service.text().contains("Start your application"));
+        let first = t
+            .post_with(&asha, &service, "/services/passport-fresh/apply", &[])
+            .await;
+        let path = path_of(&first);
+        assert!(path.ends_with("/pages/applicant"), "{path}");
+        let base = path.trim_end_matches("/pages/applicant").to_string();
+        // What the profile knows is filled in already.
+        assert_eq!(first.field("given_name").as_deref(), Some("Test"));
+
+        // Errors: each named next to its question, and nothing typed is lost.
+        let page = t
+            .post_with(
+                &asha,
+                &first,
+                &format!("{base}/pages/applicant"),
+                &[
+                    ("given_name", "Asha"),
+                    ("surname", "Kumari"),
+                    ("date_of_birth", "31-02-1990"),
+                    ("place_of_birth", ""),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 400);
+        let text = page.text();
+        assert!(text.contains("Enter a real date"), "{text}");
+        assert!(text.contains("Answer this question"), "{text}");
+        assert_eq!(page.field("surname").as_deref(), Some("Kumari"));
+        assert_eq!(page.field("date_of_birth").as_deref(), Some("31-02-1990"));
+
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/applicant"),
+                &[
+                    ("given_name", "Asha"),
+                    ("surname", "Kumari"),
+                    ("date_of_birth", "14-08-1995"),
+                    ("place_of_birth", "Jaipur"),
+                ],
+            )
+            .await;
+        assert!(
+            path_of(&page).ends_with("/pages/passport-type"),
+            "{}",
+            page.url
+        );
+        // An adult is asked for the booklet; the minors' page is skipped later.
+        assert!(page.asks_for("booklet"));
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/passport-type"),
+                &[("scheme", "tatkaal"), ("booklet", "36")],
+            )
+            .await;
+        assert!(path_of(&page).ends_with("/pages/family"), "{}", page.url);
+
+        // She leaves; "My applications" has the draft, and resuming goes where she stopped.
+        let mine = Page::read(asha.get(t.url("/applications")).send().await.unwrap())
+            .await
+            .unwrap();
+        assert!(mine.text().contains("Draft"), "{}", mine.text());
+        let resumed = Page::read(
+            asha.get(t.url(&format!("{base}/check")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(path_of(&resumed).ends_with("/pages/family"));
+
+        // A repeating group: one member, then another with "add another".
+        let page = t
+            .post_with(
+                &asha,
+                &resumed,
+                &format!("{base}/pages/family"),
+                &[
+                    ("family.0.name", "Sunita Kumari"),
+                    ("family.0.relation", "parent"),
+                    ("family.0.phone", ""),
+                    ("more", "family"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.field("family.0.name").as_deref(),
+            Some("Sunita Kumari")
+        );
+        assert!(page.asks_for("family.1.name"));
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/family"),
+                &[
+                    ("family.0.name", "Sunita Kumari"),
+                    ("family.0.relation", "parent"),
+                    ("family.1.name", "Vikram"),
+                    ("family.1.relation", "uncle"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 400);
+        assert!(page.text().contains("Choose one of the options"));
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/family"),
+                &[
+                    ("family.0.name", "Sunita Kumari"),
+                    ("family.0.relation", "parent"),
+                    ("family.1.name", "Vikram Kumar"),
+                    ("family.1.relation", "sibling"),
+                ],
+            )
+            .await;
+        assert!(path_of(&page).ends_with("/pages/contact"), "{}", page.url);
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/contact"),
+                &[
+                    ("phone", "98123 45678"),
+                    ("email", ""),
+                    ("address", "12 Malviya Nagar\nJaipur"),
+                    ("pincode", "012345"),
+                ],
+            )
+            .await;
+        assert!(page.text().contains("6-digit PIN code"));
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/contact"),
+                &[
+                    ("phone", "98123 45678"),
+                    ("email", ""),
+                    ("address", "12 Malviya Nagar\nJaipur"),
+                    ("pincode", "302017"),
+                ],
+            )
+            .await;
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/office"),
+                &[("office", "rpo-jaipur")],
+            )
+            .await;
+        assert!(path_of(&page).ends_with("/check"), "{}", page.url);
+        let text = page.text();
+        for expected in [
+            "Asha",
+            "14-08-1995",
+            "Tatkaal",
+            "Regional Passport Office, Jaipur",
+            "Sunita Kumari, Parent",
+            "₹1,500",
+            "₹2,000",
+        ] {
+            assert!(text.contains(expected), "{expected} missing: {text}");
+        }
+        // The declaration is required.
+        let refused = t
+            .post_with(&asha, &page, &format!("{base}/submit"), &[])
+            .await;
+        assert_eq!(refused.status, 400);
+        assert!(refused.text().contains("Tick the declaration"));
+        let done = t
+            .post_with(
+                &asha,
+                &refused,
+                &format!("{base}/submit"),
+                &[("declaration", "yes")],
+            )
+            .await;
+        assert_eq!(done.status, 200);
+        let text = done.text();
+        assert!(text.contains("Your application is submitted"), "{text}");
+        let arn_text = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(4)
+            .find(|w| w[0].starts_with("EK") && w[0].len() == 4)
+            .map(|w| w.join(" "))
+            .expect("an ARN on the page");
+        let arn = Arn::parse(&arn_text).expect("a valid ARN");
+        // Told by SMS, with the ARN.
+        let account = t.account("asha.k").await;
+        let sms = t.last_message(account.phone.as_deref().unwrap()).await;
+        assert!(
+            sms.contains(arn.as_str()) || sms.contains(&arn.to_string()),
+            "{sms}"
+        );
+        // Submitted: no more editing online.
+        let again = Page::read(
+            asha.get(t.url(&format!("{base}/pages/applicant")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(path_of(&again), base);
+        // One open application at a time: starting again leads to this one.
+        let service = Page::read(
+            asha.get(t.url("/services/passport-fresh"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let second = t
+            .post_with(&asha, &service, "/services/passport-fresh/apply", &[])
+            .await;
+        assert_eq!(path_of(&second), base);
+        assert!(second.text().contains("already have an open application"));
+
+        // Nobody else sees it: another citizen and a visitor get nothing.
+        let ravi = browser();
+        logged_in(&t, &ravi, "ravi.m").await;
+        for p in [
+            base.clone(),
+            format!("{base}/check"),
+            format!("{base}/pages/applicant"),
+        ] {
+            let r = ravi.get(t.url(&p)).send().await.unwrap();
+            assert_eq!(r.status(), 404, "{p}");
+        }
+        let mine = Page::read(ravi.get(t.url("/applications")).send().await.unwrap())
+            .await
+            .unwrap();
+        assert!(!mine.text().contains("Fresh passport"));
+        let visitor = browser();
+        let r = visitor.get(t.url(&base)).send().await.unwrap();
+        assert!(r.url().path().starts_with("/login"), "{}", r.url());
+
+        // She withdraws it; the history shows both steps.
+        let page = Page::read(asha.get(t.url(&base)).send().await.unwrap())
+            .await
+            .unwrap();
+        let page = t
+            .post_with(&asha, &page, &format!("{base}/withdraw"), &[])
+            .await;
+        let text = page.text();
+        assert!(text.contains("Withdrawn"), "{text}");
+        assert!(text.contains("Submitted"), "{text}");
+        assert!(!page.body.contains("/withdraw\""));
+    }
+}
+
+#[tokio::test]
+async fn a_minor_gets_the_parents_page_and_the_minors_fee() {
+    let t = TestApp::builder("sqlite")
+        .with_user("meena.p", PASSWORD)
+        .start()
+        .await;
+    import_demo(&t).await;
+    let c = browser();
+    logged_in(&t, &c, "meena.p").await;
+    let service = Page::read(
+        c.get(t.url("/services/passport-fresh"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let first = t
+        .post_with(&c, &service, "/services/passport-fresh/apply", &[])
+        .await;
+    let base = path_of(&first)
+        .trim_end_matches("/pages/applicant")
+        .to_string();
+    // Ten years old today (the test clock's date).
+    let today = jiff::Timestamp::from_millisecond(t.app.clock().now().millis())
+        .unwrap()
+        .to_zoned(t.app.time_zone().clone())
+        .date();
+    let born = today.checked_sub(jiff::Span::new().years(10)).unwrap();
+    let page = t
+        .post_with(
+            &c,
+            &first,
+            &format!("{base}/pages/applicant"),
+            &[
+                ("given_name", "Chotu"),
+                ("surname", "Kumar"),
+                ("date_of_birth", &born.to_string()),
+                ("place_of_birth", "Kota"),
+            ],
+        )
+        .await;
+    // No booklet question for a minor.
+    assert!(!page.asks_for("booklet"), "{}", page.text());
+    let page = t
+        .post_with(
+            &c,
+            &page,
+            &format!("{base}/pages/passport-type"),
+            &[("scheme", "normal")],
+        )
+        .await;
+    assert!(path_of(&page).ends_with("/pages/parents"), "{}", page.url);
+    let check = Page::read(c.get(t.url(&format!("{base}/check"))).send().await.unwrap())
+        .await
+        .unwrap();
+    // Still incomplete: sent to the parents' page.
+    assert!(path_of(&check).ends_with("/pages/parents"));
+    let loaded = t
+        .app
+        .applications
+        .get(
+            &t.account("meena.p").await.id,
+            &ekdwar_domain::ApplicationId::new(base.trim_start_matches("/applications/")),
+        )
+        .await
+        .unwrap();
+    let fees: Vec<u64> = t
+        .app
+        .applications
+        .fees(&loaded)
+        .iter()
+        .map(|f| f.amount)
+        .collect();
+    assert_eq!(fees, [100_000], "the minors' fee only");
+}

@@ -1,0 +1,301 @@
+//! Applications and their history. A draft changes freely (only its owner's); after
+//! submission every change of state is one conditional update from the state the actor saw,
+//! so two officers acting at once cannot both move it, and each step is appended to its
+//! history in the same transaction.
+
+use ekdwar_domain::{ApplicationId, Timestamp, UserId};
+
+use crate::{Conn, Result, int, opt_int, opt_text, sql, text};
+
+/// The state of an application not yet submitted.
+pub const DRAFT: &str = "draft";
+
+/// An application.
+#[derive(Debug, Clone)]
+pub struct Application {
+    /// Its id (in addresses).
+    pub id: ApplicationId,
+    /// Its reference number, once submitted.
+    pub arn: Option<String>,
+    /// The applicant.
+    pub user_id: UserId,
+    /// The service's code.
+    pub service: String,
+    /// The version of the service's definition it follows.
+    pub version: i64,
+    /// The service's department.
+    pub department: String,
+    /// The office chosen, if the form asks for one.
+    pub office: Option<String>,
+    /// `draft`, or a state of the service's workflow.
+    pub state: String,
+    /// The answers, as JSON.
+    pub answers: String,
+    /// The applicant's date of birth as answered (for tracking without logging in).
+    pub birth_date: Option<String>,
+    /// When it was started.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// When it was submitted.
+    pub submitted_at: Option<Timestamp>,
+}
+
+/// One step in an application's history.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// When.
+    pub at: Timestamp,
+    /// Who (a user id), if a person.
+    pub actor_id: Option<String>,
+    /// In what role: `applicant`, or a staff role.
+    pub role: String,
+    /// The workflow's action (`submit`, `approve`…).
+    pub action: String,
+    /// The state before.
+    pub from_state: Option<String>,
+    /// The state after.
+    pub to_state: String,
+    /// What the actor wrote.
+    pub comment: Option<String>,
+}
+
+const COLUMNS: &str = "id, arn, user_id, service, version, department, office, state, answers, \
+    birth_date, created_at, updated_at, submitted_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
+    Ok(Application {
+        id: ApplicationId::new(text(row, "id")?),
+        arn: opt_text(row, "arn")?,
+        user_id: UserId::new(text(row, "user_id")?),
+        service: text(row, "service")?,
+        version: int(row, "version")?,
+        department: text(row, "department")?,
+        office: opt_text(row, "office")?,
+        state: text(row, "state")?,
+        answers: text(row, "answers")?,
+        birth_date: opt_text(row, "birth_date")?,
+        created_at: Timestamp::from_millis(int(row, "created_at")?),
+        updated_at: Timestamp::from_millis(int(row, "updated_at")?),
+        submitted_at: opt_int(row, "submitted_at")?.map(Timestamp::from_millis),
+    })
+}
+
+/// Writes a new draft.
+pub async fn insert(conn: &mut Conn, a: &Application) -> Result<()> {
+    sqlx::query(sql!(
+        "INSERT INTO applications ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))
+    .bind(a.id.as_str())
+    .bind(a.arn.clone())
+    .bind(a.user_id.as_str())
+    .bind(&a.service)
+    .bind(a.version)
+    .bind(&a.department)
+    .bind(a.office.clone())
+    .bind(&a.state)
+    .bind(&a.answers)
+    .bind(a.birth_date.clone())
+    .bind(a.created_at.millis())
+    .bind(a.updated_at.millis())
+    .bind(a.submitted_at.map(|t| t.millis()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The application with this id, if it belongs to `owner`.
+pub async fn owned(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    owner: &UserId,
+) -> Result<Option<Application>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id.as_str())
+    .bind(owner.as_str())
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// A person's applications, the most recently changed first.
+pub async fn of_user(conn: &mut Conn, owner: &UserId, limit: i64) -> Result<Vec<Application>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE user_id = $1 \
+         ORDER BY updated_at DESC, id LIMIT $2"
+    ))
+    .bind(owner.as_str())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// An open (submitted, not final) or draft application of `owner` for `service`, other than
+/// `except`: for services that allow one at a time.
+pub async fn open_for(
+    conn: &mut Conn,
+    owner: &UserId,
+    service: &str,
+    finals: &[&str],
+) -> Result<Option<Application>> {
+    let mut found = sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE user_id = $1 AND service = $2 \
+         ORDER BY updated_at DESC"
+    ))
+    .bind(owner.as_str())
+    .bind(service)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect::<Result<Vec<_>>>()?;
+    found.retain(|a| !finals.contains(&a.state.as_str()));
+    Ok(found.into_iter().next())
+}
+
+/// Saves a draft's answers; false if it is no longer a draft of `owner`.
+pub async fn save_draft(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    owner: &UserId,
+    answers: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE applications SET answers = $1, updated_at = $2 \
+         WHERE id = $3 AND user_id = $4 AND state = 'draft'",
+    )
+    .bind(answers)
+    .bind(at.millis())
+    .bind(id.as_str())
+    .bind(owner.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What submission writes.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    /// The reference number.
+    pub arn: &'a str,
+    /// The workflow's first state.
+    pub state: &'a str,
+    /// The answers that apply, as JSON.
+    pub answers: &'a str,
+    /// The office chosen.
+    pub office: Option<&'a str>,
+    /// The date of birth answered.
+    pub birth_date: Option<&'a str>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Submits a draft of `owner`; false if it is not (or no longer) one.
+pub async fn submit(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    owner: &UserId,
+    s: &Submission<'_>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE applications SET arn = $1, state = $2, answers = $3, office = $4, \
+         birth_date = $5, submitted_at = $6, updated_at = $6 \
+         WHERE id = $7 AND user_id = $8 AND state = 'draft'",
+    )
+    .bind(s.arn)
+    .bind(s.state)
+    .bind(s.answers)
+    .bind(s.office)
+    .bind(s.birth_date)
+    .bind(s.at.millis())
+    .bind(id.as_str())
+    .bind(owner.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves an application from `from` to `to`; false if it was not in `from` (someone acted
+/// first).
+pub async fn transition(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    from: &str,
+    to: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+    )
+    .bind(to)
+    .bind(at.millis())
+    .bind(id.as_str())
+    .bind(from)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a draft of `owner`; false if it is not one.
+pub async fn delete_draft(conn: &mut Conn, id: &ApplicationId, owner: &UserId) -> Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM applications WHERE id = $1 AND user_id = $2 AND state = 'draft'")
+            .bind(id.as_str())
+            .bind(owner.as_str())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Appends a step to an application's history.
+pub async fn append_event(conn: &mut Conn, id: &ApplicationId, e: &Event) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO application_events \
+         (application_id, at, actor_id, role, action, from_state, to_state, comment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id.as_str())
+    .bind(e.at.millis())
+    .bind(e.actor_id.clone())
+    .bind(&e.role)
+    .bind(&e.action)
+    .bind(e.from_state.clone())
+    .bind(&e.to_state)
+    .bind(e.comment.clone())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An application's history, oldest first.
+pub async fn events(conn: &mut Conn, id: &ApplicationId) -> Result<Vec<Event>> {
+    sqlx::query(
+        "SELECT at, actor_id, role, action, from_state, to_state, comment \
+         FROM application_events WHERE application_id = $1 ORDER BY id",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Event {
+            at: Timestamp::from_millis(int(row, "at")?),
+            actor_id: opt_text(row, "actor_id")?,
+            role: text(row, "role")?,
+            action: text(row, "action")?,
+            from_state: opt_text(row, "from_state")?,
+            to_state: text(row, "to_state")?,
+            comment: opt_text(row, "comment")?,
+        })
+    })
+    .collect()
+}

@@ -1,0 +1,626 @@
+//! The applicant's pages: start an application from a service, fill it one page at a time
+//! (each page saved), check the answers, declare and submit, then follow it in "My
+//! applications".
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ekdwar_app::App;
+use ekdwar_app::applications::{Loaded, Next, Step};
+use ekdwar_app::error::AppError;
+use ekdwar_domain::ApplicationId;
+use ekdwar_domain::catalog::answers::{Answer, Typed};
+use ekdwar_domain::catalog::{Field, FieldKind, Page, Texts};
+
+use crate::ctx::{Ctx, Me};
+use crate::error::{Errors, WebError};
+use crate::identity::render;
+
+/// The applicant's pages.
+pub fn routes() -> axum::Router<App> {
+    axum::Router::new()
+        .route("/services/{code}/apply", post(start))
+        .route("/applications", get(mine))
+        .route("/applications/{id}", get(show))
+        .route("/applications/{id}/pages/{page}", get(page).post(save_page))
+        .route("/applications/{id}/check", get(check))
+        .route("/applications/{id}/submit", post(submit))
+        .route("/applications/{id}/withdraw", post(withdraw))
+        .route("/applications/{id}/discard", post(discard))
+}
+
+fn app_id(id: &str) -> Result<ApplicationId, WebError> {
+    let ok = id.len() <= 40
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| ApplicationId::new(id))
+        .ok_or(WebError(AppError::NotFound))
+}
+
+fn go(next: &Next, id: &ApplicationId) -> Redirect {
+    match next {
+        Next::Page(p) => Redirect::to(&format!("/applications/{id}/pages/{p}")),
+        Next::Check => Redirect::to(&format!("/applications/{id}/check")),
+    }
+}
+
+async fn start(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(code): Path<String>,
+) -> Result<Response, WebError> {
+    match app.applications.start(&me.account, &code, &c.actor).await? {
+        Ok(id) => {
+            let loaded = app.applications.get(me.user_id(), &id).await?;
+            let first = app
+                .applications
+                .pages(&loaded)
+                .first()
+                .map_or(Next::Check, |p| Next::Page(p.id.clone()));
+            Ok(go(&first, &id).into_response())
+        }
+        // One open application at a time: go to the one there is.
+        Err(open) => Ok(Redirect::to(&format!(
+            "/applications/{open}?notice=notice-application-open"
+        ))
+        .into_response()),
+    }
+}
+
+/// One question as the page shows it: its definition, its current value(s), its error.
+pub struct Question<'a> {
+    pub field: &'a Field,
+    /// The name of the input (for group items, `group.index.question`).
+    pub name: String,
+    pub value: String,
+    /// Ticked choices (checkbox).
+    pub ticked: Vec<String>,
+    /// Group items: each item's questions.
+    pub items: Vec<Vec<Question<'a>>>,
+}
+
+#[derive(Template)]
+#[template(path = "application_page.html")]
+struct FormPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    loaded: &'a Loaded,
+    page: &'a Page,
+    questions: Vec<Question<'a>>,
+    offices: Vec<(String, Texts)>,
+    /// "Page 2 of 5".
+    number: usize,
+    total: usize,
+    back: Option<String>,
+}
+
+impl FormPage<'_> {
+    fn kind(&self, q: &Question<'_>) -> &'static str {
+        q.field.kind.as_str()
+    }
+
+    fn is(&self, q: &Question<'_>, kind: &str) -> bool {
+        q.field.kind.as_str() == kind
+    }
+
+    fn input_type(&self, q: &Question<'_>) -> &'static str {
+        match q.field.kind {
+            FieldKind::Number => "text",
+            FieldKind::Date => "date",
+            FieldKind::Phone => "tel",
+            FieldKind::Email => "email",
+            _ => "text",
+        }
+    }
+
+    fn input_mode(&self, q: &Question<'_>) -> &'static str {
+        match q.field.kind {
+            FieldKind::Number | FieldKind::Pincode => "numeric",
+            FieldKind::Phone => "tel",
+            FieldKind::Email => "email",
+            _ => "text",
+        }
+    }
+
+    fn autocomplete(&self, q: &Question<'_>) -> &'static str {
+        use ekdwar_domain::catalog::Prefill as P;
+        match (q.field.prefill, q.field.kind) {
+            (Some(P::GivenName), _) => "given-name",
+            (Some(P::Surname), _) => "family-name",
+            (_, FieldKind::Phone) => "tel",
+            (_, FieldKind::Email) => "email",
+            (_, FieldKind::Pincode) => "postal-code",
+            (_, FieldKind::Address) => "street-address",
+            (_, FieldKind::Date) if q.field.id.contains("birth") => "bday",
+            _ => "off",
+        }
+    }
+
+    fn is_ticked(&self, q: &Question<'_>, value: &str) -> bool {
+        q.ticked.iter().any(|t| t == value)
+    }
+
+    fn can_add(&self, q: &Question<'_>) -> bool {
+        q.field.max_items.is_none_or(|m| q.items.len() < m as usize)
+    }
+}
+
+fn questions<'a>(
+    fields: Vec<&'a Field>,
+    answers: &ekdwar_domain::catalog::answers::Answers,
+    typed: Option<&BTreeMap<String, Typed>>,
+    extra_row: bool,
+) -> Vec<Question<'a>> {
+    fields
+        .into_iter()
+        .map(|f| {
+            let typed_one = typed.and_then(|t| t.get(&f.id));
+            let (value, ticked, items) = match (typed_one, answers.get(&f.id)) {
+                (Some(Typed::One(v)), _) => (v.clone(), Vec::new(), Vec::new()),
+                (Some(Typed::Many(v)), _) => (String::new(), v.clone(), Vec::new()),
+                (Some(Typed::Items(v)), _) => (String::new(), Vec::new(), v.clone()),
+                (Some(Typed::Missing), _) => Default::default(),
+                (None, Some(Answer::One(v))) => (v.clone(), Vec::new(), Vec::new()),
+                (None, Some(Answer::Many(v))) => (String::new(), v.clone(), Vec::new()),
+                (None, Some(Answer::Items(v))) => (String::new(), Vec::new(), v.clone()),
+                (None, None) => Default::default(),
+            };
+            let mut rows = items;
+            if f.kind == FieldKind::Group {
+                let min = f.min_items.unwrap_or(1).max(1) as usize;
+                let max = f.max_items.map_or(usize::MAX, |m| m as usize);
+                while rows.len() < min || (extra_row && rows.len() < max) {
+                    rows.push(BTreeMap::new());
+                    if rows.len() >= min && extra_row {
+                        break;
+                    }
+                }
+            }
+            let items = rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    f.fields
+                        .iter()
+                        .map(|sub| Question {
+                            field: sub,
+                            name: format!("{}.{}.{}", f.id, i, sub.id),
+                            value: row.get(&sub.id).cloned().unwrap_or_default(),
+                            ticked: Vec::new(),
+                            items: Vec::new(),
+                        })
+                        .collect()
+                })
+                .collect();
+            Question {
+                field: f,
+                name: f.id.clone(),
+                value,
+                ticked,
+                items,
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_page(
+    app: &App,
+    c: &Ctx,
+    loaded: &Loaded,
+    page: &Page,
+    typed: Option<&BTreeMap<String, Typed>>,
+    errors: Errors,
+    extra_row: bool,
+) -> Response {
+    let pages = app.applications.pages(loaded);
+    let at = pages.iter().position(|p| p.id == page.id).unwrap_or(0);
+    let back = at
+        .checked_sub(1)
+        .and_then(|i| pages.get(i))
+        .map(|p| format!("/applications/{}/pages/{}", loaded.id, p.id));
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::BAD_REQUEST
+    };
+    let mut resp = render(&FormPage {
+        c,
+        errors,
+        loaded,
+        page,
+        questions: questions(
+            app.applications.questions(loaded, page),
+            &loaded.answers,
+            typed,
+            extra_row,
+        ),
+        offices: app.applications.offices(&loaded.service),
+        number: at + 1,
+        total: pages.len(),
+        back,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+async fn page(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((id, page_id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let loaded = app.applications.get(me.user_id(), &id).await?;
+    if !loaded.is_draft() {
+        return Ok(Redirect::to(&format!("/applications/{id}")).into_response());
+    }
+    let page = app
+        .applications
+        .page(&loaded, &page_id)
+        .ok_or(WebError(AppError::NotFound))?;
+    Ok(render_page(
+        &app,
+        &c,
+        &loaded,
+        page,
+        None,
+        Errors::default(),
+        false,
+    ))
+}
+
+/// The typed values of a page's form: single values, ticked boxes, and group items from
+/// names `group.index.question`.
+fn typed_of(fields: Vec<(String, String)>) -> BTreeMap<String, Typed> {
+    let mut out: BTreeMap<String, Typed> = BTreeMap::new();
+    let mut items: BTreeMap<String, BTreeMap<usize, BTreeMap<String, String>>> = BTreeMap::new();
+    for (k, v) in fields.into_iter().take(500) {
+        if k == "csrf" || k == "more" {
+            continue;
+        }
+        let parts: Vec<&str> = k.splitn(3, '.').collect();
+        if let [group, index, sub] = parts[..]
+            && let Ok(i) = index.parse::<usize>()
+            && i < 50
+        {
+            items
+                .entry(group.to_string())
+                .or_default()
+                .entry(i)
+                .or_default()
+                .insert(sub.to_string(), v);
+            continue;
+        }
+        match out.remove(&k) {
+            None => {
+                out.insert(k, Typed::One(v));
+            }
+            Some(Typed::One(first)) => {
+                out.insert(k, Typed::Many(vec![first, v]));
+            }
+            Some(Typed::Many(mut all)) => {
+                all.push(v);
+                out.insert(k, Typed::Many(all));
+            }
+            Some(other) => {
+                out.insert(k, other);
+            }
+        }
+    }
+    for (group, rows) in items {
+        out.insert(group, Typed::Items(rows.into_values().collect()));
+    }
+    out
+}
+
+async fn save_page(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((id, page_id)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let more = fields.iter().any(|(k, _)| k == "more");
+    let typed = typed_of(fields);
+    match app
+        .applications
+        .save_page(me.user_id(), &id, &page_id, &typed, &c.lang)
+        .await
+    {
+        Ok(next) if more => {
+            // "Add another": the page again, with a blank item.
+            let loaded = app.applications.get(me.user_id(), &id).await?;
+            let page = app
+                .applications
+                .page(&loaded, &page_id)
+                .ok_or(WebError(AppError::NotFound))?;
+            let _ = next;
+            Ok(render_page(
+                &app,
+                &c,
+                &loaded,
+                page,
+                None,
+                Errors::default(),
+                true,
+            ))
+        }
+        Ok(next) => Ok(go(&next, &id).into_response()),
+        Err(e) => {
+            let Some(errors) = Errors::from_app(&c, &e, "form") else {
+                return Err(WebError(e));
+            };
+            let loaded = app.applications.get(me.user_id(), &id).await?;
+            let page = app
+                .applications
+                .page(&loaded, &page_id)
+                .ok_or(WebError(AppError::NotFound))?;
+            Ok(render_page(
+                &app,
+                &c,
+                &loaded,
+                page,
+                Some(&typed),
+                errors,
+                false,
+            ))
+        }
+    }
+}
+
+/// An answer as the check page and the receipt show it.
+pub struct Shown {
+    pub label: String,
+    pub value: String,
+    pub page: String,
+}
+
+/// Every answer that applies, in the form's order, written for people.
+pub fn shown(app: &App, c: &Ctx, loaded: &Loaded) -> Vec<Shown> {
+    let offices = app.applications.offices(&loaded.service);
+    let mut out = Vec::new();
+    for page in app.applications.pages(loaded) {
+        for f in app.applications.questions(loaded, page) {
+            let value = match loaded.answers.get(&f.id) {
+                None => c.t("application-not-answered"),
+                Some(a) => written(c, f, a, &offices),
+            };
+            out.push(Shown {
+                label: c.text(&f.label).to_string(),
+                value,
+                page: page.id.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn written(c: &Ctx, f: &Field, a: &Answer, offices: &[(String, Texts)]) -> String {
+    let choice = |v: &str| {
+        f.options
+            .iter()
+            .find(|o| o.value == v)
+            .map(|o| c.text(&o.label).to_string())
+            .or_else(|| {
+                offices
+                    .iter()
+                    .find(|(code, _)| code == v)
+                    .map(|(_, n)| c.text(n).to_string())
+            })
+            .unwrap_or_else(|| v.to_string())
+    };
+    match a {
+        Answer::One(v) => match f.kind {
+            FieldKind::Select | FieldKind::Radio | FieldKind::Office => choice(v),
+            FieldKind::Phone => ekdwar_domain::Phone::from_trusted(v.clone()).formatted(),
+            // Day first, as people in India and Russia write dates.
+            FieldKind::Date => match v.parse::<jiff::civil::Date>() {
+                Ok(d) if c.lang.tag() == "ru" => d.strftime("%d.%m.%Y").to_string(),
+                Ok(d) => d.strftime("%d-%m-%Y").to_string(),
+                Err(_) => v.clone(),
+            },
+            _ => v.clone(),
+        },
+        Answer::Many(vs) => vs.iter().map(|v| choice(v)).collect::<Vec<_>>().join(", "),
+        Answer::Items(items) => items
+            .iter()
+            .map(|item| {
+                f.fields
+                    .iter()
+                    .filter_map(|sub| {
+                        item.get(&sub.id)
+                            .map(|v| written(c, sub, &Answer::One(v.clone()), offices))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "application_check.html")]
+struct CheckPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    loaded: &'a Loaded,
+    answers: Vec<Shown>,
+    fees: Vec<&'a ekdwar_domain::catalog::Fee>,
+}
+
+async fn check(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let loaded = app.applications.get(me.user_id(), &id).await?;
+    if !loaded.is_draft() {
+        return Ok(Redirect::to(&format!("/applications/{id}")).into_response());
+    }
+    if let Next::Page(p) = app.applications.resume(&loaded) {
+        return Ok(Redirect::to(&format!("/applications/{id}/pages/{p}")).into_response());
+    }
+    Ok(render(&CheckPage {
+        c: &c,
+        errors: Errors::default(),
+        answers: shown(&app, &c, &loaded),
+        fees: app.applications.fees(&loaded),
+        loaded: &loaded,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct SubmitForm {
+    #[serde(default)]
+    declaration: String,
+}
+
+async fn submit(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Form(f): Form<SubmitForm>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    match app
+        .applications
+        .submit(&me.account, &id, f.declaration == "yes", &c.lang, &c.actor)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/applications/{id}?notice=notice-application-submitted"
+        ))
+        .into_response()),
+        Err(e) => {
+            let Some(errors) = Errors::from_app(&c, &e, "declaration") else {
+                return Err(WebError(e));
+            };
+            let loaded = app.applications.get(me.user_id(), &id).await?;
+            let mut resp = render(&CheckPage {
+                c: &c,
+                errors,
+                answers: shown(&app, &c, &loaded),
+                fees: app.applications.fees(&loaded),
+                loaded: &loaded,
+            });
+            *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(resp)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "application.html")]
+struct ShowPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    loaded: &'a Loaded,
+    answers: Vec<Shown>,
+    fees: Vec<&'a ekdwar_domain::catalog::Fee>,
+    history: Vec<Step>,
+}
+
+impl ShowPage<'_> {
+    fn state_name(&self, state: &str) -> String {
+        if state == "draft" {
+            return self.c.t("application-draft");
+        }
+        self.loaded
+            .service
+            .workflow
+            .as_ref()
+            .and_then(|w| w.states.iter().find(|s| s.id == state))
+            .map(|s| self.c.text(&s.label).to_string())
+            .unwrap_or_else(|| state.to_string())
+    }
+
+    fn can_withdraw(&self) -> bool {
+        self.loaded
+            .applicant_actions()
+            .iter()
+            .any(|a| a.kind == ekdwar_domain::catalog::ActionKind::Withdraw)
+    }
+}
+
+async fn show(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let loaded = app.applications.get(me.user_id(), &id).await?;
+    let history = app.applications.history(me.user_id(), &id).await?;
+    Ok(render(&ShowPage {
+        c: &c,
+        errors: Errors::default(),
+        answers: shown(&app, &c, &loaded),
+        fees: app.applications.fees(&loaded),
+        loaded: &loaded,
+        history,
+    }))
+}
+
+async fn withdraw(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    app.applications
+        .withdraw(&me.account, &id, &c.lang, &c.actor)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/applications/{id}?notice=notice-application-withdrawn"
+    ))
+    .into_response())
+}
+
+async fn discard(
+    State(app): State<App>,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    app.applications.discard(me.user_id(), &id).await?;
+    Ok(Redirect::to("/applications?notice=notice-application-discarded").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "applications.html")]
+struct MinePage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    list: Vec<Loaded>,
+}
+
+impl MinePage<'_> {
+    fn state_name(&self, a: &Loaded) -> String {
+        match a.state_label() {
+            Some(t) => self.c.text(t).to_string(),
+            None => self.c.t("application-draft"),
+        }
+    }
+}
+
+async fn mine(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    let list = app.applications.mine(me.user_id()).await?;
+    Ok(render(&MinePage {
+        c: &c,
+        errors: Errors::default(),
+        list,
+    }))
+}
