@@ -155,6 +155,33 @@ async fn tour(lang: &'static str) {
     tour.visit("/account/security", "security").await;
     tour.visit("/account/level", "levels").await;
     tour.visit("/account/linked", "linked").await;
+    // An application: a form page, its error state, a group, the check page, the receipt.
+    tour.visit("/applications", "applications-none").await;
+    b.open("/services/police-clearance").await;
+    b.submit("form[action='/services/police-clearance/apply'] button")
+        .await;
+    tour.check("application-page").await;
+    b.fill("passport_number", "k12").await;
+    b.submit("form[action$='/pages/applicant'] button").await;
+    tour.check("application-page-errors").await;
+    b.eval("document.getElementById('date_of_birth').value = '1990-01-26'")
+        .await;
+    b.fill("passport_number", "K1234567").await;
+    b.submit("form[action$='/pages/applicant'] button").await;
+    b.choose("country", "AE").await;
+    b.click("#purpose").await;
+    b.submit("form[action$='/pages/destination'] button").await;
+    b.fill("address", "12 Malviya Nagar").await;
+    b.fill("pincode", "302017").await;
+    b.choose("office", "rpo-jaipur").await;
+    b.submit("form[action$='/pages/contact'] button").await;
+    tour.check("application-check").await;
+    b.submit("form[action$='/submit'] button").await;
+    tour.check("application-declaration-error").await;
+    b.click("#declaration").await;
+    b.submit("form[action$='/submit'] button").await;
+    tour.check("application-submitted").await;
+    tour.visit("/applications", "applications").await;
     tour.visit("/account/two-step", "two-step-setup").await;
     let key = ekdwar_domain::totp::TotpSecret::from_base32(&b.text_of("#totp-key").await)
         .expect("a typed key");
