@@ -299,3 +299,14 @@ pub async fn events(conn: &mut Conn, id: &ApplicationId) -> Result<Vec<Event>> {
     })
     .collect()
 }
+
+/// The submitted application with this reference number.
+pub async fn by_arn(conn: &mut Conn, arn: &str) -> Result<Option<Application>> {
+    sqlx::query(sql!("SELECT {COLUMNS} FROM applications WHERE arn = $1"))
+        .bind(arn)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}

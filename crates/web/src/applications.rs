@@ -624,3 +624,81 @@ async fn mine(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, We
         list,
     }))
 }
+
+#[derive(Template)]
+#[template(path = "track.html")]
+struct TrackPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    services: Vec<(String, Texts)>,
+    service: String,
+    arn: String,
+    birth_date: String,
+    challenge: Option<ekdwar_app::captcha::Challenge>,
+    found: Option<ekdwar_app::applications::Tracked>,
+}
+
+/// Tracking without logging in: the service, the file number and the date of birth.
+pub fn track_routes() -> axum::Router<App> {
+    axum::Router::new().route("/track", get(track_form).post(track))
+}
+
+async fn track_form(State(app): State<App>, c: Ctx) -> Response {
+    render(&TrackPage {
+        c: &c,
+        errors: Errors::default(),
+        services: app.applications.trackable(),
+        service: String::new(),
+        arn: String::new(),
+        birth_date: String::new(),
+        challenge: Some(app.applications.new_challenge()),
+        found: None,
+    })
+}
+
+#[derive(serde::Deserialize)]
+pub struct TrackForm {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    arn: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(flatten)]
+    challenge: crate::identity::ChallengeFields,
+}
+
+async fn track(
+    State(app): State<App>,
+    c: Ctx,
+    Form(f): Form<TrackForm>,
+) -> Result<Response, WebError> {
+    let result = app
+        .applications
+        .track(&f.service, &f.arn, &f.birth_date, &f.challenge.answer())
+        .await;
+    let (found, errors) = match result {
+        Ok(t) => (Some(t), Errors::default()),
+        Err(e) => match Errors::from_app(&c, &e, "arn") {
+            Some(errors) => (None, errors),
+            None => return Err(WebError(e)),
+        },
+    };
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::BAD_REQUEST
+    };
+    let mut resp = render(&TrackPage {
+        c: &c,
+        errors,
+        services: app.applications.trackable(),
+        service: f.service.chars().take(64).collect(),
+        arn: f.arn.chars().take(40).collect(),
+        birth_date: f.birth_date.chars().take(20).collect(),
+        challenge: Some(app.applications.new_challenge()),
+        found,
+    });
+    *resp.status_mut() = status;
+    Ok(resp)
+}

@@ -36,6 +36,7 @@ pub fn router(app: App) -> Router {
         .merge(sso::routes())
         .merge(catalog::routes())
         .merge(applications::routes())
+        .merge(applications::track_routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));

@@ -629,3 +629,81 @@ impl Applications {
             .collect())
     }
 }
+
+/// What tracking without logging in shows: never the application's contents.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    /// The reference number.
+    pub arn: Arn,
+    /// The service's name.
+    pub service: Texts,
+    /// The state's label.
+    pub state: Option<Texts>,
+    /// When it was submitted.
+    pub submitted_at: Option<ekdwar_domain::Timestamp>,
+    /// The applicant's name, masked (`A••• K•••`).
+    pub masked_name: String,
+}
+
+/// Each word's first letter, the rest hidden.
+pub fn mask(name: &str) -> String {
+    name.split_whitespace()
+        .map(|w| {
+            let first: String = w.chars().take(1).collect();
+            format!("{first}•••")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Applications {
+    /// Tracks an application without logging in (Passport Seva): the service, the file number
+    /// (ARN) and the applicant's date of birth must all match. Each try spends a challenge;
+    /// a wrong combination says only that nothing matches, whichever part was wrong.
+    pub async fn track(
+        &self,
+        service: &str,
+        arn: &str,
+        birth_date: &str,
+        challenge: &crate::captcha::ChallengeAnswer,
+    ) -> AppResult<Tracked> {
+        self.check_challenge(challenge).await?;
+        let arn = Arn::parse(arn).map_err(|_| AppError::field("arn", "arn-invalid"))?;
+        let born = answers::parse_date(birth_date)
+            .ok_or_else(|| AppError::field("birth_date", "form-date"))?;
+        let nothing = || AppError::field("arn", "track-no-match");
+        let found = store::by_arn(&mut *self.store.read().await?, arn.as_str())
+            .await?
+            .filter(|a| a.service == service)
+            .filter(|a| {
+                a.birth_date
+                    .as_deref()
+                    .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+                    == Some(born)
+            })
+            .ok_or_else(nothing)?;
+        let loaded = self.load(found).await?;
+        let name = ["given_name", "surname"]
+            .iter()
+            .filter_map(|k| loaded.answers.get(*k).and_then(Answer::one))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Tracked {
+            masked_name: mask(&name),
+            state: loaded.state_label().cloned(),
+            service: loaded.service.name.clone(),
+            submitted_at: loaded.submitted_at,
+            arn,
+        })
+    }
+
+    /// The services an application can be tracked for (those applied for here).
+    pub fn trackable(&self) -> Vec<(String, Texts)> {
+        self.catalog
+            .snapshot()
+            .offered(None)
+            .filter(|s| s.delivery.kind == DeliveryKind::Online)
+            .map(|s| (s.code.clone(), s.name.clone()))
+            .collect()
+    }
+}

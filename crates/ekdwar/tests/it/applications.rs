@@ -385,3 +385,149 @@ async fn a_minor_gets_the_parents_page_and_the_minors_fee() {
         .collect();
     assert_eq!(fees, [100_000], "the minors' fee only");
 }
+
+/// A police clearance application submitted through the use-cases; its ARN.
+pub async fn submitted_pcc(t: &TestApp, portal_id: &str) -> (ekdwar_domain::ApplicationId, Arn) {
+    use ekdwar_domain::catalog::answers::Typed;
+    let account = t.account(portal_id).await;
+    let actor = ekdwar_app::audit::Actor::command_line();
+    let lang = ekdwar_app::i18n::Lang::english();
+    let id = t
+        .app
+        .applications
+        .start(&account, "police-clearance", &actor)
+        .await
+        .unwrap()
+        .unwrap();
+    let typed = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Typed::One(v.to_string())))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    for (page, answers) in [
+        (
+            "applicant",
+            typed(&[
+                ("given_name", "Asha"),
+                ("surname", "Kumari"),
+                ("date_of_birth", "26-01-1990"),
+                ("passport_number", "K1234567"),
+            ]),
+        ),
+        (
+            "destination",
+            typed(&[("country", "AE"), ("purpose", "employment")]),
+        ),
+        (
+            "contact",
+            typed(&[
+                ("phone", "98123 45600"),
+                ("address", "12 Malviya Nagar"),
+                ("pincode", "302017"),
+                ("office", "rpo-jaipur"),
+            ]),
+        ),
+    ] {
+        t.app
+            .applications
+            .save_page(&account.id, &id, page, &answers, &lang)
+            .await
+            .unwrap();
+    }
+    let arn = t
+        .app
+        .applications
+        .submit(&account, &id, true, &lang, &actor)
+        .await
+        .unwrap();
+    (id, arn)
+}
+
+#[tokio::test]
+async fn anyone_tracks_with_the_file_number_and_date_of_birth_and_learns_nothing_more() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let (_, arn) = submitted_pcc(&t, "asha.k").await;
+        let visitor = browser();
+        let track = |service: &'static str, number: String, born: &'static str| {
+            let visitor = visitor.clone();
+            let t = &t;
+            async move {
+                let form = Page::read(visitor.get(t.url("/track")).send().await.unwrap())
+                    .await
+                    .unwrap();
+                t.post_with(
+                    &visitor,
+                    &form,
+                    "/track",
+                    &[("service", service), ("arn", &number), ("birth_date", born)],
+                )
+                .await
+            }
+        };
+        // The right three: status, service, date, a masked name, and nothing else.
+        let spaced = arn.to_string().to_lowercase();
+        let page = track("police-clearance", spaced, "1990-01-26").await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let text = page.text();
+        assert!(text.contains("Application found"), "{text}");
+        assert!(text.contains("Police clearance certificate"));
+        assert!(text.contains("A••• K•••"), "{text}");
+        for secret in [
+            "Asha",
+            "Kumari",
+            "K1234567",
+            "Malviya",
+            "302017",
+            "United Arab",
+        ] {
+            assert!(!text.contains(secret), "{secret} shown to a visitor");
+        }
+        // Any part wrong: the same answer, whichever it was.
+        let wrong_birth = track("police-clearance", arn.to_string(), "1990-01-27").await;
+        let wrong_service = track("passport-fresh", arn.to_string(), "1990-01-26").await;
+        let other = ekdwar_domain::catalog::Arn::generate(2026, |n| n - 1);
+        let unknown = track("police-clearance", other.to_string(), "1990-01-26").await;
+        for page in [&wrong_birth, &wrong_service, &unknown] {
+            assert_eq!(page.status, 400);
+            assert!(page.text().contains("No application matches these details"));
+            assert!(!page.text().contains("Application found"));
+        }
+        // A mistyped digit is caught before any look-up.
+        let mut typo = arn.as_str().to_string().into_bytes();
+        typo[5] = if typo[5] == b'9' { b'8' } else { typo[5] + 1 };
+        let page = track(
+            "police-clearance",
+            String::from_utf8(typo).unwrap(),
+            "1990-01-26",
+        )
+        .await;
+        assert!(page.text().contains("This is not a file number"));
+        // Without the challenge, nothing is looked up.
+        let form = Page::read(visitor.get(t.url("/track")).send().await.unwrap())
+            .await
+            .unwrap();
+        let page = Page::read(
+            visitor
+                .post(t.url("/track"))
+                .form(&[
+                    ("csrf", form.field("csrf").unwrap()),
+                    ("service", "police-clearance".into()),
+                    ("arn", arn.to_string()),
+                    ("birth_date", "1990-01-26".into()),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.status, 400);
+        assert!(!page.text().contains("Application found"));
+    }
+}

@@ -62,7 +62,7 @@ pub struct ChallengeFields {
 }
 
 impl ChallengeFields {
-    fn answer(&self) -> ChallengeAnswer {
+    pub(crate) fn answer(&self) -> ChallengeAnswer {
         ChallengeAnswer {
             token: self.challenge.clone(),
             pow: self.pow.clone(),
