@@ -198,7 +198,11 @@ impl App {
         Self {
             audit: Audit::new(core.clone()),
             jobs: Jobs::new(core.clone(), notify.clone(), sso.clone()),
-            applications: applications::Applications::new(core.clone(), catalog.clone()),
+            applications: applications::Applications::new(
+                core.clone(),
+                catalog.clone(),
+                identity.clone(),
+            ),
             catalog,
             identity,
             sso,

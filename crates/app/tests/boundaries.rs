@@ -28,7 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The catalog owns the versions of its definitions.
     ("catalog", &["catalog"]),
     // Applications own themselves and their history; they read the versions they pin.
-    ("applications", &["applications", "catalog"]),
+    ("applications", &["applications", "catalog", "staff"]),
     ("audit.rs", &["audit"]),
     // The runner owns jobs and does the housekeeping of expired rows in every table.
     (

@@ -69,6 +69,12 @@ crate::string_enum!(
         ApplicationSubmitted => "application-submitted",
         /// The applicant withdrew an application.
         ApplicationWithdrawn => "application-withdrawn",
+        /// A workflow action was taken on an application (by its applicant or an officer).
+        ApplicationActed => "application-acted",
+        /// An officer opened an application (recorded against the citizen).
+        ApplicationViewed => "application-viewed",
+        /// An officer was given a role in a department.
+        OfficerAssigned => "officer-assigned",
     }
 );
 

@@ -669,8 +669,17 @@ crate::string_enum!(
         Citizen => "citizen",
         /// An administrator of the portal.
         Admin => "admin",
+        /// Staff of a department: processes applications within their assignments.
+        Officer => "officer",
     }
 );
+
+impl Role {
+    /// Staff accounts must log in with a second factor.
+    pub fn requires_two_step(self) -> bool {
+        matches!(self, Self::Admin | Self::Officer)
+    }
+}
 
 crate::string_enum!(
     /// What a code or link proves a contact for.

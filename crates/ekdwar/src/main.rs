@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod client;
 mod common;
+mod officer;
 mod serve;
 mod service;
 mod user;
@@ -12,6 +13,7 @@ mod user;
 use crate::admin::{ConfigCmd, KeysCmd};
 use crate::client::{ClientCmd, client};
 use crate::common::{Common, app_with};
+use crate::officer::{OfficerCmd, officer};
 use crate::serve::{ServeArgs, serve, worker};
 use crate::service::{ServiceCmd, service};
 use crate::user::{UserCmd, user};
@@ -47,6 +49,9 @@ enum Command {
     /// Manage departmental apps (OpenID Connect clients).
     #[command(subcommand)]
     Client(ClientCmd),
+    /// Manage officers: department staff who process applications.
+    #[command(subcommand)]
+    Officer(OfficerCmd),
     /// Check and import service definitions.
     #[command(subcommand)]
     Service(ServiceCmd),
@@ -97,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Client(cmd)) => client(cmd).await,
         Some(Command::Keys(cmd)) => admin::keys(cmd).await,
         Some(Command::Service(cmd)) => service(cmd).await,
+        Some(Command::Officer(cmd)) => officer(cmd).await,
         Some(Command::Outbox {
             to,
             json,

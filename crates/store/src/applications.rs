@@ -39,6 +39,8 @@ pub struct Application {
     pub updated_at: Timestamp,
     /// When it was submitted.
     pub submitted_at: Option<Timestamp>,
+    /// The question ids an officer reopened for correction, as JSON.
+    pub reopened: String,
 }
 
 /// One step in an application's history.
@@ -61,7 +63,7 @@ pub struct Event {
 }
 
 const COLUMNS: &str = "id, arn, user_id, service, version, department, office, state, answers, \
-    birth_date, created_at, updated_at, submitted_at";
+    birth_date, created_at, updated_at, submitted_at, reopened";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
     Ok(Application {
@@ -78,6 +80,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
         created_at: Timestamp::from_millis(int(row, "created_at")?),
         updated_at: Timestamp::from_millis(int(row, "updated_at")?),
         submitted_at: opt_int(row, "submitted_at")?.map(Timestamp::from_millis),
+        reopened: text(row, "reopened")?,
     })
 }
 
@@ -85,7 +88,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
 pub async fn insert(conn: &mut Conn, a: &Application) -> Result<()> {
     sqlx::query(sql!(
         "INSERT INTO applications ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))
     .bind(a.id.as_str())
     .bind(a.arn.clone())
@@ -100,6 +103,7 @@ pub async fn insert(conn: &mut Conn, a: &Application) -> Result<()> {
     .bind(a.created_at.millis())
     .bind(a.updated_at.millis())
     .bind(a.submitted_at.map(|t| t.millis()))
+    .bind(&a.reopened)
     .execute(conn)
     .await?;
     Ok(())
@@ -224,25 +228,87 @@ pub async fn submit(
     Ok(done.rows_affected() == 1)
 }
 
-/// Moves an application from `from` to `to`; false if it was not in `from` (someone acted
-/// first).
+/// Moves an application from `from` to `to`, setting the questions reopened for correction
+/// (`[]` for none); false if it was not in `from` (someone acted first).
 pub async fn transition(
     conn: &mut Conn,
     id: &ApplicationId,
     from: &str,
     to: &str,
+    reopened: &str,
     at: Timestamp,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+        "UPDATE applications SET state = $1, reopened = $2, updated_at = $3 \
+         WHERE id = $4 AND state = $5",
     )
     .bind(to)
+    .bind(reopened)
     .bind(at.millis())
     .bind(id.as_str())
     .bind(from)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Saves corrected answers of an application in `state`, owned by `owner`; false if it moved.
+pub async fn save_correction(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    owner: &UserId,
+    state: &str,
+    answers: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE applications SET answers = $1, updated_at = $2 \
+         WHERE id = $3 AND user_id = $4 AND state = $5",
+    )
+    .bind(answers)
+    .bind(at.millis())
+    .bind(id.as_str())
+    .bind(owner.as_str())
+    .bind(state)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Any application by id (officers: the caller checks their scope).
+pub async fn by_id(conn: &mut Conn, id: &ApplicationId) -> Result<Option<Application>> {
+    sqlx::query(sql!("SELECT {COLUMNS} FROM applications WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Submitted applications of a department in `states`, oldest submission first.
+pub async fn queue(
+    conn: &mut Conn,
+    department: &str,
+    states: &[String],
+    limit: i64,
+) -> Result<Vec<Application>> {
+    if states.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One placeholder per state; the list is built from numbers, never from input.
+    let marks: Vec<String> = (0..states.len()).map(|i| format!("${}", i + 3)).collect();
+    let mut q = sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE department = $1 AND state IN ({}) \
+         ORDER BY submitted_at, id LIMIT $2",
+        marks.join(", ")
+    ))
+    .bind(department)
+    .bind(limit);
+    for s in states {
+        q = q.bind(s);
+    }
+    q.fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
 /// Deletes a draft of `owner`; false if it is not one.

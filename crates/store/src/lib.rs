@@ -21,6 +21,7 @@ pub mod notify;
 pub mod second_factor;
 pub mod sessions;
 pub mod sso;
+pub mod staff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod throttle;

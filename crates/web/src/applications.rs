@@ -30,6 +30,7 @@ pub fn routes() -> axum::Router<App> {
         .route("/applications/{id}/check", get(check))
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/withdraw", post(withdraw))
+        .route("/applications/{id}/resubmit", post(resubmit))
         .route("/applications/{id}/discard", post(discard))
 }
 
@@ -236,7 +237,12 @@ fn render_page(
         loaded,
         page,
         questions: questions(
-            app.applications.questions(loaded, page),
+            app.applications
+                .questions(loaded, page)
+                .into_iter()
+                // In a correction, only the answers the officer reopened.
+                .filter(|f| !loaded.in_correction() || loaded.reopened.contains(&f.id))
+                .collect(),
             &loaded.answers,
             typed,
             extra_row,
@@ -378,6 +384,7 @@ async fn save_page(
 
 /// An answer as the check page and the receipt show it.
 pub struct Shown {
+    pub id: String,
     pub label: String,
     pub value: String,
     pub page: String,
@@ -394,6 +401,7 @@ pub fn shown(app: &App, c: &Ctx, loaded: &Loaded) -> Vec<Shown> {
                 Some(a) => written(c, f, a, &offices),
             };
             out.push(Shown {
+                id: f.id.clone(),
                 label: c.text(&f.label).to_string(),
                 value,
                 page: page.id.clone(),
@@ -546,6 +554,23 @@ impl ShowPage<'_> {
             .unwrap_or_else(|| state.to_string())
     }
 
+    /// The answers reopened for correction.
+    fn corrections(&self) -> Vec<&Shown> {
+        self.answers
+            .iter()
+            .filter(|a| self.loaded.reopened.contains(&a.id))
+            .collect()
+    }
+
+    /// What the officer wrote when sending it back.
+    fn officer_note(&self) -> Option<&str> {
+        self.history
+            .iter()
+            .rev()
+            .find(|s| !s.by_applicant)
+            .and_then(|s| s.comment.as_deref())
+    }
+
     fn can_withdraw(&self) -> bool {
         self.loaded
             .applicant_actions()
@@ -585,6 +610,22 @@ async fn withdraw(
         .await?;
     Ok(Redirect::to(&format!(
         "/applications/{id}?notice=notice-application-withdrawn"
+    ))
+    .into_response())
+}
+
+async fn resubmit(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    app.applications
+        .resubmit(&me.account, &id, &c.lang, &c.actor)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/applications/{id}?notice=notice-application-resubmitted"
     ))
     .into_response())
 }

@@ -8,6 +8,7 @@ mod ctx;
 mod error;
 mod external;
 mod identity;
+mod officer;
 mod sso;
 mod system;
 
@@ -37,6 +38,7 @@ pub fn router(app: App) -> Router {
         .merge(catalog::routes())
         .merge(applications::routes())
         .merge(applications::track_routes())
+        .merge(officer::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));

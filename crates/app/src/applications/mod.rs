@@ -18,11 +18,31 @@ use crate::i18n::Lang;
 use crate::notify::Outgoing;
 use crate::views::AccountView;
 
+mod officer;
+
+pub use officer::{Assignment, QueueItem};
+
 crate::core::service!(
-    /// Applications for services: drafts, submission, the applicant's view and withdrawal.
+    /// Applications for services: drafts, submission, the applicant's view and withdrawal,
+    /// and officers' queues and actions.
     Applications,
-    catalog: crate::catalog::Catalog
+    catalog: crate::catalog::Catalog,
+    // The applicant's contacts and language, to tell them of each step.
+    identity: crate::identity::Identity
 );
+
+/// A workflow step to take (see [`Applications::step`]).
+pub(crate) struct Step_<'a> {
+    pub loaded: &'a Loaded,
+    pub action: &'a ekdwar_domain::catalog::WorkflowAction,
+    pub by: &'a UserId,
+    pub role: &'a str,
+    pub comment: Option<String>,
+    pub reopened: Vec<String>,
+    pub applicant: &'a AccountView,
+    pub lang: &'a Lang,
+    pub actor: &'a Actor,
+}
 
 /// An application with the definition it follows.
 #[derive(Debug, Clone)]
@@ -41,9 +61,22 @@ pub struct Loaded {
     pub submitted_at: Option<ekdwar_domain::Timestamp>,
     /// When it last changed.
     pub updated_at: ekdwar_domain::Timestamp,
+    /// The questions an officer reopened for correction.
+    pub reopened: Vec<String>,
+    /// The applicant.
+    pub owner: UserId,
+    /// The office chosen.
+    pub office: Option<String>,
 }
 
 impl Loaded {
+    /// Whether the applicant may correct answers now (an officer sent it back).
+    pub fn in_correction(&self) -> bool {
+        self.applicant_actions()
+            .iter()
+            .any(|a| a.kind == ActionKind::Resubmit)
+    }
+
     /// Whether it is still a draft.
     pub fn is_draft(&self) -> bool {
         self.state == DRAFT
@@ -145,6 +178,9 @@ impl Applications {
             service,
             submitted_at: a.submitted_at,
             updated_at: a.updated_at,
+            reopened: serde_json::from_str(&a.reopened).unwrap_or_default(),
+            owner: a.user_id,
+            office: a.office,
         })
     }
 
@@ -247,6 +283,7 @@ impl Applications {
                 created_at: now,
                 updated_at: now,
                 submitted_at: None,
+                reopened: "[]".into(),
             },
         )
         .await?;
@@ -321,10 +358,14 @@ impl Applications {
         lang: &Lang,
     ) -> AppResult<Next> {
         let loaded = self.get(owner, id).await?;
-        if !loaded.is_draft() {
+        let correcting = loaded.in_correction();
+        if !loaded.is_draft() && !correcting {
             return Err(AppError::field("form", "application-not-draft"));
         }
         let page = self.page(&loaded, page_id).ok_or(AppError::NotFound)?;
+        if correcting && !page.fields.iter().any(|f| loaded.reopened.contains(&f.id)) {
+            return Err(AppError::NotFound);
+        }
         let offices = self.offices(&loaded.service);
         let office_codes: Vec<&str> = offices.iter().map(|(c, _)| c.as_str()).collect();
         let regions = self.regions_for(Some(lang));
@@ -359,15 +400,31 @@ impl Applications {
             })?;
         let mut all = loaded.answers.clone();
         for f in &page.fields {
-            all.remove(&f.id);
+            // In a correction, only the reopened answers change.
+            if !correcting || loaded.reopened.contains(&f.id) {
+                all.remove(&f.id);
+            }
         }
-        all.extend(accepted);
+        for (k, v) in accepted {
+            if !correcting || loaded.reopened.contains(&k) {
+                all.insert(k, v);
+            }
+        }
         let json = serde_json::to_string(&all).map_err(internal)?;
         let mut work = self.work().await?;
-        if !store::save_draft(&mut work, id, owner, &json, self.clock.now()).await? {
+        let saved = if correcting {
+            store::save_correction(&mut work, id, owner, &loaded.state, &json, self.clock.now())
+                .await?
+        } else {
+            store::save_draft(&mut work, id, owner, &json, self.clock.now()).await?
+        };
+        if !saved {
             return Err(AppError::field("form", "application-not-draft"));
         }
         work.commit().await?;
+        if correcting {
+            return Ok(Next::Check);
+        }
         let today = self.today();
         let form = loaded.service.form.as_ref().ok_or(AppError::NotFound)?;
         let pages = answers::pages(form, &all, today);
@@ -542,16 +599,59 @@ impl Applications {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<()> {
+        self.applicant_act(account, id, ActionKind::Withdraw, lang, actor)
+            .await
+    }
+
+    /// The applicant sends a corrected application back to the officers.
+    pub async fn resubmit(
+        &self,
+        account: &AccountView,
+        id: &ApplicationId,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        self.applicant_act(account, id, ActionKind::Resubmit, lang, actor)
+            .await
+    }
+
+    async fn applicant_act(
+        &self,
+        account: &AccountView,
+        id: &ApplicationId,
+        kind: ActionKind,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
         let loaded = self.get(&account.id, id).await?;
         let action = loaded
             .applicant_actions()
             .into_iter()
-            .find(|a| a.kind == ActionKind::Withdraw)
+            .find(|a| a.kind == kind)
             .cloned()
             .ok_or_else(|| AppError::field("form", "application-cannot-withdraw"))?;
+        self.step(Step_ {
+            loaded: &loaded,
+            action: &action,
+            by: &account.id,
+            role: "applicant",
+            comment: None,
+            reopened: Vec::new(),
+            applicant: account,
+            lang,
+            actor,
+        })
+        .await
+    }
+
+    /// Takes a workflow action: one conditional change of state from the state the actor saw,
+    /// its step in the history, the audit entry and the applicant told, all together.
+    pub(crate) async fn step(&self, s: Step_<'_>) -> AppResult<()> {
         let now = self.clock.now();
+        let reopened = serde_json::to_string(&s.reopened).map_err(internal)?;
         let mut work = self.work().await?;
-        if !store::transition(&mut work, id, &loaded.state, &action.to, now).await? {
+        let id = &s.loaded.id;
+        if !store::transition(&mut work, id, &s.loaded.state, &s.action.to, &reopened, now).await? {
             return Err(AppError::field("form", "application-changed"));
         }
         store::append_event(
@@ -559,37 +659,49 @@ impl Applications {
             id,
             &Event {
                 at: now,
-                actor_id: Some(account.id.to_string()),
-                role: "applicant".into(),
-                action: action.id.clone(),
-                from_state: Some(loaded.state.clone()),
-                to_state: action.to.clone(),
-                comment: None,
+                actor_id: Some(s.by.to_string()),
+                role: s.role.to_string(),
+                action: s.action.id.clone(),
+                from_state: Some(s.loaded.state.clone()),
+                to_state: s.action.to.clone(),
+                comment: s.comment.clone(),
             },
         )
         .await?;
         self.audit(
             &mut work,
-            actor,
-            Some(&account.id),
-            AuditAction::ApplicationWithdrawn,
+            s.actor,
+            Some(&s.loaded.owner),
+            AuditAction::ApplicationActed,
             Outcome::Success,
-            loaded.arn.as_ref().map(|a| a.as_str().to_string()),
+            Some(format!(
+                "{} {} {}",
+                s.loaded.arn.as_ref().map_or("", |a| a.as_str()),
+                s.role,
+                s.action.id
+            )),
         )
         .await?;
-        if let Some(arn) = &loaded.arn {
-            let to_label = loaded
+        if let Some(arn) = &s.loaded.arn {
+            let lang = s
+                .applicant
+                .language
+                .as_deref()
+                .and_then(Lang::parse)
+                .unwrap_or_else(|| s.lang.clone());
+            let to_label = s
+                .loaded
                 .service
                 .workflow
                 .as_ref()
-                .and_then(|w| w.states.iter().find(|s| s.id == action.to))
-                .map(|s| s.label.get(&lang.tag(), "en").to_string())
+                .and_then(|w| w.states.iter().find(|st| st.id == s.action.to))
+                .map(|st| st.label.get(&lang.tag(), "en").to_string())
                 .unwrap_or_default();
-            let name = loaded.service.name.get(&lang.tag(), "en").to_string();
+            let name = s.loaded.service.name.get(&lang.tag(), "en").to_string();
             self.tell(
                 &mut work,
-                account,
-                lang,
+                s.applicant,
+                &lang,
                 "application-changed",
                 arn,
                 &name,
@@ -597,8 +709,7 @@ impl Applications {
             )
             .await?;
         }
-        work.commit().await?;
-        Ok(())
+        work.commit().await
     }
 
     /// Discards a draft.

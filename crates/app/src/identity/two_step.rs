@@ -6,12 +6,12 @@
 use ekdwar_domain::UserId;
 use std::time::Duration;
 
+use ekdwar_domain::AccountStatus;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::otp::OtpCode;
 use ekdwar_domain::password::Password;
 use ekdwar_domain::throttle::ThrottlePolicy;
 use ekdwar_domain::totp::{RECOVERY_CODES, RecoveryCode, SECRET_BYTES, TotpSecret};
-use ekdwar_domain::{AccountStatus, Role};
 use ekdwar_store::identity as users;
 use ekdwar_store::second_factor::{self as store, TotpFactor};
 
@@ -143,14 +143,14 @@ impl Identity {
             } else {
                 0
             },
-            required: cur.user.role == Role::Admin,
+            required: cur.user.role.requires_two_step(),
         })
     }
 
     /// Whether the session must set up two-step login before anything else: administrators
     /// whose session did not pass a second step.
     pub fn must_set_up_two_step(&self, cur: &CurrentSession) -> bool {
-        cur.user.role == Role::Admin && !cur.session.amr.split(' ').any(|m| m == "otp")
+        cur.user.role.requires_two_step() && !cur.session.amr.split(' ').any(|m| m == "otp")
     }
 
     /// The secret to add to an authenticator app: the one being set up if it is recent, else a
@@ -250,7 +250,7 @@ impl Identity {
         password: &Password,
         actor: &Actor,
     ) -> AppResult<()> {
-        if cur.user.role == Role::Admin {
+        if cur.user.role.requires_two_step() {
             return Err(AppError::field("current", "two-step-required"));
         }
         self.confirm_password(cur, password, "current", actor)

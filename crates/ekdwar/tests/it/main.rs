@@ -12,6 +12,7 @@ mod cli;
 mod delivery;
 mod external;
 mod interop;
+mod officers;
 mod ports;
 mod races;
 mod security;

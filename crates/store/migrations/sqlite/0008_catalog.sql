@@ -49,3 +49,16 @@ CREATE TABLE application_events (
     comment TEXT
 );
 CREATE INDEX application_events_application ON application_events (application_id, id);
+-- The answers an officer reopened for correction (a JSON list of question ids).
+ALTER TABLE applications ADD COLUMN reopened TEXT NOT NULL DEFAULT '[]';
+-- What each officer may do where: a role of the workflows, in a department, optionally
+-- narrowed to a region (and every region below it) or to one office.
+CREATE TABLE staff_assignments (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    department TEXT NOT NULL,
+    region TEXT,
+    office TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX staff_assignments_user ON staff_assignments (user_id);

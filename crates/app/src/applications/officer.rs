@@ -1,0 +1,299 @@
+//! Officers: their assignments, their queue, the application as they see it (every view
+//! recorded against the citizen), and the workflow's actions. An officer sees only what their
+//! department, region or office covers; anything else is "not found".
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::catalog::ActionKind;
+use ekdwar_domain::{ApplicationId, UserId};
+use ekdwar_store::applications as store;
+use ekdwar_store::staff;
+
+use super::{Applications, Loaded, Step_, internal};
+use crate::audit::Actor;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::i18n::Lang;
+
+pub use ekdwar_store::staff::Assignment;
+
+/// A line of an officer's queue.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    /// The application.
+    pub loaded: Loaded,
+    /// Working days left in its state (negative: overdue), when the state has a limit.
+    pub due_in_days: Option<i64>,
+}
+
+impl Applications {
+    /// Gives `user` a workflow role in a department (optionally a region or an office).
+    pub async fn assign(&self, user: &UserId, a: &Assignment, actor: &Actor) -> AppResult<()> {
+        let snapshot = self.catalog.snapshot();
+        let entries = snapshot.entries.file();
+        if !entries.departments.iter().any(|d| d.code == a.department) {
+            return Err(AppError::field("department", "officer-unknown-department"));
+        }
+        if let Some(r) = &a.region
+            && !snapshot.entries.has_region(r)
+        {
+            return Err(AppError::field("region", "officer-unknown-region"));
+        }
+        if let Some(o) = &a.office
+            && !entries
+                .offices
+                .iter()
+                .any(|x| &x.code == o && x.department == a.department)
+        {
+            return Err(AppError::field("office", "officer-unknown-office"));
+        }
+        if !ekdwar_domain::catalog::is_code(&a.role) || a.role == "applicant" {
+            return Err(AppError::field("role", "officer-bad-role"));
+        }
+        let mut work = self.work().await?;
+        staff::assign(&mut work, user, a, self.clock.now()).await?;
+        self.audit(
+            &mut work,
+            actor,
+            Some(user),
+            AuditAction::OfficerAssigned,
+            Outcome::Success,
+            Some(format!(
+                "{} {} {} {}",
+                a.role,
+                a.department,
+                a.region.as_deref().unwrap_or("-"),
+                a.office.as_deref().unwrap_or("-")
+            )),
+        )
+        .await?;
+        work.commit().await
+    }
+
+    /// A person's assignments (none: not an officer).
+    pub async fn assignments(&self, user: &UserId) -> AppResult<Vec<Assignment>> {
+        Ok(staff::of_user(&mut *self.store.read().await?, user).await?)
+    }
+
+    /// Whether `a` covers the application.
+    fn covers(&self, a: &Assignment, app: &Loaded) -> bool {
+        if a.department != app.service.department {
+            return false;
+        }
+        let snapshot = self.catalog.snapshot();
+        let office_region = app.office.as_deref().and_then(|o| {
+            snapshot
+                .entries
+                .file()
+                .offices
+                .iter()
+                .find(|x| x.code == o)
+                .map(|x| x.region.clone())
+        });
+        match (&a.office, &a.region) {
+            (Some(o), _) => app.office.as_deref() == Some(o.as_str()),
+            (None, Some(r)) => office_region
+                .as_deref()
+                .is_some_and(|or| snapshot.entries.within(or, r)),
+            (None, None) => true,
+        }
+    }
+
+    /// The roles an officer holds over this application.
+    fn roles_over(&self, assignments: &[Assignment], app: &Loaded) -> Vec<String> {
+        assignments
+            .iter()
+            .filter(|a| self.covers(a, app))
+            .map(|a| a.role.clone())
+            .collect()
+    }
+
+    /// The actions `roles` may take on the application now.
+    pub fn officer_actions<'a>(
+        &self,
+        roles: &[String],
+        app: &'a Loaded,
+    ) -> Vec<&'a ekdwar_domain::catalog::WorkflowAction> {
+        app.service
+            .workflow
+            .iter()
+            .flat_map(|w| &w.actions)
+            .filter(|a| a.from.contains(&app.state) && a.roles.iter().any(|r| roles.contains(r)))
+            .collect()
+    }
+
+    /// The applications an officer may act on now, oldest first, with their deadlines.
+    pub async fn queue(&self, officer: &UserId) -> AppResult<Vec<QueueItem>> {
+        let assignments = self.assignments(officer).await?;
+        let mut departments: Vec<&str> =
+            assignments.iter().map(|a| a.department.as_str()).collect();
+        departments.sort_unstable();
+        departments.dedup();
+        let snapshot = self.catalog.snapshot();
+        let mut out = Vec::new();
+        for dept in departments {
+            // Every non-final state of the department's services where one of the officer's
+            // roles has an action.
+            let roles: Vec<&str> = assignments
+                .iter()
+                .filter(|a| a.department == dept)
+                .map(|a| a.role.as_str())
+                .collect();
+            let mut states: Vec<String> = snapshot
+                .offered(None)
+                .filter(|s| s.department == dept)
+                .flat_map(|s| s.workflow.iter().flat_map(|w| &w.actions))
+                .filter(|a| a.roles.iter().any(|r| roles.contains(&r.as_str())))
+                .flat_map(|a| a.from.iter().cloned())
+                .collect();
+            states.sort();
+            states.dedup();
+            let rows = {
+                let mut conn = self.store.read().await?;
+                store::queue(&mut conn, dept, &states, 500).await?
+            };
+            for row in rows {
+                let loaded = self.load(row).await?;
+                let held = self.roles_over(&assignments, &loaded);
+                if self.officer_actions(&held, &loaded).is_empty() {
+                    continue;
+                }
+                out.push(QueueItem {
+                    due_in_days: None,
+                    loaded,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// An application as an officer sees it, and the roles they hold over it; not found
+    /// outside their assignments. Every view is recorded against the citizen.
+    pub async fn inspect(
+        &self,
+        officer: &UserId,
+        id: &ApplicationId,
+        actor: &Actor,
+    ) -> AppResult<(Loaded, Vec<String>)> {
+        let assignments = self.assignments(officer).await?;
+        let row = store::by_id(&mut *self.store.read().await?, id)
+            .await?
+            .filter(|a| a.state != store::DRAFT)
+            .ok_or(AppError::NotFound)?;
+        let loaded = self.load(row).await?;
+        let roles = self.roles_over(&assignments, &loaded);
+        if roles.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        let mut work = self.work().await?;
+        self.audit(
+            &mut work,
+            actor,
+            Some(&loaded.owner),
+            AuditAction::ApplicationViewed,
+            Outcome::Success,
+            loaded.arn.as_ref().map(|a| a.as_str().to_string()),
+        )
+        .await?;
+        work.commit().await?;
+        Ok((loaded, roles))
+    }
+
+    /// An officer takes a workflow action: a comment is required to ask for a correction (with
+    /// the answers to reopen) and a reason to reject.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn act(
+        &self,
+        officer: &UserId,
+        id: &ApplicationId,
+        action_id: &str,
+        comment: &str,
+        reason: &str,
+        reopen: &[String],
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let assignments = self.assignments(officer).await?;
+        let row = store::by_id(&mut *self.store.read().await?, id)
+            .await?
+            .filter(|a| a.state != store::DRAFT)
+            .ok_or(AppError::NotFound)?;
+        let loaded = self.load(row).await?;
+        let roles = self.roles_over(&assignments, &loaded);
+        if roles.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        let action = self
+            .officer_actions(&roles, &loaded)
+            .into_iter()
+            .find(|a| a.id == action_id)
+            .cloned()
+            .ok_or_else(|| AppError::field("action", "application-changed"))?;
+        let comment = comment.trim();
+        if comment.chars().count() > 1000 {
+            return Err(AppError::Form(vec![
+                FieldError::new("comment", "form-too-long").arg("max", 1000),
+            ]));
+        }
+        let mut reopened = Vec::new();
+        let mut written = (!comment.is_empty()).then(|| comment.to_string());
+        match action.kind {
+            ActionKind::Correction => {
+                if comment.is_empty() {
+                    return Err(AppError::field("comment", "officer-comment-required"));
+                }
+                let questions: Vec<&str> = loaded
+                    .service
+                    .form
+                    .iter()
+                    .flat_map(|f| &f.pages)
+                    .flat_map(|p| &p.fields)
+                    .map(|f| f.id.as_str())
+                    .collect();
+                reopened = reopen
+                    .iter()
+                    .filter(|q| questions.contains(&q.as_str()))
+                    .cloned()
+                    .collect();
+                if reopened.is_empty() {
+                    return Err(AppError::field("reopen", "officer-reopen-required"));
+                }
+            }
+            ActionKind::Reject => {
+                let reasons = loaded
+                    .service
+                    .workflow
+                    .as_ref()
+                    .map(|w| w.rejection_reasons.clone())
+                    .unwrap_or_default();
+                let Some(r) = reasons.iter().find(|r| r.value == reason) else {
+                    return Err(AppError::field("reason", "officer-reason-required"));
+                };
+                let why = r.label.get("en", "en").to_string();
+                written = Some(match written {
+                    Some(c) => format!("{why}: {c}"),
+                    None => why,
+                });
+            }
+            _ => {}
+        }
+        let applicant = self
+            .identity
+            .admin_find_user(&loaded.owner)
+            .await?
+            .ok_or_else(|| internal("the applicant's account is gone"))?;
+        let lang: Lang = self.default_lang.clone();
+        self.step(Step_ {
+            loaded: &loaded,
+            action: &action,
+            by: officer,
+            role: roles
+                .iter()
+                .find(|r| action.roles.contains(r))
+                .map_or("officer", String::as_str),
+            comment: written,
+            reopened,
+            applicant: &applicant,
+            lang: &lang,
+            actor,
+        })
+        .await
+    }
+}

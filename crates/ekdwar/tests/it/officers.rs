@@ -1,0 +1,344 @@
+//! Officers: scoped by department, region and office; an application outside their scope, or
+//! someone else's, does not exist for them. The workflow's actions, a correction that reopens
+//! only the named answers, and two officers acting at once.
+
+use ekdwar_app::applications::Assignment;
+use ekdwar_app::audit::Actor;
+use ekdwar_app::error::AppError;
+use ekdwar_app::identity::NewUserInput;
+use ekdwar_domain::Role;
+use ekdwar_domain::catalog::answers::{Answer, Typed};
+use ekdwar_domain::password::Password;
+
+use crate::accounts::PASSWORD;
+use crate::applications::submitted_pcc;
+use crate::catalog::import_demo;
+use crate::support::{TestApp, at_once, backends};
+
+async fn officer(
+    t: &TestApp,
+    portal_id: &str,
+    n: u32,
+    role: &str,
+    department: &str,
+    region: Option<&str>,
+    office: Option<&str>,
+) -> ekdwar_domain::UserId {
+    let u = t
+        .app
+        .identity
+        .admin_add_user(NewUserInput {
+            portal_id: portal_id.into(),
+            first_name: "Officer".into(),
+            last_name: "Sharma".into(),
+            phone: Some(format!("97000000{n:02}")),
+            email: None,
+            password: Password::new(PASSWORD),
+            role: Role::Officer,
+            language: None,
+        })
+        .await
+        .unwrap();
+    t.app
+        .applications
+        .assign(
+            &u.id,
+            &Assignment {
+                role: role.into(),
+                department: department.into(),
+                region: region.map(Into::into),
+                office: office.map(Into::into),
+            },
+            &Actor::command_line(),
+        )
+        .await
+        .unwrap();
+    u.id
+}
+
+#[tokio::test]
+async fn officers_see_only_their_scope_and_move_applications_through_the_workflow() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_user("ravi.m", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let actor = Actor::command_line();
+        let (id, _arn) = submitted_pcc(&t, "asha.k").await;
+        let rajasthan = officer(
+            &t,
+            "off.rj",
+            1,
+            "passport-officer",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        let india = officer(&t, "off.in", 2, "passport-officer", "mea", None, None).await;
+        let jaipur = officer(
+            &t,
+            "off.jp",
+            3,
+            "passport-officer",
+            "mea",
+            None,
+            Some("rpo-jaipur"),
+        )
+        .await;
+        let bengal = officer(
+            &t,
+            "off.wb",
+            4,
+            "passport-officer",
+            "mea",
+            Some("IN-WB"),
+            None,
+        )
+        .await;
+        let kolkata = officer(
+            &t,
+            "off.ko",
+            5,
+            "passport-officer",
+            "mea",
+            None,
+            Some("rpo-kolkata"),
+        )
+        .await;
+        let revenue = officer(&t, "off.rev", 6, "tehsildar", "rj-revenue", None, None).await;
+        let granting = officer(
+            &t,
+            "off.grant",
+            7,
+            "passport-granting-officer",
+            "mea",
+            Some("IN"),
+            None,
+        )
+        .await;
+        let ravi = t.account("ravi.m").await;
+
+        // The access matrix: in scope, it is there; out of scope, it does not exist.
+        for (who, sees) in [
+            (&rajasthan, true),
+            (&india, true),
+            (&jaipur, true),
+            (&granting, true),
+            (&bengal, false),
+            (&kolkata, false),
+            (&revenue, false),
+            (&ravi.id, false),
+        ] {
+            let seen = t.app.applications.inspect(who, &id, &actor).await;
+            assert_eq!(seen.is_ok(), sees, "{backend}: {who}");
+            if !sees {
+                assert!(matches!(seen, Err(AppError::NotFound)), "{who}");
+                assert!(matches!(
+                    t.app
+                        .applications
+                        .act(who, &id, "police", "", "", &[], &actor)
+                        .await,
+                    Err(AppError::NotFound)
+                ));
+            }
+            let queued = t.app.applications.queue(who).await.unwrap();
+            // In scope and with an action in its state (the granting officer may reject it).
+            assert_eq!(
+                queued.iter().any(|q| q.loaded.id == id),
+                sees,
+                "{backend}: queue of {who}"
+            );
+        }
+        assert!(matches!(
+            t.app.applications.get(&ravi.id, &id).await,
+            Err(AppError::NotFound)
+        ));
+
+        // A correction needs a comment and the answers to reopen.
+        let refused = t
+            .app
+            .applications
+            .act(
+                &rajasthan,
+                &id,
+                "request-correction",
+                "",
+                "",
+                &["pincode".into()],
+                &actor,
+            )
+            .await;
+        assert!(matches!(refused, Err(AppError::Form(_))));
+        t.app
+            .applications
+            .act(
+                &rajasthan,
+                &id,
+                "request-correction",
+                "The PIN code does not match the address",
+                "",
+                &["pincode".into()],
+                &actor,
+            )
+            .await
+            .unwrap();
+        let asha = t.account("asha.k").await;
+        let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
+        assert!(sms.contains("Correction needed"), "{sms}");
+        // The applicant changes only what was reopened.
+        let typed = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Typed::One(v.to_string())))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        t.app
+            .applications
+            .save_page(
+                &asha.id,
+                &id,
+                "contact",
+                &typed(&[
+                    ("phone", "98123 45600"),
+                    ("address", "Somewhere else entirely"),
+                    ("pincode", "302018"),
+                    ("office", "rpo-jaipur"),
+                ]),
+                &ekdwar_app::i18n::Lang::english(),
+            )
+            .await
+            .unwrap();
+        let loaded = t.app.applications.get(&asha.id, &id).await.unwrap();
+        assert_eq!(loaded.answers["pincode"], Answer::One("302018".into()));
+        assert_eq!(
+            loaded.answers["address"],
+            Answer::One("12 Malviya Nagar".into()),
+            "an answer not reopened stays as it was"
+        );
+        // A page without reopened answers is not open.
+        assert!(
+            t.app
+                .applications
+                .save_page(
+                    &asha.id,
+                    &id,
+                    "destination",
+                    &typed(&[("country", "US"), ("purpose", "visa")]),
+                    &ekdwar_app::i18n::Lang::english(),
+                )
+                .await
+                .is_err()
+        );
+        t.app
+            .applications
+            .resubmit(&asha, &id, &ekdwar_app::i18n::Lang::english(), &actor)
+            .await
+            .unwrap();
+
+        // Five officers' clicks at once: one moves it, the others are told it changed.
+        let results = at_once(5, |_| {
+            let app = t.app.clone();
+            let who = rajasthan.clone();
+            let id = id.clone();
+            async move {
+                app.applications
+                    .act(&who, &id, "police", "", "", &[], &Actor::command_line())
+                    .await
+            }
+        })
+        .await;
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{backend}: {results:?}"
+        );
+        // Only the granting officer may issue; a rejection needs a listed reason.
+        assert!(
+            t.app
+                .applications
+                .act(&rajasthan, &id, "issue", "", "", &[], &actor)
+                .await
+                .is_err()
+        );
+        assert!(
+            t.app
+                .applications
+                .act(&granting, &id, "reject", "", "no-such-reason", &[], &actor)
+                .await
+                .is_err()
+        );
+        t.app
+            .applications
+            .act(&granting, &id, "issue", "", "", &[], &actor)
+            .await
+            .unwrap();
+        let loaded = t.app.applications.get(&asha.id, &id).await.unwrap();
+        assert_eq!(loaded.state, "issued");
+        assert!(loaded.is_final());
+        let history = t.app.applications.history(&asha.id, &id).await.unwrap();
+        let steps: Vec<&str> = history.iter().map(|s| s.action.as_str()).collect();
+        assert_eq!(
+            steps,
+            [
+                "submit",
+                "request-correction",
+                "resubmit",
+                "police",
+                "issue"
+            ]
+        );
+        assert_eq!(
+            history[1].comment.as_deref(),
+            Some("The PIN code does not match the address")
+        );
+        // Every officer's look was recorded against the citizen.
+        use sqlx::Row;
+        let mut conn = t.app.store().read().await.unwrap();
+        let views: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'application-viewed' \
+             AND subject_id = $1",
+        )
+        .bind(asha.id.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get("n");
+        assert_eq!(views, 4, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn an_officer_must_set_up_two_step_login_before_anything_else() {
+    let t = TestApp::start("sqlite").await;
+    import_demo(&t).await;
+    officer(
+        &t,
+        "off.rj",
+        1,
+        "passport-officer",
+        "mea",
+        Some("IN-RJ"),
+        None,
+    )
+    .await;
+    let c = crate::support::browser();
+    let form = crate::support::Page::read(c.get(t.url("/login")).send().await.unwrap())
+        .await
+        .unwrap();
+    t.post_with(
+        &c,
+        &form,
+        "/login",
+        &[("identifier", "off.rj"), ("password", PASSWORD)],
+    )
+    .await;
+    let r = c.get(t.url("/officer")).send().await.unwrap();
+    assert!(
+        r.url().path().starts_with("/account/two-step"),
+        "{}",
+        r.url()
+    );
+}

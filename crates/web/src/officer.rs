@@ -1,0 +1,177 @@
+//! Officers' pages: the queue and one application with its actions. Anyone without an
+//! assignment over an application gets "not found", as for an application that does not exist.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ekdwar_app::App;
+use ekdwar_app::applications::{Loaded, QueueItem};
+use ekdwar_app::error::AppError;
+use ekdwar_domain::ApplicationId;
+use ekdwar_domain::catalog::{ActionKind, WorkflowAction};
+
+use crate::applications::{Shown, shown};
+use crate::ctx::{Ctx, Me};
+use crate::error::{Errors, WebError};
+use crate::identity::render;
+
+/// The officers' pages.
+pub fn routes() -> axum::Router<App> {
+    axum::Router::new()
+        .route("/officer", get(queue))
+        .route("/officer/applications/{id}", get(view))
+        .route("/officer/applications/{id}/act", post(act))
+}
+
+#[derive(Template)]
+#[template(path = "officer_queue.html")]
+struct QueuePage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    items: Vec<QueueItem>,
+}
+
+impl QueuePage<'_> {
+    fn state_name(&self, a: &Loaded) -> String {
+        a.state_label()
+            .map(|t| self.c.text(t).to_string())
+            .unwrap_or_default()
+    }
+}
+
+async fn queue(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    if app.applications.assignments(me.user_id()).await?.is_empty() {
+        return Err(WebError(AppError::NotFound));
+    }
+    let items = app.applications.queue(me.user_id()).await?;
+    Ok(render(&QueuePage {
+        c: &c,
+        errors: Errors::default(),
+        items,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "officer_application.html")]
+struct ViewPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    loaded: &'a Loaded,
+    answers: Vec<Shown>,
+    actions: Vec<&'a WorkflowAction>,
+    /// Question ids and labels, for choosing what to reopen.
+    questions: Vec<(String, String)>,
+}
+
+impl ViewPage<'_> {
+    fn state_name(&self) -> String {
+        self.loaded
+            .state_label()
+            .map(|t| self.c.text(t).to_string())
+            .unwrap_or_default()
+    }
+
+    fn is_correction(&self, a: &WorkflowAction) -> bool {
+        a.kind == ActionKind::Correction
+    }
+
+    fn is_reject(&self, a: &WorkflowAction) -> bool {
+        a.kind == ActionKind::Reject
+    }
+}
+
+fn app_id(id: &str) -> Result<ApplicationId, WebError> {
+    let ok = id.len() <= 40
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| ApplicationId::new(id))
+        .ok_or(WebError(AppError::NotFound))
+}
+
+fn render_view(app: &App, c: &Ctx, loaded: &Loaded, roles: &[String], errors: Errors) -> Response {
+    let questions = app
+        .applications
+        .pages(loaded)
+        .into_iter()
+        .flat_map(|p| app.applications.questions(loaded, p))
+        .map(|f| (f.id.clone(), c.text(&f.label).to_string()))
+        .collect();
+    let bad = !errors.is_empty();
+    let mut resp = render(&ViewPage {
+        c,
+        errors,
+        answers: shown(app, c, loaded),
+        actions: app.applications.officer_actions(roles, loaded),
+        questions,
+        loaded,
+    });
+    if bad {
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    resp
+}
+
+async fn view(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let (loaded, roles) = app
+        .applications
+        .inspect(me.user_id(), &id, &c.actor)
+        .await?;
+    Ok(render_view(&app, &c, &loaded, &roles, Errors::default()))
+}
+
+async fn act(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let reopen: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "reopen")
+        .map(|(_, v)| v.clone())
+        .take(200)
+        .collect();
+    match app
+        .applications
+        .act(
+            me.user_id(),
+            &id,
+            &get("action"),
+            &get("comment"),
+            &get("reason"),
+            &reopen,
+            &c.actor,
+        )
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/officer?notice=notice-officer-done").into_response()),
+        Err(e) => {
+            let Some(errors) = Errors::from_app(&c, &e, "action") else {
+                return Err(WebError(e));
+            };
+            let (loaded, roles) = app
+                .applications
+                .inspect(me.user_id(), &id, &c.actor)
+                .await?;
+            Ok(render_view(&app, &c, &loaded, &roles, errors))
+        }
+    }
+}
