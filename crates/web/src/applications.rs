@@ -264,7 +264,7 @@ async fn page(
 ) -> Result<Response, WebError> {
     let id = app_id(&id)?;
     let loaded = app.applications.get(me.user_id(), &id).await?;
-    if !loaded.is_draft() {
+    if !loaded.is_draft() && !loaded.in_correction() {
         return Ok(Redirect::to(&format!("/applications/{id}")).into_response());
     }
     let page = app

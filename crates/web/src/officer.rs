@@ -80,6 +80,12 @@ impl ViewPage<'_> {
     fn is_reject(&self, a: &WorkflowAction) -> bool {
         a.kind == ActionKind::Reject
     }
+
+    /// A field of one action's form: errors belong to the form that was sent, so each field
+    /// is named after its action (`comment-reject`).
+    fn name(&self, field: &str, a: &WorkflowAction) -> String {
+        format!("{field}-{}", a.id)
+    }
 }
 
 fn app_id(id: &str) -> Result<ApplicationId, WebError> {
@@ -164,9 +170,14 @@ async fn act(
     {
         Ok(()) => Ok(Redirect::to("/officer?notice=notice-officer-done").into_response()),
         Err(e) => {
-            let Some(errors) = Errors::from_app(&c, &e, "action") else {
+            let Some(mut errors) = Errors::from_app(&c, &e, "comment") else {
                 return Err(WebError(e));
             };
+            // Tie each message to the field of the form that was sent.
+            let action = get("action");
+            for m in &mut errors.list {
+                m.field = format!("{}-{action}", m.field);
+            }
             let (loaded, roles) = app
                 .applications
                 .inspect(me.user_id(), &id, &c.actor)

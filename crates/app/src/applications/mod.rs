@@ -374,8 +374,24 @@ impl Applications {
             regions: &regions,
             offices: &office_codes,
         };
+        // In a correction only the reopened questions are asked, so only they are checked.
+        let reopened_page;
+        let checked = if correcting {
+            reopened_page = Page {
+                fields: page
+                    .fields
+                    .iter()
+                    .filter(|f| loaded.reopened.contains(&f.id))
+                    .cloned()
+                    .collect(),
+                ..page.clone()
+            };
+            &reopened_page
+        } else {
+            page
+        };
         let accepted =
-            answers::check_page(page, typed, &loaded.answers, &ctx).map_err(|refusals| {
+            answers::check_page(checked, typed, &loaded.answers, &ctx).map_err(|refusals| {
                 AppError::Form(
                     refusals
                         .into_iter()

@@ -15,7 +15,7 @@ use crate::applications::submitted_pcc;
 use crate::catalog::import_demo;
 use crate::support::{TestApp, at_once, backends};
 
-async fn officer(
+pub async fn officer(
     t: &TestApp,
     portal_id: &str,
     n: u32,

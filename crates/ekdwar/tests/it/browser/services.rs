@@ -189,3 +189,146 @@ async fn applying_in_hindi_with_javascript() {
 async fn applying_in_hindi_without_javascript() {
     applying(false).await;
 }
+
+/// The officer's side, in the browser: an officer sets up two-step login, finds the
+/// application in the queue, asks for a correction of one answer; the citizen fixes it and
+/// sends it back; the officer moves it on and issues it. The citizen was told at every step.
+async fn correction_journey(js: bool) {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", crate::accounts::PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let (id, arn) = crate::applications::submitted_pcc(&t, "asha.k").await;
+        let off = crate::officers::officer(
+            &t,
+            "off.rj",
+            1,
+            "passport-officer",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        t.app
+            .applications
+            .assign(
+                &off,
+                &ekdwar_app::applications::Assignment {
+                    role: "passport-granting-officer".into(),
+                    department: "mea".into(),
+                    region: Some("IN-RJ".into()),
+                    office: None,
+                },
+                &ekdwar_app::audit::Actor::command_line(),
+            )
+            .await
+            .unwrap();
+
+        // The officer: first login sets up two-step login.
+        let o = Browser::start(&t.base, js).await;
+        o.open("/login").await;
+        super::flows::log_in(&o, "off.rj").await;
+        o.open("/officer").await;
+        assert!(
+            o.path().await.starts_with("/account/two-step"),
+            "{}",
+            o.path().await
+        );
+        let key = ekdwar_domain::totp::TotpSecret::from_base32(&o.text_of("#totp-key").await)
+            .expect("a typed key");
+        o.fill("code", &key.code_at(t.app.clock().now().millis() / 1000))
+            .await;
+        o.submit("form[action='/account/two-step/enable'] button")
+            .await;
+        o.open("/officer").await;
+        assert_eq!(o.path().await, "/officer");
+        if js {
+            o.audit("officer-queue").await;
+        }
+        o.submit(&format!("a[href='/officer/applications/{id}']"))
+            .await;
+        assert!(o.text().await.contains("12 Malviya Nagar"));
+        if js {
+            o.audit("officer-application").await;
+        }
+        // A correction without a comment is refused, and says why.
+        o.click("#reopen-request-correction-pincode").await;
+        o.submit("form:has(input[value='request-correction']) button")
+            .await;
+        assert!(
+            o.text()
+                .await
+                .contains("Write what the applicant must correct")
+        );
+        if js {
+            o.audit("officer-action-error").await;
+        }
+        o.click("#reopen-request-correction-pincode").await;
+        // The comment box of the correction's form (each action has its own).
+        o.eval(
+            "document.getElementById('comment-request-correction').value = \
+             'The PIN code does not match the address'",
+        )
+        .await;
+        o.submit("form:has(input[value='request-correction']) button")
+            .await;
+        let text = o.text().await;
+        assert!(text.contains("The applicant has been told"), "{text}");
+
+        // The citizen: told by SMS, corrects the one answer, sends it back.
+        let asha = t.account("asha.k").await;
+        let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
+        assert!(
+            sms.contains("Correction needed") && sms.contains(&arn.to_string()),
+            "{sms}"
+        );
+        let a = Browser::start(&t.base, js).await;
+        a.open("/login").await;
+        super::flows::log_in(&a, "asha.k").await;
+        a.open("/applications").await;
+        a.submit(&format!("a[href='/applications/{id}']")).await;
+        let text = a.text().await;
+        assert!(
+            text.contains("The PIN code does not match the address"),
+            "{text}"
+        );
+        if js {
+            a.audit("application-correction").await;
+        }
+        a.submit(".panel a[href$='/pages/contact']").await;
+        assert!(
+            a.path().await.ends_with("/pages/contact"),
+            "{}: {}",
+            a.path().await,
+            a.text().await
+        );
+        assert!(!a.has("[name='address']").await, "only the reopened answer");
+        a.fill("pincode", "302018").await;
+        a.submit("form[action$='/pages/contact'] button").await;
+        a.submit("form[action$='/resubmit'] button").await;
+        assert!(a.text().await.contains("sent to the officer"));
+
+        // The officer moves it on and issues it.
+        o.open(&format!("/officer/applications/{id}")).await;
+        assert!(o.text().await.contains("302018"));
+        o.submit("form:has(input[value='police']) button").await;
+        o.open(&format!("/officer/applications/{id}")).await;
+        o.submit("form:has(input[value='issue']) button").await;
+        a.open(&format!("/applications/{id}")).await;
+        assert!(a.text().await.contains("Certificate issued"));
+        let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
+        assert!(sms.contains("Certificate issued"), "{sms}");
+    }
+}
+
+#[tokio::test]
+async fn an_officer_asks_for_a_correction_and_issues_with_javascript() {
+    correction_journey(true).await;
+}
+
+#[tokio::test]
+async fn an_officer_asks_for_a_correction_and_issues_without_javascript() {
+    correction_journey(false).await;
+}
