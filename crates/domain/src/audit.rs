@@ -73,6 +73,8 @@ crate::string_enum!(
         ApplicationActed => "application-acted",
         /// An officer opened an application (recorded against the citizen).
         ApplicationViewed => "application-viewed",
+        /// An administrator set an account's level.
+        AdminLevelSet => "admin-level-set",
         /// An officer was given a role in a department.
         OfficerAssigned => "officer-assigned",
     }

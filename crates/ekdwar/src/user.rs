@@ -56,6 +56,14 @@ pub(crate) enum UserCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Set an account's level (simplified, standard, verified), audited: until registry
+    /// checks and in-person confirmation arrive, an administrator decides.
+    SetLevel {
+        who: String,
+        level: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Unlock an account and clear its failed-login counter.
     Unlock {
         who: String,
@@ -186,6 +194,18 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
                 "two-step login is off for {}; their sessions have ended",
                 u.portal_id
             );
+        }
+        UserCmd::SetLevel { who, level, common } => {
+            let Some(level) = ekdwar_domain::AccountLevel::parse(&level) else {
+                bail!("{level}: use simplified, standard or verified");
+            };
+            let app = app(&common).await?;
+            let u = app
+                .identity
+                .admin_set_level(&who, level)
+                .await
+                .map_err(explain)?;
+            println!("{} is at the {} level", u.portal_id, u.level);
         }
         UserCmd::Unlock { who, common } => {
             let app = app(&common).await?;

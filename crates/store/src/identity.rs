@@ -277,6 +277,24 @@ pub async fn set_status(
     .await
 }
 
+/// Sets an account's level (an administrator's decision until registry checks and in-person
+/// confirmation arrive); false when nothing changed.
+pub async fn set_level(
+    conn: &mut Conn,
+    id: &UserId,
+    level: ekdwar_domain::AccountLevel,
+    at: Timestamp,
+) -> Result<bool> {
+    set(
+        conn,
+        id,
+        "level = $1",
+        vec![Some(level.as_str().into())],
+        at,
+    )
+    .await
+}
+
 /// Accounts in creation order.
 pub async fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>> {
     let rows = sqlx::query(sql!(

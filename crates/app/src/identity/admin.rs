@@ -186,6 +186,33 @@ impl Identity {
         Ok(AccountView::from(&now))
     }
 
+    /// Sets an account's level by an administrator's decision (until registries and
+    /// in-person confirmation set it); audited with the level before and after.
+    pub async fn admin_set_level(
+        &self,
+        query: &str,
+        level: ekdwar_domain::AccountLevel,
+    ) -> AppResult<AccountView> {
+        let user = self.find_user(query).await?.ok_or(AppError::NotFound)?;
+        let now = self.clock.now();
+        let mut tx = self.work().await?;
+        users::set_level(&mut tx, &user.id, level, now).await?;
+        self.audit(
+            &mut tx,
+            &Actor::command_line(),
+            Some(&user.id),
+            AuditAction::AdminLevelSet,
+            Outcome::Success,
+            Some(format!("{} -> {level}", user.level)),
+        )
+        .await?;
+        tx.commit().await?;
+        let now = users::by_id(&mut *self.store.read().await?, &user.id)
+            .await?
+            .unwrap_or(user);
+        Ok(AccountView::from(&now))
+    }
+
     /// Creates the demo accounts if they do not exist yet; returns their portal IDs.
     pub async fn seed_demo(&self) -> AppResult<Vec<(String, String)>> {
         let demo = [

@@ -531,3 +531,53 @@ async fn anyone_tracks_with_the_file_number_and_date_of_birth_and_learns_nothing
         assert!(!page.text().contains("Application found"));
     }
 }
+
+#[tokio::test]
+async fn a_service_above_the_account_level_is_refused_until_the_level_is_raised() {
+    let t = TestApp::builder("sqlite")
+        .with_user("asha.k", PASSWORD)
+        .start()
+        .await;
+    let files: Vec<ekdwar_app::catalog::SourceFile> = ekdwar_app::catalog::Bundle::read_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services"),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|mut f| {
+        if f.name == "passport/police-clearance.toml" {
+            f.text = f.text.replace(
+                "code = \"police-clearance\"\n",
+                "code = \"police-clearance\"\nmin_level = \"standard\"\n",
+            );
+        }
+        f
+    })
+    .collect();
+    let bundle = t.app.catalog.check(&files).unwrap();
+    let actor = ekdwar_app::audit::Actor::command_line();
+    t.app.catalog.import(&bundle, &actor).await.unwrap();
+    let account = t.account("asha.k").await;
+    let refused = t
+        .app
+        .applications
+        .start(&account, "police-clearance", &actor)
+        .await;
+    assert!(
+        matches!(&refused, Err(ekdwar_app::error::AppError::Form(e)) if e[0].code == "application-level-too-low"),
+        "{refused:?}"
+    );
+    t.app
+        .identity
+        .admin_set_level("asha.k", ekdwar_domain::AccountLevel::Standard)
+        .await
+        .unwrap();
+    let account = t.account("asha.k").await;
+    assert!(
+        t.app
+            .applications
+            .start(&account, "police-clearance", &actor)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}

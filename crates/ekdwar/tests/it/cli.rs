@@ -413,3 +413,35 @@ fn service_definitions_are_checked_and_imported_from_the_command_line() {
     let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(schema["title"], "ServiceDefinition");
 }
+
+#[test]
+fn an_administrator_sets_a_level_and_it_is_audited() {
+    let dir = TempDir(std::env::temp_dir().join(format!("ekdwar-lvl-{}", std::process::id())));
+    let d = dir.0.as_path();
+    let (ok, _, err) = ekdwar(
+        d,
+        &[
+            "user",
+            "add",
+            "--portal-id",
+            "kiran.s",
+            "--first-name",
+            "Kiran",
+            "--last-name",
+            "Singh",
+            "--phone",
+            "9812300031",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = ekdwar(d, &["user", "set-level", "kiran.s", "gold"]);
+    assert!(
+        !ok && err.contains("use simplified, standard or verified"),
+        "{err}"
+    );
+    let (ok, out, err) = ekdwar(d, &["user", "set-level", "kiran.s", "standard"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("standard level"), "{out}");
+    let (_, out, _) = ekdwar(d, &["user", "show", "kiran.s", "--json"]);
+    assert!(out.contains("\"level\": \"standard\""), "{out}");
+}
