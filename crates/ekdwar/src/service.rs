@@ -43,6 +43,7 @@ pub(crate) fn demo_files() -> Vec<SourceFile> {
         "catalog.toml",
         "passport/fresh.toml",
         "passport/police-clearance.toml",
+        "passport/reissue.toml",
         "rajasthan/income-certificate.toml",
         "rajasthan/recruitment.toml",
         "moscow/kindergarten.toml",

@@ -101,7 +101,8 @@ struct FormPage<'a> {
     back: Option<String>,
 }
 
-impl FormPage<'_> {
+/// How a question is drawn, for every page that draws questions (`application_field.html`).
+pub trait Questions {
     fn kind(&self, q: &Question<'_>) -> &'static str {
         q.field.kind.as_str()
     }
@@ -146,7 +147,11 @@ impl FormPage<'_> {
     fn is_ticked(&self, q: &Question<'_>, value: &str) -> bool {
         q.ticked.iter().any(|t| t == value)
     }
+}
 
+impl Questions for FormPage<'_> {}
+
+impl FormPage<'_> {
     fn can_add(&self, q: &Question<'_>) -> bool {
         q.field.max_items.is_none_or(|m| q.items.len() < m as usize)
     }
@@ -741,5 +746,82 @@ async fn track(
         found,
     });
     *resp.status_mut() = status;
+    Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "fees.html")]
+struct FeesPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    service: &'a ekdwar_domain::catalog::Service,
+    questions: Vec<Question<'a>>,
+    offices: Vec<(String, Texts)>,
+    /// Computed once every question the fees depend on is answered.
+    due: Option<Vec<&'a ekdwar_domain::catalog::Fee>>,
+}
+
+impl Questions for FeesPage<'_> {}
+
+impl FeesPage<'_> {
+    fn total(&self, at_centre: bool) -> u64 {
+        self.due
+            .iter()
+            .flatten()
+            .filter(|f| (f.due.as_str() == "at_centre") == at_centre)
+            .map(|f| f.amount)
+            .sum()
+    }
+
+    fn currency(&self) -> &str {
+        self.service
+            .fees
+            .first()
+            .map_or("INR", |f| f.currency.as_str())
+    }
+}
+
+/// The fee calculator: the questions the service's fees depend on, and what is due.
+pub fn fee_routes() -> axum::Router<App> {
+    axum::Router::new().route("/services/{code}/fees", get(fees))
+}
+
+async fn fees(
+    State(app): State<App>,
+    c: Ctx,
+    Path(code): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let snapshot = app.catalog.snapshot();
+    let Some((_, service)) = snapshot.service(&code) else {
+        return Err(WebError(AppError::NotFound));
+    };
+    let typed = typed_of(query);
+    let (questions_asked, result) = app.applications.fee_calculator(service, &typed, &c.lang);
+    let (due, errors) = match result {
+        Ok(Some(answers)) => (
+            Some(ekdwar_domain::catalog::answers::fees(
+                &service.fees,
+                &answers,
+                app.applications.today(),
+            )),
+            Errors::default(),
+        ),
+        Ok(None) => (None, Errors::default()),
+        Err(e) => (None, Errors::from_app(&c, &e, "form").unwrap_or_default()),
+    };
+    let bad = !errors.is_empty();
+    let answers = ekdwar_domain::catalog::answers::Answers::new();
+    let mut resp = render(&FeesPage {
+        c: &c,
+        errors,
+        questions: questions(questions_asked, &answers, Some(&typed), false),
+        offices: Vec::new(),
+        service,
+        due,
+    });
+    if bad {
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
     Ok(resp)
 }

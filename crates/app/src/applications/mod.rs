@@ -144,12 +144,6 @@ fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError 
 }
 
 impl Applications {
-    fn today(&self) -> jiff::civil::Date {
-        jiff::Timestamp::from_millisecond(self.clock.now().millis())
-            .map(|t| t.to_zoned(self.time_zone.clone()).date())
-            .unwrap_or_default()
-    }
-
     async fn definition(&self, code: &str, version: i64) -> AppResult<Service> {
         let snapshot = self.catalog.snapshot();
         if let Some((v, s)) = snapshot.service(code)
@@ -832,5 +826,85 @@ impl Applications {
             .filter(|s| s.delivery.kind == DeliveryKind::Online)
             .map(|s| (s.code.clone(), s.name.clone()))
             .collect()
+    }
+}
+
+impl Applications {
+    /// Today in the portal's time zone.
+    pub fn today(&self) -> jiff::civil::Date {
+        jiff::Timestamp::from_millisecond(self.clock.now().millis())
+            .map(|t| t.to_zoned(self.time_zone.clone()).date())
+            .unwrap_or_default()
+    }
+
+    /// The fee calculator: the questions the service's fees depend on; with their answers
+    /// typed, the answers (`None` until every one is given).
+    pub fn fee_calculator<'a>(
+        &self,
+        service: &'a Service,
+        typed: &BTreeMap<String, Typed>,
+        lang: &Lang,
+    ) -> (
+        Vec<&'a ekdwar_domain::catalog::Field>,
+        AppResult<Option<Answers>>,
+    ) {
+        fn named(c: &ekdwar_domain::catalog::Condition, out: &mut Vec<String>) {
+            out.extend(c.field.iter().cloned());
+            for inner in c.all.iter().chain(c.any.iter()).flatten() {
+                named(inner, out);
+            }
+        }
+        let mut ids = Vec::new();
+        for f in &service.fees {
+            if let Some(w) = &f.when {
+                named(w, &mut ids);
+            }
+        }
+        let asked: Vec<&ekdwar_domain::catalog::Field> = service
+            .form
+            .iter()
+            .flat_map(|f| &f.pages)
+            .flat_map(|p| &p.fields)
+            .filter(|f| ids.contains(&f.id))
+            .collect();
+        if asked.iter().all(|f| !typed.contains_key(&f.id)) {
+            return (asked, Ok(None));
+        }
+        let regions = self.regions_for(Some(lang));
+        let ctx = Context {
+            today: self.today(),
+            regions: &regions,
+            offices: &[],
+        };
+        let mut answers = Answers::new();
+        let mut errors = Vec::new();
+        for f in &asked {
+            // A question that does not apply to these answers (a minor's booklet) is skipped.
+            if f.when
+                .as_ref()
+                .is_some_and(|w| !answers::holds(w, &answers, ctx.today))
+            {
+                continue;
+            }
+            match answers::check(f, typed.get(&f.id).unwrap_or(&Typed::Missing), &ctx) {
+                Ok(Some(a)) => {
+                    answers.insert(f.id.clone(), a);
+                }
+                Ok(None) => {}
+                Err(rs) => errors.extend(rs.into_iter().map(|r| {
+                    let mut e = FieldError::new(r.field, r.code);
+                    for (k, v) in r.args {
+                        e = e.arg(k, v);
+                    }
+                    e
+                })),
+            }
+        }
+        let result = if errors.is_empty() {
+            Ok(Some(answers))
+        } else {
+            Err(AppError::Form(errors))
+        };
+        (asked, result)
     }
 }

@@ -333,3 +333,209 @@ async fn catalog_pages_speak_every_language() {
         assert!(page.contains(&format!("lang=\"{lang}\"")));
     }
 }
+
+#[test]
+fn the_passport_fees_are_the_published_table() {
+    use ekdwar_domain::catalog::answers::{Answer, Answers, fees};
+    let bundle = parse(&demo_files()).unwrap();
+    let service = |code: &str| {
+        bundle
+            .services
+            .iter()
+            .find(|s| s.code == code)
+            .unwrap()
+            .clone()
+    };
+    let today: jiff::civil::Date = "2026-12-01".parse().unwrap();
+    let answers = |pairs: &[(&str, &str)]| -> Answers {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Answer::One(v.to_string())))
+            .collect()
+    };
+    let adult = "1990-01-26";
+    let minor = "2016-05-01";
+    // (service, answers, fees online in rupees, fees at the centre in rupees)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [u64], &'a [u64]);
+    let table: &[Case] = &[
+        (
+            "passport-fresh",
+            &[
+                ("date_of_birth", adult),
+                ("scheme", "normal"),
+                ("booklet", "36"),
+            ],
+            &[1500],
+            &[],
+        ),
+        (
+            "passport-fresh",
+            &[
+                ("date_of_birth", adult),
+                ("scheme", "normal"),
+                ("booklet", "60"),
+            ],
+            &[2000],
+            &[],
+        ),
+        (
+            "passport-fresh",
+            &[("date_of_birth", minor), ("scheme", "normal")],
+            &[1000],
+            &[],
+        ),
+        (
+            "passport-fresh",
+            &[
+                ("date_of_birth", adult),
+                ("scheme", "tatkaal"),
+                ("booklet", "36"),
+            ],
+            &[1500],
+            &[2000],
+        ),
+        (
+            "passport-fresh",
+            &[("date_of_birth", minor), ("scheme", "tatkaal")],
+            &[1000],
+            &[2000],
+        ),
+        (
+            "passport-reissue",
+            &[
+                ("date_of_birth", adult),
+                ("reason", "expiry"),
+                ("scheme", "normal"),
+                ("booklet", "36"),
+            ],
+            &[1500],
+            &[],
+        ),
+        (
+            "passport-reissue",
+            &[
+                ("date_of_birth", adult),
+                ("reason", "expiry"),
+                ("scheme", "normal"),
+                ("booklet", "60"),
+            ],
+            &[2000],
+            &[],
+        ),
+        (
+            "passport-reissue",
+            &[
+                ("date_of_birth", adult),
+                ("reason", "damaged-or-stolen"),
+                ("scheme", "normal"),
+                ("booklet", "36"),
+            ],
+            &[3000],
+            &[],
+        ),
+        (
+            "passport-reissue",
+            &[
+                ("date_of_birth", adult),
+                ("reason", "damaged-or-stolen"),
+                ("scheme", "tatkaal"),
+                ("booklet", "60"),
+            ],
+            &[3500],
+            &[2000],
+        ),
+        (
+            "passport-reissue",
+            &[
+                ("date_of_birth", adult),
+                ("reason", "change"),
+                ("scheme", "normal"),
+                ("booklet", "36"),
+            ],
+            &[1500],
+            &[],
+        ),
+        (
+            "passport-reissue",
+            &[
+                ("date_of_birth", adult),
+                ("reason", "change"),
+                ("scheme", "normal"),
+                ("booklet", "60"),
+            ],
+            &[2000],
+            &[],
+        ),
+        (
+            "passport-reissue",
+            &[
+                ("date_of_birth", minor),
+                ("reason", "change"),
+                ("scheme", "normal"),
+            ],
+            &[1000],
+            &[],
+        ),
+        ("police-clearance", &[("date_of_birth", adult)], &[500], &[]),
+    ];
+    for (code, given, online, at_centre) in table {
+        let s = service(code);
+        let due = fees(&s.fees, &answers(given), today);
+        let sum = |centre: bool| -> Vec<u64> {
+            due.iter()
+                .filter(|f| (f.due.as_str() == "at_centre") == centre)
+                .map(|f| f.amount / 100)
+                .collect()
+        };
+        assert_eq!(
+            (sum(false), sum(true)),
+            (online.to_vec(), at_centre.to_vec()),
+            "{code} {given:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_fee_calculator_asks_only_what_the_fees_depend_on() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        import_demo(&t).await;
+        let page = t.get("/services/passport-fresh/fees").await;
+        assert_eq!(page.status, 200);
+        for asked in ["date_of_birth", "scheme", "booklet"] {
+            assert!(page.asks_for(asked), "{asked}");
+        }
+        assert!(!page.asks_for("given_name"));
+        let page = t
+            .get("/services/passport-fresh/fees?date_of_birth=1990-01-26&scheme=tatkaal&booklet=60")
+            .await;
+        let text = page.text();
+        assert!(text.contains("To pay online: ₹2,000"), "{text}");
+        assert!(text.contains("To pay at the centre: ₹2,000"), "{text}");
+        // A minor: no booklet question applies, the minors' fee.
+        let page = t
+            .get("/services/passport-fresh/fees?date_of_birth=2016-05-01&scheme=normal")
+            .await;
+        assert!(
+            page.text().contains("To pay online: ₹1,000"),
+            "{}",
+            page.text()
+        );
+        let page = t
+            .get("/services/passport-reissue/fees?date_of_birth=1990-01-26&reason=damaged-or-stolen&scheme=normal&booklet=60")
+            .await;
+        assert!(
+            page.text().contains("To pay online: ₹3,500"),
+            "{}",
+            page.text()
+        );
+        // A wrong answer is named, nothing is computed.
+        let page = t
+            .get("/services/passport-fresh/fees?date_of_birth=31-02-1990&scheme=normal")
+            .await;
+        assert_eq!(page.status, 400);
+        assert!(page.text().contains("Enter a real date"));
+        assert!(!page.text().contains("To pay online"));
+        assert_eq!(t.get("/services/nothing/fees").await.status, 404);
+    }
+}
