@@ -44,6 +44,8 @@ pub(crate) fn demo_files() -> Vec<SourceFile> {
         "passport/fresh.toml",
         "passport/police-clearance.toml",
         "passport/reissue.toml",
+        "passport/identity-certificate.toml",
+        "passport/diplomatic.toml",
         "rajasthan/income-certificate.toml",
         "rajasthan/recruitment.toml",
         "moscow/kindergarten.toml",

@@ -28,6 +28,8 @@ pub struct SearchIndex {
     terms: Map<Vec<u8>>,
     /// For each term, the services it occurs in and the weight.
     postings: Vec<Vec<(usize, u32)>>,
+    /// Services marked popular: first among equal matches.
+    popular: Vec<bool>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -95,7 +97,11 @@ impl SearchIndex {
         for docs in map.into_values() {
             postings.push(docs.into_iter().collect());
         }
-        Self { terms, postings }
+        Self {
+            terms,
+            postings,
+            popular: services.iter().map(|s| s.popular).collect(),
+        }
     }
 
     /// The services matching `query`, best first, as positions in the slice the index was
@@ -138,7 +144,11 @@ impl SearchIndex {
                 });
             }
         }
-        let mut hits: Vec<(usize, u32)> = total.into_iter().collect();
+        // Popularity only breaks ties: a better match always ranks first.
+        let mut hits: Vec<(usize, u32)> = total
+            .into_iter()
+            .map(|(doc, score)| (doc, score * 2 + u32::from(self.popular[doc])))
+            .collect();
         hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         hits.into_iter().map(|(doc, _)| doc).collect()
     }

@@ -445,3 +445,19 @@ fn an_administrator_sets_a_level_and_it_is_audited() {
     let (_, out, _) = ekdwar(d, &["user", "show", "kiran.s", "--json"]);
     assert!(out.contains("\"level\": \"standard\""), "{out}");
 }
+
+#[test]
+fn the_demo_bundle_is_every_definition_in_the_folder() {
+    // `serve --demo` imports the files bundled in the binary; none may be forgotten.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services");
+    let on_disk = ekdwar_app::catalog::Bundle::read_dir(&root).unwrap().len();
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/service.rs"),
+    )
+    .unwrap();
+    let bundled = source.matches(".toml\",").count();
+    assert_eq!(
+        bundled, on_disk,
+        "add the new file to demo_files() in src/service.rs"
+    );
+}
