@@ -376,3 +376,51 @@ pub async fn by_arn(conn: &mut Conn, arn: &str) -> Result<Option<Application>> {
         .map(from_row)
         .transpose()
 }
+
+/// One step of one of a person's applications, for their list of notifications.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// The application.
+    pub application: ApplicationId,
+    /// Its reference number.
+    pub arn: Option<String>,
+    /// Its service and the version it follows.
+    pub service: String,
+    /// The version.
+    pub version: i64,
+    /// The step.
+    pub event: Event,
+}
+
+/// The latest steps of all of `owner`'s applications, newest first.
+pub async fn notices(conn: &mut Conn, owner: &UserId, limit: i64) -> Result<Vec<Notice>> {
+    sqlx::query(
+        "SELECT e.application_id, a.arn, a.service, a.version, e.at, e.actor_id, e.role, \
+         e.action, e.from_state, e.to_state, e.comment \
+         FROM application_events e JOIN applications a ON a.id = e.application_id \
+         WHERE a.user_id = $1 ORDER BY e.at DESC, e.id DESC LIMIT $2",
+    )
+    .bind(owner.as_str())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Notice {
+            application: ApplicationId::new(text(row, "application_id")?),
+            arn: opt_text(row, "arn")?,
+            service: text(row, "service")?,
+            version: int(row, "version")?,
+            event: Event {
+                at: Timestamp::from_millis(int(row, "at")?),
+                actor_id: opt_text(row, "actor_id")?,
+                role: text(row, "role")?,
+                action: text(row, "action")?,
+                from_state: opt_text(row, "from_state")?,
+                to_state: text(row, "to_state")?,
+                comment: opt_text(row, "comment")?,
+            },
+        })
+    })
+    .collect()
+}

@@ -825,3 +825,25 @@ async fn fees(
     }
     Ok(resp)
 }
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NoticesPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    notices: Vec<ekdwar_app::applications::Notice>,
+}
+
+/// The person's notifications.
+pub fn notice_routes() -> axum::Router<App> {
+    axum::Router::new().route("/notifications", get(notices))
+}
+
+async fn notices(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    let notices = app.applications.notices(me.user_id()).await?;
+    Ok(render(&NoticesPage {
+        c: &c,
+        errors: Errors::default(),
+        notices,
+    }))
+}

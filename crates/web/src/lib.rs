@@ -39,6 +39,7 @@ pub fn router(app: App) -> Router {
         .merge(applications::routes())
         .merge(applications::track_routes())
         .merge(applications::fee_routes())
+        .merge(applications::notice_routes())
         .merge(officer::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)

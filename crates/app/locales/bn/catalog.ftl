@@ -147,3 +147,6 @@ fees-none = কোনো ফি দিতে হবে না।
 fees-online-total = অনলাইনে দিতে হবে: { $amount }
 fees-centre-total = কেন্দ্রে দিতে হবে: { $amount }
 fees-calculate = হিসাব করুন
+nav-notifications = বিজ্ঞপ্তি
+notifications-none = এখনও কিছু নেই। আপনার আবেদনের ধাপগুলি এখানে দেখা যায়, এবং SMS বা ই-মেলেও পাঠানো হয়।
+notifications-now = এখন: { $state }

@@ -153,3 +153,6 @@ fees-none = No fee is due.
 fees-online-total = To pay online: { $amount }
 fees-centre-total = To pay at the centre: { $amount }
 fees-calculate = Calculate
+nav-notifications = Notifications
+notifications-none = Nothing yet. Steps of your applications appear here, and are also sent to you by SMS or e-mail.
+notifications-now = Now: { $state }

@@ -147,3 +147,6 @@ fees-none = कोई शुल्क देय नहीं है।
 fees-online-total = ऑनलाइन भुगतान: { $amount }
 fees-centre-total = केंद्र पर भुगतान: { $amount }
 fees-calculate = गणना करें
+nav-notifications = सूचनाएँ
+notifications-none = अभी कुछ नहीं। आपके आवेदनों के चरण यहाँ दिखते हैं, और SMS या ई-मेल से भी भेजे जाते हैं।
+notifications-now = अब: { $state }

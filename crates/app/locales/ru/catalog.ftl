@@ -155,3 +155,6 @@ fees-none = Платить ничего не нужно.
 fees-online-total = Оплатить онлайн: { $amount }
 fees-centre-total = Оплатить в центре: { $amount }
 fees-calculate = Рассчитать
+nav-notifications = Уведомления
+notifications-none = Пока ничего. Здесь появляются шаги по вашим заявлениям; они же приходят по SMS или эл. почте.
+notifications-now = Сейчас: { $state }

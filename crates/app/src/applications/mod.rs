@@ -908,3 +908,53 @@ impl Applications {
         (asked, result)
     }
 }
+
+/// A notification in the portal: one step of one of the person's applications.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// The application.
+    pub application: ApplicationId,
+    /// Its reference number.
+    pub arn: Option<Arn>,
+    /// The service's name.
+    pub service: Texts,
+    /// The state it reached.
+    pub state: Option<Texts>,
+    /// What the officer wrote.
+    pub comment: Option<String>,
+    /// Taken by the person themselves.
+    pub by_applicant: bool,
+    /// When.
+    pub at: ekdwar_domain::Timestamp,
+}
+
+impl Applications {
+    /// The person's notifications: the steps of their applications, newest first.
+    pub async fn notices(&self, owner: &UserId) -> AppResult<Vec<Notice>> {
+        let rows = store::notices(&mut *self.store.read().await?, owner, 50).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut definitions: BTreeMap<(String, i64), Service> = BTreeMap::new();
+        for n in rows {
+            let key = (n.service.clone(), n.version);
+            if !definitions.contains_key(&key) {
+                let d = self.definition(&n.service, n.version).await?;
+                definitions.insert(key.clone(), d);
+            }
+            let service = &definitions[&key];
+            out.push(Notice {
+                application: n.application,
+                arn: n.arn.as_deref().and_then(|a| Arn::parse(a).ok()),
+                service: service.name.clone(),
+                state: service
+                    .workflow
+                    .as_ref()
+                    .and_then(|w| w.states.iter().find(|s| s.id == n.event.to_state))
+                    .map(|s| s.label.clone()),
+                comment: n.event.comment,
+                by_applicant: n.event.role == "applicant",
+                at: n.event.at,
+            });
+        }
+        Ok(out)
+    }
+}

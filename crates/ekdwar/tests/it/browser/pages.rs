@@ -157,6 +157,7 @@ async fn tour(lang: &'static str) {
     tour.visit("/account/linked", "linked").await;
     // An application: a form page, its error state, a group, the check page, the receipt.
     tour.visit("/applications", "applications-none").await;
+    tour.visit("/notifications", "notifications-none").await;
     b.open("/services/police-clearance").await;
     b.submit("form[action='/services/police-clearance/apply'] button")
         .await;
@@ -182,6 +183,7 @@ async fn tour(lang: &'static str) {
     b.submit("form[action$='/submit'] button").await;
     tour.check("application-submitted").await;
     tour.visit("/applications", "applications").await;
+    tour.visit("/notifications", "notifications").await;
     tour.visit("/account/two-step", "two-step-setup").await;
     let key = ekdwar_domain::totp::TotpSecret::from_base32(&b.text_of("#totp-key").await)
         .expect("a typed key");

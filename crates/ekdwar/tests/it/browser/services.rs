@@ -287,7 +287,16 @@ async fn correction_journey(js: bool) {
         let a = Browser::start(&t.base, js).await;
         a.open("/login").await;
         super::flows::log_in(&a, "asha.k").await;
-        a.open("/applications").await;
+        // The portal's own notifications say it too, with the officer's words.
+        a.open("/notifications").await;
+        let text = a.text().await;
+        assert!(
+            text.contains("Correction needed") && text.contains("does not match the address"),
+            "{text}"
+        );
+        if js {
+            a.audit("notifications").await;
+        }
         a.submit(&format!("a[href='/applications/{id}']")).await;
         let text = a.text().await;
         assert!(
