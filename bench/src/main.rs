@@ -8,6 +8,8 @@
 //!
 //! Run with `bench/run`. Timings are measured, never asserted.
 
+mod catalog;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -434,6 +436,11 @@ async fn main() -> Result<()> {
         "Ekdwar benchmark: {cores} cores, {} s per figure, {workers} keep-alive connections for the token figures\n",
         secs().as_secs()
     );
+
+    catalog::figures()?;
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "catalog") {
+        return Ok(());
+    }
 
     // Start-to-ready and idle memory on an empty embedded database.
     let empty = temp_dir("empty");

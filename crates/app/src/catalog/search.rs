@@ -108,19 +108,22 @@ impl SearchIndex {
     /// built from. Every word of the query must match (exactly, as a prefix, or within a small
     /// edit distance); better matches in more important parts rank higher.
     pub fn search(&self, query: &str) -> Vec<usize> {
-        let mut total: HashMap<usize, u32> = HashMap::new();
         let query_words: Vec<String> = words(query).take(8).collect();
         if query_words.is_empty() {
             return Vec::new();
         }
+        let n = self.popular.len();
+        // Scores in flat arrays: a query word may match thousands of services.
+        let mut total = vec![0u32; n];
+        let mut matched = vec![0usize; n];
+        let mut best = vec![0u32; n];
         for (i, word) in query_words.iter().enumerate() {
-            let mut best: HashMap<usize, u32> = HashMap::new();
+            best.iter_mut().for_each(|b| *b = 0);
             let forms: Vec<String> = std::iter::once(word.clone()).chain(latin(word)).collect();
             for form in &forms {
                 self.collect(Str::new(form), EXACT, &mut best, |t| t == form.as_bytes());
                 self.collect(Str::new(form).starts_with(), PREFIX, &mut best, |_| true);
-                let len = form.chars().count();
-                let distance = match len {
+                let distance = match form.chars().count() {
                     0..=3 => 0,
                     4..=6 => 1,
                     _ => 2,
@@ -131,23 +134,18 @@ impl SearchIndex {
                     self.collect(&lev, FUZZY, &mut best, |_| true);
                 }
             }
-            if i == 0 {
-                total = best;
-            } else {
-                // Every word must match: keep only services matched by all so far.
-                total.retain(|doc, score| match best.get(doc) {
-                    Some(s) => {
-                        *score += s;
-                        true
-                    }
-                    None => false,
-                });
+            // Every word must match: a service counts only if it matched all words so far.
+            for doc in 0..n {
+                if best[doc] > 0 && matched[doc] == i {
+                    total[doc] += best[doc];
+                    matched[doc] += 1;
+                }
             }
         }
         // Popularity only breaks ties: a better match always ranks first.
-        let mut hits: Vec<(usize, u32)> = total
-            .into_iter()
-            .map(|(doc, score)| (doc, score * 2 + u32::from(self.popular[doc])))
+        let mut hits: Vec<(usize, u32)> = (0..n)
+            .filter(|&doc| matched[doc] == query_words.len())
+            .map(|doc| (doc, total[doc] * 2 + u32::from(self.popular[doc])))
             .collect();
         hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         hits.into_iter().map(|(doc, _)| doc).collect()
@@ -157,7 +155,7 @@ impl SearchIndex {
         &self,
         automaton: A,
         quality: u32,
-        best: &mut HashMap<usize, u32>,
+        best: &mut [u32],
         accept: impl Fn(&[u8]) -> bool,
     ) {
         let mut stream = self.terms.search(automaton).into_stream();
@@ -172,9 +170,7 @@ impl SearchIndex {
                 continue;
             }
             for &(doc, weight) in &self.postings[at as usize] {
-                let score = weight * quality;
-                let slot = best.entry(doc).or_default();
-                *slot = (*slot).max(score);
+                best[doc] = best[doc].max(weight * quality);
             }
         }
     }
