@@ -56,7 +56,22 @@ async fn start(
     Me(me): Me,
     Path(code): Path<String>,
 ) -> Result<Response, WebError> {
-    match app.applications.start(&me.account, &code, &c.actor).await? {
+    let started = match app.applications.start(&me.account, &code, &c.actor).await {
+        // Not allowed to apply: the service page says why and what to do.
+        Err(AppError::Form(list)) => {
+            let notice = match list.first().map(|f| f.code) {
+                Some("application-level-too-low") => "notice-level-needed",
+                _ => "notice-not-for-you",
+            };
+            let code: String = code
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            return Ok(Redirect::to(&format!("/services/{code}?notice={notice}")).into_response());
+        }
+        other => other?,
+    };
+    match started {
         Ok(id) => {
             let loaded = app.applications.get(me.user_id(), &id).await?;
             let first = app

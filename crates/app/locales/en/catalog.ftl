@@ -156,3 +156,5 @@ fees-calculate = Calculate
 nav-notifications = Notifications
 notifications-none = Nothing yet. Steps of your applications appear here, and are also sent to you by SMS or e-mail.
 notifications-now = Now: { $state }
+notice-level-needed = This service needs a higher account level than yours. The levels page says how to raise it.
+notice-not-for-you = This service is not for your type of account.

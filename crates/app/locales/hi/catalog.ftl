@@ -150,3 +150,5 @@ fees-calculate = गणना करें
 nav-notifications = सूचनाएँ
 notifications-none = अभी कुछ नहीं। आपके आवेदनों के चरण यहाँ दिखते हैं, और SMS या ई-मेल से भी भेजे जाते हैं।
 notifications-now = अब: { $state }
+notice-level-needed = इस सेवा के लिए आपके खाते से ऊँचा स्तर चाहिए। स्तर पेज बताता है कि इसे कैसे बढ़ाएँ।
+notice-not-for-you = यह सेवा आपके प्रकार के खाते के लिए नहीं है।

@@ -566,6 +566,34 @@ async fn a_service_above_the_account_level_is_refused_until_the_level_is_raised(
         matches!(&refused, Err(ekdwar_app::error::AppError::Form(e)) if e[0].code == "application-level-too-low"),
         "{refused:?}"
     );
+    // In the browser's terms: the service page says why, and nothing is started.
+    let c = browser();
+    logged_in(&t, &c, "asha.k").await;
+    let service = Page::read(
+        c.get(t.url("/services/police-clearance"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let page = t
+        .post_with(&c, &service, "/services/police-clearance/apply", &[])
+        .await;
+    assert!(path_of(&page).ends_with("/services/police-clearance"));
+    assert!(
+        page.text().contains("needs a higher account level"),
+        "{}",
+        page.text()
+    );
+    assert!(
+        t.app
+            .applications
+            .mine(&account.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     t.app
         .identity
         .admin_set_level("asha.k", ekdwar_domain::AccountLevel::Standard)
