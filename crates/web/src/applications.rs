@@ -34,7 +34,8 @@ pub fn routes() -> axum::Router<App> {
         .route("/applications/{id}/discard", post(discard))
 }
 
-fn app_id(id: &str) -> Result<ApplicationId, WebError> {
+/// An application's id from an address; anything that cannot be one is "not found".
+pub(crate) fn app_id(id: &str) -> Result<ApplicationId, WebError> {
     let ok = id.len() <= 40
         && id
             .bytes()

@@ -9,10 +9,9 @@ use axum::routing::{get, post};
 use ekdwar_app::App;
 use ekdwar_app::applications::{Loaded, QueueItem};
 use ekdwar_app::error::AppError;
-use ekdwar_domain::ApplicationId;
 use ekdwar_domain::catalog::{ActionKind, WorkflowAction};
 
-use crate::applications::{Shown, shown};
+use crate::applications::{Shown, app_id, shown};
 use crate::ctx::{Ctx, Me};
 use crate::error::{Errors, WebError};
 use crate::identity::render;
@@ -86,15 +85,6 @@ impl ViewPage<'_> {
     fn name(&self, field: &str, a: &WorkflowAction) -> String {
         format!("{field}-{}", a.id)
     }
-}
-
-fn app_id(id: &str) -> Result<ApplicationId, WebError> {
-    let ok = id.len() <= 40
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then(|| ApplicationId::new(id))
-        .ok_or(WebError(AppError::NotFound))
 }
 
 fn render_view(app: &App, c: &Ctx, loaded: &Loaded, roles: &[String], errors: Errors) -> Response {

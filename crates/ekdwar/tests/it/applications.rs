@@ -9,9 +9,7 @@ use crate::catalog::import_demo;
 use crate::support::{Page, TestApp, backends, browser};
 
 async fn logged_in(t: &TestApp, client: &reqwest::Client, portal_id: &str) {
-    let form = Page::read(client.get(t.url("/login")).send().await.unwrap())
-        .await
-        .unwrap();
+    let form = t.get_as(client, "/login").await;
     let page = t
         .post_with(
             client,
@@ -39,14 +37,7 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
         import_demo(&t).await;
         let asha = browser();
         logged_in(&t, &asha, "asha.k").await;
-        let service = Page::read(
-            asha.get(t.url("/services/passport-fresh"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+        let service = t.get_as(&asha, "/services/passport-fresh").await;
         assert!(service.text().contains("Start your application"));
         let first = t
             .post_with(&asha, &service, "/services/passport-fresh/apply", &[])
@@ -109,18 +100,9 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
         assert!(path_of(&page).ends_with("/pages/family"), "{}", page.url);
 
         // She leaves; "My applications" has the draft, and resuming goes where she stopped.
-        let mine = Page::read(asha.get(t.url("/applications")).send().await.unwrap())
-            .await
-            .unwrap();
+        let mine = t.get_as(&asha, "/applications").await;
         assert!(mine.text().contains("Draft"), "{}", mine.text());
-        let resumed = Page::read(
-            asha.get(t.url(&format!("{base}/check")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+        let resumed = t.get_as(&asha, &format!("{base}/check")).await;
         assert!(path_of(&resumed).ends_with("/pages/family"));
 
         // A repeating group: one member, then another with "add another".
@@ -252,24 +234,10 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
             "{sms}"
         );
         // Submitted: no more editing online.
-        let again = Page::read(
-            asha.get(t.url(&format!("{base}/pages/applicant")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+        let again = t.get_as(&asha, &format!("{base}/pages/applicant")).await;
         assert_eq!(path_of(&again), base);
         // One open application at a time: starting again leads to this one.
-        let service = Page::read(
-            asha.get(t.url("/services/passport-fresh"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+        let service = t.get_as(&asha, "/services/passport-fresh").await;
         let second = t
             .post_with(&asha, &service, "/services/passport-fresh/apply", &[])
             .await;
@@ -287,18 +255,14 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
             let r = ravi.get(t.url(&p)).send().await.unwrap();
             assert_eq!(r.status(), 404, "{p}");
         }
-        let mine = Page::read(ravi.get(t.url("/applications")).send().await.unwrap())
-            .await
-            .unwrap();
+        let mine = t.get_as(&ravi, "/applications").await;
         assert!(!mine.text().contains("Fresh passport"));
         let visitor = browser();
         let r = visitor.get(t.url(&base)).send().await.unwrap();
         assert!(r.url().path().starts_with("/login"), "{}", r.url());
 
         // She withdraws it; the history shows both steps.
-        let page = Page::read(asha.get(t.url(&base)).send().await.unwrap())
-            .await
-            .unwrap();
+        let page = t.get_as(&asha, &base).await;
         let page = t
             .post_with(&asha, &page, &format!("{base}/withdraw"), &[])
             .await;
@@ -318,14 +282,7 @@ async fn a_minor_gets_the_parents_page_and_the_minors_fee() {
     import_demo(&t).await;
     let c = browser();
     logged_in(&t, &c, "meena.p").await;
-    let service = Page::read(
-        c.get(t.url("/services/passport-fresh"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let service = t.get_as(&c, "/services/passport-fresh").await;
     let first = t
         .post_with(&c, &service, "/services/passport-fresh/apply", &[])
         .await;
@@ -362,9 +319,7 @@ async fn a_minor_gets_the_parents_page_and_the_minors_fee() {
         )
         .await;
     assert!(path_of(&page).ends_with("/pages/parents"), "{}", page.url);
-    let check = Page::read(c.get(t.url(&format!("{base}/check"))).send().await.unwrap())
-        .await
-        .unwrap();
+    let check = t.get_as(&c, &format!("{base}/check")).await;
     // Still incomplete: sent to the parents' page.
     assert!(path_of(&check).ends_with("/pages/parents"));
     let loaded = t
@@ -458,9 +413,7 @@ async fn anyone_tracks_with_the_file_number_and_date_of_birth_and_learns_nothing
             let visitor = visitor.clone();
             let t = &t;
             async move {
-                let form = Page::read(visitor.get(t.url("/track")).send().await.unwrap())
-                    .await
-                    .unwrap();
+                let form = t.get_as(&visitor, "/track").await;
                 t.post_with(
                     &visitor,
                     &form,
@@ -509,9 +462,7 @@ async fn anyone_tracks_with_the_file_number_and_date_of_birth_and_learns_nothing
         .await;
         assert!(page.text().contains("This is not a file number"));
         // Without the challenge, nothing is looked up.
-        let form = Page::read(visitor.get(t.url("/track")).send().await.unwrap())
-            .await
-            .unwrap();
+        let form = t.get_as(&visitor, "/track").await;
         let page = Page::read(
             visitor
                 .post(t.url("/track"))
@@ -569,14 +520,7 @@ async fn a_service_above_the_account_level_is_refused_until_the_level_is_raised(
     // In the browser's terms: the service page says why, and nothing is started.
     let c = browser();
     logged_in(&t, &c, "asha.k").await;
-    let service = Page::read(
-        c.get(t.url("/services/police-clearance"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let service = t.get_as(&c, "/services/police-clearance").await;
     let page = t
         .post_with(&c, &service, "/services/police-clearance/apply", &[])
         .await;

@@ -325,9 +325,7 @@ async fn an_officer_must_set_up_two_step_login_before_anything_else() {
     )
     .await;
     let c = crate::support::browser();
-    let form = crate::support::Page::read(c.get(t.url("/login")).send().await.unwrap())
-        .await
-        .unwrap();
+    let form = t.get_as(&c, "/login").await;
     t.post_with(
         &c,
         &form,

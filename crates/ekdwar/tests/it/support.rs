@@ -240,6 +240,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A page as `client` (another person's browser) sees it.
+    pub async fn get_as(&self, client: &reqwest::Client, path: &str) -> Page {
+        Page::read(client.get(self.url(path)).send().await.unwrap())
+            .await
+            .unwrap()
+    }
+
     /// Submits a form the way a browser does: the CSRF token of the page is added.
     pub async fn post(&self, page: &Page, path: &str, fields: &[(&str, &str)]) -> Page {
         self.post_with(&self.client, page, path, fields).await
