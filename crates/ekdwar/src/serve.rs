@@ -67,6 +67,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .import(&bundle, &ekdwar_app::audit::Actor::command_line())
             .await
             .map_err(explain)?;
+        app.applications
+            .seed_demo_officer()
+            .await
+            .map_err(explain)?;
     }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

@@ -68,6 +68,31 @@ impl Applications {
         work.commit().await
     }
 
+    /// Gives the demo officer (`officer.jaipur`) the roles of the demo services in Rajasthan,
+    /// once.
+    pub async fn seed_demo_officer(&self) -> AppResult<()> {
+        let Some(officer) = self.identity.admin_find_user("officer.jaipur").await? else {
+            return Ok(());
+        };
+        if !self.assignments(&officer.id).await?.is_empty() {
+            return Ok(());
+        }
+        for (role, department) in [
+            ("passport-officer", "mea"),
+            ("passport-granting-officer", "mea"),
+            ("tehsildar", "rj-revenue"),
+        ] {
+            let a = Assignment {
+                role: role.into(),
+                department: department.into(),
+                region: Some("IN-RJ".into()),
+                office: None,
+            };
+            self.assign(&officer.id, &a, &Actor::command_line()).await?;
+        }
+        Ok(())
+    }
+
     /// A person's assignments (none: not an officer).
     pub async fn assignments(&self, user: &UserId) -> AppResult<Vec<Assignment>> {
         Ok(staff::of_user(&mut *self.store.read().await?, user).await?)

@@ -246,6 +246,16 @@ impl Identity {
                 Role::Admin,
                 "en",
             ),
+            (
+                "officer.jaipur",
+                "Meena",
+                "Sharma",
+                Some("+919800000009"),
+                None,
+                "demo-sandstone-fort-61",
+                Role::Officer,
+                "hi",
+            ),
         ];
         let mut out = Vec::new();
         for (pid, first, last, phone, email, password, role, lang) in demo {

@@ -340,3 +340,34 @@ async fn an_officer_must_set_up_two_step_login_before_anything_else() {
         r.url()
     );
 }
+
+#[tokio::test]
+async fn the_demo_has_an_officer_for_rajasthan() {
+    let t = TestApp::builder("sqlite")
+        .with_user("asha.k", PASSWORD)
+        .start()
+        .await;
+    import_demo(&t).await;
+    t.app.identity.seed_demo().await.unwrap();
+    // Twice, as a restarted demo does: the assignments are made once.
+    t.app.applications.seed_demo_officer().await.unwrap();
+    t.app.applications.seed_demo_officer().await.unwrap();
+    let officer = t.account("officer.jaipur").await;
+    assert_eq!(officer.role, Role::Officer);
+    let roles: Vec<String> = t
+        .app
+        .applications
+        .assignments(&officer.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.role)
+        .collect();
+    assert_eq!(
+        roles,
+        ["passport-officer", "passport-granting-officer", "tehsildar"]
+    );
+    let (id, _) = submitted_pcc(&t, "asha.k").await;
+    let queue = t.app.applications.queue(&officer.id).await.unwrap();
+    assert!(queue.iter().any(|q| q.loaded.id == id));
+}
