@@ -296,7 +296,7 @@ pub async fn queue(
     if states.is_empty() {
         return Ok(Vec::new());
     }
-    // One placeholder per state; the list is built from numbers, never from input.
+    // One bind parameter (`$3`, `$4`…) per state; the SQL text is built from numbers only.
     let marks: Vec<String> = (0..states.len()).map(|i| format!("${}", i + 3)).collect();
     let mut q = sqlx::query(sql!(
         "SELECT {COLUMNS} FROM applications WHERE department = $1 AND state IN ({}) \

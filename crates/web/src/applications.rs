@@ -568,9 +568,7 @@ impl ShowPage<'_> {
         }
         self.loaded
             .service
-            .workflow
-            .as_ref()
-            .and_then(|w| w.states.iter().find(|s| s.id == state))
+            .state(state)
             .map(|s| self.c.text(&s.label).to_string())
             .unwrap_or_else(|| state.to_string())
     }

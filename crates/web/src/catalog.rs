@@ -142,10 +142,7 @@ impl BrowsePage<'_> {
     fn department_name(&self, code: &str) -> String {
         self.snapshot
             .entries
-            .file()
-            .departments
-            .iter()
-            .find(|d| d.code == code)
+            .department(code)
             .map(|d| self.c.text(&d.name).to_string())
             .unwrap_or_default()
     }
@@ -170,15 +167,10 @@ async fn browse(
         (q.department.is_empty() || s.department == q.department)
             && (q.category.is_empty() || s.category == q.category)
     });
-    let region_name = region.as_deref().and_then(|r| {
-        snapshot
-            .entries
-            .file()
-            .regions
-            .iter()
-            .find(|e| e.code == r)
-            .map(|e| &e.name)
-    });
+    let region_name = region
+        .as_deref()
+        .and_then(|r| snapshot.entries.region(r))
+        .map(|e| &e.name);
     Ok(render(&BrowsePage {
         c: &c,
         errors: Errors::default(),
@@ -251,14 +243,7 @@ impl ServicePage<'_> {
         self.service
             .regions
             .iter()
-            .filter_map(|r| {
-                self.snapshot
-                    .entries
-                    .file()
-                    .regions
-                    .iter()
-                    .find(|e| &e.code == r)
-            })
+            .filter_map(|r| self.snapshot.entries.region(r))
             .map(|e| self.c.text(&e.name).to_string())
             .collect()
     }
@@ -266,10 +251,7 @@ impl ServicePage<'_> {
     fn category_name(&self) -> String {
         self.snapshot
             .entries
-            .file()
-            .categories
-            .iter()
-            .find(|d| d.code == self.service.category)
+            .category(&self.service.category)
             .map(|d| self.c.text(&d.name).to_string())
             .unwrap_or_default()
     }
@@ -287,24 +269,14 @@ async fn service_page(
         return Err(WebError(ekdwar_app::error::AppError::NotFound));
     };
     let region = chosen_region(&jar, &snapshot);
-    let region_name = region.as_deref().and_then(|r| {
-        snapshot
-            .entries
-            .file()
-            .regions
-            .iter()
-            .find(|e| e.code == r)
-            .map(|e| &e.name)
-    });
+    let region_name = region
+        .as_deref()
+        .and_then(|r| snapshot.entries.region(r))
+        .map(|e| &e.name);
     Ok(render(&ServicePage {
         c: &c,
         errors: Errors::default(),
-        department: snapshot
-            .entries
-            .file()
-            .departments
-            .iter()
-            .find(|d| d.code == service.department),
+        department: snapshot.entries.department(&service.department),
         offered_here: service.offered_in(&snapshot.entries, region.as_deref()),
         region_name,
         snapshot: &snapshot,

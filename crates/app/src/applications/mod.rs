@@ -93,10 +93,7 @@ impl Loaded {
     }
 
     fn workflow_state(&self) -> Option<&ekdwar_domain::catalog::State> {
-        self.service
-            .workflow
-            .as_ref()
-            .and_then(|w| w.states.iter().find(|s| s.id == self.state))
+        self.service.state(&self.state)
     }
 
     /// Whether no action leaves its state.
@@ -492,10 +489,7 @@ impl Applications {
             .get("date_of_birth")
             .and_then(Answer::one)
             .map(str::to_string);
-        let year = jiff::Timestamp::from_millisecond(self.clock.now().millis())
-            .map(|t| t.to_zoned(self.time_zone.clone()).year())
-            .unwrap_or(2026);
-        let arn = Arn::generate(year, |n| self.random.below(n));
+        let arn = Arn::generate(today.year(), |n| self.random.below(n));
         let now = self.clock.now();
         let json = serde_json::to_string(&kept).map_err(internal)?;
         let mut work = self.work().await?;
@@ -702,9 +696,7 @@ impl Applications {
             let to_label = s
                 .loaded
                 .service
-                .workflow
-                .as_ref()
-                .and_then(|w| w.states.iter().find(|st| st.id == s.action.to))
+                .state(&s.action.to)
                 .map(|st| st.label.get(&lang.tag(), "en").to_string())
                 .unwrap_or_default();
             let name = s.loaded.service.name.get(&lang.tag(), "en").to_string();
@@ -945,11 +937,7 @@ impl Applications {
                 application: n.application,
                 arn: n.arn.as_deref().and_then(|a| Arn::parse(a).ok()),
                 service: service.name.clone(),
-                state: service
-                    .workflow
-                    .as_ref()
-                    .and_then(|w| w.states.iter().find(|s| s.id == n.event.to_state))
-                    .map(|s| s.label.clone()),
+                state: service.state(&n.event.to_state).map(|s| s.label.clone()),
                 comment: n.event.comment,
                 by_applicant: n.event.role == "applicant",
                 at: n.event.at,

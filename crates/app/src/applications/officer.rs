@@ -20,16 +20,13 @@ pub use ekdwar_store::staff::Assignment;
 pub struct QueueItem {
     /// The application.
     pub loaded: Loaded,
-    /// Working days left in its state (negative: overdue), when the state has a limit.
-    pub due_in_days: Option<i64>,
 }
 
 impl Applications {
     /// Gives `user` a workflow role in a department (optionally a region or an office).
     pub async fn assign(&self, user: &UserId, a: &Assignment, actor: &Actor) -> AppResult<()> {
         let snapshot = self.catalog.snapshot();
-        let entries = snapshot.entries.file();
-        if !entries.departments.iter().any(|d| d.code == a.department) {
+        if snapshot.entries.department(&a.department).is_none() {
             return Err(AppError::field("department", "officer-unknown-department"));
         }
         if let Some(r) = &a.region
@@ -38,10 +35,10 @@ impl Applications {
             return Err(AppError::field("region", "officer-unknown-region"));
         }
         if let Some(o) = &a.office
-            && !entries
-                .offices
-                .iter()
-                .any(|x| &x.code == o && x.department == a.department)
+            && snapshot
+                .entries
+                .office(o)
+                .is_none_or(|x| x.department != a.department)
         {
             return Err(AppError::field("office", "officer-unknown-office"));
         }
@@ -104,15 +101,11 @@ impl Applications {
             return false;
         }
         let snapshot = self.catalog.snapshot();
-        let office_region = app.office.as_deref().and_then(|o| {
-            snapshot
-                .entries
-                .file()
-                .offices
-                .iter()
-                .find(|x| x.code == o)
-                .map(|x| x.region.clone())
-        });
+        let office_region = app
+            .office
+            .as_deref()
+            .and_then(|o| snapshot.entries.office(o))
+            .map(|x| x.region.clone());
         match (&a.office, &a.region) {
             (Some(o), _) => app.office.as_deref() == Some(o.as_str()),
             (None, Some(r)) => office_region
@@ -181,10 +174,7 @@ impl Applications {
                 if self.officer_actions(&held, &loaded).is_empty() {
                     continue;
                 }
-                out.push(QueueItem {
-                    due_in_days: None,
-                    loaded,
-                });
+                out.push(QueueItem { loaded });
             }
         }
         Ok(out)

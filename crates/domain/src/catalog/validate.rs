@@ -223,6 +223,26 @@ impl Catalog {
         &self.file
     }
 
+    /// The region with this code.
+    pub fn region(&self, code: &str) -> Option<&super::RegionEntry> {
+        self.file.regions.iter().find(|r| r.code == code)
+    }
+
+    /// The department with this code.
+    pub fn department(&self, code: &str) -> Option<&super::DepartmentEntry> {
+        self.file.departments.iter().find(|d| d.code == code)
+    }
+
+    /// The category with this code.
+    pub fn category(&self, code: &str) -> Option<&super::CategoryEntry> {
+        self.file.categories.iter().find(|d| d.code == code)
+    }
+
+    /// The office with this code.
+    pub fn office(&self, code: &str) -> Option<&super::OfficeEntry> {
+        self.file.offices.iter().find(|o| o.code == code)
+    }
+
     /// Whether `region` is declared.
     pub fn has_region(&self, region: &str) -> bool {
         self.parents.contains_key(region)
@@ -398,6 +418,14 @@ impl Service {
             }
         }
         c.finish(Self(def))
+    }
+
+    /// The workflow's state with this id.
+    pub fn state(&self, id: &str) -> Option<&State> {
+        self.0
+            .workflow
+            .as_ref()
+            .and_then(|w| w.states.iter().find(|s| s.id == id))
     }
 
     /// The definition as written.
