@@ -553,3 +553,76 @@ async fn a_service_above_the_account_level_is_refused_until_the_level_is_raised(
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn five_submissions_at_once_make_one_arn() {
+    use ekdwar_domain::catalog::answers::Typed;
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let account = t.account("asha.k").await;
+        let actor = ekdwar_app::audit::Actor::command_line();
+        let lang = ekdwar_app::i18n::Lang::english();
+        let id = t
+            .app
+            .applications
+            .start(&account, "mos-kindergarten", &actor)
+            .await
+            .unwrap()
+            .unwrap();
+        let typed = |pairs: &[(&str, Typed)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let today = t.app.applications.today();
+        for (page, answers) in [
+            (
+                "child",
+                typed(&[
+                    ("child_name", Typed::One("Masha Ivanova".into())),
+                    ("child_birth_date", Typed::One("2024-03-01".into())),
+                ]),
+            ),
+            (
+                "choices",
+                typed(&[
+                    ("kindergartens", Typed::Many(vec!["ds-101".into()])),
+                    ("start_date", Typed::One(today.to_string())),
+                ]),
+            ),
+        ] {
+            t.app
+                .applications
+                .save_page(&account.id, &id, page, &answers, &lang)
+                .await
+                .unwrap();
+        }
+        let results = crate::support::at_once(5, |_| {
+            let (app, account, id) = (t.app.clone(), account.clone(), id.clone());
+            async move {
+                app.applications
+                    .submit(
+                        &account,
+                        &id,
+                        true,
+                        &ekdwar_app::i18n::Lang::english(),
+                        &ekdwar_app::audit::Actor::command_line(),
+                    )
+                    .await
+            }
+        })
+        .await;
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{backend}: {results:?}"
+        );
+        let history = t.app.applications.history(&account.id, &id).await.unwrap();
+        assert_eq!(history.len(), 1, "{backend}: one submission in the history");
+    }
+}
