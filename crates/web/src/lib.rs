@@ -9,6 +9,7 @@ mod error;
 mod external;
 mod identity;
 mod officer;
+mod receipt;
 mod sso;
 mod system;
 
@@ -40,6 +41,7 @@ pub fn router(app: App) -> Router {
         .merge(applications::track_routes())
         .merge(applications::fee_routes())
         .merge(applications::notice_routes())
+        .merge(receipt::routes())
         .merge(officer::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)

@@ -77,6 +77,15 @@ impl Loaded {
             .any(|a| a.kind == ActionKind::Resubmit)
     }
 
+    /// The applicant's name as written in the application (given name and surname).
+    pub fn applicant_name(&self) -> String {
+        ["given_name", "surname"]
+            .iter()
+            .filter_map(|k| self.answers.get(*k).and_then(Answer::one))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Whether it is still a draft.
     pub fn is_draft(&self) -> bool {
         self.state == DRAFT
@@ -758,6 +767,18 @@ pub struct Tracked {
     pub masked_name: String,
 }
 
+impl Tracked {
+    fn of(loaded: &Loaded, arn: Arn) -> Self {
+        Tracked {
+            masked_name: mask(&loaded.applicant_name()),
+            state: loaded.state_label().cloned(),
+            service: loaded.service.name.clone(),
+            submitted_at: loaded.submitted_at,
+            arn,
+        }
+    }
+}
+
 /// Each word's first letter, the rest hidden.
 pub fn mask(name: &str) -> String {
     name.split_whitespace()
@@ -796,18 +817,40 @@ impl Applications {
             })
             .ok_or_else(nothing)?;
         let loaded = self.load(found).await?;
-        let name = ["given_name", "surname"]
-            .iter()
-            .filter_map(|k| loaded.answers.get(*k).and_then(Answer::one))
-            .collect::<Vec<_>>()
-            .join(" ");
-        Ok(Tracked {
-            masked_name: mask(&name),
-            state: loaded.state_label().cloned(),
-            service: loaded.service.name.clone(),
-            submitted_at: loaded.submitted_at,
-            arn,
-        })
+        Ok(Tracked::of(&loaded, arn))
+    }
+
+    /// The token a receipt's QR code carries: the ARN and a MAC of it under the server key,
+    /// so that the public verification page answers only for receipts this portal issued
+    /// (an ARN alone, which is printed and told on the phone, shows nothing there).
+    pub fn receipt_token(&self, arn: &Arn) -> String {
+        let mac = self.key.sign(&[b"receipt", arn.as_str().as_bytes()]);
+        format!(
+            "{arn}.{}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &mac[..16]
+            )
+        )
+    }
+
+    /// What a receipt's token verifies: only the ARN, service, status, date and masked name.
+    /// A token this portal did not issue, or for no application, is not found.
+    pub async fn verify_receipt(&self, token: &str) -> AppResult<Tracked> {
+        let (arn, mac) = token.split_once('.').ok_or(AppError::NotFound)?;
+        let arn = Arn::parse(arn).map_err(|_| AppError::NotFound)?;
+        let expected = self.receipt_token(&arn);
+        if !crate::security::constant_time_eq(
+            expected.as_bytes(),
+            format!("{arn}.{mac}").as_bytes(),
+        ) {
+            return Err(AppError::NotFound);
+        }
+        let found = store::by_arn(&mut *self.store.read().await?, arn.as_str())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let loaded = self.load(found).await?;
+        Ok(Tracked::of(&loaded, arn))
     }
 
     /// The services an application can be tracked for (those applied for here).

@@ -15,6 +15,7 @@ mod interop;
 mod officers;
 mod ports;
 mod races;
+mod receipts;
 mod security;
 mod shell;
 mod snapshots;

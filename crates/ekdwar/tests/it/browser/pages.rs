@@ -182,6 +182,12 @@ async fn tour(lang: &'static str) {
     b.click("#declaration").await;
     b.submit("form[action$='/submit'] button").await;
     tour.check("application-submitted").await;
+    let arn = ekdwar_domain::catalog::Arn::parse(&b.text_of(".arn strong").await).expect("an ARN");
+    let token = t.app.applications.receipt_token(&arn);
+    tour.visit(&format!("/verify/{token}"), "receipt-genuine")
+        .await;
+    tour.visit("/verify/EK2600000000000.x", "receipt-unknown")
+        .await;
     tour.visit("/applications", "applications").await;
     tour.visit("/notifications", "notifications").await;
     tour.visit("/account/two-step", "two-step-setup").await;

@@ -1,0 +1,198 @@
+//! The receipt: a PDF in the applicant's language whose text extracts (so Indic scripts are
+//! shaped and mapped back to Unicode), whose QR code decodes from a rendering of the page and
+//! opens the public verification page, which shows only what tracking shows.
+
+use std::process::Command;
+
+use crate::accounts::PASSWORD;
+use crate::applications::submitted_pcc;
+use crate::catalog::import_demo;
+use crate::support::{TestApp, backends, browser};
+
+/// Runs a PDF tool (poppler-utils, zbar-tools: `.ci/run` installs them).
+fn tool(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} is needed (apt-get install poppler-utils zbar-tools): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_user("other.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let (id, arn) = submitted_pcc(&t, "asha.k").await;
+        let owner = browser();
+        let home = t.get_as(&owner, "/").await;
+        t.post_with(&owner, &home, "/language", &[("lang", "hi"), ("back", "/")])
+            .await;
+        let form = t.get_as(&owner, "/login").await;
+        t.post_with(
+            &owner,
+            &form,
+            "/login",
+            &[("identifier", "asha.k"), ("password", PASSWORD)],
+        )
+        .await;
+        let page = t.get_as(&owner, &format!("/applications/{id}")).await;
+        assert!(page.has("रसीद डाउनलोड करें"), "{}", page.text());
+
+        let resp = owner
+            .get(t.url(&format!("/applications/{id}/receipt.pdf")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "application/pdf");
+        assert!(
+            resp.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("no-store")
+        );
+        let pdf = resp.bytes().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("receipt.pdf");
+        std::fs::write(&file, &pdf).unwrap();
+        let file = file.to_str().unwrap();
+
+        // The text comes back as it was written: shaped Hindi maps back to its characters.
+        let text = tool("pdftotext", &[file, "-"]);
+        let spaced = arn.to_string();
+        for expected in [
+            "आवेदन की रसीद",
+            "पुलिस क्लीयरेंस प्रमाणपत्र",
+            "फ़ाइल संख्या (ARN)",
+            spaced.as_str(),
+            "Asha Kumari",
+            "आपका वर्तमान पासपोर्ट",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from:\n{text}");
+        }
+
+        // Rendered, the QR code reads back as the verification address.
+        let png = dir.path().join("page");
+        tool(
+            "pdftoppm",
+            &[
+                "-r",
+                "150",
+                "-png",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                file,
+                png.to_str().unwrap(),
+            ],
+        );
+        let decoded = tool(
+            "zbarimg",
+            &["-q", "--raw", &format!("{}.png", png.display())],
+        );
+        let url = decoded.trim();
+        assert!(url.starts_with(&t.url("/verify/")), "{url}");
+
+        // Anyone may open it: only the ARN, service, status, date and a masked name.
+        let visitor = browser();
+        let page = t
+            .get_as(&visitor, url.strip_prefix(&t.url("")).unwrap())
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let shown = page.text();
+        assert!(shown.contains("This receipt is genuine"), "{shown}");
+        assert!(shown.contains(&spaced), "{shown}");
+        assert!(shown.contains("Police clearance certificate"));
+        assert!(shown.contains("A••• K•••"));
+        for secret in ["Asha", "Kumari", "K1234567", "Malviya", "302017"] {
+            assert!(
+                !shown.contains(secret),
+                "{secret} shown on the verification page"
+            );
+        }
+
+        // A token changed by one character, or an ARN alone, confirms nothing.
+        let token = url.rsplit('/').next().unwrap();
+        let mut forged = token.to_string();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        for path in [
+            format!("/verify/{forged}"),
+            format!("/verify/{arn}"),
+            format!("/verify/{arn}."),
+            "/verify/nonsense".to_string(),
+        ] {
+            let page = t.get_as(&visitor, &path).await;
+            assert_eq!(page.status, 404, "{path}");
+            assert!(page.text().contains("could not be confirmed"), "{path}");
+            assert!(!page.text().contains("A••• K•••"));
+        }
+
+        // The receipt is the owner's alone; a visitor is sent to log in, another citizen gets 404.
+        let other = browser();
+        let form = t.get_as(&other, "/login").await;
+        t.post_with(
+            &other,
+            &form,
+            "/login",
+            &[("identifier", "other.k"), ("password", PASSWORD)],
+        )
+        .await;
+        let page = t
+            .get_as(&other, &format!("/applications/{id}/receipt.pdf"))
+            .await;
+        assert_eq!(page.status, 404);
+        let page = t
+            .get_as(&visitor, &format!("/applications/{id}/receipt.pdf"))
+            .await;
+        assert!(!page.text().starts_with("%PDF"));
+    }
+}
+
+#[tokio::test]
+async fn a_draft_has_no_receipt() {
+    let t = TestApp::builder("sqlite")
+        .with_user("asha.k", PASSWORD)
+        .start()
+        .await;
+    import_demo(&t).await;
+    let account = t.account("asha.k").await;
+    let id = t
+        .app
+        .applications
+        .start(
+            &account,
+            "police-clearance",
+            &ekdwar_app::audit::Actor::command_line(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let owner = browser();
+    let form = t.get_as(&owner, "/login").await;
+    t.post_with(
+        &owner,
+        &form,
+        "/login",
+        &[("identifier", "asha.k"), ("password", PASSWORD)],
+    )
+    .await;
+    let page = t
+        .get_as(&owner, &format!("/applications/{id}/receipt.pdf"))
+        .await;
+    assert_eq!(page.status, 404);
+}
