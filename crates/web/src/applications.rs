@@ -44,7 +44,7 @@ pub(crate) fn app_id(id: &str) -> Result<ApplicationId, WebError> {
         .ok_or(WebError(AppError::NotFound))
 }
 
-fn go(next: &Next, id: &ApplicationId) -> Redirect {
+pub(crate) fn go(next: &Next, id: &ApplicationId) -> Redirect {
     match next {
         Next::Page(p) => Redirect::to(&format!("/applications/{id}/pages/{p}")),
         Next::Check => Redirect::to(&format!("/applications/{id}/check")),

@@ -267,6 +267,24 @@ pub async fn api(State(app): State<App>, req: Request, next: Next) -> Response {
     resp
 }
 
+/// The CSRF token of a file upload: the form's `csrf` part, which comes before the file.
+async fn multipart_csrf(content_type: HeaderValue, bytes: axum::body::Bytes) -> Option<String> {
+    use axum::extract::FromRequest;
+    let req = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .ok()?;
+    let mut form = axum::extract::Multipart::from_request(req, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 /// The pages router's layer: session, CSRF check, language, HTML error pages.
 pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -377,9 +395,14 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
                 );
             }
         };
-        let sent = form_urlencoded::parse(&bytes)
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.into_owned());
+        let sent = match parts.headers.get(header::CONTENT_TYPE) {
+            Some(ct) if ct.as_bytes().starts_with(b"multipart/form-data") => {
+                multipart_csrf(ct.clone(), bytes.clone()).await
+            }
+            _ => form_urlencoded::parse(&bytes)
+                .find(|(k, _)| k == "csrf")
+                .map(|(_, v)| v.into_owned()),
+        };
         let ok = !new_seed
             && same_origin(&parts.headers)
             && sent

@@ -5,6 +5,7 @@ mod applications;
 mod assets;
 mod catalog;
 mod ctx;
+mod eform;
 mod error;
 mod external;
 mod identity;
@@ -42,6 +43,7 @@ pub fn router(app: App) -> Router {
         .merge(applications::fee_routes())
         .merge(applications::notice_routes())
         .merge(receipt::routes())
+        .merge(eform::routes())
         .merge(officer::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)

@@ -18,8 +18,10 @@ use crate::i18n::Lang;
 use crate::notify::Outgoing;
 use crate::views::AccountView;
 
+mod eform;
 mod officer;
 
+pub use eform::{Imported, Problem};
 pub use officer::{Assignment, QueueItem};
 
 crate::core::service!(

@@ -6,6 +6,7 @@
 pub mod answers;
 mod arn;
 mod definition;
+pub mod eform;
 mod validate;
 
 use std::collections::BTreeMap;

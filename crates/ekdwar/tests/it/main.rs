@@ -10,6 +10,7 @@ mod browser;
 mod catalog;
 mod cli;
 mod delivery;
+mod eforms;
 mod external;
 mod interop;
 mod officers;
