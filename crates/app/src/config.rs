@@ -45,8 +45,28 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub sms: SmsConfig,
     pub sso: SsoConfig,
+    pub applications: ApplicationsConfig,
     /// Upstream identity providers people may log in with ("others" registration).
     pub upstream: Vec<UpstreamConfig>,
+}
+
+/// How long applications wait.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApplicationsConfig {
+    /// A draft untouched this many days is deleted.
+    pub draft_days: u32,
+    /// The applicant is reminded this many days before an untouched draft is deleted.
+    pub draft_reminder_days: u32,
+}
+
+impl Default for ApplicationsConfig {
+    fn default() -> Self {
+        Self {
+            draft_days: 30,
+            draft_reminder_days: 7,
+        }
+    }
 }
 
 /// An upstream OpenID provider (a Google- or Facebook-style login).

@@ -4,7 +4,8 @@
 //! `ekdwar worker` processes: a job is leased by one worker at a time.
 //!
 //! Kinds: delivering a message of the outbox, back-channel logout to apps, and the periodic
-//! purge of expired records (each run schedules the next).
+//! purge of expired records and sweep of applications (deadlines, old drafts); each periodic
+//! run schedules the next.
 
 use std::time::Duration;
 
@@ -24,6 +25,10 @@ pub const DELIVER_MESSAGE: &str = "deliver-message";
 pub const PURGE: &str = "purge";
 /// How often expired records are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
+/// Escalate overdue applications and expire untouched drafts, then schedule the next sweep.
+pub const SWEEP_APPLICATIONS: &str = "sweep-applications";
+/// How often applications are swept (deadlines are days: a few minutes late is nothing).
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// Attempts before a job is given up: with back-off from 15 s doubling, about an hour.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -40,7 +45,8 @@ crate::core::service!(
     /// The jobs runner.
     Jobs,
     notify: Notify,
-    sso: Sso
+    sso: Sso,
+    applications: crate::applications::Applications
 );
 
 impl Core {
@@ -107,7 +113,23 @@ impl Jobs {
                     Ok(n) => tracing::info!(rows = n, "expired records deleted"),
                     Err(e) => return Err(e.to_string()),
                 }
-                self.schedule_purge(self.clock.now().plus(PURGE_EVERY))
+                self.schedule(PURGE, self.clock.now().plus(PURGE_EVERY))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            SWEEP_APPLICATIONS => {
+                match self.applications.sweep().await {
+                    Ok(s) if s == crate::applications::Swept::default() => {}
+                    Ok(s) => tracing::info!(
+                        escalated = s.escalated,
+                        officers_told = s.officers_told,
+                        reminded = s.reminded,
+                        expired = s.expired,
+                        "applications swept"
+                    ),
+                    Err(e) => return Err(e.to_string()),
+                }
+                self.schedule(SWEEP_APPLICATIONS, self.clock.now().plus(SWEEP_EVERY))
                     .await
                     .map_err(|e| e.to_string())
             }
@@ -115,18 +137,21 @@ impl Jobs {
         }
     }
 
-    /// Makes sure a purge is scheduled (one is enough: a second would only find less to do).
-    async fn schedule_purge(&self, at: ekdwar_domain::Timestamp) -> AppResult<()> {
+    /// Makes sure a periodic job (purge, sweep) is scheduled: one is enough, a second would
+    /// only find less to do.
+    async fn schedule(&self, kind: &str, at: ekdwar_domain::Timestamp) -> AppResult<()> {
         let mut conn = self.store.conn().await?;
-        store::enqueue_unless_pending(&mut conn, PURGE, "{}", at, self.clock.now()).await?;
+        store::enqueue_unless_pending(&mut conn, kind, "{}", at, self.clock.now()).await?;
         Ok(())
     }
 
     /// Runs jobs until the process ends: at once after each enqueue in this process, and every
     /// few seconds for retries and for jobs other processes enqueued.
     pub async fn run_jobs(self) {
-        if let Err(e) = self.schedule_purge(self.clock.now()).await {
-            tracing::error!(error = %e.chain(), "cannot schedule the purge");
+        for kind in [PURGE, SWEEP_APPLICATIONS] {
+            if let Err(e) = self.schedule(kind, self.clock.now()).await {
+                tracing::error!(error = %e.chain(), kind, "cannot schedule a periodic job");
+            }
         }
         loop {
             match self.run_due_jobs().await {

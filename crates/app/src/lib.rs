@@ -195,14 +195,17 @@ impl App {
         let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
         let notify = Notify::new(core.clone(), gateways);
         let catalog = Catalog::new(core.clone(), Arc::default());
+        let applications =
+            applications::Applications::new(core.clone(), catalog.clone(), identity.clone());
         Self {
             audit: Audit::new(core.clone()),
-            jobs: Jobs::new(core.clone(), notify.clone(), sso.clone()),
-            applications: applications::Applications::new(
+            jobs: Jobs::new(
                 core.clone(),
-                catalog.clone(),
-                identity.clone(),
+                notify.clone(),
+                sso.clone(),
+                applications.clone(),
             ),
+            applications,
             catalog,
             identity,
             sso,

@@ -73,6 +73,10 @@ crate::string_enum!(
         ApplicationActed => "application-acted",
         /// An officer opened an application (recorded against the citizen).
         ApplicationViewed => "application-viewed",
+        /// An application passed its state's deadline; the escalation role was told.
+        ApplicationEscalated => "application-escalated",
+        /// An untouched draft was deleted after its reminder.
+        ApplicationExpired => "application-expired",
         /// An administrator set an account's level.
         AdminLevelSet => "admin-level-set",
         /// An officer was given a role in a department.

@@ -41,6 +41,10 @@ pub struct Application {
     pub submitted_at: Option<Timestamp>,
     /// The question ids an officer reopened for correction, as JSON.
     pub reopened: String,
+    /// The deadline of its state (`YYYY-MM-DD`), if the state has one.
+    pub due_on: Option<String>,
+    /// When it was escalated for missing that deadline.
+    pub escalated_at: Option<Timestamp>,
 }
 
 /// One step in an application's history.
@@ -62,8 +66,11 @@ pub struct Event {
     pub comment: Option<String>,
 }
 
+/// The columns a new draft sets.
+const NEW_COLUMNS: &str = "id, arn, user_id, service, version, department, office, state, \
+    answers, birth_date, created_at, updated_at, submitted_at, reopened";
 const COLUMNS: &str = "id, arn, user_id, service, version, department, office, state, answers, \
-    birth_date, created_at, updated_at, submitted_at, reopened";
+    birth_date, created_at, updated_at, submitted_at, reopened, due_on, escalated_at";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
     Ok(Application {
@@ -81,13 +88,15 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
         updated_at: Timestamp::from_millis(int(row, "updated_at")?),
         submitted_at: opt_int(row, "submitted_at")?.map(Timestamp::from_millis),
         reopened: text(row, "reopened")?,
+        due_on: opt_text(row, "due_on")?,
+        escalated_at: opt_int(row, "escalated_at")?.map(Timestamp::from_millis),
     })
 }
 
 /// Writes a new draft.
 pub async fn insert(conn: &mut Conn, a: &Application) -> Result<()> {
     sqlx::query(sql!(
-        "INSERT INTO applications ({COLUMNS}) \
+        "INSERT INTO applications ({NEW_COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))
     .bind(a.id.as_str())
@@ -174,7 +183,7 @@ pub async fn save_draft(
     at: Timestamp,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE applications SET answers = $1, updated_at = $2 \
+        "UPDATE applications SET answers = $1, updated_at = $2, reminded_at = NULL \
          WHERE id = $3 AND user_id = $4 AND state = 'draft'",
     )
     .bind(answers)
@@ -199,6 +208,8 @@ pub struct Submission<'a> {
     pub office: Option<&'a str>,
     /// The date of birth answered.
     pub birth_date: Option<&'a str>,
+    /// The first state's deadline.
+    pub due_on: Option<&'a str>,
     /// When.
     pub at: Timestamp,
 }
@@ -212,7 +223,7 @@ pub async fn submit(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE applications SET arn = $1, state = $2, answers = $3, office = $4, \
-         birth_date = $5, submitted_at = $6, updated_at = $6 \
+         birth_date = $5, submitted_at = $6, updated_at = $6, due_on = $9 \
          WHERE id = $7 AND user_id = $8 AND state = 'draft'",
     )
     .bind(s.arn)
@@ -223,30 +234,147 @@ pub async fn submit(
     .bind(s.at.millis())
     .bind(id.as_str())
     .bind(owner.as_str())
+    .bind(s.due_on)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Moves an application from `from` to `to`, setting the questions reopened for correction
-/// (`[]` for none); false if it was not in `from` (someone acted first).
-pub async fn transition(
+/// A move of an application from one state to another.
+#[derive(Debug, Clone)]
+pub struct Transition<'a> {
+    /// The state the actor saw.
+    pub from: &'a str,
+    /// The state it goes to.
+    pub to: &'a str,
+    /// The questions reopened for correction, as JSON (`[]` for none).
+    pub reopened: &'a str,
+    /// The new state's deadline.
+    pub due_on: Option<&'a str>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Moves an application; false if it was not in `t.from` (someone acted first). The new state
+/// starts with its own deadline and no escalation.
+pub async fn transition(conn: &mut Conn, id: &ApplicationId, t: &Transition<'_>) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE applications SET state = $1, reopened = $2, updated_at = $3, due_on = $6, \
+         escalated_at = NULL WHERE id = $4 AND state = $5",
+    )
+    .bind(t.to)
+    .bind(t.reopened)
+    .bind(t.at.millis())
+    .bind(id.as_str())
+    .bind(t.from)
+    .bind(t.due_on)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Applications whose deadline passed before `today` and that were not escalated in their
+/// state yet, earliest deadline first.
+pub async fn overdue(conn: &mut Conn, today: &str, limit: i64) -> Result<Vec<Application>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE due_on < $1 AND escalated_at IS NULL \
+         ORDER BY due_on, id LIMIT $2"
+    ))
+    .bind(today)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Records that an application in `state` was escalated; false if it moved or was already.
+pub async fn mark_escalated(
     conn: &mut Conn,
     id: &ApplicationId,
-    from: &str,
-    to: &str,
-    reopened: &str,
+    state: &str,
     at: Timestamp,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE applications SET state = $1, reopened = $2, updated_at = $3 \
-         WHERE id = $4 AND state = $5",
+        "UPDATE applications SET escalated_at = $1 \
+         WHERE id = $2 AND state = $3 AND escalated_at IS NULL",
     )
-    .bind(to)
-    .bind(reopened)
     .bind(at.millis())
     .bind(id.as_str())
-    .bind(from)
+    .bind(state)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Drafts untouched since before `before` whose owner was not reminded yet.
+pub async fn drafts_to_remind(
+    conn: &mut Conn,
+    before: Timestamp,
+    limit: i64,
+) -> Result<Vec<Application>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE state = 'draft' AND updated_at < $1 \
+         AND reminded_at IS NULL ORDER BY updated_at, id LIMIT $2"
+    ))
+    .bind(before.millis())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Records the reminder of a draft still untouched since `seen`; false if it changed.
+pub async fn mark_reminded(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    seen: Timestamp,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE applications SET reminded_at = $1 WHERE id = $2 AND state = 'draft' \
+         AND updated_at = $3 AND reminded_at IS NULL",
+    )
+    .bind(at.millis())
+    .bind(id.as_str())
+    .bind(seen.millis())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Drafts untouched since before `before` whose owner was reminded before `reminded_before`.
+pub async fn drafts_to_expire(
+    conn: &mut Conn,
+    before: Timestamp,
+    reminded_before: Timestamp,
+    limit: i64,
+) -> Result<Vec<Application>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE state = 'draft' AND updated_at < $1 \
+         AND reminded_at < $3 ORDER BY updated_at, id LIMIT $2"
+    ))
+    .bind(before.millis())
+    .bind(limit)
+    .bind(reminded_before.millis())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Deletes an expired draft still untouched since `seen`; false if it changed meanwhile.
+pub async fn expire_draft(conn: &mut Conn, id: &ApplicationId, seen: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM applications WHERE id = $1 AND state = 'draft' AND updated_at = $2 \
+         AND reminded_at IS NOT NULL",
+    )
+    .bind(id.as_str())
+    .bind(seen.millis())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

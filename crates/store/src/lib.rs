@@ -172,6 +172,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_catalog.sql"),
         include_str!("../migrations/postgres/0008_catalog.sql"),
     ),
+    (
+        9,
+        "deadlines",
+        include_str!("../migrations/sqlite/0009_deadlines.sql"),
+        include_str!("../migrations/postgres/0009_deadlines.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

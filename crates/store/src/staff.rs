@@ -55,3 +55,32 @@ pub async fn of_user(conn: &mut Conn, user: &UserId) -> Result<Vec<Assignment>> 
     })
     .collect()
 }
+
+/// Everyone holding `role` in `department`, with the assignment (its scope).
+pub async fn holding(
+    conn: &mut Conn,
+    role: &str,
+    department: &str,
+) -> Result<Vec<(UserId, Assignment)>> {
+    sqlx::query(
+        "SELECT user_id, role, department, region, office FROM staff_assignments \
+         WHERE role = $1 AND department = $2 ORDER BY created_at",
+    )
+    .bind(role)
+    .bind(department)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            UserId::new(text(row, "user_id")?),
+            Assignment {
+                role: text(row, "role")?,
+                department: text(row, "department")?,
+                region: opt_text(row, "region")?,
+                office: opt_text(row, "office")?,
+            },
+        ))
+    })
+    .collect()
+}

@@ -30,6 +30,12 @@ struct QueuePage<'a> {
     c: &'a Ctx,
     errors: Errors,
     items: Vec<QueueItem>,
+    /// The services in the queue, for the filter.
+    services: Vec<(String, String)>,
+    /// How many are past their deadline.
+    overdue: usize,
+    due: String,
+    service: String,
 }
 
 impl QueuePage<'_> {
@@ -40,15 +46,51 @@ impl QueuePage<'_> {
     }
 }
 
-async fn queue(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+#[derive(serde::Deserialize)]
+struct QueueFilter {
+    /// `overdue`: only applications past their deadline.
+    #[serde(default)]
+    due: String,
+    /// Only this service.
+    #[serde(default)]
+    service: String,
+}
+
+async fn queue(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    axum::extract::Query(filter): axum::extract::Query<QueueFilter>,
+) -> Result<Response, WebError> {
     if app.applications.assignments(me.user_id()).await?.is_empty() {
         return Err(WebError(AppError::NotFound));
     }
-    let items = app.applications.queue(me.user_id()).await?;
+    let all = app.applications.queue(me.user_id()).await?;
+    let mut services: Vec<(String, String)> = all
+        .iter()
+        .map(|i| {
+            (
+                i.loaded.service.code.clone(),
+                c.text(&i.loaded.service.name).to_string(),
+            )
+        })
+        .collect();
+    services.sort();
+    services.dedup();
+    let overdue = all.iter().filter(|i| i.overdue).count();
+    let items = all
+        .into_iter()
+        .filter(|i| filter.due != "overdue" || i.overdue)
+        .filter(|i| filter.service.is_empty() || i.loaded.service.code == filter.service)
+        .collect();
     Ok(render(&QueuePage {
         c: &c,
         errors: Errors::default(),
         items,
+        services,
+        overdue,
+        due: filter.due,
+        service: filter.service,
     }))
 }
 

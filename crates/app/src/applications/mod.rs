@@ -20,9 +20,11 @@ use crate::views::AccountView;
 
 mod eform;
 mod officer;
+mod sweep;
 
 pub use eform::{Imported, Problem};
 pub use officer::{Assignment, QueueItem};
+pub use sweep::Swept;
 
 crate::core::service!(
     /// Applications for services: drafts, submission, the applicant's view and withdrawal,
@@ -69,6 +71,8 @@ pub struct Loaded {
     pub owner: UserId,
     /// The office chosen.
     pub office: Option<String>,
+    /// The deadline of its state, if it has one.
+    pub due_on: Option<jiff::civil::Date>,
 }
 
 impl Loaded {
@@ -183,6 +187,7 @@ impl Applications {
             reopened: serde_json::from_str(&a.reopened).unwrap_or_default(),
             owner: a.user_id,
             office: a.office,
+            due_on: a.due_on.as_deref().and_then(|d| d.parse().ok()),
         })
     }
 
@@ -286,6 +291,8 @@ impl Applications {
                 updated_at: now,
                 submitted_at: None,
                 reopened: "[]".into(),
+                due_on: None,
+                escalated_at: None,
             },
         )
         .await?;
@@ -514,6 +521,9 @@ impl Applications {
                 answers: &json,
                 office: office.as_deref(),
                 birth_date: birth_date.as_deref(),
+                due_on: self
+                    .due_on(&loaded.service, &start.id, office.as_deref())
+                    .as_deref(),
                 at: now,
             },
         )
@@ -571,6 +581,30 @@ impl Applications {
         service: &str,
         state: &str,
     ) -> AppResult<()> {
+        self.tell_with(
+            work,
+            account,
+            lang,
+            kind,
+            vec![
+                ("arn", arn.to_string()),
+                ("service", service.to_string()),
+                ("state", state.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// Tells a person (applicant or officer) on each contact they have, in their language
+    /// (else `lang`), the message `kind` with `args`.
+    async fn tell_with(
+        &self,
+        work: &mut crate::core::Work<'_>,
+        account: &AccountView,
+        lang: &Lang,
+        kind: &'static str,
+        args: Vec<(&'static str, String)>,
+    ) -> AppResult<()> {
         let lang = account
             .language
             .as_deref()
@@ -594,11 +628,7 @@ impl Applications {
                     kind,
                     to,
                     lang: &lang,
-                    args: vec![
-                        ("arn", arn.to_string()),
-                        ("service", service.to_string()),
-                        ("state", state.to_string()),
-                    ],
+                    args: args.clone(),
                 },
             )
             .await?;
@@ -666,7 +696,20 @@ impl Applications {
         let reopened = serde_json::to_string(&s.reopened).map_err(internal)?;
         let mut work = self.work().await?;
         let id = &s.loaded.id;
-        if !store::transition(&mut work, id, &s.loaded.state, &s.action.to, &reopened, now).await? {
+        let due_on = self.due_on(&s.loaded.service, &s.action.to, s.loaded.office.as_deref());
+        let moved = store::transition(
+            &mut work,
+            id,
+            &store::Transition {
+                from: &s.loaded.state,
+                to: &s.action.to,
+                reopened: &reopened,
+                due_on: due_on.as_deref(),
+                at: now,
+            },
+        )
+        .await?;
+        if !moved {
             return Err(AppError::field("form", "application-changed"));
         }
         store::append_event(
@@ -867,6 +910,22 @@ impl Applications {
 }
 
 impl Applications {
+    /// The deadline of `state` entered today: its working days counted in the calendar of the
+    /// office's region (weekends only, without an office); none for a state without one.
+    pub fn due_on(&self, service: &Service, state: &str, office: Option<&str>) -> Option<String> {
+        let days = service.state(state)?.sla_working_days?;
+        let snapshot = self.catalog.snapshot();
+        let region = office
+            .and_then(|o| snapshot.entries.office(o))
+            .map(|o| o.region.clone());
+        Some(
+            snapshot
+                .entries
+                .add_working_days(region.as_deref(), self.today(), days)
+                .to_string(),
+        )
+    }
+
     /// Today in the portal's time zone.
     pub fn today(&self) -> jiff::civil::Date {
         jiff::Timestamp::from_millisecond(self.clock.now().millis())

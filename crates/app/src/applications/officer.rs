@@ -20,6 +20,8 @@ pub use ekdwar_store::staff::Assignment;
 pub struct QueueItem {
     /// The application.
     pub loaded: Loaded,
+    /// Past its state's deadline (working days of its office's region).
+    pub overdue: bool,
 }
 
 impl Applications {
@@ -77,6 +79,7 @@ impl Applications {
         for (role, department) in [
             ("passport-officer", "mea"),
             ("passport-granting-officer", "mea"),
+            ("passport-supervisor", "mea"),
             ("tehsildar", "rj-revenue"),
         ] {
             let a = Assignment {
@@ -96,7 +99,7 @@ impl Applications {
     }
 
     /// Whether `a` covers the application.
-    fn covers(&self, a: &Assignment, app: &Loaded) -> bool {
+    pub(super) fn covers(&self, a: &Assignment, app: &Loaded) -> bool {
         if a.department != app.service.department {
             return false;
         }
@@ -146,6 +149,7 @@ impl Applications {
         departments.sort_unstable();
         departments.dedup();
         let snapshot = self.catalog.snapshot();
+        let today = self.today();
         let mut out = Vec::new();
         for dept in departments {
             // Every non-final state of the department's services where one of the officer's
@@ -174,7 +178,8 @@ impl Applications {
                 if self.officer_actions(&held, &loaded).is_empty() {
                     continue;
                 }
-                out.push(QueueItem { loaded });
+                let overdue = loaded.due_on.is_some_and(|d| d < today);
+                out.push(QueueItem { loaded, overdue });
             }
         }
         Ok(out)

@@ -265,6 +265,42 @@ impl Catalog {
     pub fn within(&self, region: &str, ancestor: &str) -> bool {
         self.lineage(region).contains(&ancestor)
     }
+
+    /// Whether `day` is a working day in `region`: not a Saturday or Sunday, and not a holiday
+    /// of the region or of any region it is part of.
+    pub fn is_working_day(&self, region: Option<&str>, day: jiff::civil::Date) -> bool {
+        use jiff::civil::Weekday;
+        if matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            return false;
+        }
+        let lineage = region.map(|r| self.lineage(r)).unwrap_or_default();
+        !self.file.holidays.iter().any(|h| {
+            lineage.contains(&h.region.as_str())
+                && h.date.parse::<jiff::civil::Date>().ok() == Some(day)
+        })
+    }
+
+    /// The day `days` working days after `from` in `region` (the deadline of a state entered
+    /// on `from` with that many working days to act: the day it is entered does not count).
+    pub fn add_working_days(
+        &self,
+        region: Option<&str>,
+        from: jiff::civil::Date,
+        days: u32,
+    ) -> jiff::civil::Date {
+        let mut at = from;
+        let mut left = days;
+        // A year of holidays cannot hold more than 366 days: the bound only guards the loop.
+        let mut guard = 0;
+        while left > 0 && guard < 10 * 366 {
+            at = at.tomorrow().unwrap_or(at);
+            guard += 1;
+            if self.is_working_day(region, at) {
+                left -= 1;
+            }
+        }
+        at
+    }
 }
 
 /// A service definition, checked against the catalog: its references resolve, every text has
@@ -824,5 +860,55 @@ fn check_workflow(c: &mut Checker<'_>, w: &Workflow) {
     for (i, r) in w.rejection_reasons.iter().enumerate() {
         c.code(&format!("workflow.rejection_reasons[{i}].value"), &r.value);
         c.texts(&format!("workflow.rejection_reasons[{i}].label"), &r.label);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn calendar() -> Catalog {
+        let name = serde_json::json!({"en": "x"});
+        let file: CatalogFile = serde_json::from_value(serde_json::json!({
+            "regions": [
+                {"code": "IN", "name": name},
+                {"code": "IN-RJ", "parent": "IN", "name": name},
+                {"code": "IN-WB", "parent": "IN", "name": name},
+            ],
+            "holidays": [
+                {"region": "IN", "date": "2026-10-02", "name": name},
+                {"region": "IN-WB", "date": "2026-10-20", "name": name},
+            ],
+        }))
+        .unwrap();
+        Catalog::parse(file, &["en"]).unwrap()
+    }
+
+    #[test]
+    fn working_days_skip_weekends_and_the_regions_holidays() {
+        let c = calendar();
+        // Thursday 1 October 2026: Friday 2nd is Gandhi Jayanti everywhere in India, then a
+        // weekend; three working days on is Wednesday the 7th.
+        let thu = date(2026, 10, 1);
+        assert_eq!(c.add_working_days(Some("IN-RJ"), thu, 3), date(2026, 10, 7));
+        // Durga Puja (Tuesday 20th) is a holiday in West Bengal only.
+        let mon = date(2026, 10, 19);
+        assert_eq!(
+            c.add_working_days(Some("IN-RJ"), mon, 1),
+            date(2026, 10, 20)
+        );
+        assert_eq!(
+            c.add_working_days(Some("IN-WB"), mon, 1),
+            date(2026, 10, 21)
+        );
+        // A Friday plus one working day is the Monday; no region knows weekends only.
+        assert_eq!(
+            c.add_working_days(None, date(2026, 10, 9), 1),
+            date(2026, 10, 12)
+        );
+        assert_eq!(c.add_working_days(None, thu, 0), thu);
+        assert!(!c.is_working_day(Some("IN-WB"), date(2026, 10, 20)));
+        assert!(c.is_working_day(Some("IN"), date(2026, 10, 20)));
     }
 }

@@ -9,6 +9,7 @@ mod applications;
 mod browser;
 mod catalog;
 mod cli;
+mod deadlines;
 mod delivery;
 mod eforms;
 mod external;

@@ -365,7 +365,12 @@ async fn the_demo_has_an_officer_for_rajasthan() {
         .collect();
     assert_eq!(
         roles,
-        ["passport-officer", "passport-granting-officer", "tehsildar"]
+        [
+            "passport-officer",
+            "passport-granting-officer",
+            "passport-supervisor",
+            "tehsildar"
+        ]
     );
     let (id, _) = submitted_pcc(&t, "asha.k").await;
     let queue = t.app.applications.queue(&officer.id).await.unwrap();

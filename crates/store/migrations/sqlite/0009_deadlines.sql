@@ -1,0 +1,9 @@
+-- The deadline of the state an application is in: a day (YYYY-MM-DD) counted in working days
+-- of the office's region from the day it entered the state, and when it was escalated for
+-- missing that deadline (once per state: a transition clears both).
+ALTER TABLE applications ADD COLUMN due_on TEXT;
+ALTER TABLE applications ADD COLUMN escalated_at BIGINT;
+-- When the applicant was told that an untouched draft will be deleted (saving clears it).
+ALTER TABLE applications ADD COLUMN reminded_at BIGINT;
+CREATE INDEX applications_due ON applications (due_on);
+CREATE INDEX applications_drafts ON applications (state, updated_at);
