@@ -204,3 +204,4 @@ officer-only-overdue = শুধু সময়সীমা পেরোনো�
 officer-filter = দেখান
 officer-due = সময়সীমা
 officer-overdue = সময়সীমা পেরিয়েছে
+err-officer-note-required = যে কর্মকর্তার কাছে পাঠাচ্ছেন তাঁর জন্য একটি নোট লিখুন

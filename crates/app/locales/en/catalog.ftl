@@ -210,3 +210,4 @@ officer-only-overdue = Only those past their deadline
 officer-filter = Show
 officer-due = Deadline
 officer-overdue = overdue
+err-officer-note-required = Write a note for the officer you forward it to

@@ -204,3 +204,4 @@ officer-only-overdue = केवल समय-सीमा पार वाल�
 officer-filter = दिखाएँ
 officer-due = समय-सीमा
 officer-overdue = समय-सीमा पार
+err-officer-note-required = जिस अधिकारी को भेज रहे हैं उसके लिए एक टिप्पणी लिखें

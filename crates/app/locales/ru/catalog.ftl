@@ -212,3 +212,4 @@ officer-only-overdue = Только просроченные
 officer-filter = Показать
 officer-due = Срок
 officer-overdue = просрочено
+err-officer-note-required = Напишите записку для сотрудника, которому передаёте заявление

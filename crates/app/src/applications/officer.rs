@@ -276,6 +276,9 @@ impl Applications {
                     return Err(AppError::field("reopen", "officer-reopen-required"));
                 }
             }
+            ActionKind::Forward if comment.is_empty() => {
+                return Err(AppError::field("comment", "officer-note-required"));
+            }
             ActionKind::Reject => {
                 let reasons = loaded
                     .service

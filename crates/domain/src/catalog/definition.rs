@@ -431,6 +431,8 @@ crate::string_enum!(
         Reject => "reject",
         /// The applicant withdraws it before a decision.
         Withdraw => "withdraw",
+        /// Passes it to another officer's stage with a note for them (the note is required).
+        Forward => "forward",
     }
 );
 

@@ -335,3 +335,52 @@ async fn the_offline_page_is_one_file_with_every_question() {
     // An in-person or app service has no e-form.
     assert_eq!(t.get("/services/rj-recruitment/eform").await.status, 404);
 }
+
+/// A fresh passport application, filled through the e-form and submitted; its id and ARN.
+pub async fn submitted_fresh(
+    t: &TestApp,
+    portal_id: &str,
+) -> (ekdwar_domain::ApplicationId, ekdwar_domain::catalog::Arn) {
+    let lang = ekdwar_app::i18n::Lang::english();
+    let actor = ekdwar_app::audit::Actor::command_line();
+    let account = t.account(portal_id).await;
+    let template = t
+        .app
+        .applications
+        .eform_template("passport-fresh", &lang)
+        .unwrap();
+    // Filled in the template's order; the group's phone comes before the contact's.
+    let xml = filled(
+        &template,
+        &[
+            ("given_name", "Asha"),
+            ("surname", "Kumari"),
+            ("date_of_birth", "1990-01-26"),
+            ("place_of_birth", "Jaipur"),
+            ("scheme", "normal"),
+            ("booklet", "36"),
+            ("name", "Ravi Kumar"),
+            ("relation", "spouse"),
+            ("phone", "98123 45601"),
+            ("phone", "98123 45600"),
+            ("address", "12 Malviya Nagar"),
+            ("pincode", "302017"),
+            ("office", "rpo-jaipur"),
+        ],
+    );
+    let imported = t
+        .app
+        .applications
+        .import_eform(&account, "passport-fresh", xml.as_bytes(), &lang, &actor)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(imported.problems.is_empty(), "{:?}", imported.problems);
+    let arn = t
+        .app
+        .applications
+        .submit(&account, &imported.id, true, &lang, &actor)
+        .await
+        .unwrap();
+    (imported.id, arn)
+}

@@ -376,3 +376,77 @@ async fn the_demo_has_an_officer_for_rajasthan() {
     let queue = t.app.applications.queue(&officer.id).await.unwrap();
     assert!(queue.iter().any(|q| q.loaded.id == id));
 }
+
+#[tokio::test]
+async fn an_officer_forwards_with_a_note_and_the_granting_officer_decides() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let actor = Actor::command_line();
+        let (id, _) = crate::eforms::submitted_fresh(&t, "asha.k").await;
+        let verifier = officer(
+            &t,
+            "off.rj",
+            1,
+            "passport-officer",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        let granting = officer(
+            &t,
+            "off.grant",
+            2,
+            "passport-granting-officer",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        let act = |who: &ekdwar_domain::UserId, action: &'static str, note: &'static str| {
+            let t = &t;
+            let id = id.clone();
+            let who = who.clone();
+            let actor = actor.clone();
+            async move {
+                t.app
+                    .applications
+                    .act(&who, &id, action, note, "", &[], &actor)
+                    .await
+            }
+        };
+        act(&verifier, "review", "").await.unwrap();
+        // Forwarding needs a note for the next officer.
+        let refused = act(&verifier, "forward", "  ").await;
+        assert!(
+            matches!(&refused, Err(AppError::Form(f)) if f[0].code == "officer-note-required"),
+            "{refused:?}"
+        );
+        act(&verifier, "forward", "Documents verified at the counter.")
+            .await
+            .unwrap();
+        let (seen, _) = t
+            .app
+            .applications
+            .inspect(&granting, &id, &actor)
+            .await
+            .unwrap();
+        assert_eq!(seen.state, "granting");
+        assert!(seen.due_on.is_some(), "the granting stage has a deadline");
+        // Only the granting officer acts now; the verifier's forward is gone.
+        assert!(act(&verifier, "forward", "again").await.is_err());
+        act(&granting, "approve", "").await.unwrap();
+        let owner = t.account("asha.k").await;
+        let history = t.app.applications.history(&owner.id, &id).await.unwrap();
+        let steps: Vec<&str> = history.iter().map(|s| s.action.as_str()).collect();
+        assert_eq!(
+            steps,
+            ["submit", "review", "forward", "approve"],
+            "{backend}"
+        );
+    }
+}
