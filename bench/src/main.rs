@@ -8,6 +8,7 @@
 //!
 //! Run with `bench/run`. Timings are measured, never asserted.
 
+mod applications;
 mod catalog;
 
 use std::path::{Path, PathBuf};
@@ -43,7 +44,7 @@ fn free_port() -> u16 {
         .unwrap_or(18_080)
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     let mut b = [0u8; 6];
     let _ = getrandom::fill(&mut b);
     let d = std::env::temp_dir().join(format!("ekdwar-bench-{tag}-{}", hex::encode(b)));
@@ -437,8 +438,14 @@ async fn main() -> Result<()> {
         secs().as_secs()
     );
 
-    catalog::figures()?;
-    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "catalog") {
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "catalog" {
+        catalog::figures()?;
+    }
+    if only.is_empty() || only == "applications" {
+        applications::figures().await?;
+    }
+    if !only.is_empty() {
         return Ok(());
     }
 

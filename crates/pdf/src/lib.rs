@@ -365,18 +365,27 @@ fn shape(script: Script, text: &str) -> Run {
     let mut buffer = rustybuzz::UnicodeBuffer::new();
     buffer.push_str(text);
     buffer.guess_segment_properties();
+    // A cluster per character, except where glyphs are reordered (a vowel sign drawn before
+    // its consonant, a reph after): a vowel sign then maps to its own character, so text
+    // extraction does not split a word around it, and reordered glyphs still read in order.
+    buffer.set_cluster_level(rustybuzz::BufferClusterLevel::MonotoneCharacters);
     let output = rustybuzz::shape(&face, &[], buffer);
     let infos = output.glyph_infos();
     let positions = output.glyph_positions();
+    // A cluster's text runs to the next cluster's start in the text. Glyphs may come in
+    // another order than their characters (a vowel sign drawn before its consonant), so the
+    // next start is looked up among all clusters, not taken from the next glyph.
+    let mut starts: Vec<usize> = infos.iter().map(|i| i.cluster as usize).collect();
+    starts.sort_unstable();
+    starts.dedup();
     let mut glyphs = Vec::with_capacity(infos.len());
     let mut width = 0.0;
-    for (i, (info, pos)) in infos.iter().zip(positions).enumerate() {
+    for (info, pos) in infos.iter().zip(positions) {
         let start = info.cluster as usize;
-        // A cluster's text runs to the next cluster's start (left-to-right scripts only).
-        let end = infos[i + 1..]
+        let end = starts
             .iter()
-            .map(|n| n.cluster as usize)
-            .find(|&c| c != start)
+            .copied()
+            .find(|&c| c > start)
             .unwrap_or(text.len());
         let advance = pos.x_advance as f32 / per_em;
         width += advance;
@@ -472,6 +481,43 @@ mod tests {
                         == 1
             );
         }
+    }
+
+    #[test]
+    fn reordered_glyphs_keep_valid_text_ranges() {
+        // Bengali's i-kar and Devanagari's reph are drawn away from where they are typed.
+        for text in ["অমিত কুমার", "पासपोर्ट", "क्षत्रिय", "কিছু"]
+        {
+            for run in shape_line(text) {
+                for g in &run.glyphs {
+                    let r = krilla::text::Glyph::text_range(g);
+                    assert!(r.start < r.end && r.end <= run.text.len(), "{text}: {r:?}");
+                }
+            }
+        }
+    }
+
+    /// The text a reader extracts is the text written (poppler's `pdftotext`, which `.ci/run`
+    /// installs), word for word in Hindi and Bengali.
+    #[test]
+    fn extracted_text_reads_as_written() {
+        let words = "आशा कुमारी पासपोर्ट सेवा केंद्र स्कैन क्षत्रिय অমিত কুমার দাস পাসপোর্ট";
+        let pdf = Sheet::new("रसीद", "hi").text(words).render().expect("pdf");
+        let dir = std::env::temp_dir().join(format!("ekdwar-pdf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("words.pdf");
+        std::fs::write(&file, pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .expect("pdftotext (apt-get install poppler-utils)");
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            text.split_whitespace().collect::<Vec<_>>().join(" "),
+            format!("रसीद {words}")
+        );
     }
 
     #[test]

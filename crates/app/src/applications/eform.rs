@@ -2,6 +2,7 @@
 //! the applicant reviews and submits, checked page by page exactly as typed answers are.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ekdwar_domain::ApplicationId;
 use ekdwar_domain::catalog::answers::{Answer, Typed};
@@ -60,7 +61,7 @@ fn typed(a: &Answer) -> Typed {
 
 impl Applications {
     /// The current version of an online service with a form.
-    pub fn eform_service(&self, code: &str) -> AppResult<(i64, Service)> {
+    pub fn eform_service(&self, code: &str) -> AppResult<(i64, Arc<Service>)> {
         let snapshot = self.catalog.snapshot();
         let (version, service) = snapshot.service(code).ok_or(AppError::NotFound)?;
         if service.delivery.kind != DeliveryKind::Online || service.form.is_none() {

@@ -59,8 +59,8 @@ pub struct Loaded {
     pub state: String,
     /// The answers so far.
     pub answers: Answers,
-    /// The definition's version it follows.
-    pub service: Service,
+    /// The definition's version it follows (shared with the catalog).
+    pub service: std::sync::Arc<Service>,
     /// When it was submitted (ms).
     pub submitted_at: Option<ekdwar_domain::Timestamp>,
     /// When it last changed.
@@ -156,7 +156,7 @@ fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError 
 }
 
 impl Applications {
-    async fn definition(&self, code: &str, version: i64) -> AppResult<Service> {
+    async fn definition(&self, code: &str, version: i64) -> AppResult<std::sync::Arc<Service>> {
         let snapshot = self.catalog.snapshot();
         if let Some((v, s)) = snapshot.service(code)
             && v == version
@@ -171,7 +171,9 @@ impl Applications {
         let def: ServiceDefinition = serde_json::from_str(&stored.body).map_err(internal)?;
         let langs = crate::catalog::Catalog::languages();
         let langs: Vec<&str> = langs.iter().map(String::as_str).collect();
-        Service::parse(def, &snapshot.entries, &langs).map_err(|p| internal(p[0].to_string()))
+        Service::parse(def, &snapshot.entries, &langs)
+            .map(std::sync::Arc::new)
+            .map_err(|p| internal(p[0].to_string()))
     }
 
     async fn load(&self, a: Application) -> AppResult<Loaded> {
@@ -1029,7 +1031,7 @@ impl Applications {
     pub async fn notices(&self, owner: &UserId) -> AppResult<Vec<Notice>> {
         let rows = store::notices(&mut *self.store.read().await?, owner, 50).await?;
         let mut out = Vec::with_capacity(rows.len());
-        let mut definitions: BTreeMap<(String, i64), Service> = BTreeMap::new();
+        let mut definitions: BTreeMap<(String, i64), std::sync::Arc<Service>> = BTreeMap::new();
         for n in rows {
             let key = (n.service.clone(), n.version);
             if !definitions.contains_key(&key) {

@@ -15,6 +15,9 @@ use crate::i18n::Lang;
 
 pub use ekdwar_store::staff::Assignment;
 
+/// The most applications a queue shows at once (the oldest first).
+const QUEUE_LIMIT: i64 = 500;
+
 /// A line of an officer's queue.
 #[derive(Debug, Clone)]
 pub struct QueueItem {
@@ -168,10 +171,48 @@ impl Applications {
                 .collect();
             states.sort();
             states.dedup();
-            let rows = {
-                let mut conn = self.store.read().await?;
-                store::queue(&mut conn, dept, &states, 500).await?
+            // The offices the officer's scope covers (none: the whole department).
+            let scopes: Vec<&Assignment> = assignments
+                .iter()
+                .filter(|a| a.department == dept)
+                .collect();
+            let offices: Vec<Option<String>> = if scopes
+                .iter()
+                .any(|a| a.office.is_none() && a.region.is_none())
+            {
+                vec![None]
+            } else {
+                snapshot
+                    .entries
+                    .file()
+                    .offices
+                    .iter()
+                    .filter(|o| o.department == dept)
+                    .filter(|o| {
+                        scopes.iter().any(|a| match (&a.office, &a.region) {
+                            (Some(code), _) => *code == o.code,
+                            (None, Some(r)) => snapshot.entries.within(&o.region, r),
+                            (None, None) => true,
+                        })
+                    })
+                    .map(|o| Some(o.code.clone()))
+                    .collect()
             };
+            // One index range per state and office, merged by submission.
+            let mut rows = Vec::new();
+            {
+                let mut conn = self.store.read().await?;
+                for state in &states {
+                    for office in &offices {
+                        rows.extend(
+                            store::queue(&mut conn, dept, state, office.as_deref(), QUEUE_LIMIT)
+                                .await?,
+                        );
+                    }
+                }
+            }
+            rows.sort_by(|a, b| (a.submitted_at, &a.id).cmp(&(b.submitted_at, &b.id)));
+            rows.truncate(QUEUE_LIMIT as usize);
             for row in rows {
                 let loaded = self.load(row).await?;
                 let held = self.roles_over(&assignments, &loaded);

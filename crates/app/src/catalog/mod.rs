@@ -31,7 +31,7 @@ pub struct Snapshot {
     /// Regions, departments, categories, offices, holidays.
     pub entries: Entries,
     /// Every service by code, in its latest version.
-    services: Vec<(i64, Service)>,
+    services: Vec<(i64, Arc<Service>)>,
     by_code: BTreeMap<String, usize>,
     index: SearchIndex,
     generation: i64,
@@ -50,8 +50,8 @@ impl Default for Snapshot {
 }
 
 impl Snapshot {
-    fn new(entries: Entries, services: Vec<(i64, Service)>, generation: i64) -> Self {
-        let index = SearchIndex::build(&services.iter().map(|(_, s)| s).collect::<Vec<_>>());
+    fn new(entries: Entries, services: Vec<(i64, Arc<Service>)>, generation: i64) -> Self {
+        let index = SearchIndex::build(&services.iter().map(|(_, s)| &**s).collect::<Vec<_>>());
         let by_code = services
             .iter()
             .enumerate()
@@ -67,7 +67,8 @@ impl Snapshot {
     }
 
     /// A service in its latest version, with the version's number.
-    pub fn service(&self, code: &str) -> Option<(i64, &Service)> {
+    /// A service by code: its version and its definition (shared, not copied).
+    pub fn service(&self, code: &str) -> Option<(i64, &Arc<Service>)> {
         self.by_code
             .get(code)
             .map(|&i| (self.services[i].0, &self.services[i].1))
@@ -77,7 +78,7 @@ impl Snapshot {
     pub fn offered<'a>(&'a self, region: Option<&'a str>) -> impl Iterator<Item = &'a Service> {
         self.services
             .iter()
-            .map(|(_, s)| s)
+            .map(|(_, s)| &**s)
             .filter(move |s| s.offered_in(&self.entries, region))
     }
 
@@ -86,7 +87,7 @@ impl Snapshot {
         self.index
             .search(query)
             .into_iter()
-            .map(|i| &self.services[i].1)
+            .map(|i| &*self.services[i].1)
             .filter(|s| s.offered_in(&self.entries, region))
             .collect()
     }
@@ -236,7 +237,7 @@ impl Catalog {
                         .map_err(|p| p.iter().map(ToString::to_string).collect())
                 });
             match parsed {
-                Ok(s) => services.push((v.version, s)),
+                Ok(s) => services.push((v.version, Arc::new(s))),
                 Err(problems) => tracing::error!(
                     service = %v.code,
                     version = v.version,

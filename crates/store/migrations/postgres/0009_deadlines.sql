@@ -7,3 +7,5 @@ ALTER TABLE applications ADD COLUMN escalated_at BIGINT;
 ALTER TABLE applications ADD COLUMN reminded_at BIGINT;
 CREATE INDEX applications_due ON applications (due_on);
 CREATE INDEX applications_drafts ON applications (state, updated_at);
+-- An officer's queue reads one state at one office at a time, in order of submission.
+CREATE INDEX applications_queue_office ON applications (department, state, office, submitted_at);

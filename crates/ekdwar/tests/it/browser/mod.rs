@@ -4,6 +4,7 @@
 //! pattern, the page's `lang`, and no request to any other host.
 
 mod flows;
+mod journey;
 mod pages;
 mod services;
 
@@ -204,6 +205,43 @@ impl Browser {
         self.mark_page().await;
         self.client.goto(&self.url(path)).await.unwrap();
         self.wait_new_page().await;
+    }
+
+    /// Opens an address outside the portal (a file saved to disk).
+    pub async fn open_url(&self, url: &str) {
+        self.mark_page().await;
+        self.client.goto(url).await.unwrap();
+        self.wait_new_page().await;
+    }
+
+    /// What a download link at `path` gives this browser: fetched with its cookies, as the
+    /// browser's own download would be.
+    pub async fn download(&self, path: &str) -> (u16, Vec<u8>) {
+        let cookies = self.client.get_all_cookies().await.unwrap();
+        let header = cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let resp = reqwest::Client::new()
+            .get(self.url(path))
+            .header("cookie", header)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.bytes().await.unwrap().to_vec())
+    }
+
+    /// Chooses `file` in the file field named `name`.
+    pub async fn attach(&self, name: &str, file: &std::path::Path) {
+        self.client
+            .find(Locator::Css(&format!("input[type=file][name=\"{name}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no file field {name}: {e}"))
+            .send_keys(&file.display().to_string())
+            .await
+            .unwrap();
     }
 
     /// Path of the current page.

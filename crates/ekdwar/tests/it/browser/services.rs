@@ -93,103 +93,6 @@ async fn finding_a_service_without_javascript() {
     finding_a_service(false).await;
 }
 
-/// A citizen applies in Hindi: leaves in the middle, resumes from "My applications", fixes an
-/// error, checks, declares and submits, and sees the ARN.
-async fn applying(js: bool) {
-    for backend in backends() {
-        let t = TestApp::builder(backend)
-            .with_user("asha.k", crate::accounts::PASSWORD)
-            .start()
-            .await;
-        import_demo(&t).await;
-        let b = Browser::start(&t.base, js).await;
-        b.open("/login").await;
-        b.press("हिन्दी").await;
-        super::flows::log_in(&b, "asha.k").await;
-        b.open("/services/passport-fresh").await;
-        b.submit("form[action='/services/passport-fresh/apply'] button")
-            .await;
-        assert!(b.path().await.ends_with("/pages/applicant"));
-        if js {
-            b.audit("application-page").await;
-        }
-        // A birth date in the future: the error, in Hindi, next to the question.
-        b.fill("given_name", "आशा").await;
-        b.fill("surname", "कुमारी").await;
-        b.eval("document.getElementById('date_of_birth').value = '2090-01-01'")
-            .await;
-        b.fill("place_of_birth", "जयपुर").await;
-        b.submit("form[action$='/pages/applicant'] button").await;
-        let text = b.text().await;
-        assert!(text.contains("तिथि आज या उससे पहले की होनी चाहिए"), "{text}");
-        assert_eq!(b.value("place_of_birth").await, "जयपुर");
-        if js {
-            b.audit("application-page-error").await;
-        }
-        b.eval("document.getElementById('date_of_birth').value = '1995-08-14'")
-            .await;
-        b.submit("form[action$='/pages/applicant'] button").await;
-        b.click("#scheme").await;
-        b.click("#booklet-2").await;
-        b.submit("form[action$='/pages/passport-type'] button")
-            .await;
-        // She leaves, and comes back through "My applications".
-        b.open("/").await;
-        b.submit("a[href='/applications']").await;
-        assert!(b.text().await.contains("मसौदा"));
-        if js {
-            b.audit("my-applications").await;
-        }
-        b.submit("ul.cards a").await;
-        b.submit("a.button").await;
-        assert!(
-            b.path().await.ends_with("/pages/family"),
-            "{}",
-            b.path().await
-        );
-        b.fill("family.0.name", "सुनीता कुमारी").await;
-        b.choose("family.0.relation", "parent").await;
-        b.submit("form[action$='/pages/family'] button:not([name])")
-            .await;
-        b.fill("address", "12 मालवीय नगर, जयपुर").await;
-        b.fill("pincode", "302017").await;
-        b.submit("form[action$='/pages/contact'] button").await;
-        b.choose("office", "rpo-jaipur").await;
-        b.submit("form[action$='/pages/office'] button").await;
-        assert!(b.path().await.ends_with("/check"));
-        let text = b.text().await;
-        assert!(
-            text.contains("14-08-1995") && text.contains("₹2,000"),
-            "{text}"
-        );
-        if js {
-            b.audit("application-check").await;
-        }
-        b.click("#declaration").await;
-        b.submit("form[action$='/submit'] button").await;
-        let text = b.text().await;
-        assert!(text.contains("आपका आवेदन जमा हो गया है"), "{text}");
-        let arn = b.text_of(".arn").await;
-        assert!(
-            ekdwar_domain::catalog::Arn::parse(&arn).is_ok(),
-            "ARN {arn}"
-        );
-        if js {
-            b.audit("application-submitted").await;
-        }
-    }
-}
-
-#[tokio::test]
-async fn applying_in_hindi_with_javascript() {
-    applying(true).await;
-}
-
-#[tokio::test]
-async fn applying_in_hindi_without_javascript() {
-    applying(false).await;
-}
-
 /// The officer's side, in the browser: an officer sets up two-step login, finds the
 /// application in the queue, asks for a correction of one answer; the citizen fixes it and
 /// sends it back; the officer moves it on and issues it. The citizen was told at every step.
@@ -227,23 +130,7 @@ async fn correction_journey(js: bool) {
             .unwrap();
 
         // The officer: first login sets up two-step login.
-        let o = Browser::start(&t.base, js).await;
-        o.open("/login").await;
-        super::flows::log_in(&o, "off.rj").await;
-        o.open("/officer").await;
-        assert!(
-            o.path().await.starts_with("/account/two-step"),
-            "{}",
-            o.path().await
-        );
-        let key = ekdwar_domain::totp::TotpSecret::from_base32(&o.text_of("#totp-key").await)
-            .expect("a typed key");
-        o.fill("code", &key.code_at(t.app.clock().now().millis() / 1000))
-            .await;
-        o.submit("form[action='/account/two-step/enable'] button")
-            .await;
-        o.open("/officer").await;
-        assert_eq!(o.path().await, "/officer");
+        let o = super::journey::officer_logged_in(&t, "off.rj", js).await;
         if js {
             o.audit("officer-queue").await;
         }
