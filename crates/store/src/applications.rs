@@ -403,6 +403,26 @@ pub async fn save_correction(
     Ok(done.rows_affected() == 1)
 }
 
+/// Saves answers changed by staff on an application still in `state`; false if it moved.
+pub async fn save_by_staff(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    state: &str,
+    answers: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE applications SET answers = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+    )
+    .bind(answers)
+    .bind(at.millis())
+    .bind(id.as_str())
+    .bind(state)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Any application by id (officers: the caller checks their scope).
 pub async fn by_id(conn: &mut Conn, id: &ApplicationId) -> Result<Option<Application>> {
     sqlx::query(sql!("SELECT {COLUMNS} FROM applications WHERE id = $1"))

@@ -115,6 +115,10 @@ struct FormPage<'a> {
     number: usize,
     total: usize,
     back: Option<String>,
+    /// Where the form is sent.
+    action: String,
+    /// Staff correcting a submitted application (not the applicant's draft).
+    staff: bool,
 }
 
 /// How a question is drawn, for every page that draws questions (`application_field.html`).
@@ -241,12 +245,48 @@ fn render_page(
     errors: Errors,
     extra_row: bool,
 ) -> Response {
+    render_form(app, c, loaded, page, typed, errors, extra_row, false)
+}
+
+/// A page of a submitted application as staff correct it for the applicant: posted to the
+/// officer's pages, every question of the page asked.
+pub(crate) fn render_staff_page(
+    app: &App,
+    c: &Ctx,
+    loaded: &Loaded,
+    page: &Page,
+    typed: Option<&BTreeMap<String, Typed>>,
+    errors: Errors,
+    extra_row: bool,
+) -> Response {
+    render_form(app, c, loaded, page, typed, errors, extra_row, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_form(
+    app: &App,
+    c: &Ctx,
+    loaded: &Loaded,
+    page: &Page,
+    typed: Option<&BTreeMap<String, Typed>>,
+    errors: Errors,
+    extra_row: bool,
+    staff: bool,
+) -> Response {
     let pages = app.applications.pages(loaded);
     let at = pages.iter().position(|p| p.id == page.id).unwrap_or(0);
-    let back = at
-        .checked_sub(1)
-        .and_then(|i| pages.get(i))
-        .map(|p| format!("/applications/{}/pages/{}", loaded.id, p.id));
+    let back = if staff {
+        Some(format!("/officer/applications/{}", loaded.id))
+    } else {
+        at.checked_sub(1)
+            .and_then(|i| pages.get(i))
+            .map(|p| format!("/applications/{}/pages/{}", loaded.id, p.id))
+    };
+    let action = if staff {
+        format!("/officer/applications/{}/edit/{}", loaded.id, page.id)
+    } else {
+        format!("/applications/{}/pages/{}", loaded.id, page.id)
+    };
     let status = if errors.is_empty() {
         axum::http::StatusCode::OK
     } else {
@@ -262,7 +302,7 @@ fn render_page(
                 .questions(loaded, page)
                 .into_iter()
                 // In a correction, only the answers the officer reopened.
-                .filter(|f| !loaded.in_correction() || loaded.reopened.contains(&f.id))
+                .filter(|f| staff || !loaded.in_correction() || loaded.reopened.contains(&f.id))
                 .collect(),
             &loaded.answers,
             typed,
@@ -272,6 +312,8 @@ fn render_page(
         number: at + 1,
         total: pages.len(),
         back,
+        action,
+        staff,
     });
     *resp.status_mut() = status;
     resp
@@ -305,7 +347,7 @@ async fn page(
 
 /// The typed values of a page's form: single values, ticked boxes, and group items from
 /// names `group.index.question`.
-fn typed_of(fields: Vec<(String, String)>) -> BTreeMap<String, Typed> {
+pub(crate) fn typed_of(fields: Vec<(String, String)>) -> BTreeMap<String, Typed> {
     let mut out: BTreeMap<String, Typed> = BTreeMap::new();
     let mut items: BTreeMap<String, BTreeMap<usize, BTreeMap<String, String>>> = BTreeMap::new();
     for (k, v) in fields.into_iter().take(500) {

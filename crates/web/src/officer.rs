@@ -20,6 +20,10 @@ use crate::identity::render;
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()
         .route("/officer", get(queue))
+        .route(
+            "/officer/applications/{id}/edit/{page}",
+            get(edit_page).post(save_edit),
+        )
         .route("/officer/applications/{id}", get(view))
         .route("/officer/applications/{id}/act", post(act))
 }
@@ -104,6 +108,8 @@ struct ViewPage<'a> {
     actions: Vec<&'a WorkflowAction>,
     /// Question ids and labels, for choosing what to reopen.
     questions: Vec<(String, String)>,
+    /// Page ids and titles, for staff who correct answers.
+    pages: Vec<(String, String)>,
 }
 
 impl ViewPage<'_> {
@@ -122,6 +128,10 @@ impl ViewPage<'_> {
         a.kind == ActionKind::Reject
     }
 
+    fn is_edit(&self, a: &WorkflowAction) -> bool {
+        a.kind == ActionKind::Edit
+    }
+
     /// A field of one action's form: errors belong to the form that was sent, so each field
     /// is named after its action (`comment-reject`).
     fn name(&self, field: &str, a: &WorkflowAction) -> String {
@@ -137,6 +147,12 @@ fn render_view(app: &App, c: &Ctx, loaded: &Loaded, roles: &[String], errors: Er
         .flat_map(|p| app.applications.questions(loaded, p))
         .map(|f| (f.id.clone(), c.text(&f.label).to_string()))
         .collect();
+    let pages = app
+        .applications
+        .pages(loaded)
+        .into_iter()
+        .map(|p| (p.id.clone(), c.text(&p.title).to_string()))
+        .collect();
     let bad = !errors.is_empty();
     let mut resp = render(&ViewPage {
         c,
@@ -144,6 +160,7 @@ fn render_view(app: &App, c: &Ctx, loaded: &Loaded, roles: &[String], errors: Er
         answers: shown(app, c, loaded),
         actions: app.applications.officer_actions(roles, loaded),
         questions,
+        pages,
         loaded,
     });
     if bad {
@@ -217,4 +234,100 @@ async fn act(
             Ok(render_view(&app, &c, &loaded, &roles, errors))
         }
     }
+}
+
+/// A page of the application as staff correct it (the applicant's own form, posted here).
+async fn edit_page(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((id, page_id)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let (loaded, roles) = app
+        .applications
+        .inspect(me.user_id(), &id, &c.actor)
+        .await?;
+    if app.applications.edit_action(&roles, &loaded).is_none() {
+        return Err(WebError(AppError::NotFound));
+    }
+    let page = app
+        .applications
+        .page(&loaded, &page_id)
+        .ok_or(WebError(AppError::NotFound))?;
+    Ok(crate::applications::render_staff_page(
+        &app,
+        &c,
+        &loaded,
+        page,
+        None,
+        Errors::default(),
+        false,
+    ))
+}
+
+async fn save_edit(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((id, page_id)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let more = fields.iter().any(|(k, _)| k == "more");
+    let typed = crate::applications::typed_of(fields);
+    if !more {
+        match app
+            .applications
+            .edit_page(me.user_id(), &id, &page_id, &typed, &c.lang, &c.actor)
+            .await
+        {
+            Ok(()) => {
+                return Ok(Redirect::to(&format!(
+                    "/officer/applications/{id}?notice=notice-officer-edited"
+                ))
+                .into_response());
+            }
+            Err(e) => {
+                let Some(errors) = Errors::from_app(&c, &e, "form") else {
+                    return Err(WebError(e));
+                };
+                let (loaded, _) = app
+                    .applications
+                    .inspect(me.user_id(), &id, &c.actor)
+                    .await?;
+                let page = app
+                    .applications
+                    .page(&loaded, &page_id)
+                    .ok_or(WebError(AppError::NotFound))?;
+                return Ok(crate::applications::render_staff_page(
+                    &app,
+                    &c,
+                    &loaded,
+                    page,
+                    Some(&typed),
+                    errors,
+                    false,
+                ));
+            }
+        }
+    }
+    // "Add another": the same page with one more row, nothing saved yet.
+    let (loaded, _) = app
+        .applications
+        .inspect(me.user_id(), &id, &c.actor)
+        .await?;
+    let page = app
+        .applications
+        .page(&loaded, &page_id)
+        .ok_or(WebError(AppError::NotFound))?;
+    Ok(crate::applications::render_staff_page(
+        &app,
+        &c,
+        &loaded,
+        page,
+        Some(&typed),
+        Errors::default(),
+        true,
+    ))
 }

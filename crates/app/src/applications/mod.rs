@@ -377,54 +377,9 @@ impl Applications {
         if correcting && !page.fields.iter().any(|f| loaded.reopened.contains(&f.id)) {
             return Err(AppError::NotFound);
         }
-        let offices = self.offices(&loaded.service);
-        let office_codes: Vec<&str> = offices.iter().map(|(c, _)| c.as_str()).collect();
-        let regions = self.regions_for(Some(lang));
-        let ctx = Context {
-            today: self.today(),
-            regions: &regions,
-            offices: &office_codes,
-        };
         // In a correction only the reopened questions are asked, so only they are checked.
-        let reopened_page;
-        let checked = if correcting {
-            reopened_page = Page {
-                fields: page
-                    .fields
-                    .iter()
-                    .filter(|f| loaded.reopened.contains(&f.id))
-                    .cloned()
-                    .collect(),
-                ..page.clone()
-            };
-            &reopened_page
-        } else {
-            page
-        };
-        let accepted =
-            answers::check_page(checked, typed, &loaded.answers, &ctx).map_err(|refusals| {
-                AppError::Form(
-                    refusals
-                        .into_iter()
-                        .map(|r| {
-                            let mut e = FieldError::new(r.field.clone(), r.code);
-                            if r.code == "form-pattern"
-                                && let Some(m) = page
-                                    .fields
-                                    .iter()
-                                    .find(|f| f.id == r.field)
-                                    .and_then(|f| f.pattern_message.as_ref())
-                            {
-                                e = e.arg("message", m.get(&lang.tag(), "en"));
-                            }
-                            for (k, v) in r.args {
-                                e = e.arg(k, v);
-                            }
-                            e
-                        })
-                        .collect(),
-                )
-            })?;
+        let only = correcting.then_some(loaded.reopened.as_slice());
+        let accepted = self.check_answers(&loaded, page, typed, only, lang)?;
         let mut all = loaded.answers.clone();
         for f in &page.fields {
             // In a correction, only the reopened answers change.
@@ -464,6 +419,65 @@ impl Applications {
         Ok(match answers::first_incomplete(form, &all, today) {
             Some(p) if next.is_none() => Next::Page(p.id.clone()),
             _ => next.unwrap_or(Next::Check),
+        })
+    }
+
+    /// The answers of `page` as typed, checked by the form's rules against what else is
+    /// answered (only the questions in `only`, when given); each refusal names its question.
+    pub(crate) fn check_answers(
+        &self,
+        loaded: &Loaded,
+        page: &Page,
+        typed: &BTreeMap<String, Typed>,
+        only: Option<&[String]>,
+        lang: &Lang,
+    ) -> AppResult<BTreeMap<String, Answer>> {
+        let offices = self.offices(&loaded.service);
+        let office_codes: Vec<&str> = offices.iter().map(|(c, _)| c.as_str()).collect();
+        let regions = self.regions_for(Some(lang));
+        let ctx = Context {
+            today: self.today(),
+            regions: &regions,
+            offices: &office_codes,
+        };
+        let narrowed;
+        let checked = match only {
+            Some(ids) => {
+                narrowed = Page {
+                    fields: page
+                        .fields
+                        .iter()
+                        .filter(|f| ids.contains(&f.id))
+                        .cloned()
+                        .collect(),
+                    ..page.clone()
+                };
+                &narrowed
+            }
+            None => page,
+        };
+        answers::check_page(checked, typed, &loaded.answers, &ctx).map_err(|refusals| {
+            AppError::Form(
+                refusals
+                    .into_iter()
+                    .map(|r| {
+                        let mut e = FieldError::new(r.field.clone(), r.code);
+                        if r.code == "form-pattern"
+                            && let Some(m) = page
+                                .fields
+                                .iter()
+                                .find(|f| f.id == r.field)
+                                .and_then(|f| f.pattern_message.as_ref())
+                        {
+                            e = e.arg("message", m.get(&lang.tag(), "en"));
+                        }
+                        for (k, v) in r.args {
+                            e = e.arg(k, v);
+                        }
+                        e
+                    })
+                    .collect(),
+            )
         })
     }
 

@@ -3,7 +3,10 @@
 //! department, region or office covers; anything else is "not found".
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
-use ekdwar_domain::catalog::ActionKind;
+use std::collections::BTreeMap;
+
+use ekdwar_domain::catalog::answers::Typed;
+use ekdwar_domain::catalog::{ActionKind, WorkflowAction};
 use ekdwar_domain::{ApplicationId, UserId};
 use ekdwar_store::applications as store;
 use ekdwar_store::staff;
@@ -83,6 +86,7 @@ impl Applications {
             ("passport-officer", "mea"),
             ("passport-granting-officer", "mea"),
             ("passport-supervisor", "mea"),
+            ("passport-cse", "mea"),
             ("tehsildar", "rj-revenue"),
         ] {
             let a = Assignment {
@@ -234,16 +238,7 @@ impl Applications {
         id: &ApplicationId,
         actor: &Actor,
     ) -> AppResult<(Loaded, Vec<String>)> {
-        let assignments = self.assignments(officer).await?;
-        let row = store::by_id(&mut *self.store.read().await?, id)
-            .await?
-            .filter(|a| a.state != store::DRAFT)
-            .ok_or(AppError::NotFound)?;
-        let loaded = self.load(row).await?;
-        let roles = self.roles_over(&assignments, &loaded);
-        if roles.is_empty() {
-            return Err(AppError::NotFound);
-        }
+        let (loaded, roles) = self.in_scope(officer, id).await?;
         let mut work = self.work().await?;
         self.audit(
             &mut work,
@@ -255,6 +250,26 @@ impl Applications {
         )
         .await?;
         work.commit().await?;
+        Ok((loaded, roles))
+    }
+
+    /// A submitted application and the roles `officer` holds over it; not found outside
+    /// their assignments (and for drafts).
+    async fn in_scope(
+        &self,
+        officer: &UserId,
+        id: &ApplicationId,
+    ) -> AppResult<(Loaded, Vec<String>)> {
+        let assignments = self.assignments(officer).await?;
+        let row = store::by_id(&mut *self.store.read().await?, id)
+            .await?
+            .filter(|a| a.state != store::DRAFT)
+            .ok_or(AppError::NotFound)?;
+        let loaded = self.load(row).await?;
+        let roles = self.roles_over(&assignments, &loaded);
+        if roles.is_empty() {
+            return Err(AppError::NotFound);
+        }
         Ok((loaded, roles))
     }
 
@@ -271,20 +286,11 @@ impl Applications {
         reopen: &[String],
         actor: &Actor,
     ) -> AppResult<()> {
-        let assignments = self.assignments(officer).await?;
-        let row = store::by_id(&mut *self.store.read().await?, id)
-            .await?
-            .filter(|a| a.state != store::DRAFT)
-            .ok_or(AppError::NotFound)?;
-        let loaded = self.load(row).await?;
-        let roles = self.roles_over(&assignments, &loaded);
-        if roles.is_empty() {
-            return Err(AppError::NotFound);
-        }
+        let (loaded, roles) = self.in_scope(officer, id).await?;
         let action = self
             .officer_actions(&roles, &loaded)
             .into_iter()
-            .find(|a| a.id == action_id)
+            .find(|a| a.id == action_id && a.kind != ActionKind::Edit)
             .cloned()
             .ok_or_else(|| AppError::field("action", "application-changed"))?;
         let comment = comment.trim();
@@ -359,5 +365,110 @@ impl Applications {
             actor,
         })
         .await
+    }
+}
+
+impl Applications {
+    /// The edit action an officer may take on this application now, if any.
+    pub fn edit_action<'a>(
+        &self,
+        roles: &[String],
+        loaded: &'a Loaded,
+    ) -> Option<&'a WorkflowAction> {
+        self.officer_actions(roles, loaded)
+            .into_iter()
+            .find(|a| a.kind == ActionKind::Edit)
+    }
+
+    /// Staff change one page of a submitted application on the applicant's behalf: only with
+    /// an edit action of the workflow in its state, through the same checks as the applicant's
+    /// own answers. The state stays; the change is a step of its history (naming the answers
+    /// changed), audited against the applicant, who is told.
+    pub async fn edit_page(
+        &self,
+        officer: &UserId,
+        id: &ApplicationId,
+        page_id: &str,
+        typed: &BTreeMap<String, Typed>,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let (loaded, roles) = self.in_scope(officer, id).await?;
+        let action = self
+            .edit_action(&roles, &loaded)
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        let page = self.page(&loaded, page_id).ok_or(AppError::NotFound)?;
+        let accepted = self.check_answers(&loaded, page, typed, None, lang)?;
+        let mut all = loaded.answers.clone();
+        let mut changed = Vec::new();
+        for f in &page.fields {
+            let new = accepted.get(&f.id);
+            if all.get(&f.id) != new {
+                changed.push(f.label.get(&self.default_lang.tag(), "en").to_string());
+            }
+            match new {
+                Some(v) => all.insert(f.id.clone(), v.clone()),
+                None => all.remove(&f.id),
+            };
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let applicant = self
+            .identity
+            .admin_find_user(&loaded.owner)
+            .await?
+            .ok_or_else(|| internal("the applicant's account is gone"))?;
+        let json = serde_json::to_string(&all).map_err(internal)?;
+        let now = self.clock.now();
+        let role = roles
+            .iter()
+            .find(|r| action.roles.contains(r))
+            .map_or("officer", String::as_str);
+        let mut work = self.work().await?;
+        if !store::save_by_staff(&mut work, id, &loaded.state, &json, now).await? {
+            return Err(AppError::field("form", "application-changed"));
+        }
+        store::append_event(
+            &mut work,
+            id,
+            &store::Event {
+                at: now,
+                actor_id: Some(officer.to_string()),
+                role: role.to_string(),
+                action: action.id.clone(),
+                from_state: Some(loaded.state.clone()),
+                to_state: loaded.state.clone(),
+                comment: Some(changed.join(", ")),
+            },
+        )
+        .await?;
+        let arn = loaded.arn.as_ref().map_or(String::new(), |a| a.to_string());
+        self.audit(
+            &mut work,
+            actor,
+            Some(&loaded.owner),
+            AuditAction::ApplicationActed,
+            Outcome::Success,
+            Some(format!("{arn} {role} {} {}", action.id, changed.join(", "))),
+        )
+        .await?;
+        let tag = applicant
+            .language
+            .clone()
+            .unwrap_or_else(|| self.default_lang.tag());
+        self.tell_with(
+            &mut work,
+            &applicant,
+            &self.default_lang,
+            "application-edited",
+            vec![
+                ("arn", arn),
+                ("service", loaded.service.name.get(&tag, "en").to_string()),
+            ],
+        )
+        .await?;
+        work.commit().await
     }
 }

@@ -433,6 +433,10 @@ crate::string_enum!(
         Withdraw => "withdraw",
         /// Passes it to another officer's stage with a note for them (the note is required).
         Forward => "forward",
+        /// Staff change answers on the applicant's behalf, page by page, through the form's
+        /// own checks (Passport Seva: only the Citizen Service Executive at the centre may
+        /// change a submitted application); the state stays.
+        Edit => "edit",
     }
 );
 

@@ -827,6 +827,12 @@ fn check_workflow(c: &mut Checker<'_>, w: &Workflow) {
         if !states.contains_key(a.to.as_str()) {
             c.report(&format!("{path}.to"), format!("no state \"{}\"", a.to));
         }
+        if a.kind == ActionKind::Edit && a.from.iter().any(|f| *f != a.to) {
+            c.report(
+                &format!("{path}.from"),
+                "an edit keeps the application where it is: its only state is its \"to\"",
+            );
+        }
         if a.roles.is_empty() {
             c.report(&format!("{path}.roles"), "name who may take it");
         }

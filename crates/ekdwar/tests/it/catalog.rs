@@ -208,7 +208,7 @@ fn problems_name_the_file_the_place_and_what_is_wrong() {
     );
     // A workflow action that leads nowhere.
     let ps = problems(fresh.replace("to = \"approved\"", "to = \"aproved\""));
-    has(&ps, "workflow.actions[5].to: no state \"aproved\"");
+    has(&ps, "workflow.actions[6].to: no state \"aproved\"");
     // A misspelt key is an error, with its line.
     let ps = problems(fresh.replace("min_working_days = 3", "min_workingdays = 3"));
     has(&ps, "passport/fresh.toml: line ");

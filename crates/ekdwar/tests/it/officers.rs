@@ -369,6 +369,7 @@ async fn the_demo_has_an_officer_for_rajasthan() {
             "passport-officer",
             "passport-granting-officer",
             "passport-supervisor",
+            "passport-cse",
             "tehsildar"
         ]
     );
@@ -448,5 +449,104 @@ async fn an_officer_forwards_with_a_note_and_the_granting_officer_decides() {
             ["submit", "review", "forward", "approve"],
             "{backend}"
         );
+    }
+}
+
+#[tokio::test]
+async fn after_submission_only_the_centres_staff_change_answers() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let actor = Actor::command_line();
+        let lang = ekdwar_app::i18n::Lang::english();
+        let (id, _) = crate::eforms::submitted_fresh(&t, "asha.k").await;
+        let asha = t.account("asha.k").await;
+        let cse = officer(&t, "cse.rj", 1, "passport-cse", "mea", Some("IN-RJ"), None).await;
+        let verifier = officer(
+            &t,
+            "off.rj",
+            2,
+            "passport-officer",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        let cse_wb = officer(&t, "cse.wb", 3, "passport-cse", "mea", Some("IN-WB"), None).await;
+        let pincode = |v: &str| {
+            [
+                ("phone", "98123 45600"),
+                ("address", "12 Malviya Nagar"),
+                ("pincode", v),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Typed::One(v.to_string())))
+            .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        // The applicant cannot change a submitted application.
+        let own = t
+            .app
+            .applications
+            .save_page(&asha.id, &id, "contact", &pincode("302018"), &lang)
+            .await;
+        assert!(matches!(own, Err(AppError::Form(_))), "{own:?}");
+        // Nor can an officer without the centre's role, or the centre's staff elsewhere.
+        for who in [&verifier, &cse_wb] {
+            let r = t
+                .app
+                .applications
+                .edit_page(who, &id, "contact", &pincode("302018"), &lang, &actor)
+                .await;
+            assert!(matches!(r, Err(AppError::NotFound)), "{who}: {r:?}");
+        }
+        // The centre's staff can, through the form's own checks.
+        let bad = t
+            .app
+            .applications
+            .edit_page(&cse, &id, "contact", &pincode("012345"), &lang, &actor)
+            .await;
+        assert!(
+            matches!(bad, Err(AppError::Form(ref f)) if f[0].field == "pincode"),
+            "{bad:?}"
+        );
+        t.app
+            .applications
+            .edit_page(&cse, &id, "contact", &pincode("302018"), &lang, &actor)
+            .await
+            .unwrap();
+        let loaded = t.app.applications.get(&asha.id, &id).await.unwrap();
+        assert_eq!(loaded.state, "submitted", "the state stays");
+        assert_eq!(
+            loaded.answers.get("pincode"),
+            Some(&Answer::One("302018".into()))
+        );
+        let history = t.app.applications.history(&asha.id, &id).await.unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(last.action, "correct-at-centre");
+        assert_eq!(last.comment.as_deref(), Some("PIN code"));
+        let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
+        assert!(sms.contains("corrected at the service centre"), "{sms}");
+        // Once the review starts, the centre's correction is no longer offered.
+        t.app
+            .applications
+            .act(&verifier, &id, "review", "", "", &[], &actor)
+            .await
+            .unwrap();
+        let late = t
+            .app
+            .applications
+            .edit_page(&cse, &id, "contact", &pincode("302019"), &lang, &actor)
+            .await;
+        assert!(late.is_err());
+        // And an edit is not an action to "take" without its form.
+        let r = t
+            .app
+            .applications
+            .act(&cse, &id, "correct-at-centre", "", "", &[], &actor)
+            .await;
+        assert!(r.is_err());
     }
 }

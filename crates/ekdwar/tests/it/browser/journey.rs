@@ -77,7 +77,21 @@ async fn passport_journey(js: bool) {
             Some("rpo-jaipur"),
         )
         .await;
-        let _ = verifier;
+        // The same officer works the centre's counter too.
+        t.app
+            .applications
+            .assign(
+                &verifier,
+                &ekdwar_app::applications::Assignment {
+                    role: "passport-cse".into(),
+                    department: "mea".into(),
+                    region: None,
+                    office: Some("rpo-jaipur".into()),
+                },
+                &ekdwar_app::audit::Actor::command_line(),
+            )
+            .await
+            .unwrap();
         crate::officers::officer(
             &t,
             "grant.rj",
@@ -210,10 +224,46 @@ async fn passport_journey(js: bool) {
         assert!(shown.contains("Application found"), "{shown}");
         assert!(shown.contains("Submitted"), "{shown}");
 
-        // The officer of the Jaipur office starts the review and asks for a correction.
+        // At the centre she asks to correct her address: only the centre's staff may change a
+        // submitted application, through the same form and checks.
         let o = officer_logged_in(&t, "off.rj", js).await;
         o.submit(&format!("a[href='/officer/applications/{id}']"))
             .await;
+        o.submit(&format!(
+            "a[href='/officer/applications/{id}/edit/contact']"
+        ))
+        .await;
+        if js {
+            o.audit("officer-edit").await;
+        }
+        o.fill("pincode", "30201").await;
+        o.submit(&format!(
+            "form[action='/officer/applications/{id}/edit/contact'] button"
+        ))
+        .await;
+        assert!(
+            o.text().await.contains("6 digits") || o.text().await.contains("PIN"),
+            "{}",
+            o.text().await
+        );
+        if js {
+            o.audit("officer-edit-error").await;
+        }
+        o.fill("address", "14 Malviya Nagar, Jaipur").await;
+        o.fill("pincode", "302017").await;
+        o.submit(&format!(
+            "form[action='/officer/applications/{id}/edit/contact'] button"
+        ))
+        .await;
+        assert!(
+            o.text().await.contains("The change is in the history"),
+            "{}",
+            o.text().await
+        );
+        let sms = t.last_message(&phone).await;
+        assert!(sms.contains("केंद्र पर सुधारे गए"), "{sms}");
+
+        // The officer of the Jaipur office starts the review and asks for a correction.
         o.submit("form:has(input[value='review']) button").await;
         o.open(&format!("/officer/applications/{id}")).await;
         o.click("#reopen-request-correction-pincode").await;
