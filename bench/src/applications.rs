@@ -152,6 +152,7 @@ async fn seed(n: usize, database_url: Option<&str>) -> Result<Seeded> {
             reopened: "[]".into(),
             due_on: None,
             escalated_at: None,
+            claimed_by: None,
         });
         if batch.len() == batch.capacity() {
             ekdwar_store::applications::insert_many(&mut tx, &batch).await?;

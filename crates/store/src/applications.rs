@@ -45,6 +45,8 @@ pub struct Application {
     pub due_on: Option<String>,
     /// When it was escalated for missing that deadline.
     pub escalated_at: Option<Timestamp>,
+    /// The officer who claimed it in its state.
+    pub claimed_by: Option<String>,
 }
 
 /// One step in an application's history.
@@ -70,7 +72,7 @@ pub struct Event {
 const NEW_COLUMNS: &str = "id, arn, user_id, service, version, department, office, state, \
     answers, birth_date, created_at, updated_at, submitted_at, reopened";
 const COLUMNS: &str = "id, arn, user_id, service, version, department, office, state, answers, \
-    birth_date, created_at, updated_at, submitted_at, reopened, due_on, escalated_at";
+    birth_date, created_at, updated_at, submitted_at, reopened, due_on, escalated_at, claimed_by";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
     Ok(Application {
@@ -90,6 +92,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Application> {
         reopened: text(row, "reopened")?,
         due_on: opt_text(row, "due_on")?,
         escalated_at: opt_int(row, "escalated_at")?.map(Timestamp::from_millis),
+        claimed_by: opt_text(row, "claimed_by")?,
     })
 }
 
@@ -240,6 +243,35 @@ pub async fn submit(
     Ok(done.rows_affected() == 1)
 }
 
+/// An officer claims an application in `state` that no one has claimed (or releases their own
+/// claim, with `claim` false); false if it moved or someone else holds it.
+pub async fn claim(
+    conn: &mut Conn,
+    id: &ApplicationId,
+    state: &str,
+    officer: &str,
+    claim: bool,
+) -> Result<bool> {
+    let q = if claim {
+        sqlx::query(
+            "UPDATE applications SET claimed_by = $3 \
+             WHERE id = $1 AND state = $2 AND claimed_by IS NULL",
+        )
+    } else {
+        sqlx::query(
+            "UPDATE applications SET claimed_by = NULL \
+             WHERE id = $1 AND state = $2 AND claimed_by = $3",
+        )
+    };
+    let done = q
+        .bind(id.as_str())
+        .bind(state)
+        .bind(officer)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A move of an application from one state to another.
 #[derive(Debug, Clone)]
 pub struct Transition<'a> {
@@ -260,7 +292,7 @@ pub struct Transition<'a> {
 pub async fn transition(conn: &mut Conn, id: &ApplicationId, t: &Transition<'_>) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE applications SET state = $1, reopened = $2, updated_at = $3, due_on = $6, \
-         escalated_at = NULL WHERE id = $4 AND state = $5",
+         escalated_at = NULL, claimed_by = NULL WHERE id = $4 AND state = $5",
     )
     .bind(t.to)
     .bind(t.reopened)

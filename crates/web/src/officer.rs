@@ -21,6 +21,10 @@ pub fn routes() -> axum::Router<App> {
     axum::Router::new()
         .route("/officer", get(queue))
         .route(
+            "/officer/applications/{id}/claim",
+            axum::routing::post(claim),
+        )
+        .route(
             "/officer/applications/{id}/edit/{page}",
             get(edit_page).post(save_edit),
         )
@@ -40,9 +44,19 @@ struct QueuePage<'a> {
     overdue: usize,
     due: String,
     service: String,
+    claimed: String,
+    me: ekdwar_domain::UserId,
 }
 
 impl QueuePage<'_> {
+    fn claim_of(&self, a: &Loaded) -> String {
+        match &a.claimed_by {
+            None => String::new(),
+            Some(u) if *u == self.me => self.c.t("officer-claimed-you"),
+            Some(_) => self.c.t("officer-claimed-other"),
+        }
+    }
+
     fn state_name(&self, a: &Loaded) -> String {
         a.state_label()
             .map(|t| self.c.text(t).to_string())
@@ -58,6 +72,9 @@ struct QueueFilter {
     /// Only this service.
     #[serde(default)]
     service: String,
+    /// `mine`: only those I claimed; `free`: only those no one claimed.
+    #[serde(default)]
+    claimed: String,
 }
 
 async fn queue(
@@ -86,6 +103,11 @@ async fn queue(
         .into_iter()
         .filter(|i| filter.due != "overdue" || i.overdue)
         .filter(|i| filter.service.is_empty() || i.loaded.service.code == filter.service)
+        .filter(|i| match filter.claimed.as_str() {
+            "mine" => i.loaded.claimed_by.as_ref() == Some(me.user_id()),
+            "free" => i.loaded.claimed_by.is_none(),
+            _ => true,
+        })
         .collect();
     Ok(render(&QueuePage {
         c: &c,
@@ -95,6 +117,8 @@ async fn queue(
         overdue,
         due: filter.due,
         service: filter.service,
+        claimed: filter.claimed,
+        me: me.user_id().clone(),
     }))
 }
 
@@ -110,6 +134,18 @@ struct ViewPage<'a> {
     questions: Vec<(String, String)>,
     /// Page ids and titles, for staff who correct answers.
     pages: Vec<(String, String)>,
+    /// Every step so far.
+    history: Vec<ekdwar_app::applications::Step>,
+    /// Who is working on it.
+    claimed: Claim,
+}
+
+/// Whether an application is claimed, as the officer looking at it sees it.
+#[derive(PartialEq, Eq)]
+enum Claim {
+    Free,
+    Mine,
+    Other,
 }
 
 impl ViewPage<'_> {
@@ -132,6 +168,22 @@ impl ViewPage<'_> {
         a.kind == ActionKind::Edit
     }
 
+    fn claim_is(&self, which: &str) -> bool {
+        match which {
+            "free" => self.claimed == Claim::Free,
+            "mine" => self.claimed == Claim::Mine,
+            _ => self.claimed == Claim::Other,
+        }
+    }
+
+    fn step_state(&self, state: &str) -> String {
+        self.loaded
+            .service
+            .state(state)
+            .map(|s| self.c.text(&s.label).to_string())
+            .unwrap_or_else(|| state.to_string())
+    }
+
     /// A field of one action's form: errors belong to the form that was sent, so each field
     /// is named after its action (`comment-reject`).
     fn name(&self, field: &str, a: &WorkflowAction) -> String {
@@ -139,7 +191,15 @@ impl ViewPage<'_> {
     }
 }
 
-fn render_view(app: &App, c: &Ctx, loaded: &Loaded, roles: &[String], errors: Errors) -> Response {
+async fn render_view(
+    app: &App,
+    c: &Ctx,
+    me: &ekdwar_domain::UserId,
+    loaded: &Loaded,
+    roles: &[String],
+    errors: Errors,
+) -> Result<Response, WebError> {
+    let history = app.applications.timeline(loaded).await?;
     let questions = app
         .applications
         .pages(loaded)
@@ -162,11 +222,17 @@ fn render_view(app: &App, c: &Ctx, loaded: &Loaded, roles: &[String], errors: Er
         questions,
         pages,
         loaded,
+        history,
+        claimed: match &loaded.claimed_by {
+            None => Claim::Free,
+            Some(u) if u == me => Claim::Mine,
+            Some(_) => Claim::Other,
+        },
     });
     if bad {
         *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
     }
-    resp
+    Ok(resp)
 }
 
 async fn view(
@@ -180,7 +246,7 @@ async fn view(
         .applications
         .inspect(me.user_id(), &id, &c.actor)
         .await?;
-    Ok(render_view(&app, &c, &loaded, &roles, Errors::default()))
+    render_view(&app, &c, me.user_id(), &loaded, &roles, Errors::default()).await
 }
 
 async fn act(
@@ -231,7 +297,7 @@ async fn act(
                 .applications
                 .inspect(me.user_id(), &id, &c.actor)
                 .await?;
-            Ok(render_view(&app, &c, &loaded, &roles, errors))
+            render_view(&app, &c, me.user_id(), &loaded, &roles, errors).await
         }
     }
 }
@@ -330,4 +396,32 @@ async fn save_edit(
         Errors::default(),
         true,
     ))
+}
+
+#[derive(serde::Deserialize)]
+struct ClaimForm {
+    #[serde(default)]
+    claim: String,
+}
+
+/// Claims an application (or releases the claim) and comes back to it.
+async fn claim(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Form(f): Form<ClaimForm>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let notice = match app
+        .applications
+        .claim(me.user_id(), &id, f.claim != "release", &c.actor)
+        .await
+    {
+        Ok(()) if f.claim == "release" => "notice-officer-released",
+        Ok(()) => "notice-officer-claimed",
+        Err(AppError::Form(_)) => "notice-officer-claimed-by-another",
+        Err(e) => return Err(WebError(e)),
+    };
+    Ok(Redirect::to(&format!("/officer/applications/{id}?notice={notice}")).into_response())
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ekdwar_domain::ApplicationId;
 use ekdwar_domain::catalog::answers::{Answer, Typed};
 use ekdwar_domain::catalog::{DeliveryKind, Form, Service, eform};
+use ekdwar_store::applications as store;
 
 use super::{Applications, Next};
 use crate::audit::Actor;
@@ -150,6 +151,25 @@ impl Applications {
             {
                 Ok(_) => pages_filled += 1,
                 Err(AppError::Form(errors)) => {
+                    // The page's other answers are kept: only the refused ones wait.
+                    let fine: Vec<String> = page
+                        .fields
+                        .iter()
+                        .map(|f| f.id.clone())
+                        .filter(|f| !errors.iter().any(|e| e.field == f.as_str()))
+                        .collect();
+                    if !fine.is_empty()
+                        && let Ok(accepted) =
+                            self.check_answers(&loaded, page, &values, Some(&fine), lang)
+                    {
+                        let mut all = loaded.answers.clone();
+                        all.extend(accepted);
+                        let json = serde_json::to_string(&all).map_err(super::internal)?;
+                        let mut work = self.work().await?;
+                        store::save_draft(&mut work, &id, &account.id, &json, self.clock.now())
+                            .await?;
+                        work.commit().await?;
+                    }
                     problems.extend(errors.into_iter().map(|error| Problem {
                         page: page.id.clone(),
                         value: written(values.get(error.field.as_ref())),

@@ -73,6 +73,8 @@ pub struct Loaded {
     pub office: Option<String>,
     /// The deadline of its state, if it has one.
     pub due_on: Option<jiff::civil::Date>,
+    /// The officer who claimed it in its state.
+    pub claimed_by: Option<UserId>,
 }
 
 impl Loaded {
@@ -149,6 +151,8 @@ pub struct Step {
     pub to_state: String,
     /// What was written with it.
     pub comment: Option<String>,
+    /// The role it was taken in (`applicant`, or a staff role), for officers' eyes.
+    pub role: String,
 }
 
 fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
@@ -190,6 +194,7 @@ impl Applications {
             owner: a.user_id,
             office: a.office,
             due_on: a.due_on.as_deref().and_then(|d| d.parse().ok()),
+            claimed_by: a.claimed_by.map(UserId::new),
         })
     }
 
@@ -295,6 +300,7 @@ impl Applications {
                 reopened: "[]".into(),
                 due_on: None,
                 escalated_at: None,
+                claimed_by: None,
             },
         )
         .await?;
@@ -799,19 +805,33 @@ impl Applications {
         store::owned(&mut conn, id, owner)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(store::events(&mut conn, id)
-            .await?
-            .into_iter()
-            .map(|e| Step {
-                at: e.at,
-                by_applicant: e.role == "applicant",
-                action: e.action,
-                to_state: e.to_state,
-                comment: e.comment,
-            })
-            .collect())
+        Ok(steps(store::events(&mut conn, id).await?))
+    }
+
+    /// The history of an application an officer has opened (through
+    /// [`Applications::inspect`], which checked their scope and recorded the view).
+    pub async fn timeline(&self, loaded: &Loaded) -> AppResult<Vec<Step>> {
+        Ok(steps(
+            store::events(&mut *self.store.read().await?, &loaded.id).await?,
+        ))
     }
 }
+
+fn steps(events: Vec<Event>) -> Vec<Step> {
+    events
+        .into_iter()
+        .map(|e| Step {
+            at: e.at,
+            by_applicant: e.role == "applicant",
+            action: e.action,
+            to_state: e.to_state,
+            comment: e.comment,
+            role: e.role,
+        })
+        .collect()
+}
+
+impl Applications {}
 
 /// What tracking without logging in shows: never the application's contents.
 #[derive(Debug, Clone)]

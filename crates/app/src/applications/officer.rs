@@ -472,3 +472,39 @@ impl Applications {
         work.commit().await
     }
 }
+
+impl Applications {
+    /// An officer claims an application they may act on, so that others see it is being
+    /// worked on (or releases their claim, with `claim` false). Anyone else's claim stands;
+    /// the next step of the workflow releases it.
+    pub async fn claim(
+        &self,
+        officer: &UserId,
+        id: &ApplicationId,
+        claim: bool,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let (loaded, roles) = self.in_scope(officer, id).await?;
+        if self.officer_actions(&roles, &loaded).is_empty() {
+            return Err(AppError::NotFound);
+        }
+        let mut work = self.work().await?;
+        if !store::claim(&mut work, id, &loaded.state, officer.as_str(), claim).await? {
+            return Err(AppError::field("claim", "officer-claimed-by-another"));
+        }
+        self.audit(
+            &mut work,
+            actor,
+            Some(&loaded.owner),
+            AuditAction::ApplicationClaimed,
+            Outcome::Success,
+            Some(format!(
+                "{} {}",
+                loaded.arn.as_ref().map_or("", |a| a.as_str()),
+                if claim { "claimed" } else { "released" }
+            )),
+        )
+        .await?;
+        work.commit().await
+    }
+}

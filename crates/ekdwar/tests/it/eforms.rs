@@ -6,20 +6,7 @@ use std::process::Command;
 
 use crate::accounts::PASSWORD;
 use crate::catalog::import_demo;
-use crate::support::{Page, TestApp, backends, browser};
-
-async fn logged_in(t: &TestApp, portal_id: &str) -> reqwest::Client {
-    let client = browser();
-    let form = t.get_as(&client, "/login").await;
-    t.post_with(
-        &client,
-        &form,
-        "/login",
-        &[("identifier", portal_id), ("password", PASSWORD)],
-    )
-    .await;
-    client
-}
+use crate::support::{Page, TestApp, backends};
 
 /// Uploads `bytes` as the e-form of `code`, as a browser sends a file.
 pub async fn upload(
@@ -81,7 +68,7 @@ async fn a_filled_e_form_becomes_a_draft_that_is_submitted_as_usual() {
             .start()
             .await;
         import_demo(&t).await;
-        let client = logged_in(&t, "asha.k").await;
+        let client = t.logged_in("asha.k").await;
         let service = t.get_as(&client, "/services/police-clearance").await;
         assert!(service.has("Apply offline"), "{}", service.text());
 
@@ -154,7 +141,7 @@ async fn answers_the_rules_refuse_are_listed_with_what_the_file_said() {
         .start()
         .await;
     import_demo(&t).await;
-    let client = logged_in(&t, "asha.k").await;
+    let client = t.logged_in("asha.k").await;
     let template = t
         .get_as(&client, "/services/police-clearance/eform.xml")
         .await
@@ -198,6 +185,16 @@ async fn answers_the_rules_refuse_are_listed_with_what_the_file_said() {
         "{}",
         destination.body
     );
+    // On the page with the refused PIN code, the other answers are kept.
+    let contact = t
+        .get_as(&client, &fix.replace("/applicant", "/contact"))
+        .await;
+    assert!(
+        contact.text().contains("12 Malviya Nagar"),
+        "{}",
+        contact.text()
+    );
+    assert_eq!(contact.field("pincode").unwrap_or_default(), "");
 }
 
 #[tokio::test]
@@ -207,7 +204,7 @@ async fn anything_but_the_e_forms_xml_is_refused_with_what_to_do() {
         .start()
         .await;
     import_demo(&t).await;
-    let client = logged_in(&t, "asha.k").await;
+    let client = t.logged_in("asha.k").await;
     let template = t
         .get_as(&client, "/services/police-clearance/eform.xml")
         .await

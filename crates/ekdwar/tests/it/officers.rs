@@ -550,3 +550,99 @@ async fn after_submission_only_the_centres_staff_change_answers() {
         assert!(r.is_err());
     }
 }
+
+#[tokio::test]
+async fn an_officer_claims_an_application_and_the_next_step_releases_it() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let actor = Actor::command_line();
+        let (id, _) = submitted_pcc(&t, "asha.k").await;
+        let one = officer(
+            &t,
+            "off.one",
+            1,
+            "passport-officer",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        let two = officer(
+            &t,
+            "off.two",
+            2,
+            "passport-officer",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        let far = officer(
+            &t,
+            "off.wb",
+            3,
+            "passport-officer",
+            "mea",
+            Some("IN-WB"),
+            None,
+        )
+        .await;
+        // Out of scope: it does not exist.
+        assert!(matches!(
+            t.app.applications.claim(&far, &id, true, &actor).await,
+            Err(AppError::NotFound)
+        ));
+        t.app
+            .applications
+            .claim(&one, &id, true, &actor)
+            .await
+            .unwrap();
+        // Both claim at once: one wins.
+        let taken = t.app.applications.claim(&two, &id, true, &actor).await;
+        assert!(
+            matches!(&taken, Err(AppError::Form(f)) if f[0].code == "officer-claimed-by-another"),
+            "{taken:?}"
+        );
+        // Only the holder releases it.
+        assert!(
+            t.app
+                .applications
+                .claim(&two, &id, false, &actor)
+                .await
+                .is_err()
+        );
+        let queue = t.app.applications.queue(&two).await.unwrap();
+        let item = queue.iter().find(|i| i.loaded.id == id).unwrap();
+        assert_eq!(item.loaded.claimed_by.as_ref(), Some(&one));
+        // The next step releases it; the officer's timeline shows every step with its role.
+        t.app
+            .applications
+            .act(
+                &one,
+                &id,
+                "police",
+                "Sent to the SP office",
+                "",
+                &[],
+                &actor,
+            )
+            .await
+            .unwrap();
+        let (loaded, _) = t.app.applications.inspect(&two, &id, &actor).await.unwrap();
+        assert_eq!(loaded.claimed_by, None);
+        let timeline = t.app.applications.timeline(&loaded).await.unwrap();
+        let roles: Vec<(&str, &str)> = timeline
+            .iter()
+            .map(|s| (s.role.as_str(), s.action.as_str()))
+            .collect();
+        assert_eq!(
+            roles,
+            [("applicant", "submit"), ("passport-officer", "police")],
+            "{backend}"
+        );
+    }
+}

@@ -25,6 +25,35 @@ fn tool(program: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Reads a receipt as a person and a phone do: its text, and the QR code of a rendering of
+/// its first page.
+pub fn read_receipt(pdf: &[u8]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipt.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let file = file.to_str().unwrap();
+    let text = tool("pdftotext", &[file, "-"]);
+    let png = dir.path().join("page");
+    let png = png.to_str().unwrap();
+    tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "150",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            file,
+            png,
+        ],
+    );
+    let qr = tool("zbarimg", &["-q", "--raw", &format!("{png}.png")]);
+    (text, qr.trim().to_string())
+}
+
 #[tokio::test]
 async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
     for backend in backends() {
@@ -35,18 +64,10 @@ async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
             .await;
         import_demo(&t).await;
         let (id, arn) = submitted_pcc(&t, "asha.k").await;
-        let owner = browser();
+        let owner = t.logged_in("asha.k").await;
         let home = t.get_as(&owner, "/").await;
         t.post_with(&owner, &home, "/language", &[("lang", "hi"), ("back", "/")])
             .await;
-        let form = t.get_as(&owner, "/login").await;
-        t.post_with(
-            &owner,
-            &form,
-            "/login",
-            &[("identifier", "asha.k"), ("password", PASSWORD)],
-        )
-        .await;
         let page = t.get_as(&owner, &format!("/applications/{id}")).await;
         assert!(page.has("रसीद डाउनलोड करें"), "{}", page.text());
 
@@ -64,13 +85,10 @@ async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
                 .contains("no-store")
         );
         let pdf = resp.bytes().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("receipt.pdf");
-        std::fs::write(&file, &pdf).unwrap();
-        let file = file.to_str().unwrap();
-
-        // The text comes back as it was written: shaped Hindi maps back to its characters.
-        let text = tool("pdftotext", &[file, "-"]);
+        // The text comes back as it was written: shaped Hindi maps back to its characters;
+        // rendered, the QR code reads back as the verification address.
+        let (text, url) = read_receipt(&pdf);
+        let url = url.as_str();
         let spaced = arn.to_string();
         for expected in [
             "आवेदन की रसीद",
@@ -82,29 +100,6 @@ async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
         ] {
             assert!(text.contains(expected), "{expected} missing from:\n{text}");
         }
-
-        // Rendered, the QR code reads back as the verification address.
-        let png = dir.path().join("page");
-        tool(
-            "pdftoppm",
-            &[
-                "-r",
-                "150",
-                "-png",
-                "-f",
-                "1",
-                "-l",
-                "1",
-                "-singlefile",
-                file,
-                png.to_str().unwrap(),
-            ],
-        );
-        let decoded = tool(
-            "zbarimg",
-            &["-q", "--raw", &format!("{}.png", png.display())],
-        );
-        let url = decoded.trim();
         assert!(url.starts_with(&t.url("/verify/")), "{url}");
 
         // Anyone may open it: only the ARN, service, status, date and a masked name.
@@ -143,15 +138,7 @@ async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
         }
 
         // The receipt is the owner's alone; a visitor is sent to log in, another citizen gets 404.
-        let other = browser();
-        let form = t.get_as(&other, "/login").await;
-        t.post_with(
-            &other,
-            &form,
-            "/login",
-            &[("identifier", "other.k"), ("password", PASSWORD)],
-        )
-        .await;
+        let other = t.logged_in("other.k").await;
         let page = t
             .get_as(&other, &format!("/applications/{id}/receipt.pdf"))
             .await;
@@ -182,15 +169,7 @@ async fn a_draft_has_no_receipt() {
         .await
         .unwrap()
         .unwrap();
-    let owner = browser();
-    let form = t.get_as(&owner, "/login").await;
-    t.post_with(
-        &owner,
-        &form,
-        "/login",
-        &[("identifier", "asha.k"), ("password", PASSWORD)],
-    )
-    .await;
+    let owner = t.logged_in("asha.k").await;
     let page = t
         .get_as(&owner, &format!("/applications/{id}/receipt.pdf"))
         .await;

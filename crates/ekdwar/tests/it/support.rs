@@ -314,6 +314,25 @@ impl TestApp {
             .to_string()
     }
 
+    /// A new browser-like client logged in as `portal_id` (whose password is the tests' own).
+    pub async fn logged_in(&self, portal_id: &str) -> reqwest::Client {
+        let client = browser();
+        let form = self.get_as(&client, "/login").await;
+        let page = self
+            .post_with(
+                &client,
+                &form,
+                "/login",
+                &[
+                    ("identifier", portal_id),
+                    ("password", crate::accounts::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        client
+    }
+
     /// The account a portal ID, phone or e-mail names (it must exist).
     pub async fn account(&self, query: &str) -> ekdwar_app::views::AccountView {
         self.app

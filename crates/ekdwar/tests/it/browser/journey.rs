@@ -5,8 +5,6 @@
 //! correction, she fixes it, the officer forwards it and the granting officer approves; she
 //! was told at every step. Then the same application made through the offline XML e-form.
 
-use std::process::Command;
-
 use super::Browser;
 use crate::catalog::import_demo;
 use crate::support::{TestApp, backends};
@@ -31,33 +29,6 @@ pub async fn officer_logged_in(t: &TestApp, portal_id: &str, js: bool) -> Browse
     o.open("/officer").await;
     assert_eq!(o.path().await, "/officer");
     o
-}
-
-fn tool(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Reads a receipt as a person and a phone do: its text, and its QR code from a rendering.
-fn read_receipt(pdf: &[u8]) -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("receipt.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    let file = file.to_str().unwrap();
-    let text = tool("pdftotext", &[file, "-"]);
-    let png = dir.path().join("page");
-    let png = png.to_str().unwrap();
-    tool("pdftoppm", &["-r", "150", "-png", "-singlefile", file, png]);
-    let qr = tool("zbarimg", &["-q", "--raw", &format!("{png}.png")]);
-    (text, qr.trim().to_string())
 }
 
 async fn passport_journey(js: bool) {
@@ -194,7 +165,7 @@ async fn passport_journey(js: bool) {
         let path = url::Url::parse(&b.url("/")).unwrap().join(&link).unwrap();
         let (status, pdf) = b.download(path.path()).await;
         assert_eq!(status, 200);
-        let (text, qr) = read_receipt(&pdf);
+        let (text, qr) = crate::receipts::read_receipt(&pdf);
         for expected in ["आवेदन की रसीद", "नया पासपोर्ट", &arn.to_string(), "आशा कुमारी"]
         {
             assert!(
@@ -263,7 +234,20 @@ async fn passport_journey(js: bool) {
         let sms = t.last_message(&phone).await;
         assert!(sms.contains("केंद्र पर सुधारे गए"), "{sms}");
 
-        // The officer of the Jaipur office starts the review and asks for a correction.
+        // The officer of the Jaipur office claims it, starts the review and asks for a
+        // correction.
+        o.submit(&format!(
+            "form[action='/officer/applications/{id}/claim'] button"
+        ))
+        .await;
+        assert!(
+            o.text()
+                .await
+                .contains("You are working on this application")
+        );
+        if js {
+            o.audit("officer-claimed").await;
+        }
         o.submit("form:has(input[value='review']) button").await;
         o.open(&format!("/officer/applications/{id}")).await;
         o.click("#reopen-request-correction-pincode").await;
@@ -413,11 +397,32 @@ async fn eform_journey(js: bool) {
     if js {
         b.audit("eform-refused").await;
     }
+    // A PIN code starting with 0: the rest is taken, that answer is listed beside what the
+    // file said, with a link to fix it.
     let file = dir.path().join("eform-passport-fresh.xml");
-    std::fs::write(&file, xml).unwrap();
+    std::fs::write(&file, xml.replace(">302017<", ">012345<")).unwrap();
     b.attach("file", &file).await;
     b.submit("form[action='/services/passport-fresh/eform'] button")
         .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("012345") && text.contains("ई-फ़ॉर्म पढ़ लिया गया"),
+        "{text}"
+    );
+    if js {
+        b.audit("eform-read").await;
+    }
+    b.submit("ul.problems a").await;
+    assert!(
+        b.path().await.ends_with("/pages/contact"),
+        "{}",
+        b.path().await
+    );
+    b.fill("pincode", "302017").await;
+    b.submit("form[action$='/pages/contact'] button").await;
+    if b.path().await.ends_with("/pages/office") {
+        b.submit("form[action$='/pages/office'] button").await;
+    }
     assert!(
         b.path().await.ends_with("/check"),
         "{}: {}",
