@@ -411,6 +411,18 @@ impl Store {
         })
     }
 
+    /// Refreshes the planner's statistics (and, on PostgreSQL, the visibility map), as the
+    /// database's own maintenance does after a bulk load.
+    pub async fn maintain(&self) -> Result<()> {
+        let mut conn = self.writer.acquire().await?;
+        let statement = match self.backend {
+            Backend::Sqlite => "ANALYZE",
+            Backend::Postgres => "VACUUM ANALYZE",
+        };
+        sqlx::query(statement).execute(&mut *conn).await?;
+        Ok(())
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         let mut conn = self.readers.acquire().await?;
