@@ -188,6 +188,33 @@ async fn tour(lang: &'static str) {
         .await;
     tour.visit("/verify/EK2600000000000.x", "receipt-unknown")
         .await;
+    // The offline e-form: its page, a refused upload, and an e-form read with one answer to fix.
+    tour.visit("/services/police-clearance/eform", "eform")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("printout.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7\n").unwrap();
+    b.attach("file", &pdf).await;
+    b.submit("form[action='/services/police-clearance/eform'] button")
+        .await;
+    tour.check("eform-refused").await;
+    let template = t
+        .app
+        .applications
+        .eform_template("police-clearance", &l)
+        .unwrap();
+    let mut answers = crate::eforms::PCC.to_vec();
+    answers[8] = ("pincode", "012345");
+    let xml = dir.path().join("eform.xml");
+    std::fs::write(&xml, crate::eforms::filled(&template, &answers)).unwrap();
+    b.attach("file", &xml).await;
+    b.submit("form[action='/services/police-clearance/eform'] button")
+        .await;
+    assert!(
+        b.text().await.contains("012345"),
+        "{lang}: the e-form was read"
+    );
+    tour.check("eform-read").await;
     tour.visit("/applications", "applications").await;
     tour.visit("/notifications", "notifications").await;
     tour.visit("/account/two-step", "two-step-setup").await;
