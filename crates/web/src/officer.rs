@@ -342,7 +342,10 @@ async fn save_edit(
     let id = app_id(&id)?;
     let more = fields.iter().any(|(k, _)| k == "more");
     let typed = crate::applications::typed_of(fields);
-    if !more {
+    // "Add another" shows the page again with one more row, saving nothing yet.
+    let (errors, extra_row) = if more {
+        (Errors::default(), true)
+    } else {
         match app
             .applications
             .edit_page(me.user_id(), &id, &page_id, &typed, &c.lang, &c.actor)
@@ -354,31 +357,12 @@ async fn save_edit(
                 ))
                 .into_response());
             }
-            Err(e) => {
-                let Some(errors) = Errors::from_app(&c, &e, "form") else {
-                    return Err(WebError(e));
-                };
-                let (loaded, _) = app
-                    .applications
-                    .inspect(me.user_id(), &id, &c.actor)
-                    .await?;
-                let page = app
-                    .applications
-                    .page(&loaded, &page_id)
-                    .ok_or(WebError(AppError::NotFound))?;
-                return Ok(crate::applications::render_staff_page(
-                    &app,
-                    &c,
-                    &loaded,
-                    page,
-                    Some(&typed),
-                    errors,
-                    false,
-                ));
-            }
+            Err(e) => match Errors::from_app(&c, &e, "form") {
+                Some(errors) => (errors, false),
+                None => return Err(WebError(e)),
+            },
         }
-    }
-    // "Add another": the same page with one more row, nothing saved yet.
+    };
     let (loaded, _) = app
         .applications
         .inspect(me.user_id(), &id, &c.actor)
@@ -393,8 +377,8 @@ async fn save_edit(
         &loaded,
         page,
         Some(&typed),
-        Errors::default(),
-        true,
+        errors,
+        extra_row,
     ))
 }
 

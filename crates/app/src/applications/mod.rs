@@ -617,6 +617,15 @@ impl Applications {
         .await
     }
 
+    /// The language a person reads: the one their account keeps, else the portal's default.
+    pub(crate) fn language_of(&self, account: &AccountView) -> Lang {
+        account
+            .language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or_else(|| self.default_lang.clone())
+    }
+
     /// Tells a person (applicant or officer) on each contact they have, in their language
     /// (else `lang`), the message `kind` with `args`.
     async fn tell_with(

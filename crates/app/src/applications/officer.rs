@@ -454,14 +454,12 @@ impl Applications {
             Some(format!("{arn} {role} {} {}", action.id, changed.join(", "))),
         )
         .await?;
-        let tag = applicant
-            .language
-            .clone()
-            .unwrap_or_else(|| self.default_lang.tag());
+        let lang = self.language_of(&applicant);
+        let tag = lang.tag();
         self.tell_with(
             &mut work,
             &applicant,
-            &self.default_lang,
+            &lang,
             "application-edited",
             vec![
                 ("arn", arn),

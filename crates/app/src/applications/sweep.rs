@@ -93,11 +93,7 @@ impl Applications {
             }
             let arn = loaded.arn.as_ref().map_or(String::new(), |a| a.to_string());
             for officer in &officers {
-                let lang = officer
-                    .language
-                    .as_deref()
-                    .and_then(crate::i18n::Lang::parse)
-                    .unwrap_or_else(|| self.default_lang.clone());
+                let lang = self.language_of(officer);
                 let tag = lang.tag();
                 self.tell_with(
                     &mut work,
@@ -181,11 +177,7 @@ impl Applications {
             let Some(owner) = self.identity.admin_find_user(a.user_id.as_str()).await? else {
                 continue;
             };
-            let lang = owner
-                .language
-                .as_deref()
-                .and_then(crate::i18n::Lang::parse)
-                .unwrap_or_else(|| self.default_lang.clone());
+            let lang = self.language_of(&owner);
             let service = self
                 .catalog
                 .snapshot()
