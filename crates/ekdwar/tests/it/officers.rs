@@ -596,12 +596,37 @@ async fn an_officer_claims_an_application_and_the_next_step_releases_it() {
             t.app.applications.claim(&far, &id, true, &actor).await,
             Err(AppError::NotFound)
         ));
-        t.app
-            .applications
-            .claim(&one, &id, true, &actor)
-            .await
-            .unwrap();
-        // Both claim at once: one wins.
+        // Both claim at once: exactly one wins.
+        let results = at_once(2, |i| {
+            let app = t.app.clone();
+            let who = if i == 0 { one.clone() } else { two.clone() };
+            let id = id.clone();
+            async move {
+                app.applications
+                    .claim(&who, &id, true, &Actor::command_line())
+                    .await
+            }
+        })
+        .await;
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{backend}: {results:?}"
+        );
+        // Whoever won, `one` holds the claim from here on.
+        if results[1].is_ok() {
+            t.app
+                .applications
+                .claim(&two, &id, false, &actor)
+                .await
+                .unwrap();
+            t.app
+                .applications
+                .claim(&one, &id, true, &actor)
+                .await
+                .unwrap();
+        }
+        // Claiming what another holds says so.
         let taken = t.app.applications.claim(&two, &id, true, &actor).await;
         assert!(
             matches!(&taken, Err(AppError::Form(f)) if f[0].code == "officer-claimed-by-another"),
