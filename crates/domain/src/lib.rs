@@ -13,6 +13,7 @@ pub mod identity;
 pub mod ids;
 pub mod otp;
 pub mod password;
+pub mod payments;
 pub mod sms;
 pub mod sso;
 pub mod throttle;

@@ -1040,3 +1040,189 @@ async fn dialect_clauses_mean_the_same_on_both() {
         assert_eq!(Backend::of(&c), b, "a connection knows its backend");
     }
 }
+
+/// The payment ledger: facts recorded once, an order claimed by one payment only (the others
+/// are duplicates), attempts and refunds closed once, open ones found by the sweeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payment_ledger() {
+    use crate::payments::{self, Attempt, NewEvent, Order, Refund, RefundRoute};
+    use ekdwar_domain::payments::{Currency, EventKind, LedgerEvent, Money, PayChannel};
+    let inr = |n| Money::new(n, Currency::INR).unwrap();
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        let order = Order {
+            id: "o1".into(),
+            application_id: "app1".into(),
+            owner_id: UserId::new("u1"),
+            purpose: "passport-fresh".into(),
+            online: inr(150000),
+            centre: inr(200000),
+            created_at: at(1),
+            paid_by: None,
+            paid_at: None,
+        };
+        payments::insert_order(&mut c, &order).await.unwrap();
+        let again = Order {
+            id: "o2".into(),
+            ..order.clone()
+        };
+        assert!(matches!(
+            payments::insert_order(&mut c, &again).await,
+            Err(StoreError::Conflict("application"))
+        ));
+        for i in 0..20 {
+            payments::insert_attempt(
+                &mut c,
+                &Attempt {
+                    id: format!("a{i}"),
+                    order_id: "o1".into(),
+                    channel: PayChannel::Card,
+                    gateway: "test".into(),
+                    reference: None,
+                    amount: inr(150000),
+                    created_at: at(2 + i),
+                    payable_from: None,
+                    valid_until: None,
+                    closed_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        assert!(payments::set_reference(&mut c, "a0", "gw-0").await.unwrap());
+        assert!(!payments::set_reference(&mut c, "a0", "gw-x").await.unwrap());
+        let found = payments::attempt_by_reference(&mut c, "test", "gw-0")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, "a0");
+        drop(c);
+        // Twenty payments of one order arrive at once: exactly one claims it.
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = s.begin().await.unwrap();
+                let won = payments::claim_paid(&mut tx, "o1", &format!("a{i}"), at(50))
+                    .await
+                    .unwrap();
+                let event = LedgerEvent {
+                    kind: EventKind::AttemptSucceeded,
+                    subject: format!("a{i}"),
+                    channel: Some(PayChannel::Card),
+                    amount: inr(150000),
+                    reference: None,
+                    at: at(50),
+                };
+                payments::append(
+                    &mut tx,
+                    &NewEvent {
+                        order_id: "o1",
+                        event: &event,
+                        actor_id: None,
+                        note: None,
+                    },
+                )
+                .await
+                .unwrap();
+                crate::commit(tx).await.unwrap();
+                won
+            }));
+        }
+        let mut winners = 0;
+        for t in tasks {
+            winners += usize::from(t.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+        let mut c = s.conn().await.unwrap();
+        let o = payments::order(&mut c, "o1").await.unwrap().unwrap();
+        let paid_by = o.paid_by.clone().unwrap();
+        // The ledger agrees with the claim: the first success recorded is the one that paid.
+        let events = payments::events(&mut c, "o1").await.unwrap();
+        assert_eq!(events.len(), 20);
+        let first = events
+            .iter()
+            .find(|e| e.event.kind == EventKind::AttemptSucceeded)
+            .unwrap();
+        assert_eq!(first.event.subject, paid_by);
+        // The same fact again adds nothing.
+        assert!(
+            !payments::append(
+                &mut c,
+                &NewEvent {
+                    order_id: "o1",
+                    event: &first.event,
+                    actor_id: None,
+                    note: None
+                }
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            payments::note_notice(&mut c, "test", "ev1", at(3))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !payments::note_notice(&mut c, "test", "ev1", at(4))
+                .await
+                .unwrap()
+        );
+        // Open attempts, until closed.
+        assert_eq!(
+            payments::open_attempts(&mut c, at(5), 10)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        assert!(payments::close_attempt(&mut c, "a0", at(6)).await.unwrap());
+        assert!(!payments::close_attempt(&mut c, "a0", at(7)).await.unwrap());
+        let open = payments::open_attempts(&mut c, at(5), 10).await.unwrap();
+        assert_eq!(
+            open.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+            ["a1", "a2"]
+        );
+        // A refund per attempt at most.
+        let refund = Refund {
+            id: "r1".into(),
+            order_id: "o1".into(),
+            attempt_id: "a3".into(),
+            route: RefundRoute::Gateway,
+            amount: inr(150000),
+            reason: "duplicate".into(),
+            created_at: at(60),
+            closed_at: None,
+        };
+        assert!(payments::insert_refund(&mut c, &refund).await.unwrap());
+        let twice = Refund {
+            id: "r2".into(),
+            ..refund.clone()
+        };
+        assert!(!payments::insert_refund(&mut c, &twice).await.unwrap());
+        assert_eq!(
+            payments::open_refunds(&mut c, RefundRoute::Gateway, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(payments::close_refund(&mut c, "r1", at(61)).await.unwrap());
+        assert!(
+            payments::open_refunds(&mut c, RefundRoute::Gateway, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let mine = payments::orders_of(&mut c, &UserId::new("u1"), 10)
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].centre, inr(200000));
+        let day = payments::events_between(&mut c, at(50), at(51))
+            .await
+            .unwrap();
+        assert_eq!(day.len(), 20);
+    }
+}

@@ -18,6 +18,7 @@ mod dialect;
 pub mod identity;
 pub mod jobs;
 pub mod notify;
+pub mod payments;
 pub mod second_factor;
 pub mod sessions;
 pub mod sso;
@@ -177,6 +178,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "deadlines",
         include_str!("../migrations/sqlite/0009_deadlines.sql"),
         include_str!("../migrations/postgres/0009_deadlines.sql"),
+    ),
+    (
+        10,
+        "payments",
+        include_str!("../migrations/sqlite/0010_payments.sql"),
+        include_str!("../migrations/postgres/0010_payments.sql"),
     ),
 ];
 

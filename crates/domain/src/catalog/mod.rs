@@ -4,7 +4,7 @@
 //! usable, so that nothing downstream meets a dangling reference or a missing translation.
 
 pub mod answers;
-mod arn;
+pub(crate) mod arn;
 mod definition;
 pub mod eform;
 mod validate;
