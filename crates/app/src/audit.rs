@@ -32,6 +32,14 @@ impl Actor {
             chosen_lang: None,
         }
     }
+
+    /// The portal itself (the jobs runner, a gateway's notification).
+    pub fn system() -> Self {
+        Self {
+            user_id: Some("system".into()),
+            ..Self::command_line()
+        }
+    }
 }
 
 crate::core::service!(

@@ -46,6 +46,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub sso: SsoConfig,
     pub applications: ApplicationsConfig,
+    pub payments: PaymentsConfig,
     /// Upstream identity providers people may log in with ("others" registration).
     pub upstream: Vec<UpstreamConfig>,
 }
@@ -67,6 +68,57 @@ impl Default for ApplicationsConfig {
             draft_reminder_days: 7,
         }
     }
+}
+
+/// How fees are paid.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// The payment gateway for card and net banking; without one, fees are paid by challan.
+    pub gateway: Option<GatewayConfig>,
+    /// Offer the bank challan.
+    pub challan: bool,
+    /// A gateway payment the portal has heard nothing about for this long is asked about
+    /// (status query), and one abandoned for this long again is closed as expired.
+    pub stuck_after_minutes: u64,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            gateway: None,
+            challan: true,
+            stuck_after_minutes: 15,
+        }
+    }
+}
+
+/// Which protocol a payment gateway speaks.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayKind {
+    /// Ekdwar's own gateway protocol (`docs/payments.md`), which the test gateway speaks.
+    Ekdwar,
+    /// PayU's hosted checkout.
+    Payu,
+}
+
+/// A payment gateway.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub kind: GatewayKind,
+    /// Its name in the ledger and in the notification address (`/api/payments/notify/{name}`).
+    pub name: String,
+    /// Its API's base address.
+    pub url: String,
+    /// The merchant's key (Ekdwar: the API key; PayU: the merchant key).
+    pub key: Secret,
+    /// The shared secret (Ekdwar: the notification signing secret; PayU: the salt).
+    pub secret: Secret,
+    /// PayU only: where its server-to-server API lives (`verify_payment`, refunds).
+    #[serde(default)]
+    pub api_url: Option<String>,
 }
 
 /// An upstream OpenID provider (a Google- or Facebook-style login).

@@ -30,6 +30,12 @@ pub const SWEEP_APPLICATIONS: &str = "sweep-applications";
 /// How often applications are swept (deadlines are days: a few minutes late is nothing).
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
+/// Ask gateways about payments heard nothing of, close abandoned ones and expired challans,
+/// pay out refunds; then schedule the next sweep.
+pub const SWEEP_PAYMENTS: &str = "sweep-payments";
+/// How often payments are swept.
+const SWEEP_PAYMENTS_EVERY: Duration = Duration::from_secs(300);
+
 /// Attempts before a job is given up: with back-off from 15 s doubling, about an hour.
 pub const MAX_ATTEMPTS: i64 = 8;
 const BATCH: i64 = 20;
@@ -46,7 +52,8 @@ crate::core::service!(
     Jobs,
     notify: Notify,
     sso: Sso,
-    applications: crate::applications::Applications
+    applications: crate::applications::Applications,
+    payments: crate::payments::Payments
 );
 
 impl Core {
@@ -133,6 +140,22 @@ impl Jobs {
                     .await
                     .map_err(|e| e.to_string())
             }
+            SWEEP_PAYMENTS => {
+                match self.payments.sweep().await {
+                    Ok(s) if s == crate::payments::SweptPayments::default() => {}
+                    Ok(s) => tracing::info!(
+                        queried = s.queried,
+                        settled = s.settled,
+                        expired = s.expired,
+                        refunds = s.refunds,
+                        "payments swept"
+                    ),
+                    Err(e) => return Err(e.to_string()),
+                }
+                self.schedule(SWEEP_PAYMENTS, self.clock.now().plus(SWEEP_PAYMENTS_EVERY))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             other => Err(format!("unknown job kind {other}")),
         }
     }
@@ -148,7 +171,7 @@ impl Jobs {
     /// Runs jobs until the process ends: at once after each enqueue in this process, and every
     /// few seconds for retries and for jobs other processes enqueued.
     pub async fn run_jobs(self) {
-        for kind in [PURGE, SWEEP_APPLICATIONS] {
+        for kind in [PURGE, SWEEP_APPLICATIONS, SWEEP_PAYMENTS] {
             if let Err(e) = self.schedule(kind, self.clock.now()).await {
                 tracing::error!(error = %e.chain(), kind, "cannot schedule a periodic job");
             }

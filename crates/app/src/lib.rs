@@ -14,6 +14,7 @@ pub mod jobs;
 mod limits;
 pub mod metrics;
 pub mod notify;
+pub mod payments;
 pub mod security;
 pub mod sso;
 #[cfg(feature = "testing")]
@@ -62,6 +63,8 @@ pub struct App {
     pub catalog: Catalog,
     /// Applications for services.
     pub applications: applications::Applications,
+    /// Fees: orders, gateway payments, challans, refunds.
+    pub payments: payments::Payments,
 }
 
 impl std::fmt::Debug for App {
@@ -83,6 +86,8 @@ pub struct Deps {
     pub mail: Option<Arc<dyn notify::MailGateway>>,
     /// In place of HTTPS to upstream identity providers.
     pub upstream: Option<Arc<dyn identity::UpstreamClient>>,
+    /// In place of the configured payment gateway.
+    pub payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
 }
 
 /// What opening the portal may do to the database's schema.
@@ -158,6 +163,10 @@ impl App {
         let upstream = deps
             .upstream
             .unwrap_or_else(|| Arc::new(identity::HttpUpstream(http.clone())));
+        let payment_gateway = match deps.payment_gateway {
+            Some(g) => Some(g),
+            None => payments::gateway_from_config(&config.payments, &http)?,
+        };
         let core = Arc::new(Core {
             config: Arc::new(config),
             store,
@@ -171,7 +180,7 @@ impl App {
             sending: gateways.sending(),
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
         });
-        let app = Self::assemble(core, hashing, gateways, http, upstream);
+        let app = Self::assemble(core, hashing, gateways, http, upstream, payment_gateway);
         app.catalog
             .reload()
             .await
@@ -190,6 +199,7 @@ impl App {
         gateways: Gateways,
         http: reqwest::Client,
         upstream: Arc<dyn identity::UpstreamClient>,
+        payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
     ) -> Self {
         let sso = Sso::new(core.clone(), http, Arc::default(), Arc::default());
         let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
@@ -197,6 +207,7 @@ impl App {
         let catalog = Catalog::new(core.clone(), Arc::default());
         let applications =
             applications::Applications::new(core.clone(), catalog.clone(), identity.clone());
+        let payments = payments::Payments::new(core.clone(), payment_gateway, applications.clone());
         Self {
             audit: Audit::new(core.clone()),
             jobs: Jobs::new(
@@ -204,7 +215,9 @@ impl App {
                 notify.clone(),
                 sso.clone(),
                 applications.clone(),
+                payments.clone(),
             ),
+            payments,
             applications,
             catalog,
             identity,

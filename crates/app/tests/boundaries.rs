@@ -29,6 +29,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("catalog", &["catalog"]),
     // Applications own themselves and their history; they read the versions they pin.
     ("applications", &["applications", "catalog", "staff"]),
+    // Payments own orders, attempts, the ledger and refunds; they read an application's ARN
+    // (for the payer's messages).
+    ("payments", &["payments", "applications"]),
     ("audit.rs", &["audit"]),
     // The runner owns jobs and does the housekeeping of expired rows in every table.
     (

@@ -83,6 +83,21 @@ crate::string_enum!(
         AdminLevelSet => "admin-level-set",
         /// An officer was given a role in a department.
         OfficerAssigned => "officer-assigned",
+        /// A payment began (a gateway payment created, a challan generated).
+        PaymentStarted => "payment-started",
+        /// An order was paid.
+        PaymentReceived => "payment-received",
+        /// An order was paid twice; the second payment is being refunded.
+        PaymentDuplicate => "payment-duplicate",
+        /// A payment notification was refused: a bad or stale signature, or an amount or
+        /// currency other than the order's.
+        PaymentNoticeRejected => "payment-notice-rejected",
+        /// A refund was paid out, refused, or handed to the treasury.
+        PaymentRefunded => "payment-refunded",
+        /// A bank statement was imported.
+        PaymentsReconciled => "payments-reconciled",
+        /// The balance due at a centre was recorded as paid there.
+        PaymentAtCentre => "payment-at-centre",
     }
 );
 

@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod client;
 mod common;
+mod dev;
 mod officer;
+mod payments;
 mod serve;
 mod service;
 mod user;
@@ -14,6 +16,7 @@ use crate::admin::{ConfigCmd, KeysCmd};
 use crate::client::{ClientCmd, client};
 use crate::common::{Common, app_with};
 use crate::officer::{OfficerCmd, officer};
+use crate::payments::{PaymentsCmd, payments};
 use crate::serve::{ServeArgs, serve, worker};
 use crate::service::{ServiceCmd, service};
 use crate::user::{UserCmd, user};
@@ -55,6 +58,12 @@ enum Command {
     /// Check and import service definitions.
     #[command(subcommand)]
     Service(ServiceCmd),
+    /// Reconcile challans with the bank, export refunds, report the day's payments.
+    #[command(subcommand)]
+    Payments(PaymentsCmd),
+    /// Development tools (the test payment gateway).
+    #[command(subcommand)]
+    Dev(dev::DevCmd),
     /// Manage the keys that sign ID tokens.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -103,6 +112,8 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Keys(cmd)) => admin::keys(cmd).await,
         Some(Command::Service(cmd)) => service(cmd).await,
         Some(Command::Officer(cmd)) => officer(cmd).await,
+        Some(Command::Payments(cmd)) => payments(cmd).await,
+        Some(Command::Dev(cmd)) => dev::dev(cmd).await,
         Some(Command::Outbox {
             to,
             json,

@@ -40,7 +40,20 @@ pub(crate) async fn worker(common: &Common) -> anyhow::Result<()> {
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dev = (args.demo || args.dev).then_some(true);
-    let config = load(&args.common, args.listen.clone(), dev)?;
+    let mut config = load(&args.common, args.listen.clone(), dev)?;
+    // The demo pays through the test gateway, in a process of its own, unless a real one is
+    // configured. It ends with this process.
+    let _test_gateway = if args.demo && config.payments.gateway.is_none() {
+        let (child, gateway) = start_test_gateway().await?;
+        println!(
+            "Payments go to the TEST gateway at {} (a test double: no money moves)",
+            gateway.url
+        );
+        config.payments.gateway = Some(gateway);
+        Some(child)
+    } else {
+        None
+    };
     let listen = config.server.listen.clone();
     let url = config.public_url();
     let app = App::build(config, Deps::default()).await?;
@@ -84,4 +97,47 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     ekdwar_web::serve(app, listener, shutdown).await?;
     Ok(())
+}
+
+/// Starts `ekdwar dev test-gateway` as a child process with a fresh key and secret, and reads
+/// the address it prints.
+async fn start_test_gateway()
+-> anyhow::Result<(tokio::process::Child, ekdwar_app::config::GatewayConfig)> {
+    use tokio::io::AsyncBufReadExt;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let key = hex::encode(&bytes[..16]);
+    let secret = hex::encode(&bytes[16..]);
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["dev", "test-gateway"])
+        .env("EKDWAR_TEST_GATEWAY_KEY", &key)
+        .env("EKDWAR_TEST_GATEWAY_SECRET", &secret)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start the test payment gateway")?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("the test gateway has no output")?;
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await?;
+    let url = line.trim().to_string();
+    anyhow::ensure!(
+        url.starts_with("http://"),
+        "the test payment gateway did not start"
+    );
+    Ok((
+        child,
+        ekdwar_app::config::GatewayConfig {
+            kind: ekdwar_app::config::GatewayKind::Ekdwar,
+            name: "test".into(),
+            url,
+            key: ekdwar_app::config::Secret::new(key),
+            secret: ekdwar_app::config::Secret::new(secret),
+            api_url: None,
+        },
+    ))
 }

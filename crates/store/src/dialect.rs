@@ -18,6 +18,15 @@ impl Backend {
         }
     }
 
+    /// A row lock held to the end of the transaction: PostgreSQL locks the row; SQLite's
+    /// writer already holds the whole database.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Self::Postgres => " FOR UPDATE",
+            Self::Sqlite => "",
+        }
+    }
+
     /// The value at `key` of a JSON object held in the text column `column`, as text (NULL when
     /// absent).
     pub fn json_text(self, column: &'static str, key: &'static str) -> String {

@@ -120,6 +120,17 @@ pub async fn orders_of(conn: &mut Conn, owner: &UserId, limit: i64) -> Result<Ve
     .collect()
 }
 
+/// Locks an order's row until the transaction ends, so that the facts about one order are
+/// recorded one transaction at a time (SQLite's single writer already does this).
+pub async fn lock_order(conn: &mut Conn, id: &str) -> Result<()> {
+    let lock = crate::Backend::of(conn).for_update();
+    sqlx::query(sql!("SELECT id FROM payment_orders WHERE id = $1{lock}"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
+}
+
 /// Marks the order paid by `attempt`, if nothing paid it before: `false` means another payment
 /// got there first and this one is a duplicate.
 pub async fn claim_paid(

@@ -597,6 +597,7 @@ async fn submit(
 struct ShowPage<'a> {
     c: &'a Ctx,
     errors: Errors,
+    payment: Option<crate::payments::Shown>,
     loaded: &'a Loaded,
     answers: Vec<Shown>,
     fees: Vec<&'a ekdwar_domain::catalog::Fee>,
@@ -649,9 +650,15 @@ async fn show(
     let id = app_id(&id)?;
     let loaded = app.applications.get(me.user_id(), &id).await?;
     let history = app.applications.history(me.user_id(), &id).await?;
+    let payment = app
+        .payments
+        .of_application(me.user_id(), &id)
+        .await?
+        .map(|p| crate::payments::shown(&c, &p));
     Ok(render(&ShowPage {
         c: &c,
         errors: Errors::default(),
+        payment,
         answers: shown(&app, &c, &loaded),
         fees: app.applications.fees(&loaded),
         loaded: &loaded,

@@ -10,6 +10,7 @@ mod error;
 mod external;
 mod identity;
 mod officer;
+pub(crate) mod payments;
 mod receipt;
 mod sso;
 mod system;
@@ -45,12 +46,14 @@ pub fn router(app: App) -> Router {
         .merge(receipt::routes())
         .merge(eform::routes())
         .merge(officer::routes())
+        .merge(payments::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));
     let api = Router::new()
         .merge(system::api_routes())
         .merge(sso::api_routes())
+        .merge(payments::api_routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .layer(middleware::from_fn_with_state(app.clone(), ctx::api));
     pages

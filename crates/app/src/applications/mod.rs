@@ -553,6 +553,17 @@ impl Applications {
         if !submitted {
             return Err(AppError::field("declaration", "application-not-draft"));
         }
+        // What it owes, from the fees that apply to these answers.
+        crate::payments::open_order(
+            &mut work,
+            self.random.id(),
+            id,
+            &account.id,
+            &loaded.service.code,
+            &answers::fees(&loaded.service.fees, &kept, today),
+            now,
+        )
+        .await?;
         store::append_event(
             &mut work,
             id,
@@ -617,6 +628,11 @@ impl Applications {
         .await
     }
 
+    /// A person's account, to tell them something (none if it is gone).
+    pub(crate) async fn account(&self, id: &UserId) -> AppResult<Option<AccountView>> {
+        self.identity.admin_find_user(id.as_str()).await
+    }
+
     /// The language a person reads: the one their account keeps, else the portal's default.
     pub(crate) fn language_of(&self, account: &AccountView) -> Lang {
         account
@@ -628,7 +644,7 @@ impl Applications {
 
     /// Tells a person (applicant or officer) on each contact they have, in their language
     /// (else `lang`), the message `kind` with `args`.
-    async fn tell_with(
+    pub(crate) async fn tell_with(
         &self,
         work: &mut crate::core::Work<'_>,
         account: &AccountView,

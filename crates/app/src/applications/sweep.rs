@@ -31,13 +31,6 @@ pub struct Swept {
     pub expired: usize,
 }
 
-fn system() -> Actor {
-    Actor {
-        user_id: Some("system".into()),
-        ..Actor::command_line()
-    }
-}
-
 const DAY: Duration = Duration::from_secs(86_400);
 
 impl Applications {
@@ -118,7 +111,7 @@ impl Applications {
             }
             self.audit(
                 &mut work,
-                &system(),
+                &Actor::system(),
                 Some(&loaded.owner),
                 AuditAction::ApplicationEscalated,
                 Outcome::Success,
@@ -157,7 +150,7 @@ impl Applications {
             }
             self.audit(
                 &mut work,
-                &system(),
+                &Actor::system(),
                 Some(&a.user_id),
                 AuditAction::ApplicationExpired,
                 Outcome::Success,

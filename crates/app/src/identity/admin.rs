@@ -107,7 +107,7 @@ impl Identity {
     }
 
     async fn find_user(&self, query: &str) -> AppResult<Option<User>> {
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.store.read().await?;
         if let Some(u) = users::by_id(&mut conn, &UserId::new(query.trim())).await? {
             return Ok(Some(u));
         }

@@ -338,6 +338,15 @@ pub async fn submitted_fresh(
     t: &TestApp,
     portal_id: &str,
 ) -> (ekdwar_domain::ApplicationId, ekdwar_domain::catalog::Arn) {
+    submitted_fresh_scheme(t, portal_id, "normal").await
+}
+
+/// As [`submitted_fresh`], under `scheme` (`normal` or `tatkaal`).
+pub async fn submitted_fresh_scheme(
+    t: &TestApp,
+    portal_id: &str,
+    scheme: &str,
+) -> (ekdwar_domain::ApplicationId, ekdwar_domain::catalog::Arn) {
     let lang = ekdwar_app::i18n::Lang::english();
     let actor = ekdwar_app::audit::Actor::command_line();
     let account = t.account(portal_id).await;
@@ -354,7 +363,7 @@ pub async fn submitted_fresh(
             ("surname", "Kumari"),
             ("date_of_birth", "1990-01-26"),
             ("place_of_birth", "Jaipur"),
-            ("scheme", "normal"),
+            ("scheme", scheme),
             ("booklet", "36"),
             ("name", "Ravi Kumar"),
             ("relation", "spouse"),

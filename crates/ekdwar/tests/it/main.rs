@@ -15,6 +15,7 @@ mod eforms;
 mod external;
 mod interop;
 mod officers;
+mod payments;
 mod ports;
 mod races;
 mod receipts;

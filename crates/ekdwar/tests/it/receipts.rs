@@ -25,6 +25,14 @@ fn tool(program: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The text of a PDF, as a person (or a screen reader) reads it.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("document.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    tool("pdftotext", &[file.to_str().unwrap(), "-"])
+}
+
 /// Reads a receipt as a person and a phone do: its text, and the QR code of a rendering of
 /// its first page.
 pub fn read_receipt(pdf: &[u8]) -> (String, String) {
