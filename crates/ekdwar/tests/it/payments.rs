@@ -858,3 +858,132 @@ async fn a_challan_past_its_validity_expires() {
         ekdwar_domain::payments::AttemptStatus::Expired
     );
 }
+
+fn ekdwar(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ekdwar"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("EKDWAR_DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// The administrators' commands, run as processes on the portal's data: a challan paid at the
+/// bank after the fee was paid by card is a duplicate, refunded through the treasury's file.
+#[tokio::test]
+async fn reconcile_export_refunds_and_report_from_the_command_line() {
+    let gw = TestGateway::start().await;
+    let (t, client, id) = portal_with("sqlite", &gw).await;
+    let data = t.app.config().server.data_dir.clone();
+    pay(&t, &client, &id, "challan").await;
+    let p = t
+        .app
+        .payments
+        .of_application_any(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    let challan = p.attempts[0].clone();
+    // Then pays by card as well, before the bank confirms the challan.
+    let next = pay(&t, &client, &id, "card")
+        .await
+        .location()
+        .unwrap()
+        .to_string();
+    gw.decide(&next, "succeeded", "before_return").await;
+    assert_eq!(status(&t, &id).await, OrderStatus::Paid);
+
+    let paid_at = jiff::Timestamp::from_millisecond(
+        challan
+            .created_at
+            .plus(Duration::from_secs(5 * 3600))
+            .millis(),
+    )
+    .unwrap();
+    let file = data.join("statement.csv");
+    std::fs::write(
+        &file,
+        statement(&[
+            format!(
+                "{},1500.00,INR,{paid_at},SBI/7781",
+                challan.reference.clone().unwrap()
+            ),
+            "CH2600000000000,1.00,INR,2026-12-01T10:00:00Z,SBI/0001".into(),
+        ]),
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (ok, out, err) = ekdwar(&data, &["payments", "reconcile", f, "--json"]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["confirmed"], 1, "{out}");
+    assert_eq!(report["unmatched"].as_array().unwrap().len(), 1, "{out}");
+    let (ok, out, err) = ekdwar(&data, &["payments", "reconcile", f]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("confirmed 0, already confirmed 1, unmatched 1"),
+        "{out}"
+    );
+    assert!(out.contains("line 4: "), "{out}");
+    // A file that is not a statement is refused with the reason.
+    std::fs::write(data.join("bad.csv"), "reference,amount\nx,1\n").unwrap();
+    let (ok, _, err) = ekdwar(
+        &data,
+        &[
+            "payments",
+            "reconcile",
+            data.join("bad.csv").to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("challan_reference,amount,currency,paid_at,bank_reference"),
+        "{err}"
+    );
+
+    // The challan's money is a duplicate: refunded through the treasury.
+    let p = t
+        .app
+        .payments
+        .of_application_any(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.view.refunds.len(), 1);
+    let (ok, out, err) = ekdwar(&data, &["payments", "refunds", "export"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[1].contains("SBI/7781") && lines[1].contains("1500.00,INR"),
+        "{out}"
+    );
+    assert!(lines[1].contains("Test Citizen"), "{out}");
+    // Exported once.
+    let (_, out, _) = ekdwar(&data, &["payments", "refunds", "export"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let page = t
+        .get_as(&client, &format!("/applications/{id}/payment"))
+        .await;
+    assert!(page.has("Sent to the treasury"), "{}", page.text());
+
+    let today = t.app.applications.today().to_string();
+    let (ok, out, err) = ekdwar(&data, &["payments", "report", "--date", &today, "--json"]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["received"]["card"]["count"], 1, "{out}");
+    assert_eq!(report["received"]["challan"]["count"], 1, "{out}");
+    assert_eq!(report["refunds_exported"]["count"], 1, "{out}");
+    let (ok, out, _) = ekdwar(&data, &["payments", "report", "--date", &today]);
+    assert!(ok);
+    assert!(out.contains("received (card)"), "{out}");
+    let (ok, _, err) = ekdwar(&data, &["payments", "report", "--date", "yesterday"]);
+    assert!(!ok);
+    assert!(err.contains("2026-12-01"), "{err}");
+}

@@ -6,6 +6,7 @@
 mod flows;
 mod journey;
 mod pages;
+mod payments;
 mod services;
 
 use std::path::PathBuf;

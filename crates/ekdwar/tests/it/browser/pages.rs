@@ -182,12 +182,24 @@ async fn tour(lang: &'static str) {
     b.click("#declaration").await;
     b.submit("form[action$='/submit'] button").await;
     tour.check("application-submitted").await;
+    let application = b.path().await;
     let arn = ekdwar_domain::catalog::Arn::parse(&b.text_of(".arn strong").await).expect("an ARN");
     let token = t.app.applications.receipt_token(&arn);
     tour.visit(&format!("/verify/{token}"), "receipt-genuine")
         .await;
     tour.visit("/verify/EK2600000000000.x", "receipt-unknown")
         .await;
+    // Paying: the payment page, its error state, a challan, the history.
+    tour.visit(&format!("{application}/payment"), "payment")
+        .await;
+    b.submit(&format!("form[action='{application}/payment'] button"))
+        .await;
+    tour.check("payment-error").await;
+    b.click("input[name='channel'][value='challan']").await;
+    b.submit(&format!("form[action='{application}/payment'] button"))
+        .await;
+    tour.check("payment-challan").await;
+    tour.visit("/payments", "payments").await;
     // The offline e-form: its page, a refused upload, and an e-form read with one answer to fix.
     tour.visit("/services/police-clearance/eform", "eform")
         .await;

@@ -1,0 +1,100 @@
+//! Paying a fee in Chromium, with JavaScript on and off: the payment page sends the browser to
+//! the test gateway (another origin, which the page's `form-action` must allow), the payer pays
+//! on the gateway's page and comes back to the portal, which asks the gateway before it says
+//! "paid". Then a challan, shown and downloaded in Hindi.
+
+use super::Browser;
+use crate::payments::{TestGateway, portal_with};
+
+async fn pay_by_card(js: bool) {
+    for backend in crate::support::backends() {
+        let gw = TestGateway::start().await;
+        let (t, _, id) = portal_with(backend, &gw).await;
+        let b = Browser::start(&t.base, js).await;
+        b.open("/login").await;
+        super::flows::log_in(&b, "asha.k").await;
+        b.open(&format!("/applications/{id}")).await;
+        assert!(b.text().await.contains("Not paid"));
+        b.submit(&format!("a[href='/applications/{id}/payment']"))
+            .await;
+        if js {
+            b.audit("payment").await;
+        }
+        // Nothing chosen: the error says what to do.
+        b.submit(&format!("form[action='/applications/{id}/payment'] button"))
+            .await;
+        assert!(b.text().await.contains("Choose how you want to pay"));
+        if js {
+            b.audit("payment-error").await;
+        }
+        b.click("input[name='channel'][value='card']").await;
+        b.submit(&format!("form[action='/applications/{id}/payment'] button"))
+            .await;
+        // On the gateway's page, at its own origin.
+        let at = b.current_url().await;
+        assert!(gw.url.ends_with(&at.port().unwrap().to_string()), "{at}");
+        assert!(b.text().await.contains("Test double"));
+        b.submit("button[value='succeeded']").await;
+        // Back at the portal, which asked the gateway.
+        assert_eq!(b.path().await, format!("/applications/{id}/payment"));
+        let text = b.text().await;
+        assert!(text.contains("Payment received"), "{text}");
+        assert!(text.contains("Paid"), "{text}");
+        if js {
+            b.audit("payment-paid").await;
+        }
+        let link = b
+            .attr("a[href$='/receipt.pdf']", "href")
+            .await
+            .expect("a receipt link");
+        let (status, pdf) = b.download(&link).await;
+        assert_eq!(status, 200);
+        assert!(crate::receipts::pdf_text(&pdf).contains("₹1,500"));
+        b.open("/payments").await;
+        assert!(b.text().await.contains("Paid"));
+        if js {
+            b.audit("payments").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn paying_by_card_with_javascript() {
+    pay_by_card(true).await;
+}
+
+#[tokio::test]
+async fn paying_by_card_without_javascript() {
+    pay_by_card(false).await;
+}
+
+#[tokio::test]
+async fn a_challan_in_hindi() {
+    let gw = TestGateway::start().await;
+    let (t, _, id) = portal_with("sqlite", &gw).await;
+    let b = Browser::start(&t.base, true).await;
+    b.open("/login").await;
+    super::flows::log_in(&b, "asha.k").await;
+    b.open(&format!("/applications/{id}/payment")).await;
+    b.press("हिन्दी").await;
+    b.click("input[name='channel'][value='challan']").await;
+    b.submit(&format!("form[action='/applications/{id}/payment'] button"))
+        .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("बैंक की पुष्टि की प्रतीक्षा (अधिकतम 2 दिन)"),
+        "{text}"
+    );
+    b.audit("payment-challan-hi").await;
+    let link = b
+        .attr("a[href$='/challan.pdf']", "href")
+        .await
+        .expect("a challan link");
+    let (status, pdf) = b.download(&link).await;
+    assert_eq!(status, 200);
+    let text = crate::receipts::pdf_text(&pdf);
+    assert!(
+        text.contains("बैंक चालान") && text.contains("₹1,500"),
+        "{text}"
+    );
+}
