@@ -114,3 +114,10 @@
     input.insertAdjacentElement("afterend", b);
   });
 })();
+
+// A form that hands the browser to a payment gateway by POST (PayU) sends itself; without
+// JavaScript its button does.
+(function () {
+  var f = document.querySelector("form[data-autosubmit]");
+  if (f) f.submit();
+})();

@@ -167,8 +167,8 @@ pub trait PaymentGateway: Send + Sync {
         body: &[u8],
         now: i64,
     ) -> Result<Notice, NoticeError>;
-    /// The header that carries a notification's signature.
-    fn signature_header(&self) -> &'static str;
+    /// The header that carries a notification's signature (none when the body carries it).
+    fn signature_header(&self) -> Option<&'static str>;
     /// The origins the payer's browser is sent to (for the paying page's `form-action`).
     fn page_origins(&self) -> Vec<String>;
     /// The gateway's payment id in the browser's return, if the protocol sends one there.
@@ -353,8 +353,8 @@ impl PaymentGateway for EkdwarGateway {
         })
     }
 
-    fn signature_header(&self) -> &'static str {
-        SIGNATURE_HEADER
+    fn signature_header(&self) -> Option<&'static str> {
+        Some(SIGNATURE_HEADER)
     }
 
     fn page_origins(&self) -> Vec<String> {

@@ -27,6 +27,7 @@ use crate::i18n::Lang;
 use crate::views::AccountView;
 
 pub mod gateway;
+pub mod payu;
 mod report;
 
 pub use gateway::{GatewayStatus, NextStep, PaymentGateway};
@@ -156,7 +157,17 @@ pub fn gateway_from_config(
             secret: g.secret.expose().to_string(),
             http: http.clone(),
         }),
-        GatewayKind::Payu => anyhow::bail!("payments.gateway.kind = \"payu\" is not built yet"),
+        GatewayKind::Payu => Arc::new(payu::Payu {
+            name: g.name.clone(),
+            checkout_url: g.url.trim_end_matches('/').to_string(),
+            api_url: g
+                .api_url
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("payments.gateway.api_url is needed for PayU"))?,
+            key: g.key.expose().to_string(),
+            salt: g.secret.expose().to_string(),
+            http: http.clone(),
+        }),
     }))
 }
 
@@ -245,7 +256,7 @@ impl Payments {
         self.gateway
             .as_ref()
             .filter(|g| g.name() == name)
-            .map(|g| g.signature_header())
+            .and_then(|g| g.signature_header())
     }
 
     /// The channels a payer may choose.
