@@ -987,3 +987,53 @@ async fn reconcile_export_refunds_and_report_from_the_command_line() {
     assert!(!ok);
     assert!(err.contains("2026-12-01"), "{err}");
 }
+
+/// With PayU configured, paying by card hands the browser to PayU's checkout by a signed form
+/// (sent by script, or by its button without), which the page's `form-action` allows.
+#[tokio::test]
+async fn payu_is_handed_a_signed_form() {
+    let t = TestApp::builder("sqlite")
+        .with_user("asha.k", PASSWORD)
+        .with_config(|c| {
+            c.payments.gateway = Some(GatewayConfig {
+                kind: GatewayKind::Payu,
+                name: "payu".into(),
+                url: "https://test.payu.in".into(),
+                key: Secret::new("gtKFFx"),
+                secret: Secret::new("eCwWELxi"),
+                api_url: Some("https://test.payu.in/merchant/postservice.php?form=2".into()),
+            })
+        })
+        .start()
+        .await;
+    import_demo(&t).await;
+    let (id, _) = crate::eforms::submitted_fresh(&t, "asha.k").await;
+    let client = logged_in(&t, "asha.k").await;
+    let page = pay(&t, &client, &id, "card").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(
+        page.body
+            .contains("action=\"https://test.payu.in/_payment\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.field("amount").as_deref(), Some("1500.00"));
+    let hash = page.field("hash").unwrap();
+    assert_eq!(hash.len(), 128);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("https://test.payu.in"), "{csp}");
+    // A webhook with a hash that does not match is refused.
+    let r = reqwest::Client::new()
+        .post(t.url("/api/payments/notify/payu"))
+        .form(&[
+            ("key", "gtKFFx"),
+            ("txnid", "x"),
+            ("status", "success"),
+            ("amount", "1500.00"),
+            ("hash", "00"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
