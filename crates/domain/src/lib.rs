@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod appointments;
 pub mod audit;
 pub mod catalog;
 pub mod enums;

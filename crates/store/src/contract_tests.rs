@@ -1226,3 +1226,130 @@ async fn payment_ledger() {
         assert_eq!(day.len(), 20);
     }
 }
+
+/// Places in a slot: two hundred concurrent claims on a slot of a hundred places take exactly a
+/// hundred; an application has one active appointment at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slots_never_overbook() {
+    use crate::appointments::{self, Appointment, NewSlot};
+    for s in stores().await {
+        let mut c = s.conn().await.unwrap();
+        let slot = NewSlot {
+            id: "psk/2026-12-07/09:00/normal".into(),
+            centre: "psk".into(),
+            day: "2026-12-07".into(),
+            starts_at: at(100),
+            quota: "normal".into(),
+            capacity: 100,
+        };
+        assert_eq!(
+            appointments::insert_slots(&mut c, std::slice::from_ref(&slot))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            appointments::insert_slots(&mut c, &[slot]).await.unwrap(),
+            0
+        );
+        drop(c);
+        let mut tasks = Vec::new();
+        for _ in 0..200 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = s.begin().await.unwrap();
+                let won = appointments::take_place(&mut tx, "psk/2026-12-07/09:00/normal")
+                    .await
+                    .unwrap();
+                crate::commit(tx).await.unwrap();
+                won
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.unwrap());
+        }
+        assert_eq!(won, 100);
+        let mut c = s.conn().await.unwrap();
+        let slot = appointments::slot(&mut c, "psk/2026-12-07/09:00/normal")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((slot.taken, slot.capacity), (100, 100));
+        assert!(
+            appointments::free_slots(&mut c, "psk", "normal", at(0), at(1000), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        appointments::give_back(&mut c, &slot.id).await.unwrap();
+        assert_eq!(
+            appointments::free_slots(&mut c, "psk", "normal", at(0), at(1000), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let a = Appointment {
+            id: "ap1".into(),
+            number: "AP1".into(),
+            application_id: "app1".into(),
+            owner_id: UserId::new("u1"),
+            service: "passport-fresh".into(),
+            centre: "psk".into(),
+            slot_id: slot.id.clone(),
+            starts_at: at(100),
+            state: "held".into(),
+            held_until: Some(at(200)),
+            attempt_id: None,
+            first_day: "2026-12-07".into(),
+            reschedules: 0,
+            reminded_at: None,
+            created_at: at(1),
+            changed_at: at(1),
+        };
+        appointments::insert(&mut c, &a).await.unwrap();
+        let second = Appointment {
+            id: "ap2".into(),
+            number: "AP2".into(),
+            ..a.clone()
+        };
+        assert!(matches!(
+            appointments::insert(&mut c, &second).await,
+            Err(StoreError::Conflict("application"))
+        ));
+        assert_eq!(
+            appointments::active_count(&mut c, &UserId::new("u1"))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            appointments::expired_holds(&mut c, at(300), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // Released, the application may hold another.
+        assert!(
+            appointments::set_state(&mut c, "ap1", "held", "released", at(301))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !appointments::set_state(&mut c, "ap1", "held", "booked", at(302))
+                .await
+                .unwrap()
+        );
+        appointments::insert(&mut c, &second).await.unwrap();
+        assert_eq!(
+            appointments::by_number(&mut c, "AP2")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            "ap2"
+        );
+    }
+}

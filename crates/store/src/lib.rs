@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod applications;
+pub mod appointments;
 pub mod audit;
 pub mod catalog;
 mod dialect;
@@ -184,6 +185,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "payments",
         include_str!("../migrations/sqlite/0010_payments.sql"),
         include_str!("../migrations/postgres/0010_payments.sql"),
+    ),
+    (
+        11,
+        "appointments",
+        include_str!("../migrations/sqlite/0011_appointments.sql"),
+        include_str!("../migrations/postgres/0011_appointments.sql"),
     ),
 ];
 

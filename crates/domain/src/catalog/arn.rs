@@ -62,6 +62,44 @@ pub fn verhoeff_valid(digits: &str) -> bool {
     c == 0
 }
 
+/// A reference people copy by hand: `prefix`, the two-digit year, `n` random digits and a
+/// Verhoeff check digit (challans, appointment numbers follow the ARN's pattern).
+pub(crate) fn generate_reference(
+    prefix: &str,
+    year: i16,
+    n: usize,
+    mut random: impl FnMut(u32) -> u32,
+) -> String {
+    let mut digits = format!("{:02}", year.rem_euclid(100));
+    for _ in 0..n {
+        digits.push(char::from(b'0' + random(10) as u8));
+    }
+    digits.push(char::from(b'0' + verhoeff_digit(&digits)));
+    format!("{prefix}{digits}")
+}
+
+/// Reads a reference made by [`generate_reference`] as people type it (any case, spaces and
+/// hyphens ignored): its stored form, if the prefix, length and check digit are right.
+pub(crate) fn parse_reference(input: &str, prefix: &str, n: usize) -> Option<String> {
+    let s: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let digits = s.strip_prefix(prefix)?;
+    (digits.len() == n + 3 && digits.bytes().all(|b| b.is_ascii_digit()) && verhoeff_valid(digits))
+        .then_some(s)
+}
+
+/// Groups a stored reference by four for reading aloud and copying.
+pub(crate) fn grouped(s: &str) -> String {
+    s.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Arn {
     /// A new ARN for `year` from eleven random digits (`random` gives numbers below its
     /// argument).

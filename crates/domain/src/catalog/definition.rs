@@ -68,6 +68,34 @@ pub struct ServiceDefinition {
     /// What the receipt shows.
     #[serde(default)]
     pub receipt: Option<Receipt>,
+    /// Appointments at service centres, for services that need a visit.
+    #[serde(default)]
+    pub appointment: Option<AppointmentRule>,
+}
+
+/// How a service's applicants book appointments at centres.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentRule {
+    /// The quota of slots a booking takes (`normal`, `pcc`…), unless one of `quotas` applies.
+    pub quota: String,
+    /// Other quotas for some answers (tatkaal's slots).
+    #[serde(default)]
+    pub quotas: Vec<QuotaWhen>,
+    /// Whether cancelling an appointment refunds the fee (Passport Seva: no, the fee stays
+    /// valid for booking again within a year).
+    #[serde(default)]
+    pub refund_on_cancel: bool,
+}
+
+/// A quota that applies when the answers say so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaWhen {
+    /// The quota.
+    pub quota: String,
+    /// When.
+    pub when: Condition,
 }
 
 fn simplified() -> AccountLevel {

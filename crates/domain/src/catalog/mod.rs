@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub use arn::{Arn, ArnError};
 pub use definition::{
-    ActionKind, Choice, Condition, Delivery, DeliveryKind, Document, Faq, Fee, FeeDue, Field,
-    FieldKind, Form, Page, Prefill, Processing, Receipt, ServiceDefinition, State, Workflow,
-    WorkflowAction,
+    ActionKind, AppointmentRule, Choice, Condition, Delivery, DeliveryKind, Document, Faq, Fee,
+    FeeDue, Field, FieldKind, Form, Page, Prefill, Processing, QuotaWhen, Receipt,
+    ServiceDefinition, State, Workflow, WorkflowAction,
 };
 pub use validate::{Catalog, Problem, Service};
 

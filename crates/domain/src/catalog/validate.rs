@@ -453,6 +453,18 @@ impl Service {
                 c.texts("receipt.note", t);
             }
         }
+        if let Some(a) = &def.appointment {
+            c.code("appointment.quota", &a.quota);
+            for (i, q) in a.quotas.iter().enumerate() {
+                c.code(&format!("appointment.quotas[{i}].quota"), &q.quota);
+                condition(
+                    &mut c,
+                    &format!("appointment.quotas[{i}].when"),
+                    &q.when,
+                    &fields,
+                );
+            }
+        }
         c.finish(Self(def))
     }
 

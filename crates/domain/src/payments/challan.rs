@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::money::{Currency, Money};
 use crate::Timestamp;
-use crate::catalog::arn::{verhoeff_digit, verhoeff_valid};
+use crate::catalog::arn::{generate_reference, grouped, parse_reference};
 
 /// A challan cannot be paid until this long after it was generated.
 pub const PAYABLE_AFTER: Duration = Duration::from_secs(3 * 3600);
@@ -34,33 +34,18 @@ pub struct ChallanRefError;
 
 impl ChallanRef {
     /// A new reference for `year` (`random` gives numbers below its argument).
-    pub fn generate(year: i16, mut random: impl FnMut(u32) -> u32) -> Self {
-        let mut digits = format!("{:02}", year.rem_euclid(100));
-        for _ in 0..10 {
-            digits.push(char::from(b'0' + random(10) as u8));
-        }
-        digits.push(char::from(b'0' + verhoeff_digit(&digits)));
-        Self(format!("CH{digits}"))
+    pub fn generate(year: i16, random: impl FnMut(u32) -> u32) -> Self {
+        Self(generate_reference("CH", year, 10, random))
     }
 
     /// Reads a reference as written: any case, spaces and hyphens ignored.
     pub fn parse(input: &str) -> Result<Self, ChallanRefError> {
-        let s: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let digits = s.strip_prefix("CH").ok_or(ChallanRefError)?;
-        if digits.len() != 13 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ChallanRefError);
-        }
-        if !verhoeff_valid(digits) {
-            return Err(ChallanRefError);
-        }
-        Ok(Self(s))
+        parse_reference(input, "CH", 10)
+            .map(Self)
+            .ok_or(ChallanRefError)
     }
 
-    /// The stored form (`CH261234567890 1`, without spaces).
+    /// The stored form (`CH2612345678901`, without spaces).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -69,13 +54,7 @@ impl ChallanRef {
 impl fmt::Display for ChallanRef {
     /// Grouped by four for copying onto a bank slip: `CH26 1234 5678 901`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let groups: Vec<&str> = self
-            .0
-            .as_bytes()
-            .chunks(4)
-            .map(|c| std::str::from_utf8(c).unwrap_or(""))
-            .collect();
-        f.write_str(&groups.join(" "))
+        f.write_str(&grouped(&self.0))
     }
 }
 
