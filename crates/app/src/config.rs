@@ -47,6 +47,7 @@ pub struct Config {
     pub sso: SsoConfig,
     pub applications: ApplicationsConfig,
     pub payments: PaymentsConfig,
+    pub appointments: AppointmentsConfig,
     /// Upstream identity providers people may log in with ("others" registration).
     pub upstream: Vec<UpstreamConfig>,
 }
@@ -89,6 +90,37 @@ impl Default for PaymentsConfig {
             gateway: None,
             challan: true,
             stuck_after_minutes: 15,
+        }
+    }
+}
+
+/// How appointments are booked.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppointmentsConfig {
+    /// How long a slot is held while the citizen confirms and pays.
+    pub hold_minutes: u64,
+    /// Reschedules per application (within a year of the first date).
+    pub max_reschedules: u32,
+    /// Cancelling or moving an appointment is allowed up to this many days before it.
+    pub cancel_days_before: i32,
+    /// Appointments one account may hold or have booked at once.
+    pub max_active_per_account: i64,
+    /// Booking attempts (holds) from one network address per hour.
+    pub holds_per_address_per_hour: i64,
+}
+
+impl Default for AppointmentsConfig {
+    fn default() -> Self {
+        let p = ekdwar_domain::appointments::BookingPolicy::default();
+        Self {
+            hold_minutes: 15,
+            max_reschedules: p.max_reschedules,
+            cancel_days_before: p.cancel_days_before,
+            max_active_per_account: p.max_active_per_account,
+            // A family books a few; a service centre's shared address books for many people,
+            // through operators who are not limited by this.
+            holds_per_address_per_hour: 10,
         }
     }
 }

@@ -36,6 +36,15 @@ pub const SWEEP_PAYMENTS: &str = "sweep-payments";
 /// How often payments are swept.
 const SWEEP_PAYMENTS_EVERY: Duration = Duration::from_secs(300);
 
+/// Book or release the appointment a payment attempt paid for: `{"attempt": …}`.
+pub const SETTLE_HOLD: &str = "settle-hold";
+/// Release expired holds and send the day-before reminders; then schedule the next.
+pub const SWEEP_APPOINTMENTS: &str = "sweep-appointments";
+const SWEEP_APPOINTMENTS_EVERY: Duration = Duration::from_secs(60);
+/// Make the slots of the days being released; then schedule the next.
+pub const MAKE_SLOTS: &str = "make-slots";
+const MAKE_SLOTS_EVERY: Duration = Duration::from_secs(3600);
+
 /// Attempts before a job is given up: with back-off from 15 s doubling, about an hour.
 pub const MAX_ATTEMPTS: i64 = 8;
 const BATCH: i64 = 20;
@@ -53,7 +62,8 @@ crate::core::service!(
     notify: Notify,
     sso: Sso,
     applications: crate::applications::Applications,
-    payments: crate::payments::Payments
+    payments: crate::payments::Payments,
+    appointments: crate::appointments::Appointments
 );
 
 impl Core {
@@ -156,6 +166,50 @@ impl Jobs {
                     .await
                     .map_err(|e| e.to_string())
             }
+            SETTLE_HOLD => {
+                let attempt = payload["attempt"]
+                    .as_str()
+                    .ok_or("a settle job without an attempt")?;
+                self.appointments
+                    .settle_hold(attempt)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            SWEEP_APPOINTMENTS => {
+                let released = self
+                    .appointments
+                    .release_expired()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let reminded = self
+                    .appointments
+                    .remind()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if released + reminded > 0 {
+                    tracing::info!(released, reminded, "appointments swept");
+                }
+                self.schedule(
+                    SWEEP_APPOINTMENTS,
+                    self.clock.now().plus(SWEEP_APPOINTMENTS_EVERY),
+                )
+                .await
+                .map_err(|e| e.to_string())
+            }
+            MAKE_SLOTS => {
+                let made = self
+                    .appointments
+                    .make_slots()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if made > 0 {
+                    tracing::info!(made, "slots made");
+                }
+                self.schedule(MAKE_SLOTS, self.clock.now().plus(MAKE_SLOTS_EVERY))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             other => Err(format!("unknown job kind {other}")),
         }
     }
@@ -171,7 +225,13 @@ impl Jobs {
     /// Runs jobs until the process ends: at once after each enqueue in this process, and every
     /// few seconds for retries and for jobs other processes enqueued.
     pub async fn run_jobs(self) {
-        for kind in [PURGE, SWEEP_APPLICATIONS, SWEEP_PAYMENTS] {
+        for kind in [
+            PURGE,
+            SWEEP_APPLICATIONS,
+            SWEEP_PAYMENTS,
+            SWEEP_APPOINTMENTS,
+            MAKE_SLOTS,
+        ] {
             if let Err(e) = self.schedule(kind, self.clock.now()).await {
                 tracing::error!(error = %e.chain(), kind, "cannot schedule a periodic job");
             }

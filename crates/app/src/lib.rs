@@ -2,6 +2,7 @@
 //! crate, SQL in the store crate.
 
 pub mod applications;
+pub mod appointments;
 pub mod audit;
 pub mod captcha;
 pub mod catalog;
@@ -65,6 +66,8 @@ pub struct App {
     pub applications: applications::Applications,
     /// Fees: orders, gateway payments, challans, refunds.
     pub payments: payments::Payments,
+    /// Centres, slots and appointments.
+    pub appointments: appointments::Appointments,
 }
 
 impl std::fmt::Debug for App {
@@ -208,6 +211,13 @@ impl App {
         let applications =
             applications::Applications::new(core.clone(), catalog.clone(), identity.clone());
         let payments = payments::Payments::new(core.clone(), payment_gateway, applications.clone());
+        let appointments = appointments::Appointments::new(
+            core.clone(),
+            applications.clone(),
+            payments.clone(),
+            catalog.clone(),
+            Arc::default(),
+        );
         Self {
             audit: Audit::new(core.clone()),
             jobs: Jobs::new(
@@ -216,7 +226,9 @@ impl App {
                 sso.clone(),
                 applications.clone(),
                 payments.clone(),
+                appointments.clone(),
             ),
+            appointments,
             payments,
             applications,
             catalog,

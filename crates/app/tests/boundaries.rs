@@ -32,6 +32,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Payments own orders, attempts, the ledger and refunds; they read an application's ARN
     // (for the payer's messages).
     ("payments", &["payments", "applications"]),
+    // Appointments own centres, slots, appointments and the halls' queues.
+    ("appointments", &["appointments"]),
     ("audit.rs", &["audit"]),
     // The runner owns jobs and does the housekeeping of expired rows in every table.
     (

@@ -98,6 +98,16 @@ crate::string_enum!(
         PaymentsReconciled => "payments-reconciled",
         /// The balance due at a centre was recorded as paid there.
         PaymentAtCentre => "payment-at-centre",
+        /// Service centres were imported.
+        CentresImported => "centres-imported",
+        /// A place at a centre was held for an application.
+        AppointmentHeld => "appointment-held",
+        /// A held place was booked.
+        AppointmentBooked => "appointment-booked",
+        /// An appointment was cancelled.
+        AppointmentCancelled => "appointment-cancelled",
+        /// An appointment was moved.
+        AppointmentRescheduled => "appointment-rescheduled",
     }
 );
 

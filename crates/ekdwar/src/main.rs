@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod centre;
 mod client;
 mod common;
 mod dev;
@@ -58,6 +59,12 @@ enum Command {
     /// Check and import service definitions.
     #[command(subcommand)]
     Service(ServiceCmd),
+    /// Import and list service centres.
+    #[command(subcommand)]
+    Centre(centre::CentreCmd),
+    /// Load where PIN codes are (to find the nearest centres).
+    #[command(subcommand)]
+    Pincode(centre::PincodeCmd),
     /// Reconcile challans with the bank, export refunds, report the day's payments.
     #[command(subcommand)]
     Payments(PaymentsCmd),
@@ -113,6 +120,8 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Service(cmd)) => service(cmd).await,
         Some(Command::Officer(cmd)) => officer(cmd).await,
         Some(Command::Payments(cmd)) => payments(cmd).await,
+        Some(Command::Centre(cmd)) => centre::centre(cmd).await,
+        Some(Command::Pincode(cmd)) => centre::pincode(cmd).await,
         Some(Command::Dev(cmd)) => dev::dev(cmd).await,
         Some(Command::Outbox {
             to,

@@ -84,6 +84,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .seed_demo_officer()
             .await
             .map_err(explain)?;
+        crate::centre::import_demo(&app).await?;
     }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

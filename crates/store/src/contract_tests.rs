@@ -1084,6 +1084,7 @@ async fn payment_ledger() {
                     payable_from: None,
                     valid_until: None,
                     closed_at: None,
+                    hold_id: None,
                 },
             )
             .await

@@ -173,10 +173,12 @@ pub struct Attempt {
     pub valid_until: Option<Timestamp>,
     /// When it reached a final state.
     pub closed_at: Option<Timestamp>,
+    /// The appointment hold this payment books when it succeeds.
+    pub hold_id: Option<String>,
 }
 
 const ATTEMPT_COLUMNS: &str = "id, order_id, channel, gateway, reference, amount, currency, \
-    created_at, payable_from, valid_until, closed_at";
+    created_at, payable_from, valid_until, closed_at, hold_id";
 
 fn attempt_row(row: &sqlx::any::AnyRow) -> Result<Attempt> {
     let cur = currency(row)?;
@@ -191,6 +193,7 @@ fn attempt_row(row: &sqlx::any::AnyRow) -> Result<Attempt> {
         payable_from: opt_int(row, "payable_from")?.map(Timestamp::from_millis),
         valid_until: opt_int(row, "valid_until")?.map(Timestamp::from_millis),
         closed_at: opt_int(row, "closed_at")?.map(Timestamp::from_millis),
+        hold_id: opt_text(row, "hold_id")?,
     })
 }
 
@@ -198,7 +201,7 @@ fn attempt_row(row: &sqlx::any::AnyRow) -> Result<Attempt> {
 pub async fn insert_attempt(conn: &mut Conn, a: &Attempt) -> Result<()> {
     sqlx::query(sql!(
         "INSERT INTO payment_attempts ({ATTEMPT_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)"
     ))
     .bind(&a.id)
     .bind(&a.order_id)
@@ -210,6 +213,7 @@ pub async fn insert_attempt(conn: &mut Conn, a: &Attempt) -> Result<()> {
     .bind(a.created_at.millis())
     .bind(a.payable_from.map(|t| t.millis()))
     .bind(a.valid_until.map(|t| t.millis()))
+    .bind(a.hold_id.clone())
     .execute(conn)
     .await
     .map_err(|e| crate::StoreError::from_insert(e, &["reference"]))?;

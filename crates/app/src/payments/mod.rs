@@ -194,11 +194,19 @@ fn event(
 }
 
 /// Who pays an order: what the messages about it need.
-struct Payer {
-    order: Order,
-    account: Option<AccountView>,
-    lang: Lang,
-    arn: String,
+#[derive(Debug, Clone)]
+pub struct Payer {
+    pub order: Order,
+    pub account: Option<AccountView>,
+    pub lang: Lang,
+    pub arn: String,
+}
+
+impl Payer {
+    /// What is paid online.
+    pub fn paid_online(&self) -> Money {
+        self.order.online
+    }
 }
 
 /// Why a notification was not taken.
@@ -349,6 +357,37 @@ impl Payments {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<Started> {
+        self.start_paying(account, application, channel, None, lang, actor)
+            .await
+    }
+
+    /// As [`Payments::start`], for a card or net-banking payment whose success books the
+    /// appointment `hold` (its failure releases it).
+    pub async fn start_for_hold(
+        &self,
+        account: &AccountView,
+        application: &ApplicationId,
+        channel: PayChannel,
+        hold: &str,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<Started> {
+        if !channel.is_online() {
+            return Err(AppError::field("channel", "payment-channel-required"));
+        }
+        self.start_paying(account, application, channel, Some(hold), lang, actor)
+            .await
+    }
+
+    async fn start_paying(
+        &self,
+        account: &AccountView,
+        application: &ApplicationId,
+        channel: PayChannel,
+        hold: Option<&str>,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<Started> {
         let loaded = self.applications.get(&account.id, application).await?;
         let Some(mut payment) = self.of_application(&account.id, application).await? else {
             return Err(AppError::field("channel", "payment-nothing-due"));
@@ -393,6 +432,7 @@ impl Payments {
                 payable_from: Some(from),
                 valid_until: Some(until),
                 closed_at: None,
+                hold_id: None,
             };
             self.begin_attempt(&attempt, account, actor).await?;
             return Ok(Started::Challan(id));
@@ -412,6 +452,7 @@ impl Payments {
             payable_from: None,
             valid_until: Some(now.plus(self.stuck_after())),
             closed_at: None,
+            hold_id: hold.map(str::to_string),
         };
         self.begin_attempt(&attempt, account, actor).await?;
         let base = self.config.public_url();
@@ -633,8 +674,46 @@ impl Payments {
         if let Some(payer) = payer {
             self.paid(&mut work, a, &payer, now).await?;
         }
+        if a.hold_id.is_some() {
+            // The appointment it was paying for is booked or released by the jobs runner.
+            self.enqueue_job(
+                &mut work,
+                crate::jobs::SETTLE_HOLD,
+                &serde_json::json!({ "attempt": a.id }),
+            )
+            .await?;
+        }
         work.commit().await?;
         Ok(true)
+    }
+
+    /// Who pays an application's order (none when nothing is owed).
+    pub async fn payer(&self, application: &str) -> AppResult<Option<Payer>> {
+        let order =
+            store::order_of_application(&mut *self.store.read().await?, application).await?;
+        match order {
+            Some(o) => Ok(Some(self.payer_of(&o.id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// An attempt and what its ledger says of it (for the appointment it pays for).
+    pub async fn attempt_status(
+        &self,
+        attempt: &str,
+    ) -> AppResult<Option<(Attempt, ekdwar_domain::payments::AttemptStatus)>> {
+        let mut conn = self.store.read().await?;
+        let Some(a) = store::attempt(&mut conn, attempt).await? else {
+            return Ok(None);
+        };
+        let events = store::events(&mut conn, &a.order_id).await?;
+        drop(conn);
+        let view = OrderView::fold(&events.into_iter().map(|e| e.event).collect::<Vec<_>>());
+        let status = view
+            .attempt(&a.id)
+            .map(|v| v.status)
+            .ok_or_else(|| internal("an attempt missing from its ledger"))?;
+        Ok(Some((a, status)))
     }
 
     /// Who pays an order, in what language, for which ARN.
@@ -924,6 +1003,14 @@ impl Payments {
         )
         .await?;
         store::close_attempt(&mut work, &a.id, now).await?;
+        if new && a.hold_id.is_some() {
+            self.enqueue_job(
+                &mut work,
+                crate::jobs::SETTLE_HOLD,
+                &serde_json::json!({ "attempt": a.id }),
+            )
+            .await?;
+        }
         work.commit().await?;
         Ok(new)
     }

@@ -270,11 +270,14 @@ impl Catalog {
     /// of the region or of any region it is part of.
     pub fn is_working_day(&self, region: Option<&str>, day: jiff::civil::Date) -> bool {
         use jiff::civil::Weekday;
-        if matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) {
-            return false;
-        }
+        !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday)
+            && !self.is_holiday(region, day)
+    }
+
+    /// Whether `day` is a holiday of `region` or of any region it is part of.
+    pub fn is_holiday(&self, region: Option<&str>, day: jiff::civil::Date) -> bool {
         let lineage = region.map(|r| self.lineage(r)).unwrap_or_default();
-        !self.file.holidays.iter().any(|h| {
+        self.file.holidays.iter().any(|h| {
             lineage.contains(&h.region.as_str())
                 && h.date.parse::<jiff::civil::Date>().ok() == Some(day)
         })

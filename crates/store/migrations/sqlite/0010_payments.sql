@@ -20,7 +20,8 @@ CREATE TABLE payment_orders (
 CREATE UNIQUE INDEX payment_orders_application ON payment_orders (application_id);
 CREATE INDEX payment_orders_owner ON payment_orders (owner_id, created_at);
 -- One try at paying: a gateway payment (card, net banking), a challan, or a payment at the
--- centre. `reference` is the gateway's payment id or the challan's reference.
+-- centre. `reference` is the gateway's payment id or the challan's reference; `hold_id` the
+-- appointment hold the payment books when it succeeds.
 CREATE TABLE payment_attempts (
     id TEXT PRIMARY KEY,
     order_id TEXT NOT NULL REFERENCES payment_orders (id),
@@ -32,7 +33,8 @@ CREATE TABLE payment_attempts (
     created_at BIGINT NOT NULL,
     payable_from BIGINT,
     valid_until BIGINT,
-    closed_at BIGINT
+    closed_at BIGINT,
+    hold_id TEXT
 );
 CREATE UNIQUE INDEX payment_attempts_reference ON payment_attempts (gateway, reference);
 CREATE INDEX payment_attempts_order ON payment_attempts (order_id, created_at);
