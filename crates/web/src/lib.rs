@@ -2,6 +2,7 @@
 //! security middleware (headers, CSRF, language, session), and the single error boundary.
 
 mod applications;
+mod appointments;
 mod assets;
 mod catalog;
 mod ctx;
@@ -47,6 +48,7 @@ pub fn router(app: App) -> Router {
         .merge(eform::routes())
         .merge(officer::routes())
         .merge(payments::routes())
+        .merge(appointments::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));

@@ -269,7 +269,14 @@ async fn returned(
     if attempt.len() > 64 || !attempt.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(WebError(AppError::NotFound));
     }
-    let (application, status) = app.payments.returned(me.user_id(), &attempt).await?;
+    let (application, status, booked) = app.appointments.returned(me.user_id(), &attempt).await?;
+    if let Some(a) = booked {
+        return Ok(Redirect::to(&format!(
+            "/appointments/{}?notice=notice-appointment-booked",
+            a.id
+        ))
+        .into_response());
+    }
     let notice = match status {
         OrderStatus::Paid => "notice-payment-paid",
         OrderStatus::Processing => "notice-payment-processing",

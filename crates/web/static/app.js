@@ -121,3 +121,19 @@
   var f = document.querySelector("form[data-autosubmit]");
   if (f) f.submit();
 })();
+
+// "Use my location": the browser's position fills the search instead of a PIN code.
+(function () {
+  var b = document.querySelector("button[data-locate]");
+  if (!b || !navigator.geolocation) return;
+  b.hidden = false;
+  b.addEventListener("click", function () {
+    navigator.geolocation.getCurrentPosition(function (p) {
+      var f = b.form;
+      f.elements.lat.value = p.coords.latitude.toFixed(4);
+      f.elements.lon.value = p.coords.longitude.toFixed(4);
+      f.elements.pincode.value = "";
+      f.submit();
+    });
+  });
+})();

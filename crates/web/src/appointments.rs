@@ -1,0 +1,390 @@
+//! Booking an appointment at a service centre: find a centre (by PIN code, or the browser's
+//! location), hold the earliest free place on or after a date, confirm it with the challenge
+//! (and pay, unless paid), then the confirmation — the appointment number, the SMS's proof —
+//! with cancel and reschedule.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ekdwar_app::App;
+use ekdwar_app::applications::Loaded;
+use ekdwar_app::appointments::{AppointmentView, CentreChoice, Confirmed, Near};
+use ekdwar_app::captcha::Challenge;
+use ekdwar_app::error::AppError;
+use ekdwar_app::identity::CurrentSession;
+use ekdwar_app::payments::NextStep;
+use ekdwar_domain::appointments::Pincode;
+use ekdwar_domain::payments::PayChannel;
+use serde::Deserialize;
+
+use crate::applications::app_id;
+use crate::ctx::{Ctx, FormTargets, Me};
+use crate::error::{Errors, WebError};
+use crate::identity::{ChallengeFields, render};
+
+pub fn routes() -> axum::Router<App> {
+    axum::Router::new()
+        .route("/applications/{id}/appointment", get(find).post(hold))
+        .route("/appointments/{id}", get(show))
+        .route("/appointments/{id}/confirm", post(confirm))
+        .route("/appointments/{id}/cancel", post(cancel))
+        .route("/appointments/{id}/reschedule", post(reschedule))
+}
+
+fn appointment_id(s: &str) -> Result<&str, WebError> {
+    if s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(s)
+    } else {
+        Err(WebError(AppError::NotFound))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Search {
+    #[serde(default)]
+    pincode: String,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    lon: String,
+}
+
+#[derive(Template)]
+#[template(path = "appointment_find.html")]
+struct FindPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    loaded: &'a Loaded,
+    choices: Vec<CentreChoice>,
+    pincode: String,
+    today: String,
+    paid: bool,
+}
+
+impl FindPage<'_> {
+    fn centre_name(&self, ch: &CentreChoice) -> String {
+        self.c.text(&ch.centre.def.name).to_string()
+    }
+    fn centre_address(&self, ch: &CentreChoice) -> String {
+        self.c.text(&ch.centre.def.address).to_string()
+    }
+    fn distance(&self, ch: &CentreChoice) -> Option<String> {
+        ch.distance_km.map(|d| format!("{d:.0}"))
+    }
+}
+
+async fn find_page(
+    app: &App,
+    c: &Ctx,
+    me: &CurrentSession,
+    id: &str,
+    search: &Search,
+    errors: Errors,
+) -> Result<Response, WebError> {
+    let id = app_id(id)?;
+    let loaded = app.applications.get(me.user_id(), &id).await?;
+    let current = app
+        .appointments
+        .of_application(me.user_id(), &id)
+        .await?
+        .into_iter()
+        .find(|a| a.is_booked() || a.is_held());
+    if let Some(a) = &current
+        && errors.is_empty()
+    {
+        return Ok(Redirect::to(&format!("/appointments/{}", a.id)).into_response());
+    }
+    let mut errors = errors;
+    let near = if let Some(p) = Pincode::parse(&search.pincode) {
+        Near::Pincode(p)
+    } else if let (Ok(lat), Ok(lon)) = (search.lat.parse::<f64>(), search.lon.parse::<f64>()) {
+        Near::Point(lat, lon)
+    } else {
+        if !search.pincode.trim().is_empty() {
+            errors.list.push(crate::error::FieldMessage {
+                field: "pincode".into(),
+                message: c.t("err-booking-pincode"),
+            });
+        }
+        Near::Anywhere
+    };
+    let choices = app.appointments.choices(me.user_id(), &id, &near).await?;
+    let paid = app
+        .payments
+        .of_application(me.user_id(), &id)
+        .await?
+        .is_none_or(|p| p.status() == ekdwar_domain::payments::OrderStatus::Paid);
+    let bad = !errors.is_empty();
+    let mut resp = render(&FindPage {
+        c,
+        errors,
+        loaded: &loaded,
+        choices,
+        pincode: search.pincode.clone(),
+        today: app.applications.today().to_string(),
+        paid,
+    });
+    if bad {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn find(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Query(search): Query<Search>,
+) -> Result<Response, WebError> {
+    find_page(&app, &c, &me, &id, &search, Errors::default()).await
+}
+
+#[derive(Deserialize)]
+struct HoldForm {
+    #[serde(default)]
+    centre: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    pincode: String,
+}
+
+async fn hold(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Form(f): Form<HoldForm>,
+) -> Result<Response, WebError> {
+    let application = app_id(&id)?;
+    let search = Search {
+        pincode: f.pincode.clone(),
+        ..Search::default()
+    };
+    let date = ekdwar_domain::catalog::answers::parse_date(&f.date);
+    let result = match date {
+        None => Err(AppError::field("date", "booking-date")),
+        Some(_) if f.centre.is_empty() => Err(AppError::field("centre", "booking-centre-unknown")),
+        Some(d) => {
+            app.appointments
+                .hold(&me.account, &application, &f.centre, d, &c.actor)
+                .await
+        }
+    };
+    match result {
+        Ok(a) => Ok(Redirect::to(&format!("/appointments/{}", a.id)).into_response()),
+        Err(e) => match Errors::from_app(&c, &e, "centre") {
+            Some(errors) => find_page(&app, &c, &me, &id, &search, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "appointment.html")]
+struct ShowPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    a: &'a AppointmentView,
+    loaded: &'a Loaded,
+    challenge: Option<Challenge>,
+    paid: bool,
+    amount: Option<String>,
+    channels: Vec<PayChannel>,
+    held_until: Option<String>,
+    name: String,
+    phone: Option<String>,
+    centres: Vec<(String, String)>,
+}
+
+impl ShowPage<'_> {
+    fn centre_name(&self) -> String {
+        self.c.text(&self.a.centre.def.name).to_string()
+    }
+    fn centre_address(&self) -> String {
+        self.c.text(&self.a.centre.def.address).to_string()
+    }
+}
+
+async fn show_page(
+    app: &App,
+    c: &Ctx,
+    me: &CurrentSession,
+    id: &str,
+    errors: Errors,
+) -> Result<Response, WebError> {
+    let a = app
+        .appointments
+        .get(me.user_id(), appointment_id(id)?)
+        .await?;
+    let loaded = app.applications.get(me.user_id(), &a.application).await?;
+    let payment = app
+        .payments
+        .of_application(me.user_id(), &a.application)
+        .await?;
+    let paid = payment
+        .as_ref()
+        .is_none_or(|p| p.status() == ekdwar_domain::payments::OrderStatus::Paid);
+    let centres = app
+        .appointments
+        .centres()
+        .await?
+        .values()
+        .filter(|ce| ce.handles(&a.service))
+        .map(|ce| (ce.def.code.clone(), c.text(&ce.def.name).to_string()))
+        .collect();
+    let bad = !errors.is_empty();
+    let mut resp = render(&ShowPage {
+        c,
+        errors,
+        challenge: a.is_held().then(|| app.appointments.new_challenge()),
+        paid,
+        amount: payment.as_ref().map(|p| c.amount(&p.order.online)),
+        channels: app
+            .payments
+            .channels()
+            .into_iter()
+            .filter(|ch| ch.is_online())
+            .collect(),
+        held_until: a.held_until.map(|t| c.when(t)),
+        name: me.account.full_name(),
+        phone: me.account.phone_formatted(),
+        centres,
+        loaded: &loaded,
+        a: &a,
+    });
+    if bad {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(FormTargets(app.payments.page_origins()).apply(resp))
+}
+
+async fn show(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    show_page(&app, &c, &me, &id, Errors::default()).await
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(flatten)]
+    challenge: ChallengeFields,
+    #[serde(default)]
+    channel: String,
+}
+
+async fn confirm(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Form(f): Form<ConfirmForm>,
+) -> Result<Response, WebError> {
+    let aid = appointment_id(&id)?;
+    match app
+        .appointments
+        .confirm(
+            &me.account,
+            aid,
+            &f.challenge.answer(),
+            PayChannel::parse(&f.channel),
+            &c.lang,
+            &c.actor,
+        )
+        .await
+    {
+        Ok(Confirmed::Booked(a)) => Ok(Redirect::to(&format!(
+            "/appointments/{}?notice=notice-appointment-booked",
+            a.id
+        ))
+        .into_response()),
+        Ok(Confirmed::Pay(next)) => {
+            let targets = FormTargets(next.origin().into_iter().collect());
+            Ok(match next {
+                NextStep::Redirect(url) => targets.apply(Redirect::to(&url).into_response()),
+                NextStep::PostForm { .. } => {
+                    // The payment page renders PayU's form.
+                    let a = app.appointments.get(me.user_id(), aid).await?;
+                    Redirect::to(&format!("/applications/{}/payment", a.application))
+                        .into_response()
+                }
+            })
+        }
+        Err(e) => match Errors::from_app(&c, &e, "captcha") {
+            Some(errors) => show_page(&app, &c, &me, &id, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
+
+async fn cancel(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let aid = appointment_id(&id)?;
+    let a = app.appointments.get(me.user_id(), aid).await?;
+    match app
+        .appointments
+        .cancel(&me.account, aid, &c.lang, &c.actor)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/applications/{}/appointment?notice=notice-appointment-cancelled",
+            a.application
+        ))
+        .into_response()),
+        Err(e) => match Errors::from_app(&c, &e, "appointment") {
+            Some(errors) => show_page(&app, &c, &me, &id, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct RescheduleForm {
+    #[serde(default)]
+    centre: String,
+    #[serde(default)]
+    date: String,
+}
+
+async fn reschedule(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Form(f): Form<RescheduleForm>,
+) -> Result<Response, WebError> {
+    let aid = appointment_id(&id)?;
+    let result = match ekdwar_domain::catalog::answers::parse_date(&f.date) {
+        None => Err(AppError::field("date", "booking-date")),
+        Some(d) => {
+            app.appointments
+                .reschedule(&me.account, aid, &f.centre, d, &c.lang, &c.actor)
+                .await
+        }
+    };
+    match result {
+        Ok(a) => Ok(Redirect::to(&format!(
+            "/appointments/{}?notice=notice-appointment-rescheduled",
+            a.id
+        ))
+        .into_response()),
+        Err(e) => match Errors::from_app(&c, &e, "date") {
+            Some(errors) => show_page(&app, &c, &me, &id, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
