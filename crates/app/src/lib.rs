@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod notify;
 pub mod payments;
 pub mod security;
+mod seed;
 pub mod sso;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -180,6 +180,22 @@ async fn hold(
     };
     match result {
         Ok(a) => Ok(Redirect::to(&format!("/appointments/{}", a.id)).into_response()),
+        // Too many holds from this address: said in booking's own words, with when to retry.
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let errors = Errors {
+                list: vec![crate::error::FieldMessage {
+                    field: "centre".into(),
+                    message: c.ta(
+                        "err-booking-throttled",
+                        "minutes",
+                        retry_after_secs.div_ceil(60),
+                    ),
+                }],
+            };
+            let mut resp = find_page(&app, &c, &me, &id, &search, errors).await?;
+            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            Ok(resp)
+        }
         Err(e) => match Errors::from_app(&c, &e, "centre") {
             Some(errors) => find_page(&app, &c, &me, &id, &search, errors).await,
             None => Err(WebError(e)),

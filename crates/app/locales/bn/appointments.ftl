@@ -50,6 +50,7 @@ err-booking-hold-expired = নিশ্চিত করার 15 মিনিট
 err-booking-not-needed = এই পরিষেবার জন্য অ্যাপয়েন্টমেন্ট লাগে না।
 err-booking-not-open = এই আবেদন এখন বুক করা যায় না: আগে জমা দিন, অথবা সিদ্ধান্ত হয়ে গেছে।
 err-booking-centre-unknown = তালিকা থেকে একটি কেন্দ্র বেছে নিন।
+err-booking-throttled = এই নেটওয়ার্ক থেকে বুকিংয়ের অনেক বেশি চেষ্টা হয়েছে। { $minutes } মিনিট পরে আবার চেষ্টা করুন, বা কোনো সেবা কেন্দ্রে জিজ্ঞাসা করুন।
 err-booking-not-active = এই অ্যাপয়েন্টমেন্ট আর সক্রিয় নয়।
 sms-appointment-booked = একদ্বার: অ্যাপয়েন্টমেন্ট { $number }, { $name }, { $service } (ARN { $arn }), প্রদত্ত { $amount }, { $centre }, { $when }। যোগাযোগ { $phone }। এই SMS আপনার অ্যাপয়েন্টমেন্টের প্রমাণ।
 email-appointment-booked-subject = অ্যাপয়েন্টমেন্ট { $number }, { $when }

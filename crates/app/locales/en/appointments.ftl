@@ -50,6 +50,7 @@ err-booking-hold-expired = The 15 minutes to confirm have passed and the place w
 err-booking-not-needed = This service needs no appointment.
 err-booking-not-open = This application cannot be booked now: submit it first, or it is already decided.
 err-booking-centre-unknown = Choose a centre from the list.
+err-booking-throttled = Too many booking attempts from this network. Try again in { $minutes } minutes, or ask at a service centre.
 err-booking-not-active = This appointment is no longer active.
 sms-appointment-booked = Ekdwar: appointment { $number } for { $name }, { $service } (ARN { $arn }), paid { $amount }, at { $centre } on { $when }. Contact { $phone }. This SMS is proof of your appointment.
 email-appointment-booked-subject = Appointment { $number } on { $when }

@@ -50,6 +50,7 @@ err-booking-hold-expired = पुष्टि के 15 मिनट बीत �
 err-booking-not-needed = इस सेवा के लिए अपॉइंटमेंट की ज़रूरत नहीं है।
 err-booking-not-open = यह आवेदन अभी बुक नहीं हो सकता: पहले उसे जमा करें, या उस पर निर्णय हो चुका है।
 err-booking-centre-unknown = सूची से कोई केंद्र चुनें।
+err-booking-throttled = इस नेटवर्क से बुकिंग के बहुत अधिक प्रयास हुए। { $minutes } मिनट बाद फिर प्रयास करें, या किसी सेवा केंद्र पर पूछें।
 err-booking-not-active = यह अपॉइंटमेंट अब सक्रिय नहीं है।
 sms-appointment-booked = एकद्वार: अपॉइंटमेंट { $number }, { $name }, { $service } (ARN { $arn }), भुगतान { $amount }, { $centre } पर { $when }। संपर्क { $phone }। यह SMS आपके अपॉइंटमेंट का प्रमाण है।
 email-appointment-booked-subject = अपॉइंटमेंट { $number }, { $when }

@@ -50,6 +50,7 @@ err-booking-hold-expired = 15 минут на подтверждение ист�
 err-booking-not-needed = Для этой услуги запись не нужна.
 err-booking-not-open = Записаться по этому заявлению сейчас нельзя: сначала подайте его, или решение по нему уже принято.
 err-booking-centre-unknown = Выберите центр из списка.
+err-booking-throttled = Слишком много попыток записи из этой сети. Попробуйте через { $minutes } мин или обратитесь в центр обслуживания.
 err-booking-not-active = Эта запись больше не действует.
 sms-appointment-booked = Экдвар: запись { $number }, { $name }, { $service } (ARN { $arn }), оплачено { $amount }, { $centre }, { $when }. Телефон { $phone }. Это SMS — подтверждение записи.
 email-appointment-booked-subject = Запись { $number } на { $when }

@@ -773,9 +773,11 @@ impl Appointments {
                 }
                 let payer = self.payments.payer(&appt.application_id).await?;
                 let mut work = self.work().await?;
-                let booked = book_held(self, &mut work, &appt, payer.as_ref()).await?;
+                book_held(self, &mut work, &appt, payer.as_ref()).await?;
                 work.commit().await?;
-                match booked {
+                // Booked here or, a moment before, by the jobs runner settling the same hold.
+                let now = store::get(&mut *self.store.read().await?, &hold).await?;
+                match now.filter(|a| a.state == "booked") {
                     Some(b) => Ok(Some(self.view(&b).await?)),
                     None => Ok(None),
                 }

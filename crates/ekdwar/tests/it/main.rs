@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod applications;
+mod appointments;
 mod browser;
 mod catalog;
 mod cli;

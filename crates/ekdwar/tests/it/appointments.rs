@@ -1,0 +1,562 @@
+//! Appointments at service centres, on both databases: finding a centre by PIN code, holding
+//! the earliest place, confirming with the challenge and paying through the test gateway (the
+//! payment books it; a failed one releases it), the confirmation and its SMS, the rules of
+//! rescheduling and cancelling, challan payers booking after the bank, expired holds, the
+//! day-before reminder, the per-address limit, and hundreds of bookers racing for places.
+
+use std::time::Duration;
+
+use ekdwar_app::appointments::PincodeRow;
+use ekdwar_app::audit::Actor;
+use ekdwar_domain::appointments::{CentreFile, Pincode};
+
+use crate::accounts::PASSWORD;
+use crate::catalog::import_demo;
+use crate::payments::{TestGateway, logged_in, pay, portal_with};
+use crate::support::{TestApp, backends};
+
+const CENTRES: &str = include_str!("../../../../centres/demo.toml");
+
+/// Imports the demo's centres and a few PIN codes.
+pub async fn with_centres(t: &TestApp) {
+    let file: CentreFile = toml::from_str(CENTRES).unwrap();
+    let centres = t.app.appointments.check(&file).unwrap();
+    t.app
+        .appointments
+        .import(centres, &Actor::command_line())
+        .await
+        .unwrap();
+    let pin = |code: &str, latitude, longitude| PincodeRow {
+        pincode: Pincode::parse(code).unwrap(),
+        latitude,
+        longitude,
+        region: None,
+    };
+    t.app
+        .appointments
+        .import_pincodes(&[
+            pin("302017", 26.8536, 75.8051),
+            pin("342001", 26.2918, 73.0168),
+        ])
+        .await
+        .unwrap();
+}
+
+fn today_plus(t: &TestApp, days: i64) -> String {
+    t.app
+        .applications
+        .today()
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
+/// Holds a place at `centre` on or after `date` from the booking page; the hold's page.
+async fn hold(
+    t: &TestApp,
+    client: &reqwest::Client,
+    id: &ekdwar_domain::ApplicationId,
+    centre: &str,
+    date: &str,
+) -> ekdwar_testkit::Page {
+    let path = format!("/applications/{id}/appointment");
+    let page = t.get_as(client, &format!("{path}?pincode=302017")).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    t.post_with(client, &page, &path, &[("centre", centre), ("date", date)])
+        .await
+}
+
+/// Books through the pages, paying by card: the appointment's page.
+async fn book_paying(
+    t: &TestApp,
+    gw: &TestGateway,
+    client: &reqwest::Client,
+    id: &ekdwar_domain::ApplicationId,
+    date: &str,
+) -> ekdwar_testkit::Page {
+    let held = hold(t, client, id, "psk-jaipur", date).await;
+    assert_eq!(held.status, 303, "{}", held.text());
+    let page = t.get_as(client, held.location().unwrap()).await;
+    assert!(page.has("Confirm your appointment"), "{}", page.text());
+    let aid = held
+        .location()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let to_gateway = t
+        .post_with(
+            client,
+            &page,
+            &format!("/appointments/{aid}/confirm"),
+            &[("channel", "card")],
+        )
+        .await;
+    assert_eq!(to_gateway.status, 303, "{}", to_gateway.text());
+    let back = gw
+        .decide(to_gateway.location().unwrap(), "succeeded", "before_return")
+        .await;
+    let r = t.get_as(client, &back.replace(&t.base, "")).await;
+    assert_eq!(r.status, 303);
+    let page = t.get_as(client, r.location().unwrap()).await;
+    assert!(page.has("Your appointment is booked"), "{}", page.text());
+    page
+}
+
+#[tokio::test]
+async fn pay_book_the_earliest_place_get_the_sms_and_reschedule_twice() {
+    for backend in backends() {
+        let gw = TestGateway::start().await;
+        let (t, client, id) = portal_with(backend, &gw).await;
+        with_centres(&t).await;
+        // Nearest first, with the earliest free date; the e-Mitra kiosk (no passports) absent.
+        let page = t
+            .get_as(
+                &client,
+                &format!("/applications/{id}/appointment?pincode=302017"),
+            )
+            .await;
+        let text = page.text();
+        let jaipur = text.find("Passport Seva Kendra, Jaipur").unwrap();
+        let jodhpur = text
+            .find("Post Office Passport Seva Kendra, Jodhpur")
+            .unwrap();
+        assert!(jaipur < jodhpur, "{text}");
+        assert!(text.contains("earliest free date"), "{text}");
+        assert!(!text.contains("e-Mitra"));
+
+        let page = book_paying(&t, &gw, &client, &id, &today_plus(&t, 5)).await;
+        let number = page.text();
+        let account = t.account("asha.k").await;
+        let sms = t.last_message(account.phone.as_ref().unwrap()).await;
+        let arn = t
+            .app
+            .applications
+            .get(&account.id, &id)
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+        for expected in [
+            "Passport Seva Kendra, Jaipur",
+            "₹1,500",
+            &arn.to_string(),
+            "Test Citizen",
+            "Fresh passport",
+            "proof",
+        ] {
+            assert!(sms.contains(expected), "{expected} not in {sms}");
+        }
+        assert!(number.contains("Appointment number"));
+        // The slot's place is taken; the order is paid.
+        let booked = t
+            .app
+            .appointments
+            .of_application(&account.id, &id)
+            .await
+            .unwrap();
+        assert_eq!(booked.len(), 1);
+        assert!(booked[0].is_booked());
+        assert!(sms.contains(&booked[0].number.to_string()), "{sms}");
+
+        // Rescheduled twice; the third time is refused with the reason.
+        let mut current = booked[0].id.clone();
+        for days in [10, 15] {
+            let page = t.get_as(&client, &format!("/appointments/{current}")).await;
+            let r = t
+                .post_with(
+                    &client,
+                    &page,
+                    &format!("/appointments/{current}/reschedule"),
+                    &[("centre", "psk-jaipur"), ("date", &today_plus(&t, days))],
+                )
+                .await;
+            assert_eq!(r.status, 303, "{}", r.text());
+            let next = r
+                .location()
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            assert_ne!(next, current);
+            current = next;
+            let moved = t.last_message(account.phone.as_ref().unwrap()).await;
+            assert!(moved.contains("proof"), "{moved}");
+        }
+        let page = t.get_as(&client, &format!("/appointments/{current}")).await;
+        let refused = t
+            .post_with(
+                &client,
+                &page,
+                &format!("/appointments/{current}/reschedule"),
+                &[("centre", "psk-jaipur"), ("date", &today_plus(&t, 20))],
+            )
+            .await;
+        assert_eq!(refused.status, 422);
+        assert!(
+            refused.has("You have rescheduled twice"),
+            "{}",
+            refused.text()
+        );
+        // Still one active appointment, with the count carried.
+        let all = t
+            .app
+            .appointments
+            .of_application(&account.id, &id)
+            .await
+            .unwrap();
+        let active: Vec<_> = all.iter().filter(|a| a.is_booked()).collect();
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].reschedules, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_payment_releases_the_hold_and_an_abandoned_hold_expires() {
+    for backend in backends() {
+        let gw = TestGateway::start().await;
+        let (t, client, id) = portal_with(backend, &gw).await;
+        with_centres(&t).await;
+        let account = t.account("asha.k").await;
+        let held = hold(&t, &client, &id, "psk-jaipur", &today_plus(&t, 5)).await;
+        let aid = held
+            .location()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let page = t.get_as(&client, &format!("/appointments/{aid}")).await;
+        let r = t
+            .post_with(
+                &client,
+                &page,
+                &format!("/appointments/{aid}/confirm"),
+                &[("channel", "card")],
+            )
+            .await;
+        let back = gw
+            .decide(r.location().unwrap(), "failed", "before_return")
+            .await;
+        t.get_as(&client, &back.replace(&t.base, "")).await;
+        let a = t.app.appointments.get(&account.id, &aid).await.unwrap();
+        assert_eq!(a.state, "released");
+
+        // Held, then left: the jobs runner releases it after 15 minutes, and confirming late
+        // says what happened.
+        let held = hold(&t, &client, &id, "psk-jaipur", &today_plus(&t, 5)).await;
+        let aid = held
+            .location()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let page = t.get_as(&client, &format!("/appointments/{aid}")).await;
+        t.advance(Duration::from_secs(16 * 60));
+        t.app.appointments.release_expired().await.unwrap();
+        assert_eq!(
+            t.app
+                .appointments
+                .get(&account.id, &aid)
+                .await
+                .unwrap()
+                .state,
+            "released"
+        );
+        let late = t
+            .post_with(
+                &client,
+                &page,
+                &format!("/appointments/{aid}/confirm"),
+                &[("channel", "card")],
+            )
+            .await;
+        assert!(late.has("15 minutes"), "{}", late.text());
+    }
+}
+
+#[tokio::test]
+async fn challan_payers_book_once_the_bank_has_confirmed() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        with_centres(&t).await;
+        let (id, _) = crate::eforms::submitted_fresh(&t, "asha.k").await;
+        let client = logged_in(&t, "asha.k").await;
+        let refused = hold(&t, &client, &id, "psk-jaipur", &today_plus(&t, 5)).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.has("Pay the fee first"), "{}", refused.text());
+        pay(&t, &client, &id, "challan").await;
+        let p = t
+            .app
+            .payments
+            .of_application_any(&id)
+            .await
+            .unwrap()
+            .unwrap();
+        let challan = p.attempts[0].clone();
+        let paid_at = jiff::Timestamp::from_millisecond(
+            challan
+                .created_at
+                .plus(Duration::from_secs(4 * 3600))
+                .millis(),
+        )
+        .unwrap();
+        let line = ekdwar_domain::payments::StatementLine::parse(&[
+            challan.reference.as_deref().unwrap(),
+            "1500.00",
+            "INR",
+            &paid_at.to_string(),
+            "SBI/1",
+        ]);
+        t.app
+            .payments
+            .reconcile(vec![(1, line)], &Actor::command_line(), |_| {})
+            .await
+            .unwrap();
+        // Paid: the hold is confirmed with the challenge alone.
+        let held = hold(&t, &client, &id, "psk-jaipur", &today_plus(&t, 5)).await;
+        assert_eq!(held.status, 303, "{}", held.text());
+        let page = t.get_as(&client, held.location().unwrap()).await;
+        assert!(!page.has("Pay the fee of"));
+        let aid = held
+            .location()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        // A wrong answer to the challenge is refused.
+        let mut form = vec![("csrf", page.field("csrf").unwrap())];
+        form.push(("challenge", page.field("challenge").unwrap()));
+        form.push(("captcha_text", "999".into()));
+        let wrong = client
+            .post(t.url(&format!("/appointments/{aid}/confirm")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 422);
+        let page = t.get_as(&client, &format!("/appointments/{aid}")).await;
+        let booked = t
+            .post_with(&client, &page, &format!("/appointments/{aid}/confirm"), &[])
+            .await;
+        assert_eq!(booked.status, 303, "{}", booked.text());
+        let page = t.get_as(&client, booked.location().unwrap()).await;
+        assert!(page.has("Appointment number"), "{}", page.text());
+    }
+}
+
+#[tokio::test]
+async fn cancel_up_to_three_days_before_and_remind_the_day_before() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        with_centres(&t).await;
+        let applicants = t
+            .app
+            .seed_applicants("booker", 2, "passport-fresh", r#"{"scheme":"normal"}"#)
+            .await
+            .unwrap();
+        let actor = Actor::command_line();
+        let lang = ekdwar_app::i18n::Lang::english();
+        let (a1, id1) = &applicants[0];
+        let day = t
+            .app
+            .applications
+            .today()
+            .checked_add(jiff::Span::new().days(5))
+            .unwrap();
+        let held = t
+            .app
+            .appointments
+            .hold(a1, id1, "psk-jaipur", day, &actor)
+            .await
+            .unwrap();
+        let answer = crate::support::solved(&t);
+        t.app
+            .appointments
+            .confirm(a1, &held.id, &answer, None, &lang, &actor)
+            .await
+            .unwrap();
+        let booked = t.app.appointments.get(&a1.id, &held.id).await.unwrap();
+        assert!(booked.is_booked());
+        // Three days before at the centre: too late to cancel.
+        let before = booked.day.checked_sub(jiff::Span::new().days(2)).unwrap();
+        let now = t.app.applications.today();
+        t.advance(Duration::from_secs(
+            ((before - now).get_days().max(0) as u64) * 86_400,
+        ));
+        let e = t
+            .app
+            .appointments
+            .cancel(a1, &held.id, &lang, &actor)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("booking-too-close"), "{e:?}");
+        // The day before, the reminder goes once (seeded accounts have no contact: the
+        // reminder is still marked as sent).
+        let mut reminded = 0;
+        for _ in 0..8 {
+            t.advance(Duration::from_secs(6 * 3600));
+            reminded += t.app.appointments.remind().await.unwrap();
+        }
+        assert_eq!(reminded, 1);
+
+        // The other cancels in time: the place goes back.
+        let (a2, id2) = &applicants[1];
+        let later = t
+            .app
+            .applications
+            .today()
+            .checked_add(jiff::Span::new().days(10))
+            .unwrap();
+        let held = t
+            .app
+            .appointments
+            .hold(a2, id2, "psk-jaipur", later, &actor)
+            .await
+            .unwrap();
+        let answer = crate::support::solved(&t);
+        t.app
+            .appointments
+            .confirm(a2, &held.id, &answer, None, &lang, &actor)
+            .await
+            .unwrap();
+        t.app
+            .appointments
+            .cancel(a2, &held.id, &lang, &actor)
+            .await
+            .unwrap();
+        assert_eq!(
+            t.app
+                .appointments
+                .get(&a2.id, &held.id)
+                .await
+                .unwrap()
+                .state,
+            "cancelled"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_address_holds_at_most_ten_times_an_hour() {
+    let gw = TestGateway::start().await;
+    let (t, client, id) = portal_with("sqlite", &gw).await;
+    with_centres(&t).await;
+    for _ in 0..10 {
+        let held = hold(&t, &client, &id, "psk-jaipur", &today_plus(&t, 5)).await;
+        assert_eq!(held.status, 303, "{}", held.text());
+        let aid = held
+            .location()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let page = t.get_as(&client, &format!("/appointments/{aid}")).await;
+        let r = t
+            .post_with(&client, &page, &format!("/appointments/{aid}/cancel"), &[])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+    }
+    let refused = hold(&t, &client, &id, "psk-jaipur", &today_plus(&t, 5)).await;
+    assert_eq!(refused.status, 429, "{}", refused.text());
+}
+
+/// Hundreds of bookers at once for fewer places: exactly as many holds as places, no slot past
+/// its capacity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundreds_of_bookers_never_overbook() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        import_demo(&t).await;
+        let race = r#"
+[[centres]]
+code = "race"
+kind = "passport_seva_kendra"
+name = { en = "Race centre" }
+address = { en = "Nowhere" }
+latitude = 26.9
+longitude = 75.8
+region = "IN-RJ"
+time_zone = "Asia/Kolkata"
+services = ["passport-fresh"]
+hours = [{ days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], open = "23:00", close = "23:30" }]
+counters = 1
+slot_minutes = 30
+quotas = { normal = 40 }
+book_ahead_days = 2
+release_at = "00:00"
+"#;
+        let file: CentreFile = toml::from_str(race).unwrap();
+        let centres = t.app.appointments.check(&file).unwrap();
+        t.app
+            .appointments
+            .import(centres, &Actor::command_line())
+            .await
+            .unwrap();
+        let bookers = t
+            .app
+            .seed_applicants("racer", 300, "passport-fresh", r#"{"scheme":"normal"}"#)
+            .await
+            .unwrap();
+        let today = t.app.applications.today();
+        // The places on offer now: the slots released and still ahead.
+        let (from, to) = (
+            t.app.clock().now(),
+            t.app.clock().now().plus(Duration::from_secs(5 * 86_400)),
+        );
+        // Released: up to two days ahead (the day after is made but not yet released).
+        let last = today
+            .checked_add(jiff::Span::new().days(2))
+            .unwrap()
+            .to_string();
+        let offered: i64 = {
+            let mut c = t.app.store().read().await.unwrap();
+            ekdwar_store::appointments::free_slots(&mut c, "race", "normal", from, to, 100)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|s| s.day <= last)
+                .map(|s| s.capacity - s.taken)
+                .sum()
+        };
+        assert!(offered >= 80, "{offered}");
+        let bookers = std::sync::Arc::new(bookers);
+        let results = crate::support::at_once(bookers.len(), |i| {
+            let app = t.app.clone();
+            let bookers = bookers.clone();
+            async move {
+                let (account, id) = &bookers[i];
+                app.appointments
+                    .hold(account, id, "race", today, &Actor::command_line())
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        let held = results.iter().filter(|ok| **ok).count() as i64;
+        assert_eq!(held, offered, "{backend}");
+        let mut c = t.app.store().read().await.unwrap();
+        for s in ekdwar_store::appointments::free_slots(&mut c, "race", "normal", from, to, 100)
+            .await
+            .unwrap()
+        {
+            assert!(s.taken <= s.capacity);
+        }
+    }
+}
