@@ -1037,3 +1037,41 @@ async fn payu_is_handed_a_signed_form() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+/// The bank's statement confirms the open challan of an application (paid four hours after it
+/// was generated).
+pub async fn bank_confirms(t: &TestApp, id: &ekdwar_domain::ApplicationId) {
+    let p = t
+        .app
+        .payments
+        .of_application_any(id)
+        .await
+        .unwrap()
+        .unwrap();
+    let challan = p.open_challan().expect("an open challan").clone();
+    let paid_at = jiff::Timestamp::from_millisecond(
+        challan
+            .created_at
+            .plus(Duration::from_secs(4 * 3600))
+            .millis(),
+    )
+    .unwrap();
+    let line = ekdwar_domain::payments::StatementLine::parse(&[
+        challan.reference.as_deref().unwrap(),
+        &challan.amount.to_decimal(),
+        challan.amount.currency().as_str(),
+        &paid_at.to_string(),
+        "SBI/1",
+    ]);
+    let report = t
+        .app
+        .payments
+        .reconcile(
+            vec![(1, line)],
+            &ekdwar_app::audit::Actor::command_line(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.confirmed, 1, "{report:?}");
+}

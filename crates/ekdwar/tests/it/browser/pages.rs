@@ -200,6 +200,33 @@ async fn tour(lang: &'static str) {
         .await;
     tour.check("payment-challan").await;
     tour.visit("/payments", "payments").await;
+    // Booking: the centres near a PIN code; refused while the challan is unconfirmed; then,
+    // the bank having confirmed it, a hold to confirm and the booking.
+    crate::appointments::with_centres(&t).await;
+    tour.visit(
+        &format!("{application}/appointment?pincode=302017"),
+        "booking-find",
+    )
+    .await;
+    b.submit("#hold button").await;
+    tour.check("booking-not-paid").await;
+    let id = ekdwar_domain::ApplicationId::new(application.trim_start_matches("/applications/"));
+    crate::payments::bank_confirms(&t, &id).await;
+    b.open(&format!("{application}/appointment?pincode=302017"))
+        .await;
+    let day = t
+        .app
+        .applications
+        .today()
+        .checked_add(jiff::Span::new().days(5))
+        .unwrap();
+    b.eval(&format!("document.getElementById('date').value = '{day}'"))
+        .await;
+    b.submit("#hold button").await;
+    tour.check("booking-confirm").await;
+    b.answer_challenge().await;
+    b.submit("form[action$='/confirm'] button").await;
+    tour.check("booking-booked").await;
     // The offline e-form: its page, a refused upload, and an e-form read with one answer to fix.
     tour.visit("/services/police-clearance/eform", "eform")
         .await;

@@ -98,3 +98,80 @@ async fn a_challan_in_hindi() {
         "{text}"
     );
 }
+
+/// The Passport Seva journey from a submitted application to the appointment, in Chromium: find
+/// a centre by PIN code, hold the earliest place, confirm with the challenge and pay by card on
+/// the test gateway, see the confirmation, reschedule twice and be refused the third time.
+async fn book_an_appointment(js: bool) {
+    for backend in crate::support::backends() {
+        let gw = TestGateway::start().await;
+        let (t, _, id) = portal_with(backend, &gw).await;
+        crate::appointments::with_centres(&t).await;
+        let b = Browser::start(&t.base, js).await;
+        b.open("/login").await;
+        super::flows::log_in(&b, "asha.k").await;
+        b.open(&format!("/applications/{id}")).await;
+        b.submit(&format!("a[href='/applications/{id}/appointment']"))
+            .await;
+        b.fill("pincode", "302017").await;
+        b.submit("#centre-search button:not([type=button])").await;
+        let text = b.text().await;
+        assert!(text.contains("Passport Seva Kendra, Jaipur"), "{text}");
+        if js {
+            b.audit("booking-find").await;
+        }
+        let day = t
+            .app
+            .applications
+            .today()
+            .checked_add(jiff::Span::new().days(5))
+            .unwrap();
+        b.eval(&format!("document.getElementById('date').value = '{day}'"))
+            .await;
+        b.submit("#hold button").await;
+        assert!(b.text().await.contains("Confirm your appointment"));
+        if js {
+            b.audit("booking-confirm").await;
+        }
+        b.answer_challenge().await;
+        b.submit("form[action$='/confirm'] button").await;
+        // Paying on the gateway's page books the held place.
+        assert!(b.text().await.contains("Test double"));
+        b.submit("button[value='succeeded']").await;
+        let text = b.text().await;
+        assert!(text.contains("Your appointment is booked"), "{text}");
+        assert!(text.contains("₹1,500") && text.contains("Passport Seva Kendra, Jaipur"));
+        if js {
+            b.audit("booking-booked").await;
+        }
+        let number = b.text_of("#appointment-number").await;
+        let phone = t.account("asha.k").await.phone.unwrap();
+        assert!(t.last_message(&phone).await.contains(&number));
+        for days in [10, 15, 20] {
+            let to = t
+                .app
+                .applications
+                .today()
+                .checked_add(jiff::Span::new().days(days))
+                .unwrap();
+            b.eval(&format!("document.getElementById('date').value = '{to}'"))
+                .await;
+            b.submit("form[action$='/reschedule'] button").await;
+        }
+        let text = b.text().await;
+        assert!(text.contains("You have rescheduled twice"), "{text}");
+        if js {
+            b.audit("booking-reschedule-refused").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn booking_an_appointment_with_javascript() {
+    book_an_appointment(true).await;
+}
+
+#[tokio::test]
+async fn booking_an_appointment_without_javascript() {
+    book_an_appointment(false).await;
+}
