@@ -4,11 +4,13 @@
 //!    second per core through the real HTTP login, and their ratio;
 //! 2. token endpoint (refresh_token, client_credentials), userinfo and introspection requests
 //!    per second over keep-alive connections, for Ekdwar and for oidc-provider (npm) side by side;
-//! 3. idle resident memory of `ekdwar serve` and its start-to-ready time on an empty database.
+//! 3. idle resident memory of `ekdwar serve` and its start-to-ready time on an empty database;
+//! 4. the booking race: 2,000 bookers for 100 places on each database (`booking`).
 //!
 //! Run with `bench/run`. Timings are measured, never asserted.
 
 mod applications;
+mod booking;
 mod catalog;
 
 use std::path::{Path, PathBuf};
@@ -444,6 +446,9 @@ async fn main() -> Result<()> {
     }
     if only.is_empty() || only == "applications" {
         applications::figures().await?;
+    }
+    if only.is_empty() || only == "booking" {
+        booking::figures().await?;
     }
     if !only.is_empty() {
         return Ok(());

@@ -353,7 +353,42 @@ impl Appointments {
     }
 
     async fn view(&self, a: &Appointment) -> AppResult<AppointmentView> {
-        let centres = self.centres().await?;
+        view_in(&*self.centres().await?, a)
+    }
+
+    /// What a booking needs to tell its citizen, read before the write transaction (which must
+    /// never wait for another connection: on PostgreSQL, transactions waiting for the pool
+    /// they hold would starve it).
+    async fn booking_notice(&self, a: &Appointment) -> AppResult<BookingNotice> {
+        let booked = Appointment {
+            state: "booked".into(),
+            ..a.clone()
+        };
+        let account = self.applications.account(&a.owner_id).await?;
+        let lang = account
+            .as_ref()
+            .map(|acc| self.applications.language_of(acc))
+            .unwrap_or_else(|| self.default_lang.clone());
+        Ok(BookingNotice {
+            view: self.view(&booked).await?,
+            account,
+            lang,
+            payer: self.payments.payer(&a.application_id).await?,
+        })
+    }
+}
+
+/// What telling a citizen of a booking needs (see [`Appointments::booking_notice`]).
+struct BookingNotice {
+    view: AppointmentView,
+    account: Option<AccountView>,
+    lang: Lang,
+    payer: Option<crate::payments::Payer>,
+}
+
+/// An appointment as shown, at one of `centres`.
+fn view_in(centres: &Centres, a: &Appointment) -> AppResult<AppointmentView> {
+    {
         let centre = centres
             .get(&a.centre)
             .cloned()
@@ -375,7 +410,9 @@ impl Appointments {
             reschedules: a.reschedules,
         })
     }
+}
 
+impl Appointments {
     /// An application's appointments, newest first.
     pub async fn of_application(
         &self,
@@ -577,9 +614,9 @@ impl Appointments {
             .as_ref()
             .is_none_or(|p| p.status() == OrderStatus::Paid);
         if paid {
-            let payer = self.payments.payer(&a.application_id).await?;
+            let notice = self.booking_notice(&a).await?;
             let mut work = self.work().await?;
-            let booked = book_held(self, &mut work, &a, payer.as_ref()).await?;
+            let booked = book_held(self, &mut work, &a, &notice).await?;
             work.commit().await?;
             let Some(b) = booked else {
                 return Err(refused("captcha", Refusal::HoldExpired));
@@ -701,6 +738,7 @@ impl Appointments {
         let loaded = self.applications.get(&account.id, &application).await?;
         let quota = self.quota_of(&loaded).await?;
         let (from, to) = self.window(centre, date);
+        let payer = self.payments.payer(&a.application_id).await?;
         let now = self.clock.now();
         let mut work = self.work().await?;
         if !store::set_state(&mut work, &a.id, "booked", "rescheduled", now).await? {
@@ -745,8 +783,7 @@ impl Appointments {
             Some(format!("{} -> {} {}", a.number, moved.number, slot.id)),
         )
         .await?;
-        let moved_view = self.view(&moved).await?;
-        let payer = self.payments.payer(&a.application_id).await?;
+        let moved_view = view_in(&centres, &moved)?;
         tell_booked(self, &mut work, &moved_view, account, lang, payer.as_ref()).await?;
         work.commit().await?;
         Ok(moved_view)
@@ -771,9 +808,9 @@ impl Appointments {
                 if appt.state == "booked" {
                     return Ok(Some(self.view(&appt).await?));
                 }
-                let payer = self.payments.payer(&appt.application_id).await?;
+                let notice = self.booking_notice(&appt).await?;
                 let mut work = self.work().await?;
-                book_held(self, &mut work, &appt, payer.as_ref()).await?;
+                book_held(self, &mut work, &appt, &notice).await?;
                 work.commit().await?;
                 // Booked here or, a moment before, by the jobs runner settling the same hold.
                 let now = store::get(&mut *self.store.read().await?, &hold).await?;
@@ -887,7 +924,7 @@ async fn book_held(
     service: &Appointments,
     work: &mut Work<'_>,
     a: &Appointment,
-    payer: Option<&crate::payments::Payer>,
+    notice: &BookingNotice,
 ) -> AppResult<Option<Appointment>> {
     let now = service.clock.now();
     if !store::set_state(work, &a.id, "held", "booked", now).await? {
@@ -908,10 +945,16 @@ async fn book_held(
             Some(format!("{} {} {}", a.number, a.centre, a.slot_id)),
         )
         .await?;
-    let view = service.view(&booked).await?;
-    if let Some(account) = service.applications.account(&a.owner_id).await? {
-        let lang = service.applications.language_of(&account);
-        tell_booked(service, work, &view, &account, &lang, payer).await?;
+    if let Some(account) = &notice.account {
+        tell_booked(
+            service,
+            work,
+            &notice.view,
+            account,
+            &notice.lang,
+            notice.payer.as_ref(),
+        )
+        .await?;
     }
     Ok(Some(booked))
 }
