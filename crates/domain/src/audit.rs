@@ -108,6 +108,16 @@ crate::string_enum!(
         AppointmentCancelled => "appointment-cancelled",
         /// An appointment was moved.
         AppointmentRescheduled => "appointment-rescheduled",
+        /// A citizen was checked in at a centre (a queue token issued).
+        AppointmentCheckedIn => "appointment-checked-in",
+        /// A booked citizen did not come.
+        AppointmentNoShow => "appointment-no-show",
+        /// A walk-in token was issued at a centre.
+        TokenIssued => "token-issued",
+        /// A token was called to a counter.
+        TokenCalled => "token-called",
+        /// A called token was served, or did not come.
+        TokenFinished => "token-finished",
     }
 );
 

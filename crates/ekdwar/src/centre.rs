@@ -19,6 +19,16 @@ pub(crate) enum CentreCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Let a staff member (an account with the officer role) work at a centre: check
+    /// citizens in, run the queue, record outcomes and payments there.
+    Assign {
+        /// Portal ID, phone or e-mail of the staff member.
+        who: String,
+        #[arg(long)]
+        centre: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// List the centres.
     List {
         #[arg(long)]
@@ -51,6 +61,16 @@ pub(crate) async fn centre(cmd: CentreCmd) -> anyhow::Result<()> {
             let app = app(&common).await?;
             let n = import_centres(&app, &text, &file.display().to_string()).await?;
             println!("{n} centres imported");
+            Ok(())
+        }
+        CentreCmd::Assign {
+            who,
+            centre,
+            common,
+        } => {
+            let app = app(&common).await?;
+            assign(&app, &who, &centre).await?;
+            println!("{who} works at {centre}");
             Ok(())
         }
         CentreCmd::List { json, common } => {
@@ -153,9 +173,28 @@ pub(crate) async fn pincode(cmd: PincodeCmd) -> anyhow::Result<()> {
     }
 }
 
-/// Imports the demo's centres and PIN codes.
+/// Lets the staff member `who` work at `centre`.
+async fn assign(app: &App, who: &str, centre: &str) -> anyhow::Result<()> {
+    let user = app
+        .identity
+        .admin_find_user(who)
+        .await
+        .map_err(explain)?
+        .ok_or_else(|| anyhow::anyhow!("no account {who}"))?;
+    anyhow::ensure!(
+        user.role == ekdwar_domain::Role::Officer,
+        "{who} is not staff: centre work needs the officer role (and its second factor); add them with `ekdwar officer add`"
+    );
+    app.appointments
+        .assign_staff(&user.id, centre, &Actor::command_line())
+        .await
+        .map_err(explain)
+}
+
+/// Imports the demo's centres and PIN codes; the demo officer works at the Jaipur PSK.
 pub(crate) async fn import_demo(app: &App) -> anyhow::Result<()> {
     import_centres(app, DEMO_CENTRES, "centres/demo.toml").await?;
+    assign(app, "officer.jaipur", "psk-jaipur").await?;
     let rows = read_pincodes(DEMO_PINCODES, "centres/pincodes.csv")?;
     app.appointments
         .import_pincodes(&rows)

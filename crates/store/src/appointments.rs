@@ -458,3 +458,199 @@ pub async fn at_centre(
     .map(row)
     .collect()
 }
+
+/// Lets a person work at a centre.
+pub async fn assign_staff(
+    conn: &mut Conn,
+    user: &UserId,
+    centre: &str,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO centre_staff (user_id, centre, assigned_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, centre) DO NOTHING",
+    )
+    .bind(user.as_str())
+    .bind(centre)
+    .bind(at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The centres a person works at.
+pub async fn staff_centres(conn: &mut Conn, user: &UserId) -> Result<Vec<String>> {
+    sqlx::query("SELECT centre FROM centre_staff WHERE user_id = $1 ORDER BY centre")
+        .bind(user.as_str())
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| text(r, "centre"))
+        .collect()
+}
+
+/// The next token number of a centre's day (1, 2, …): one statement, so two desks issuing at
+/// once never get the same number.
+pub async fn next_token_number(conn: &mut Conn, centre: &str, day: &str) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO centre_days (centre, day, last_token) VALUES ($1, $2, 1) \
+         ON CONFLICT (centre, day) DO UPDATE SET last_token = centre_days.last_token + 1 \
+         RETURNING last_token",
+    )
+    .bind(centre)
+    .bind(day)
+    .fetch_one(conn)
+    .await?;
+    int(&r, "last_token")
+}
+
+/// A token in a centre's hall queue.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// Its id.
+    pub id: String,
+    /// The centre.
+    pub centre: String,
+    /// Its day at the centre.
+    pub day: String,
+    /// Its number that day.
+    pub number: i64,
+    /// The appointment it was issued for (none: a walk-in).
+    pub appointment_id: Option<String>,
+    /// The service (walk-ins).
+    pub service: Option<String>,
+    /// `waiting`, `called`, `served`, `no_show`.
+    pub state: String,
+    /// The counter it was called to.
+    pub counter: Option<String>,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it was called.
+    pub called_at: Option<Timestamp>,
+    /// When it was finished.
+    pub done_at: Option<Timestamp>,
+    /// Who issued, called or finished it last.
+    pub operator_id: Option<String>,
+}
+
+const TOKEN_COLUMNS: &str = "id, centre, day, number, appointment_id, service, state, counter, \
+    issued_at, called_at, done_at, operator_id";
+
+fn token_row(r: &sqlx::any::AnyRow) -> Result<Token> {
+    Ok(Token {
+        id: text(r, "id")?,
+        centre: text(r, "centre")?,
+        day: text(r, "day")?,
+        number: int(r, "number")?,
+        appointment_id: opt_text(r, "appointment_id")?,
+        service: opt_text(r, "service")?,
+        state: text(r, "state")?,
+        counter: opt_text(r, "counter")?,
+        issued_at: Timestamp::from_millis(int(r, "issued_at")?),
+        called_at: opt_int(r, "called_at")?.map(Timestamp::from_millis),
+        done_at: opt_int(r, "done_at")?.map(Timestamp::from_millis),
+        operator_id: opt_text(r, "operator_id")?,
+    })
+}
+
+/// Writes a new token.
+pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
+    sqlx::query(sql!(
+        "INSERT INTO queue_tokens ({TOKEN_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(&t.id)
+    .bind(&t.centre)
+    .bind(&t.day)
+    .bind(t.number)
+    .bind(t.appointment_id.clone())
+    .bind(t.service.clone())
+    .bind(&t.state)
+    .bind(t.counter.clone())
+    .bind(t.issued_at.millis())
+    .bind(t.called_at.map(|x| x.millis()))
+    .bind(t.done_at.map(|x| x.millis()))
+    .bind(t.operator_id.clone())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Calls the longest-waiting token of a centre's day to `counter`: one statement, so two
+/// counters calling at once never get the same token.
+pub async fn call_next(
+    conn: &mut Conn,
+    centre: &str,
+    day: &str,
+    counter: &str,
+    operator: &str,
+    at: Timestamp,
+) -> Result<Option<Token>> {
+    let skip = crate::Backend::of(conn).skip_locked();
+    sqlx::query(sql!(
+        "UPDATE queue_tokens SET state = 'called', counter = $1, called_at = $2, operator_id = $3 \
+         WHERE id = (SELECT id FROM queue_tokens WHERE centre = $4 AND day = $5 \
+         AND state = 'waiting' ORDER BY number LIMIT 1{skip}) AND state = 'waiting' \
+         RETURNING {TOKEN_COLUMNS}"
+    ))
+    .bind(counter)
+    .bind(at.millis())
+    .bind(operator)
+    .bind(centre)
+    .bind(day)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(token_row)
+    .transpose()
+}
+
+/// Finishes a called token as `to` (`served`, `no_show`); `false` when it was not called.
+pub async fn finish_token(
+    conn: &mut Conn,
+    id: &str,
+    centre: &str,
+    to: &str,
+    operator: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE queue_tokens SET state = $1, done_at = $2, operator_id = $3 \
+         WHERE id = $4 AND centre = $5 AND state = 'called'",
+    )
+    .bind(to)
+    .bind(at.millis())
+    .bind(operator)
+    .bind(id)
+    .bind(centre)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A token by id.
+pub async fn token(conn: &mut Conn, id: &str) -> Result<Option<Token>> {
+    sqlx::query(sql!(
+        "SELECT {TOKEN_COLUMNS} FROM queue_tokens WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(token_row)
+    .transpose()
+}
+
+/// A centre's tokens of a day, by number.
+pub async fn tokens_of_day(conn: &mut Conn, centre: &str, day: &str) -> Result<Vec<Token>> {
+    sqlx::query(sql!(
+        "SELECT {TOKEN_COLUMNS} FROM queue_tokens WHERE centre = $1 AND day = $2 ORDER BY number"
+    ))
+    .bind(centre)
+    .bind(day)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(token_row)
+    .collect()
+}

@@ -218,6 +218,8 @@ struct ShowPage<'a> {
     name: String,
     phone: Option<String>,
     centres: Vec<(String, String)>,
+    /// The number as a QR code, for the centre's desk to scan.
+    qr: String,
 }
 
 impl ShowPage<'_> {
@@ -273,6 +275,7 @@ async fn show_page(
         name: me.account.full_name(),
         phone: me.account.phone_formatted(),
         centres,
+        qr: crate::identity::qr_svg(a.number.as_str()),
         loaded: &loaded,
         a: &a,
     });

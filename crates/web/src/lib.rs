@@ -9,6 +9,7 @@ mod ctx;
 mod eform;
 mod error;
 mod external;
+mod hall;
 mod identity;
 mod officer;
 pub(crate) mod payments;
@@ -49,6 +50,7 @@ pub fn router(app: App) -> Router {
         .merge(officer::routes())
         .merge(payments::routes())
         .merge(appointments::routes())
+        .merge(hall::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));

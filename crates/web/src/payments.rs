@@ -30,6 +30,10 @@ pub fn routes() -> axum::Router<App> {
         .route("/payments/return/{attempt}", get(returned))
         .route("/payments/{attempt}/challan.pdf", get(challan_pdf))
         .route("/payments/{attempt}/receipt.pdf", get(receipt_pdf))
+        .route(
+            "/applications/{id}/payment/centre-receipt.pdf",
+            get(centre_receipt_pdf),
+        )
 }
 
 pub fn api_routes() -> axum::Router<App> {
@@ -466,4 +470,39 @@ async fn notify(
                 .into_response()
         }
     }
+}
+
+/// The receipt of the balance paid at the centre.
+async fn centre_receipt_pdf(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    let payment = app
+        .payments
+        .of_application(me.user_id(), &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (amount, at) = payment.view.centre_paid.ok_or(AppError::NotFound)?;
+    let loaded = app.applications.get(me.user_id(), &id).await?;
+    let bytes = ekdwar_pdf::Sheet::new(c.t("payment-receipt-title"), c.lang.tag())
+        .heading(c.text(&loaded.service.name))
+        .row(
+            c.t("track-arn"),
+            loaded
+                .arn
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+        )
+        .row(c.t("track-name"), loaded.applicant_name())
+        .row(c.t("payment-amount"), c.amount(&amount))
+        .row(c.t("payment-channel"), c.channel(&PayChannel::Centre))
+        .row(c.t("payment-paid-on"), c.when(at))
+        .row(c.t("payment-receipt-number"), payment.order.id.clone())
+        .render()
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(pdf(&format!("centre-payment-{}", payment.order.id), bytes))
 }

@@ -137,3 +137,35 @@
     });
   });
 })();
+
+// The hall's display follows the queue every few seconds; without JavaScript it has a link.
+(function () {
+  var d = document.querySelector("[data-display]");
+  if (!d || !window.fetch) return;
+  var list = d.querySelector("ol.called");
+  var empty = d.querySelector(".display-empty");
+  var word = d.getAttribute("data-counter-word");
+  function show(data) {
+    list.textContent = "";
+    data.called.forEach(function (t) {
+      var li = document.createElement("li");
+      var token = document.createElement("span");
+      token.className = "token";
+      token.textContent = t.token;
+      var counter = document.createElement("span");
+      counter.className = "counter";
+      counter.textContent = word + " " + (t.counter || "");
+      li.appendChild(token);
+      li.appendChild(document.createTextNode(" → "));
+      li.appendChild(counter);
+      list.appendChild(li);
+    });
+    if (empty) empty.hidden = data.called.length > 0;
+  }
+  setInterval(function () {
+    fetch(d.getAttribute("data-display"), { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) show(data); })
+      .catch(function () {});
+  }, 5000);
+})();

@@ -27,6 +27,10 @@ use crate::i18n::Lang;
 use crate::payments::{NextStep, Started};
 use crate::views::AccountView;
 
+mod hall;
+
+pub use hall::{DaySummary, TokenView};
+
 /// How long the centres read from the database are kept before they are read again (an import
 /// on another node shows within this).
 const CENTRES_FRESH: Duration = Duration::from_secs(10);
@@ -113,7 +117,7 @@ fn refused(field: &'static str, r: Refusal) -> AppError {
     AppError::Form(vec![FieldError::new(field, r.code())])
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string().into())
 }
 
@@ -387,7 +391,7 @@ struct BookingNotice {
 }
 
 /// An appointment as shown, at one of `centres`.
-fn view_in(centres: &Centres, a: &Appointment) -> AppResult<AppointmentView> {
+pub(crate) fn view_in(centres: &Centres, a: &Appointment) -> AppResult<AppointmentView> {
     {
         let centre = centres
             .get(&a.centre)

@@ -1226,6 +1226,55 @@ impl Payments {
         Ok(out)
     }
 
+    /// Records the balance due at the centre as paid there, taken by `operator` at `centre`;
+    /// once per order. The amount.
+    pub async fn record_at_centre(
+        &self,
+        application: &str,
+        operator: &UserId,
+        centre: &str,
+        actor: &Actor,
+    ) -> AppResult<Money> {
+        let order = store::order_of_application(&mut *self.store.read().await?, application)
+            .await?
+            .filter(|o| !o.centre.is_zero())
+            .ok_or_else(|| AppError::field("appointment", "centre-nothing-due"))?;
+        let now = self.clock.now();
+        let mut work = self.work().await?;
+        store::lock_order(&mut work, &order.id).await?;
+        let new = store::append(
+            &mut work,
+            &NewEvent {
+                order_id: &order.id,
+                event: &event(
+                    EventKind::CentrePaid,
+                    &order.id,
+                    Some(PayChannel::Centre),
+                    order.centre,
+                    Some(centre.to_string()),
+                    now,
+                ),
+                actor_id: Some(operator.as_str()),
+                note: None,
+            },
+        )
+        .await?;
+        if !new {
+            return Err(AppError::field("appointment", "centre-already-paid"));
+        }
+        self.audit(
+            &mut work,
+            actor,
+            Some(order.owner_id.as_str()),
+            AuditAction::PaymentAtCentre,
+            Outcome::Success,
+            Some(format!("{} {} centre {centre}", order.id, order.centre)),
+        )
+        .await?;
+        work.commit().await?;
+        Ok(order.centre)
+    }
+
     /// The day's ledger (a calendar day in the portal's time zone), for reconciliation.
     pub async fn report(&self, day: jiff::civil::Date) -> AppResult<DailyReport> {
         let start = day

@@ -560,3 +560,291 @@ release_at = "00:00"
         }
     }
 }
+
+/// A staff member working at the Jaipur PSK.
+pub async fn operator(t: &TestApp, portal_id: &str) -> ekdwar_app::views::AccountView {
+    let op = t
+        .app
+        .identity
+        .admin_add_user(ekdwar_app::identity::NewUserInput {
+            portal_id: portal_id.into(),
+            first_name: "Meena".into(),
+            last_name: "Operator".into(),
+            phone: Some("9812300077".into()),
+            email: None,
+            password: ekdwar_domain::password::Password::new(PASSWORD.to_string()),
+            role: ekdwar_domain::Role::Officer,
+            language: None,
+        })
+        .await
+        .unwrap();
+    t.app
+        .appointments
+        .assign_staff(&op.id, "psk-jaipur", &Actor::command_line())
+        .await
+        .unwrap();
+    op
+}
+
+/// Books tomorrow's first place at the Jaipur PSK for each applicant (their fee is paid or
+/// none is due); the appointments.
+pub async fn booked_tomorrow(
+    t: &TestApp,
+    who: &[(ekdwar_app::views::AccountView, ekdwar_domain::ApplicationId)],
+) -> Vec<ekdwar_app::appointments::AppointmentView> {
+    let lang = ekdwar_app::i18n::Lang::english();
+    let actor = Actor::command_line();
+    let tomorrow = t.app.applications.today().tomorrow().unwrap();
+    let mut out = Vec::new();
+    for (account, id) in who {
+        let held = t
+            .app
+            .appointments
+            .hold(account, id, "psk-jaipur", tomorrow, &actor)
+            .await
+            .unwrap();
+        t.app
+            .appointments
+            .confirm(
+                account,
+                &held.id,
+                &crate::support::solved(t),
+                None,
+                &lang,
+                &actor,
+            )
+            .await
+            .unwrap();
+        out.push(t.app.appointments.get(&account.id, &held.id).await.unwrap());
+    }
+    out
+}
+
+/// Moves the clock to half an hour before `at`.
+pub fn just_before(t: &TestApp, at: ekdwar_domain::Timestamp) {
+    let now = t.app.clock().now();
+    t.advance(at.minus(Duration::from_secs(1800)).since(now));
+}
+
+#[tokio::test]
+async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        import_demo(&t).await;
+        with_centres(&t).await;
+        let people = t
+            .app
+            .seed_applicants("visitor", 2, "passport-fresh", r#"{"scheme":"normal"}"#)
+            .await
+            .unwrap();
+        let booked = booked_tomorrow(&t, &people).await;
+        let op = operator(&t, "meena.op").await;
+        let actor = Actor::command_line();
+        // Not on the day yet.
+        let e = t
+            .app
+            .appointments
+            .check_in(&op.id, booked[0].number.as_str(), &actor)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("centre-not-today"), "{e:?}");
+        just_before(&t, booked[0].starts_at);
+        // By the number as typed, and by the QR code's text.
+        let first = t
+            .app
+            .appointments
+            .check_in(&op.id, &booked[0].number.to_string().to_lowercase(), &actor)
+            .await
+            .unwrap();
+        assert_eq!(first.label, "A-001");
+        let again = t
+            .app
+            .appointments
+            .check_in(&op.id, booked[0].number.as_str(), &actor)
+            .await
+            .unwrap_err();
+        assert!(format!("{again:?}").contains("centre-not-booked"));
+        let second = t
+            .app
+            .appointments
+            .check_in(
+                &op.id,
+                &format!("https://portal/appointments/{}", booked[1].number.as_str()),
+                &actor,
+            )
+            .await
+            .unwrap();
+        assert_eq!(second.label, "A-002");
+        for bad in ["AP2600000000", "hello"] {
+            let e = t
+                .app
+                .appointments
+                .check_in(&op.id, bad, &actor)
+                .await
+                .unwrap_err();
+            assert!(format!("{e:?}").contains("centre-number"), "{bad}: {e:?}");
+        }
+        // The Jaipur PSK takes no walk-ins.
+        let e = t
+            .app
+            .appointments
+            .walk_in(&op.id, "passport-fresh", &actor)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("centre-cannot"));
+        // Two counters call at once: each gets its own token, then nobody waits.
+        let (a, b) = tokio::join!(
+            t.app.appointments.call_next(&op.id, "3", &actor),
+            t.app.appointments.call_next(&op.id, "4", &actor)
+        );
+        let (a, b) = (a.unwrap().unwrap(), b.unwrap().unwrap());
+        assert_ne!(a.label, b.label);
+        assert!(
+            t.app
+                .appointments
+                .call_next(&op.id, "3", &actor)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The hall's display, public, with and without its script.
+        let page = t.get("/centres/psk-jaipur/display").await;
+        assert_eq!(page.status, 200);
+        assert!(page.has("A-001") && page.has("A-002"), "{}", page.text());
+        assert!(page.has("Refresh"));
+        assert!(!page.body.contains("http-equiv"), "no meta refresh");
+        let json: serde_json::Value = reqwest::get(t.url("/centres/psk-jaipur/display.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(json["called"].as_array().unwrap().len(), 2);
+        assert_eq!(t.get("/centres/nowhere/display").await.status, 404);
+        // Served, and not come: a missed appointment cannot be rescheduled.
+        let first_token = if a.label == "A-001" { &a } else { &b };
+        let second_token = if a.label == "A-001" { &b } else { &a };
+        t.app
+            .appointments
+            .finish(&op.id, &first_token.id, true, &actor)
+            .await
+            .unwrap();
+        t.app
+            .appointments
+            .finish(&op.id, &second_token.id, false, &actor)
+            .await
+            .unwrap();
+        let (_, day) = t.app.appointments.day(&op.id).await.unwrap();
+        assert_eq!(
+            (
+                day.booked,
+                day.checked_in,
+                day.served,
+                day.no_show,
+                day.waiting
+            ),
+            (2, 1, 1, 1, 0)
+        );
+        let (account, _) = &people[1];
+        let e = t
+            .app
+            .appointments
+            .reschedule(
+                account,
+                &booked[1].id,
+                "psk-jaipur",
+                t.app
+                    .applications
+                    .today()
+                    .checked_add(jiff::Span::new().days(10))
+                    .unwrap(),
+                &ekdwar_app::i18n::Lang::english(),
+                &actor,
+            )
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("booking-after-no-show"), "{e:?}");
+        // Someone without a centre has no console.
+        let citizen = &people[0].0;
+        assert!(t.app.appointments.day(&citizen.id).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn the_tatkaal_balance_is_taken_at_the_centre_with_a_receipt() {
+    for backend in backends() {
+        let gw = TestGateway::start().await;
+        let config = gw.config();
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_config(move |c| c.payments.gateway = Some(config))
+            .start()
+            .await;
+        import_demo(&t).await;
+        with_centres(&t).await;
+        let (id, _) = crate::eforms::submitted_fresh_scheme(&t, "asha.k", "tatkaal").await;
+        let client = logged_in(&t, "asha.k").await;
+        let next = pay(&t, &client, &id, "card")
+            .await
+            .location()
+            .unwrap()
+            .to_string();
+        gw.decide(&next, "succeeded", "before_return").await;
+        let account = t.account("asha.k").await;
+        let booked = booked_tomorrow(&t, &[(account.clone(), id.clone())]).await;
+        let op = operator(&t, "meena.op").await;
+        let actor = Actor::command_line();
+        just_before(&t, booked[0].starts_at);
+        let e = t
+            .app
+            .appointments
+            .collect_balance(&op.id, &booked[0].id, &actor)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("centre-not-checked-in"));
+        t.app
+            .appointments
+            .check_in(&op.id, booked[0].number.as_str(), &actor)
+            .await
+            .unwrap();
+        let paid = t
+            .app
+            .appointments
+            .collect_balance(&op.id, &booked[0].id, &actor)
+            .await
+            .unwrap();
+        assert_eq!(paid.to_string(), "2000.00 INR");
+        let e = t
+            .app
+            .appointments
+            .collect_balance(&op.id, &booked[0].id, &actor)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("centre-already-paid"));
+        let p = t
+            .app
+            .payments
+            .of_application_any(&id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(p.view.centre_paid.is_some());
+        // A day later, the citizen logs in again and sees the balance paid.
+        let client = logged_in(&t, "asha.k").await;
+        let page = t
+            .get_as(&client, &format!("/applications/{id}/payment"))
+            .await;
+        assert!(page.has("₹2,000 — paid"), "{}", page.text());
+        let pdf = client
+            .get(t.url(&format!("/applications/{id}/payment/centre-receipt.pdf")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pdf.status(), 200);
+        let text = crate::receipts::pdf_text(&pdf.bytes().await.unwrap());
+        assert!(
+            text.contains("₹2,000") && text.contains("At the centre"),
+            "{text}"
+        );
+    }
+}

@@ -75,3 +75,11 @@ CREATE TABLE centre_days (
     last_token BIGINT NOT NULL,
     PRIMARY KEY (centre, day)
 );
+-- Who works at a centre (an account with the officer role, with its second factor): they check
+-- citizens in, hand out tokens, call them to counters, and record outcomes and payments there.
+CREATE TABLE centre_staff (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    centre TEXT NOT NULL,
+    assigned_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, centre)
+);

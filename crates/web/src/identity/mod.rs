@@ -5,6 +5,7 @@ mod code_step;
 mod recover;
 mod register;
 mod two_step;
+pub(crate) use two_step::qr_svg;
 
 pub use account::*;
 pub use code_step::CodeForm;

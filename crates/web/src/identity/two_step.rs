@@ -155,7 +155,7 @@ fn shown(s: &TwoStepSetup) -> (String, String) {
     (qr_svg(&s.uri), s.secret.grouped())
 }
 
-fn qr_svg(text: &str) -> String {
+pub(crate) fn qr_svg(text: &str) -> String {
     let Ok(code) = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M) else {
         return String::new();
     };

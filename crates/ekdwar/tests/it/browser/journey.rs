@@ -11,10 +11,15 @@ use crate::support::{TestApp, backends};
 
 /// A staff member logged in, with two-step login set up as their first step.
 pub async fn officer_logged_in(t: &TestApp, portal_id: &str, js: bool) -> Browser {
+    officer_logged_in_at(t, portal_id, js, "/officer").await
+}
+
+/// As [`officer_logged_in`], arriving at `home` (the officers' queue, a centre's console).
+pub async fn officer_logged_in_at(t: &TestApp, portal_id: &str, js: bool, home: &str) -> Browser {
     let o = Browser::start(&t.base, js).await;
     o.open("/login").await;
     super::flows::log_in(&o, portal_id).await;
-    o.open("/officer").await;
+    o.open(home).await;
     assert!(
         o.path().await.starts_with("/account/two-step"),
         "{}",
@@ -26,8 +31,8 @@ pub async fn officer_logged_in(t: &TestApp, portal_id: &str, js: bool) -> Browse
         .await;
     o.submit("form[action='/account/two-step/enable'] button")
         .await;
-    o.open("/officer").await;
-    assert_eq!(o.path().await, "/officer");
+    o.open(home).await;
+    assert_eq!(o.path().await, home);
     o
 }
 

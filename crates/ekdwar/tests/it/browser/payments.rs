@@ -175,3 +175,64 @@ async fn booking_an_appointment_with_javascript() {
 async fn booking_an_appointment_without_javascript() {
     book_an_appointment(false).await;
 }
+
+/// At the centre, in Chromium: an operator (with the second factor) checks a citizen in by the
+/// appointment number, calls the token to a counter, and the hall's display shows it.
+async fn at_the_centre(js: bool) {
+    use crate::appointments::{booked_tomorrow, just_before, operator, with_centres};
+    for backend in crate::support::backends() {
+        let t = crate::support::TestApp::start(backend).await;
+        crate::catalog::import_demo(&t).await;
+        with_centres(&t).await;
+        let people = t
+            .app
+            .seed_applicants("visitor", 1, "passport-fresh", r#"{"scheme":"normal"}"#)
+            .await
+            .unwrap();
+        let booked = booked_tomorrow(&t, &people).await;
+        just_before(&t, booked[0].starts_at);
+        operator(&t, "meena.op").await;
+        let o = super::journey::officer_logged_in_at(&t, "meena.op", js, "/centre").await;
+        assert!(o.text().await.contains("Passport Seva Kendra, Jaipur"));
+        if js {
+            o.audit("centre").await;
+        }
+        o.fill("number", "AP26").await;
+        o.submit("#check-in button").await;
+        assert!(o.text().await.contains("not an appointment number"));
+        if js {
+            o.audit("centre-error").await;
+        }
+        o.fill("number", &booked[0].number.to_string()).await;
+        o.submit("#check-in button").await;
+        assert!(o.text().await.contains("A-001"), "{}", o.text().await);
+        o.fill("counter", "2").await;
+        o.submit("#call button").await;
+        let d = Browser::start(&t.base, js).await;
+        d.open("/centres/psk-jaipur/display").await;
+        let text = d.text().await;
+        assert!(
+            text.contains("A-001") && text.contains("Counter 2"),
+            "{text}"
+        );
+        if js {
+            d.audit("display").await;
+        }
+        o.submit("button[value='served']").await;
+        let text = o.text().await;
+        assert!(text.contains("Recorded"), "{text}");
+        if js {
+            o.audit("centre-served").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn at_the_centre_with_javascript() {
+    at_the_centre(true).await;
+}
+
+#[tokio::test]
+async fn at_the_centre_without_javascript() {
+    at_the_centre(false).await;
+}
