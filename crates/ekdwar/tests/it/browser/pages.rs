@@ -227,6 +227,8 @@ async fn tour(lang: &'static str) {
     b.answer_challenge().await;
     b.submit("form[action$='/confirm'] button").await;
     tour.check("booking-booked").await;
+    tour.visit("/centres/psk-jaipur/display", "centre-display")
+        .await;
     // The offline e-form: its page, a refused upload, and an e-form read with one answer to fix.
     tour.visit("/services/police-clearance/eform", "eform")
         .await;
