@@ -53,6 +53,8 @@ struct Search {
     lat: String,
     #[serde(default)]
     lon: String,
+    #[serde(default)]
+    region: String,
 }
 
 #[derive(Template)]
@@ -65,6 +67,9 @@ struct FindPage<'a> {
     pincode: String,
     today: String,
     paid: bool,
+    /// Regions with a centre for this service: (code, name).
+    regions: Vec<(String, String)>,
+    region: String,
 }
 
 impl FindPage<'_> {
@@ -105,6 +110,8 @@ async fn find_page(
         Near::Pincode(p)
     } else if let (Ok(lat), Ok(lon)) = (search.lat.parse::<f64>(), search.lon.parse::<f64>()) {
         Near::Point(lat, lon)
+    } else if !search.region.is_empty() && search.pincode.trim().is_empty() {
+        Near::Region(search.region.clone())
     } else {
         if !search.pincode.trim().is_empty() {
             errors.list.push(crate::error::FieldMessage {
@@ -120,8 +127,17 @@ async fn find_page(
         .of_application(me.user_id(), &id)
         .await?
         .is_none_or(|p| p.status() == ekdwar_domain::payments::OrderStatus::Paid);
+    let regions = app
+        .appointments
+        .regions_with_centres(&loaded.service.code)
+        .await?
+        .into_iter()
+        .map(|(code, name)| (code, c.text(&name).to_string()))
+        .collect();
     let bad = !errors.is_empty();
     let mut resp = render(&FindPage {
+        regions,
+        region: search.region.clone(),
         c,
         errors,
         loaded: &loaded,

@@ -83,6 +83,8 @@ pub enum Near {
     Pincode(Pincode),
     /// Around a point (the browser's location).
     Point(f64, f64),
+    /// Within a region of the catalog (a state, a district), sorted by name.
+    Region(String),
     /// Anywhere (sorted by name).
     Anywhere,
 }
@@ -318,11 +320,17 @@ impl Appointments {
                 .await?
                 .map(|(lat, lon)| (lat as f64 / 1e6, lon as f64 / 1e6)),
             Near::Point(lat, lon) => Some((*lat, *lon)),
-            Near::Anywhere => None,
+            Near::Region(_) | Near::Anywhere => None,
         };
+        let snapshot = self.catalog.snapshot();
         let mut out = Vec::new();
         for centre in self.centres().await?.values() {
             if !centre.handles(&loaded.service.code) {
+                continue;
+            }
+            if let Near::Region(r) = near
+                && !snapshot.entries.within(&centre.def.region, r)
+            {
                 continue;
             }
             let today = centre.date_at(self.clock.now());
@@ -358,6 +366,24 @@ impl Appointments {
 
     async fn view(&self, a: &Appointment) -> AppResult<AppointmentView> {
         view_in(&*self.centres().await?, a)
+    }
+
+    /// The regions of the catalog that have a centre handling `service`: (code, name).
+    pub async fn regions_with_centres(&self, service: &str) -> AppResult<Vec<(String, Texts)>> {
+        let snapshot = self.catalog.snapshot();
+        let centres = self.centres().await?;
+        Ok(snapshot
+            .entries
+            .file()
+            .regions
+            .iter()
+            .filter(|r| {
+                centres
+                    .values()
+                    .any(|c| c.handles(service) && snapshot.entries.within(&c.def.region, &r.code))
+            })
+            .map(|r| (r.code.clone(), r.name.clone()))
+            .collect())
     }
 
     /// What a booking needs to tell its citizen, read before the write transaction (which must
@@ -697,7 +723,20 @@ impl Appointments {
                 ],
             )
             .await?;
-        work.commit().await
+        work.commit().await?;
+        // Where the service says so, cancelling refunds the fee (the way it was paid).
+        let refunds = self
+            .catalog
+            .snapshot()
+            .service(&a.service)
+            .and_then(|(_, s)| s.appointment.as_ref().map(|r| r.refund_on_cancel))
+            .unwrap_or(false);
+        if refunds {
+            self.payments
+                .refund_paid(&a.application_id, "cancelled", actor)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Moves a booked appointment to the earliest free place on or after `date` at `centre`:

@@ -1226,6 +1226,84 @@ impl Payments {
         Ok(out)
     }
 
+    /// Refunds the payment that paid an application's order (a cancellation the service
+    /// refunds), the way it came: through the gateway, or to the treasury for a challan. Once:
+    /// an attempt is refunded at most once.
+    pub async fn refund_paid(
+        &self,
+        application: &str,
+        reason: &str,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let Some(order) =
+            store::order_of_application(&mut *self.store.read().await?, application).await?
+        else {
+            return Ok(());
+        };
+        let Some(paid_by) = order.paid_by.clone() else {
+            return Ok(());
+        };
+        let a = store::attempt(&mut *self.store.read().await?, &paid_by)
+            .await?
+            .ok_or_else(|| internal("the paying attempt is missing"))?;
+        let now = self.clock.now();
+        let route = if a.channel == PayChannel::Challan {
+            RefundRoute::Treasury
+        } else {
+            RefundRoute::Gateway
+        };
+        let refund = Refund {
+            id: self.random.id(),
+            order_id: order.id.clone(),
+            attempt_id: a.id.clone(),
+            route,
+            amount: a.amount,
+            reason: reason.to_string(),
+            created_at: now,
+            closed_at: None,
+        };
+        let mut work = self.work().await?;
+        store::lock_order(&mut work, &order.id).await?;
+        if !store::insert_refund(&mut work, &refund).await? {
+            return Ok(());
+        }
+        store::append(
+            &mut work,
+            &NewEvent {
+                order_id: &order.id,
+                event: &event(
+                    EventKind::RefundRequested,
+                    &refund.id,
+                    Some(a.channel),
+                    a.amount,
+                    Some(a.id.clone()),
+                    now,
+                ),
+                actor_id: actor.user_id.as_deref(),
+                note: Some(reason),
+            },
+        )
+        .await?;
+        self.audit(
+            &mut work,
+            actor,
+            Some(order.owner_id.as_str()),
+            AuditAction::PaymentRefunded,
+            Outcome::Success,
+            Some(format!("{} {} {reason} requested", refund.id, a.amount)),
+        )
+        .await?;
+        if route == RefundRoute::Gateway {
+            self.enqueue_job(
+                &mut work,
+                crate::jobs::SWEEP_PAYMENTS,
+                &serde_json::json!({}),
+            )
+            .await?;
+        }
+        work.commit().await
+    }
+
     /// Records the balance due at the centre as paid there, taken by `operator` at `centre`;
     /// once per order. The amount.
     pub async fn record_at_centre(

@@ -343,6 +343,15 @@ async fn a_minor_gets_the_parents_page_and_the_minors_fee() {
 
 /// A police clearance application submitted through the use-cases; its ARN.
 pub async fn submitted_pcc(t: &TestApp, portal_id: &str) -> (ekdwar_domain::ApplicationId, Arn) {
+    submitted_pcc_of(t, portal_id, "police-clearance").await
+}
+
+/// As [`submitted_pcc`], for a service defined with police clearance's form (`code`).
+pub async fn submitted_pcc_of(
+    t: &TestApp,
+    portal_id: &str,
+    code: &str,
+) -> (ekdwar_domain::ApplicationId, Arn) {
     use ekdwar_domain::catalog::answers::Typed;
     let account = t.account(portal_id).await;
     let actor = ekdwar_app::audit::Actor::command_line();
@@ -350,7 +359,7 @@ pub async fn submitted_pcc(t: &TestApp, portal_id: &str) -> (ekdwar_domain::Appl
     let id = t
         .app
         .applications
-        .start(&account, "police-clearance", &actor)
+        .start(&account, code, &actor)
         .await
         .unwrap()
         .unwrap();

@@ -848,3 +848,108 @@ async fn the_tatkaal_balance_is_taken_at_the_centre_with_a_receipt() {
         );
     }
 }
+
+/// A service that refunds its fee on cancelling (passport's does not): the cancellation sends the
+/// money back the way it came. And the centres of one region only.
+#[tokio::test]
+async fn a_service_that_refunds_on_cancelling_refunds_and_centres_filter_by_region() {
+    for backend in backends() {
+        let gw = TestGateway::start().await;
+        let config = gw.config();
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_config(move |c| c.payments.gateway = Some(config))
+            .start()
+            .await;
+        let mut files = crate::catalog::demo_files();
+        let pcc = files
+            .iter()
+            .find(|f| f.name.ends_with("police-clearance.toml"))
+            .unwrap()
+            .text
+            .replace("code = \"police-clearance\"", "code = \"pcc-refunded\"")
+            .replace(
+                "quota = \"pcc\"",
+                "quota = \"pcc\"\nrefund_on_cancel = true",
+            );
+        files.push(ekdwar_app::catalog::SourceFile {
+            name: "passport/pcc-refunded.toml".into(),
+            text: pcc,
+        });
+        let bundle = t.app.catalog.check(&files).unwrap();
+        t.app
+            .catalog
+            .import(&bundle, &Actor::command_line())
+            .await
+            .unwrap();
+        let text = CENTRES.replace(
+            "services = [\"passport-fresh\", \"passport-reissue\", \"police-clearance\"]",
+            "services = [\"passport-fresh\", \"passport-reissue\", \"police-clearance\", \"pcc-refunded\"]",
+        );
+        let file: CentreFile = toml::from_str(&text).unwrap();
+        let centres = t.app.appointments.check(&file).unwrap();
+        t.app
+            .appointments
+            .import(centres, &Actor::command_line())
+            .await
+            .unwrap();
+        let (id, _) = crate::applications::submitted_pcc_of(&t, "asha.k", "pcc-refunded").await;
+        let client = logged_in(&t, "asha.k").await;
+        // Only West Bengal's centres, when that region is chosen.
+        let page = t
+            .get_as(
+                &client,
+                &format!("/applications/{id}/appointment?region=IN-WB"),
+            )
+            .await;
+        assert!(page.has("Passport Seva Kendra, Kolkata"), "{}", page.text());
+        assert!(!page.has("Passport Seva Kendra, Jaipur"));
+        let next = pay(&t, &client, &id, "card")
+            .await
+            .location()
+            .unwrap()
+            .to_string();
+        gw.decide(&next, "succeeded", "before_return").await;
+        let account = t.account("asha.k").await;
+        let day = t
+            .app
+            .applications
+            .today()
+            .checked_add(jiff::Span::new().days(7))
+            .unwrap();
+        let actor = Actor::command_line();
+        let lang = ekdwar_app::i18n::Lang::english();
+        let held = t
+            .app
+            .appointments
+            .hold(&account, &id, "psk-jaipur", day, &actor)
+            .await
+            .unwrap();
+        t.app
+            .appointments
+            .confirm(
+                &account,
+                &held.id,
+                &crate::support::solved(&t),
+                None,
+                &lang,
+                &actor,
+            )
+            .await
+            .unwrap();
+        t.app
+            .appointments
+            .cancel(&account, &held.id, &lang, &actor)
+            .await
+            .unwrap();
+        let p = t
+            .app
+            .payments
+            .of_application_any(&id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.view.refunds.len(), 1);
+        assert_eq!(p.view.refunds[0].amount.to_string(), "500.00 INR");
+    }
+}

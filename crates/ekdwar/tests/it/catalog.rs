@@ -12,7 +12,7 @@ fn services_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../services")
 }
 
-fn demo_files() -> Vec<SourceFile> {
+pub fn demo_files() -> Vec<SourceFile> {
     Bundle::read_dir(&services_dir()).unwrap()
 }
 

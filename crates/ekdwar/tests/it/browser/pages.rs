@@ -229,6 +229,26 @@ async fn tour(lang: &'static str) {
     tour.check("booking-booked").await;
     tour.visit("/centres/psk-jaipur/display", "centre-display")
         .await;
+    // The centre's console, as its operator sees it (after setting up the second factor), and
+    // a number it cannot read.
+    crate::appointments::operator(&t, "meena.op").await;
+    let o = super::journey::officer_logged_in_at(&t, "meena.op", true, "/centre").await;
+    if lang != "en" {
+        o.press(button).await;
+    }
+    let desk = Tour {
+        b: &o,
+        lang,
+        problems: Default::default(),
+        shots: tour.shots.clone(),
+    };
+    desk.check("centre").await;
+    o.fill("number", "AP26").await;
+    o.submit("#check-in button").await;
+    desk.check("centre-error").await;
+    tour.problems
+        .borrow_mut()
+        .extend(desk.problems.into_inner());
     // The offline e-form: its page, a refused upload, and an e-form read with one answer to fix.
     tour.visit("/services/police-clearance/eform", "eform")
         .await;
