@@ -218,8 +218,6 @@ pub struct Appointment {
     pub state: String,
     /// A hold's end.
     pub held_until: Option<Timestamp>,
-    /// The payment attempt paying for a hold.
-    pub attempt_id: Option<String>,
     /// The first appointment's day (`YYYY-MM-DD`), for the one-year rule.
     pub first_day: String,
     /// Reschedules so far.
@@ -233,7 +231,7 @@ pub struct Appointment {
 }
 
 const COLUMNS: &str = "id, number, application_id, owner_id, service, centre, slot_id, \
-    starts_at, state, held_until, attempt_id, first_day, reschedules, reminded_at, created_at, \
+    starts_at, state, held_until, first_day, reschedules, reminded_at, created_at, \
     changed_at";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<Appointment> {
@@ -248,7 +246,6 @@ fn row(r: &sqlx::any::AnyRow) -> Result<Appointment> {
         starts_at: Timestamp::from_millis(int(r, "starts_at")?),
         state: text(r, "state")?,
         held_until: opt_int(r, "held_until")?.map(Timestamp::from_millis),
-        attempt_id: opt_text(r, "attempt_id")?,
         first_day: text(r, "first_day")?,
         reschedules: int(r, "reschedules")?,
         reminded_at: opt_int(r, "reminded_at")?.map(Timestamp::from_millis),
@@ -262,7 +259,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<Appointment> {
 pub async fn insert(conn: &mut Conn, a: &Appointment) -> Result<()> {
     sqlx::query(sql!(
         "INSERT INTO appointments ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     ))
     .bind(&a.id)
     .bind(&a.number)
@@ -274,7 +271,6 @@ pub async fn insert(conn: &mut Conn, a: &Appointment) -> Result<()> {
     .bind(a.starts_at.millis())
     .bind(&a.state)
     .bind(a.held_until.map(|t| t.millis()))
-    .bind(a.attempt_id.clone())
     .bind(&a.first_day)
     .bind(a.reschedules)
     .bind(a.reminded_at.map(|t| t.millis()))
@@ -314,17 +310,6 @@ pub async fn set_state(
     Ok(done.rows_affected() == 1)
 }
 
-/// Notes the payment attempt that pays for a hold.
-pub async fn set_attempt(conn: &mut Conn, id: &str, attempt: &str) -> Result<bool> {
-    let done =
-        sqlx::query("UPDATE appointments SET attempt_id = $1 WHERE id = $2 AND state = 'held'")
-            .bind(attempt)
-            .bind(id)
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// An appointment by id.
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Appointment>> {
     sqlx::query(sql!("SELECT {COLUMNS} FROM appointments WHERE id = $1"))
@@ -345,19 +330,6 @@ pub async fn by_number(conn: &mut Conn, number: &str) -> Result<Option<Appointme
         .as_ref()
         .map(row)
         .transpose()
-}
-
-/// The held appointment a payment attempt pays for.
-pub async fn held_by_attempt(conn: &mut Conn, attempt: &str) -> Result<Option<Appointment>> {
-    sqlx::query(sql!(
-        "SELECT {COLUMNS} FROM appointments WHERE attempt_id = $1 AND state = 'held'"
-    ))
-    .bind(attempt)
-    .fetch_optional(conn)
-    .await?
-    .as_ref()
-    .map(row)
-    .transpose()
 }
 
 /// An application's appointments, newest first.

@@ -1302,7 +1302,6 @@ async fn slots_never_overbook() {
             starts_at: at(100),
             state: "held".into(),
             held_until: Some(at(200)),
-            attempt_id: None,
             first_day: "2026-12-07".into(),
             reschedules: 0,
             reminded_at: None,

@@ -567,7 +567,6 @@ impl Appointments {
             held_until: Some(now.plus(Duration::from_secs(
                 self.config.appointments.hold_minutes.max(1) * 60,
             ))),
-            attempt_id: None,
             first_day: history
                 .map(|h| h.first_date.to_string())
                 .unwrap_or_else(|| slot.day.clone()),
@@ -809,7 +808,6 @@ impl Appointments {
             starts_at: slot.starts_at,
             state: "booked".into(),
             held_until: None,
-            attempt_id: None,
             reschedules: a.reschedules + 1,
             reminded_at: None,
             created_at: now,
@@ -1045,10 +1043,4 @@ async fn tell_booked(
             ],
         )
         .await
-}
-
-/// A centre's name in a language.
-pub fn centre_name<'a>(c: &'a Centre, lang: &str) -> &'a str {
-    let t: &'a Texts = &c.def.name;
-    t.get(lang, "en")
 }

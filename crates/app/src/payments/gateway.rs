@@ -171,8 +171,6 @@ pub trait PaymentGateway: Send + Sync {
     fn signature_header(&self) -> Option<&'static str>;
     /// The origins the payer's browser is sent to (for the paying page's `form-action`).
     fn page_origins(&self) -> Vec<String>;
-    /// The gateway's payment id in the browser's return, if the protocol sends one there.
-    fn returned_id(&self, query: &[(String, String)]) -> Option<String>;
 }
 
 /// Ekdwar's own gateway protocol over HTTPS and JSON (`docs/payments.md`).
@@ -361,13 +359,6 @@ impl PaymentGateway for EkdwarGateway {
         url::Url::parse(&self.url)
             .map(|u| vec![u.origin().ascii_serialization()])
             .unwrap_or_default()
-    }
-
-    fn returned_id(&self, query: &[(String, String)]) -> Option<String> {
-        query
-            .iter()
-            .find(|(k, _)| k == "payment")
-            .map(|(_, v)| v.clone())
     }
 }
 

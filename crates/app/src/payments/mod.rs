@@ -777,39 +777,10 @@ impl Payments {
             return Ok(());
         }
         // Paid twice: the second payment goes back the way it came.
-        let route = if a.channel == PayChannel::Challan {
-            RefundRoute::Treasury
-        } else {
-            RefundRoute::Gateway
-        };
-        let refund = Refund {
-            id: self.random.id(),
-            order_id: order.id.clone(),
-            attempt_id: a.id.clone(),
-            route,
-            amount: a.amount,
-            reason: "duplicate".into(),
-            created_at: now,
-            closed_at: None,
-        };
-        if store::insert_refund(work, &refund).await? {
-            store::append(
-                work,
-                &NewEvent {
-                    order_id: &order.id,
-                    event: &event(
-                        EventKind::RefundRequested,
-                        &refund.id,
-                        Some(a.channel),
-                        a.amount,
-                        Some(a.id.clone()),
-                        now,
-                    ),
-                    actor_id: None,
-                    note: Some("duplicate"),
-                },
-            )
-            .await?;
+        if let Some(refund) = self
+            .request_refund(work, &order.id, a, "duplicate", None, now)
+            .await?
+        {
             self.audit(
                 work,
                 &Actor::system(),
@@ -830,12 +801,62 @@ impl Payments {
                     )
                     .await?;
             }
-            if route == RefundRoute::Gateway {
-                self.enqueue_job(work, crate::jobs::SWEEP_PAYMENTS, &serde_json::json!({}))
-                    .await?;
-            }
         }
         Ok(())
+    }
+
+    /// Decides that an attempt's money goes back the way it came — through the gateway (paid
+    /// out by the sweep, which is woken), or to the treasury for a challan — and records it in
+    /// the ledger. `None` when that attempt is already being refunded.
+    async fn request_refund(
+        &self,
+        work: &mut Work<'_>,
+        order: &str,
+        a: &Attempt,
+        reason: &str,
+        actor_id: Option<&str>,
+        now: Timestamp,
+    ) -> AppResult<Option<Refund>> {
+        let route = if a.channel == PayChannel::Challan {
+            RefundRoute::Treasury
+        } else {
+            RefundRoute::Gateway
+        };
+        let refund = Refund {
+            id: self.random.id(),
+            order_id: order.to_string(),
+            attempt_id: a.id.clone(),
+            route,
+            amount: a.amount,
+            reason: reason.to_string(),
+            created_at: now,
+            closed_at: None,
+        };
+        if !store::insert_refund(work, &refund).await? {
+            return Ok(None);
+        }
+        store::append(
+            work,
+            &NewEvent {
+                order_id: order,
+                event: &event(
+                    EventKind::RefundRequested,
+                    &refund.id,
+                    Some(a.channel),
+                    a.amount,
+                    Some(a.id.clone()),
+                    now,
+                ),
+                actor_id,
+                note: Some(reason),
+            },
+        )
+        .await?;
+        if route == RefundRoute::Gateway {
+            self.enqueue_job(work, crate::jobs::SWEEP_PAYMENTS, &serde_json::json!({}))
+                .await?;
+        }
+        Ok(Some(refund))
     }
 
     async fn identity_of(&self, owner: &UserId) -> AppResult<Option<AccountView>> {
@@ -1247,43 +1268,21 @@ impl Payments {
             .await?
             .ok_or_else(|| internal("the paying attempt is missing"))?;
         let now = self.clock.now();
-        let route = if a.channel == PayChannel::Challan {
-            RefundRoute::Treasury
-        } else {
-            RefundRoute::Gateway
-        };
-        let refund = Refund {
-            id: self.random.id(),
-            order_id: order.id.clone(),
-            attempt_id: a.id.clone(),
-            route,
-            amount: a.amount,
-            reason: reason.to_string(),
-            created_at: now,
-            closed_at: None,
-        };
         let mut work = self.work().await?;
         store::lock_order(&mut work, &order.id).await?;
-        if !store::insert_refund(&mut work, &refund).await? {
+        let Some(refund) = self
+            .request_refund(
+                &mut work,
+                &order.id,
+                &a,
+                reason,
+                actor.user_id.as_deref(),
+                now,
+            )
+            .await?
+        else {
             return Ok(());
-        }
-        store::append(
-            &mut work,
-            &NewEvent {
-                order_id: &order.id,
-                event: &event(
-                    EventKind::RefundRequested,
-                    &refund.id,
-                    Some(a.channel),
-                    a.amount,
-                    Some(a.id.clone()),
-                    now,
-                ),
-                actor_id: actor.user_id.as_deref(),
-                note: Some(reason),
-            },
-        )
-        .await?;
+        };
         self.audit(
             &mut work,
             actor,
@@ -1293,14 +1292,6 @@ impl Payments {
             Some(format!("{} {} {reason} requested", refund.id, a.amount)),
         )
         .await?;
-        if route == RefundRoute::Gateway {
-            self.enqueue_job(
-                &mut work,
-                crate::jobs::SWEEP_PAYMENTS,
-                &serde_json::json!({}),
-            )
-            .await?;
-        }
         work.commit().await
     }
 

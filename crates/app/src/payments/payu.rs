@@ -279,10 +279,6 @@ impl PaymentGateway for Payu {
             .map(|u| vec![u.origin().ascii_serialization()])
             .unwrap_or_default()
     }
-
-    fn returned_id(&self, _query: &[(String, String)]) -> Option<String> {
-        None
-    }
 }
 
 #[cfg(test)]

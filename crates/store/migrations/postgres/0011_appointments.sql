@@ -39,7 +39,6 @@ CREATE TABLE appointments (
     starts_at BIGINT NOT NULL,
     state TEXT NOT NULL,
     held_until BIGINT,
-    attempt_id TEXT,
     first_day TEXT NOT NULL,
     reschedules BIGINT NOT NULL DEFAULT 0,
     reminded_at BIGINT,
@@ -51,7 +50,6 @@ CREATE UNIQUE INDEX appointments_active ON appointments (application_id)
 CREATE INDEX appointments_owner ON appointments (owner_id, state);
 CREATE INDEX appointments_state ON appointments (state, held_until);
 CREATE INDEX appointments_centre ON appointments (centre, starts_at);
-CREATE INDEX appointments_attempt ON appointments (attempt_id);
 -- The queue in a centre's hall: tokens numbered per centre and day, called to counters.
 CREATE TABLE queue_tokens (
     id TEXT PRIMARY KEY,
