@@ -450,7 +450,7 @@ async fn main() -> Result<()> {
     if only.is_empty() || only == "booking" {
         booking::figures().await?;
     }
-    if !only.is_empty() {
+    if !only.is_empty() && only != "oidc" {
         return Ok(());
     }
 

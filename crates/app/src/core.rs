@@ -33,6 +33,8 @@ pub struct Core {
     /// gateways themselves belong to the notification service, which alone sends.
     pub(crate) sending: Sending,
     pub(crate) wake_jobs: Arc<tokio::sync::Notify>,
+    /// The revocation rules of the last access-token lifetime, as this node knows them.
+    pub(crate) revocations: Arc<crate::sso::Revocations>,
 }
 
 impl Core {
@@ -74,6 +76,12 @@ impl Core {
         }
     }
 
+    /// How long revocation rules are kept: as long as an access token lives, and a minute
+    /// for clocks that differ between nodes.
+    pub(crate) fn revocation_window(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.sso.access_token_ttl_seconds + 60)
+    }
+
     /// Begins a unit of work: one write transaction in which the change, its audit entry,
     /// its messages and its jobs are written, all or nothing.
     pub(crate) async fn work(&self) -> AppResult<Work<'_>> {
@@ -81,6 +89,7 @@ impl Core {
             tx: self.store.begin().await?,
             core: self,
             jobs: false,
+            revoked: false,
         })
     }
 }
@@ -96,6 +105,8 @@ pub(crate) struct Work<'a> {
     core: &'a Core,
     /// Whether a job was added: the runner is woken after the commit, when it can see it.
     jobs: bool,
+    /// Whether a revocation was recorded: this node reads it right after the commit.
+    revoked: bool,
 }
 
 impl Work<'_> {
@@ -105,7 +116,18 @@ impl Work<'_> {
         if self.jobs {
             self.core.wake_jobs.notify_one();
         }
+        if self.revoked {
+            let core = self.core;
+            core.revocations
+                .catch_up(&core.store, core.clock.now(), core.revocation_window())
+                .await?;
+        }
         Ok(())
+    }
+
+    /// Notes that a revocation was recorded, so that this node reads it after the commit.
+    pub(crate) fn revoked(&mut self) {
+        self.revoked = true;
     }
 
     /// Notes that a job was added, so that the runner is woken after the commit.

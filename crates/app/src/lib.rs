@@ -183,6 +183,7 @@ impl App {
             time_zone,
             sending: gateways.sending(),
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
+            revocations: Arc::default(),
         });
         let app = Self::assemble(core, hashing, gateways, http, upstream, payment_gateway);
         app.catalog
@@ -205,7 +206,8 @@ impl App {
         upstream: Arc<dyn identity::UpstreamClient>,
         payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
     ) -> Self {
-        let sso = Sso::new(core.clone(), http, Arc::default(), Arc::default());
+        let sealer = Arc::new(sso::Sealer::new(&core.key));
+        let sso = Sso::new(core.clone(), http, Arc::default(), Arc::default(), sealer);
         let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
         let notify = Notify::new(core.clone(), gateways);
         let catalog = Catalog::new(core.clone(), Arc::default());

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod otp;
 pub mod password;
 pub mod payments;
+pub mod revocation;
 pub mod sms;
 pub mod sso;
 pub mod throttle;

@@ -897,7 +897,6 @@ async fn sso_records() {
             ["c1"]
         );
         assert_eq!(sso::revoke_family(&mut c, "f1", at(7)).await.unwrap(), 2);
-        assert!(!sso::revoke_token(&mut c, "t2", at(8)).await.unwrap());
         assert_eq!(
             sso::token(&mut c, "t2").await.unwrap().unwrap().revoked_at,
             Some(at(7))
@@ -908,6 +907,83 @@ async fn sso_records() {
                 .unwrap(),
             0
         );
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotation_is_single_use_and_revocations_are_read_in_order() {
+    use crate::sso;
+    use ekdwar_domain::revocation::Revocation;
+    for store in stores().await {
+        let mut c = store.conn().await.unwrap();
+        let first = sso::Token {
+            token_hash: "r1".into(),
+            kind: TokenKind::Refresh,
+            client_id: ClientId::new("c1"),
+            user_id: Some(UserId::new("u1")),
+            session_hash: Some(SessionId::new("s")),
+            scopes: "openid".into(),
+            family: "f1".into(),
+            auth_time: Some(at(1)),
+            amr: Some("pwd".into()),
+            created_at: at(1),
+            expires_at: at(100),
+            used_at: None,
+            revoked_at: None,
+        };
+        sso::insert_token(&mut c, &first).await.unwrap();
+        drop(c);
+        let next = |h: &str| sso::Token {
+            token_hash: h.into(),
+            created_at: at(2),
+            ..first.clone()
+        };
+        let mut rotate = async |used: &str, to: &str| {
+            let mut tx = store.begin().await.unwrap();
+            let done = sso::rotate_refresh(&mut tx, used, &next(to), at(2))
+                .await
+                .unwrap();
+            crate::commit(tx).await.unwrap();
+            done
+        };
+        assert!(rotate("r1", "r2").await);
+        assert!(!rotate("r1", "r3").await, "a used token does not rotate again");
+        assert!(!rotate("nope", "r4").await);
+        let mut c = store.conn().await.unwrap();
+        let used = sso::token(&mut c, "r1").await.unwrap().unwrap();
+        assert_eq!(used.used_at, Some(at(2)));
+        assert!(sso::token(&mut c, "r2").await.unwrap().is_some());
+        for lost in ["r3", "r4"] {
+            assert!(sso::token(&mut c, lost).await.unwrap().is_none(), "{lost}");
+        }
+        sso::revoke_family(&mut c, "f1", at(3)).await.unwrap();
+        drop(c);
+        assert!(!rotate("r2", "r5").await, "a revoked token does not rotate");
+
+        // Rules come back in order, filtered by age and by what was read already.
+        let mut c = store.conn().await.unwrap();
+        sso::record_revocation(&mut c, &Revocation::Token("j1".into()), at(4))
+            .await
+            .unwrap();
+        let all = sso::revocations_after(&mut c, 0, at(1000), at(0)).await.unwrap();
+        assert_eq!(
+            all.iter().map(|r| (r.rule.clone(), r.at)).collect::<Vec<_>>(),
+            [
+                (Revocation::Family("f1".into()), at(3)),
+                (Revocation::Token("j1".into()), at(4))
+            ]
+        );
+        let after_first = sso::revocations_after(&mut c, all[0].seq, at(1000), at(0))
+            .await
+            .unwrap();
+        assert_eq!(after_first.len(), 1);
+        let recent = sso::revocations_after(&mut c, all[1].seq, at(3), at(0))
+            .await
+            .unwrap();
+        assert_eq!(recent.len(), 2, "recent rules are read again whatever their seq");
+        let young = sso::revocations_after(&mut c, 0, at(1000), at(4)).await.unwrap();
+        assert_eq!(young.len(), 1);
+        assert_eq!(sso::purge_revocations(&mut c, at(4)).await.unwrap(), 1);
     }
 }
 

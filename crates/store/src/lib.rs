@@ -192,6 +192,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_appointments.sql"),
         include_str!("../migrations/postgres/0011_appointments.sql"),
     ),
+    (
+        12,
+        "revocations",
+        include_str!("../migrations/sqlite/0012_revocations.sql"),
+        include_str!("../migrations/postgres/0012_revocations.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

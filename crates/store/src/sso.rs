@@ -2,6 +2,7 @@
 //! authorization codes and tokens. Codes and tokens are stored as hashes only.
 
 use ekdwar_domain::Timestamp;
+use ekdwar_domain::revocation::Revocation;
 use ekdwar_domain::sso::{SigningAlg, SubjectType, TokenKind};
 use sqlx::any::AnyRow;
 
@@ -465,10 +466,12 @@ pub struct Token {
 const TOKEN_COLUMNS: &str = "token_hash, kind, client_id, user_id, session_hash, scopes, family, auth_time, amr, \
     created_at, expires_at, used_at, revoked_at";
 
-/// Stores a new token.
-pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
-    sqlx::query(sql!("INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
-        .bind(&t.token_hash)
+/// Binds a token's columns, in the order of `TOKEN_COLUMNS`, as `$1`…`$13`.
+fn bind_token<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    t: &'q Token,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(&t.token_hash)
         .bind(t.kind.as_str())
         .bind(t.client_id.as_str())
         .bind(t.user_id.as_deref())
@@ -481,9 +484,19 @@ pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
         .bind(t.expires_at.millis())
         .bind(t.used_at.map(Timestamp::millis))
         .bind(t.revoked_at.map(Timestamp::millis))
-        .execute(conn)
-        .await
-        .map_err(|e| StoreError::from_insert(e, &["token_hash"]))?;
+}
+
+/// Stores a new token.
+pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
+    bind_token(
+        sqlx::query(sql!(
+            "INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        )),
+        t,
+    )
+    .execute(conn)
+    .await
+    .map_err(|e| StoreError::from_insert(e, &["token_hash"]))?;
     Ok(())
 }
 
@@ -515,6 +528,47 @@ pub async fn token(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
     .transpose()
 }
 
+/// Rotates a refresh token: marks `used` used and stores `next`, or does neither and answers
+/// false when `used` was used or revoked already. On PostgreSQL this is one statement; on
+/// SQLite two, which the caller runs in one transaction (the single writer holds it briefly).
+pub async fn rotate_refresh(
+    conn: &mut Conn,
+    used: &str,
+    next: &Token,
+    at: Timestamp,
+) -> Result<bool> {
+    let postgres = crate::Backend::of(conn) == crate::Backend::Postgres;
+    if !postgres {
+        let marked = sqlx::query(
+            "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(at.millis())
+        .bind(used)
+        .execute(&mut *conn)
+        .await?;
+        if marked.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_token(conn, next).await?;
+        return Ok(true);
+    }
+    let done = bind_token(
+        sqlx::query(sql!(
+            "WITH used AS (UPDATE oidc_tokens SET used_at = $14 WHERE token_hash = $15 \
+             AND used_at IS NULL AND revoked_at IS NULL RETURNING 1) \
+             INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM used"
+        )),
+        next,
+    )
+    .bind(at.millis())
+    .bind(used)
+    .execute(conn)
+    .await
+    .map_err(|e| StoreError::from_insert(e, &["token_hash"]))?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Marks a refresh token as used (rotated). False if it had been used already.
 pub async fn use_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Result<bool> {
     let done = sqlx::query("UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL")
@@ -525,20 +579,84 @@ pub async fn use_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Resu
     Ok(done.rows_affected() == 1)
 }
 
-/// Revokes one token; false when it was not live.
-pub async fn revoke_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE oidc_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+/// Records a revocation rule for the access tokens it matches (they are not stored) and, on
+/// PostgreSQL, wakes every node's listener when the transaction commits.
+pub async fn record_revocation(conn: &mut Conn, r: &Revocation, at: Timestamp) -> Result<()> {
+    let (kind, subject, detail) = r.parts();
+    sqlx::query("INSERT INTO token_revocations (kind, subject, detail, at) VALUES ($1, $2, $3, $4)")
+        .bind(kind)
+        .bind(subject)
+        .bind(detail)
+        .bind(at.millis())
+        .execute(&mut *conn)
+        .await?;
+    if crate::Backend::of(conn) == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(REVOCATIONS_CHANNEL)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The PostgreSQL notification channel that says a revocation was recorded.
+pub const REVOCATIONS_CHANNEL: &str = "ekdwar_revocations";
+
+/// One recorded revocation rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRevocation {
+    /// Its place in the order of recording.
+    pub seq: i64,
+    /// What it ends.
+    pub rule: Revocation,
+    /// When it was made: it ends the tokens issued at or before.
+    pub at: Timestamp,
+}
+
+/// The rules made at or after `oldest` that were recorded after `seq` or made at or after
+/// `recent`, in order.
+pub async fn revocations_after(
+    conn: &mut Conn,
+    seq: i64,
+    recent: Timestamp,
+    oldest: Timestamp,
+) -> Result<Vec<RecordedRevocation>> {
+    let rows = sqlx::query(
+        "SELECT seq, kind, subject, detail, at FROM token_revocations \
+         WHERE at >= $3 AND (seq > $1 OR at >= $2) ORDER BY seq",
     )
-    .bind(at.millis())
-    .bind(token_hash)
-    .execute(conn)
+    .bind(seq)
+    .bind(recent.millis())
+    .bind(oldest.millis())
+    .fetch_all(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let kind = text(r, "kind")?;
+        let detail = opt_text(r, "detail")?;
+        if let Some(rule) = Revocation::from_parts(&kind, &text(r, "subject")?, detail.as_deref()) {
+            out.push(RecordedRevocation {
+                seq: int(r, "seq")?,
+                rule,
+                at: Timestamp::from_millis(int(r, "at")?),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes the rules made before `before` (every token they could end has expired).
+pub async fn purge_revocations(conn: &mut Conn, before: Timestamp) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM token_revocations WHERE at < $1")
+        .bind(before.millis())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Revokes every token descended from one authorization.
 pub async fn revoke_family(conn: &mut Conn, family: &str, at: Timestamp) -> Result<u64> {
+    record_revocation(conn, &Revocation::Family(family.into()), at).await?;
     let done = sqlx::query(
         "UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
     )
@@ -556,6 +674,11 @@ pub async fn revoke_user_client(
     client_id: &ClientId,
     at: Timestamp,
 ) -> Result<u64> {
+    let rule = Revocation::Grant {
+        user: user_id.clone(),
+        client: client_id.clone(),
+    };
+    record_revocation(conn, &rule, at).await?;
     let done = sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL")
         .bind(at.millis())
         .bind(user_id.as_str())
@@ -573,6 +696,11 @@ pub async fn revoke_session_tokens(
     keep_offline: bool,
     at: Timestamp,
 ) -> Result<u64> {
+    let rule = Revocation::Session {
+        session: session_hash.clone(),
+        keep_offline,
+    };
+    record_revocation(conn, &rule, at).await?;
     let keep = if keep_offline {
         " AND scopes NOT LIKE '%offline_access%'"
     } else {
@@ -597,6 +725,11 @@ pub async fn revoke_user_tokens(
     keep_session: Option<&SessionId>,
     at: Timestamp,
 ) -> Result<u64> {
+    let rule = Revocation::User {
+        user: user_id.clone(),
+        keep: keep_session.cloned(),
+    };
+    record_revocation(conn, &rule, at).await?;
     let done = sqlx::query(
         "UPDATE oidc_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
          AND (session_hash IS NULL OR session_hash <> $3 OR scopes LIKE '%offline_access%')",

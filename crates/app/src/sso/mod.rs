@@ -6,18 +6,23 @@ crate::core::service!(
     // Apps' logos and back-channel logout.
     http: reqwest::Client,
     signer: std::sync::Arc<keys::SignerCache>,
-    client_cache: std::sync::Arc<clients::ClientCache>
+    client_cache: std::sync::Arc<clients::ClientCache>,
+    sealer: std::sync::Arc<access::Sealer>
 );
 
+mod access;
 mod authorize;
 mod clients;
 mod keys;
 mod logo;
+mod revocations;
 mod session;
 mod tokens;
 
 pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
 pub use clients::{ClientInput, ClientPatch, NewClient};
 pub use logo::{Logo, MAX_BYTES as LOGO_MAX_BYTES};
+pub(crate) use access::Sealer;
+pub use revocations::Revocations;
 pub use session::{ConnectedApp, Ending};
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

@@ -115,6 +115,7 @@ impl Sso {
             return Err(AppError::NotFound);
         }
         store::revoke_user_client(&mut tx, &cur.user.id, client_id, self.clock.now()).await?;
+        tx.revoked();
         self.enqueue_backchannel_logout(&mut tx, client_id, &cur.user.id, None)
             .await?;
         self.audit(
@@ -159,6 +160,7 @@ impl Sso {
             Ending::One(hash) => {
                 let ended = sessions::revoke(work, user_id, hash, now).await?;
                 store::revoke_session_tokens(work, hash, true, now).await?;
+                work.revoked();
                 (u64::from(ended), vec![hash.clone()])
             }
             Ending::AllBut(keep) => {
@@ -170,6 +172,7 @@ impl Sso {
                     .collect();
                 let ended = sessions::revoke_all_except(work, user_id, keep, now).await?;
                 store::revoke_user_tokens(work, user_id, keep, now).await?;
+                work.revoked();
                 (ended, hashes)
             }
         };

@@ -1,9 +1,11 @@
 //! The token endpoint (authorization code with PKCE, refresh with rotation and reuse detection,
 //! client credentials), userinfo, introspection (RFC 7662) and revocation (RFC 7009).
-//! Access and refresh tokens are opaque random strings; only their hashes are stored.
+//! Access tokens are sealed and self-contained (see `access`): issuing one writes nothing.
+//! Refresh tokens are opaque random strings, of which only the hashes are stored.
 
 use ekdwar_domain::sso::{SubjectType, TokenKind};
-use ekdwar_domain::{SessionId, UserId};
+use ekdwar_domain::revocation::Revocation;
+use ekdwar_domain::{ClientId, SessionId, UserId};
 use std::time::Duration;
 
 use base64::Engine;
@@ -17,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Sso;
+use super::access::AccessToken;
 use crate::security::{constant_time_eq, sha256_hex};
 
 /// The form posted to the token, introspection and revocation endpoints.
@@ -214,6 +217,7 @@ impl Sso {
             store::revoke_family(&mut tx, &c.family, now)
                 .await
                 .map_err(OAuthError::server)?;
+            tx.revoked();
             tx.commit().await.map_err(OAuthError::server)?;
             return Err(OAuthError::grant("code already used"));
         }
@@ -227,9 +231,8 @@ impl Sso {
             return Err(OAuthError::grant("the login session has ended"));
         }
         let scopes = Scopes::parse(&c.scopes);
-        let issued = self
+        let (issued, refresh) = self
             .issue_tokens(
-                &mut tx,
                 client,
                 &user,
                 &scopes,
@@ -240,14 +243,45 @@ impl Sso {
                 c.nonce.as_deref(),
             )
             .await?;
+        store::insert_token(&mut tx, &refresh)
+            .await
+            .map_err(OAuthError::server)?;
         tx.commit().await.map_err(OAuthError::server)?;
         Ok(issued)
     }
 
+    /// An access token for `claims`, sealed: nothing is stored.
+    fn seal_access(
+        &self,
+        client: &Client,
+        user: Option<&UserId>,
+        session: Option<&SessionId>,
+        family: &str,
+        scopes: String,
+    ) -> String {
+        let now = self.clock.now();
+        let ttl = Duration::from_secs(self.config.sso.access_token_ttl_seconds);
+        let mut salt = [0u8; 16];
+        self.random.fill(&mut salt);
+        self.sealer.seal(
+            &AccessToken {
+                id: String::new(),
+                client: client.id.to_string(),
+                user: user.map(ToString::to_string),
+                session: session.map(ToString::to_string),
+                family: family.to_string(),
+                scopes,
+                issued_at: now.millis(),
+                expires_at: now.plus(ttl).millis(),
+            },
+            salt,
+        )
+    }
+
+    /// The token response, and the refresh token's row for the caller to store.
     #[allow(clippy::too_many_arguments)]
     async fn issue_tokens(
         &self,
-        conn: &mut Conn,
         client: &Client,
         user: &User,
         scopes: &Scopes,
@@ -256,15 +290,20 @@ impl Sso {
         auth_time: Timestamp,
         amr: &str,
         nonce: Option<&str>,
-    ) -> OAuthResult<Value> {
+    ) -> OAuthResult<(Value, Token)> {
         let now = self.clock.now();
-        let access = self.random.token(32);
-        let refresh = self.random.token(32);
         let sso = &self.config.sso;
-        let access_ttl = Duration::from_secs(sso.access_token_ttl_seconds);
-        let base = Token {
-            token_hash: sha256_hex(access.as_bytes()),
-            kind: TokenKind::Access,
+        let access = self.seal_access(
+            client,
+            Some(&user.id),
+            session,
+            family,
+            scopes.to_string_list(),
+        );
+        let refresh = self.random.token(32);
+        let row = Token {
+            token_hash: sha256_hex(refresh.as_bytes()),
+            kind: TokenKind::Refresh,
             client_id: client.id.clone(),
             user_id: Some(user.id.clone()),
             session_hash: session.cloned(),
@@ -273,24 +312,10 @@ impl Sso {
             auth_time: Some(auth_time),
             amr: Some(amr.to_string()),
             created_at: now,
-            expires_at: now.plus(access_ttl),
+            expires_at: now.plus(Duration::from_secs(sso.refresh_token_ttl_days * 86_400)),
             used_at: None,
             revoked_at: None,
         };
-        store::insert_token(conn, &base)
-            .await
-            .map_err(OAuthError::server)?;
-        store::insert_token(
-            conn,
-            &Token {
-                token_hash: sha256_hex(refresh.as_bytes()),
-                kind: TokenKind::Refresh,
-                expires_at: now.plus(Duration::from_secs(sso.refresh_token_ttl_days * 86_400)),
-                ..base.clone()
-            },
-        )
-        .await
-        .map_err(OAuthError::server)?;
         let sub = self.subject_for(client, &user.id);
         let mut claims = json!({
             "iss": self.config.issuer(),
@@ -313,16 +338,31 @@ impl Sso {
             .sign_jwt(&claims, client.id_token_alg)
             .await
             .map_err(OAuthError::server)?;
-        Ok(json!({
+        let response = json!({
             "access_token": access,
             "token_type": "Bearer",
             "expires_in": sso.access_token_ttl_seconds,
             "refresh_token": refresh,
             "id_token": id_token,
             "scope": scopes.to_string_list(),
-        }))
+        });
+        Ok((response, row))
     }
 
+    /// Ends a token family (and, through the revocation rules, its access tokens on every
+    /// node), answering `error`.
+    async fn end_family(&self, family: &str, error: &str) -> OAuthResult<Value> {
+        let mut work = self.work().await.map_err(OAuthError::server)?;
+        store::revoke_family(&mut work, family, self.clock.now())
+            .await
+            .map_err(OAuthError::server)?;
+        work.revoked();
+        work.commit().await.map_err(OAuthError::server)?;
+        Err(OAuthError::grant(error.to_string()))
+    }
+
+    /// Rotation: everything is read first on the read pool; the one write marks the presented
+    /// token used and stores its successor, atomically, so that a second use of it is seen.
     async fn refresh(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
         let now = self.clock.now();
         let presented = form
@@ -330,8 +370,8 @@ impl Sso {
             .as_deref()
             .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
         let hash = sha256_hex(presented.as_bytes());
-        let mut tx = self.work().await.map_err(OAuthError::server)?;
-        let t = store::token(&mut tx, &hash)
+        let mut conn = self.store.read().await.map_err(OAuthError::server)?;
+        let t = store::token(&mut conn, &hash)
             .await
             .map_err(OAuthError::server)?
             .filter(|t| t.kind == TokenKind::Refresh)
@@ -344,39 +384,34 @@ impl Sso {
         if t.revoked_at.is_some() || t.expires_at <= now {
             return Err(OAuthError::grant("refresh token is no longer valid"));
         }
+        if t.used_at.is_some() {
+            drop(conn);
+            return self.reused(client, &t.family).await;
+        }
         // A refresh token lives as long as the login session it came from, unless the person
         // granted `offline_access`; and no family outlives its absolute lifetime.
         let started = t.auth_time.unwrap_or(t.created_at);
         let max = Duration::from_secs(self.config.sso.refresh_family_max_days * 86_400);
         let offline = Scopes::parse(&t.scopes).contains("offline_access");
         let ended = match (&t.session_hash, offline) {
-            (Some(session), false) => !session_alive(&mut tx, session, now).await?,
+            (Some(session), false) => !session_alive(&mut conn, session, now).await?,
             _ => false,
         };
         if ended || now.since(started) > max {
-            store::revoke_family(&mut tx, &t.family, now)
-                .await
-                .map_err(OAuthError::server)?;
-            tx.commit().await.map_err(OAuthError::server)?;
-            return Err(OAuthError::grant(if ended {
-                "the login session this token came from has ended"
-            } else {
-                "the refresh token family has reached its lifetime; log in again"
-            }));
+            drop(conn);
+            return self
+                .end_family(
+                    &t.family,
+                    if ended {
+                        "the login session this token came from has ended"
+                    } else {
+                        "the refresh token family has reached its lifetime; log in again"
+                    },
+                )
+                .await;
         }
-        if !store::use_token(&mut tx, &hash, now)
-            .await
-            .map_err(OAuthError::server)?
-        {
-            // Reuse of a rotated token: someone has a copy. End the whole family.
-            store::revoke_family(&mut tx, &t.family, now)
-                .await
-                .map_err(OAuthError::server)?;
-            tx.commit().await.map_err(OAuthError::server)?;
-            tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
-            return Err(OAuthError::grant("refresh token was already used"));
-        }
-        let user = active_user(&mut tx, t.user_id.as_ref()).await?;
+        let user = active_user(&mut conn, t.user_id.as_ref()).await?;
+        drop(conn);
         let granted = Scopes::parse(&t.scopes);
         let scopes = match form.scope.as_deref() {
             Some(s) if !s.is_empty() => {
@@ -391,9 +426,8 @@ impl Sso {
             }
             _ => granted,
         };
-        let issued = self
+        let (issued, next) = self
             .issue_tokens(
-                &mut tx,
                 client,
                 &user,
                 &scopes,
@@ -404,8 +438,32 @@ impl Sso {
                 None,
             )
             .await?;
-        tx.commit().await.map_err(OAuthError::server)?;
+        if !self.rotate(&hash, &next).await.map_err(OAuthError::server)? {
+            return self.reused(client, &t.family).await;
+        }
         Ok(issued)
+    }
+
+    /// Reuse of a rotated token: someone has a copy. The whole family ends.
+    async fn reused(&self, client: &Client, family: &str) -> OAuthResult<Value> {
+        tracing::warn!(client = %client.id, "refresh token reuse: family revoked");
+        self.end_family(family, "refresh token was already used")
+            .await
+    }
+
+    /// Marks `used` used and stores `next`, or neither (false) when `used` was used or
+    /// revoked meanwhile: one statement on PostgreSQL, one short transaction on SQLite's
+    /// single writer.
+    async fn rotate(&self, used: &str, next: &Token) -> ekdwar_store::Result<bool> {
+        let now = self.clock.now();
+        if self.store.backend() == ekdwar_store::Backend::Postgres {
+            let mut conn = self.store.conn().await?;
+            return store::rotate_refresh(&mut conn, used, next, now).await;
+        }
+        let mut tx = self.store.begin().await?;
+        let rotated = store::rotate_refresh(&mut tx, used, next, now).await?;
+        ekdwar_store::commit(tx).await?;
+        Ok(rotated)
     }
 
     async fn client_credentials(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
@@ -415,8 +473,6 @@ impl Sso {
                 "public clients cannot use client_credentials",
             ));
         }
-        let now = self.clock.now();
-        let access = self.random.token(32);
         // No person is behind this token: only the app's own API scopes, as registered.
         let scope = match form.scope.as_deref() {
             None => client.api_scopes.join(" "),
@@ -434,51 +490,32 @@ impl Sso {
                 asked.join(" ")
             }
         };
-        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        store::insert_token(
-            &mut conn,
-            &Token {
-                token_hash: sha256_hex(access.as_bytes()),
-                kind: TokenKind::Access,
-                client_id: client.id.clone(),
-                user_id: None,
-                session_hash: None,
-                scopes: scope.clone(),
-                family: self.random.id(),
-                auth_time: None,
-                amr: None,
-                created_at: now,
-                expires_at: now.plus(Duration::from_secs(
-                    self.config.sso.access_token_ttl_seconds,
-                )),
-                used_at: None,
-                revoked_at: None,
-            },
-        )
-        .await
-        .map_err(OAuthError::server)?;
+        let access = self.seal_access(client, None, None, &self.random.id(), scope.clone());
         Ok(
             json!({ "access_token": access, "token_type": "Bearer", "expires_in": self.config.sso.access_token_ttl_seconds, "scope": scope }),
         )
     }
 
-    /// A live access token and its app.
-    async fn live_access_token(&self, presented: &str) -> OAuthResult<(Token, Client)> {
+    /// A live access token and its app: sealed by this server, not expired, its app
+    /// enabled, and no revocation rule ending it.
+    async fn live_access_token(&self, presented: &str) -> OAuthResult<(AccessToken, Client)> {
         let invalid = || OAuthError::new("invalid_token", "the access token is not valid");
-        let t = {
-            let mut conn = self.store.read().await.map_err(OAuthError::server)?;
-            store::token(&mut conn, &sha256_hex(presented.as_bytes()))
-                .await
-                .map_err(OAuthError::server)?
-                .ok_or_else(invalid)?
-        };
+        let t = self.sealer.open(presented).ok_or_else(invalid)?;
+        let now = self.clock.now();
+        if t.expires_at <= now.millis() {
+            return Err(invalid());
+        }
         let client = self
-            .client(&t.client_id)
+            .client(&ClientId::new(t.client.clone()))
             .await
             .map_err(OAuthError::server)?
             .filter(|c| c.enabled)
             .ok_or_else(invalid)?;
-        if t.kind != TokenKind::Access || t.revoked_at.is_some() || t.expires_at <= self.clock.now()
+        if self
+            .revocations
+            .ends(&self.store, now, self.revocation_window(), &t.facts())
+            .await
+            .map_err(OAuthError::server)?
         {
             return Err(invalid());
         }
@@ -490,6 +527,7 @@ impl Sso {
     pub async fn userinfo(&self, bearer: &str) -> OAuthResult<Value> {
         let (t, client) = self.live_access_token(bearer).await?;
         let scopes = Scopes::parse(&t.scopes);
+        let user_id = t.user.map(UserId::new);
         if !scopes.contains("openid") {
             return Err(OAuthError::new(
                 "insufficient_scope",
@@ -497,7 +535,7 @@ impl Sso {
             ));
         }
         let mut conn = self.store.read().await.map_err(OAuthError::server)?;
-        let user = active_user(&mut conn, t.user_id.as_ref())
+        let user = active_user(&mut conn, user_id.as_ref())
             .await
             .map_err(|_| OAuthError::new("invalid_token", "the account is not active"))?;
         let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });
@@ -538,32 +576,64 @@ impl Sso {
             return Err(OAuthError::client());
         }
         let presented = form.token.unwrap_or_default();
-        let mut conn = self.store.read().await.map_err(OAuthError::server)?;
-        let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
-            .await
-            .map_err(OAuthError::server)?
-        else {
-            return Ok(json!({ "active": false }));
+        let inactive = || Ok(json!({ "active": false }));
+        let (user_id, mut out) = if let Some(t) = self.sealer.open(&presented) {
+            if t.client != client.id.as_str()
+                || t.expires_at <= self.clock.now().millis()
+                || self
+                    .revocations
+                    .ends(
+                        &self.store,
+                        self.clock.now(),
+                        self.revocation_window(),
+                        &t.facts(),
+                    )
+                    .await
+                    .map_err(OAuthError::server)?
+            {
+                return inactive();
+            }
+            let out = json!({
+                "active": true,
+                "client_id": t.client,
+                "scope": t.scopes,
+                "token_type": "Bearer",
+                "iat": t.issued_at / 1000,
+                "exp": t.expires_at / 1000,
+                "iss": self.config.issuer(),
+                "jti": t.id,
+            });
+            (t.user.map(UserId::new), out)
+        } else {
+            let mut conn = self.store.read().await.map_err(OAuthError::server)?;
+            let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
+                .await
+                .map_err(OAuthError::server)?
+            else {
+                return inactive();
+            };
+            if t.client_id != client.id
+                || t.revoked_at.is_some()
+                || t.expires_at <= self.clock.now()
+                || t.used_at.is_some()
+            {
+                return inactive();
+            }
+            let out = json!({
+                "active": true,
+                "client_id": t.client_id,
+                "scope": t.scopes,
+                "token_type": "refresh_token",
+                "iat": t.created_at.millis() / 1000,
+                "exp": t.expires_at.millis() / 1000,
+                "iss": self.config.issuer(),
+            });
+            (t.user_id, out)
         };
-        let active = t.client_id == client.id
-            && t.revoked_at.is_none()
-            && t.expires_at > self.clock.now()
-            && (t.kind == TokenKind::Access || t.used_at.is_none());
-        if !active {
-            return Ok(json!({ "active": false }));
-        }
-        let mut out = json!({
-            "active": true,
-            "client_id": t.client_id,
-            "scope": t.scopes,
-            "token_type": if t.kind == TokenKind::Access { "Bearer" } else { "refresh_token" },
-            "iat": t.created_at.millis() / 1000,
-            "exp": t.expires_at.millis() / 1000,
-            "iss": self.config.issuer(),
-        });
-        if let Some(uid) = &t.user_id {
+        if let Some(uid) = &user_id {
             // A token of a locked (or deleted) account is not active, whatever its expiry
             // (security finding 13).
+            let mut conn = self.store.read().await.map_err(OAuthError::server)?;
             match users::by_id(&mut conn, uid)
                 .await
                 .map_err(OAuthError::server)?
@@ -572,7 +642,7 @@ impl Sso {
                     out["sub"] = json!(self.subject_for(&client, uid));
                     out["acr"] = json!(acr_of(u.level));
                 }
-                _ => return Ok(json!({ "active": false })),
+                _ => return inactive(),
             }
         }
         Ok(out)
@@ -585,22 +655,25 @@ impl Sso {
         let client = self.token_client(&form, &basic).await?;
         let presented = form.token.unwrap_or_default();
         let now = self.clock.now();
-        let mut conn = self.store.conn().await.map_err(OAuthError::server)?;
-        if let Some(t) = store::token(&mut conn, &sha256_hex(presented.as_bytes()))
+        let mut work = self.work().await.map_err(OAuthError::server)?;
+        if let Some(t) = self.sealer.open(&presented) {
+            if t.client == client.id.as_str() {
+                store::record_revocation(&mut work, &Revocation::Token(t.id), now)
+                    .await
+                    .map_err(OAuthError::server)?;
+                work.revoked();
+            }
+        } else if let Some(t) = store::token(&mut work, &sha256_hex(presented.as_bytes()))
             .await
             .map_err(OAuthError::server)?
             && t.client_id == client.id
         {
-            if t.kind == TokenKind::Refresh {
-                store::revoke_family(&mut conn, &t.family, now)
-                    .await
-                    .map_err(OAuthError::server)?;
-            } else {
-                store::revoke_token(&mut conn, &t.token_hash, now)
-                    .await
-                    .map_err(OAuthError::server)?;
-            }
+            store::revoke_family(&mut work, &t.family, now)
+                .await
+                .map_err(OAuthError::server)?;
+            work.revoked();
         }
+        work.commit().await.map_err(OAuthError::server)?;
         Ok(())
     }
 }

@@ -27,8 +27,9 @@ async fn previous_release(url: &str) {
         store.schema().await.unwrap(),
         Schema::Other {
             at: PREVIOUS,
-            // This release adds the catalog, the deadlines, payments and appointments.
-            latest: PREVIOUS + 4
+            // This release adds the catalog, the deadlines, payments, appointments and
+            // revocation rules.
+            latest: PREVIOUS + 5
         }
     );
     let now = Timestamp::from_millis(1_790_000_000_000);
