@@ -46,9 +46,20 @@ pub use crate::sso::Sso;
 
 /// The portal's use-cases, one service per capability. Handlers call one method of one
 /// service each; the services share a private core (store, clock, randomness, keys,
-/// configuration, metrics) that nothing outside this crate can reach.
+/// configuration, metrics) that nothing outside this crate can reach. A clone is one
+/// reference count: every request clones it, so it must cost nothing.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<Services>);
+
+impl std::ops::Deref for App {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services of [`App`].
+pub struct Services {
     core: Arc<Core>,
     /// Accounts: registration, login, sessions, recovery, profile, two-step login,
     /// external logins, administration of accounts.
@@ -221,7 +232,7 @@ impl App {
             catalog.clone(),
             Arc::default(),
         );
-        Self {
+        Self(Arc::new(Services {
             audit: Audit::new(core.clone()),
             jobs: Jobs::new(
                 core.clone(),
@@ -239,7 +250,7 @@ impl App {
             sso,
             notify,
             core,
-        }
+        }))
     }
 
     /// The configuration the portal runs with.

@@ -32,7 +32,7 @@ pub(crate) async fn worker(common: &Common) -> anyhow::Result<()> {
     let app = app(common).await?;
     println!("Ekdwar worker is running jobs");
     tokio::select! {
-        () = app.jobs.run_jobs() => {}
+        () = app.jobs.clone().run_jobs() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())

@@ -938,7 +938,7 @@ async fn refresh_rotation_is_single_use_and_revocations_are_read_in_order() {
             created_at: at(2),
             ..first.clone()
         };
-        let mut rotate = async |used: &str, to: &str| {
+        let rotate = async |used: &str, to: &str| {
             let mut tx = store.begin().await.unwrap();
             let done = sso::rotate_refresh(&mut tx, used, &next(to), at(2))
                 .await

@@ -289,7 +289,7 @@ async fn several_workers_never_run_a_job_twice() {
             let app = ekdwar_app::App::build((*t.app.config()).clone(), Default::default())
                 .await
                 .unwrap();
-            workers.push(tokio::spawn(app.jobs.run_jobs()));
+            workers.push(tokio::spawn(app.jobs.clone().run_jobs()));
         }
         let mut sent = 0;
         for _ in 0..200 {
