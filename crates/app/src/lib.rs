@@ -218,7 +218,14 @@ impl App {
         payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
     ) -> Self {
         let sealer = Arc::new(sso::Sealer::new(&core.key));
-        let sso = Sso::new(core.clone(), http, Arc::default(), Arc::default(), sealer);
+        let sso = Sso::new(
+            core.clone(),
+            http,
+            Arc::default(),
+            Arc::default(),
+            sealer,
+            Arc::default(),
+        );
         let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
         let notify = Notify::new(core.clone(), gateways);
         let catalog = Catalog::new(core.clone(), Arc::default());

@@ -90,7 +90,11 @@ impl Revocation {
                 session.to_string(),
                 keep_offline.then(|| "keep_offline".to_string()),
             ),
-            Self::User { user, keep } => ("user", user.to_string(), keep.as_ref().map(|k| k.to_string())),
+            Self::User { user, keep } => (
+                "user",
+                user.to_string(),
+                keep.as_ref().map(|k| k.to_string()),
+            ),
         }
     }
 
@@ -177,10 +181,7 @@ mod tests {
     fn each_kind_matches_what_it_names() {
         let at = Timestamp::from_millis(100);
         let t = facts(50);
-        let offline = TokenFacts {
-            offline: true,
-            ..t
-        };
+        let offline = TokenFacts { offline: true, ..t };
         let cases = [
             (Revocation::Token("jti".into()), true, true),
             (Revocation::Token("other".into()), false, false),
@@ -246,7 +247,10 @@ mod tests {
             assert_eq!(rule.ends(at, &t), ends_online, "{rule:?}");
             assert_eq!(rule.ends(at, &offline), ends_offline, "{rule:?} offline");
             let matched = t.keys().contains(&rule.key());
-            assert!(matched || !ends_online, "{rule:?} filed where the token looks");
+            assert!(
+                matched || !ends_online,
+                "{rule:?} filed where the token looks"
+            );
             let (kind, subject, detail) = rule.parts();
             assert_eq!(
                 Revocation::from_parts(kind, &subject, detail.as_deref()),

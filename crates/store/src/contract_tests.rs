@@ -947,7 +947,10 @@ async fn refresh_rotation_is_single_use_and_revocations_are_read_in_order() {
             done
         };
         assert!(rotate("r1", "r2").await);
-        assert!(!rotate("r1", "r3").await, "a used token does not rotate again");
+        assert!(
+            !rotate("r1", "r3").await,
+            "a used token does not rotate again"
+        );
         assert!(!rotate("nope", "r4").await);
         let mut c = store.conn().await.unwrap();
         let used = sso::token(&mut c, "r1").await.unwrap().unwrap();
@@ -965,9 +968,13 @@ async fn refresh_rotation_is_single_use_and_revocations_are_read_in_order() {
         sso::record_revocation(&mut c, &Revocation::Token("j1".into()), at(4))
             .await
             .unwrap();
-        let all = sso::revocations_after(&mut c, 0, at(1000), at(0)).await.unwrap();
+        let all = sso::revocations_after(&mut c, 0, at(1000), at(0))
+            .await
+            .unwrap();
         assert_eq!(
-            all.iter().map(|r| (r.rule.clone(), r.at)).collect::<Vec<_>>(),
+            all.iter()
+                .map(|r| (r.rule.clone(), r.at))
+                .collect::<Vec<_>>(),
             [
                 (Revocation::Family("f1".into()), at(3)),
                 (Revocation::Token("j1".into()), at(4))
@@ -980,8 +987,14 @@ async fn refresh_rotation_is_single_use_and_revocations_are_read_in_order() {
         let recent = sso::revocations_after(&mut c, all[1].seq, at(3), at(0))
             .await
             .unwrap();
-        assert_eq!(recent.len(), 2, "recent rules are read again whatever their seq");
-        let young = sso::revocations_after(&mut c, 0, at(1000), at(4)).await.unwrap();
+        assert_eq!(
+            recent.len(),
+            2,
+            "recent rules are read again whatever their seq"
+        );
+        let young = sso::revocations_after(&mut c, 0, at(1000), at(4))
+            .await
+            .unwrap();
         assert_eq!(young.len(), 1);
         assert_eq!(sso::purge_revocations(&mut c, at(4)).await.unwrap(), 1);
     }

@@ -583,13 +583,15 @@ pub async fn use_token(conn: &mut Conn, token_hash: &str, at: Timestamp) -> Resu
 /// PostgreSQL, wakes every node's listener when the transaction commits.
 pub async fn record_revocation(conn: &mut Conn, r: &Revocation, at: Timestamp) -> Result<()> {
     let (kind, subject, detail) = r.parts();
-    sqlx::query("INSERT INTO token_revocations (kind, subject, detail, at) VALUES ($1, $2, $3, $4)")
-        .bind(kind)
-        .bind(subject)
-        .bind(detail)
-        .bind(at.millis())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO token_revocations (kind, subject, detail, at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(kind)
+    .bind(subject)
+    .bind(detail)
+    .bind(at.millis())
+    .execute(&mut *conn)
+    .await?;
     if crate::Backend::of(conn) == crate::Backend::Postgres {
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(REVOCATIONS_CHANNEL)

@@ -89,7 +89,11 @@ impl Sealer {
     pub fn seal(&self, claims: &AccessToken, salt: [u8; SALT]) -> String {
         let mut buf = serde_json::to_vec(claims).expect("claims serialise");
         self.key(&salt)
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key([0; 12]), Aad::from(AAD), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key([0; 12]),
+                Aad::from(AAD),
+                &mut buf,
+            )
             .expect("sealing cannot fail for this size");
         let mut out = Vec::with_capacity(SALT + buf.len());
         out.extend_from_slice(&salt);
@@ -109,7 +113,11 @@ impl Sealer {
         let mut body = raw.split_off(SALT);
         let plain = self
             .key(&raw)
-            .open_in_place(Nonce::assume_unique_for_key([0; 12]), Aad::from(AAD), &mut body)
+            .open_in_place(
+                Nonce::assume_unique_for_key([0; 12]),
+                Aad::from(AAD),
+                &mut body,
+            )
             .ok()?;
         let mut claims: AccessToken = serde_json::from_slice(plain).ok()?;
         claims.id = URL_SAFE_NO_PAD.encode(&raw);
@@ -140,7 +148,13 @@ mod tests {
         let token = sealer.seal(&claims(), [7; 16]);
         let opened = sealer.open(&token).expect("opens");
         assert_eq!(opened.id, URL_SAFE_NO_PAD.encode([7; 16]));
-        assert_eq!(AccessToken { id: String::new(), ..opened }, claims());
+        assert_eq!(
+            AccessToken {
+                id: String::new(),
+                ..opened
+            },
+            claims()
+        );
 
         // Another server's key, a changed byte, a cut token, garbage: none opens.
         let other = Sealer::new(&ServerKey::new(b"other".to_vec()));
@@ -148,7 +162,10 @@ mod tests {
         let mut raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
         for i in [0, 16, raw.len() - 1] {
             raw[i] ^= 1;
-            assert!(sealer.open(&URL_SAFE_NO_PAD.encode(&raw)).is_none(), "byte {i}");
+            assert!(
+                sealer.open(&URL_SAFE_NO_PAD.encode(&raw)).is_none(),
+                "byte {i}"
+            );
             raw[i] ^= 1;
         }
         assert!(sealer.open(&token[..token.len() - 4]).is_none());

@@ -7,7 +7,8 @@ crate::core::service!(
     http: reqwest::Client,
     signer: std::sync::Arc<keys::SignerCache>,
     client_cache: std::sync::Arc<clients::ClientCache>,
-    sealer: std::sync::Arc<access::Sealer>
+    sealer: std::sync::Arc<access::Sealer>,
+    recent_users: std::sync::Arc<recent::RecentUsers>
 );
 
 mod access;
@@ -15,14 +16,15 @@ mod authorize;
 mod clients;
 mod keys;
 mod logo;
+mod recent;
 mod revocations;
 mod session;
 mod tokens;
 
+pub(crate) use access::Sealer;
 pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
 pub use clients::{ClientInput, ClientPatch, NewClient};
 pub use logo::{Logo, MAX_BYTES as LOGO_MAX_BYTES};
-pub(crate) use access::Sealer;
 pub use revocations::Revocations;
 pub use session::{ConnectedApp, Ending};
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

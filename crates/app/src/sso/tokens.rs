@@ -3,8 +3,8 @@
 //! Access tokens are sealed and self-contained (see `access`): issuing one writes nothing.
 //! Refresh tokens are opaque random strings, of which only the hashes are stored.
 
-use ekdwar_domain::sso::{SubjectType, TokenKind};
 use ekdwar_domain::revocation::Revocation;
+use ekdwar_domain::sso::{SubjectType, TokenKind};
 use ekdwar_domain::{ClientId, SessionId, UserId};
 use std::time::Duration;
 
@@ -438,7 +438,11 @@ impl Sso {
                 None,
             )
             .await?;
-        if !self.rotate(&hash, &next).await.map_err(OAuthError::server)? {
+        if !self
+            .rotate(&hash, &next)
+            .await
+            .map_err(OAuthError::server)?
+        {
             return self.reused(client, &t.family).await;
         }
         Ok(issued)
@@ -534,10 +538,12 @@ impl Sso {
                 "the token has no openid scope",
             ));
         }
-        let mut conn = self.store.read().await.map_err(OAuthError::server)?;
-        let user = active_user(&mut conn, user_id.as_ref())
-            .await
-            .map_err(|_| OAuthError::new("invalid_token", "the account is not active"))?;
+        let user = match &user_id {
+            Some(id) => self.recent_user(id).await.map_err(OAuthError::server)?,
+            None => None,
+        }
+        .filter(|u| u.status == AccountStatus::Active)
+        .ok_or_else(|| OAuthError::new("invalid_token", "the account is not active"))?;
         let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });
         if scopes.contains("profile") {
             claims["name"] = json!(user.full_name());
@@ -633,10 +639,11 @@ impl Sso {
         if let Some(uid) = &user_id {
             // A token of a locked (or deleted) account is not active, whatever its expiry
             // (security finding 13).
-            let mut conn = self.store.read().await.map_err(OAuthError::server)?;
-            match users::by_id(&mut conn, uid)
+            match self
+                .recent_user(uid)
                 .await
                 .map_err(OAuthError::server)?
+                .as_deref()
             {
                 Some(u) if u.status == AccountStatus::Active => {
                     out["sub"] = json!(self.subject_for(&client, uid));

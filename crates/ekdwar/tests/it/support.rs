@@ -382,3 +382,23 @@ pub fn registration(t: &TestApp, contact: &str) -> ekdwar_app::identity::Registe
         lang: ekdwar_app::i18n::Lang::english(),
     }
 }
+
+/// Polls `check` until it holds, failing the test if it does not within `limit`: for what
+/// the portal promises within a stated bound (never a fixed sleep).
+pub async fn within<F, Fut>(limit: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within {limit:?}: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
