@@ -478,6 +478,26 @@ async fn main() -> Result<()> {
             "9812399999",
         ],
     )?;
+    // Each login worker logs in as its own person, as a crowd does: one account hammered by
+    // several at once would meet its own brute-force limit.
+    let login_workers = cores * 2;
+    for w in 0..login_workers {
+        cli(
+            &data,
+            &[
+                "user",
+                "add",
+                "--portal-id",
+                &format!("bench.login{w}"),
+                "--first-name",
+                "Lata",
+                "--last-name",
+                "Mehra",
+                "--phone",
+                &format!("98124000{w:02}"),
+            ],
+        )?;
+    }
     let client: Value = serde_json::from_str(&cli(
         &data,
         &["client", "add", "--name", "Bench", "--redirect-uri", CB],
@@ -489,7 +509,6 @@ async fn main() -> Result<()> {
     // 1. Password hashing against logins.
     let cfg = ekdwar_app::config::Config::default().argon2;
     let hashes = argon2_rate(&cfg, cores);
-    let login_workers = cores * 2;
     // Each login comes from a visitor without a session (the usual case): the CSRF cookie and
     // token are fetched once and sent by hand, and the session cookie is not kept.
     let (csrf_cookie, csrf) = {
@@ -506,13 +525,13 @@ async fn main() -> Result<()> {
         (cookie, field(&r.text().await?, "csrf").context("csrf")?)
     };
     let (h, b2) = (keepalive(), base.clone());
-    let logins = rate(login_workers, move |_| {
+    let logins = rate(login_workers, move |w| {
         let (h, base, cookie, csrf) = (h.clone(), b2.clone(), csrf_cookie.clone(), csrf.clone());
         async move {
             h.post(format!("{base}/login"))
                 .header("cookie", cookie)
                 .form(&[
-                    ("identifier", "bench.user"),
+                    ("identifier", format!("bench.login{w}").as_str()),
                     ("password", PASSWORD),
                     ("csrf", csrf.as_str()),
                 ])
