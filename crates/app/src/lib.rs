@@ -225,6 +225,8 @@ impl App {
             Arc::default(),
             sealer,
             Arc::default(),
+            (core.store.backend() == ekdwar_store::Backend::Sqlite)
+                .then(|| sso::Rotations::start(core.store.clone(), core.clock.clone())),
         );
         let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
         let notify = Notify::new(core.clone(), gateways);

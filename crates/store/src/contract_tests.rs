@@ -959,9 +959,24 @@ async fn refresh_rotation_is_single_use_and_revocations_are_read_in_order() {
         for lost in ["r3", "r4"] {
             assert!(sso::token(&mut c, lost).await.unwrap().is_none(), "{lost}");
         }
+        drop(c);
+        // Many at once: each answers for itself, in order.
+        let (a, b, z) = (next("ra"), next("rb"), next("rz"));
+        let mut tx = store.begin().await.unwrap();
+        let many = [("r2", &a), ("r1", &b), ("unknown", &z)];
+        assert_eq!(
+            sso::rotate_refresh_many(&mut tx, &many, at(3))
+                .await
+                .unwrap(),
+            [true, false, false]
+        );
+        crate::commit(tx).await.unwrap();
+        let mut c = store.conn().await.unwrap();
+        assert!(sso::token(&mut c, "ra").await.unwrap().is_some());
+        assert!(sso::token(&mut c, "rb").await.unwrap().is_none());
         sso::revoke_family(&mut c, "f1", at(3)).await.unwrap();
         drop(c);
-        assert!(!rotate("r2", "r5").await, "a revoked token does not rotate");
+        assert!(!rotate("ra", "r5").await, "a revoked token does not rotate");
 
         // Rules come back in order, filtered by age and by what was read already.
         let mut c = store.conn().await.unwrap();

@@ -500,6 +500,24 @@ pub async fn insert_token(conn: &mut Conn, t: &Token) -> Result<()> {
     Ok(())
 }
 
+fn token_from_row(r: &AnyRow) -> Result<Token> {
+    Ok(Token {
+        token_hash: text(r, "token_hash")?,
+        kind: parsed(r, "kind", TokenKind::parse)?,
+        client_id: ClientId::new(text(r, "client_id")?),
+        user_id: opt_text(r, "user_id")?.map(UserId::new),
+        session_hash: opt_text(r, "session_hash")?.map(SessionId::new),
+        scopes: text(r, "scopes")?,
+        family: text(r, "family")?,
+        auth_time: opt_int(r, "auth_time")?.map(Timestamp::from_millis),
+        amr: opt_text(r, "amr")?,
+        created_at: Timestamp::from_millis(int(r, "created_at")?),
+        expires_at: Timestamp::from_millis(int(r, "expires_at")?),
+        used_at: opt_int(r, "used_at")?.map(Timestamp::from_millis),
+        revoked_at: opt_int(r, "revoked_at")?.map(Timestamp::from_millis),
+    })
+}
+
 /// The token with this hash.
 pub async fn token(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
     let row = sqlx::query(sql!(
@@ -508,22 +526,36 @@ pub async fn token(conn: &mut Conn, token_hash: &str) -> Result<Option<Token>> {
     .bind(token_hash)
     .fetch_optional(conn)
     .await?;
+    row.as_ref().map(token_from_row).transpose()
+}
+
+/// A refresh token and, in the same read, until when the login session it hangs on lives
+/// (`None` when it has none, or it was ended).
+pub async fn token_and_session(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<(Token, Option<Timestamp>)>> {
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        TOKEN_COLUMNS
+            .split(',')
+            .map(|c| format!("t.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let row = sqlx::query(sql!(
+        "SELECT {}, CASE WHEN s.revoked_at IS NULL THEN s.expires_at END AS session_until \
+         FROM oidc_tokens t LEFT JOIN sessions s ON s.id_hash = t.session_hash \
+         WHERE t.token_hash = $1",
+        *COLUMNS
+    ))
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
     row.map(|r| {
-        Ok(Token {
-            token_hash: text(&r, "token_hash")?,
-            kind: parsed(&r, "kind", TokenKind::parse)?,
-            client_id: ClientId::new(text(&r, "client_id")?),
-            user_id: opt_text(&r, "user_id")?.map(UserId::new),
-            session_hash: opt_text(&r, "session_hash")?.map(SessionId::new),
-            scopes: text(&r, "scopes")?,
-            family: text(&r, "family")?,
-            auth_time: opt_int(&r, "auth_time")?.map(Timestamp::from_millis),
-            amr: opt_text(&r, "amr")?,
-            created_at: Timestamp::from_millis(int(&r, "created_at")?),
-            expires_at: Timestamp::from_millis(int(&r, "expires_at")?),
-            used_at: opt_int(&r, "used_at")?.map(Timestamp::from_millis),
-            revoked_at: opt_int(&r, "revoked_at")?.map(Timestamp::from_millis),
-        })
+        Ok((
+            token_from_row(&r)?,
+            opt_int(&r, "session_until")?.map(Timestamp::from_millis),
+        ))
     })
     .transpose()
 }
@@ -567,6 +599,68 @@ pub async fn rotate_refresh(
     .await
     .map_err(|e| StoreError::from_insert(e, &["token_hash"]))?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Rotates many refresh tokens in two statements (run them in one transaction): marks each
+/// `used` used and stores its `next`, answering for each whether it rotated (false when it had
+/// been used or revoked already). The `used` hashes must differ from each other.
+pub async fn rotate_refresh_many(
+    conn: &mut Conn,
+    rotations: &[(&str, &Token)],
+    at: Timestamp,
+) -> Result<Vec<bool>> {
+    if rotations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (0..rotations.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
+    let mut mark = sqlx::query(sql!(
+        "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash IN ({}) \
+         AND used_at IS NULL AND revoked_at IS NULL RETURNING token_hash",
+        marks.join(", ")
+    ))
+    .bind(at.millis());
+    for (used, _) in rotations {
+        mark = mark.bind(*used);
+    }
+    let marked: std::collections::HashSet<String> = mark
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| text(r, "token_hash"))
+        .collect::<Result<_>>()?;
+    let rotated: Vec<bool> = rotations
+        .iter()
+        .map(|(used, _)| marked.contains(*used))
+        .collect();
+    let next: Vec<&Token> = rotations
+        .iter()
+        .zip(&rotated)
+        .filter(|(_, ok)| **ok)
+        .map(|((_, next), _)| *next)
+        .collect();
+    if !next.is_empty() {
+        let rows: Vec<String> = (0..next.len())
+            .map(|i| {
+                let first = i * 13 + 1;
+                let cells: Vec<String> = (first..first + 13).map(|n| format!("${n}")).collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        let mut insert = sqlx::query(sql!(
+            "INSERT INTO oidc_tokens ({TOKEN_COLUMNS}) VALUES {}",
+            rows.join(", ")
+        ));
+        for t in next {
+            insert = bind_token(insert, t);
+        }
+        insert
+            .execute(conn)
+            .await
+            .map_err(|e| StoreError::from_insert(e, &["token_hash"]))?;
+    }
+    Ok(rotated)
 }
 
 /// Marks a refresh token as used (rotated). False if it had been used already.

@@ -8,7 +8,9 @@ crate::core::service!(
     signer: std::sync::Arc<keys::SignerCache>,
     client_cache: std::sync::Arc<clients::ClientCache>,
     sealer: std::sync::Arc<access::Sealer>,
-    recent_users: std::sync::Arc<recent::RecentUsers>
+    recent_users: std::sync::Arc<recent::RecentUsers>,
+    // SQLite's group commit of refresh rotations (none on PostgreSQL).
+    rotations: Option<rotation::Rotations>
 );
 
 mod access;
@@ -18,6 +20,7 @@ mod keys;
 mod logo;
 mod recent;
 mod revocations;
+mod rotation;
 mod session;
 mod tokens;
 
@@ -26,5 +29,6 @@ pub use authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
 pub use clients::{ClientInput, ClientPatch, NewClient};
 pub use logo::{Logo, MAX_BYTES as LOGO_MAX_BYTES};
 pub use revocations::Revocations;
+pub(crate) use rotation::Rotations;
 pub use session::{ConnectedApp, Ending};
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

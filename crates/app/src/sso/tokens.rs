@@ -370,12 +370,14 @@ impl Sso {
             .as_deref()
             .ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
         let hash = sha256_hex(presented.as_bytes());
-        let mut conn = self.store.read().await.map_err(OAuthError::server)?;
-        let t = store::token(&mut conn, &hash)
-            .await
-            .map_err(OAuthError::server)?
-            .filter(|t| t.kind == TokenKind::Refresh)
-            .ok_or_else(|| OAuthError::grant("unknown refresh token"))?;
+        let (t, session_until) = store::token_and_session(
+            &mut *self.store.read().await.map_err(OAuthError::server)?,
+            &hash,
+        )
+        .await
+        .map_err(OAuthError::server)?
+        .filter(|(t, _)| t.kind == TokenKind::Refresh)
+        .ok_or_else(|| OAuthError::grant("unknown refresh token"))?;
         if t.client_id != client.id {
             return Err(OAuthError::grant(
                 "refresh token was issued to another client",
@@ -385,7 +387,6 @@ impl Sso {
             return Err(OAuthError::grant("refresh token is no longer valid"));
         }
         if t.used_at.is_some() {
-            drop(conn);
             return self.reused(client, &t.family).await;
         }
         // A refresh token lives as long as the login session it came from, unless the person
@@ -393,12 +394,8 @@ impl Sso {
         let started = t.auth_time.unwrap_or(t.created_at);
         let max = Duration::from_secs(self.config.sso.refresh_family_max_days * 86_400);
         let offline = Scopes::parse(&t.scopes).contains("offline_access");
-        let ended = match (&t.session_hash, offline) {
-            (Some(session), false) => !session_alive(&mut conn, session, now).await?,
-            _ => false,
-        };
+        let ended = t.session_hash.is_some() && !offline && session_until.is_none_or(|u| u <= now);
         if ended || now.since(started) > max {
-            drop(conn);
             return self
                 .end_family(
                     &t.family,
@@ -410,8 +407,13 @@ impl Sso {
                 )
                 .await;
         }
-        let user = active_user(&mut conn, t.user_id.as_ref()).await?;
-        drop(conn);
+        // Read at most two seconds ago: a lock has revoked this token in the same write.
+        let user = match &t.user_id {
+            Some(id) => self.recent_user(id).await.map_err(OAuthError::server)?,
+            None => None,
+        }
+        .filter(|u| u.status == AccountStatus::Active)
+        .ok_or_else(|| OAuthError::grant("the account is not active"))?;
         let granted = Scopes::parse(&t.scopes);
         let scopes = match form.scope.as_deref() {
             Some(s) if !s.is_empty() => {
@@ -438,11 +440,7 @@ impl Sso {
                 None,
             )
             .await?;
-        if !self
-            .rotate(&hash, &next)
-            .await
-            .map_err(OAuthError::server)?
-        {
+        if !self.rotate(&hash, next).await.map_err(OAuthError::server)? {
             return self.reused(client, &t.family).await;
         }
         Ok(issued)
@@ -456,18 +454,14 @@ impl Sso {
     }
 
     /// Marks `used` used and stores `next`, or neither (false) when `used` was used or
-    /// revoked meanwhile: one statement on PostgreSQL, one short transaction on SQLite's
-    /// single writer.
-    async fn rotate(&self, used: &str, next: &Token) -> ekdwar_store::Result<bool> {
-        let now = self.clock.now();
-        if self.store.backend() == ekdwar_store::Backend::Postgres {
-            let mut conn = self.store.conn().await?;
-            return store::rotate_refresh(&mut conn, used, next, now).await;
+    /// revoked meanwhile: one statement on PostgreSQL; on SQLite, a place in the next group
+    /// commit (see `rotation`).
+    async fn rotate(&self, used: &str, next: Token) -> anyhow::Result<bool> {
+        if let Some(rotations) = &self.rotations {
+            return rotations.rotate(used, next).await;
         }
-        let mut tx = self.store.begin().await?;
-        let rotated = store::rotate_refresh(&mut tx, used, next, now).await?;
-        ekdwar_store::commit(tx).await?;
-        Ok(rotated)
+        let mut conn = self.store.conn().await?;
+        Ok(store::rotate_refresh(&mut conn, used, &next, self.clock.now()).await?)
     }
 
     async fn client_credentials(&self, client: &Client, form: &TokenForm) -> OAuthResult<Value> {
