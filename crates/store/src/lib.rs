@@ -250,6 +250,8 @@ pub struct Store {
     readers: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    /// The server's URL, for a listening connection (PostgreSQL only).
+    listen_url: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -295,6 +297,7 @@ impl Store {
                     readers,
                     writer,
                     backend,
+                    listen_url: None,
                 }
             }
             Backend::Postgres => {
@@ -307,6 +310,7 @@ impl Store {
                     readers: pool.clone(),
                     writer: pool,
                     backend,
+                    listen_url: Some(url),
                 }
             }
         })
@@ -441,6 +445,44 @@ impl Store {
         };
         sqlx::query(statement).execute(&mut *conn).await?;
         Ok(())
+    }
+
+    /// Calls `heard` for every notification on `channel`, and once more whenever the listening
+    /// connection was lost and is back (notifications may have been missed meanwhile). Returns
+    /// at once on SQLite, which has no notifications; on PostgreSQL it runs until its task is
+    /// dropped, reconnecting as needed.
+    pub async fn listen(&self, channel: &str, heard: impl Fn() + Send) -> Result<()> {
+        let Some(url) = &self.listen_url else {
+            return Ok(());
+        };
+        loop {
+            match sqlx::postgres::PgListener::connect(url).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen(channel).await {
+                        tracing::warn!(error = %e, channel, "cannot listen");
+                    } else {
+                        heard();
+                        // `try_recv` answers `None` when the connection dropped: heard again
+                        // after the reconnection it makes.
+                        loop {
+                            match listener.try_recv().await {
+                                Ok(Some(_)) => heard(),
+                                Ok(None) => {
+                                    heard();
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, channel, "listening failed");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, channel, "cannot connect to listen"),
+            }
+            heard();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     /// Checks that the database answers.

@@ -145,6 +145,7 @@ pub async fn serve(
         .server
         .run_worker
         .then(|| tokio::spawn(app.jobs.clone().run_jobs()));
+    let follow = tokio::spawn(app.sso.clone().follow_revocations());
     let result = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
@@ -154,5 +155,6 @@ pub async fn serve(
     if let Some(jobs) = jobs {
         jobs.abort();
     }
+    follow.abort();
     result
 }

@@ -138,3 +138,17 @@ impl Revocations {
         Ok(())
     }
 }
+
+impl super::Sso {
+    /// Keeps this node's view of revocations current as other nodes record them: on
+    /// PostgreSQL each notification marks the view stale, so the next token check reads the
+    /// new rules (milliseconds). Returns at once on SQLite. Without it the view is still never
+    /// older than a second when a token is checked.
+    pub async fn follow_revocations(self) {
+        let core = self.core.clone();
+        let heard = move || core.revocations.mark_stale();
+        if let Err(e) = self.store.listen(store::REVOCATIONS_CHANNEL, heard).await {
+            tracing::warn!(error = %e, "not following revocations; checks read them every second");
+        }
+    }
+}

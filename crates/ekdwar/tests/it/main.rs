@@ -15,6 +15,7 @@ mod delivery;
 mod eforms;
 mod external;
 mod interop;
+mod nodes;
 mod officers;
 mod payments;
 mod ports;

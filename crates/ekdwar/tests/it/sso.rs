@@ -97,7 +97,7 @@ pub async fn login_and_allow(
 
 pub use ekdwar_testkit::field;
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
         .ok()?
         .query_pairs()
