@@ -20,6 +20,23 @@ pub(crate) enum DevCmd {
         #[arg(long, default_value_t = 30)]
         delay: u64,
     },
+    /// Fill the database with generated accounts and departmental apps, written in bulk (not
+    /// through the pages): for load tests and capacity planning, never for production. Every
+    /// account has the same password (from EKDWAR_NEW_PASSWORD, else `seeded password 1`).
+    Seed {
+        /// How many accounts (portal IDs PREFIX.0, PREFIX.1, …; phones +91 8000000000, …).
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        /// How many departmental apps (OpenID Connect clients); their IDs and secrets are
+        /// printed as JSON lines.
+        #[arg(long, default_value_t = 0)]
+        apps: usize,
+        /// Portal ID prefix of the accounts.
+        #[arg(long, default_value = "seed")]
+        prefix: String,
+        #[command(flatten)]
+        common: crate::common::Common,
+    },
 }
 
 pub(crate) async fn dev(cmd: DevCmd) -> anyhow::Result<()> {
@@ -46,5 +63,58 @@ pub(crate) async fn dev(cmd: DevCmd) -> anyhow::Result<()> {
             .await?;
             Ok(())
         }
+        DevCmd::Seed {
+            accounts,
+            apps,
+            prefix,
+            common,
+        } => seed(accounts, apps, &prefix, &common).await,
     }
+}
+
+async fn seed(
+    accounts: usize,
+    apps: usize,
+    prefix: &str,
+    common: &crate::common::Common,
+) -> anyhow::Result<()> {
+    let app = crate::common::app_with(common, ekdwar_app::Migrations::Apply).await?;
+    let password =
+        std::env::var("EKDWAR_NEW_PASSWORD").unwrap_or_else(|_| "seeded password 1".into());
+    let bar = indicatif::ProgressBar::new(accounts as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} accounts, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    app.seed_accounts(
+        prefix,
+        accounts,
+        &ekdwar_domain::password::Password::new(password),
+        &|done| bar.set_position(done as u64),
+    )
+    .await
+    .map_err(crate::common::explain)?;
+    bar.finish();
+    eprintln!(
+        "{accounts} accounts in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    for i in 0..apps {
+        let made = app
+            .sso
+            .add_client(ekdwar_app::sso::ClientInput {
+                name: format!("Seeded app {i}"),
+                redirect_uris: vec![format!("https://app{i}.example.in/callback")],
+                ..Default::default()
+            })
+            .await
+            .map_err(crate::common::explain)?;
+        println!(
+            "{}",
+            serde_json::json!({ "client_id": made.app.client_id, "client_secret": made.secret })
+        );
+    }
+    Ok(())
 }

@@ -112,6 +112,50 @@ pub async fn insert(conn: &mut Conn, u: &User) -> Result<()> {
     Ok(())
 }
 
+/// Inserts many accounts in one statement (bulk data: seeding, benchmarks). Keep a call under
+/// 1,900 accounts (SQLite binds at most 32,766 values).
+pub async fn insert_many(conn: &mut Conn, users: &[User]) -> Result<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..users.len())
+        .map(|i| {
+            let cells: Vec<String> = (i * 17 + 1..=i * 17 + 17)
+                .map(|n| format!("${n}"))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    let mut q = sqlx::query(sql!(
+        "INSERT INTO users ({COLUMNS}, portal_id_key) VALUES {}",
+        rows.join(", ")
+    ));
+    for u in users {
+        q = q
+            .bind(u.id.as_str())
+            .bind(u.portal_id.as_str())
+            .bind(u.first_name.as_str())
+            .bind(u.last_name.as_str())
+            .bind(u.phone.as_ref().map(|p| p.as_str().to_string()))
+            .bind(u.email.as_ref().map(|e| e.as_str().to_string()))
+            .bind(u.password_hash.clone())
+            .bind(u.password_changed_at.millis())
+            .bind(u.level.as_str())
+            .bind(u.account_type.as_str())
+            .bind(u.role.as_str())
+            .bind(u.status.as_str())
+            .bind(u.language.clone())
+            .bind(u.consent_at.millis())
+            .bind(u.created_at.millis())
+            .bind(u.updated_at.millis())
+            .bind(u.portal_id.key());
+    }
+    q.execute(conn)
+        .await
+        .map_err(|e| StoreError::from_insert(e, &["portal_id", "phone", "email"]))?;
+    Ok(())
+}
+
 async fn one_by(conn: &mut Conn, column: &str, value: &str) -> Result<Option<User>> {
     let row = sqlx::query(sql!("SELECT {COLUMNS} FROM users WHERE {column} = $1"))
         .bind(value)

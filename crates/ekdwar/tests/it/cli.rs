@@ -461,3 +461,67 @@ fn the_demo_bundle_is_every_definition_in_the_folder() {
         "add the new file to demo_files() in src/service.rs"
     );
 }
+
+#[tokio::test]
+async fn seeded_accounts_and_apps_are_written_in_bulk_and_log_in() {
+    use ekdwar_app::audit::Actor;
+    use ekdwar_app::identity::LoginInput;
+    use ekdwar_domain::password::Password;
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("ekdwar-seed-{}", crate::support::random_hex())));
+    let d = dir.0.as_path();
+    // More than one statement's and one transaction's worth.
+    let (ok, out, err) = ekdwar(
+        d,
+        &[
+            "dev",
+            "seed",
+            "--accounts",
+            "12345",
+            "--apps",
+            "2",
+            "--prefix",
+            "load",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("12345 accounts"), "{err}");
+    let apps: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(apps.len(), 2);
+    assert!(apps.iter().all(|a| a["client_secret"].as_str().is_some()));
+    let (ok, out, _) = ekdwar(d, &["user", "show", "+918000012344", "--json"]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["portal_id"], "load.12344");
+    assert!(
+        !ekdwar(d, &["user", "show", "load.12345"]).0,
+        "no more than asked"
+    );
+
+    let mut config = ekdwar_app::config::Config::default();
+    config.server.data_dir = d.to_path_buf();
+    let app = ekdwar_app::App::build(config, ekdwar_app::Deps::default())
+        .await
+        .unwrap();
+    for (identifier, password, ok) in [
+        ("load.77", "copper kettle morning 8", true),
+        ("load.12000@example.in", "copper kettle morning 8", true),
+        ("load.78", "not the password", false),
+    ] {
+        let result = app
+            .identity
+            .login(
+                LoginInput {
+                    identifier: identifier.into(),
+                    password: Password::new(password),
+                    challenge: None,
+                },
+                &Actor::default(),
+            )
+            .await;
+        assert_eq!(result.is_ok(), ok, "{identifier}: {result:?}");
+    }
+}
