@@ -85,31 +85,7 @@ fn from_row(row: &AnyRow) -> Result<User> {
 /// Inserts a new account. A taken portal ID, phone or e-mail is reported as
 /// [`StoreError::Conflict`] naming the column.
 pub async fn insert(conn: &mut Conn, u: &User) -> Result<()> {
-    sqlx::query(sql!(
-        "INSERT INTO users ({COLUMNS}, portal_id_key) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-    ))
-    .bind(u.id.as_str())
-    .bind(u.portal_id.as_str())
-    .bind(u.first_name.as_str())
-    .bind(u.last_name.as_str())
-    .bind(u.phone.as_ref().map(|p| p.as_str().to_string()))
-    .bind(u.email.as_ref().map(|e| e.as_str().to_string()))
-    .bind(u.password_hash.clone())
-    .bind(u.password_changed_at.millis())
-    .bind(u.level.as_str())
-    .bind(u.account_type.as_str())
-    .bind(u.role.as_str())
-    .bind(u.status.as_str())
-    .bind(u.language.clone())
-    .bind(u.consent_at.millis())
-    .bind(u.created_at.millis())
-    .bind(u.updated_at.millis())
-    .bind(u.portal_id.key())
-    .execute(conn)
-    .await
-    .map_err(|e| StoreError::from_insert(e, &["portal_id", "phone", "email"]))?;
-    Ok(())
+    insert_many(conn, std::slice::from_ref(u)).await
 }
 
 /// Inserts many accounts in one statement (bulk data: seeding, benchmarks). Keep a call under

@@ -37,6 +37,25 @@ async fn two_nodes() -> Option<(TestApp, TestApp)> {
     Some((a, b))
 }
 
+/// The tokens for the code in the URL an app was sent back to, from `node`'s token endpoint.
+async fn exchange(node: &TestApp, id: &str, secret: &str, to_app: &str) -> Value {
+    let code = query_param(to_app, "code").unwrap();
+    reqwest::Client::new()
+        .post(node.url("/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_session_and_a_revocation_hold_on_every_node() {
     let Some((a, b)) = two_nodes().await else {
@@ -70,22 +89,8 @@ async fn a_session_and_a_revocation_hold_on_every_node() {
         "nodes.user",
     )
     .await;
-    let code = query_param(&to_app, "code").unwrap();
     let http = reqwest::Client::new();
-    let tokens: Value = http
-        .post(a.url("/oauth/token"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CB),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = exchange(&a, &id, &secret, &to_app).await;
     let access = tokens["access_token"].as_str().unwrap().to_string();
     let userinfo = |node: &TestApp| {
         let (http, url, access) = (http.clone(), node.url("/oauth/userinfo"), access.clone());
@@ -126,21 +131,7 @@ async fn a_session_and_a_revocation_hold_on_every_node() {
         "nodes.user",
     )
     .await;
-    let code = query_param(&to_app, "code").unwrap();
-    let tokens: Value = http
-        .post(b.url("/oauth/token"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CB),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = exchange(&b, &id, &secret, &to_app).await;
     let second = tokens["access_token"].as_str().unwrap().to_string();
     let introspect = |node: &TestApp| {
         let (http, url, token, id, secret) = (
