@@ -408,12 +408,10 @@ impl Sso {
                 .await;
         }
         // Read at most two seconds ago: a lock has revoked this token in the same write.
-        let user = match &t.user_id {
-            Some(id) => self.recent_user(id).await.map_err(OAuthError::server)?,
-            None => None,
-        }
-        .filter(|u| u.status == AccountStatus::Active)
-        .ok_or_else(|| OAuthError::grant("the account is not active"))?;
+        let user = self
+            .recent_active_user(t.user_id.as_ref())
+            .await?
+            .ok_or_else(|| OAuthError::grant("the account is not active"))?;
         let granted = Scopes::parse(&t.scopes);
         let scopes = match form.scope.as_deref() {
             Some(s) if !s.is_empty() => {
@@ -494,6 +492,21 @@ impl Sso {
         )
     }
 
+    /// The account, as read at most two seconds ago, if it is active.
+    async fn recent_active_user(
+        &self,
+        id: Option<&UserId>,
+    ) -> OAuthResult<Option<std::sync::Arc<User>>> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        Ok(self
+            .recent_user(id)
+            .await
+            .map_err(OAuthError::server)?
+            .filter(|u| u.status == AccountStatus::Active))
+    }
+
     /// A live access token and its app: sealed by this server, not expired, its app
     /// enabled, and no revocation rule ending it.
     async fn live_access_token(&self, presented: &str) -> OAuthResult<(AccessToken, Client)> {
@@ -532,12 +545,10 @@ impl Sso {
                 "the token has no openid scope",
             ));
         }
-        let user = match &user_id {
-            Some(id) => self.recent_user(id).await.map_err(OAuthError::server)?,
-            None => None,
-        }
-        .filter(|u| u.status == AccountStatus::Active)
-        .ok_or_else(|| OAuthError::new("invalid_token", "the account is not active"))?;
+        let user = self
+            .recent_active_user(user_id.as_ref())
+            .await?
+            .ok_or_else(|| OAuthError::new("invalid_token", "the account is not active"))?;
         let mut claims = json!({ "sub": self.subject_for(&client, &user.id) });
         if scopes.contains("profile") {
             claims["name"] = json!(user.full_name());
@@ -633,13 +644,8 @@ impl Sso {
         if let Some(uid) = &user_id {
             // A token of a locked (or deleted) account is not active, whatever its expiry
             // (security finding 13).
-            match self
-                .recent_user(uid)
-                .await
-                .map_err(OAuthError::server)?
-                .as_deref()
-            {
-                Some(u) if u.status == AccountStatus::Active => {
+            match self.recent_active_user(Some(uid)).await? {
+                Some(u) => {
                     out["sub"] = json!(self.subject_for(&client, uid));
                     out["acr"] = json!(acr_of(u.level));
                 }
