@@ -42,6 +42,7 @@ use crate::metrics::Metrics;
 use crate::notify::Gateways;
 pub use crate::notify::Notify;
 use crate::security::{OsRandom, PasswordHashing, Random, ServerKey};
+pub use crate::seed::seed_accounts_at_migration;
 pub use crate::sso::Sso;
 
 /// The portal's use-cases, one service per capability. Handlers call one method of one

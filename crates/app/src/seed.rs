@@ -92,8 +92,7 @@ impl crate::App {
 
     /// `n` citizens with portal IDs `{prefix}.0`, …, phones `+91 8…` numbered from 0 and
     /// e-mails `{prefix}.{i}@example.in`, names drawn from four scripts, all with `password`
-    /// (hashed once); written a thousand to a statement, ten statements to a transaction.
-    /// `progress` hears how many are written so far.
+    /// (hashed once); see [`seed_accounts`]. `progress` hears how many are written so far.
     pub async fn seed_accounts(
         &self,
         prefix: &str,
@@ -101,8 +100,6 @@ impl crate::App {
         password: &ekdwar_domain::password::Password,
         progress: &(dyn Fn(usize) + Sync),
     ) -> AppResult<()> {
-        const ROWS: usize = 1000;
-        const STATEMENTS: usize = 10;
         let hashing =
             crate::security::PasswordHashing::new(&self.core.config.argon2, &*self.core.random)
                 .map_err(|e| AppError::Internal(Box::new(e)))?;
@@ -110,26 +107,83 @@ impl crate::App {
             .hash(password)
             .await
             .map_err(|e| AppError::Internal(Box::new(e)))?;
-        let now = self.core.clock.now();
-        let regions = ekdwar_domain::Regions::india();
-        let mut written = 0;
-        while written < n {
-            let mut tx = self.core.store.begin().await?;
-            for _ in 0..STATEMENTS {
-                let batch: Vec<User> = (written..n.min(written + ROWS))
-                    .map(|i| seeded_account(prefix, i, &hash, now, &regions))
-                    .collect::<AppResult<_>>()?;
-                if batch.is_empty() {
-                    break;
-                }
-                identity::insert_many(&mut tx, &batch).await?;
-                written += batch.len();
-            }
-            ekdwar_store::commit(tx).await?;
-            progress(written);
-        }
-        Ok(())
+        seed_accounts(
+            &self.core.store,
+            prefix,
+            n,
+            &hash,
+            self.core.clock.now(),
+            progress,
+        )
+        .await
     }
+}
+
+/// Makes the schema of `config`'s database only up to migration `version` and writes `n`
+/// seeded accounts into it as the release that had that schema did: a database to time an
+/// upgrade on. It bypasses [`crate::App`], which needs the latest schema.
+pub async fn seed_accounts_at_migration(
+    config: &crate::config::Config,
+    version: i64,
+    prefix: &str,
+    n: usize,
+    password: &ekdwar_domain::password::Password,
+    progress: &(dyn Fn(usize) + Sync),
+) -> anyhow::Result<()> {
+    use ekdwar_domain::Clock;
+    std::fs::create_dir_all(&config.server.data_dir)?;
+    let store = ekdwar_store::Store::connect(&config.database_url()).await?;
+    store.migrate_to(version).await?;
+    let hash = crate::security::PasswordHashing::new(&config.argon2, &crate::security::OsRandom)?
+        .hash(password)
+        .await?;
+    let now = ekdwar_domain::time::SystemClock.now();
+    seed_accounts(&store, prefix, n, &hash, now, progress)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
+/// Writes `n` generated citizens (as [`crate::App::seed_accounts`] describes) with the password
+/// hash `hash` into `store`, at whatever schema it has: an older release's too, to measure an
+/// upgrade. Ten thousand accounts to a transaction.
+async fn seed_accounts(
+    store: &ekdwar_store::Store,
+    prefix: &str,
+    n: usize,
+    hash: &str,
+    now: ekdwar_domain::Timestamp,
+    progress: &(dyn Fn(usize) + Sync),
+) -> AppResult<()> {
+    // SQLite looks a statement's parameters up by a linear scan, so a statement of many rows
+    // costs the square of its size there: twenty rows a statement, ten thousand a transaction.
+    let rows = match store.backend() {
+        ekdwar_store::Backend::Sqlite => 20,
+        ekdwar_store::Backend::Postgres => 1000,
+    };
+    let statements = 10_000 / rows;
+    let keys = store.version().await? >= identity::NAME_KEYS_SINCE;
+    let names = Names::new()?;
+    let mut written = 0;
+    while written < n {
+        let mut tx = store.begin().await?;
+        for _ in 0..statements {
+            let batch: Vec<User> = (written..n.min(written + rows))
+                .map(|i| names.account(prefix, i, hash, now))
+                .collect::<AppResult<_>>()?;
+            if batch.is_empty() {
+                break;
+            }
+            if keys {
+                identity::insert_many(&mut tx, &batch).await?;
+            } else {
+                identity::insert_many_without_name_keys(&mut tx, &batch).await?;
+            }
+            written += batch.len();
+        }
+        ekdwar_store::commit(tx).await?;
+        progress(written);
+    }
+    Ok(())
 }
 
 /// Names as a state's register holds them: Latin, Devanagari, Bengali and Cyrillic.
@@ -172,40 +226,84 @@ const LAST_NAMES: &[&str] = &[
     "Смирнов",
 ];
 
-fn seeded_account(
-    prefix: &str,
-    i: usize,
-    hash: &str,
-    now: ekdwar_domain::Timestamp,
-    regions: &ekdwar_domain::Regions,
-) -> AppResult<User> {
-    let invalid = |field: &'static str| AppError::field("prefix", field);
-    // Spread over the lists by two co-prime steps, so that neighbours differ.
-    let first = FIRST_NAMES[(i * 7) % FIRST_NAMES.len()];
-    let last = LAST_NAMES[(i * 11 / 3) % LAST_NAMES.len()];
-    Ok(User {
-        id: UserId::new(format!("{prefix}-{i:08}")),
-        portal_id: PortalId::parse(&format!("{prefix}.{i}"))
-            .map_err(|_| invalid("portal-id-invalid"))?,
-        first_name: PersonName::parse(first).map_err(|_| invalid("name-missing"))?,
-        last_name: PersonName::parse(last).map_err(|_| invalid("name-missing"))?,
-        phone: Some(
-            ekdwar_domain::Phone::parse(&format!("+91{}", 8_000_000_000_u64 + i as u64), regions)
-                .map_err(|_| invalid("phone-invalid"))?,
-        ),
-        email: Some(
-            ekdwar_domain::Email::parse(&format!("{prefix}.{i}@example.in"))
-                .map_err(|_| invalid("email-invalid"))?,
-        ),
-        password_hash: Some(hash.to_string()),
-        password_changed_at: now,
-        level: AccountLevel::Simplified,
-        account_type: AccountType::Citizen,
-        role: Role::Citizen,
-        status: AccountStatus::Active,
-        language: None,
-        consent_at: now,
-        created_at: now,
-        updated_at: now,
-    })
+/// The names of seeded accounts, checked once.
+struct Names {
+    first: Vec<PersonName>,
+    last: Vec<PersonName>,
+}
+
+impl Names {
+    fn new() -> AppResult<Self> {
+        let parse = |list: &[&str]| -> AppResult<Vec<PersonName>> {
+            list.iter()
+                .map(|n| {
+                    PersonName::parse(n).map_err(|_| AppError::field("prefix", "name-missing"))
+                })
+                .collect()
+        };
+        Ok(Self {
+            first: parse(FIRST_NAMES)?,
+            last: parse(LAST_NAMES)?,
+        })
+    }
+
+    fn account(
+        &self,
+        prefix: &str,
+        i: usize,
+        hash: &str,
+        now: ekdwar_domain::Timestamp,
+    ) -> AppResult<User> {
+        let invalid = |field: &'static str| AppError::field("prefix", field);
+        // Spread over the lists by two co-prime steps, so that neighbours differ.
+        let first = &self.first[(i * 7) % self.first.len()];
+        let last = &self.last[(i * 11 / 3) % self.last.len()];
+        Ok(User {
+            id: UserId::new(format!("{prefix}-{i:08}")),
+            portal_id: PortalId::parse(&format!("{prefix}.{i}"))
+                .map_err(|_| invalid("portal-id-invalid"))?,
+            first_name: first.clone(),
+            last_name: last.clone(),
+            // A mobile number in E.164 by construction (+91 and ten digits from 8000000000).
+            phone: Some(ekdwar_domain::Phone::from_trusted(format!(
+                "+91{}",
+                8_000_000_000_u64 + i as u64
+            ))),
+            email: Some(
+                ekdwar_domain::Email::parse(&format!("{prefix}.{i}@example.in"))
+                    .map_err(|_| invalid("email-invalid"))?,
+            ),
+            password_hash: Some(hash.to_string()),
+            password_changed_at: now,
+            level: AccountLevel::Simplified,
+            account_type: AccountType::Citizen,
+            role: Role::Citizen,
+            status: AccountStatus::Active,
+            language: None,
+            consent_at: now,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_phones_are_what_parsing_them_gives() {
+        let names = Names::new().unwrap();
+        let regions = ekdwar_domain::Regions::india();
+        for i in [0, 1, 12_345, 999_999, 9_999_999] {
+            let u = names
+                .account("seed", i, "h", ekdwar_domain::Timestamp::from_millis(0))
+                .unwrap();
+            let phone = u.phone.unwrap();
+            assert_eq!(
+                ekdwar_domain::Phone::parse(phone.as_str(), &regions).unwrap(),
+                phone
+            );
+        }
+    }
 }

@@ -81,6 +81,8 @@ crate::string_enum!(
         ApplicationExpired => "application-expired",
         /// An administrator set an account's level.
         AdminLevelSet => "admin-level-set",
+        /// An administrator searched the accounts (the detail holds the text).
+        UsersSearched => "users-searched",
         /// An officer was given a role in a department.
         OfficerAssigned => "officer-assigned",
         /// A payment began (a gateway payment created, a challan generated).

@@ -563,6 +563,33 @@ impl PersonName {
     }
 }
 
+/// A name folded for searching: compatibility-normalised (NFKC), lower-cased, written in Latin
+/// letters (Devanagari, Bengali and Cyrillic too: `अमित` and `Амит` both become `amit`), with
+/// apostrophes and dots dropped and every other separator one space. Stored keys and typed
+/// searches go through the same fold, so a prefix of the one matches the other.
+pub fn name_search_key(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let latin = any_ascii::any_ascii(&text.nfkc().collect::<String>().to_lowercase());
+    let mut key = String::with_capacity(latin.len());
+    for c in latin.chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !matches!(c, '\'' | '.' | '`') && !key.is_empty() && !key.ends_with(' ') {
+            key.push(' ');
+        }
+    }
+    key.truncate(key.trim_end().len());
+    key
+}
+
+/// The two search keys of a person: given name first, and family name first.
+pub fn name_search_keys(first: &PersonName, last: &PersonName) -> (String, String) {
+    (
+        name_search_key(&format!("{} {}", first.as_str(), last.as_str())),
+        name_search_key(&format!("{} {}", last.as_str(), first.as_str())),
+    )
+}
+
 /// Unicode combining marks used by Indic scripts (matras, virama, nukta, anusvara...).
 fn is_combining_mark(c: char) -> bool {
     matches!(c as u32,
@@ -697,6 +724,32 @@ crate::string_enum!(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn names_fold_to_one_search_key_across_case_and_script() {
+        assert_eq!(name_search_key("Ravi  SHARMA"), "ravi sharma");
+        assert_eq!(name_search_key("अमित"), "amit");
+        assert_eq!(name_search_key("অমিত"), "amit");
+        assert_eq!(name_search_key("Амит"), "amit");
+        assert_eq!(name_search_key("O’Brien-Smith."), "obrien smith");
+        assert_eq!(name_search_key("ＲＡＶＩ"), "ravi", "full-width letters");
+        assert_eq!(name_search_key(" - "), "");
+        let first = PersonName::parse("सुनीता").unwrap();
+        let last = PersonName::parse("Devi").unwrap();
+        let (given, family) = name_search_keys(&first, &last);
+        assert!(given.starts_with(&name_search_key("Sunit")));
+        assert!(family.starts_with(&name_search_key("devi s")));
+    }
+
+    proptest! {
+        #[test]
+        fn a_search_key_is_plain_ascii_and_folding_is_stable(s in "\\PC{0,40}") {
+            let key = name_search_key(&s);
+            prop_assert!(key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' '));
+            prop_assert!(!key.starts_with(' ') && !key.ends_with(' ') && !key.contains("  "));
+            prop_assert_eq!(name_search_key(&key), key);
+        }
+    }
 
     #[test]
     fn decoys_are_never_read_back_as_contacts() {

@@ -34,6 +34,10 @@ pub(crate) enum DevCmd {
         /// Portal ID prefix of the accounts.
         #[arg(long, default_value = "seed")]
         prefix: String,
+        /// Make the schema only up to this migration and write the accounts as the release
+        /// that had it did (no apps): a database to time `ekdwar migrate` on.
+        #[arg(long)]
+        at_migration: Option<i64>,
         #[command(flatten)]
         common: crate::common::Common,
     },
@@ -67,9 +71,66 @@ pub(crate) async fn dev(cmd: DevCmd) -> anyhow::Result<()> {
             accounts,
             apps,
             prefix,
+            at_migration: Some(version),
+            common,
+        } => {
+            anyhow::ensure!(
+                apps == 0,
+                "--at-migration writes accounts only; leave out --apps"
+            );
+            seed_old(accounts, &prefix, version, &common).await
+        }
+        DevCmd::Seed {
+            accounts,
+            apps,
+            prefix,
+            at_migration: None,
             common,
         } => seed(accounts, apps, &prefix, &common).await,
     }
+}
+
+fn progress_bar(accounts: usize) -> indicatif::ProgressBar {
+    indicatif::ProgressBar::new(accounts as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} accounts, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    )
+}
+
+fn seed_password() -> ekdwar_domain::password::Password {
+    ekdwar_domain::password::Password::new(
+        std::env::var("EKDWAR_NEW_PASSWORD").unwrap_or_else(|_| "seeded password 1".into()),
+    )
+}
+
+/// Seeds a database left at an older migration, bypassing the application (which needs the
+/// latest schema).
+async fn seed_old(
+    accounts: usize,
+    prefix: &str,
+    version: i64,
+    common: &crate::common::Common,
+) -> anyhow::Result<()> {
+    let config = crate::common::load(common, None, None)?;
+    let bar = progress_bar(accounts);
+    let started = std::time::Instant::now();
+    ekdwar_app::seed_accounts_at_migration(
+        &config,
+        version,
+        prefix,
+        accounts,
+        &seed_password(),
+        &|done| bar.set_position(done as u64),
+    )
+    .await?;
+    bar.finish();
+    eprintln!(
+        "{accounts} accounts at migration {version} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn seed(
@@ -79,21 +140,11 @@ async fn seed(
     common: &crate::common::Common,
 ) -> anyhow::Result<()> {
     let app = crate::common::app_with(common, ekdwar_app::Migrations::Apply).await?;
-    let password =
-        std::env::var("EKDWAR_NEW_PASSWORD").unwrap_or_else(|_| "seeded password 1".into());
-    let bar = indicatif::ProgressBar::new(accounts as u64).with_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} accounts, {per_sec}, {eta} left",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(accounts);
     let started = std::time::Instant::now();
-    app.seed_accounts(
-        prefix,
-        accounts,
-        &ekdwar_domain::password::Password::new(password),
-        &|done| bar.set_position(done as u64),
-    )
+    app.seed_accounts(prefix, accounts, &seed_password(), &|done| {
+        bar.set_position(done as u64)
+    })
     .await
     .map_err(crate::common::explain)?;
     bar.finish();

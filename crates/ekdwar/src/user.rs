@@ -39,6 +39,15 @@ pub(crate) enum UserCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Find accounts: by phone, e-mail or portal ID exactly, or by the start of a name in any
+    /// script or case (`amit` finds अमित); at most 20.
+    Search {
+        text: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// List accounts.
     List {
         #[arg(long, default_value_t = 50)]
@@ -153,6 +162,26 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
                 .map_err(explain)?
                 .context("no such account")?;
             print_user(&u, json);
+        }
+        UserCmd::Search { text, json, common } => {
+            let app = app(&common).await?;
+            let found = app
+                .identity
+                .admin_search_users(&text)
+                .await
+                .map_err(explain)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&found)?);
+            } else {
+                for u in &found.accounts {
+                    print_user(u, false);
+                }
+                if found.accounts.is_empty() {
+                    eprintln!("no account matches {text:?}");
+                } else if found.more {
+                    eprintln!("more accounts match: type more of the name");
+                }
+            }
         }
         UserCmd::List {
             limit,

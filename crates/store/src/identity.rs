@@ -2,7 +2,7 @@
 
 use ekdwar_domain::{
     AccountLevel, AccountStatus, AccountType, Contact, Email, LoginIdentifier, PersonName, Phone,
-    PortalId, Role, Timestamp,
+    PortalId, Role, Timestamp, name_search_keys,
 };
 use sqlx::any::AnyRow;
 
@@ -89,21 +89,36 @@ pub async fn insert(conn: &mut Conn, u: &User) -> Result<()> {
 }
 
 /// Inserts many accounts in one statement (bulk data: seeding, benchmarks). Keep a call under
-/// 1,900 accounts (SQLite binds at most 32,766 values).
+/// 1,700 accounts (SQLite binds at most 32,766 values).
 pub async fn insert_many(conn: &mut Conn, users: &[User]) -> Result<()> {
+    insert_rows(conn, users, true).await
+}
+
+/// The migration since which accounts carry their name search keys.
+pub const NAME_KEYS_SINCE: i64 = 13;
+
+/// [`insert_many`] as releases before [`NAME_KEYS_SINCE`] wrote accounts (no name search
+/// keys): to build such a database for upgrade tests and measurements.
+pub async fn insert_many_without_name_keys(conn: &mut Conn, users: &[User]) -> Result<()> {
+    insert_rows(conn, users, false).await
+}
+
+async fn insert_rows(conn: &mut Conn, users: &[User], keys: bool) -> Result<()> {
     if users.is_empty() {
         return Ok(());
     }
+    let width = if keys { 19 } else { 17 };
     let rows: Vec<String> = (0..users.len())
         .map(|i| {
-            let cells: Vec<String> = (i * 17 + 1..=i * 17 + 17)
+            let cells: Vec<String> = (i * width + 1..=i * width + width)
                 .map(|n| format!("${n}"))
                 .collect();
             format!("({})", cells.join(", "))
         })
         .collect();
+    let key_columns = if keys { ", name_key, family_key" } else { "" };
     let mut q = sqlx::query(sql!(
-        "INSERT INTO users ({COLUMNS}, portal_id_key) VALUES {}",
+        "INSERT INTO users ({COLUMNS}, portal_id_key{key_columns}) VALUES {}",
         rows.join(", ")
     ));
     for u in users {
@@ -125,6 +140,10 @@ pub async fn insert_many(conn: &mut Conn, users: &[User]) -> Result<()> {
             .bind(u.created_at.millis())
             .bind(u.updated_at.millis())
             .bind(u.portal_id.key());
+        if keys {
+            let (name_key, family_key) = name_search_keys(&u.first_name, &u.last_name);
+            q = q.bind(name_key).bind(family_key);
+        }
     }
     q.execute(conn)
         .await
@@ -227,11 +246,17 @@ pub async fn set_name(
     last: &PersonName,
     at: Timestamp,
 ) -> Result<bool> {
+    let (name_key, family_key) = name_search_keys(first, last);
     set(
         conn,
         id,
-        "first_name = $1, last_name = $2",
-        vec![Some(first.as_str().into()), Some(last.as_str().into())],
+        "first_name = $1, last_name = $2, name_key = $3, family_key = $4",
+        vec![
+            Some(first.as_str().into()),
+            Some(last.as_str().into()),
+            Some(name_key),
+            Some(family_key),
+        ],
         at,
     )
     .await
@@ -325,6 +350,91 @@ pub async fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<User>>
     .fetch_all(conn)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Up to `limit` accounts whose name, given name first or family name first, starts with
+/// `prefix` (already folded by [`name_search_key`]), in order of the folded name. Each order is
+/// one range scan of its index, stopped at `limit`, however many accounts there are.
+pub async fn by_name_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> Result<Vec<User>> {
+    if prefix.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Keys are ASCII: every key with the prefix sorts below the prefix followed by DEL.
+    let end = format!("{prefix}\u{7f}");
+    let mut found: Vec<(String, User)> = Vec::new();
+    for key in ["name_key", "family_key"] {
+        let rows = sqlx::query(sql!(
+            "SELECT {COLUMNS}, {key} AS k FROM users WHERE {key} >= $1 AND {key} < $2 \
+             ORDER BY {key} LIMIT $3"
+        ))
+        .bind(prefix)
+        .bind(&end)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let user = from_row(row)?;
+            if !found.iter().any(|(_, f)| f.id == user.id) {
+                found.push((text(row, "k")?, user));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|(_, u)| u)
+        .collect())
+}
+
+/// Fills the name search keys of accounts that have none (after the migration that added
+/// them, on accounts made before it), a batch at a time in order of id; `progress` hears how
+/// many are done. Returns how many were filled.
+pub async fn fill_name_keys(conn: &mut Conn, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
+    const BATCH: i64 = 2000;
+    let mut after = String::new();
+    let mut filled = 0u64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, first_name, last_name FROM users WHERE id > $1 AND name_key IS NULL \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(&after)
+        .bind(BATCH)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(filled);
+        };
+        after = text(last, "id")?;
+        let mut values = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (given, family) = name_search_keys(
+                &PersonName::from_trusted(text(row, "first_name")?),
+                &PersonName::from_trusted(text(row, "last_name")?),
+            );
+            values.push((text(row, "id")?, given, family));
+        }
+        // Small statements (SQLite finds each parameter by a linear scan), one transaction.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for chunk in values.chunks(100) {
+            let cells: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
+                .collect();
+            let mut q = sqlx::query(sql!(
+                "UPDATE users SET name_key = v.column2, family_key = v.column3 \
+                 FROM (VALUES {}) AS v WHERE users.id = v.column1",
+                cells.join(", ")
+            ));
+            for (id, given, family) in chunk {
+                q = q.bind(id).bind(given).bind(family);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        filled += rows.len() as u64;
+        progress(filled);
+    }
 }
 
 /// How many accounts there are.

@@ -198,6 +198,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_revocations.sql"),
         include_str!("../migrations/postgres/0012_revocations.sql"),
     ),
+    (
+        13,
+        "name search",
+        include_str!("../migrations/sqlite/0013_name_search.sql"),
+        include_str!("../migrations/postgres/0013_name_search.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -328,8 +334,7 @@ impl Store {
 
     /// Applies every migration not yet applied.
     pub async fn migrate(&self) -> Result<()> {
-        migrator(self.backend).run(&self.writer).await?;
-        Ok(())
+        self.migrate_to(i64::MAX).await
     }
 
     /// Applies the migrations up to `version` only: a database as an older release left it,
@@ -343,8 +348,22 @@ impl Store {
                 .cloned()
                 .collect(),
         );
+        let before = self.version().await?;
         m.run(&self.writer).await?;
+        // Data the SQL cannot compute: the folded name keys added by migration 13.
+        if before < identity::NAME_KEYS_SINCE && version >= identity::NAME_KEYS_SINCE {
+            identity::fill_name_keys(&mut *self.conn().await?, &|_| {}).await?;
+        }
         Ok(())
+    }
+
+    /// The last migration applied (0 for none).
+    pub async fn version(&self) -> Result<i64> {
+        Ok(match self.schema().await? {
+            Schema::Empty { .. } => 0,
+            Schema::Current => MIGRATIONS.last().map_or(0, |m| m.0),
+            Schema::Other { at, .. } => at,
+        })
     }
 
     /// The tables, their columns and the named indexes, backend-neutral (lower case, without

@@ -1,6 +1,7 @@
 //! Ekdwar's web face: axum routes, server-rendered pages that work without JavaScript, the
 //! security middleware (headers, CSRF, language, session), and the single error boundary.
 
+mod admin;
 mod applications;
 mod appointments;
 mod assets;
@@ -48,6 +49,7 @@ pub fn router(app: App) -> Router {
         .merge(receipt::routes())
         .merge(eform::routes())
         .merge(officer::routes())
+        .merge(admin::routes())
         .merge(payments::routes())
         .merge(appointments::routes())
         .merge(hall::routes())

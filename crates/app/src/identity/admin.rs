@@ -16,6 +16,22 @@ use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
 use crate::views::AccountView;
 
+/// What an administrator's search found.
+#[derive(Debug, serde::Serialize)]
+pub struct Found {
+    /// Exact matches first, then by name.
+    pub accounts: Vec<AccountView>,
+    /// Whether more accounts match than are shown (type more of the name).
+    pub more: bool,
+}
+
+impl Found {
+    /// The most accounts one search shows.
+    pub const MOST: usize = 20;
+    /// The longest search text read, in characters.
+    pub const LONGEST: usize = 200;
+}
+
 pub struct NewUserInput {
     pub portal_id: String,
     pub first_name: String,
@@ -115,6 +131,73 @@ impl Identity {
             Ok(id) => Ok(users::by_identifier(&mut conn, &id).await?),
             Err(_) => Ok(None),
         }
+    }
+
+    /// An administrator's search: the accounts whose phone, e-mail or portal ID is `text`
+    /// exactly, then those whose name (given or family name first) starts with it, folded
+    /// across case and script (`amit` finds अमित); at most [`Found::MOST`]. From the command
+    /// line; pages use [`Identity::search_users`].
+    pub async fn admin_search_users(&self, text: &str) -> AppResult<Found> {
+        let mut conn = self.store.read().await?;
+        let mut users: Vec<User> = Vec::new();
+        let mut exact = Vec::new();
+        if let Ok(p) = Phone::parse(text, &self.regions) {
+            exact.push(LoginIdentifier::Phone(p));
+        }
+        if let Ok(e) = Email::parse(text) {
+            exact.push(LoginIdentifier::Email(e));
+        }
+        if let Ok(p) = PortalId::parse(text.trim()) {
+            exact.push(LoginIdentifier::PortalId(p));
+        }
+        for id in &exact {
+            if let Some(u) = users::by_identifier(&mut conn, id).await?
+                && !users.iter().any(|f| f.id == u.id)
+            {
+                users.push(u);
+            }
+        }
+        let most = Found::MOST as i64;
+        for u in users::by_name_prefix(&mut conn, &ekdwar_domain::name_search_key(text), most + 1)
+            .await?
+        {
+            if !users.iter().any(|f| f.id == u.id) {
+                users.push(u);
+            }
+        }
+        let more = users.len() > Found::MOST;
+        users.truncate(Found::MOST);
+        Ok(Found {
+            accounts: users.iter().map(AccountView::from).collect(),
+            more,
+        })
+    }
+
+    /// [`Identity::admin_search_users`] for a signed-in administrator, audited (who searched
+    /// for what); anyone else is told there is no such page.
+    pub async fn search_users(
+        &self,
+        by: &super::CurrentSession,
+        actor: &Actor,
+        text: &str,
+    ) -> AppResult<Found> {
+        if by.account.role != Role::Admin {
+            return Err(AppError::NotFound);
+        }
+        let text: String = text.chars().take(Found::LONGEST).collect();
+        let found = self.admin_search_users(&text).await?;
+        let mut tx = self.work().await?;
+        self.audit(
+            &mut tx,
+            actor,
+            None,
+            AuditAction::UsersSearched,
+            Outcome::Success,
+            Some(format!("{text:?}: {}", found.accounts.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     pub async fn admin_list_users(&self, limit: i64, offset: i64) -> AppResult<Vec<AccountView>> {

@@ -10,7 +10,7 @@ mod sessions;
 mod two_step;
 mod verification;
 
-pub use admin::NewUserInput;
+pub use admin::{Found, NewUserInput};
 pub(crate) use external::HttpUpstream;
 pub use external::{ExternalIntent, ExternalStart, UpstreamClient};
 pub use login::{LoggedIn, LoginInput};

@@ -500,6 +500,20 @@ async fn seeded_accounts_and_apps_are_written_in_bulk_and_log_in() {
         !ekdwar(d, &["user", "show", "load.12345"]).0,
         "no more than asked"
     );
+    // The search: exact, then by the start of a name (seeded names come in four scripts).
+    let (ok, out, err) = ekdwar(d, &["user", "search", "LOAD.77", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["accounts"][0]["portal_id"], "load.77", "{out}");
+    let (ok, out, err) = ekdwar(d, &["user", "search", "anna", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["accounts"].as_array().unwrap().len(), 20, "{out}");
+    assert_eq!(v["more"], true);
+    assert!(
+        v["accounts"][0]["first_name"] == "Анна",
+        "Cyrillic found by Latin letters: {out}"
+    );
 
     let mut config = ekdwar_app::config::Config::default();
     config.server.data_dir = d.to_path_buf();

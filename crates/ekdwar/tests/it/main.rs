@@ -5,6 +5,7 @@
 mod support;
 
 mod accounts;
+mod admin;
 mod applications;
 mod appointments;
 mod browser;

@@ -27,9 +27,9 @@ async fn previous_release(url: &str) {
         store.schema().await.unwrap(),
         Schema::Other {
             at: PREVIOUS,
-            // This release adds the catalog, the deadlines, payments, appointments and
-            // revocation rules.
-            latest: PREVIOUS + 5
+            // This release adds the catalog, the deadlines, payments, appointments,
+            // revocation rules and the name search.
+            latest: PREVIOUS + 6
         }
     );
     let now = Timestamp::from_millis(1_790_000_000_000);
@@ -38,9 +38,9 @@ async fn previous_release(url: &str) {
         .unwrap()
         .to_string();
     let mut conn = store.conn().await.unwrap();
-    ekdwar_store::identity::insert(
+    ekdwar_store::identity::insert_many_without_name_keys(
         &mut conn,
-        &ekdwar_store::identity::User {
+        &[ekdwar_store::identity::User {
             id: ekdwar_domain::UserId::new("u-old"),
             portal_id: PortalId::parse("old.timer").unwrap(),
             first_name: PersonName::parse("Old").unwrap(),
@@ -57,7 +57,7 @@ async fn previous_release(url: &str) {
             consent_at: now,
             created_at: now,
             updated_at: now,
-        },
+        }],
     )
     .await
     .unwrap();
@@ -103,6 +103,10 @@ async fn a_database_of_the_previous_release_upgrades_and_keeps_working() {
             )
             .await;
         assert!(logged_in.is_ok(), "{backend}: {logged_in:?}");
+        // Accounts made before the name search are found by name after the upgrade.
+        let found = t.app.identity.admin_search_users("timer o").await.unwrap();
+        assert_eq!(found.accounts.len(), 1, "{backend}: {found:?}");
+        assert_eq!(found.accounts[0].portal_id, "old.timer");
         let app = t
             .app
             .sso
