@@ -22,7 +22,7 @@ use ekdwar_store::applications::Application;
 const PER_CITIZEN: usize = 10;
 const SAMPLES: usize = 200;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -214,7 +214,7 @@ async fn measure(s: &Seeded) -> Result<((Duration, Duration), (Duration, Duratio
     ))
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 

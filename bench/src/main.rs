@@ -6,16 +6,19 @@
 //!    per second over keep-alive connections, for Ekdwar on SQLite and on PostgreSQL (when
 //!    `EKDWAR_TEST_DATABASE_URL` names a server) and for oidc-provider (npm) side by side;
 //! 3. idle resident memory of `ekdwar serve` and its start-to-ready time on an empty database;
-//! 4. the catalog, applications at scale and the booking race (`catalog`, `applications`,
-//!    `booking`).
+//! 4. the catalog, applications at scale, the booking race and growth from a thousand to a
+//!    million accounts with the upgrade of a million (`catalog`, `applications`, `booking`,
+//!    `growth`).
 //!
-//! Run with `bench/run`; `BENCH_ONLY=oidc|catalog|applications|booking` runs one part,
+//! Run with `bench/run`; `BENCH_ONLY=oidc,growth` (any of oidc, catalog, applications,
+//! booking, growth) runs those parts,
 //! `BENCH_QUICK=1` the small version CI runs so that the benchmark keeps working. Timings
 //! are measured, never asserted.
 
 mod applications;
 mod booking;
 mod catalog;
+mod growth;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -213,6 +216,15 @@ fn code_of(url: &str) -> Option<String> {
 
 /// Logs in through the portal's pages and returns an authorization code for the client.
 async fn ekdwar_code(base: &str, client_id: &str) -> Result<String> {
+    ekdwar_code_as(base, client_id, "bench.user").await
+}
+
+/// [`ekdwar_code`] for the account `identifier` (whose password is [`PASSWORD`]).
+pub(crate) async fn ekdwar_code_as(
+    base: &str,
+    client_id: &str,
+    identifier: &str,
+) -> Result<String> {
     let b = browser();
     let auth = format!(
         "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri={CB}&scope=openid%20profile%20offline_access&state=s"
@@ -221,7 +233,7 @@ async fn ekdwar_code(base: &str, client_id: &str) -> Result<String> {
     let login_url = absolute(base, &location(&r).context("no redirect to login")?);
     let page = b.get(&login_url).send().await?.text().await?;
     let form = [
-        ("identifier", "bench.user".to_string()),
+        ("identifier", identifier.to_string()),
         ("password", PASSWORD.into()),
         ("csrf", field(&page, "csrf").context("csrf")?),
         ("next", field(&page, "next").context("next")?),
@@ -460,16 +472,20 @@ async fn main() -> Result<()> {
     );
 
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    if only.is_empty() || only == "catalog" {
+    let wants = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
+    if wants("catalog") {
         catalog::figures()?;
     }
-    if only.is_empty() || only == "applications" {
+    if wants("applications") {
         applications::figures().await?;
     }
-    if only.is_empty() || only == "booking" {
+    if wants("booking") {
         booking::figures().await?;
     }
-    if !only.is_empty() && only != "oidc" {
+    if wants("growth") {
+        growth::figures().await?;
+    }
+    if !wants("oidc") {
         return Ok(());
     }
 

@@ -183,6 +183,8 @@ async fn seed_accounts(
         ekdwar_store::commit(tx).await?;
         progress(written);
     }
+    // What autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) does after a bulk load.
+    store.maintain().await?;
     Ok(())
 }
 

@@ -415,9 +415,14 @@ pub async fn fill_name_keys(conn: &mut Conn, progress: &(dyn Fn(u64) + Sync)) ->
             );
             values.push((text(row, "id")?, given, family));
         }
-        // Small statements (SQLite finds each parameter by a linear scan), one transaction.
+        // One transaction; small statements on SQLite, which finds each parameter by a
+        // linear scan.
+        let rows_per_statement = match crate::Backend::of(conn) {
+            crate::Backend::Sqlite => 100,
+            crate::Backend::Postgres => BATCH as usize,
+        };
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        for chunk in values.chunks(100) {
+        for chunk in values.chunks(rows_per_statement) {
             let cells: Vec<String> = (0..chunk.len())
                 .map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
                 .collect();

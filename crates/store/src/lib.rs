@@ -204,6 +204,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_name_search.sql"),
         include_str!("../migrations/postgres/0013_name_search.sql"),
     ),
+    (
+        14,
+        "name search index",
+        include_str!("../migrations/sqlite/0014_name_search_index.sql"),
+        include_str!("../migrations/postgres/0014_name_search_index.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -340,6 +346,18 @@ impl Store {
     /// Applies the migrations up to `version` only: a database as an older release left it,
     /// for upgrade tests.
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        // Data the SQL cannot compute is filled in between two migrations: the folded name
+        // keys, after the migration that adds their columns and before the one that indexes
+        // them.
+        let keys = identity::NAME_KEYS_SINCE;
+        if self.version().await? < keys && version >= keys {
+            self.run_migrations(keys).await?;
+            identity::fill_name_keys(&mut *self.conn().await?, &|_| {}).await?;
+        }
+        self.run_migrations(version).await
+    }
+
+    async fn run_migrations(&self, version: i64) -> Result<()> {
         let mut m = migrator(self.backend);
         m.migrations = std::borrow::Cow::Owned(
             m.migrations
@@ -348,12 +366,7 @@ impl Store {
                 .cloned()
                 .collect(),
         );
-        let before = self.version().await?;
         m.run(&self.writer).await?;
-        // Data the SQL cannot compute: the folded name keys added by migration 13.
-        if before < identity::NAME_KEYS_SINCE && version >= identity::NAME_KEYS_SINCE {
-            identity::fill_name_keys(&mut *self.conn().await?, &|_| {}).await?;
-        }
         Ok(())
     }
 

@@ -29,7 +29,7 @@ async fn previous_release(url: &str) {
             at: PREVIOUS,
             // This release adds the catalog, the deadlines, payments, appointments,
             // revocation rules and the name search.
-            latest: PREVIOUS + 6
+            latest: PREVIOUS + 7
         }
     );
     let now = Timestamp::from_millis(1_790_000_000_000);
