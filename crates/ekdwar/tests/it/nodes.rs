@@ -179,3 +179,281 @@ async fn a_session_and_a_revocation_hold_on_every_node() {
     )
     .await;
 }
+
+/// A process that is stopped when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An SMS gateway on loopback that keeps every message it is sent (the portal's HTTP SMS
+/// protocol: `POST {"to", "text", "sender"}`).
+async fn sms_gateway() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = got.clone();
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |body: axum::Json<Value>| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body.0);
+                axum::Json(serde_json::json!({ "accepted": true }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+/// Two `ekdwar serve` processes and an `ekdwar worker` on one PostgreSQL, behind HAProxy
+/// (round robin, no stickiness) on loopback: a login made through one node is good on the
+/// other, a token revoked on one is refused by the other within the bound, and every job
+/// runs once although three job runners (both web nodes and the worker) compete for them.
+#[tokio::test]
+async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
+    let Some(server) = ekdwar_store::testing::server() else {
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let haproxy = std::process::Command::new("haproxy").arg("-v").output();
+    assert!(
+        haproxy.is_ok_and(|o| o.status.success()),
+        "HAProxy is needed for the load-balancer test (Debian: apt-get install haproxy; .ci/run installs it)"
+    );
+    let url = ekdwar_store::testing::create(&server).await;
+    let _drop = ekdwar_store::testing::TestDatabase::adopt(&url);
+    let (sms_url, sms) = sms_gateway().await;
+    let dir =
+        crate::support::TempDir(std::env::temp_dir().join(format!("ekdwar-lb-{}", random_hex())));
+    let key = format!("{}{}", random_hex(), random_hex());
+    let ekdwar = |name: &str, args: &[&str]| {
+        let data = dir.0.join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ekdwar"));
+        c.args(args)
+            .arg("--data")
+            .arg(&data)
+            .env("EKDWAR_SERVER__DATABASE_URL", &url)
+            .env("EKDWAR_SERVER__SECRET_KEY", &key)
+            .env("EKDWAR_SMS__HTTP_URL", &sms_url)
+            .env("EKDWAR_SMS__HTTP_TOKEN", "lb-test-token")
+            .env("EKDWAR_NEW_PASSWORD", PASSWORD)
+            .env("EKDWAR_LOG", "warn");
+        c
+    };
+    let done = ekdwar("admin", &["migrate"]).output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let done = ekdwar(
+        "admin",
+        &["dev", "seed", "--accounts", "12", "--prefix", "lb.user"],
+    )
+    .output()
+    .unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let client = ekdwar(
+        "admin",
+        &["client", "add", "--name", "LB", "--redirect-uri", CB],
+    )
+    .output()
+    .unwrap();
+    let client: Value = serde_json::from_slice(&client.stdout).unwrap();
+    let (id, secret) = (
+        client["client_id"].as_str().unwrap().to_string(),
+        client["client_secret"].as_str().unwrap().to_string(),
+    );
+
+    let ports: Vec<u16> = (0..3).map(|_| crate::support::free_port()).collect();
+    let node = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+    let _nodes: Vec<Running> = (0..2)
+        .map(|i| {
+            Running(
+                ekdwar(
+                    &format!("node{i}"),
+                    &["serve", "--listen", &format!("127.0.0.1:{}", ports[i])],
+                )
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+            )
+        })
+        .collect();
+    let _worker = Running(
+        ekdwar("worker", &["worker"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let config = dir.0.join("haproxy.cfg");
+    std::fs::write(
+        &config,
+        format!(
+            "global\n  maxconn 256\ndefaults\n  mode http\n  timeout connect 5s\n  \
+             timeout client 30s\n  timeout server 30s\nfrontend portal\n  bind 127.0.0.1:{}\n  \
+             default_backend nodes\nbackend nodes\n  balance roundrobin\n  \
+             server a 127.0.0.1:{}\n  server b 127.0.0.1:{}\n",
+            ports[2], ports[0], ports[1]
+        ),
+    )
+    .unwrap();
+    let _balancer = Running(
+        std::process::Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    for base in [node(0), node(1), node(2)] {
+        within(Duration::from_secs(30), "a node answers", || async {
+            http.get(format!("{base}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+    }
+
+    // Log in on A; the session is good on B, and through the balancer whichever node answers.
+    let person = browser();
+    let page = person
+        .get(format!("{}/login", node(0)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = person
+        .post(format!("{}/login", node(0)))
+        .form(&[
+            ("identifier", "lb.user.3"),
+            ("password", PASSWORD),
+            ("csrf", &ekdwar_testkit::field(&page, "csrf").unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ekdwar_testkit::location(&r).as_deref(), Some("/account"));
+    for base in [node(1), node(2), node(2), node(2)] {
+        let r = person.get(format!("{base}/account")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{base}");
+        assert!(r.text().await.unwrap().contains("lb.user.3"));
+    }
+
+    // A token issued on A, revoked through the balancer, is refused by both nodes within the
+    // bound.
+    let token: Value = http
+        .post(format!("{}/oauth/token", node(0)))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap().to_string();
+    let active = |base: String| {
+        let (http, id, secret, access) = (http.clone(), id.clone(), secret.clone(), access.clone());
+        async move {
+            let v: Value = http
+                .post(format!("{base}/oauth/introspect"))
+                .basic_auth(id, Some(secret))
+                .form(&[("token", access.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["active"] == true
+        }
+    };
+    assert!(active(node(1)).await, "issued on A, good on B");
+    let revoked = http
+        .post(format!("{}/oauth/revoke", node(2)))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    within(
+        Duration::from_millis(1500),
+        "revoked through the balancer, refused by both nodes",
+        || async { !active(node(0)).await && !active(node(1)).await },
+    )
+    .await;
+
+    // Ten people ask for a recovery code through the balancer: ten SMS, each sent once,
+    // though three job runners compete for the jobs.
+    for i in 0..10 {
+        let b = browser();
+        let page = b
+            .get(format!("{}/recover", node(2)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut form = vec![
+            ("identifier".to_string(), format!("lb.user.{i}")),
+            (
+                "csrf".to_string(),
+                ekdwar_testkit::field(&page, "csrf").unwrap(),
+            ),
+        ];
+        if let Some(nonce) = ekdwar_testkit::attr(&page, "data-pow-nonce") {
+            let difficulty: u8 = ekdwar_testkit::attr(&page, "data-pow-difficulty")
+                .unwrap()
+                .parse()
+                .unwrap();
+            form.push((
+                "challenge".into(),
+                ekdwar_testkit::field(&page, "challenge").unwrap(),
+            ));
+            form.push((
+                "pow".into(),
+                ekdwar_app::captcha::solve_pow(&nonce, difficulty),
+            ));
+        }
+        let r = b
+            .post(format!("{}/recover", node(2)))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ekdwar_testkit::location(&r).as_deref(),
+            Some("/recover/verify"),
+            "{i}"
+        );
+    }
+    let store = ekdwar_store::Store::connect(&url).await.unwrap();
+    within(Duration::from_secs(20), "every job run", || async {
+        let mut conn = store.conn().await.unwrap();
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::Row::get::<i64, _>(&row, "n") == 0 && sms.lock().unwrap().len() >= 10
+    })
+    .await;
+    let sent = sms.lock().unwrap().clone();
+    let mut to: Vec<&str> = sent.iter().map(|m| m["to"].as_str().unwrap()).collect();
+    to.sort_unstable();
+    to.dedup();
+    assert_eq!(sent.len(), 10, "each message once: {sent:?}");
+    assert_eq!(to.len(), 10, "{sent:?}");
+}
