@@ -253,8 +253,8 @@ impl Jobs {
 }
 
 impl Jobs {
-    /// Deletes what has expired: ended sessions, verifications, idle throttle counters and used
-    /// challenges. Returns how many rows went.
+    /// Deletes what has expired: ended sessions, verifications, idle throttle counters, used
+    /// challenges and old revocation rules. Returns how many rows went.
     pub async fn purge_expired(&self) -> anyhow::Result<u64> {
         let now = self.clock.now();
         // Keep a day of history so that recent failures and sessions can still be looked at.
@@ -264,6 +264,8 @@ impl Jobs {
         n += ekdwar_store::verifications::purge(&mut conn, before).await?;
         n += ekdwar_store::throttle::purge(&mut conn, before).await?;
         n += ekdwar_store::jobs::purge(&mut conn, before).await?;
+        // A revocation rule outlives every token it can end by far (`Core::revocation_window`).
+        n += ekdwar_store::sso::purge_revocations(&mut conn, before).await?;
         // Codes and links in messages that were never sent (no gateway, or given up) are dead
         // after a day; their text goes.
         n += ekdwar_store::notify::forget_bodies(&mut conn, before).await?;

@@ -40,7 +40,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The runner owns jobs and does the housekeeping of expired rows in every table.
     (
         "jobs.rs",
-        &["jobs", "notify", "sessions", "throttle", "verifications"],
+        &[
+            "jobs",
+            "notify",
+            "sessions",
+            "sso",
+            "throttle",
+            "verifications",
+        ],
     ),
     // Brute-force protection: counters only.
     ("limits.rs", &["throttle"]),

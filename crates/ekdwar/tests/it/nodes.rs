@@ -178,6 +178,22 @@ async fn a_session_and_a_revocation_hold_on_every_node() {
         || async { !introspect(&a).await },
     )
     .await;
+
+    // The rules are kept while a token they end could still be shown, and purged later.
+    let rules = || async {
+        let mut conn = a.app.store().conn().await.unwrap();
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM token_revocations")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::Row::get::<i64, _>(&row, "n")
+    };
+    assert!(rules().await >= 2);
+    a.app.jobs.purge_expired().await.unwrap();
+    assert!(rules().await >= 2, "nothing purged that is still needed");
+    a.advance(Duration::from_secs(2 * 86_400));
+    a.app.jobs.purge_expired().await.unwrap();
+    assert_eq!(rules().await, 0);
 }
 
 /// A process that is stopped when the test ends, however it ends.
@@ -248,14 +264,22 @@ async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
         c
     };
     let done = ekdwar("admin", &["migrate"]).output().unwrap();
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     let done = ekdwar(
         "admin",
         &["dev", "seed", "--accounts", "12", "--prefix", "lb.user"],
     )
     .output()
     .unwrap();
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     let client = ekdwar(
         "admin",
         &["client", "add", "--name", "LB", "--redirect-uri", CB],
