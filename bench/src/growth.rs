@@ -1,11 +1,12 @@
 //! Growth: the latency of what people do most, with 1,000 and with 1,000,000 accounts in the
 //! database (p50 and p99 of each, and the ratio of the large to the small, in the same run):
 //! a password login, a token refresh, userinfo, the account page and an administrator's
-//! account search, all through a real `ekdwar serve`. Accounts come from `ekdwar dev seed`.
+//! account search, all through a real `ekdwar serve` for each database (both running, measured
+//! in alternating rounds). Accounts come from `ekdwar dev seed`.
 //! Then the upgrade: a million accounts written at the previous release's schema, and the time
 //! `ekdwar migrate` takes to bring them to this one. `BENCH_QUICK=1` uses 1,000 and 20,000.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::applications::{ms, percentile};
-use crate::{CB, PASSWORD, cli, ekdwar_code_as, free_port, keepalive, serve, temp_dir};
+use crate::{CB, PASSWORD, Proc, cli, ekdwar_code_as, free_port, keepalive, serve, temp_dir};
 
 /// The last migration of the previous release (as in the upgrade tests).
 const PREVIOUS_RELEASE: &str = "7";
@@ -41,53 +42,7 @@ fn samples() -> usize {
     if quick() { 100 } else { 600 }
 }
 
-/// p50 and p99 of `samples()` calls of `op(worker, i)`, `WORKERS` at a time.
-async fn latencies<F, Fut>(op: F) -> Result<(Duration, Duration)>
-where
-    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let op = Arc::new(op);
-    let per = samples() / WORKERS;
-    let tasks: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            let op = op.clone();
-            tokio::spawn(async move {
-                // A few first, unmeasured: connections and prepared statements get ready, as in
-                // a running portal.
-                for i in 0..WARM_UP {
-                    op(w, samples() + w * WARM_UP + i).await;
-                }
-                let mut times = Vec::with_capacity(per);
-                let mut failed = 0;
-                for i in 0..per {
-                    let start = Instant::now();
-                    if op(w, w * per + i).await {
-                        times.push(start.elapsed());
-                    } else {
-                        failed += 1;
-                    }
-                }
-                (times, failed)
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    let mut failed = 0;
-    for t in tasks {
-        let (times, f) = t.await?;
-        all.extend(times);
-        failed += f;
-    }
-    if failed > 0 || all.is_empty() {
-        bail!("{failed} requests failed");
-    }
-    all.sort();
-    Ok((percentile(&all, 0.5), percentile(&all, 0.99)))
-}
-
-/// The figures at one size, in the order of [`OPERATIONS`].
-type Row = Vec<(Duration, Duration)>;
+/// Operations, in the order they are measured and printed.
 const OPERATIONS: &[&str] = &[
     "password login",
     "token refresh",
@@ -95,6 +50,9 @@ const OPERATIONS: &[&str] = &[
     "account page",
     "administrator's search",
 ];
+/// Each operation is measured in this many rounds, alternating the two databases, so that a
+/// burst of noise on a shared machine falls on both alike.
+const ROUNDS: usize = 3;
 
 /// An account spread over the whole range, so that reads do not stay in one corner of the
 /// indexes.
@@ -138,8 +96,7 @@ async fn administrator(base: &str) -> Result<reqwest::Client> {
         ekdwar_domain::totp::TotpSecret::from_base32(&page[from..to]).context("base32 key")?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
     let code = key.code_at(i64::try_from(now.as_secs())?);
-    let r = b
-        .post(format!("{base}/account/two-step/enable"))
+    b.post(format!("{base}/account/two-step/enable"))
         .form(&[
             ("code", code.as_str()),
             (
@@ -149,45 +106,62 @@ async fn administrator(base: &str) -> Result<reqwest::Client> {
         ])
         .send()
         .await?;
-    let done = b
-        .get(
-            ekdwar_testkit::location(&r).map_or(format!("{base}/account"), |l| {
-                if l.starts_with('/') {
-                    format!("{base}{l}")
-                } else {
-                    l
-                }
-            }),
-        )
-        .send()
-        .await?;
     let probe = b
         .get(format!("{base}/admin/api/users?q=grow.1"))
         .send()
         .await?;
-    if !probe.status().is_success()
-        || !probe
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.to_str().is_ok_and(|v| v.contains("json")))
-    {
-        bail!(
-            "the administrator has no search ({}): {}",
-            done.status(),
-            probe.status()
-        );
+    let json = probe
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().is_ok_and(|v| v.contains("json")));
+    if !probe.status().is_success() || !json {
+        bail!("the administrator has no search: {}", probe.status());
     }
     Ok(b)
 }
 
-/// Seeds `n` accounts on `database` (SQLite in a fresh folder when `None`), serves them and
-/// measures every operation.
-async fn at_size(n: usize, database: Option<&str>) -> Result<(Row, Duration)> {
+/// One database of `n` seeded accounts served by one `ekdwar serve`, with what each operation
+/// needs: the login form's CSRF pair, a rotating refresh chain per worker, an access token, a
+/// citizen's session and an administrator's.
+struct Site {
+    n: usize,
+    base: String,
+    seeded: Duration,
+    http: reqwest::Client,
+    /// The token endpoint and the app's credentials.
+    tokens: crate::Peer,
+    login_form: (String, String),
+    chains: Vec<tokio::sync::Mutex<String>>,
+    access: String,
+    citizen: reqwest::Client,
+    admin: reqwest::Client,
+    _server: Proc,
+    data: PathBuf,
+    _database: Option<ekdwar_store::testing::TestDatabase>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// Seeds `n` accounts (on a fresh PostgreSQL database of `server`, else SQLite in a fresh
+/// folder) and serves them.
+async fn prepare(n: usize, server: Option<&str>) -> Result<Site> {
+    let url = match server {
+        Some(s) => Some(ekdwar_store::testing::create(s).await),
+        None => None,
+    };
+    let database = url
+        .as_deref()
+        .and_then(ekdwar_store::testing::TestDatabase::adopt);
+    let db = url.as_deref();
     let data = temp_dir("growth");
     let start = Instant::now();
     cli(
         &data,
-        database,
+        db,
         &[
             "dev",
             "seed",
@@ -200,16 +174,14 @@ async fn at_size(n: usize, database: Option<&str>) -> Result<(Row, Duration)> {
     let seeded = start.elapsed();
     let app: Value = serde_json::from_str(&cli(
         &data,
-        database,
+        db,
         &["client", "add", "--name", "Bench", "--redirect-uri", CB],
     )?)?;
-    let (client_id, secret) = (
-        app["client_id"].as_str().context("client_id")?.to_string(),
-        app["client_secret"].as_str().context("secret")?.to_string(),
-    );
+    let client_id = app["client_id"].as_str().context("client_id")?.to_string();
+    let secret = app["client_secret"].as_str().context("secret")?.to_string();
     cli(
         &data,
-        database,
+        db,
         &[
             "user",
             "add",
@@ -225,67 +197,23 @@ async fn at_size(n: usize, database: Option<&str>) -> Result<(Row, Duration)> {
         ],
     )?;
     let port = free_port();
-    let (_server, _) = serve(&data, database, port).await?;
+    let (server, _) = serve(&data, db, port).await?;
     let base = format!("http://127.0.0.1:{port}");
-    let mut row = Row::new();
-
-    // Password logins, each as a different person, from visitors without a session.
-    let (csrf_cookie, csrf) = {
-        let r = keepalive().get(format!("{base}/login")).send().await?;
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("ekdwar_csrf="))
-            .and_then(|c| c.split(';').next())
-            .context("csrf cookie")?
-            .to_string();
-        (
-            cookie,
-            ekdwar_testkit::field(&r.text().await?, "csrf").context("csrf")?,
-        )
+    let http = keepalive();
+    let login_form = crate::login_form(&base).await?;
+    let tokens = crate::Peer {
+        token: format!("{base}/oauth/token"),
+        userinfo: String::new(),
+        introspect: String::new(),
+        client_id,
+        secret,
     };
-    let (h, b) = (keepalive(), base.clone());
-    row.push(
-        latencies(move |_, i| {
-            let (h, base, cookie, csrf) = (h.clone(), b.clone(), csrf_cookie.clone(), csrf.clone());
-            async move {
-                let who = format!("grow.{}", spread(i, n));
-                h.post(format!("{base}/login"))
-                    .header("cookie", cookie)
-                    .form(&[
-                        ("identifier", who.as_str()),
-                        ("password", PASSWORD),
-                        ("csrf", csrf.as_str()),
-                    ])
-                    .send()
-                    .await
-                    .is_ok_and(|r| ekdwar_testkit::location(&r).is_some_and(|l| l == "/account"))
-            }
-        })
-        .await
-        .context("logins")?,
-    );
-
-    // Token refresh: one rotating chain per worker, each another person's.
-    let token_url = format!("{base}/oauth/token");
     let mut chains = Vec::new();
     let mut access = String::new();
     for w in 0..WORKERS {
-        let code = ekdwar_code_as(&base, &client_id, &format!("grow.{}", spread(w + 1, n))).await?;
-        let v: Value = keepalive()
-            .post(&token_url)
-            .basic_auth(&client_id, Some(&secret))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CB),
-            ])
-            .send()
-            .await?
-            .json()
-            .await?;
+        let who = format!("grow.{}", spread(w + 1, n));
+        let code = ekdwar_code_as(&base, &tokens.client_id, &who).await?;
+        let v = crate::exchange(&tokens, &code).await?;
         chains.push(tokio::sync::Mutex::new(
             v["refresh_token"]
                 .as_str()
@@ -294,105 +222,112 @@ async fn at_size(n: usize, database: Option<&str>) -> Result<(Row, Duration)> {
         ));
         access = v["access_token"].as_str().context("access token")?.into();
     }
-    let chains = Arc::new(chains);
-    let (h, url, id, sec) = (keepalive(), token_url.clone(), client_id.clone(), secret);
-    row.push(
-        latencies(move |w, _| {
-            let (h, url, id, sec, chains) = (
-                h.clone(),
-                url.clone(),
-                id.clone(),
-                sec.clone(),
-                chains.clone(),
-            );
-            async move {
-                let mut slot = chains[w].lock().await;
-                let Ok(r) = h
-                    .post(&url)
-                    .basic_auth(&id, Some(&sec))
-                    .form(&[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", slot.as_str()),
-                    ])
-                    .send()
-                    .await
-                else {
-                    return false;
-                };
-                match r
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["refresh_token"].as_str().map(str::to_string))
-                {
-                    Some(next) => {
-                        *slot = next;
-                        true
-                    }
-                    None => false,
-                }
-            }
-        })
-        .await
-        .context("refresh")?,
-    );
-
-    let (h, url) = (keepalive(), format!("{base}/oauth/userinfo"));
-    row.push(
-        latencies(move |_, _| {
-            let (h, url, a) = (h.clone(), url.clone(), access.clone());
-            async move {
-                h.get(&url)
-                    .bearer_auth(a)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await
-        .context("userinfo")?,
-    );
-
     let citizen = logged_in(&base, &format!("grow.{}", spread(7, n))).await?;
-    let url = format!("{base}/account");
-    row.push(
-        latencies(move |_, _| {
-            let (h, url) = (citizen.clone(), url.clone());
-            async move {
-                h.get(&url)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await
-        .context("account page")?,
-    );
-
     let admin = administrator(&base).await?;
-    let url = format!("{base}/admin/api/users");
-    row.push(
-        latencies(move |_, i| {
-            let (h, url) = (admin.clone(), url.clone());
-            async move {
-                let Ok(r) = h
-                    .get(&url)
-                    .query(&[("q", SEARCHES[i % SEARCHES.len()])])
-                    .send()
-                    .await
-                else {
-                    return false;
-                };
-                r.json::<Value>()
-                    .await
-                    .is_ok_and(|v| v["accounts"].as_array().is_some_and(|a| !a.is_empty()))
-            }
+    Ok(Site {
+        tokens,
+        n,
+        base,
+        seeded,
+        http,
+        login_form,
+        chains,
+        access,
+        citizen,
+        admin,
+        _server: server,
+        data,
+        _database: database,
+    })
+}
+
+/// Does operation `op` once as worker `w`, the `i`-th time; whether it succeeded.
+async fn once(site: &Site, op: usize, w: usize, i: usize) -> bool {
+    let base = &site.base;
+    match op {
+        0 => {
+            let who = format!("grow.{}", spread(i, site.n));
+            crate::log_in_once(&site.http, base, &site.login_form, &who).await
+        }
+        1 => crate::refresh_once(&site.http, &site.tokens, &mut *site.chains[w].lock().await).await,
+        2 => site
+            .http
+            .get(format!("{base}/oauth/userinfo"))
+            .bearer_auth(&site.access)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success()),
+        3 => site
+            .citizen
+            .get(format!("{base}/account"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success()),
+        _ => {
+            let Ok(r) = site
+                .admin
+                .get(format!("{base}/admin/api/users"))
+                .query(&[("q", SEARCHES[i % SEARCHES.len()])])
+                .send()
+                .await
+            else {
+                return false;
+            };
+            r.json::<Value>()
+                .await
+                .is_ok_and(|v| v["accounts"].as_array().is_some_and(|a| !a.is_empty()))
+        }
+    }
+}
+
+/// The times of `count` runs of operation `op` on `site`, `WORKERS` at a time, numbered from
+/// `from`; `warm` unmeasured runs per worker first.
+async fn timed(
+    site: &Arc<Site>,
+    op: usize,
+    count: usize,
+    from: usize,
+    warm: usize,
+) -> Result<Vec<Duration>> {
+    let per = count / WORKERS;
+    let tasks: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let site = site.clone();
+            tokio::spawn(async move {
+                let first = from + w * (per + warm);
+                for i in 0..warm {
+                    once(&site, op, w, first + per + i).await;
+                }
+                let mut times = Vec::with_capacity(per);
+                let mut failed = 0;
+                for i in 0..per {
+                    let start = Instant::now();
+                    if once(&site, op, w, first + i).await {
+                        times.push(start.elapsed());
+                    } else {
+                        failed += 1;
+                    }
+                }
+                (times, failed)
+            })
         })
-        .await
-        .context("administrator's search")?,
-    );
-    let _ = std::fs::remove_dir_all(&data);
-    Ok((row, seeded))
+        .collect();
+    let mut all = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        let (times, f) = t.await?;
+        all.extend(times);
+        failed += f;
+    }
+    if failed > 0 {
+        bail!("{}: {failed} requests failed", OPERATIONS[op]);
+    }
+    Ok(all)
+}
+
+fn p50_p99(mut all: Vec<Duration>) -> (Duration, Duration) {
+    all.sort();
+    (percentile(&all, 0.5), percentile(&all, 0.99))
 }
 
 /// Seeds `n` accounts at the previous release's schema and times `ekdwar migrate`.
@@ -432,24 +367,20 @@ pub async fn figures() -> Result<()> {
     }
     for (name, server) in backends {
         println!(
-            "Growth on {name}: p50 / p99 of {} requests each, {WORKERS} at a time",
+            "Growth on {name}: p50 / p99 of {} requests each, {WORKERS} at a time, in {ROUNDS} \
+             rounds alternating the two databases",
             samples()
         );
-        let mut rows = Vec::new();
-        for n in [small, large] {
-            let fresh = match &server {
-                Some(s) => Some(ekdwar_store::testing::create(s).await),
-                None => None,
-            };
-            let _drop = fresh
-                .as_deref()
-                .and_then(ekdwar_store::testing::TestDatabase::adopt);
-            let (row, seeded) = at_size(n, fresh.as_deref()).await?;
+        let sites = [
+            Arc::new(prepare(small, server.as_deref()).await?),
+            Arc::new(prepare(large, server.as_deref()).await?),
+        ];
+        for s in &sites {
             println!(
-                "  {n} accounts written by `ekdwar dev seed` in {:.1} s",
-                seeded.as_secs_f64()
+                "  {} accounts written by `ekdwar dev seed` in {:.1} s",
+                s.n,
+                s.seeded.as_secs_f64()
             );
-            rows.push(row);
         }
         println!(
             "  {:<24} {:>21} {:>21}  p99 ratio (target ≤ 1.5×)",
@@ -457,10 +388,19 @@ pub async fn figures() -> Result<()> {
             format!("{small} accounts"),
             format!("{large} accounts")
         );
-        for (i, op) in OPERATIONS.iter().enumerate() {
-            let (a, b) = (rows[0][i], rows[1][i]);
+        let per_round = samples() / ROUNDS;
+        for (op, label) in OPERATIONS.iter().enumerate() {
+            let mut times = [Vec::new(), Vec::new()];
+            for round in 0..ROUNDS {
+                for (k, site) in sites.iter().enumerate() {
+                    let warm = if round == 0 { WARM_UP } else { 0 };
+                    let from = round * (per_round + WARM_UP * WORKERS) * 2;
+                    times[k].extend(timed(site, op, per_round, from, warm).await?);
+                }
+            }
+            let [a, b] = times.map(p50_p99);
             println!(
-                "  {op:<24} {:>10} {:>10} {:>10} {:>10}  {:.2}×",
+                "  {label:<24} {:>10} {:>10} {:>10} {:>10}  {:.2}×",
                 ms(a.0),
                 ms(a.1),
                 ms(b.0),
@@ -468,6 +408,7 @@ pub async fn figures() -> Result<()> {
                 b.1.as_secs_f64() / a.1.as_secs_f64().max(1e-9)
             );
         }
+        drop(sites);
         let fresh = match &server {
             Some(s) => Some(ekdwar_store::testing::create(s).await),
             None => None,

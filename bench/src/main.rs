@@ -287,6 +287,70 @@ async fn provider_code(base: &str, client_id: &str) -> Result<String> {
     bail!("oidc-provider login did not finish")
 }
 
+/// The login form's CSRF cookie (`name=value`) and token, fetched once: logins sent by hand
+/// then come from visitors without a session (the usual case), keeping no cookie.
+pub(crate) async fn login_form(base: &str) -> Result<(String, String)> {
+    let r = keepalive().get(format!("{base}/login")).send().await?;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ekdwar_csrf="))
+        .and_then(|c| c.split(';').next())
+        .context("csrf cookie")?
+        .to_string();
+    Ok((cookie, field(&r.text().await?, "csrf").context("csrf")?))
+}
+
+/// One password login as `who` through the login page; whether it reached the account.
+pub(crate) async fn log_in_once(
+    h: &reqwest::Client,
+    base: &str,
+    (cookie, csrf): &(String, String),
+    who: &str,
+) -> bool {
+    h.post(format!("{base}/login"))
+        .header("cookie", cookie)
+        .form(&[
+            ("identifier", who),
+            ("password", PASSWORD),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .is_ok_and(|r| location(&r).is_some_and(|l| l == "/account"))
+}
+
+/// Rotates the refresh token in `slot` at `p`'s token endpoint, keeping the new one there;
+/// whether it worked.
+pub(crate) async fn refresh_once(h: &reqwest::Client, p: &Peer, slot: &mut String) -> bool {
+    let Ok(r) = h
+        .post(&p.token)
+        .basic_auth(&p.client_id, Some(&p.secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", slot.as_str()),
+        ])
+        .send()
+        .await
+    else {
+        return false;
+    };
+    match r
+        .json::<Value>()
+        .await
+        .ok()
+        .and_then(|v| v["refresh_token"].as_str().map(str::to_string))
+    {
+        Some(next) => {
+            *slot = next;
+            true
+        }
+        None => false,
+    }
+}
+
 struct Peer {
     token: String,
     userinfo: String,
@@ -341,33 +405,7 @@ async fn token_figures(
     let (h, pp, ch) = (http.clone(), p.clone(), chains.clone());
     let refresh = rate(workers, move |w| {
         let (h, p, ch) = (h.clone(), pp.clone(), ch.clone());
-        async move {
-            let mut slot = ch[w].lock().await;
-            let Ok(r) = h
-                .post(&p.token)
-                .basic_auth(&p.client_id, Some(&p.secret))
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", slot.as_str()),
-                ])
-                .send()
-                .await
-            else {
-                return false;
-            };
-            match r
-                .json::<Value>()
-                .await
-                .ok()
-                .and_then(|v| v["refresh_token"].as_str().map(str::to_string))
-            {
-                Some(next) => {
-                    *slot = next;
-                    true
-                }
-                None => false,
-            }
-        }
+        async move { refresh_once(&h, &p, &mut *ch[w].lock().await).await }
     })
     .await;
     let (h, pp) = (http.clone(), p.clone());
@@ -689,34 +727,11 @@ async fn portal_figures(
     // Logins through the real page.
     // Each login comes from a visitor without a session (the usual case): the CSRF cookie and
     // token are fetched once and sent by hand, and the session cookie is not kept.
-    let (csrf_cookie, csrf) = {
-        let r = keepalive().get(format!("{base}/login")).send().await?;
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("ekdwar_csrf="))
-            .and_then(|c| c.split(';').next())
-            .context("csrf cookie")?
-            .to_string();
-        (cookie, field(&r.text().await?, "csrf").context("csrf")?)
-    };
+    let form = Arc::new(login_form(&base).await?);
     let (h, b2) = (keepalive(), base.clone());
     let logins = rate(login_workers, move |w| {
-        let (h, base, cookie, csrf) = (h.clone(), b2.clone(), csrf_cookie.clone(), csrf.clone());
-        async move {
-            h.post(format!("{base}/login"))
-                .header("cookie", cookie)
-                .form(&[
-                    ("identifier", format!("bench.login{w}").as_str()),
-                    ("password", PASSWORD),
-                    ("csrf", csrf.as_str()),
-                ])
-                .send()
-                .await
-                .is_ok_and(|r| location(&r).is_some_and(|l| l == "/account"))
-        }
+        let (h, base, form) = (h.clone(), b2.clone(), form.clone());
+        async move { log_in_once(&h, &base, &form, &format!("bench.login{w}")).await }
     })
     .await;
     let logins_per_core = logins / cores as f64;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::{PASSWORD, Proc, cli, free_port, keepalive, rate, serve, temp_dir, wait_ready};
+use crate::{Proc, cli, free_port, keepalive, rate, serve, temp_dir, wait_ready};
 
 /// Requests per second through one balancer: password logins (each worker its own person)
 /// and `userinfo` and `client_credentials` token requests.
@@ -22,32 +22,11 @@ struct Throughput {
 }
 
 async fn through(base: &str, client: &Value, access: &str, logins: usize) -> Result<Throughput> {
-    let r = keepalive().get(format!("{base}/login")).send().await?;
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("ekdwar_csrf="))
-        .and_then(|c| c.split(';').next())
-        .context("csrf cookie")?
-        .to_string();
-    let csrf = ekdwar_testkit::field(&r.text().await?, "csrf").context("csrf")?;
+    let form = Arc::new(crate::login_form(base).await?);
     let (h, b) = (keepalive(), base.to_string());
     let login_rate = rate(logins, move |w| {
-        let (h, base, cookie, csrf) = (h.clone(), b.clone(), cookie.clone(), csrf.clone());
-        async move {
-            h.post(format!("{base}/login"))
-                .header("cookie", cookie)
-                .form(&[
-                    ("identifier", format!("nodes.{w}").as_str()),
-                    ("password", PASSWORD),
-                    ("csrf", csrf.as_str()),
-                ])
-                .send()
-                .await
-                .is_ok_and(|r| ekdwar_testkit::location(&r).is_some_and(|l| l == "/account"))
-        }
+        let (h, base, form) = (h.clone(), b.clone(), form.clone());
+        async move { crate::log_in_once(&h, &base, &form, &format!("nodes.{w}")).await }
     })
     .await;
     let (h, url, a) = (

@@ -229,8 +229,9 @@ async fn sms_gateway() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>)
 
 /// Two `ekdwar serve` processes and an `ekdwar worker` on one PostgreSQL, behind HAProxy
 /// (round robin, no stickiness) on loopback: a login made through one node is good on the
-/// other, a token revoked on one is refused by the other within the bound, and every job
-/// runs once although three job runners (both web nodes and the worker) compete for them.
+/// other, failed logins count on both, a token revoked on one is refused by the other within
+/// the bound, and every job runs once although three job runners (both web nodes and the
+/// worker) compete for them.
 #[tokio::test]
 async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
     let Some(server) = ekdwar_store::testing::server() else {
@@ -373,6 +374,44 @@ async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
         assert_eq!(r.status(), 200, "{base}");
         assert!(r.text().await.unwrap().contains("lb.user.3"));
     }
+
+    // Failed logins are counted whichever node answers: three wrong passwords through the
+    // balancer (neither node alone sees three) and the right one then needs the challenge.
+    let visitor = browser();
+    let page = visitor
+        .get(format!("{}/login", node(2)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = ekdwar_testkit::field(&page, "csrf").unwrap();
+    let attempt = |password: &'static str| {
+        let (visitor, csrf, url) = (visitor.clone(), csrf.clone(), format!("{}/login", node(2)));
+        async move {
+            let r = visitor
+                .post(url)
+                .form(&[
+                    ("identifier", "lb.user.5"),
+                    ("password", password),
+                    ("csrf", csrf.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (ekdwar_testkit::location(&r), r.text().await.unwrap())
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("not the password").await.0, None);
+    }
+    let (went, page) = attempt(PASSWORD).await;
+    assert_eq!(went, None, "the right password alone is not enough now");
+    assert!(
+        ekdwar_testkit::attr(&page, "data-pow-nonce").is_some(),
+        "the challenge is asked"
+    );
 
     // A token issued on A, revoked through the balancer, is refused by both nodes within the
     // bound.
