@@ -37,27 +37,16 @@ impl crate::App {
         let mut tx = self.core.store.begin().await?;
         for i in 0..n {
             let portal = format!("{prefix}.{i}");
-            let user = User {
-                id: UserId::new(self.core.random.id()),
-                portal_id: PortalId::parse(&portal)
+            let user = citizen(
+                UserId::new(self.core.random.id()),
+                PortalId::parse(&portal)
                     .map_err(|_| AppError::field("prefix", "portal-id-invalid"))?,
-                first_name: PersonName::parse("Seeded")
+                PersonName::parse("Seeded")
                     .map_err(|_| AppError::field("prefix", "name-missing"))?,
-                last_name: PersonName::parse("Citizen")
+                PersonName::parse("Citizen")
                     .map_err(|_| AppError::field("prefix", "name-missing"))?,
-                phone: None,
-                email: None,
-                password_hash: None,
-                password_changed_at: now,
-                level: AccountLevel::Simplified,
-                account_type: AccountType::Citizen,
-                role: Role::Citizen,
-                status: AccountStatus::Active,
-                language: None,
-                consent_at: now,
-                created_at: now,
-                updated_at: now,
-            };
+                now,
+            );
             identity::insert(&mut tx, &user).await?;
             let id = ApplicationId::new(self.core.random.id());
             let arn = Arn::generate(26, |m| self.core.random.below(m));
@@ -261,11 +250,6 @@ impl Names {
         let first = &self.first[(i * 7) % self.first.len()];
         let last = &self.last[(i * 11 / 3) % self.last.len()];
         Ok(User {
-            id: UserId::new(format!("{prefix}-{i:08}")),
-            portal_id: PortalId::parse(&format!("{prefix}.{i}"))
-                .map_err(|_| invalid("portal-id-invalid"))?,
-            first_name: first.clone(),
-            last_name: last.clone(),
             // A mobile number in E.164 by construction (+91 and ten digits from 8000000000).
             phone: Some(ekdwar_domain::Phone::from_trusted(format!(
                 "+91{}",
@@ -276,16 +260,43 @@ impl Names {
                     .map_err(|_| invalid("email-invalid"))?,
             ),
             password_hash: Some(hash.to_string()),
-            password_changed_at: now,
-            level: AccountLevel::Simplified,
-            account_type: AccountType::Citizen,
-            role: Role::Citizen,
-            status: AccountStatus::Active,
-            language: None,
-            consent_at: now,
-            created_at: now,
-            updated_at: now,
+            ..citizen(
+                UserId::new(format!("{prefix}-{i:08}")),
+                PortalId::parse(&format!("{prefix}.{i}"))
+                    .map_err(|_| invalid("portal-id-invalid"))?,
+                first.clone(),
+                last.clone(),
+                now,
+            )
         })
+    }
+}
+
+/// An active citizen at the simplified level, made `now`, without contacts or password.
+fn citizen(
+    id: UserId,
+    portal_id: PortalId,
+    first_name: PersonName,
+    last_name: PersonName,
+    now: ekdwar_domain::Timestamp,
+) -> User {
+    User {
+        id,
+        portal_id,
+        first_name,
+        last_name,
+        phone: None,
+        email: None,
+        password_hash: None,
+        password_changed_at: now,
+        level: AccountLevel::Simplified,
+        account_type: AccountType::Citizen,
+        role: Role::Citizen,
+        status: AccountStatus::Active,
+        language: None,
+        consent_at: now,
+        created_at: now,
+        updated_at: now,
     }
 }
 

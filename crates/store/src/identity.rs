@@ -388,9 +388,9 @@ pub async fn by_name_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> Result
 }
 
 /// Fills the name search keys of accounts that have none (after the migration that added
-/// them, on accounts made before it), a batch at a time in order of id; `progress` hears how
-/// many are done. Returns how many were filled.
-pub async fn fill_name_keys(conn: &mut Conn, progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
+/// them, on accounts made before it), a batch at a time in order of id. Returns how many were
+/// filled.
+pub async fn fill_name_keys(conn: &mut Conn) -> Result<u64> {
     const BATCH: i64 = 2000;
     let mut after = String::new();
     let mut filled = 0u64;
@@ -438,7 +438,6 @@ pub async fn fill_name_keys(conn: &mut Conn, progress: &(dyn Fn(u64) + Sync)) ->
         }
         tx.commit().await?;
         filled += rows.len() as u64;
-        progress(filled);
     }
 }
 

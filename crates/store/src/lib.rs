@@ -352,7 +352,7 @@ impl Store {
         let keys = identity::NAME_KEYS_SINCE;
         if self.version().await? < keys && version >= keys {
             self.run_migrations(keys).await?;
-            identity::fill_name_keys(&mut *self.conn().await?, &|_| {}).await?;
+            identity::fill_name_keys(&mut *self.conn().await?).await?;
         }
         self.run_migrations(version).await
     }

@@ -227,6 +227,33 @@ async fn sms_gateway() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>)
     (url, got)
 }
 
+/// The page at `url`, as `client` gets it.
+async fn page_text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Fills in and sends the login form of the portal at `base` as `who`: where the portal sent
+/// the browser (none when it shows the form again), and the page it answered.
+async fn log_in_at(
+    client: &reqwest::Client,
+    base: &str,
+    who: &str,
+    password: &str,
+) -> (Option<String>, String) {
+    let page = page_text(client, format!("{base}/login")).await;
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("identifier", who),
+            ("password", password),
+            ("csrf", &ekdwar_testkit::field(&page, "csrf").unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (ekdwar_testkit::location(&r), r.text().await.unwrap())
+}
+
 /// Two `ekdwar serve` processes and an `ekdwar worker` on one PostgreSQL, behind HAProxy
 /// (round robin, no stickiness) on loopback: a login made through one node is good on the
 /// other, failed logins count on both, a token revoked on one is refused by the other within
@@ -350,25 +377,8 @@ async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
 
     // Log in on A; the session is good on B, and through the balancer whichever node answers.
     let person = browser();
-    let page = person
-        .get(format!("{}/login", node(0)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = person
-        .post(format!("{}/login", node(0)))
-        .form(&[
-            ("identifier", "lb.user.3"),
-            ("password", PASSWORD),
-            ("csrf", &ekdwar_testkit::field(&page, "csrf").unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ekdwar_testkit::location(&r).as_deref(), Some("/account"));
+    let (went, _) = log_in_at(&person, &node(0), "lb.user.3", PASSWORD).await;
+    assert_eq!(went.as_deref(), Some("/account"));
     for base in [node(1), node(2), node(2), node(2)] {
         let r = person.get(format!("{base}/account")).send().await.unwrap();
         assert_eq!(r.status(), 200, "{base}");
@@ -378,31 +388,8 @@ async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
     // Failed logins are counted whichever node answers: three wrong passwords through the
     // balancer (neither node alone sees three) and the right one then needs the challenge.
     let visitor = browser();
-    let page = visitor
-        .get(format!("{}/login", node(2)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = ekdwar_testkit::field(&page, "csrf").unwrap();
-    let attempt = |password: &'static str| {
-        let (visitor, csrf, url) = (visitor.clone(), csrf.clone(), format!("{}/login", node(2)));
-        async move {
-            let r = visitor
-                .post(url)
-                .form(&[
-                    ("identifier", "lb.user.5"),
-                    ("password", password),
-                    ("csrf", csrf.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap();
-            (ekdwar_testkit::location(&r), r.text().await.unwrap())
-        }
-    };
+    let balancer = node(2);
+    let attempt = |password| log_in_at(&visitor, &balancer, "lb.user.5", password);
     for _ in 0..3 {
         assert_eq!(attempt("not the password").await.0, None);
     }
@@ -462,14 +449,7 @@ async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
     // though three job runners compete for the jobs.
     for i in 0..10 {
         let b = browser();
-        let page = b
-            .get(format!("{}/recover", node(2)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&b, format!("{}/recover", node(2))).await;
         let mut form = vec![
             ("identifier".to_string(), format!("lb.user.{i}")),
             (
