@@ -33,6 +33,16 @@ pub async fn create(server: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
+/// Has `server` write out every page it holds dirty (`CHECKPOINT`, which needs a superuser),
+/// so that what is measured after a bulk load does not share the disk with the load's
+/// write-back.
+pub async fn checkpoint(server: &str) -> Result<(), sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(server).await?;
+    sqlx::query("CHECKPOINT").execute(&mut conn).await?;
+    Ok(())
+}
+
 /// Drops a test database when it goes out of scope (its connections are closed first).
 #[derive(Debug)]
 pub struct TestDatabase {
