@@ -6,7 +6,7 @@ use ekdwar_app::sso::ClientInput;
 
 use super::Browser;
 use crate::accounts::PASSWORD;
-use crate::support::{TestApp, backends};
+use crate::support::TestApp;
 
 /// A departmental app on another origin: it records what arrives at its redirect URI and shows
 /// a page, as a real app would.
@@ -263,14 +263,14 @@ async fn forms_cannot_post_to_another_site() {
 
 #[tokio::test]
 async fn register_log_in_consent_and_arrive_at_the_app_with_javascript() {
-    for backend in backends() {
+    for backend in super::journey_backends(true) {
         main_journey(backend, true).await;
     }
 }
 
 #[tokio::test]
 async fn register_log_in_consent_and_arrive_at_the_app_without_javascript() {
-    for backend in backends() {
+    for backend in super::journey_backends(false) {
         main_journey(backend, false).await;
     }
 }
@@ -290,7 +290,7 @@ async fn open_account(b: &Browser) {
 
 /// Everything a citizen can do today, in English, as one person's afternoon.
 async fn citizen_flows(js: bool) {
-    for backend in backends() {
+    for backend in super::journey_backends(js) {
         citizen_flows_on(backend, js).await;
     }
 }
@@ -524,7 +524,7 @@ async fn a_citizen_afternoon_without_javascript() {
 /// an app, recovery codes saved, then a login that asks for the app's code, and one with a
 /// recovery code.
 async fn two_step(js: bool) {
-    for backend in backends() {
+    for backend in super::journey_backends(js) {
         two_step_on(backend, js).await;
     }
 }
@@ -613,7 +613,7 @@ async fn two_step_login_without_javascript() {
 /// After failures from one address the login page carries the check from the start, says why,
 /// and a person gets through with or without JavaScript.
 async fn challenge(js: bool) {
-    for backend in backends() {
+    for backend in super::journey_backends(js) {
         challenge_on(backend, js).await;
     }
 }

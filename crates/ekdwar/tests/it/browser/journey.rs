@@ -7,7 +7,7 @@
 
 use super::Browser;
 use crate::catalog::import_demo;
-use crate::support::{TestApp, backends};
+use crate::support::TestApp;
 
 /// A staff member logged in, with two-step login set up as their first step.
 pub async fn officer_logged_in(t: &TestApp, portal_id: &str, js: bool) -> Browser {
@@ -37,7 +37,7 @@ pub async fn officer_logged_in_at(t: &TestApp, portal_id: &str, js: bool, home: 
 }
 
 async fn passport_journey(js: bool) {
-    for backend in backends() {
+    for backend in super::journey_backends(js) {
         let t = TestApp::builder(backend)
             .with_user("asha.k", crate::accounts::PASSWORD)
             .start()

@@ -18,6 +18,16 @@ use serde_json::{Value, json};
 
 use crate::support::{TempDir, free_port};
 
+/// The database a browser journey runs on. The journeys drive pages, and the HTTP-level tests
+/// run every behaviour on both databases; so each journey runs once with JavaScript, on
+/// PostgreSQL when it is configured, and once without, on SQLite: together they cover both, in
+/// half the time of each on both.
+pub fn journey_backends(js: bool) -> Vec<&'static str> {
+    let all = crate::support::backends();
+    let one = if js { all.last() } else { all.first() };
+    one.copied().into_iter().collect()
+}
+
 /// Phone-sized viewport for every test; audits also check 320 px.
 pub const PHONE: (u32, u32) = (360, 740);
 

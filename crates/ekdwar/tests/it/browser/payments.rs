@@ -7,7 +7,7 @@ use super::Browser;
 use crate::payments::{TestGateway, portal_with};
 
 async fn pay_by_card(js: bool) {
-    for backend in crate::support::backends() {
+    for backend in super::journey_backends(js) {
         let gw = TestGateway::start().await;
         let (t, _, id) = portal_with(backend, &gw).await;
         let b = Browser::start(&t.base, js).await;
@@ -103,7 +103,7 @@ async fn a_challan_in_hindi() {
 /// a centre by PIN code, hold the earliest place, confirm with the challenge and pay by card on
 /// the test gateway, see the confirmation, reschedule twice and be refused the third time.
 async fn book_an_appointment(js: bool) {
-    for backend in crate::support::backends() {
+    for backend in super::journey_backends(js) {
         let gw = TestGateway::start().await;
         let (t, _, id) = portal_with(backend, &gw).await;
         crate::appointments::with_centres(&t).await;
@@ -180,7 +180,7 @@ async fn booking_an_appointment_without_javascript() {
 /// appointment number, calls the token to a counter, and the hall's display shows it.
 async fn at_the_centre(js: bool) {
     use crate::appointments::{booked_tomorrow, just_before, operator, with_centres};
-    for backend in crate::support::backends() {
+    for backend in super::journey_backends(js) {
         let t = crate::support::TestApp::start(backend).await;
         crate::catalog::import_demo(&t).await;
         with_centres(&t).await;

@@ -4,10 +4,10 @@
 
 use super::Browser;
 use crate::catalog::import_demo;
-use crate::support::{TestApp, backends};
+use crate::support::TestApp;
 
 async fn finding_a_service(js: bool) {
-    for backend in backends() {
+    for backend in super::journey_backends(js) {
         let t = TestApp::start(backend).await;
         import_demo(&t).await;
         let b = Browser::start(&t.base, js).await;
@@ -97,7 +97,7 @@ async fn finding_a_service_without_javascript() {
 /// application in the queue, asks for a correction of one answer; the citizen fixes it and
 /// sends it back; the officer moves it on and issues it. The citizen was told at every step.
 async fn correction_journey(js: bool) {
-    for backend in backends() {
+    for backend in super::journey_backends(js) {
         let t = TestApp::builder(backend)
             .with_user("asha.k", crate::accounts::PASSWORD)
             .start()
