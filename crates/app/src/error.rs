@@ -125,6 +125,27 @@ impl AppError {
     pub fn field(field: &'static str, code: &'static str) -> Self {
         Self::Form(vec![FieldError::new(field, code)])
     }
+
+    /// A form's errors as English lines (`field: message`), for the command line; any other
+    /// error as its chain of causes.
+    pub fn in_english(&self) -> String {
+        match self {
+            Self::Form(list) => {
+                let en = crate::i18n::Lang::english();
+                list.iter()
+                    .map(|f| {
+                        format!(
+                            "{}: {}",
+                            f.field,
+                            en.t_args(&format!("err-{}", f.code), &f.args)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            other => other.chain(),
+        }
+    }
 }
 
 impl From<StoreError> for AppError {

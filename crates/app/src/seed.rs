@@ -129,7 +129,7 @@ pub async fn seed_accounts_at_migration(
     let now = ekdwar_domain::time::SystemClock.now();
     seed_accounts(&store, prefix, n, &hash, now, progress)
         .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .map_err(|e| anyhow::anyhow!(e.in_english()))
 }
 
 /// Writes `n` generated citizens (as [`crate::App::seed_accounts`] describes) with the password
@@ -143,6 +143,13 @@ async fn seed_accounts(
     now: ekdwar_domain::Timestamp,
     progress: &(dyn Fn(usize) + Sync),
 ) -> AppResult<()> {
+    // Every seeded account has the same password: never beside real people's accounts.
+    let existing = identity::count(&mut *store.read().await?).await?;
+    if existing > 0 {
+        return Err(AppError::Form(vec![
+            crate::error::FieldError::new("accounts", "seed-not-empty").arg("count", existing),
+        ]));
+    }
     // SQLite looks a statement's parameters up by a linear scan, so a statement of many rows
     // costs the square of its size there: twenty rows a statement, ten thousand a transaction.
     let rows = match store.backend() {

@@ -64,22 +64,8 @@ pub(crate) async fn app_with(
 
 pub(crate) fn explain(e: ekdwar_app::error::AppError) -> anyhow::Error {
     match e {
-        ekdwar_app::error::AppError::Form(list) => {
-            let en = ekdwar_app::i18n::Lang::english();
-            let msgs: Vec<String> = list
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}: {}",
-                        f.field,
-                        en.t_args(&format!("err-{}", f.code), &f.args)
-                    )
-                })
-                .collect();
-            anyhow::anyhow!(msgs.join("\n"))
-        }
         ekdwar_app::error::AppError::NotFound => anyhow::anyhow!("no such account"),
-        other => anyhow::anyhow!(other.chain()),
+        other => anyhow::anyhow!(other.in_english()),
     }
 }
 

@@ -147,6 +147,7 @@ err-portal-id-format = পোর্টাল আইডিতে 4 থেকে 3
 err-portal-id-reserved = এই পোর্টাল আইডি সংরক্ষিত। অন্য একটি বেছে নিন
 err-portal-id-taken = এই পোর্টাল আইডি আগেই নেওয়া হয়েছে। অন্য একটি বেছে নিন
 err-name-missing = নাম লিখুন
+err-seed-not-empty = এই ডেটাবেসে আগে থেকেই { $count }টি অ্যাকাউন্ট আছে। তৈরি করা সব অ্যাকাউন্টের পাসওয়ার্ড একই, তাই সেগুলি কেবল খালি ডেটাবেসে লেখা হয়: নতুন ডেটা ফোল্ডার (--data) বা ডেটাবেস URL (--database-url) দিন।
 err-last-name-missing = আপনার পদবি লিখুন
 err-first-name-missing = আপনার নাম লিখুন
 err-contact-missing = আপনার মোবাইল নম্বর বা ই-মেল ঠিকানা লিখুন

@@ -150,6 +150,7 @@ err-portal-id-format = A portal ID has 4 to 32 letters, digits, dots, dashes or 
 err-portal-id-reserved = This portal ID is reserved. Choose another one
 err-portal-id-taken = This portal ID is taken. Choose another one
 err-name-missing = Enter a name
+err-seed-not-empty = This database already holds { $count } accounts. Seeded accounts all share one password, so they are written only into an empty database: give a new data folder (--data) or database URL (--database-url).
 err-last-name-missing = Enter your last name
 err-first-name-missing = Enter your first name
 err-contact-missing = Enter your mobile number or e-mail address

@@ -147,6 +147,7 @@ err-portal-id-format = पोर्टल आईडी में 4 से 32 अ
 err-portal-id-reserved = यह पोर्टल आईडी आरक्षित है। कोई दूसरी चुनें
 err-portal-id-taken = यह पोर्टल आईडी पहले से ली जा चुकी है। कोई दूसरी चुनें
 err-name-missing = नाम लिखें
+err-seed-not-empty = इस डेटाबेस में पहले से { $count } खाते हैं। बनाए गए सभी खातों का पासवर्ड एक ही होता है, इसलिए वे केवल खाली डेटाबेस में लिखे जाते हैं: नया डेटा फ़ोल्डर (--data) या डेटाबेस URL (--database-url) दें।
 err-last-name-missing = अपना उपनाम लिखें
 err-first-name-missing = अपना पहला नाम लिखें
 err-contact-missing = अपना मोबाइल नंबर या ई-मेल पता लिखें

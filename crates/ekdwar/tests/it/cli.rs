@@ -500,6 +500,14 @@ async fn seeded_accounts_and_apps_are_written_in_bulk_and_log_in() {
         !ekdwar(d, &["user", "show", "load.12345"]).0,
         "no more than asked"
     );
+    // Seeded accounts share a password: never into a database that holds accounts already.
+    let (ok, _, err) = ekdwar(d, &["dev", "seed", "--accounts", "5", "--prefix", "more"]);
+    assert!(!ok);
+    assert!(
+        err.contains("already holds 12345 accounts") && err.contains("--database-url"),
+        "{err}"
+    );
+    assert!(!ekdwar(d, &["user", "show", "more.0"]).0, "nothing written");
     // The search: exact, then by the start of a name (seeded names come in four scripts).
     let (ok, out, err) = ekdwar(d, &["user", "search", "LOAD.77", "--json"]);
     assert!(ok, "{err}");
