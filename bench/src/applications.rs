@@ -12,10 +12,7 @@ use ekdwar_app::applications::Assignment;
 use ekdwar_app::audit::Actor;
 use ekdwar_app::catalog::Bundle;
 use ekdwar_domain::catalog::Arn;
-use ekdwar_domain::{
-    AccountLevel, AccountStatus, AccountType, ApplicationId, PersonName, PortalId, Role, Timestamp,
-    UserId,
-};
+use ekdwar_domain::{ApplicationId, PersonName, PortalId, Role, Timestamp, UserId};
 use ekdwar_store::applications::Application;
 
 /// What a citizen has: ten applications each.
@@ -77,22 +74,14 @@ async fn seed(n: usize, database_url: Option<&str>) -> Result<Seeded> {
 
     let now = Timestamp::from_millis(1_790_000_000_000);
     let user = |id: String, portal: String, role: Role| ekdwar_store::identity::User {
-        id: UserId::new(id),
-        portal_id: PortalId::parse(&portal).expect("a portal id"),
-        first_name: PersonName::parse("Bench").expect("a name"),
-        last_name: PersonName::parse("Citizen").expect("a name"),
-        phone: None,
-        email: None,
-        password_hash: None,
-        password_changed_at: now,
-        level: AccountLevel::Simplified,
-        account_type: AccountType::Citizen,
         role,
-        status: AccountStatus::Active,
-        language: None,
-        consent_at: now,
-        created_at: now,
-        updated_at: now,
+        ..ekdwar_store::identity::User::citizen(
+            UserId::new(id),
+            PortalId::parse(&portal).expect("a portal id"),
+            PersonName::parse("Bench").expect("a name"),
+            PersonName::parse("Citizen").expect("a name"),
+            now,
+        )
     };
     // The rows go in through the store's own bulk insert, on a connection of its own.
     let store = ekdwar_store::Store::connect(&url).await?;

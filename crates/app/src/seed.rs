@@ -4,9 +4,7 @@
 //! once (a million argon2 hashes would take hours).
 
 use ekdwar_domain::catalog::Arn;
-use ekdwar_domain::{
-    AccountLevel, AccountStatus, AccountType, ApplicationId, PersonName, PortalId, Role, UserId,
-};
+use ekdwar_domain::{ApplicationId, PersonName, PortalId, UserId};
 use ekdwar_store::applications::{self, Application};
 use ekdwar_store::identity::{self, User};
 
@@ -37,7 +35,7 @@ impl crate::App {
         let mut tx = self.core.store.begin().await?;
         for i in 0..n {
             let portal = format!("{prefix}.{i}");
-            let user = citizen(
+            let user = User::citizen(
                 UserId::new(self.core.random.id()),
                 PortalId::parse(&portal)
                     .map_err(|_| AppError::field("prefix", "portal-id-invalid"))?,
@@ -267,7 +265,7 @@ impl Names {
                     .map_err(|_| invalid("email-invalid"))?,
             ),
             password_hash: Some(hash.to_string()),
-            ..citizen(
+            ..User::citizen(
                 UserId::new(format!("{prefix}-{i:08}")),
                 PortalId::parse(&format!("{prefix}.{i}"))
                     .map_err(|_| invalid("portal-id-invalid"))?,
@@ -276,34 +274,6 @@ impl Names {
                 now,
             )
         })
-    }
-}
-
-/// An active citizen at the simplified level, made `now`, without contacts or password.
-fn citizen(
-    id: UserId,
-    portal_id: PortalId,
-    first_name: PersonName,
-    last_name: PersonName,
-    now: ekdwar_domain::Timestamp,
-) -> User {
-    User {
-        id,
-        portal_id,
-        first_name,
-        last_name,
-        phone: None,
-        email: None,
-        password_hash: None,
-        password_changed_at: now,
-        level: AccountLevel::Simplified,
-        account_type: AccountType::Citizen,
-        role: Role::Citizen,
-        status: AccountStatus::Active,
-        language: None,
-        consent_at: now,
-        created_at: now,
-        updated_at: now,
     }
 }
 

@@ -47,6 +47,35 @@ pub struct User {
 }
 
 impl User {
+    /// An active citizen at the simplified level, made `now`, without contacts or password:
+    /// the account that bulk seeding writes.
+    pub fn citizen(
+        id: UserId,
+        portal_id: PortalId,
+        first_name: PersonName,
+        last_name: PersonName,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            portal_id,
+            first_name,
+            last_name,
+            phone: None,
+            email: None,
+            password_hash: None,
+            password_changed_at: now,
+            level: AccountLevel::Simplified,
+            account_type: AccountType::Citizen,
+            role: Role::Citizen,
+            status: AccountStatus::Active,
+            language: None,
+            consent_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Given and family name, as shown.
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name.as_str(), self.last_name.as_str())
