@@ -1,4 +1,8 @@
-//! The private core every capability service is built on, and the unit of work.
+//! The private core every capability service is built on, below all of them: the unit of work,
+//! the job queue every capability adds to, today's date in the portal's zone, and the shape of
+//! a port. Capabilities are ordered (see `tests/boundaries.rs`); what several of them need
+//! lives here or in the other shared modules (`outbox`, `audit`, `i18n`, `views`, …), and a
+//! capability that must reach one above it does so through a port it declares.
 
 use std::sync::Arc;
 
@@ -10,8 +14,23 @@ use crate::config::Config;
 use crate::error::AppResult;
 use crate::i18n::Lang;
 use crate::metrics::Metrics;
-use crate::notify::Sending;
+use crate::outbox::Sending;
 use crate::security::{Random, ServerKey};
+
+/// A future a port returns (the ports are used as trait objects).
+pub type PortFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What a node re-reads after a commit that recorded a revocation, so that its next request
+/// already knows (single sign-on's view of revoked tokens). A port: the unit of work knows
+/// nothing of tokens.
+pub(crate) trait Revoked: Send + Sync {
+    fn catch_up<'a>(
+        &'a self,
+        store: &'a Store,
+        now: ekdwar_domain::Timestamp,
+        window: std::time::Duration,
+    ) -> PortFuture<'a, AppResult<()>>;
+}
 
 /// What every service shares: the store and the process's common means (configuration, clock,
 /// randomness, server key, metrics, locale). Its fields are the crate's own; outside it, only
@@ -34,13 +53,20 @@ pub struct Core {
     pub(crate) sending: Sending,
     pub(crate) wake_jobs: Arc<tokio::sync::Notify>,
     /// The revocation rules of the last access-token lifetime, as this node knows them.
-    pub(crate) revocations: Arc<crate::sso::Revocations>,
+    pub(crate) revocations: Arc<dyn Revoked>,
 }
 
 impl Core {
     /// The numbering plans for a number typed by someone reading `lang`: its country first.
     pub fn regions_for(&self, lang: Option<&Lang>) -> Regions {
         self.regions.preferring(lang.and_then(Lang::home_region))
+    }
+
+    /// Today in the portal's time zone.
+    pub fn today(&self) -> jiff::civil::Date {
+        jiff::Timestamp::from_millisecond(self.clock.now().millis())
+            .map(|t| t.to_zoned(self.time_zone.clone()).date())
+            .unwrap_or_default()
     }
 
     /// The brute-force policy for one account (or one unknown identifier).
@@ -80,6 +106,19 @@ impl Core {
     /// for clocks that differ between nodes.
     pub(crate) fn revocation_window(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.config.sso.access_token_ttl_seconds + 60)
+    }
+
+    /// Adds a job in `work`, the unit of work of the change that causes it.
+    pub(crate) async fn enqueue_job(
+        &self,
+        work: &mut Work<'_>,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> AppResult<()> {
+        let now = self.clock.now();
+        ekdwar_store::jobs::enqueue(work, kind, &payload.to_string(), now, now).await?;
+        work.added_job();
+        Ok(())
     }
 
     /// Begins a unit of work: one write transaction in which the change, its audit entry,
@@ -161,6 +200,8 @@ macro_rules! service {
         }
 
         impl $name {
+            // One argument per field, in the order the service declares them.
+            #[allow(clippy::too_many_arguments)]
             pub(crate) fn new(core: std::sync::Arc<$crate::core::Core> $(, $field: $ty)*) -> Self {
                 Self { core $(, $field)* }
             }

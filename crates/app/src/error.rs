@@ -148,6 +148,11 @@ impl AppError {
     }
 }
 
+/// An error that is the portal's fault, described by what went wrong.
+pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(e.to_string().into())
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         Self::Internal(e.into())

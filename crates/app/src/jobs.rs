@@ -3,24 +3,25 @@
 //! lease and retried with back-off. It runs inside `ekdwar serve` and, on PostgreSQL, also as
 //! `ekdwar worker` processes: a job is leased by one worker at a time.
 //!
-//! Kinds: delivering a message of the outbox, back-channel logout to apps, and the periodic
-//! purge of expired records and sweep of applications (deadlines, old drafts); each periodic
-//! run schedules the next.
+//! The runner sits above every capability: each capability adds the jobs it names (a message
+//! to deliver, a back-channel logout, a payment's hold to settle) through `Core::enqueue_job`,
+//! and the runner hands each kind to the capability that does it. A job is also how a
+//! capability tells one above it that something happened: payments add `settle-hold` when an
+//! attempt that paid for an appointment ends, and the runner gives it to appointments. Its own
+//! kinds are the periodic purge of expired records and the sweeps; each run schedules the next.
 
 use std::time::Duration;
 
 use ekdwar_store::jobs::{self as store, Job};
 use serde_json::Value;
 
-use crate::core::{Core, Work};
 use crate::error::AppResult;
 use crate::notify::Notify;
+pub use crate::outbox::DELIVER_MESSAGE;
+pub use crate::payments::{SETTLE_HOLD, SWEEP_PAYMENTS};
+pub use crate::sso::BACKCHANNEL_LOGOUT;
 use crate::sso::Sso;
 
-/// Tell an app that a person's login session ended (OpenID Connect Back-Channel Logout 1.0).
-pub const BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
-/// Hand a message of the outbox to its gateway: `{"id": …}`.
-pub const DELIVER_MESSAGE: &str = "deliver-message";
 /// Delete what has expired, then schedule the next purge.
 pub const PURGE: &str = "purge";
 /// How often expired records are purged.
@@ -30,14 +31,9 @@ pub const SWEEP_APPLICATIONS: &str = "sweep-applications";
 /// How often applications are swept (deadlines are days: a few minutes late is nothing).
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
-/// Ask gateways about payments heard nothing of, close abandoned ones and expired challans,
-/// pay out refunds; then schedule the next sweep.
-pub const SWEEP_PAYMENTS: &str = "sweep-payments";
 /// How often payments are swept.
 const SWEEP_PAYMENTS_EVERY: Duration = Duration::from_secs(300);
 
-/// Book or release the appointment a payment attempt paid for: `{"attempt": …}`.
-pub const SETTLE_HOLD: &str = "settle-hold";
 /// Release expired holds and send the day-before reminders; then schedule the next.
 pub const SWEEP_APPOINTMENTS: &str = "sweep-appointments";
 const SWEEP_APPOINTMENTS_EVERY: Duration = Duration::from_secs(60);
@@ -65,21 +61,6 @@ crate::core::service!(
     payments: crate::payments::Payments,
     appointments: crate::appointments::Appointments
 );
-
-impl Core {
-    /// Adds a job on `conn`, normally inside the transaction of the change that causes it.
-    pub(crate) async fn enqueue_job(
-        &self,
-        work: &mut Work<'_>,
-        kind: &str,
-        payload: &Value,
-    ) -> AppResult<()> {
-        let now = self.clock.now();
-        store::enqueue(work, kind, &payload.to_string(), now, now).await?;
-        work.added_job();
-        Ok(())
-    }
-}
 
 impl Jobs {
     /// Runs the jobs that are due; returns how many were attempted.

@@ -15,6 +15,7 @@ pub mod jobs;
 mod limits;
 pub mod metrics;
 pub mod notify;
+mod outbox;
 pub mod payments;
 pub mod security;
 mod seed;
@@ -183,6 +184,7 @@ impl App {
             Some(g) => Some(g),
             None => payments::gateway_from_config(&config.payments, &http)?,
         };
+        let revocations = Arc::new(sso::Revocations::default());
         let core = Arc::new(Core {
             config: Arc::new(config),
             store,
@@ -195,9 +197,17 @@ impl App {
             time_zone,
             sending: gateways.sending(),
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
-            revocations: Arc::default(),
+            revocations: revocations.clone(),
         });
-        let app = Self::assemble(core, hashing, gateways, http, upstream, payment_gateway);
+        let app = Self::assemble(
+            core,
+            revocations,
+            hashing,
+            gateways,
+            http,
+            upstream,
+            payment_gateway,
+        );
         app.catalog
             .reload()
             .await
@@ -212,12 +222,17 @@ impl App {
     /// Builds each service with what it alone needs besides the core.
     fn assemble(
         core: Arc<Core>,
+        revocations: Arc<sso::Revocations>,
         hashing: PasswordHashing,
         gateways: Gateways,
         http: reqwest::Client,
         upstream: Arc<dyn identity::UpstreamClient>,
         payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
     ) -> Self {
+        // Each capability receives those below it in the order (tests/boundaries.rs); one
+        // above it reaches it only through a port it declares (accounts tell single sign-on
+        // that sessions ended through `identity::SessionsEnded`).
+        let notify = Notify::new(core.clone(), gateways);
         let sealer = Arc::new(sso::Sealer::new(&core.key));
         let sso = Sso::new(
             core.clone(),
@@ -228,13 +243,18 @@ impl App {
             Arc::default(),
             (core.store.backend() == ekdwar_store::Backend::Sqlite)
                 .then(|| sso::Rotations::start(core.store.clone(), core.clock.clone())),
+            revocations,
         );
-        let identity = Identity::new(core.clone(), sso.clone(), hashing, upstream);
-        let notify = Notify::new(core.clone(), gateways);
+        let identity = Identity::new(core.clone(), Arc::new(sso.clone()), hashing, upstream);
         let catalog = Catalog::new(core.clone(), Arc::default());
+        let payments = payments::Payments::new(
+            core.clone(),
+            payment_gateway,
+            identity.clone(),
+            catalog.clone(),
+        );
         let applications =
             applications::Applications::new(core.clone(), catalog.clone(), identity.clone());
-        let payments = payments::Payments::new(core.clone(), payment_gateway, applications.clone());
         let appointments = appointments::Appointments::new(
             core.clone(),
             applications.clone(),

@@ -1,22 +1,20 @@
-//! Notifications: messages are rendered in the person's language and written to the outbox in
-//! the same transaction as the change that causes them; a worker delivers them by SMTP or an
-//! HTTP SMS gateway, with retries. Without a gateway they stay in the local outbox.
+//! Notifications: every capability writes its messages to the outbox in the same transaction
+//! as the change that causes them (`crate::outbox`, below all capabilities); this capability
+//! delivers them by SMTP or an HTTP SMS gateway, with retries, and lists the outbox. Without a
+//! gateway they stay in the local outbox.
 
 use std::time::Duration;
 
 use ekdwar_domain::{Channel, Contact};
-use ekdwar_store::notify::{self as outbox, NewMessage, OutboxMessage, OutboxStatus};
+use ekdwar_store::notify::{self as outbox, OutboxMessage, OutboxStatus};
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{SmsConfig, SmtpConfig, SmtpSecurity};
-use crate::core::{Core, Work};
+pub use crate::core::PortFuture;
 use crate::error::AppResult;
-use crate::i18n::Lang;
-
-/// A future a port returns (the ports are used as trait objects).
-pub type PortFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub use crate::outbox::{Outgoing, Sending};
 
 /// One SMS for a gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,23 +50,6 @@ pub trait MailGateway: Send + Sync {
 pub struct Gateways {
     mail: Option<std::sync::Arc<dyn MailGateway>>,
     sms: Option<std::sync::Arc<dyn SmsGateway>>,
-}
-
-/// Which channels have a gateway: what a use-case needs to know to queue a message, without
-/// the means to send one.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Sending {
-    sms: bool,
-    email: bool,
-}
-
-impl Sending {
-    pub fn has(&self, channel: Channel) -> bool {
-        match channel {
-            Channel::Sms => self.sms,
-            Channel::Email => self.email,
-        }
-    }
 }
 
 impl std::fmt::Debug for Gateways {
@@ -198,10 +179,7 @@ impl Gateways {
 
     /// Which channels these gateways serve.
     pub fn sending(&self) -> Sending {
-        Sending {
-            sms: self.sms.is_some(),
-            email: self.mail.is_some(),
-        }
+        Sending::new(self.sms.is_some(), self.mail.is_some())
     }
 
     async fn deliver(&self, m: &OutboxMessage) -> Result<(), String> {
@@ -228,96 +206,11 @@ impl Gateways {
     }
 }
 
-/// A message to send; rendered from `sms-{kind}` or `email-{kind}-subject`/`-body`.
-pub struct Outgoing<'a> {
-    pub kind: &'static str,
-    pub to: &'a Contact,
-    pub lang: &'a Lang,
-    pub args: Vec<(&'static str, String)>,
-}
-
 crate::core::service!(
     /// The outbox and its delivery through the gateways.
     Notify,
     gateways: Gateways
 );
-
-impl Core {
-    /// Renders a message and writes it to the outbox on `conn` (normally inside the
-    /// transaction of the change it reports).
-    pub(crate) async fn enqueue(&self, work: &mut Work<'_>, m: Outgoing<'_>) -> AppResult<()> {
-        let channel = m.to.channel();
-        let (subject, body) = match channel {
-            Channel::Sms => (
-                None,
-                ekdwar_domain::sms::plain(&m.lang.t_args(&format!("sms-{}", m.kind), &m.args)),
-            ),
-            Channel::Email => (
-                Some(m.lang.t_args(&format!("email-{}-subject", m.kind), &m.args)),
-                m.lang.t_args(&format!("email-{}-body", m.kind), &m.args),
-            ),
-        };
-        let status = if self.sending.has(channel) {
-            OutboxStatus::Pending
-        } else {
-            OutboxStatus::Local
-        };
-        let id = outbox::enqueue(
-            work,
-            &NewMessage {
-                channel,
-                recipient: m.to.as_str().to_string(),
-                subject,
-                body,
-                kind: m.kind.to_string(),
-                status,
-                created_at: self.clock.now(),
-            },
-        )
-        .await?;
-        if status == OutboxStatus::Pending {
-            self.enqueue_job(
-                work,
-                crate::jobs::DELIVER_MESSAGE,
-                &serde_json::json!({ "id": id }),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Writes what `enqueue` would for a message to no one: the same row, marked as a decoy,
-    /// so that answering an unknown account costs the same writes as a known one.
-    pub(crate) async fn enqueue_decoy(
-        &self,
-        work: &mut Work<'_>,
-        channel: Channel,
-    ) -> AppResult<()> {
-        let id = outbox::enqueue(
-            work,
-            &NewMessage {
-                channel,
-                recipient: "decoy".into(),
-                subject: None,
-                body: String::new(),
-                kind: "decoy".into(),
-                status: OutboxStatus::Decoy,
-                created_at: self.clock.now(),
-            },
-        )
-        .await?;
-        // And the job a real message would have: its run finds a decoy and sends nothing.
-        if self.sending.has(channel) {
-            self.enqueue_job(
-                work,
-                crate::jobs::DELIVER_MESSAGE,
-                &serde_json::json!({ "id": id }),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-}
 
 impl Notify {
     /// Writes messages to the outbox in one unit of work, as a use-case would.

@@ -16,9 +16,9 @@ use ekdwar_domain::ApplicationId;
 use ekdwar_domain::catalog::answers::{Answer, Typed};
 use ekdwar_domain::catalog::{Field, FieldKind, Page, Texts};
 
-use crate::ctx::{Ctx, Me};
+use crate::ctx::render;
+use crate::ctx::{Ctx, Me, app_id};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 /// The applicant's pages.
 pub fn routes() -> axum::Router<App> {
@@ -32,16 +32,6 @@ pub fn routes() -> axum::Router<App> {
         .route("/applications/{id}/withdraw", post(withdraw))
         .route("/applications/{id}/resubmit", post(resubmit))
         .route("/applications/{id}/discard", post(discard))
-}
-
-/// An application's id from an address; anything that cannot be one is "not found".
-pub(crate) fn app_id(id: &str) -> Result<ApplicationId, WebError> {
-    let ok = id.len() <= 40
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then(|| ApplicationId::new(id))
-        .ok_or(WebError(AppError::NotFound))
 }
 
 pub(crate) fn go(next: &Next, id: &ApplicationId) -> Redirect {

@@ -20,10 +20,11 @@ use ekdwar_domain::appointments::Pincode;
 use ekdwar_domain::payments::PayChannel;
 use serde::Deserialize;
 
-use crate::applications::app_id;
+use crate::ctx::app_id;
+use crate::ctx::render;
 use crate::ctx::{Ctx, FormTargets, Me};
 use crate::error::{Errors, WebError};
-use crate::identity::{ChallengeFields, render};
+use crate::identity::ChallengeFields;
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()

@@ -12,8 +12,8 @@ use ekdwar_domain::catalog::{DeliveryKind, Service, Texts};
 use serde::Deserialize;
 
 use crate::ctx::Ctx;
+use crate::ctx::render;
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 /// The cookie that remembers the place a visitor chose.
 pub const REGION_COOKIE: &str = "ekdwar_region";
@@ -202,7 +202,7 @@ async fn choose_region(
     Form(f): Form<RegionForm>,
 ) -> Response {
     let snapshot = app.catalog.snapshot();
-    let back = crate::system::local_path(&f.back)
+    let back = crate::ctx::local_path(&f.back)
         .unwrap_or("/services")
         .to_string();
     let jar = if snapshot.entries.has_region(&f.region) {
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn rupees_are_grouped_the_indian_way() {
-        let c = crate::Ctx {
+        let c = crate::ctx::Ctx {
             lang: ekdwar_app::i18n::Lang::english(),
             csrf: String::new(),
             user: None,

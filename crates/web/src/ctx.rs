@@ -9,14 +9,16 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use ekdwar_app::App;
 use ekdwar_app::audit::Actor;
+use ekdwar_app::error::AppError;
 use ekdwar_app::i18n::Lang;
 use ekdwar_app::identity::CurrentSession;
+use ekdwar_domain::ApplicationId;
 
-use crate::error::{ErrorInfo, Errors};
+use crate::error::{ErrorInfo, Errors, WebError};
 
 pub const SESSION_COOKIE: &str = "ekdwar_session";
 pub const CSRF_COOKIE: &str = "ekdwar_csrf";
@@ -521,7 +523,7 @@ pub fn error_page(
         message: c.t(key),
         correlation,
     };
-    (status, crate::identity::render(&page)).into_response()
+    (status, render(&page)).into_response()
 }
 
 fn finish(ctx: &Ctx, app: &App, mut resp: Response, new_csrf_seed: Option<String>) -> Response {
@@ -562,4 +564,37 @@ fn secure_headers(app: &App, h: &mut HeaderMap, targets: Option<&FormTargets>) {
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, "cache-control", "no-store");
     }
+}
+
+/// Renders a template; a template failure is an internal error.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// `path` if it is a path on this site that a browser will read as one: it starts with a single
+/// `/`, and has no backslash and no control character (browsers drop tabs and line breaks from
+/// addresses, so `/\t/evil.example` would become `//evil.example`, another site; a line break
+/// cannot go into a `Location` header at all).
+pub fn local_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 4000
+        && !path.chars().any(|c| c == '\\' || c.is_control());
+    ok.then_some(path)
+}
+
+/// An application's id from an address; anything that cannot be one is "not found".
+pub(crate) fn app_id(id: &str) -> Result<ApplicationId, WebError> {
+    let ok = id.len() <= 40
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| ApplicationId::new(id))
+        .ok_or(WebError(AppError::NotFound))
 }

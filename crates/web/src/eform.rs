@@ -13,9 +13,9 @@ use ekdwar_app::error::{AppError, FieldError};
 use ekdwar_domain::catalog::{Field, FieldKind, Service, Texts, eform};
 
 use crate::applications::go;
+use crate::ctx::render;
 use crate::ctx::{Ctx, Me};
 use crate::error::{Errors, WebError, field_message};
-use crate::identity::render;
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()

@@ -8,6 +8,11 @@ use ekdwar_app::error::{AppError, ErrorKind};
 
 use crate::ctx::Ctx;
 
+tokio::task_local! {
+    /// The id of the request being served, for error pages and logs.
+    pub static REQUEST_ID: String;
+}
+
 #[derive(Debug)]
 pub struct WebError(pub AppError);
 
@@ -48,7 +53,7 @@ impl IntoResponse for WebError {
                 // The request's id is the reference the person is shown; the log line of the
                 // detail, with its whole source chain, carries it (the request's span).
                 tracing::error!(error = %self.0.chain(), "internal error");
-                crate::REQUEST_ID.try_with(String::clone).ok()
+                REQUEST_ID.try_with(String::clone).ok()
             }
             _ => None,
         };

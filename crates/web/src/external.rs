@@ -11,9 +11,9 @@ use ekdwar_app::identity::Authenticated;
 use ekdwar_app::identity::ExternalIntent;
 use serde::Deserialize;
 
+use crate::ctx::render;
 use crate::ctx::{Ctx, Me, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 const EXTERNAL_FLOW: &str = "ekdwar_external";
 

@@ -16,9 +16,9 @@ use ekdwar_app::identity::CurrentSession;
 use ekdwar_domain::appointments::{Capability, Centre};
 use serde::Deserialize;
 
+use crate::ctx::render;
 use crate::ctx::{Ctx, Me};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()

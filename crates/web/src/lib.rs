@@ -71,11 +71,6 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-tokio::task_local! {
-    /// The id of the request being served, for error pages and logs.
-    pub static REQUEST_ID: String;
-}
-
 /// The request's id: the one a proxy sent in `X-Request-Id` (if it looks like an id), else a
 /// new one. Every log line of the request carries it, error pages show it, and the response
 /// returns it, so a citizen's "reference" leads an operator to the right log lines.
@@ -96,7 +91,7 @@ async fn request_id(
         })
         .map_or_else(|| app.random().token(12), str::to_string);
     let span = tracing::info_span!("request", id = %id);
-    let mut resp = REQUEST_ID
+    let mut resp = error::REQUEST_ID
         .scope(id.clone(), next.run(req))
         .instrument(span)
         .await;

@@ -11,10 +11,11 @@ use ekdwar_app::applications::{Loaded, QueueItem};
 use ekdwar_app::error::AppError;
 use ekdwar_domain::catalog::{ActionKind, WorkflowAction};
 
-use crate::applications::{Shown, app_id, shown};
+use crate::applications::{Shown, shown};
+use crate::ctx::app_id;
+use crate::ctx::render;
 use crate::ctx::{Ctx, Me};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 /// The officers' pages.
 pub fn routes() -> axum::Router<App> {

@@ -18,10 +18,10 @@ use ekdwar_domain::payments::challan::CONFIRMATION_DAYS;
 use ekdwar_domain::payments::{AttemptStatus, Money, OrderStatus, PayChannel, RefundStatus};
 use serde::Deserialize;
 
-use crate::applications::app_id;
+use crate::ctx::app_id;
+use crate::ctx::render;
 use crate::ctx::{Ctx, FormTargets, Me};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()

@@ -10,10 +10,11 @@ use ekdwar_app::App;
 use ekdwar_app::applications::Tracked;
 use ekdwar_app::error::AppError;
 
-use crate::applications::{app_id, shown};
+use crate::applications::shown;
+use crate::ctx::app_id;
+use crate::ctx::render;
 use crate::ctx::{Ctx, Me};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 pub fn routes() -> axum::Router<App> {
     axum::Router::new()

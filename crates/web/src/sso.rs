@@ -19,9 +19,10 @@ use ekdwar_domain::sso::{KNOWN_SCOPES, RedirectUri};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::ctx::render;
 use crate::ctx::{Ctx, FormTargets, LANG_COOKIE, Me, error_page};
 use crate::error::{Errors, WebError};
-use crate::identity::{ConfirmPage, Confirmed, render};
+use crate::identity::{ConfirmPage, Confirmed};
 
 pub async fn discovery(State(app): State<App>) -> Response {
     let iss = app.config().issuer();
@@ -117,17 +118,6 @@ fn freshly_logged_in(app: &App, c: &Ctx, raw: &str) -> bool {
     }
 }
 
-/// Where a successful login goes: `next` (an authorization request, already checked to be
-/// local) marked as freshly logged in for the session `token` opens.
-pub fn after_login(app: &App, next: &str, token: &str) -> String {
-    if next.starts_with("/authorize?") {
-        let hash = ekdwar_app::security::sha256_hex(token.as_bytes());
-        format!("{next}&_fresh={}", app.identity.fresh_login_mark(&hash))
-    } else {
-        next.to_string()
-    }
-}
-
 async fn run_authorize(
     app: &App,
     c: &Ctx,
@@ -196,19 +186,6 @@ async fn run_authorize(
             cancel,
         }),
     })
-}
-
-/// Where the forms of a login page for `next` may lead: the app's redirect URI when `next`
-/// continues an authorization request.
-pub async fn login_targets(app: &App, next: &str) -> FormTargets {
-    let target = match next.strip_prefix("/authorize?") {
-        Some(q) => match serde_urlencoded::from_str::<AuthorizeParams>(q) {
-            Ok(p) => app.sso.authorize_target(&p).await,
-            Err(_) => None,
-        },
-        None => None,
-    };
-    FormTargets::of(target.as_ref())
 }
 
 /// The authorization endpoint.

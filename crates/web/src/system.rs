@@ -13,8 +13,8 @@ use ekdwar_app::views::MessageView;
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, LANG_COOKIE};
+use crate::ctx::{local_path, render};
 use crate::error::{Errors, WebError};
-use crate::identity::render;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -86,18 +86,6 @@ pub async fn metrics(
 
 pub async fn not_found() -> WebError {
     WebError(ekdwar_app::error::AppError::NotFound)
-}
-
-/// `path` if it is a path on this site that a browser will read as one: it starts with a single
-/// `/`, and has no backslash and no control character (browsers drop tabs and line breaks from
-/// addresses, so `/\t/evil.example` would become `//evil.example`, another site; a line break
-/// cannot go into a `Location` header at all).
-pub fn local_path(path: &str) -> Option<&str> {
-    let ok = path.starts_with('/')
-        && !path.starts_with("//")
-        && path.len() <= 4000
-        && !path.chars().any(|c| c == '\\' || c.is_control());
-    ok.then_some(path)
 }
 
 #[derive(Deserialize)]

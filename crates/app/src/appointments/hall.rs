@@ -11,9 +11,9 @@ use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::{Timestamp, UserId};
 use ekdwar_store::appointments::{self as store, Token};
 
-use super::{AppointmentView, Appointments, internal, view_in};
+use super::{AppointmentView, Appointments, view_in};
 use crate::audit::Actor;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, internal};
 
 /// A token as the hall and the operators see it.
 #[derive(Debug, Clone)]

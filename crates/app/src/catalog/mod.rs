@@ -16,7 +16,7 @@ pub use files::{Bundle, FileProblem, SourceFile};
 pub use search::SearchIndex;
 
 use crate::audit::Actor;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, internal};
 
 crate::core::service!(
     /// The catalog of services: import, versions, browsing and search.
@@ -188,6 +188,32 @@ impl Catalog {
         work.commit().await?;
         self.reload().await?;
         Ok(report)
+    }
+
+    /// The definition of `code` at `version`: the current one from the snapshot, an older
+    /// one read as it was.
+    pub(crate) async fn definition(
+        &self,
+        code: &str,
+        version: i64,
+    ) -> AppResult<std::sync::Arc<Service>> {
+        let snapshot = self.snapshot();
+        if let Some((v, s)) = snapshot.service(code)
+            && v == version
+        {
+            return Ok(s.clone());
+        }
+        // An older version: read it as it was.
+        let stored =
+            ekdwar_store::catalog::service_version(&mut *self.store.read().await?, code, version)
+                .await?
+                .ok_or(AppError::NotFound)?;
+        let def: ServiceDefinition = serde_json::from_str(&stored.body).map_err(internal)?;
+        let langs = Self::languages();
+        let langs: Vec<&str> = langs.iter().map(String::as_str).collect();
+        Service::parse(def, &snapshot.entries, &langs)
+            .map(std::sync::Arc::new)
+            .map_err(|p| internal(p[0].to_string()))
     }
 
     /// The catalog this node serves.

@@ -215,8 +215,7 @@ impl Identity {
         let user = self.find_user(query).await?.ok_or(AppError::NotFound)?;
         let mut tx = self.work().await?;
         ekdwar_store::second_factor::remove(&mut tx, &user.id).await?;
-        self.sso
-            .end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+        self.end_sessions(&mut tx, &user.id, super::Ending::AllBut(None))
             .await?;
         self.audit(
             &mut tx,
@@ -243,8 +242,7 @@ impl Identity {
         let mut tx = self.work().await?;
         users::set_status(&mut tx, &user.id, status, now).await?;
         if status == AccountStatus::Locked {
-            self.sso
-                .end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+            self.end_sessions(&mut tx, &user.id, super::Ending::AllBut(None))
                 .await?;
         } else {
             super::login::forgive(&mut tx, &user).await?;

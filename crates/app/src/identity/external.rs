@@ -21,9 +21,9 @@ use super::Identity;
 use super::{Authenticated, CurrentSession, LoggedIn};
 use crate::audit::Actor;
 use crate::config::UpstreamConfig;
+use crate::core::PortFuture;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::notify::PortFuture;
 
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 

@@ -17,7 +17,8 @@ pub use login::{LoggedIn, LoginInput};
 
 pub use profile::LevelInfo;
 pub use register::{RegisterInput, RegistrationDetails};
-pub use sessions::CurrentSession;
+pub use sessions::{CurrentSession, Ending};
+pub(crate) use sessions::{SessionsEnded, end_sessions};
 pub use two_step::{Authenticated, SecondStep, TwoStepSetup, TwoStepStatus};
 pub use verification::{FlowInfo, Purpose};
 
@@ -29,7 +30,8 @@ crate::core::service!(
     /// Accounts: registration, login, sessions, recovery, profile, two-step login, external
     /// logins and the administration of accounts.
     Identity,
-    sso: crate::sso::Sso,
+    // What ends with a session, above accounts (single sign-on's tokens).
+    sessions_ended: std::sync::Arc<dyn sessions::SessionsEnded>,
     hashing: crate::security::PasswordHashing,
     // The port to upstream identity providers.
     upstream: std::sync::Arc<dyn UpstreamClient>

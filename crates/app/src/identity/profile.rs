@@ -15,7 +15,7 @@ use crate::audit::Actor;
 use crate::core::Work;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
-use crate::notify::Outgoing;
+use crate::outbox::Outgoing;
 
 /// The account's level and what the next one needs.
 #[derive(Debug, Clone)]
@@ -158,13 +158,12 @@ impl Identity {
         let now = self.clock.now();
         let mut tx = self.work().await?;
         users::set_password(&mut tx, &cur.user.id, &hash, now).await?;
-        self.sso
-            .end_sessions(
-                &mut tx,
-                &cur.user.id,
-                crate::sso::Ending::AllBut(Some(&cur.session.id_hash)),
-            )
-            .await?;
+        self.end_sessions(
+            &mut tx,
+            &cur.user.id,
+            super::Ending::AllBut(Some(&cur.session.id_hash)),
+        )
+        .await?;
         self.audit(
             &mut tx,
             actor,

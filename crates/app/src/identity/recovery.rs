@@ -14,7 +14,7 @@ use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::Lang;
-use crate::notify::Outgoing;
+use crate::outbox::Outgoing;
 
 impl Identity {
     /// Starts password recovery for a phone, e-mail or portal ID.
@@ -114,8 +114,7 @@ impl Identity {
             return Err(AppError::FlowExpired);
         }
         users::set_password(&mut tx, &user.id, &hash, now).await?;
-        self.sso
-            .end_sessions(&mut tx, &user.id, crate::sso::Ending::AllBut(None))
+        self.end_sessions(&mut tx, &user.id, super::Ending::AllBut(None))
             .await?;
         super::login::forgive(&mut tx, &user).await?;
         self.audit(

@@ -12,10 +12,62 @@ use ekdwar_store::sessions::{self as store, Session};
 
 use super::Identity;
 use crate::audit::Actor;
+use crate::core::{PortFuture, Work};
 use crate::error::{AppError, AppResult};
 use crate::security::sha256_hex;
-use crate::sso::Ending;
 use crate::views::AccountView;
+
+/// Which login sessions end.
+#[derive(Debug, Clone, Copy)]
+pub enum Ending<'a> {
+    /// One session (log out, an app's logout request, ending a listed session): the tokens its
+    /// apps were given end; grants of `offline_access` stay.
+    One(&'a SessionId),
+    /// Every session but `keep` (log out everywhere, a password change or reset, a lock): every
+    /// token the person holds in any app ends, offline grants included.
+    AllBut(Option<&'a SessionId>),
+}
+
+/// Told when portal sessions end, in the same unit of work: single sign-on ends the apps'
+/// tokens given out in them and tells the apps. A port, so that accounts know nothing of apps.
+pub(crate) trait SessionsEnded: Send + Sync {
+    fn ended<'a>(
+        &'a self,
+        work: &'a mut Work<'_>,
+        user_id: &'a UserId,
+        ending: Ending<'a>,
+        sessions: &'a [SessionId],
+    ) -> PortFuture<'a, AppResult<()>>;
+}
+
+/// Ends login sessions of `user_id` in `work` (the caller's unit of work) and tells `then`
+/// which ended. Returns how many portal sessions ended.
+pub(crate) async fn end_sessions(
+    work: &mut Work<'_>,
+    user_id: &UserId,
+    ending: Ending<'_>,
+    now: ekdwar_domain::Timestamp,
+    then: &dyn SessionsEnded,
+) -> AppResult<u64> {
+    let (ended, sessions) = match ending {
+        Ending::One(hash) => {
+            let ended = store::revoke(work, user_id, hash, now).await?;
+            (u64::from(ended), vec![hash.clone()])
+        }
+        Ending::AllBut(keep) => {
+            let sessions: Vec<SessionId> = store::active_for_user(work, user_id, now)
+                .await?
+                .into_iter()
+                .map(|s| s.id_hash)
+                .filter(|h| Some(h) != keep)
+                .collect();
+            let ended = store::revoke_all_except(work, user_id, keep, now).await?;
+            (ended, sessions)
+        }
+    };
+    then.ended(work, user_id, ending, &sessions).await?;
+    Ok(ended)
+}
 
 /// Writes to `last_seen_at` at most this often, so browsing is not a stream of writes.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -27,6 +79,25 @@ pub struct CurrentSession {
     pub(crate) session: Session,
     /// The account, as its pages show it.
     pub account: AccountView,
+}
+
+impl Identity {
+    /// Ends login sessions of `user_id` in `work`, and what was given out in them.
+    pub(crate) async fn end_sessions(
+        &self,
+        work: &mut Work<'_>,
+        user_id: &UserId,
+        ending: Ending<'_>,
+    ) -> AppResult<u64> {
+        end_sessions(
+            work,
+            user_id,
+            ending,
+            self.clock.now(),
+            self.sessions_ended.as_ref(),
+        )
+        .await
+    }
 }
 
 impl CurrentSession {
@@ -131,8 +202,7 @@ impl Identity {
 
     pub async fn logout(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<()> {
         let mut tx = self.work().await?;
-        self.sso
-            .end_sessions(&mut tx, &cur.user.id, Ending::One(&cur.session.id_hash))
+        self.end_sessions(&mut tx, &cur.user.id, Ending::One(&cur.session.id_hash))
             .await?;
         self.audit(
             &mut tx,
@@ -152,7 +222,6 @@ impl Identity {
     pub async fn logout_everywhere(&self, cur: &CurrentSession, actor: &Actor) -> AppResult<u64> {
         let mut tx = self.work().await?;
         let n = self
-            .sso
             .end_sessions(&mut tx, &cur.user.id, Ending::AllBut(None))
             .await?;
         self.audit(
@@ -189,7 +258,6 @@ impl Identity {
     ) -> AppResult<()> {
         let mut tx = self.work().await?;
         if self
-            .sso
             .end_sessions(&mut tx, &cur.user.id, Ending::One(&SessionId::new(id_hash)))
             .await?
             == 0

@@ -17,7 +17,7 @@ use crate::audit::Actor;
 use crate::core::Work;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::notify::Outgoing;
+use crate::outbox::Outgoing;
 
 /// Time allowed to finish the next step once the secret is proven.
 const AFTER_VERIFIED: Duration = Duration::from_secs(30 * 60);

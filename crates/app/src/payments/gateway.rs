@@ -8,7 +8,7 @@ use ekdwar_domain::payments::{Currency, Money, PayChannel};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::notify::PortFuture;
+use crate::core::PortFuture;
 
 /// What the portal asks a gateway to collect.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use super::gateway::{
     CreateRequest, Created, GatewayError, GatewayStatus, NextStep, Notice, NoticeError,
     PaymentGateway, RefundDone, Reported,
 };
-use crate::notify::PortFuture;
+use crate::core::PortFuture;
 
 /// PayU, as configured.
 pub struct Payu {

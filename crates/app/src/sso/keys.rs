@@ -15,7 +15,7 @@ use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
 
 use super::Sso;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppResult, internal};
 
 use ekdwar_domain::sso::SigningAlg;
 
@@ -70,10 +70,6 @@ impl rsa::rand_core::RngCore for Injected {
 }
 
 impl rsa::rand_core::CryptoRng for Injected {}
-
-fn internal(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(e.to_string().into())
-}
 
 impl Sso {
     fn unwrap_key(&self, k: &SigningKey) -> AppResult<Vec<u8>> {

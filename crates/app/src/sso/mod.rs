@@ -10,7 +10,9 @@ crate::core::service!(
     sealer: std::sync::Arc<access::Sealer>,
     recent_users: std::sync::Arc<recent::RecentUsers>,
     // SQLite's group commit of refresh rotations (none on PostgreSQL).
-    rotations: Option<rotation::Rotations>
+    rotations: Option<rotation::Rotations>,
+    // This node's view of revoked tokens (the unit of work also holds it, as `core::Revoked`).
+    revocations: std::sync::Arc<revocations::Revocations>
 );
 
 mod access;
@@ -30,5 +32,5 @@ pub use clients::{ClientInput, ClientPatch, NewClient};
 pub use logo::{Logo, MAX_BYTES as LOGO_MAX_BYTES};
 pub use revocations::Revocations;
 pub(crate) use rotation::Rotations;
-pub use session::{ConnectedApp, Ending};
+pub use session::{BACKCHANNEL_LOGOUT, ConnectedApp};
 pub use tokens::{BasicAuth, OAuthError, TokenForm};

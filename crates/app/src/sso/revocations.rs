@@ -145,10 +145,21 @@ impl super::Sso {
     /// new rules (milliseconds). Returns at once on SQLite. Without it the view is still never
     /// older than a second when a token is checked.
     pub async fn follow_revocations(self) {
-        let core = self.core.clone();
-        let heard = move || core.revocations.mark_stale();
+        let revocations = self.revocations.clone();
+        let heard = move || revocations.mark_stale();
         if let Err(e) = self.store.listen(store::REVOCATIONS_CHANNEL, heard).await {
             tracing::warn!(error = %e, "not following revocations; checks read them every second");
         }
+    }
+}
+
+impl crate::core::Revoked for Revocations {
+    fn catch_up<'a>(
+        &'a self,
+        store: &'a Store,
+        now: Timestamp,
+        window: Duration,
+    ) -> crate::core::PortFuture<'a, crate::error::AppResult<()>> {
+        Box::pin(async move { Ok(Revocations::catch_up(self, store, now, window).await?) })
     }
 }

@@ -9,9 +9,13 @@ use ekdwar_store::sso as store;
 
 use super::Sso;
 use crate::audit::Actor;
+use crate::core::PortFuture;
 use crate::core::Work;
 use crate::error::{AppError, AppResult};
-use crate::identity::CurrentSession;
+use crate::identity::{CurrentSession, Ending, SessionsEnded};
+
+/// Tell an app that a person's login session ended (OpenID Connect Back-Channel Logout 1.0).
+pub const BACKCHANNEL_LOGOUT: &str = "backchannel-logout";
 
 /// An app the person has allowed, and what it may see.
 #[derive(Debug, Clone)]
@@ -44,8 +48,14 @@ impl Sso {
         });
         if let Some(s) = cur {
             let mut tx = self.work().await?;
-            self.end_sessions(&mut tx, &s.user.id, Ending::One(&s.session.id_hash))
-                .await?;
+            crate::identity::end_sessions(
+                &mut tx,
+                &s.user.id,
+                Ending::One(&s.session.id_hash),
+                self.clock.now(),
+                self,
+            )
+            .await?;
             self.audit(
                 &mut tx,
                 actor,
@@ -132,57 +142,35 @@ impl Sso {
     }
 }
 
-/// Which login sessions end.
-#[derive(Debug, Clone, Copy)]
-pub enum Ending<'a> {
-    /// One session (log out, an app's logout request, ending a listed session): the tokens its
-    /// apps were given end; grants of `offline_access` stay.
-    One(&'a SessionId),
-    /// Every session but `keep` (log out everywhere, a password change or reset, a lock): every
-    /// token the person holds in any app ends, offline grants included.
-    AllBut(Option<&'a SessionId>),
-}
-
 impl Sso {
-    /// Ends login sessions of `user_id` on `conn` (inside the caller's transaction): the
-    /// sessions, the apps' tokens given out in them, and a back-channel logout job for every
-    /// app that took part and asked for one (OpenID Connect Back-Channel Logout 1.0), delivered
-    /// by the jobs runner with retries. Returns how many portal sessions ended.
-    pub(crate) async fn end_sessions(
+    /// What ends with portal sessions (the port accounts tell, `identity::SessionsEnded`):
+    /// the apps' tokens given out in them, and a back-channel logout job for every app that
+    /// took part and asked for one (OpenID Connect Back-Channel Logout 1.0), delivered by the
+    /// jobs runner with retries.
+    async fn end_tokens(
         &self,
         work: &mut Work<'_>,
         user_id: &UserId,
         ending: Ending<'_>,
-    ) -> AppResult<u64> {
-        use ekdwar_store::sessions;
+        sessions: &[SessionId],
+    ) -> AppResult<()> {
         let now = self.clock.now();
-        let (ended, hashes) = match ending {
+        match ending {
             Ending::One(hash) => {
-                let ended = sessions::revoke(work, user_id, hash, now).await?;
                 store::revoke_session_tokens(work, hash, true, now).await?;
-                work.revoked();
-                (u64::from(ended), vec![hash.clone()])
             }
             Ending::AllBut(keep) => {
-                let hashes: Vec<SessionId> = sessions::active_for_user(work, user_id, now)
-                    .await?
-                    .into_iter()
-                    .map(|s| s.id_hash)
-                    .filter(|h| Some(h) != keep)
-                    .collect();
-                let ended = sessions::revoke_all_except(work, user_id, keep, now).await?;
                 store::revoke_user_tokens(work, user_id, keep, now).await?;
-                work.revoked();
-                (ended, hashes)
             }
-        };
-        for hash in &hashes {
+        }
+        work.revoked();
+        for hash in sessions {
             for client_id in store::clients_of_session(work, hash).await? {
                 self.enqueue_backchannel_logout(work, &client_id, user_id, Some(hash))
                     .await?;
             }
         }
-        Ok(ended)
+        Ok(())
     }
 
     /// Queues a back-channel logout for an app, if it registered a URI for one.
@@ -204,8 +192,7 @@ impl Sso {
             "sub": self.subject_for(&client, user_id),
             "sid": session_hash.map(|h| &h[..32.min(h.len())]),
         });
-        self.enqueue_job(work, crate::jobs::BACKCHANNEL_LOGOUT, &payload)
-            .await
+        self.enqueue_job(work, BACKCHANNEL_LOGOUT, &payload).await
     }
 
     /// Delivers one back-channel logout: a signed `logout+jwt` posted to the app.
@@ -278,5 +265,17 @@ impl crate::core::Core {
             mark.as_bytes(),
             self.fresh_login_mark(&cur.session.id_hash).as_bytes(),
         ) && self.clock.now().since(cur.session.created_at) < FRESH_LOGIN
+    }
+}
+
+impl SessionsEnded for Sso {
+    fn ended<'a>(
+        &'a self,
+        work: &'a mut Work<'_>,
+        user_id: &'a UserId,
+        ending: Ending<'a>,
+        sessions: &'a [SessionId],
+    ) -> PortFuture<'a, AppResult<()>> {
+        Box::pin(self.end_tokens(work, user_id, ending, sessions))
     }
 }

@@ -83,8 +83,8 @@ async fn sms_goes_through_the_http_gateway() {
     }
 }
 
-/// Starts Python's SMTP server (aiosmtpd when installed, else the standard library's smtpd),
-/// which prints every message it receives.
+/// Starts Python's SMTP server (aiosmtpd, which `./test` installs into `interop/.py`, else the
+/// standard library's smtpd), which prints every message it receives.
 fn smtp_server(port: u16) -> std::process::Child {
     let script = format!(
         r#"
@@ -110,6 +110,10 @@ except ImportError:
     );
     std::process::Command::new("python3")
         .args(["-W", "ignore", "-c", &script])
+        .env(
+            "PYTHONPATH",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/.py"),
+        )
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3 runs the test SMTP server")

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use super::code_step::CONTACT;
 use super::{
     CodeForm, ConfirmPage, Confirmed, LinkQuery, NewPasswordForm, PasswordPage, form_errors,
-    render, with_errors,
+    with_errors,
 };
-use crate::ctx::{Ctx, Me, SESSION_COOKIE};
+use crate::ctx::{Ctx, Me, SESSION_COOKIE, render};
 use crate::error::{Errors, WebError};
 
 const CONTACT_FLOW: &str = CONTACT.cookie;

@@ -13,8 +13,9 @@ use ekdwar_app::identity::{FlowInfo, Purpose};
 use ekdwar_domain::Channel;
 use serde::Deserialize;
 
-use super::{form_errors, render, with_errors};
+use super::{form_errors, with_errors};
 use crate::ctx::Ctx;
+use crate::ctx::render;
 use crate::error::{Errors, WebError};
 
 /// The page asking for the code.

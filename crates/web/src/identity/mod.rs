@@ -18,29 +18,19 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::captcha::{Challenge, ChallengeAnswer};
 use ekdwar_app::error::AppError;
 use ekdwar_app::identity::{Authenticated, LoginInput};
+use ekdwar_app::sso::AuthorizeParams;
 use ekdwar_domain::password::Password;
 use serde::Deserialize;
 
-use crate::ctx::{Ctx, SESSION_COOKIE};
+use crate::ctx::{Ctx, FormTargets, SESSION_COOKIE, render};
 use crate::error::{Errors, WebError};
-
-/// Renders a template; a template failure is an internal error.
-pub fn render(t: &impl Template) -> Response {
-    match t.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
 
 /// A page re-shown with errors answers 422 so that tools see the failure; people see the page.
 fn with_errors(resp: Response, errors: &Errors) -> Response {
@@ -144,7 +134,7 @@ fn upstream_buttons(app: &App) -> Vec<(String, String)> {
 
 /// Where to go after logging in: only back into a sign-in request of an app, or the account.
 fn safe_next(next: &str) -> &str {
-    match crate::system::local_path(next) {
+    match crate::ctx::local_path(next) {
         Some(n) if n.starts_with("/authorize?") => n,
         _ => "/account",
     }
@@ -171,7 +161,7 @@ pub async fn login_form(
     if c.user.is_some() && safe_next(&q.next) == "/account" {
         return Redirect::to("/account").into_response();
     }
-    let targets = crate::sso::login_targets(&app, &q.next).await;
+    let targets = login_targets(&app, &q.next).await;
     // A browser whose last attempt needed the check gets it at once (the account is not known
     // yet); so does any browser at an address with many failures.
     let remembered = jar.get(CHECK_COOKIE).is_some();
@@ -233,7 +223,7 @@ pub async fn login_submit(
                     .login_challenge_needed(Some(&f.identifier), &c.actor)
                     .await?;
             let errors = form_errors(&c, e, "identifier")?;
-            let targets = crate::sso::login_targets(&app, &f.next).await;
+            let targets = login_targets(&app, &f.next).await;
             let page = LoginPage {
                 c: &c,
                 errors: errors.clone(),
@@ -363,4 +353,28 @@ pub fn routes() -> axum::Router<ekdwar_app::App> {
         .route("/account/two-step", get(two_step))
         .route("/account/two-step/enable", post(two_step_enable))
         .route("/account/two-step/manage", post(two_step_manage))
+}
+
+/// Where a successful login goes: `next` (an authorization request, already checked to be
+/// local) marked as freshly logged in for the session `token` opens.
+pub fn after_login(app: &App, next: &str, token: &str) -> String {
+    if next.starts_with("/authorize?") {
+        let hash = ekdwar_app::security::sha256_hex(token.as_bytes());
+        format!("{next}&_fresh={}", app.identity.fresh_login_mark(&hash))
+    } else {
+        next.to_string()
+    }
+}
+
+/// Where the forms of a login page for `next` may lead: the app's redirect URI when `next`
+/// continues an authorization request.
+pub async fn login_targets(app: &App, next: &str) -> FormTargets {
+    let target = match next.strip_prefix("/authorize?") {
+        Some(q) => match serde_urlencoded::from_str::<AuthorizeParams>(q) {
+            Ok(p) => app.sso.authorize_target(&p).await,
+            Err(_) => None,
+        },
+        None => None,
+    };
+    FormTargets::of(target.as_ref())
 }

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use super::code_step::RECOVER;
 use super::{
     ChallengeFields, CodeForm, LinkQuery, NewPasswordForm, PasswordPage, flow_cookie, form_errors,
-    render, with_errors,
+    with_errors,
 };
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, render};
 use crate::error::{Errors, WebError};
 
 pub(crate) const RECOVER_FLOW: &str = RECOVER.cookie;

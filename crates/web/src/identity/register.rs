@@ -10,7 +10,8 @@ use ekdwar_domain::password::Password;
 use serde::Deserialize;
 
 use super::code_step::{CodeForm, REGISTER, flow_cookie};
-use super::{ChallengeFields, form_errors, render, with_errors};
+use super::{ChallengeFields, form_errors, with_errors};
+use crate::ctx::render;
 use crate::ctx::{Ctx, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 

@@ -13,7 +13,8 @@ use ekdwar_domain::password::Password;
 use ekdwar_domain::totp::RecoveryCode;
 use serde::Deserialize;
 
-use super::{flow_cookie, form_errors, render, safe_next, with_errors};
+use super::{flow_cookie, form_errors, safe_next, with_errors};
+use crate::ctx::render;
 use crate::ctx::{Ctx, Me, SESSION_COOKIE};
 use crate::error::{Errors, WebError};
 
@@ -103,7 +104,7 @@ pub(crate) async fn finish_login(
     let to = if done.password_expired {
         "/account/password?notice=notice-password-expired".to_string()
     } else {
-        crate::sso::after_login(app, safe_next(next), &done.token)
+        super::after_login(app, safe_next(next), &done.token)
     };
     // A new CSRF secret with the new session: a token seen before login is dead.
     let jar = jar
