@@ -338,6 +338,12 @@ impl Store {
         self.backend
     }
 
+    /// Closes every connection, waiting for those in use to come back.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.readers.close().await;
+    }
+
     /// Applies every migration not yet applied.
     pub async fn migrate(&self) -> Result<()> {
         self.migrate_to(i64::MAX).await

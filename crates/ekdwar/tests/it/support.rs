@@ -26,8 +26,16 @@ pub fn random_hex() -> String {
 
 /// A fresh, empty PostgreSQL database on the configured server.
 pub async fn fresh_postgres() -> String {
-    let server = ekdwar_store::testing::server().expect("EKDWAR_TEST_DATABASE_URL is set");
-    ekdwar_store::testing::create(&server).await
+    ekdwar_store::testing::create(&postgres_server()).await
+}
+
+/// A fresh PostgreSQL database with every migration applied (a copy of a migrated template).
+pub async fn migrated_postgres() -> String {
+    ekdwar_store::testing::create_migrated(&postgres_server()).await
+}
+
+fn postgres_server() -> String {
+    ekdwar_store::testing::server().expect("EKDWAR_TEST_DATABASE_URL is set")
 }
 
 /// A port nothing listens on now, for a peer process that must be told its port.
@@ -119,7 +127,7 @@ impl<'a> TestAppBuilder<'a> {
         let mut config = Config::default();
         config.server.data_dir = dir.clone();
         config.server.database_url = match self.backend {
-            "postgres" => Some(fresh_postgres().await),
+            "postgres" => Some(migrated_postgres().await),
             _ => None,
         };
         let created = config.server.database_url.clone();

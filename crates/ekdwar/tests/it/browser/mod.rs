@@ -100,7 +100,7 @@ impl Drop for Browser {
     fn drop(&mut self) {
         // Killing ChromeDriver alone leaves Chromium running: end the session first, which
         // makes ChromeDriver quit the browser. Plain blocking HTTP, as a drop cannot await.
-        use std::io::{Read, Write};
+        use std::io::Write;
         let (port, id) = &self.session;
         if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", *port)) {
             let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
@@ -108,10 +108,37 @@ impl Drop for Browser {
                 conn,
                 "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             );
-            let _ = conn.read_to_end(&mut Vec::new());
+            // ChromeDriver answers once Chromium has quit, and keeps the connection open
+            // after: read the one response, not to the end of the stream.
+            let _ = read_response(&mut conn);
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// Reads one HTTP response with a `Content-Length` body from `conn`.
+fn read_response(conn: &mut impl std::io::Read) -> std::io::Result<()> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        got.extend_from_slice(&buf[..n]);
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if got.len() >= end + 4 + length {
+            return Ok(());
+        }
     }
 }
 
