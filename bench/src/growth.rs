@@ -4,7 +4,7 @@
 //! account search, all through a real `ekdwar serve` for each database (both running, measured
 //! in alternating rounds). Accounts come from `ekdwar dev seed`.
 //! Then the upgrade: a million accounts written at the previous release's schema, and the time
-//! `ekdwar migrate` takes to bring them to this one. `BENCH_QUICK=1` uses 1,000 and 20,000.
+//! `ekdwar migrate` takes to bring them to this one. `BENCH_QUICK=1` uses 1,000 and 5,000, and 40 requests a figure.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ fn quick() -> bool {
 }
 
 fn samples() -> usize {
-    if quick() { 100 } else { 1200 }
+    if quick() { 40 } else { 1200 }
 }
 
 /// Operations, in the order they are measured and printed.
@@ -366,7 +366,7 @@ async fn upgrade(
 /// server where the benchmark may create (and then drops) its databases.
 pub async fn figures() -> Result<()> {
     let (small, large) = if quick() {
-        (1_000, 20_000)
+        (1_000, 5_000)
     } else {
         (1_000, 1_000_000)
     };

@@ -1,16 +1,9 @@
 //! String enums. One macro gives each its stored text form, parsing, `Display`, and serde as
 //! that same text, so a value is spelled one way in the database, in logs and in JSON.
 
-/// Declares an enum whose variants have fixed text forms:
-///
-/// ```
-/// ekdwar_domain::string_enum!(
-///     /// A colour.
-///     pub enum Colour { Red => "red", Green => "green" }
-/// );
-/// assert_eq!(Colour::parse("red"), Some(Colour::Red));
-/// assert_eq!(Colour::Green.to_string(), "green");
-/// ```
+/// Declares an enum whose variants have fixed text forms,
+/// `string_enum!(pub enum Colour { Red => "red", Green => "green" })`; the tests below show
+/// what it gives.
 #[macro_export]
 macro_rules! string_enum {
     ($(#[$m:meta])* $vis:vis enum $name:ident {
@@ -91,4 +84,27 @@ pub mod outbox {
             Decoy => "decoy",
         }
     );
+}
+
+#[cfg(test)]
+mod tests {
+    crate::string_enum!(
+        /// A colour.
+        pub enum Colour { Red => "red", Green => "green" }
+    );
+
+    #[test]
+    fn a_string_enum_is_spelled_one_way_everywhere() {
+        assert_eq!(Colour::parse("red"), Some(Colour::Red));
+        assert_eq!(Colour::parse("Red"), None);
+        assert_eq!(Colour::Green.to_string(), "green");
+        assert_eq!(Colour::ALL, &[Colour::Red, Colour::Green]);
+        assert_eq!(serde_json::to_string(&Colour::Green).unwrap(), "\"green\"");
+        assert_eq!(
+            serde_json::from_str::<Colour>("\"red\"").unwrap(),
+            Colour::Red
+        );
+        let err = serde_json::from_str::<Colour>("\"blue\"").unwrap_err();
+        assert!(err.to_string().contains("unknown Colour: blue"), "{err}");
+    }
 }

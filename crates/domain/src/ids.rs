@@ -1,11 +1,6 @@
 //! Identifiers of records. Each kind is its own type, so that a user's id cannot be passed
 //! where an app's belongs: the compiler refuses it. They read as `&str` (for SQL parameters
 //! and display) but are made only on purpose, with `new`.
-//!
-//! ```compile_fail
-//! fn revoke_app(_: &ekdwar_domain::ClientId) {}
-//! revoke_app(&ekdwar_domain::UserId::new("u-1")); // a user is not an app
-//! ```
 
 macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -88,5 +83,22 @@ mod tests {
         assert_eq!(serde_json::to_string(&u).unwrap(), "\"u-1\"");
         let c: ClientId = serde_json::from_str("\"app\"").unwrap();
         assert_eq!(c.as_str(), "app");
+    }
+
+    /// Each kind is its own type (not an alias of another or of `String`), so the compiler
+    /// refuses a user's id where an app's belongs.
+    #[test]
+    fn each_kind_of_id_is_its_own_type() {
+        use std::any::TypeId;
+        let kinds = [
+            TypeId::of::<UserId>(),
+            TypeId::of::<ClientId>(),
+            TypeId::of::<SessionId>(),
+            TypeId::of::<ApplicationId>(),
+            TypeId::of::<String>(),
+        ];
+        for (i, a) in kinds.iter().enumerate() {
+            assert!(!kinds[i + 1..].contains(a), "kind {i} is another kind");
+        }
     }
 }

@@ -71,7 +71,7 @@ impl Appointments {
         )
         .await?;
         work.commit().await?;
-        *self.centres.write().map_err(internal)? = None;
+        self.centres.write().map_err(internal)?.invalidate();
         self.make_slots().await?;
         Ok(centres.len())
     }

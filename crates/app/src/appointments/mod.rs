@@ -43,11 +43,39 @@ crate::core::service!(
     applications: crate::applications::Applications,
     payments: crate::payments::Payments,
     catalog: crate::catalog::Catalog,
-    centres: Arc<std::sync::RwLock<Option<CentresRead>>>
+    centres: Arc<std::sync::RwLock<CentresCache>>
 );
 
-/// The centres as last read, and when.
-type CentresRead = (std::time::Instant, Arc<Centres>);
+/// The centres as last read, and when. An import bumps the generation, so that a read begun
+/// before it cannot put the old rows back.
+#[derive(Debug, Default)]
+pub struct CentresCache {
+    generation: u64,
+    read: Option<(std::time::Instant, Arc<Centres>)>,
+}
+
+impl CentresCache {
+    /// The centres if read less than `fresh` ago.
+    fn fresh(&self, fresh: Duration) -> Option<Arc<Centres>> {
+        self.read
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < fresh)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// Forgets the centres (after an import).
+    fn invalidate(&mut self) {
+        self.generation += 1;
+        self.read = None;
+    }
+
+    /// Keeps centres read when the generation was `generation`, unless an import came since.
+    fn keep(&mut self, generation: u64, centres: Arc<Centres>) {
+        if self.generation == generation {
+            self.read = Some((std::time::Instant::now(), centres));
+        }
+    }
+}
 
 /// The centres, by code.
 pub type Centres = BTreeMap<String, Arc<Centre>>;
@@ -134,11 +162,13 @@ impl Appointments {
 
     /// The centres (read again after a few seconds, so that imports elsewhere show).
     pub async fn centres(&self) -> AppResult<Arc<Centres>> {
-        if let Some((at, c)) = self.centres.read().map_err(internal)?.as_ref()
-            && at.elapsed() < CENTRES_FRESH
-        {
-            return Ok(c.clone());
-        }
+        let generation = {
+            let cache = self.centres.read().map_err(internal)?;
+            if let Some(c) = cache.fresh(CENTRES_FRESH) {
+                return Ok(c);
+            }
+            cache.generation
+        };
         let rows = store::centres(&mut *self.store.read().await?).await?;
         let mut out = Centres::new();
         for (code, body) in rows {
@@ -147,7 +177,10 @@ impl Appointments {
             out.insert(code, Arc::new(centre));
         }
         let out = Arc::new(out);
-        *self.centres.write().map_err(internal)? = Some((std::time::Instant::now(), out.clone()));
+        self.centres
+            .write()
+            .map_err(internal)?
+            .keep(generation, out.clone());
         Ok(out)
     }
 
@@ -451,4 +484,23 @@ async fn tell_booked(
             ],
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_begun_before_an_import_does_not_put_the_old_centres_back() {
+        let mut cache = CentresCache::default();
+        let old = Arc::new(Centres::new());
+        let before = cache.generation;
+        cache.invalidate();
+        cache.keep(before, old.clone());
+        assert!(cache.fresh(CENTRES_FRESH).is_none());
+
+        cache.keep(cache.generation, old.clone());
+        assert!(Arc::ptr_eq(&cache.fresh(CENTRES_FRESH).unwrap(), &old));
+        assert!(cache.fresh(Duration::ZERO).is_none());
+    }
 }
