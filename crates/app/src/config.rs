@@ -222,6 +222,13 @@ pub struct ServerConfig {
     /// SQLite only: sync to disk on every commit, so that even a power loss loses nothing.
     /// Off, a process crash still loses nothing; writes are several times faster.
     pub sqlite_full_sync: bool,
+    /// PostgreSQL only: how long a request waits for a free database connection before it is
+    /// answered "unavailable, try again" (503). While the server cannot be reached at all,
+    /// requests are answered at once.
+    pub database_wait_ms: u64,
+    /// The log warns (`alert=true`, once) when the filesystem of the data folder has less
+    /// than this many megabytes free; when it runs out, writes are answered 503.
+    pub warn_free_mb: u64,
     /// Key for signing CSRF tokens, challenges and code hashes. Generated into the data folder
     /// when not set; several nodes behind one address must share it.
     pub secret_key: Option<Secret>,
@@ -244,6 +251,8 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./ekdwar-data"),
             database_url: None,
             sqlite_full_sync: false,
+            database_wait_ms: 2000,
+            warn_free_mb: 500,
             secret_key: None,
             metrics_token: None,
             run_worker: true,
@@ -306,6 +315,10 @@ pub struct SecurityConfig {
     /// SMS sent by the whole portal in an hour: a ceiling against SMS pumping. When it is
     /// reached, SMS waits and an alert is logged; e-mail keeps working.
     pub sms_per_hour: i64,
+    /// Failed tries to track an application without logging in, over the whole portal in an
+    /// hour (many addresses, one file number each): when reached, tracking waits for the hour
+    /// and an alert is logged.
+    pub track_failures_per_hour: i64,
 }
 
 impl Default for SecurityConfig {
@@ -323,6 +336,7 @@ impl Default for SecurityConfig {
             messages_per_address_per_hour: 10,
             sms_per_number_range_per_hour: 60,
             sms_per_hour: 2000,
+            track_failures_per_hour: 10_000,
             login_max_failures_per_hour: 100,
             pow_difficulty: 16,
         }

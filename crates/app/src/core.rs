@@ -54,6 +54,8 @@ pub struct Core {
     pub(crate) wake_jobs: Arc<tokio::sync::Notify>,
     /// The revocation rules of the last access-token lifetime, as this node knows them.
     pub(crate) revocations: Arc<dyn Revoked>,
+    /// Whether writes fail for lack of space, and how much is left.
+    pub(crate) health: Arc<crate::health::Health>,
 }
 
 impl Core {
@@ -87,6 +89,30 @@ impl Core {
             challenge_after: 10,
             free_failures: 30,
             max_failures_per_hour: 1000,
+            ..ThrottlePolicy::default()
+        }
+    }
+
+    /// Tracking without logging in, per file number: the date of birth is the secret, so a
+    /// few free tries, then a back-off that starts at five minutes and doubles to an hour, and
+    /// never more than ten failures an hour (about a day to try 24 dates).
+    pub fn track_number_throttle(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            challenge_after: 0,
+            free_failures: 3,
+            base_delay: std::time::Duration::from_secs(5 * 60),
+            max_delay: std::time::Duration::from_secs(60 * 60),
+            max_failures_per_hour: 10,
+        }
+    }
+
+    /// Tracking per client address: room for a service centre's counter, not for a loop.
+    pub fn track_address_throttle(&self) -> ThrottlePolicy {
+        ThrottlePolicy {
+            challenge_after: 0,
+            free_failures: 20,
+            base_delay: std::time::Duration::from_secs(60),
+            max_failures_per_hour: 100,
             ..ThrottlePolicy::default()
         }
     }

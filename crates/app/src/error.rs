@@ -3,6 +3,7 @@
 
 use ekdwar_domain::ErrorCode;
 use ekdwar_store::StoreError;
+pub use ekdwar_store::Unavailable;
 
 use crate::security::HashError;
 
@@ -64,6 +65,9 @@ pub enum AppError {
     /// A fault of the portal. Its source chain is kept for the log.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database cannot do it now (unreachable, or the disk is full); nothing was changed.
+    #[error("the database is unavailable")]
+    Unavailable(ekdwar_store::Unavailable, #[source] StoreError),
 }
 
 /// What kind of failure an error is, whichever capability reports it. The web edge turns each
@@ -97,6 +101,7 @@ impl AppError {
             Self::FlowExpired => ErrorKind::Gone,
             Self::Throttled { .. } | Self::ResendTooSoon { .. } => ErrorKind::Throttled,
             Self::Internal(_) => ErrorKind::Internal,
+            Self::Unavailable(..) => ErrorKind::Unavailable,
             Self::Form(_)
             | Self::InvalidCredentials
             | Self::CaptchaRequired
@@ -119,6 +124,8 @@ impl AppError {
             Self::AccountLocked => "account-locked",
             Self::NotFound => "not-found",
             Self::Internal(_) => "internal",
+            Self::Unavailable(ekdwar_store::Unavailable::NoSpace, _) => "no-space",
+            Self::Unavailable(ekdwar_store::Unavailable::Unreachable, _) => "unavailable",
         }
     }
 
@@ -155,7 +162,10 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.into())
+        match e.unavailable() {
+            Some(why) => Self::Unavailable(why, e),
+            None => Self::Internal(e.into()),
+        }
     }
 }
 

@@ -218,6 +218,10 @@ impl Jobs {
             }
         }
         loop {
+            self.health.check_free_space(
+                &self.config.server.data_dir,
+                self.config.server.warn_free_mb,
+            );
             match self.run_due_jobs().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}

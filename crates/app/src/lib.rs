@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 mod core;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod identity;
 pub mod jobs;
@@ -145,9 +146,15 @@ impl App {
         {
             write_private(Path::new(path), "")?;
         }
-        let store = Store::connect_with(&config.database_url(), config.server.sqlite_full_sync)
-            .await
-            .context("cannot open the database")?;
+        let store = Store::connect_with(
+            &config.database_url(),
+            ekdwar_store::StoreOptions {
+                full_sync: config.server.sqlite_full_sync,
+                acquire_timeout: std::time::Duration::from_millis(config.server.database_wait_ms),
+            },
+        )
+        .await
+        .context("cannot open the database")?;
         if migrations == Migrations::OnlyIfEmpty
             && let ekdwar_store::Schema::Other { at, latest } = store.schema().await?
         {
@@ -198,6 +205,7 @@ impl App {
             sending: gateways.sending(),
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
             revocations: revocations.clone(),
+            health: Arc::default(),
         });
         let app = Self::assemble(
             core,
@@ -336,8 +344,20 @@ impl App {
     }
 
     /// Checks that the database answers (readiness).
+    /// After a write failed for lack of space, a small write must succeed too.
     pub async fn ready(&self) -> ekdwar_store::Result<()> {
-        self.core.store.ping().await
+        self.core.store.ping().await?;
+        if self.core.health.out_of_space() {
+            self.core.store.write_probe(self.core.clock.now()).await?;
+            self.core.health.wrote();
+        }
+        Ok(())
+    }
+
+    /// Notes a request refused because the database is unavailable (counted; a full disk is
+    /// logged once as an alert and turns readiness off until a write succeeds).
+    pub fn note_unavailable(&self, why: ekdwar_store::Unavailable) {
+        self.core.health.note(why, &self.core.metrics);
     }
 }
 

@@ -62,6 +62,42 @@ impl Core {
         Ok(Ok(()))
     }
 
+    /// Counts one failure on each key under its own policy, or on none: if one is locked,
+    /// what was counted on the others is given back and the time it is locked until is
+    /// returned. Otherwise, for each key, whether this failure started its lock-out.
+    pub(crate) async fn count_failures(
+        &self,
+        conn: &mut Conn,
+        keys: &[(String, ThrottlePolicy)],
+        now: Timestamp,
+    ) -> AppResult<Result<Vec<bool>, Timestamp>> {
+        let mut started = Vec::new();
+        for (i, (key, policy)) in keys.iter().enumerate() {
+            match self.count_failure(conn, key, policy, now).await? {
+                Ok((before, after)) => started.push(policy.starts_lockout(before, &after, now)),
+                Err(until) => {
+                    for (counted, _) in &keys[..i] {
+                        self.give_back(conn, counted).await?;
+                    }
+                    return Ok(Err(until));
+                }
+            }
+        }
+        Ok(Ok(started))
+    }
+
+    /// Whether the hourly quota on `key` is used up, and until when (nothing is taken).
+    pub(crate) async fn quota_used_up(
+        &self,
+        conn: &mut Conn,
+        key: &str,
+        per_hour: i64,
+        now: Timestamp,
+    ) -> AppResult<Option<Timestamp>> {
+        let c = ekdwar_store::throttle::get(conn, key).await?;
+        Ok(Quota { per_hour }.take(c, now).err())
+    }
+
     /// Takes back one failure counted on `key` (an attempt that turned out not to be one).
     pub(crate) async fn give_back(&self, conn: &mut Conn, key: &str) -> AppResult<()> {
         ekdwar_store::throttle::modify(conn, key, |c| {

@@ -39,6 +39,9 @@ pub struct Metrics {
     pub deliveries: Family<OutcomeLabels, Counter>,
     /// Messages refused by a sending limit, by limit (`number`, `address`, `range`, `all`).
     pub sends_limited: Family<OutcomeLabels, Counter>,
+    /// Requests refused because the database was unavailable, by reason (`no-space`,
+    /// `unreachable`).
+    pub unavailable: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -94,7 +97,14 @@ impl Default for Metrics {
             "Messages refused by a sending limit, by limit",
             sends_limited.clone(),
         );
+        let unavailable = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "database_unavailable",
+            "Requests refused because the database was unavailable, by reason",
+            unavailable.clone(),
+        );
         Self {
+            unavailable,
             sends_limited,
             registry,
             http_requests,

@@ -71,10 +71,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
 const APP_ORDER: &[&[&str]] = &[
     // Shared by every capability: configuration, errors, languages, metrics, keys and hashing,
     // what pages show, the core (the unit of work, the job queue, today's date, ports), the
-    // security log, brute-force limits and challenges, and writing messages to the outbox.
+    // security log, brute-force limits and challenges, writing messages to the outbox, and
+    // the portal's own health.
     &[
         "config", "error", "i18n", "metrics", "security", "views", "core", "audit", "limits",
-        "captcha", "outbox",
+        "captcha", "outbox", "health",
     ],
     // Delivering the outbox through the gateways.
     &["notify"],

@@ -43,6 +43,18 @@ pub(crate) enum DevCmd {
     },
 }
 
+/// Set by `ekdwar serve` on a child whose standard input is a pipe from it: the child ends
+/// when the pipe closes (the parent is gone, however it ended).
+pub(crate) const EXIT_WITH_PARENT: &str = "EKDWAR_EXIT_WITH_PARENT";
+
+/// Ends this process once its standard input reaches its end.
+fn exit_with_parent() {
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+}
+
 pub(crate) async fn dev(cmd: DevCmd) -> anyhow::Result<()> {
     match cmd {
         DevCmd::TestGateway {
@@ -51,6 +63,9 @@ pub(crate) async fn dev(cmd: DevCmd) -> anyhow::Result<()> {
             secret,
             delay,
         } => {
+            if std::env::var_os(EXIT_WITH_PARENT).is_some() {
+                exit_with_parent();
+            }
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             let url = format!("http://{}", listener.local_addr()?);
             println!("{url}");

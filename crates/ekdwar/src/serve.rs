@@ -30,19 +30,42 @@ pub(crate) async fn worker(common: &Common) -> anyhow::Result<()> {
          (--database-url postgres://…)"
     );
     let app = app(common).await?;
+    let stop = stopped();
     println!("Ekdwar worker is running jobs");
     tokio::select! {
         () = app.jobs.clone().run_jobs() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        () = stop => {}
     }
     Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what `systemctl stop`, `docker stop` and
+/// `kill` send), so that both end the process through its normal shutdown. SIGTERM is caught
+/// from the moment this is called, not from its first poll: a stop that comes just after
+/// "ready" is not the default, abrupt one.
+fn stopped() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dev = (args.demo || args.dev).then_some(true);
     let mut config = load(&args.common, args.listen.clone(), dev)?;
     // The demo pays through the test gateway, in a process of its own, unless a real one is
-    // configured. It ends with this process.
+    // configured. It ends with this process, however this one ends: it is killed when this
+    // one shuts down, and it exits by itself when its standard input (a pipe from this
+    // process) closes, which the kernel does even after `kill -9`.
     let _test_gateway = if args.demo && config.payments.gateway.is_none() {
         let (child, gateway) = start_test_gateway().await?;
         println!(
@@ -89,14 +112,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let stop = stopped();
     println!("Ekdwar is ready: open {url}/");
     if app.config().server.dev_mode {
         println!("Development mode: sent messages are at {url}/dev/outbox");
     }
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    ekdwar_web::serve(app, listener, shutdown).await?;
+    ekdwar_web::serve(app, listener, stop).await?;
     Ok(())
 }
 
@@ -113,6 +134,8 @@ async fn start_test_gateway()
         .args(["dev", "test-gateway"])
         .env("EKDWAR_TEST_GATEWAY_KEY", &key)
         .env("EKDWAR_TEST_GATEWAY_SECRET", &secret)
+        .env(crate::dev::EXIT_WITH_PARENT, "1")
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

@@ -154,14 +154,14 @@ pub async fn of_user(conn: &mut Conn, owner: &UserId, limit: i64) -> Result<Vec<
     .collect()
 }
 
-/// An open (submitted, not final) or draft application of `owner` for `service`, other than
-/// `except`: for services that allow one at a time.
+/// The open (submitted, not final) and draft applications of `owner` for `service`, the
+/// most recently changed first: for services that allow one at a time.
 pub async fn open_for(
     conn: &mut Conn,
     owner: &UserId,
     service: &str,
     finals: &[&str],
-) -> Result<Option<Application>> {
+) -> Result<Vec<Application>> {
     let mut found = sqlx::query(sql!(
         "SELECT {COLUMNS} FROM applications WHERE user_id = $1 AND service = $2 \
          ORDER BY updated_at DESC"
@@ -174,7 +174,7 @@ pub async fn open_for(
     .map(from_row)
     .collect::<Result<Vec<_>>>()?;
     found.retain(|a| !finals.contains(&a.state.as_str()));
-    Ok(found.into_iter().next())
+    Ok(found)
 }
 
 /// Saves a draft's answers; false if it is no longer a draft of `owner`.
@@ -494,6 +494,27 @@ pub async fn queue(
         .bind(limit),
     };
     q.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+/// As [`queue`], for the applications made without an office.
+pub async fn queue_without_office(
+    conn: &mut Conn,
+    department: &str,
+    state: &str,
+    limit: i64,
+) -> Result<Vec<Application>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM applications WHERE department = $1 AND state = $2 \
+         AND office IS NULL ORDER BY submitted_at, id LIMIT $3"
+    ))
+    .bind(department)
+    .bind(state)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
 }
 
 /// Writes many applications at once (seeding a database for measurement).

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod jobs;
 pub mod notify;
 pub mod payments;
+mod reach;
 pub mod second_factor;
 pub mod sessions;
 pub mod sso;
@@ -95,9 +96,32 @@ pub enum StoreError {
     #[error("counter {0} kept changing under a compare-and-swap")]
     /// A compare-and-swap lost too many races in a row.
     Contention(String),
+    #[error("the database cannot be reached")]
+    /// The server was found unreachable a moment ago; the request is refused without waiting.
+    Unreachable,
+}
+
+/// Why the database cannot do what was asked, when the reason is not the request's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The server cannot be reached (down, restarting, the network).
+    Unreachable,
+    /// The disk is full: nothing can be written.
+    NoSpace,
 }
 
 impl StoreError {
+    /// Whether this is the database being unavailable rather than a fault of the request or
+    /// of the code: the person is told to try again later.
+    pub fn unavailable(&self) -> Option<Unavailable> {
+        match self {
+            Self::Unreachable => Some(Unavailable::Unreachable),
+            Self::Db(e) if reach::is_no_space(e) => Some(Unavailable::NoSpace),
+            Self::Db(e) if reach::is_unreachable(e) => Some(Unavailable::Unreachable),
+            _ => None,
+        }
+    }
+
     /// Maps unique-constraint violations to the column they guard.
     fn from_insert(e: sqlx::Error, columns: &[&'static str]) -> Self {
         if let sqlx::Error::Database(db) = &e
@@ -264,6 +288,26 @@ pub struct Store {
     backend: Backend,
     /// The server's URL, for a listening connection (PostgreSQL only).
     listen_url: Option<String>,
+    /// Whether the server can be reached (PostgreSQL only: a file is always there).
+    reach: Option<std::sync::Arc<reach::Reach>>,
+}
+
+/// How a [`Store`] connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// SQLite: sync the WAL on every commit.
+    pub full_sync: bool,
+    /// PostgreSQL: how long a request waits for a connection before it is refused.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            full_sync: false,
+            acquire_timeout: Duration::from_secs(2),
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -284,11 +328,12 @@ impl Store {
     /// where that matters more than write throughput. Foreign keys are enforced and writers wait for each other for up to
     /// five seconds instead of failing.
     pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(url, false).await
+        Self::connect_with(url, StoreOptions::default()).await
     }
 
-    /// As [`Store::connect`]; `full_sync` makes SQLite sync the WAL on every commit.
-    pub async fn connect_with(url: &str, full_sync: bool) -> Result<Self> {
+    /// As [`Store::connect`], with options.
+    pub async fn connect_with(url: &str, opts: StoreOptions) -> Result<Self> {
+        let full_sync = opts.full_sync;
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -310,19 +355,21 @@ impl Store {
                     writer,
                     backend,
                     listen_url: None,
+                    reach: None,
                 }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(options.clone())
                     .await?;
                 Self {
                     readers: pool.clone(),
                     writer: pool,
                     backend,
                     listen_url: Some(url),
+                    reach: Some(std::sync::Arc::new(reach::Reach::new(options))),
                 }
             }
         })
@@ -354,10 +401,14 @@ impl Store {
     pub async fn migrate_to(&self, version: i64) -> Result<()> {
         // Data the SQL cannot compute is filled in between two migrations: the folded name
         // keys, after the migration that adds their columns and before the one that indexes
-        // them.
+        // them. The fill commits a batch at a time, so a kill in the middle leaves the columns'
+        // migration recorded and part of the keys empty: it runs whenever the schema has the
+        // columns, and fills whatever is still empty (nothing, quickly, once done).
         let keys = identity::NAME_KEYS_SINCE;
-        if self.version().await? < keys && version >= keys {
-            self.run_migrations(keys).await?;
+        if version >= keys {
+            if self.version().await? < keys {
+                self.run_migrations(keys).await?;
+            }
             identity::fill_name_keys(&mut *self.conn().await?).await?;
         }
         self.run_migrations(version).await
@@ -454,23 +505,55 @@ impl Store {
     /// SQLite this is the one writer: hold it briefly, and never ask for another connection
     /// that may write while holding it.
     pub async fn conn(&self) -> Result<PoolConnection<Any>> {
-        Ok(self.writer.acquire().await?)
+        self.reached(self.writer.acquire()).await
     }
 
     /// A connection that only reads (on SQLite it refuses writes): reads never queue behind
     /// writes.
     pub async fn read(&self) -> Result<PoolConnection<Any>> {
-        Ok(self.readers.acquire().await?)
+        self.reached(self.readers.acquire()).await
     }
 
     /// A write transaction. On SQLite it takes the write lock at once, so that another
     /// process writing the same file (a CLI command) and this one wait for each other instead
     /// of failing with "database is locked".
     pub async fn begin(&self) -> Result<Transaction<'static, Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writer.begin().await?,
-        })
+        match self.backend {
+            Backend::Sqlite => Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => self.reached(self.writer.begin()).await,
+        }
+    }
+
+    /// Runs `acquire` unless the server was just found unreachable (then refuses at once, or
+    /// tries it if it is this request's turn), and notes what it finds.
+    async fn reached<T>(
+        &self,
+        acquire: impl std::future::Future<Output = std::result::Result<T, sqlx::Error>>,
+    ) -> Result<T> {
+        let Some(reach) = &self.reach else {
+            return Ok(acquire.await?);
+        };
+        match reach.admit() {
+            reach::Admit::Pass => {}
+            reach::Admit::Probe => {
+                if !reach.probe().await {
+                    return Err(StoreError::Unreachable);
+                }
+            }
+            reach::Admit::Refuse => return Err(StoreError::Unreachable),
+        }
+        match acquire.await {
+            Ok(c) => {
+                reach.reachable();
+                Ok(c)
+            }
+            Err(e) => {
+                if reach::is_unreachable(&e) {
+                    reach.unreachable();
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// Refreshes the planner's statistics (and, on PostgreSQL, the visibility map), as the
@@ -523,10 +606,33 @@ impl Store {
         }
     }
 
+    /// Writes (and commits) one small row, to learn whether writes work again after the
+    /// disk filled up.
+    pub async fn write_probe(&self, now: ekdwar_domain::Timestamp) -> Result<()> {
+        let mut conn = self.conn().await?;
+        throttle::modify(&mut conn, "ready:write", |_| {
+            Some(ekdwar_domain::throttle::Counter {
+                failures: 0,
+                window_start: now,
+                last_failure_at: now,
+                locked_until: now,
+            })
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
-        let mut conn = self.readers.acquire().await?;
-        conn.ping().await?;
+        let mut conn = self.read().await?;
+        if let Err(e) = conn.ping().await {
+            if let Some(reach) = &self.reach
+                && reach::is_unreachable(&e)
+            {
+                reach.unreachable();
+            }
+            return Err(e.into());
+        }
         Ok(())
     }
 }

@@ -588,6 +588,8 @@ struct ShowPage<'a> {
     c: &'a Ctx,
     errors: Errors,
     payment: Option<crate::payments::Shown>,
+    /// The booked (or held) appointment at a centre, if there is one.
+    appointment: Option<ekdwar_app::appointments::AppointmentView>,
     loaded: &'a Loaded,
     answers: Vec<Shown>,
     fees: Vec<&'a ekdwar_domain::catalog::Fee>,
@@ -645,10 +647,20 @@ async fn show(
         .of_application(me.user_id(), &id)
         .await?
         .map(|p| crate::payments::shown(&c, &p));
+    let appointment = if loaded.service.appointment.is_some() && !loaded.is_draft() {
+        app.appointments
+            .of_application(me.user_id(), &id)
+            .await?
+            .into_iter()
+            .find(|a| a.is_booked() || a.is_held())
+    } else {
+        None
+    };
     Ok(render(&ShowPage {
         c: &c,
         errors: Errors::default(),
         payment,
+        appointment,
         answers: shown(&app, &c, &loaded),
         fees: app.applications.fees(&loaded),
         loaded: &loaded,
@@ -774,10 +786,30 @@ async fn track(
 ) -> Result<Response, WebError> {
     let result = app
         .applications
-        .track(&f.service, &f.arn, &f.birth_date, &f.challenge.answer())
+        .track(
+            &f.service,
+            &f.arn,
+            &f.birth_date,
+            &f.challenge.answer(),
+            &c.actor,
+        )
         .await;
+    let throttled = matches!(result, Err(AppError::Throttled { .. }));
     let (found, errors) = match result {
         Ok(t) => (Some(t), Errors::default()),
+        Err(AppError::Throttled { retry_after_secs }) => (
+            None,
+            Errors {
+                list: vec![crate::error::FieldMessage {
+                    field: "arn".into(),
+                    message: c.ta(
+                        "err-track-throttled",
+                        "minutes",
+                        retry_after_secs.div_ceil(60),
+                    ),
+                }],
+            },
+        ),
         Err(e) => match Errors::from_app(&c, &e, "arn") {
             Some(errors) => (None, errors),
             None => return Err(WebError(e)),
@@ -785,6 +817,8 @@ async fn track(
     };
     let status = if errors.is_empty() {
         axum::http::StatusCode::OK
+    } else if throttled {
+        axum::http::StatusCode::TOO_MANY_REQUESTS
     } else {
         axum::http::StatusCode::BAD_REQUEST
     };

@@ -237,9 +237,21 @@ struct ShowPage<'a> {
     centres: Vec<(String, String)>,
     /// The number as a QR code, for the centre's desk to scan.
     qr: String,
+    /// What may still be changed, and why not.
+    changes: ekdwar_app::appointments::Changes,
 }
 
 impl ShowPage<'_> {
+    /// Why it cannot be cancelled or moved now, in words (empty when it can).
+    fn refusal(&self, r: &Result<(), ekdwar_domain::appointments::Refusal>) -> String {
+        match r {
+            Ok(()) => String::new(),
+            Err(r) => self
+                .c
+                .t(&format!("err-{}", ekdwar_domain::ErrorCode::code(r))),
+        }
+    }
+
     fn centre_name(&self) -> String {
         self.c.text(&self.a.centre.def.name).to_string()
     }
@@ -275,10 +287,12 @@ async fn show_page(
         .filter(|ce| ce.handles(&a.service))
         .map(|ce| (ce.def.code.clone(), c.text(&ce.def.name).to_string()))
         .collect();
+    let changes = app.appointments.changes(&a).await?;
     let bad = !errors.is_empty();
     let mut resp = render(&ShowPage {
         c,
         errors,
+        changes,
         challenge: a.is_held().then(|| app.appointments.new_challenge()),
         paid,
         amount: payment.as_ref().map(|p| c.amount(&p.order.online)),

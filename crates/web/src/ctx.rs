@@ -457,9 +457,13 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     let resp = next.run(Request::from_parts(parts, body)).await;
     let resp = match resp.extensions().get::<ErrorInfo>().cloned() {
         Some(info) => {
+            if let Some(why) = info.unavailable {
+                app.note_unavailable(why);
+            }
             let (title, msg) = match info.code {
                 "not-found" => ("error-not-found-title", "err-not-found"),
                 "internal" => ("error-title", "err-internal"),
+                "no-space" | "unavailable" => ("error-unavailable-title", info.code),
                 code => ("error-title", code),
             };
             let key = if msg.starts_with("err-") {

@@ -27,6 +27,8 @@ impl From<AppError> for WebError {
 pub struct ErrorInfo {
     pub code: &'static str,
     pub correlation: Option<String>,
+    /// Why the database could not do it, when that was the reason.
+    pub unavailable: Option<ekdwar_app::error::Unavailable>,
 }
 
 /// The HTTP status of each kind of failure: the one place they are decided, for pages and
@@ -55,12 +57,28 @@ impl IntoResponse for WebError {
                 tracing::error!(error = %self.0.chain(), "internal error");
                 REQUEST_ID.try_with(String::clone).ok()
             }
+            AppError::Unavailable(_, e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                None
+            }
+            _ => None,
+        };
+        let unavailable = match &self.0 {
+            AppError::Unavailable(why, _) => Some(*why),
             _ => None,
         };
         let mut resp = status.into_response();
+        if unavailable.is_some() {
+            // Nothing was saved, and trying again in a minute is the right thing to do.
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
         resp.extensions_mut().insert(ErrorInfo {
             code: self.0.code(),
             correlation,
+            unavailable,
         });
         resp
     }
@@ -168,7 +186,7 @@ impl Errors {
             }
             AppError::FlowExpired => one(c.t("err-flow-expired")),
             AppError::AccountLocked => one(c.t("err-account-locked")),
-            AppError::NotFound | AppError::Internal(_) => None,
+            AppError::NotFound | AppError::Internal(_) | AppError::Unavailable(..) => None,
         }
     }
 }

@@ -258,15 +258,42 @@ async fn balance(
 #[template(path = "display.html")]
 struct Display<'a> {
     c: &'a Ctx,
-    errors: Errors,
     centre: &'a Centre,
     called: Vec<TokenView>,
+    /// The centre's languages, the page's first when it is one of them.
+    langs: Vec<ekdwar_app::i18n::Lang>,
 }
 
 impl Display<'_> {
     fn name(&self) -> String {
         self.c.text(&self.centre.def.name).to_string()
     }
+
+    /// A text in each of the centre's languages, joined.
+    fn each(&self, key: &str) -> String {
+        let mut seen = Vec::new();
+        for l in &self.langs {
+            let t = l.t(key);
+            if !seen.contains(&t) {
+                seen.push(t);
+            }
+        }
+        seen.join(" · ")
+    }
+}
+
+/// The languages of a centre's display: the centre's (those the portal has), else the page's.
+fn display_langs(c: &Ctx, centre: &Centre) -> Vec<ekdwar_app::i18n::Lang> {
+    let mut langs: Vec<_> = centre
+        .def
+        .languages
+        .iter()
+        .filter_map(|t| ekdwar_app::i18n::Lang::parse(t))
+        .collect();
+    if langs.is_empty() {
+        langs.push(c.lang.clone());
+    }
+    langs
 }
 
 fn code_of(s: &str) -> Result<&str, WebError> {
@@ -289,7 +316,7 @@ async fn display(
     let (centre, called) = app.appointments.display(code_of(&code)?).await?;
     Ok(render(&Display {
         c: &c,
-        errors: Errors::default(),
+        langs: display_langs(&c, &centre),
         centre: &centre,
         called,
     }))

@@ -361,6 +361,7 @@ async fn challan_pdf(
     }
     let id = ekdwar_domain::ApplicationId::new(payment.order.application_id.clone());
     let loaded = app.applications.get(me.user_id(), &id).await?;
+    let applicant = app.applications.applicant_name(&loaded).await?;
     let reference = a
         .reference
         .as_deref()
@@ -378,7 +379,7 @@ async fn challan_pdf(
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
         )
-        .row(c.t("track-name"), loaded.applicant_name())
+        .row(c.t("track-name"), applicant.clone())
         .row(c.t("payment-amount"), c.amount(&a.amount))
         .row(
             c.t("challan-payable-from"),
@@ -414,6 +415,7 @@ async fn receipt_pdf(
     }
     let id = ekdwar_domain::ApplicationId::new(payment.order.application_id.clone());
     let loaded = app.applications.get(me.user_id(), &id).await?;
+    let applicant = app.applications.applicant_name(&loaded).await?;
     let mut sheet = ekdwar_pdf::Sheet::new(c.t("payment-receipt-title"), c.lang.tag())
         .heading(c.text(&loaded.service.name))
         .row(
@@ -424,7 +426,7 @@ async fn receipt_pdf(
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
         )
-        .row(c.t("track-name"), loaded.applicant_name())
+        .row(c.t("track-name"), applicant.clone())
         .row(c.t("payment-amount"), c.amount(&view.amount))
         .row(c.t("payment-channel"), c.channel(&view.channel))
         .row(c.t("payment-paid-on"), c.when(view.changed_at))
@@ -487,6 +489,7 @@ async fn centre_receipt_pdf(
         .ok_or(AppError::NotFound)?;
     let (amount, at) = payment.view.centre_paid.ok_or(AppError::NotFound)?;
     let loaded = app.applications.get(me.user_id(), &id).await?;
+    let applicant = app.applications.applicant_name(&loaded).await?;
     let bytes = ekdwar_pdf::Sheet::new(c.t("payment-receipt-title"), c.lang.tag())
         .heading(c.text(&loaded.service.name))
         .row(
@@ -497,7 +500,7 @@ async fn centre_receipt_pdf(
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
         )
-        .row(c.t("track-name"), loaded.applicant_name())
+        .row(c.t("track-name"), applicant.clone())
         .row(c.t("payment-amount"), c.amount(&amount))
         .row(c.t("payment-channel"), c.channel(&PayChannel::Centre))
         .row(c.t("payment-paid-on"), c.when(at))

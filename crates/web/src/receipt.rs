@@ -30,6 +30,7 @@ async fn receipt(
 ) -> Result<Response, WebError> {
     let id = app_id(&id)?;
     let loaded = app.applications.get(me.user_id(), &id).await?;
+    let applicant = app.applications.applicant_name(&loaded).await?;
     // A draft has no reference number yet, so no receipt.
     let arn = loaded.arn.clone().ok_or(AppError::NotFound)?;
     let token = app.applications.receipt_token(&arn);
@@ -42,7 +43,7 @@ async fn receipt(
     let mut sheet = ekdwar_pdf::Sheet::new(c.t("receipt-title"), c.lang.tag())
         .heading(c.text(&service.name))
         .row(c.t("track-arn"), arn.to_string())
-        .row(c.t("track-name"), loaded.applicant_name());
+        .row(c.t("track-name"), applicant.clone());
     if let Some(state) = loaded.state_label() {
         sheet = sheet.row(c.t("application-status"), c.text(state));
     }

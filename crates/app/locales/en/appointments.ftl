@@ -31,9 +31,14 @@ booking-application-type = Application type
 booking-amount-paid = Amount paid
 booking-contact = Contact number
 booking-reschedule = Reschedule
-booking-reschedule-hint = You can reschedule { $left } more times, up to 3 days before, to a date within a year of your first appointment.
+booking-reschedule-hint = You can reschedule { $left ->
+        [one] { $left } more time
+       *[other] { $left } more times
+    }, up to 3 days before, to a date within a year of your first appointment.
 booking-cancel = Cancel the appointment
 booking-cancel-hint = You can cancel up to 3 days before. The fee is not refunded: it stays valid for booking again within a year.
+booking-fixed-warning = This date is less than { $days } days away: once you confirm, the appointment cannot be rescheduled or cancelled.
+booking-choose-later = Choose a later date instead
 booking-not-active = This appointment is no longer active.
 notice-appointment-booked = Your appointment is booked. We have sent the details by SMS and e-mail.
 notice-appointment-cancelled = Your appointment is cancelled.
@@ -120,3 +125,7 @@ err-centre-not-yet = The appointment time has not come yet.
 err-centre-not-checked-in = Check the citizen in first.
 err-centre-nothing-due = Nothing is due at the centre for this application.
 err-centre-already-paid = The balance is already recorded as paid.
+application-appointment = Your appointment
+application-bring = Bring the originals of:
+application-appointment-confirm = Confirm the appointment
+application-appointment-see = See, reschedule or cancel the appointment

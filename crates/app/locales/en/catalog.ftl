@@ -105,6 +105,7 @@ err-application-level-too-low = This service needs a higher account level. Raise
 err-application-not-for-you = This service is not for your type of account.
 err-application-not-draft = This application is already submitted and can no longer be changed online.
 err-application-incomplete = Some questions are not answered yet. Go back and answer them.
+err-application-subject-open = You already have an open application for { $name } (number { $arn }). Follow it in My applications, or, if this application is for someone else, change the name or date of birth.
 err-application-declaration-required = Tick the declaration to submit
 err-application-cannot-withdraw = This application can no longer be withdrawn.
 err-application-changed = The application changed meanwhile. Look at it again.
@@ -116,8 +117,10 @@ email-application-changed-subject = Application { $arn }: { $state }
 email-application-changed-body = Your application for { $service } (ARN { $arn }) is now: { $state }.
 nav-track = Track an application
 track-title = Track an application
-track-lead = No need to log in: choose the service, and enter the file number (ARN) from your receipt and the applicant's date of birth.
+track-lead = No need to log in: enter the file number (ARN) from your receipt and the applicant's date of birth.
 track-service = Service
+track-service-hint = You may leave it as it is: the file number alone finds the application.
+track-service-any = Any service (found from the file number)
 track-arn = File number (ARN)
 track-arn-hint = It starts with EK, like EK26 4821 9034 5617. Spaces do not matter.
 track-birth-date = Applicant's date of birth
@@ -125,7 +128,11 @@ track-submit = Track
 track-found = Application found
 track-name = Applicant
 err-arn-invalid = This is not a file number. Check each digit against your receipt.
-err-track-no-match = No application matches these details. Check the service, the file number and the date of birth.
+err-track-no-match = No application matches these details. Check the file number and the date of birth (and the service, if you chose one).
+err-track-throttled = Too many tries to track this file number, or from your network. For the applicant's safety, try again in { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }, or log in to see the application.
 application-correct-title = Correct your application
 application-officer-wrote = The officer wrote:
 application-resubmit = Send the corrected application

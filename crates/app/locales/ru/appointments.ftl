@@ -31,9 +31,14 @@ booking-application-type = Вид заявления
 booking-amount-paid = Оплачено
 booking-contact = Контактный телефон
 booking-reschedule = Перенести
-booking-reschedule-hint = Перенести запись можно ещё { $left } раз(а), не позже чем за 3 дня, на дату в пределах года от первой записи.
+booking-reschedule-hint = Перенести запись можно ещё { $left } { $left ->
+        [few] раза
+       *[other] раз
+    }, не позже чем за 3 дня, на дату в пределах года от первой записи.
 booking-cancel = Отменить запись
 booking-cancel-hint = Отменить можно не позже чем за 3 дня. Пошлина не возвращается: она действует для новой записи в течение года.
+booking-fixed-warning = До этой даты меньше { $days } дней: после подтверждения запись нельзя будет ни перенести, ни отменить.
+booking-choose-later = Выбрать более позднюю дату
 booking-not-active = Эта запись больше не действует.
 notice-appointment-booked = Вы записаны. Мы отправили сведения по SMS и электронной почте.
 notice-appointment-cancelled = Запись отменена.
@@ -54,9 +59,9 @@ err-booking-not-open = Записаться по этому заявлению �
 err-booking-centre-unknown = Выберите центр из списка.
 err-booking-throttled = Слишком много попыток записи из этой сети. Попробуйте через { $minutes } мин или обратитесь в центр обслуживания.
 err-booking-not-active = Эта запись больше не действует.
-sms-appointment-booked = Экдвар: запись { $number }, { $name }, { $service } (ARN { $arn }), оплачено { $amount }, { $centre }, { $when }. Телефон { $phone }. Это SMS — подтверждение записи.
+sms-appointment-booked = Экдвар: запись { $number }, { $name }, { $service } (№ { $arn }), оплачено { $amount }, { $centre }, { $when }. Телефон { $phone }. Это SMS — подтверждение записи.
 email-appointment-booked-subject = Запись { $number } на { $when }
-email-appointment-booked-body = Вы записаны. Номер записи: { $number }. Имя: { $name }. Вид заявления: { $service }. ARN: { $arn }. Оплачено: { $amount }. Контактный телефон: { $phone }. Центр: { $centre }, { $address }. Дата и время: { $when }. Возьмите оригиналы документов. Это письмо — подтверждение записи.
+email-appointment-booked-body = Вы записаны. Номер записи: { $number }. Имя: { $name }. Вид заявления: { $service }. Номер заявления: { $arn }. Оплачено: { $amount }. Контактный телефон: { $phone }. Центр: { $centre }, { $address }. Дата и время: { $when }. Возьмите оригиналы документов. Это письмо — подтверждение записи.
 sms-appointment-cancelled = Экдвар: запись { $number } в { $centre } на { $when } отменена.
 email-appointment-cancelled-subject = Запись { $number } отменена
 email-appointment-cancelled-body = Ваша запись { $number } в { $centre } на { $when } отменена. Пошлина действует для новой записи в течение года.
@@ -120,3 +125,7 @@ err-centre-not-yet = Время записи ещё не наступило.
 err-centre-not-checked-in = Сначала зарегистрируйте приход.
 err-centre-nothing-due = По этому заявлению в центре ничего не нужно доплачивать.
 err-centre-already-paid = Доплата уже записана.
+application-appointment = Ваша запись на приём
+application-bring = Возьмите с собой оригиналы:
+application-appointment-confirm = Подтвердить запись
+application-appointment-see = Посмотреть, перенести или отменить запись

@@ -17,9 +17,57 @@ use crate::views::AccountView;
 
 use super::{Applications, Loaded, Next, internal};
 
+/// The states an application ends in.
+fn finals(service: &Service) -> Vec<&str> {
+    service
+        .workflow
+        .iter()
+        .flat_map(|w| &w.states)
+        .filter(|s| s.terminal)
+        .map(|s| s.id.as_str())
+        .collect()
+}
+
+/// The page that asks question `field`.
+fn first_page_with(form: &ekdwar_domain::catalog::Form, field: &str) -> String {
+    form.pages
+        .iter()
+        .find(|p| p.fields.iter().any(|f| f.id == field))
+        .map(|p| p.id.clone())
+        .unwrap_or_default()
+}
+
 impl Applications {
+    /// Another submitted application of the same applicant to the same service, still open,
+    /// for the same person (the definition's `subject`): a second child is not the first.
+    async fn open_for_same_subject(&self, loaded: &Loaded) -> AppResult<Option<Loaded>> {
+        let Some(key) = loaded.subject_key() else {
+            return Ok(None);
+        };
+        let open = store::open_for(
+            &mut *self.store.read().await?,
+            &loaded.owner,
+            &loaded.service.code,
+            &finals(&loaded.service),
+        )
+        .await?;
+        for a in open {
+            if a.id == loaded.id || a.state == DRAFT {
+                continue;
+            }
+            let other = self.load(a).await?;
+            if other.subject_key().as_ref() == Some(&key) {
+                return Ok(Some(other));
+            }
+        }
+        Ok(None)
+    }
+
     /// Starts an application as a draft, with what the profile already knows filled in. A
-    /// service that allows one open application at a time answers with the open one instead.
+    /// service that allows one open application at a time answers with the open one instead;
+    /// where the definition names whom an application is for (a child), there may be one open
+    /// application per such person, checked at submission, and only a draft that names no one
+    /// yet is taken up again.
     pub async fn start(
         &self,
         account: &AccountView,
@@ -39,14 +87,17 @@ impl Applications {
         }
         let mut work = self.work().await?;
         if service.one_open_application {
-            let finals: Vec<&str> = service
-                .workflow
-                .iter()
-                .flat_map(|w| &w.states)
-                .filter(|s| s.terminal)
-                .map(|s| s.id.as_str())
-                .collect();
-            if let Some(open) = store::open_for(&mut work, &account.id, code, &finals).await? {
+            let open = store::open_for(&mut work, &account.id, code, &finals(service)).await?;
+            let taken_up = match &service.subject {
+                None => open.into_iter().next(),
+                Some(subject) => open.into_iter().find(|a| {
+                    a.state == DRAFT
+                        && serde_json::from_str::<Answers>(&a.answers)
+                            .map(|ans| !ans.contains_key(&subject.name))
+                            .unwrap_or(false)
+                }),
+            };
+            if let Some(open) = taken_up {
                 return Ok(Err(open.id));
             }
         }
@@ -305,6 +356,17 @@ impl Applications {
         }
         let workflow = loaded.service.workflow.as_ref().ok_or(AppError::NotFound)?;
         let start = workflow.states.first().ok_or(AppError::NotFound)?;
+        if loaded.service.one_open_application
+            && let Some(other) = self.open_for_same_subject(&loaded).await?
+        {
+            let subject = loaded.service.subject.as_ref().ok_or(AppError::NotFound)?;
+            return Err(AppError::Form(vec![
+                FieldError::new("declaration", "application-subject-open")
+                    .arg("name", loaded.subject_name().unwrap_or_default())
+                    .arg("arn", other.arn.map(|a| a.to_string()).unwrap_or_default())
+                    .arg("page", first_page_with(form, &subject.name)),
+            ]));
+        }
         let kept = answers::applicable(form, &loaded.answers, today);
         let office = form
             .pages
@@ -314,8 +376,14 @@ impl Applications {
             .and_then(|f| kept.get(&f.id))
             .and_then(Answer::one)
             .map(str::to_string);
+        // Tracking asks the date of birth of whom the application is for.
+        let born_field = loaded
+            .service
+            .subject
+            .as_ref()
+            .map_or("date_of_birth", |s| s.birth_date.as_str());
         let birth_date = kept
-            .get("date_of_birth")
+            .get(born_field)
             .and_then(Answer::one)
             .map(str::to_string);
         let arn = Arn::generate(today.year(), |n| self.random.below(n));

@@ -86,13 +86,39 @@ impl Loaded {
             .any(|a| a.kind == ActionKind::Resubmit)
     }
 
-    /// The applicant's name as written in the application (given name and surname).
-    pub fn applicant_name(&self) -> String {
-        ["given_name", "surname"]
+    /// The applicant's name as written in the application (given name and surname), if the
+    /// form asks for it.
+    fn written_name(&self) -> Option<String> {
+        let name = ["given_name", "surname"]
             .iter()
             .filter_map(|k| self.answers.get(*k).and_then(Answer::one))
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" ");
+        (!name.trim().is_empty()).then_some(name)
+    }
+
+    /// The name of the person the application is for, when it is not the applicant (the
+    /// definition's `subject`), as answered.
+    pub fn subject_name(&self) -> Option<&str> {
+        let subject = self.service.subject.as_ref()?;
+        self.answers.get(&subject.name).and_then(Answer::one)
+    }
+
+    /// Who the application is for, to tell one open application from another: the
+    /// subject's name (case and spacing folded) and date of birth.
+    fn subject_key(&self) -> Option<(String, String)> {
+        let subject = self.service.subject.as_ref()?;
+        let name = self.subject_name()?;
+        let born = self
+            .answers
+            .get(&subject.birth_date)
+            .and_then(Answer::one)?;
+        let folded = name
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some((folded, born.to_string()))
     }
 
     /// Whether it is still a draft.
@@ -208,6 +234,23 @@ impl Applications {
             .filter(|o| o.department == service.department)
             .map(|o| (o.code.clone(), o.name.clone()))
             .collect()
+    }
+
+    /// The applicant's name: as written in the application when the form asks for it,
+    /// otherwise the account's.
+    pub async fn applicant_name(&self, loaded: &Loaded) -> AppResult<String> {
+        if let Some(name) = loaded.written_name() {
+            return Ok(name);
+        }
+        Ok(self
+            .account(&loaded.owner)
+            .await?
+            .map(|a| {
+                format!("{} {}", a.first_name, a.last_name)
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default())
     }
 
     /// A person's account, to tell them something (none if it is gone).

@@ -118,9 +118,20 @@ impl Applications {
             .map(|x| x.region.clone());
         match (&a.office, &a.region) {
             (Some(o), _) => app.office.as_deref() == Some(o.as_str()),
-            (None, Some(r)) => office_region
-                .as_deref()
-                .is_some_and(|or| snapshot.entries.within(or, r)),
+            // Where the application was made: its office's region, or, for a service without
+            // offices, the regions the service is offered in (the Rajasthan income
+            // certificate is Rajasthan's).
+            (None, Some(r)) => match office_region {
+                Some(or) => snapshot.entries.within(&or, r),
+                None => {
+                    !app.service.regions.is_empty()
+                        && app
+                            .service
+                            .regions
+                            .iter()
+                            .all(|sr| snapshot.entries.within(sr, r))
+                }
+            },
             (None, None) => true,
         }
     }
@@ -202,6 +213,9 @@ impl Applications {
                     .map(|o| Some(o.code.clone()))
                     .collect()
             };
+            // Applications of services without offices are scoped by the service's regions
+            // (`covers`): fetch those with no office too.
+            let without_office = offices.iter().all(Option::is_some);
             // One index range per state and office, merged by submission.
             let mut rows = Vec::new();
             {
@@ -210,6 +224,12 @@ impl Applications {
                     for office in &offices {
                         rows.extend(
                             store::queue(&mut conn, dept, state, office.as_deref(), QUEUE_LIMIT)
+                                .await?,
+                        );
+                    }
+                    if without_office {
+                        rows.extend(
+                            store::queue_without_office(&mut conn, dept, state, QUEUE_LIMIT)
                                 .await?,
                         );
                     }

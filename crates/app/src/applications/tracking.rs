@@ -25,9 +25,9 @@ pub struct Tracked {
 }
 
 impl Tracked {
-    fn of(loaded: &Loaded, arn: Arn) -> Self {
+    fn of(loaded: &Loaded, name: &str, arn: Arn) -> Self {
         Tracked {
-            masked_name: mask(&loaded.applicant_name()),
+            masked_name: mask(name),
             state: loaded.state_label().cloned(),
             service: loaded.service.name.clone(),
             submitted_at: loaded.submitted_at,
@@ -47,34 +47,93 @@ pub fn mask(name: &str) -> String {
         .join(" ")
 }
 
+/// The count of failed tracking over the whole portal.
+const TRACK_PORTAL_KEY: &str = "track:all";
+
 impl Applications {
-    /// Tracks an application without logging in (Passport Seva): the service, the file number
-    /// (ARN) and the applicant's date of birth must all match. Each try spends a challenge;
-    /// a wrong combination says only that nothing matches, whichever part was wrong.
+    /// Tracks an application without logging in (Passport Seva): the file number (ARN) and
+    /// the applicant's date of birth must match, and the service too when one is chosen. Each
+    /// try spends a challenge; a wrong combination says only that nothing matches, whichever
+    /// part was wrong. The date of birth is the secret, so every try counts as a failure on
+    /// the file number and on the address before anything is looked up (whether the number
+    /// exists or not), with back-off and an hourly cap: once either is locked even the right
+    /// answer is refused until it frees. A match gives the counts back.
     pub async fn track(
         &self,
         service: &str,
         arn: &str,
         birth_date: &str,
         challenge: &crate::captcha::ChallengeAnswer,
+        actor: &crate::audit::Actor,
     ) -> AppResult<Tracked> {
         self.check_challenge(challenge).await?;
         let arn = Arn::parse(arn).map_err(|_| AppError::field("arn", "arn-invalid"))?;
         let born = answers::parse_date(birth_date)
             .ok_or_else(|| AppError::field("birth_date", "form-date"))?;
-        let nothing = || AppError::field("arn", "track-no-match");
-        let found = store::by_arn(&mut *self.store.read().await?, arn.as_str())
+        let now = self.clock.now();
+        let mut keys = vec![(format!("track:arn:{arn}"), self.track_number_throttle())];
+        if let Some(ip) = &actor.ip {
+            keys.push((
+                format!("track:ip:{}", crate::security::address_key(ip)),
+                self.track_address_throttle(),
+            ));
+        }
+        let per_hour = self.config.security.track_failures_per_hour;
+        let mut conn = self.store.conn().await?;
+        if let Some(until) = self
+            .quota_used_up(&mut conn, TRACK_PORTAL_KEY, per_hour, now)
             .await?
-            .filter(|a| a.service == service)
+        {
+            return Err(crate::limits::throttled(until, now));
+        }
+        let started = self
+            .count_failures(&mut conn, &keys, now)
+            .await?
+            .map_err(|until| crate::limits::throttled(until, now))?;
+        let found = store::by_arn(&mut conn, arn.as_str())
+            .await?
+            .filter(|a| service.is_empty() || a.service == service)
             .filter(|a| {
                 a.birth_date
                     .as_deref()
                     .and_then(|d| d.parse::<jiff::civil::Date>().ok())
                     == Some(born)
-            })
-            .ok_or_else(nothing)?;
+            });
+        let Some(found) = found else {
+            if let Err(until) = self
+                .take_quota(&mut conn, TRACK_PORTAL_KEY, per_hour, now)
+                .await?
+            {
+                tracing::error!(
+                    alert = true,
+                    until = until.millis(),
+                    "the portal-wide ceiling on failed tracking is reached: tracking waits"
+                );
+            }
+            drop(conn);
+            if started.contains(&true) {
+                self.metrics.lockouts.inc();
+                let mut work = self.work().await?;
+                self.audit(
+                    &mut work,
+                    actor,
+                    None,
+                    ekdwar_domain::audit::AuditAction::Lockout,
+                    ekdwar_domain::audit::Outcome::Denied,
+                    Some(format!("track {arn}")),
+                )
+                .await?;
+                work.commit().await?;
+            }
+            return Err(AppError::field("arn", "track-no-match"));
+        };
+        for (key, _) in &keys {
+            self.give_back(&mut conn, key).await?;
+        }
+        drop(conn);
         let loaded = self.load(found).await?;
-        Ok(Tracked::of(&loaded, arn))
+        let name = self.applicant_name(&loaded).await?;
+        Ok(Tracked::of(&loaded, &name, arn))
     }
 
     /// The token a receipt's QR code carries: the ARN and a MAC of it under the server key,
@@ -82,8 +141,10 @@ impl Applications {
     /// (an ARN alone, which is printed and told on the phone, shows nothing there).
     pub fn receipt_token(&self, arn: &Arn) -> String {
         let mac = self.key.sign(&[b"receipt", arn.as_str().as_bytes()]);
+        // The compact form: a URL with spaces breaks in scanners that stop at a space.
         format!(
-            "{arn}.{}",
+            "{}.{}",
+            arn.as_str(),
             base64::Engine::encode(
                 &base64::engine::general_purpose::URL_SAFE_NO_PAD,
                 &mac[..16]
@@ -99,7 +160,7 @@ impl Applications {
         let expected = self.receipt_token(&arn);
         if !crate::security::constant_time_eq(
             expected.as_bytes(),
-            format!("{arn}.{mac}").as_bytes(),
+            format!("{}.{mac}", arn.as_str()).as_bytes(),
         ) {
             return Err(AppError::NotFound);
         }
@@ -107,7 +168,8 @@ impl Applications {
             .await?
             .ok_or(AppError::NotFound)?;
         let loaded = self.load(found).await?;
-        Ok(Tracked::of(&loaded, arn))
+        let name = self.applicant_name(&loaded).await?;
+        Ok(Tracked::of(&loaded, &name, arn))
     }
 
     /// The services an application can be tracked for (those applied for here).

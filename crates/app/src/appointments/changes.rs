@@ -13,7 +13,47 @@ use crate::views::AccountView;
 
 use super::{AppointmentView, Appointments, refused, release, tell_booked, view_in};
 
+/// What the person may still change about an appointment, each with the reason when not,
+/// so that a page offers only what will be accepted and says why the rest is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    /// Whether it may be cancelled now.
+    pub cancel: Result<(), Refusal>,
+    /// Whether it may be moved now (to another day within the rules).
+    pub reschedule: Result<(), Refusal>,
+    /// How many more times it may be moved.
+    pub reschedules_left: u32,
+    /// Booked on its day, it could be neither moved nor cancelled (the day is within the
+    /// days before which changes stop): said before the person confirms a hold.
+    pub fixed_once_booked: bool,
+    /// The days before an appointment after which it cannot change.
+    pub days_before: i32,
+}
+
 impl Appointments {
+    /// What may be changed about an appointment now, by the booking rules.
+    pub async fn changes(&self, view: &AppointmentView) -> AppResult<Changes> {
+        let policy = self.policy();
+        let today = view.centre.date_at(self.clock.now());
+        let history = self.history(&view.application).await?.unwrap_or(History {
+            first_date: view.day,
+            reschedules: u32::try_from(view.reschedules).unwrap_or(u32::MAX),
+            no_show: false,
+        });
+        let close = policy.may_cancel(view.day, today);
+        Ok(Changes {
+            cancel: if view.is_booked() { close } else { Ok(()) },
+            reschedule: if view.is_booked() {
+                policy.may_reschedule(&history, view.day, view.day, today)
+            } else {
+                Err(Refusal::TooClose)
+            },
+            reschedules_left: policy.max_reschedules.saturating_sub(history.reschedules),
+            fixed_once_booked: close.is_err(),
+            days_before: policy.cancel_days_before,
+        })
+    }
+
     /// Cancels a booked appointment, up to `cancel_days_before` days before it (at the
     /// centre). The fee is refunded only where the service says so.
     pub async fn cancel(

@@ -31,6 +31,7 @@ mod changes;
 mod hall;
 mod sweep;
 
+pub use changes::Changes;
 pub use hall::{DaySummary, TokenView};
 
 /// How long the centres read from the database are kept before they are read again (an import

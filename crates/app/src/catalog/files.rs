@@ -48,7 +48,11 @@ fn toml_problem(file: &str, text: &str, e: &toml::de::Error) -> FileProblem {
     let path = e
         .span()
         .map(|span| {
-            let before = &text[..span.start.min(text.len())];
+            let mut end = span.start.min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let before = &text[..end];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             format!("line {line}, column {column}")

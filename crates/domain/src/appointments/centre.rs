@@ -106,6 +106,10 @@ pub struct CentreDefinition {
     /// How many days ahead slots are released.
     #[serde(default = "book_ahead_days")]
     pub book_ahead_days: u32,
+    /// The languages its hall's display speaks, first the main one (`hi`, `en`); none: the
+    /// language the display was opened in.
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
 
 fn release_at() -> String {
@@ -376,6 +380,7 @@ mod tests {
             capabilities: vec![Capability::CheckIn],
             release_at: "14:00".into(),
             book_ahead_days: 7,
+            languages: vec![],
         })
         .unwrap()
     }

@@ -47,9 +47,15 @@ pub struct ServiceDefinition {
     pub processing: Processing,
     /// How it is delivered: online here, in a department's app, or in person.
     pub delivery: Delivery,
-    /// Refuse a second application while one is open.
+    /// Refuse a second application while one is open: one per applicant, or one per person
+    /// the application is for when `subject` names them.
     #[serde(default)]
     pub one_open_application: bool,
+    /// Whom an application is for when it is not the applicant (a parent enrols a child): the
+    /// questions that name them. Receipts and lists show them; tracking asks their date of
+    /// birth.
+    #[serde(default)]
+    pub subject: Option<Subject>,
     /// The documents to bring or attach.
     #[serde(default)]
     pub documents: Vec<Document>,
@@ -71,6 +77,18 @@ pub struct ServiceDefinition {
     /// Appointments at service centres, for services that need a visit.
     #[serde(default)]
     pub appointment: Option<AppointmentRule>,
+}
+
+/// The person an application is for, named by two questions of its form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subject {
+    /// What they are to the applicant, as a heading ("Child").
+    pub label: Texts,
+    /// The question with their full name (a `text` question).
+    pub name: String,
+    /// The question with their date of birth (a `date` question).
+    pub birth_date: String,
 }
 
 /// How a service's applicants book appointments at centres.

@@ -443,6 +443,29 @@ impl Service {
         if let Some(w) = &def.workflow {
             check_workflow(&mut c, w);
         }
+        if let Some(subject) = &def.subject {
+            c.texts("subject.label", &subject.label);
+            for (key, id, kind) in [
+                ("name", &subject.name, FieldKind::Text),
+                ("birth_date", &subject.birth_date, FieldKind::Date),
+            ] {
+                match fields.get(id.as_str()) {
+                    None => c.report(
+                        &format!("subject.{key}"),
+                        format!("no question \"{id}\" is in the form"),
+                    ),
+                    Some(f) if f.kind != kind => c.report(
+                        &format!("subject.{key}"),
+                        format!("question \"{id}\" must be a {} question", kind.as_str()),
+                    ),
+                    Some(f) if f.optional => c.report(
+                        &format!("subject.{key}"),
+                        format!("question \"{id}\" names the subject, so it cannot be optional"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
         if let Some(r) = &def.receipt {
             for (i, f) in r.fields.iter().enumerate() {
                 if !fields.contains_key(f.as_str()) {

@@ -489,6 +489,41 @@ async fn anyone_tracks_with_the_file_number_and_date_of_birth_and_learns_nothing
         .unwrap();
         assert_eq!(page.status, 400);
         assert!(!page.text().contains("Application found"));
+
+        // Guessing the date of birth: the file number has had two wrong tries. Two more are
+        // answered as usual; then even the right date is refused until the back-off ends,
+        // and an unknown number goes through exactly the same steps (nothing tells them apart).
+        let guesses = |number: String| {
+            let track = &track;
+            async move {
+                let mut seen = Vec::new();
+                for born in ["1990-01-28", "1990-01-29", "1990-01-26"] {
+                    let page = track("", number.clone(), born).await;
+                    let text = page.text();
+                    let said = if text.contains("Application found") {
+                        "found"
+                    } else if text.contains("Too many tries to track this file number") {
+                        "too many"
+                    } else if text.contains("No application matches these details") {
+                        "no match"
+                    } else {
+                        panic!("{text}")
+                    };
+                    seen.push((page.status, said));
+                }
+                seen
+            }
+        };
+        let expected = vec![(400, "no match"), (400, "no match"), (429, "too many")];
+        assert_eq!(guesses(arn.to_string()).await, expected);
+        // The unknown number had one try above; one more makes two, as for the real one.
+        track("police-clearance", other.to_string(), "1990-01-27").await;
+        assert_eq!(guesses(other.to_string()).await, expected);
+        // After the back-off the right answer works again, with no service chosen.
+        t.advance(std::time::Duration::from_secs(5 * 60 + 1));
+        let page = track("", arn.to_string(), "1990-01-26").await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.text().contains("Application found"));
     }
 }
 
@@ -633,5 +668,107 @@ async fn five_submissions_at_once_make_one_arn() {
         );
         let history = t.app.applications.history(&account.id, &id).await.unwrap();
         assert_eq!(history.len(), 1, "{backend}: one submission in the history");
+    }
+}
+
+/// A parent could not enrol a second child: "one open application" was counted per account,
+/// so starting again led back to the first child's application. It is now one per child (the
+/// definition's `subject`): a second child is enrolled, the same child twice is refused with
+/// the open application's number, and tracking asks the child's date of birth.
+#[tokio::test]
+async fn a_parent_enrols_two_children_but_not_the_same_child_twice() {
+    use ekdwar_domain::catalog::answers::Typed;
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("anna.i", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let account = t.account("anna.i").await;
+        let actor = ekdwar_app::audit::Actor::command_line();
+        let lang = ekdwar_app::i18n::Lang::parse("ru").unwrap();
+        let today = t.app.applications.today();
+        let fill = |name: &'static str, born: &'static str| {
+            let (t, account, actor, lang) = (&t, &account, &actor, &lang);
+            async move {
+                let id = t
+                    .app
+                    .applications
+                    .start(account, "mos-kindergarten", actor)
+                    .await
+                    .unwrap()
+                    .expect("a new application, not the open one");
+                for (page, answers) in [
+                    (
+                        "child",
+                        vec![
+                            ("child_name", Typed::One(name.into())),
+                            ("child_birth_date", Typed::One(born.into())),
+                        ],
+                    ),
+                    (
+                        "choices",
+                        vec![
+                            ("kindergartens", Typed::Many(vec!["ds-101".into()])),
+                            ("start_date", Typed::One(today.to_string())),
+                        ],
+                    ),
+                ] {
+                    let answers = answers
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect();
+                    t.app
+                        .applications
+                        .save_page(&account.id, &id, page, &answers, lang)
+                        .await
+                        .unwrap();
+                }
+                (
+                    id.clone(),
+                    t.app
+                        .applications
+                        .submit(account, &id, true, lang, actor)
+                        .await,
+                )
+            }
+        };
+        let (_, masha) = fill("Маша Иванова", "2023-03-01").await;
+        let masha = masha.expect("the first child is enrolled");
+        let (_, petya) = fill("Петя Иванов", "2024-07-15").await;
+        assert!(petya.is_ok(), "{backend}: the second child: {petya:?}");
+        // The same child again (however the name is spaced or capitalised): refused, naming
+        // the open application, and the draft stays to be corrected.
+        let (again, refused) = fill("  маша   ИВАНОВА ", "2023-03-01").await;
+        match refused {
+            Err(ekdwar_app::error::AppError::Form(list)) => {
+                assert_eq!(list[0].code, "application-subject-open");
+                assert!(
+                    list[0]
+                        .args
+                        .iter()
+                        .any(|(k, v)| *k == "arn" && *v == masha.to_string()),
+                    "{list:?}"
+                );
+            }
+            other => panic!("{backend}: {other:?}"),
+        }
+        let draft = t.app.applications.get(&account.id, &again).await.unwrap();
+        assert!(draft.is_draft());
+        // The applicant is the parent, named from the account; the child is the subject.
+        let loaded = t
+            .app
+            .applications
+            .mine(&account.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.arn.as_ref() == Some(&masha))
+            .unwrap();
+        assert_eq!(loaded.subject_name(), Some("Маша Иванова"));
+        assert_eq!(
+            t.app.applications.applicant_name(&loaded).await.unwrap(),
+            "Test Citizen"
+        );
     }
 }

@@ -629,7 +629,10 @@ pub fn just_before(t: &TestApp, at: ekdwar_domain::Timestamp) {
 #[tokio::test]
 async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
     for backend in backends() {
-        let t = TestApp::start(backend).await;
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
         import_demo(&t).await;
         with_centres(&t).await;
         let people = t
@@ -713,6 +716,21 @@ async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
         assert!(page.has("A-001") && page.has("A-002"), "{}", page.text());
         assert!(page.has("Refresh"));
         assert!(!page.body.contains("http-equiv"), "no meta refresh");
+        // A public screen: in the centre's languages (Hindi and English in Jaipur), with no
+        // header, navigation or account, even opened in a staff member's logged-in browser.
+        assert!(
+            page.has("अब सेवा दी जा रही है") && page.has("Now serving"),
+            "{}",
+            page.text()
+        );
+        let someone = t.logged_in("asha.k").await;
+        let page = t.get_as(&someone, "/centres/psk-jaipur/display").await;
+        for absent in ["/logout", "asha.k", "<nav", "/account"] {
+            assert!(
+                !page.body.contains(absent),
+                "{absent} on the hall's display"
+            );
+        }
         let json: serde_json::Value = reqwest::get(t.url("/centres/psk-jaipur/display.json"))
             .await
             .unwrap()

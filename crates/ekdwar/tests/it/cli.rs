@@ -547,3 +547,66 @@ async fn seeded_accounts_and_apps_are_written_in_bulk_and_log_in() {
         assert_eq!(result.is_ok(), ok, "{identifier}: {result:?}");
     }
 }
+
+/// `serve --demo` pays through a test gateway in a child process. Stopping the portal with
+/// SIGTERM (as `systemctl stop` does), or killing it with SIGKILL, used to leave that child
+/// running and holding its port.
+#[test]
+fn the_demo_test_gateway_ends_with_the_portal_however_it_is_stopped() {
+    use std::io::BufRead;
+    for signal in ["-TERM", "-KILL"] {
+        let dir = TempDir(
+            std::env::temp_dir().join(format!("ekdwar-cli-stop{signal}-{}", std::process::id())),
+        );
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_ekdwar"))
+            .args(["serve", "--demo", "--listen"])
+            .arg(format!("127.0.0.1:{}", crate::support::free_port()))
+            .arg("--data")
+            .arg(&dir.0)
+            .env("EKDWAR_ARGON2__MEMORY_KIB", "256")
+            .env("EKDWAR_ARGON2__ITERATIONS", "1")
+            .env_remove("EKDWAR_DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut gateway = None;
+        let mut lines = std::io::BufReader::new(serve.stdout.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("Payments go to the TEST gateway at ") {
+                gateway = rest.split_whitespace().next().map(str::to_string);
+            }
+            if line.starts_with("Ekdwar is ready") {
+                break;
+            }
+        }
+        // Keep reading what it prints, as a terminal would.
+        std::thread::spawn(move || lines.for_each(drop));
+        let gateway = gateway.expect("the demo names its test gateway");
+        let addr = gateway.trim_start_matches("http://").to_string();
+        assert!(
+            std::net::TcpStream::connect(&addr).is_ok(),
+            "the test gateway answers at {addr}"
+        );
+        let killed = Command::new("kill")
+            .arg(signal)
+            .arg(serve.id().to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = serve.wait().unwrap();
+        if signal == "-TERM" {
+            assert!(status.success(), "SIGTERM is a clean shutdown: {status}");
+        }
+        // The child goes within a few seconds (it is told, or its pipe closes).
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(&addr).is_ok() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "the test gateway at {addr} outlived the portal ({signal})"
+            );
+            std::thread::yield_now();
+        }
+    }
+}

@@ -15,6 +15,8 @@ mod deadlines;
 mod delivery;
 mod eforms;
 mod external;
+mod faults;
+mod fuzz;
 mod interop;
 mod nodes;
 mod officers;

@@ -671,3 +671,97 @@ async fn an_officer_claims_an_application_and_the_next_step_releases_it() {
         );
     }
 }
+
+/// The Rajasthan income certificate has no offices: it never reached `officer.jaipur`'s
+/// queue and opening it gave 404. A region-scoped officer now covers an application by its
+/// office's region, or, without an office, by the regions its service is offered in. Tried on
+/// every demo service of the officer's departments; an officer of another region sees none.
+#[tokio::test]
+async fn a_region_scoped_officer_covers_every_demo_service_of_their_region() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        t.app.identity.seed_demo().await.unwrap();
+        t.app.applications.seed_demo_officer().await.unwrap();
+        let jaipur = t.account("officer.jaipur").await.id;
+        let bengal = officer(
+            &t,
+            "officer.kolkata",
+            41,
+            "tehsildar",
+            "rj-revenue",
+            Some("IN-WB"),
+            None,
+        )
+        .await;
+        let actor = Actor::command_line();
+        let departments = ["mea", "rj-revenue"];
+        let snapshot = t.app.catalog.snapshot();
+        let services: Vec<_> = snapshot
+            .offered(None)
+            .filter(|s| departments.contains(&s.department.as_str()) && s.workflow.is_some())
+            .filter(|s| s.delivery.kind == ekdwar_domain::catalog::DeliveryKind::Online)
+            .map(|s| {
+                let has_offices = s.form.as_ref().is_some_and(|f| {
+                    f.pages
+                        .iter()
+                        .flat_map(|p| &p.fields)
+                        .any(|q| q.kind == ekdwar_domain::catalog::FieldKind::Office)
+                });
+                let rajasthans = !s.regions.is_empty()
+                    && s.regions
+                        .iter()
+                        .all(|r| snapshot.entries.within(r, "IN-RJ"));
+                (s.code.clone(), has_offices, rajasthans)
+            })
+            .collect();
+        assert!(
+            services
+                .iter()
+                .any(|(c, _, r)| c == "rj-income-certificate" && *r),
+            "{services:?}"
+        );
+        for (i, (code, has_offices, rajasthans)) in services.iter().enumerate() {
+            let seeded = t
+                .app
+                .seed_applicants(&format!("scope.{i}"), 1, code, "{}")
+                .await
+                .unwrap();
+            let id = seeded[0].1.clone();
+            if *has_offices {
+                // Made at the Jaipur passport office, as its form lets the applicant choose.
+                sqlx::query("UPDATE applications SET office = 'rpo-jaipur' WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *t.app.store().conn().await.unwrap())
+                    .await
+                    .unwrap();
+            }
+            // Made at the Jaipur office, or a service of Rajasthan's: the Jaipur officer's. A
+            // national service without an office is no region's.
+            let theirs = *has_offices || *rajasthans;
+            let queue = t.app.applications.queue(&jaipur).await.unwrap();
+            assert_eq!(
+                queue.iter().any(|q| q.loaded.id == id),
+                theirs,
+                "{backend}: {code} in the Jaipur officer's queue"
+            );
+            let opened = t.app.applications.inspect(&jaipur, &id, &actor).await;
+            assert_eq!(
+                opened.is_ok(),
+                theirs,
+                "{backend}: {code} opens for the Jaipur officer"
+            );
+            assert!(
+                matches!(
+                    t.app.applications.inspect(&bengal, &id, &actor).await,
+                    Err(AppError::NotFound)
+                ),
+                "{backend}: {code} is not Bengal's"
+            );
+        }
+        assert!(t.app.applications.queue(&bengal).await.unwrap().is_empty());
+    }
+}

@@ -109,6 +109,11 @@ async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
             assert!(text.contains(expected), "{expected} missing from:\n{text}");
         }
         assert!(url.starts_with(&t.url("/verify/")), "{url}");
+        // A scanner that stops at a space must still get the whole address.
+        assert!(
+            !url.contains(' ') && !url.contains("%20"),
+            "a space in the QR code's address: {url}"
+        );
 
         // Anyone may open it: only the ARN, service, status, date and a masked name.
         let visitor = browser();

@@ -146,3 +146,76 @@ async fn commands_do_not_migrate_behind_the_operator() {
     let (ok, out, err) = run(&["user", "list"]);
     assert!(ok && out.contains("old.timer"), "{out} {err}");
 }
+
+/// `ekdwar migrate` killed while it fills the name keys (after migration 13 is recorded, a
+/// batch at a time) left the rest of the accounts unfindable by name for good: the fill ran
+/// only below 13. Each point a kill can leave — no batch committed, some, all but the index —
+/// is made exactly, then the upgrade runs again; search must find every account.
+#[tokio::test]
+async fn an_upgrade_killed_while_it_fills_the_name_keys_finishes_when_run_again() {
+    const ACCOUNTS: usize = 300;
+    for backend in backends() {
+        for committed in [0, ACCOUNTS / 2, ACCOUNTS] {
+            let dir = TempDir(std::env::temp_dir().join(format!("ekdwar-kill-{}", random_hex())));
+            std::fs::create_dir_all(&dir.0).unwrap();
+            let url = match backend {
+                "postgres" => fresh_postgres().await,
+                _ => format!("sqlite://{}/old.db?mode=rwc", dir.0.display()),
+            };
+            let _drop =
+                (backend == "postgres").then(|| ekdwar_store::testing::TestDatabase::adopt(&url));
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate_to(PREVIOUS).await.unwrap();
+            let now = Timestamp::from_millis(1_790_000_000_000);
+            let users: Vec<_> = (0..ACCOUNTS)
+                .map(|i| ekdwar_store::identity::User {
+                    id: ekdwar_domain::UserId::new(format!("u-{i:04}")),
+                    portal_id: PortalId::parse(&format!("arjun.n{i}")).unwrap(),
+                    first_name: PersonName::parse("Arjun").unwrap(),
+                    last_name: PersonName::parse(&format!("Nair{}", "a".repeat(i % 7))).unwrap(),
+                    phone: None,
+                    email: None,
+                    password_hash: None,
+                    password_changed_at: now,
+                    level: AccountLevel::Simplified,
+                    account_type: AccountType::Citizen,
+                    role: Role::Citizen,
+                    status: AccountStatus::Active,
+                    language: None,
+                    consent_at: now,
+                    created_at: now,
+                    updated_at: now,
+                })
+                .collect();
+            let mut conn = store.conn().await.unwrap();
+            ekdwar_store::identity::insert_many_without_name_keys(&mut conn, &users)
+                .await
+                .unwrap();
+            drop(conn);
+            // Where the kill came: 13 recorded, the first `committed` accounts filled.
+            store
+                .migrate_to(ekdwar_store::identity::NAME_KEYS_SINCE)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE users SET name_key = NULL, family_key = NULL WHERE id >= $1")
+                .bind(format!("u-{committed:04}"))
+                .execute(&mut *store.conn().await.unwrap())
+                .await
+                .unwrap();
+            // Run again.
+            store.migrate().await.unwrap();
+            assert_eq!(store.schema().await.unwrap(), Schema::Current);
+            let mut conn = store.conn().await.unwrap();
+            let found = ekdwar_store::identity::by_name_prefix(&mut conn, "arjun", 1000)
+                .await
+                .unwrap();
+            assert_eq!(
+                found.len(),
+                ACCOUNTS,
+                "{backend}, killed after {committed} filled"
+            );
+            drop(conn);
+            store.close().await;
+        }
+    }
+}

@@ -609,6 +609,11 @@ impl Browser {
     if (inError && i.getAttribute('aria-invalid') !== 'true') p.push('#' + i.id + ' is in error without aria-invalid');
     if (!inError && i.getAttribute('aria-invalid') === 'true') p.push('#' + i.id + ' has aria-invalid without an error');
   });
+  // Controls as tall as the text inputs on a phone (40 px), selects and dates included.
+  document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=file]),select,textarea').forEach(function(i){
+    var h = i.getBoundingClientRect().height;
+    if (h > 0 && h < 39.5) p.push('#' + i.id + ' is ' + Math.round(h) + ' px tall');
+  });
   document.querySelectorAll('.field-error').forEach(function(e){
     var hidden = e.querySelector('.visually-hidden');
     if (!hidden || !hidden.textContent.trim()) p.push('error without a hidden prefix: ' + e.textContent.trim().slice(0,40));
