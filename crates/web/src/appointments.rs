@@ -391,8 +391,13 @@ async fn cancel(
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!(
-            "/applications/{}/appointment?notice=notice-appointment-cancelled",
-            a.application
+            "/applications/{}/appointment?notice={}",
+            a.application,
+            if a.is_held() {
+                "notice-appointment-released"
+            } else {
+                "notice-appointment-cancelled"
+            }
         ))
         .into_response()),
         Err(e) => match Errors::from_app(&c, &e, "appointment") {

@@ -39,6 +39,7 @@ booking-choose-later = বরং পরের কোনো তারিখ ব�
 booking-not-active = এই অ্যাপয়েন্টমেন্ট আর সক্রিয় নয়।
 notice-appointment-booked = আপনার অ্যাপয়েন্টমেন্ট বুক হয়েছে। বিবরণ SMS ও ই-মেলে পাঠানো হয়েছে।
 notice-appointment-cancelled = আপনার অ্যাপয়েন্টমেন্ট বাতিল হয়েছে।
+notice-appointment-released = জায়গাটি ছেড়ে দেওয়া হয়েছে। অন্য একটি তারিখ বেছে নিন।
 notice-appointment-rescheduled = আপনার অ্যাপয়েন্টমেন্ট সরানো হয়েছে। নতুন বিবরণ SMS ও ই-মেলে পাঠানো হয়েছে।
 err-booking-pincode = ছয় অঙ্কের পিন কোড লিখুন, যেমন 302017।
 err-booking-date = একটি তারিখ লিখুন, যেমন 2026-12-07।

@@ -42,6 +42,7 @@ booking-choose-later = Choose a later date instead
 booking-not-active = This appointment is no longer active.
 notice-appointment-booked = Your appointment is booked. We have sent the details by SMS and e-mail.
 notice-appointment-cancelled = Your appointment is cancelled.
+notice-appointment-released = The place is released. Choose another date.
 notice-appointment-rescheduled = Your appointment is moved. We have sent the new details by SMS and e-mail.
 err-booking-pincode = Enter a PIN code of six digits, like 302017.
 err-booking-date = Enter a date, like 2026-12-07.

@@ -39,6 +39,7 @@ booking-choose-later = इसके बजाय बाद की तिथि �
 booking-not-active = यह अपॉइंटमेंट अब सक्रिय नहीं है।
 notice-appointment-booked = आपका अपॉइंटमेंट बुक हो गया। विवरण SMS और ई-मेल से भेजे गए हैं।
 notice-appointment-cancelled = आपका अपॉइंटमेंट रद्द हो गया।
+notice-appointment-released = स्थान छोड़ दिया गया है। कोई दूसरी तिथि चुनें।
 notice-appointment-rescheduled = आपका अपॉइंटमेंट बदल दिया गया। नए विवरण SMS और ई-मेल से भेजे गए हैं।
 err-booking-pincode = छह अंकों का पिन कोड लिखें, जैसे 302017।
 err-booking-date = तारीख लिखें, जैसे 2026-12-07।

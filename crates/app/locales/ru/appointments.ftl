@@ -42,6 +42,7 @@ booking-choose-later = Выбрать более позднюю дату
 booking-not-active = Эта запись больше не действует.
 notice-appointment-booked = Вы записаны. Мы отправили сведения по SMS и электронной почте.
 notice-appointment-cancelled = Запись отменена.
+notice-appointment-released = Место освобождено. Выберите другую дату.
 notice-appointment-rescheduled = Запись перенесена. Новые сведения отправлены по SMS и электронной почте.
 err-booking-pincode = Введите индекс из шести цифр, например 125047.
 err-booking-date = Введите дату, например 2026-12-07.

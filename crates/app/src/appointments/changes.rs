@@ -35,11 +35,17 @@ impl Appointments {
     pub async fn changes(&self, view: &AppointmentView) -> AppResult<Changes> {
         let policy = self.policy();
         let today = view.centre.date_at(self.clock.now());
-        let history = self.history(&view.application).await?.unwrap_or(History {
-            first_date: view.day,
-            reschedules: u32::try_from(view.reschedules).unwrap_or(u32::MAX),
-            no_show: false,
-        });
+        // The count is this appointment's own (each reschedule makes a new one carrying it);
+        // the first day and a missed visit are the application's.
+        let reschedules = u32::try_from(view.reschedules).unwrap_or(u32::MAX);
+        let history = match self.history(&view.application).await? {
+            Some(h) => History { reschedules, ..h },
+            None => History {
+                first_date: view.day,
+                reschedules,
+                no_show: false,
+            },
+        };
         let close = policy.may_cancel(view.day, today);
         Ok(Changes {
             cancel: if view.is_booked() { close } else { Ok(()) },

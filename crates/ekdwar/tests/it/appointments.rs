@@ -104,6 +104,70 @@ async fn book_paying(
     page
 }
 
+/// Booking a place two days ahead landed inside the 3-day rule, and the appointment's page
+/// then offered reschedule and cancel forms that were always refused. The hold now says so
+/// before it is confirmed; the booked page offers neither and says why; the application's page
+/// shows the appointment and what to bring, not "book".
+#[tokio::test]
+async fn a_booking_inside_the_three_days_is_warned_of_and_offers_no_change_it_would_refuse() {
+    for backend in backends() {
+        let gw = TestGateway::start().await;
+        let (t, client, id) = portal_with(backend, &gw).await;
+        with_centres(&t).await;
+        let held = hold(&t, &client, &id, "psk-jaipur", &today_plus(&t, 2)).await;
+        assert_eq!(held.status, 303, "{}", held.text());
+        let page = t.get_as(&client, held.location().unwrap()).await;
+        assert!(
+            page.has("less than 3 days away: once you confirm, the appointment cannot be rescheduled or cancelled"),
+            "{}",
+            page.text()
+        );
+        assert!(page.has("Choose a later date instead"));
+        let aid = held
+            .location()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let to_gateway = t
+            .post_with(
+                &client,
+                &page,
+                &format!("/appointments/{aid}/confirm"),
+                &[("channel", "card")],
+            )
+            .await;
+        let back = gw
+            .decide(to_gateway.location().unwrap(), "succeeded", "before_return")
+            .await;
+        let r = t.get_as(&client, &back.replace(&t.base, "")).await;
+        let page = t.get_as(&client, r.location().unwrap()).await;
+        assert!(page.has("Your appointment is booked"), "{}", page.text());
+        assert!(
+            !page.body.contains("/reschedule\""),
+            "a reschedule form is offered"
+        );
+        assert!(
+            !page.body.contains(&format!("/appointments/{aid}/cancel")),
+            "a cancel form"
+        );
+        assert!(
+            page.has("too close to cancel or move it"),
+            "{}",
+            page.text()
+        );
+        let application = t.get_as(&client, &format!("/applications/{id}")).await;
+        let text = application.text();
+        assert!(
+            text.contains("Your appointment") && text.contains("Passport Seva Kendra, Jaipur"),
+            "{text}"
+        );
+        assert!(text.contains("Bring the originals of"), "{text}");
+        assert!(!text.contains("Book an appointment"), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn pay_book_the_earliest_place_get_the_sms_and_reschedule_twice() {
     for backend in backends() {

@@ -120,16 +120,39 @@ async fn book_an_appointment(js: bool) {
         if js {
             b.audit("booking-find").await;
         }
-        let day = t
-            .app
-            .applications
-            .today()
-            .checked_add(jiff::Span::new().days(5))
-            .unwrap();
-        b.eval(&format!("document.getElementById('date').value = '{day}'"))
-            .await;
+        let in_days = |n: i64| {
+            t.app
+                .applications
+                .today()
+                .checked_add(jiff::Span::new().days(n))
+                .unwrap()
+        };
+        // Two days ahead is inside the 3-day rule: said before confirming, and the place can
+        // be let go for a later one.
+        b.eval(&format!(
+            "document.getElementById('date').value = '{}'",
+            in_days(2)
+        ))
+        .await;
         b.submit("#hold button").await;
-        assert!(b.text().await.contains("Confirm your appointment"));
+        let text = b.text().await;
+        assert!(text.contains("less than 3 days away"), "{text}");
+        if js {
+            b.audit("booking-fixed-warning").await;
+        }
+        b.press("Release this place").await;
+        assert!(b.text().await.contains("The place is released"));
+        b.fill("pincode", "302017").await;
+        b.submit("#centre-search button:not([type=button])").await;
+        b.eval(&format!(
+            "document.getElementById('date').value = '{}'",
+            in_days(5)
+        ))
+        .await;
+        b.submit("#hold button").await;
+        let text = b.text().await;
+        assert!(text.contains("Confirm your appointment"), "{text}");
+        assert!(!text.contains("less than 3 days away"), "{text}");
         if js {
             b.audit("booking-confirm").await;
         }
@@ -147,19 +170,35 @@ async fn book_an_appointment(js: bool) {
         let number = b.text_of("#appointment-number").await;
         let phone = t.account("asha.k").await.phone.unwrap();
         assert!(t.last_message(&phone).await.contains(&number));
-        for days in [10, 15, 20] {
-            let to = t
-                .app
-                .applications
-                .today()
-                .checked_add(jiff::Span::new().days(days))
-                .unwrap();
-            b.eval(&format!("document.getElementById('date').value = '{to}'"))
-                .await;
+        for days in [10, 15] {
+            b.eval(&format!(
+                "document.getElementById('date').value = '{}'",
+                in_days(days)
+            ))
+            .await;
             b.submit("form[action$='/reschedule'] button").await;
         }
+        // Twice is the limit: no third form, and the reason instead.
         let text = b.text().await;
         assert!(text.contains("You have rescheduled twice"), "{text}");
+        assert!(
+            b.attr("form[action$='/reschedule']", "action")
+                .await
+                .is_none()
+        );
+        if js {
+            b.audit("booking-reschedule-refused").await;
+        }
+        // The application's page shows the appointment, not "book".
+        b.open(&format!("/applications/{id}")).await;
+        let text = b.text().await;
+        assert!(
+            text.contains("Your appointment") && text.contains("Bring the originals of"),
+            "{text}"
+        );
+        if js {
+            b.audit("application-with-appointment").await;
+        }
         if js {
             b.audit("booking-reschedule-refused").await;
         }
