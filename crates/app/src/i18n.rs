@@ -101,6 +101,18 @@ impl Lang {
         )
     }
 
+    /// A calendar day as people here write it (`7 December 2026`).
+    pub fn date(&self, d: jiff::civil::Date) -> String {
+        self.t_args(
+            "date",
+            &[
+                ("day", d.day().to_string()),
+                ("month", self.t(&format!("month-{}", d.month()))),
+                ("year", d.year().to_string()),
+            ],
+        )
+    }
+
     /// Writing direction for `dir=`.
     pub fn dir(&self) -> &'static str {
         match self.0.language.as_str() {

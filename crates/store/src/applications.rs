@@ -496,6 +496,30 @@ pub async fn queue(
     q.fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
+/// Every application of `service` in one of `states` (a waiting list's members).
+pub async fn in_states(
+    conn: &mut Conn,
+    service: &str,
+    states: &[&str],
+) -> Result<Vec<Application>> {
+    let mut out = Vec::new();
+    for state in states {
+        out.extend(
+            sqlx::query(sql!(
+                "SELECT {COLUMNS} FROM applications WHERE service = $1 AND state = $2"
+            ))
+            .bind(service)
+            .bind(*state)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect::<Result<Vec<_>>>()?,
+        );
+    }
+    Ok(out)
+}
+
 /// As [`queue`], for the applications made without an office.
 pub async fn queue_without_office(
     conn: &mut Conn,

@@ -30,6 +30,7 @@ pub fn routes() -> axum::Router<App> {
         .route("/applications/{id}/check", get(check))
         .route("/applications/{id}/submit", post(submit))
         .route("/applications/{id}/withdraw", post(withdraw))
+        .route("/applications/{id}/actions/{action}", post(applicant_step))
         .route("/applications/{id}/resubmit", post(resubmit))
         .route("/applications/{id}/discard", post(discard))
 }
@@ -156,6 +157,30 @@ pub trait Questions {
 
     fn is_ticked(&self, q: &Question<'_>, value: &str) -> bool {
         q.ticked.iter().any(|t| t == value)
+    }
+
+    /// The choices a ranked question asks for: 1, 2, … up to its `max_items`.
+    fn ranks(&self, q: &Question<'_>) -> Vec<usize> {
+        let n = q
+            .field
+            .max_items
+            .map_or(q.field.options.len(), |m| m as usize);
+        (1..=n.min(q.field.options.len().max(1))).collect()
+    }
+
+    /// The element id of choice `n` (the first takes the question's own, for the error
+    /// summary's link).
+    fn rank_id(&self, q: &Question<'_>, n: &usize) -> String {
+        if *n == 1 {
+            q.name.to_string()
+        } else {
+            format!("{}-{n}", q.name)
+        }
+    }
+
+    /// Whether choice `n` of a ranked question is `value`.
+    fn ranked_is(&self, q: &Question<'_>, n: &usize, value: &str) -> bool {
+        q.ticked.get(n.wrapping_sub(1)).is_some_and(|t| t == value)
     }
 }
 
@@ -590,6 +615,8 @@ struct ShowPage<'a> {
     payment: Option<crate::payments::Shown>,
     /// The booked (or held) appointment at a centre, if there is one.
     appointment: Option<ekdwar_app::appointments::AppointmentView>,
+    /// Its places in waiting lists, in words.
+    places: Vec<String>,
     loaded: &'a Loaded,
     answers: Vec<Shown>,
     fees: Vec<&'a ekdwar_domain::catalog::Fee>,
@@ -625,6 +652,15 @@ impl ShowPage<'_> {
             .and_then(|s| s.comment.as_deref())
     }
 
+    /// The plain actions open to the applicant now (accept or decline an offered place).
+    fn steps(&self) -> Vec<&ekdwar_domain::catalog::WorkflowAction> {
+        self.loaded
+            .applicant_actions()
+            .into_iter()
+            .filter(|a| a.kind == ekdwar_domain::catalog::ActionKind::Advance)
+            .collect()
+    }
+
     fn can_withdraw(&self) -> bool {
         self.loaded
             .applicant_actions()
@@ -656,11 +692,19 @@ async fn show(
     } else {
         None
     };
+    let places = app
+        .applications
+        .places_of(&loaded)
+        .await?
+        .iter()
+        .map(|p| place_line(&c, p))
+        .collect();
     Ok(render(&ShowPage {
         c: &c,
         errors: Errors::default(),
         payment,
         appointment,
+        places,
         answers: shown(&app, &c, &loaded),
         fees: app.applications.fees(&loaded),
         loaded: &loaded,
@@ -682,6 +726,19 @@ async fn withdraw(
         "/applications/{id}?notice=notice-application-withdrawn"
     ))
     .into_response())
+}
+
+async fn applicant_step(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let id = app_id(&id)?;
+    app.applications
+        .applicant_step(&me.account, &id, &action, &c.lang, &c.actor)
+        .await?;
+    Ok(Redirect::to(&format!("/applications/{id}?notice=notice-saved")).into_response())
 }
 
 async fn resubmit(
@@ -710,15 +767,35 @@ async fn discard(
     Ok(Redirect::to("/applications?notice=notice-application-discarded").into_response())
 }
 
+/// An application's place in one waiting list, in words: "Kindergarten No. 101 (choice 1):
+/// place 2 of 3".
+pub(crate) fn place_line(c: &Ctx, p: &ekdwar_app::applications::Place) -> String {
+    format!(
+        "{} ({}): {}",
+        c.text(&p.label),
+        c.ta("queue-choice", "n", p.preference),
+        c.ta2("queue-place", "position", p.position, "waiting", p.waiting)
+    )
+}
+
 #[derive(Template)]
 #[template(path = "applications.html")]
 struct MinePage<'a> {
     c: &'a Ctx,
     errors: Errors,
     list: Vec<Loaded>,
+    places: BTreeMap<ApplicationId, Vec<ekdwar_app::applications::Place>>,
 }
 
 impl MinePage<'_> {
+    /// Its place in the list of its first choice, if it waits in one.
+    fn first_place(&self, a: &Loaded) -> Option<String> {
+        self.places
+            .get(&a.id)
+            .and_then(|p| p.first())
+            .map(|p| place_line(self.c, p))
+    }
+
     fn state_name(&self, a: &Loaded) -> String {
         match a.state_label() {
             Some(t) => self.c.text(t).to_string(),
@@ -729,10 +806,15 @@ impl MinePage<'_> {
 
 async fn mine(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
     let list = app.applications.mine(me.user_id()).await?;
+    let places = app
+        .applications
+        .places(&list.iter().collect::<Vec<_>>())
+        .await?;
     Ok(render(&MinePage {
         c: &c,
         errors: Errors::default(),
         list,
+        places,
     }))
 }
 

@@ -58,6 +58,10 @@ impl Ctx {
     pub fn when(&self, at: ekdwar_domain::Timestamp) -> String {
         self.lang.datetime(at, &self.time_zone)
     }
+    /// A calendar day, written the same way as `when` writes one.
+    pub fn date(&self, d: jiff::civil::Date) -> String {
+        self.lang.date(d)
+    }
     /// The hint under a "mobile number or e-mail" field, with numbers written as people here
     /// write them.
     pub fn contact_hint(&self) -> String {

@@ -50,6 +50,9 @@ async fn receipt(
     if let Some(at) = loaded.submitted_at {
         sheet = sheet.row(c.t("application-submitted-on"), c.when(at));
     }
+    for p in app.applications.places_of(&loaded).await? {
+        sheet = sheet.row(c.t("queue-title"), crate::applications::place_line(&c, &p));
+    }
     let answers = shown(&app, &c, &loaded);
     for field in service.receipt.iter().flat_map(|r| &r.fields) {
         if let Some(a) = answers.iter().find(|a| &a.id == field) {

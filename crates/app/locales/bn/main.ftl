@@ -246,6 +246,7 @@ error-prefix = ত্রুটি:
 
 ## তারিখ: "23 নভেম্বর 2026, 13:05 IST"
 datetime = { $day } { $month } { $year }, { $time } { $zone }
+date = { $day } { $month } { $year }
 month-1 = জানুয়ারি
 month-2 = ফেব্রুয়ারি
 month-3 = মার্চ

@@ -264,6 +264,7 @@ error-prefix = Error:
 
 ## Dates: "23 Nov 2026, 13:05 IST" (the zone is the deployment's).
 datetime = { $day } { $month } { $year }, { $time } { $zone }
+date = { $day } { $month } { $year }
 month-1 = Jan
 month-2 = Feb
 month-3 = Mar

@@ -249,6 +249,7 @@ error-prefix = त्रुटि:
 
 ## तारीख़: "23 नवंबर 2026, 13:05 IST"
 datetime = { $day } { $month } { $year }, { $time } { $zone }
+date = { $day } { $month } { $year }
 month-1 = जनवरी
 month-2 = फ़रवरी
 month-3 = मार्च

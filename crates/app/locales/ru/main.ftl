@@ -267,6 +267,7 @@ error-prefix = Ошибка:
 
 ## Даты: «23 ноября 2026 г., 13:05 MSK» (месяц в родительном падеже).
 datetime = { $day } { $month } { $year } г., { $time } { $zone }
+date = { $day } { $month } { $year } г.
 month-1 = января
 month-2 = февраля
 month-3 = марта

@@ -17,10 +17,12 @@ use crate::views::AccountView;
 mod eform;
 mod filling;
 mod officer;
+mod queue;
 mod sweep;
 mod tracking;
 mod workflow;
 
+pub use queue::Place;
 pub use tracking::{Tracked, mask};
 
 pub use eform::{Imported, Problem};

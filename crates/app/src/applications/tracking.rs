@@ -22,12 +22,15 @@ pub struct Tracked {
     pub submitted_at: Option<ekdwar_domain::Timestamp>,
     /// The applicant's name, masked (`A••• K•••`).
     pub masked_name: String,
+    /// Its places in waiting lists, if it waits.
+    pub places: Vec<super::Place>,
 }
 
 impl Tracked {
-    fn of(loaded: &Loaded, name: &str, arn: Arn) -> Self {
+    fn of(loaded: &Loaded, name: &str, places: Vec<super::Place>, arn: Arn) -> Self {
         Tracked {
             masked_name: mask(name),
+            places,
             state: loaded.state_label().cloned(),
             service: loaded.service.name.clone(),
             submitted_at: loaded.submitted_at,
@@ -133,7 +136,8 @@ impl Applications {
         drop(conn);
         let loaded = self.load(found).await?;
         let name = self.applicant_name(&loaded).await?;
-        Ok(Tracked::of(&loaded, &name, arn))
+        let places = self.places_of(&loaded).await?;
+        Ok(Tracked::of(&loaded, &name, places, arn))
     }
 
     /// The token a receipt's QR code carries: the ARN and a MAC of it under the server key,
@@ -169,7 +173,8 @@ impl Applications {
             .ok_or(AppError::NotFound)?;
         let loaded = self.load(found).await?;
         let name = self.applicant_name(&loaded).await?;
-        Ok(Tracked::of(&loaded, &name, arn))
+        let places = self.places_of(&loaded).await?;
+        Ok(Tracked::of(&loaded, &name, places, arn))
     }
 
     /// The services an application can be tracked for (those applied for here).

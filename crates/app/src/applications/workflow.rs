@@ -49,7 +49,7 @@ impl Applications {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<()> {
-        self.applicant_act(account, id, ActionKind::Withdraw, lang, actor)
+        self.applicant_act(account, id, Ok(ActionKind::Withdraw), lang, actor)
             .await
     }
 
@@ -61,15 +61,30 @@ impl Applications {
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<()> {
-        self.applicant_act(account, id, ActionKind::Resubmit, lang, actor)
+        self.applicant_act(account, id, Ok(ActionKind::Resubmit), lang, actor)
             .await
     }
 
+    /// The applicant takes one of the definition's plain actions open to them in this state
+    /// (accepting or declining an offered place), by its id.
+    pub async fn applicant_step(
+        &self,
+        account: &AccountView,
+        id: &ApplicationId,
+        action: &str,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        self.applicant_act(account, id, Err(action), lang, actor)
+            .await
+    }
+
+    /// An applicant's action, by its kind (`Ok`) or, for a plain one, its id (`Err`).
     pub(super) async fn applicant_act(
         &self,
         account: &AccountView,
         id: &ApplicationId,
-        kind: ActionKind,
+        which: Result<ActionKind, &str>,
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<()> {
@@ -77,9 +92,21 @@ impl Applications {
         let action = loaded
             .applicant_actions()
             .into_iter()
-            .find(|a| a.kind == kind)
+            .find(|a| match which {
+                Ok(kind) => a.kind == kind,
+                Err(action) => a.id == action && a.kind == ActionKind::Advance,
+            })
             .cloned()
-            .ok_or_else(|| AppError::field("form", "application-cannot-withdraw"))?;
+            .ok_or_else(|| {
+                AppError::field(
+                    "form",
+                    if which.is_ok() {
+                        "application-cannot-withdraw"
+                    } else {
+                        "application-cannot-act"
+                    },
+                )
+            })?;
         self.step(Step_ {
             loaded: &loaded,
             action: &action,

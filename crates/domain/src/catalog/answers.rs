@@ -294,11 +294,16 @@ pub fn check(f: &Field, typed: &Typed, ctx: &Context<'_>) -> Result<Option<Answe
                 _ => Vec::new(),
             };
             let mut unique: Vec<String> = Vec::new();
-            for t in ticked {
+            // A ranked question's choices left empty ("—") are skipped; the rest keep their order.
+            for t in ticked.into_iter().filter(|t| !t.is_empty()) {
                 if !f.options.iter().any(|o| o.value == t) {
                     return Err(vec![refuse(&f.id, "form-choice")]);
                 }
-                if !unique.contains(&t) {
+                if unique.contains(&t) {
+                    if f.ranked {
+                        return Err(vec![refuse(&f.id, "form-choices-twice")]);
+                    }
+                } else {
                     unique.push(t);
                 }
             }

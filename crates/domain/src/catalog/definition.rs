@@ -51,6 +51,10 @@ pub struct ServiceDefinition {
     /// the application is for when `subject` names them.
     #[serde(default)]
     pub one_open_application: bool,
+    /// Waiting lists, one per choice of a question (kindergartens): each application's place
+    /// in each list it is on is shown to the applicant.
+    #[serde(default)]
+    pub queue: Option<QueueRule>,
     /// Whom an application is for when it is not the applicant (a parent enrols a child): the
     /// questions that name them. Receipts and lists show them; tracking asks their date of
     /// birth.
@@ -77,6 +81,21 @@ pub struct ServiceDefinition {
     /// Appointments at service centres, for services that need a visit.
     #[serde(default)]
     pub appointment: Option<AppointmentRule>,
+}
+
+/// Waiting lists: each choice of `choices` is a list of the applications that chose it,
+/// ordered by benefit (the options of `priority`, the first the highest; none comes after
+/// them all), then by the time of submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueRule {
+    /// The `checkbox` question whose choices are the lists.
+    pub choices: String,
+    /// The workflow states in which an application waits.
+    pub waiting: Vec<String>,
+    /// A `select` or `radio` question of benefit categories, highest first.
+    #[serde(default)]
+    pub priority: Option<String>,
 }
 
 /// The person an application is for, named by two questions of its form.
@@ -318,6 +337,10 @@ pub struct Field {
     /// Most items (group) or choices ticked (checkbox).
     #[serde(default)]
     pub max_items: Option<u32>,
+    /// For `checkbox`: the order of the choices matters, the first the most wanted. Asked as
+    /// a first, second, third… choice, up to `max_items`.
+    #[serde(default)]
+    pub ranked: bool,
 }
 
 crate::string_enum!(

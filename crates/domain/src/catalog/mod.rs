@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 pub use arn::{Arn, ArnError};
 pub use definition::{
     ActionKind, AppointmentRule, Choice, Condition, Delivery, DeliveryKind, Document, Faq, Fee,
-    FeeDue, Field, FieldKind, Form, Page, Prefill, Processing, QuotaWhen, Receipt,
-    ServiceDefinition, State, Workflow, WorkflowAction,
+    FeeDue, Field, FieldKind, Form, Page, Prefill, Processing, QueueRule, QuotaWhen, Receipt,
+    ServiceDefinition, State, Subject, Workflow, WorkflowAction,
 };
 pub use validate::{Catalog, Problem, Service};
 

@@ -443,6 +443,46 @@ impl Service {
         if let Some(w) = &def.workflow {
             check_workflow(&mut c, w);
         }
+        if let Some(q) = &def.queue {
+            match fields.get(q.choices.as_str()) {
+                None => c.report(
+                    "queue.choices",
+                    format!("no question \"{}\" is in the form", q.choices),
+                ),
+                Some(f) if f.kind != FieldKind::Checkbox => c.report(
+                    "queue.choices",
+                    format!("question \"{}\" must be a checkbox question", q.choices),
+                ),
+                Some(_) => {}
+            }
+            if let Some(p) = &q.priority {
+                match fields.get(p.as_str()) {
+                    None => c.report(
+                        "queue.priority",
+                        format!("no question \"{p}\" is in the form"),
+                    ),
+                    Some(f) if !matches!(f.kind, FieldKind::Select | FieldKind::Radio) => c.report(
+                        "queue.priority",
+                        format!("question \"{p}\" must be a select or radio question"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+            let states: Vec<&str> = def
+                .workflow
+                .iter()
+                .flat_map(|w| &w.states)
+                .map(|s| s.id.as_str())
+                .collect();
+            for (i, w) in q.waiting.iter().enumerate() {
+                if !states.contains(&w.as_str()) {
+                    c.report(
+                        &format!("queue.waiting[{i}]"),
+                        format!("no state \"{w}\" is in the workflow"),
+                    );
+                }
+            }
+        }
         if let Some(subject) = &def.subject {
             c.texts("subject.label", &subject.label);
             for (key, id, kind) in [
@@ -668,6 +708,13 @@ fn check_field(
         "min_items",
         &[K::Group, K::Checkbox],
     );
+    only(c, f.ranked, "ranked", &[K::Checkbox]);
+    if f.ranked && f.max_items.is_none() {
+        c.report(
+            &format!("{path}.ranked"),
+            "a ranked question needs max_items: how many choices to ask for",
+        );
+    }
     if let (Some(a), Some(b)) = (f.min_length, f.max_length)
         && a > b
     {
@@ -879,7 +926,12 @@ fn check_workflow(c: &mut Checker<'_>, w: &Workflow) {
         }
         let by_applicant = a.roles.iter().all(|r| r == "applicant");
         let applicants_action = matches!(a.kind, ActionKind::Resubmit | ActionKind::Withdraw);
-        if applicants_action != by_applicant {
+        // Besides those, the applicant may take a plain step (accepting an offered place);
+        // no action is both the applicant's and an officer's.
+        let plain_step = a.kind == ActionKind::Advance
+            && by_applicant
+            && !a.roles.is_empty();
+        if applicants_action != by_applicant && !plain_step {
             c.report(
                 &format!("{path}.roles"),
                 if applicants_action {

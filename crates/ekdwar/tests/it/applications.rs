@@ -674,30 +674,50 @@ async fn five_submissions_at_once_make_one_arn() {
 /// A parent could not enrol a second child: "one open application" was counted per account,
 /// so starting again led back to the first child's application. It is now one per child (the
 /// definition's `subject`): a second child is enrolled, the same child twice is refused with
-/// the open application's number, and tracking asks the child's date of birth.
+/// the open application's number. Each child waits in the list of each kindergarten chosen, in
+/// the order chosen, placed by benefit and then by time; a place offered is accepted by the
+/// parent, and everyone behind moves up.
 #[tokio::test]
-async fn a_parent_enrols_two_children_but_not_the_same_child_twice() {
+async fn a_parent_enrols_two_children_who_wait_in_order_and_accept_an_offered_place() {
     use ekdwar_domain::catalog::answers::Typed;
     for backend in backends() {
         let t = TestApp::builder(backend)
             .with_user("anna.i", PASSWORD)
+            .with_user("olga.p", PASSWORD)
             .start()
             .await;
         import_demo(&t).await;
-        let account = t.account("anna.i").await;
+        let anna = t.account("anna.i").await;
+        let olga = t.account("olga.p").await;
         let actor = ekdwar_app::audit::Actor::command_line();
         let lang = ekdwar_app::i18n::Lang::parse("ru").unwrap();
         let today = t.app.applications.today();
-        let fill = |name: &'static str, born: &'static str| {
-            let (t, account, actor, lang) = (&t, &account, &actor, &lang);
+        let fill = |account: ekdwar_app::views::AccountView,
+                    name: &'static str,
+                    born: &'static str,
+                    choices: &'static [&'static str],
+                    benefit: Option<&'static str>| {
+            let (t, actor, lang) = (&t, &actor, &lang);
             async move {
+                // Each a minute after the one before: the lists order by time.
+                t.advance(std::time::Duration::from_secs(60));
                 let id = t
                     .app
                     .applications
-                    .start(account, "mos-kindergarten", actor)
+                    .start(&account, "mos-kindergarten", actor)
                     .await
                     .unwrap()
                     .expect("a new application, not the open one");
+                let mut second = vec![
+                    (
+                        "kindergartens",
+                        Typed::Many(choices.iter().map(|c| c.to_string()).collect()),
+                    ),
+                    ("start_date", Typed::One(today.to_string())),
+                ];
+                if let Some(b) = benefit {
+                    second.push(("benefit", Typed::One(b.into())));
+                }
                 for (page, answers) in [
                     (
                         "child",
@@ -706,13 +726,7 @@ async fn a_parent_enrols_two_children_but_not_the_same_child_twice() {
                             ("child_birth_date", Typed::One(born.into())),
                         ],
                     ),
-                    (
-                        "choices",
-                        vec![
-                            ("kindergartens", Typed::Many(vec!["ds-101".into()])),
-                            ("start_date", Typed::One(today.to_string())),
-                        ],
-                    ),
+                    ("choices", second),
                 ] {
                     let answers = answers
                         .into_iter()
@@ -724,22 +738,42 @@ async fn a_parent_enrols_two_children_but_not_the_same_child_twice() {
                         .await
                         .unwrap();
                 }
-                (
-                    id.clone(),
-                    t.app
-                        .applications
-                        .submit(account, &id, true, lang, actor)
-                        .await,
-                )
+                let submitted = t
+                    .app
+                    .applications
+                    .submit(&account, &id, true, lang, actor)
+                    .await;
+                (id, submitted)
             }
         };
-        let (_, masha) = fill("Маша Иванова", "2023-03-01").await;
+        let (masha_id, masha) = fill(
+            anna.clone(),
+            "Маша Иванова",
+            "2023-03-01",
+            &["ds-101"],
+            None,
+        )
+        .await;
         let masha = masha.expect("the first child is enrolled");
-        let (_, petya) = fill("Петя Иванов", "2024-07-15").await;
+        let (petya_id, petya) = fill(
+            anna.clone(),
+            "Петя Иванов",
+            "2024-07-15",
+            &["ds-205", "ds-101"],
+            None,
+        )
+        .await;
         assert!(petya.is_ok(), "{backend}: the second child: {petya:?}");
         // The same child again (however the name is spaced or capitalised): refused, naming
-        // the open application, and the draft stays to be corrected.
-        let (again, refused) = fill("  маша   ИВАНОВА ", "2023-03-01").await;
+        // the open application; the draft stays to be corrected.
+        let (again, refused) = fill(
+            anna.clone(),
+            "  маша   ИВАНОВА ",
+            "2023-03-01",
+            &["ds-101"],
+            None,
+        )
+        .await;
         match refused {
             Err(ekdwar_app::error::AppError::Form(list)) => {
                 assert_eq!(list[0].code, "application-subject-open");
@@ -753,18 +787,126 @@ async fn a_parent_enrols_two_children_but_not_the_same_child_twice() {
             }
             other => panic!("{backend}: {other:?}"),
         }
-        let draft = t.app.applications.get(&account.id, &again).await.unwrap();
-        assert!(draft.is_draft());
-        // The applicant is the parent, named from the account; the child is the subject.
-        let loaded = t
+        assert!(
+            t.app
+                .applications
+                .get(&anna.id, &again)
+                .await
+                .unwrap()
+                .is_draft()
+        );
+        // A choice named twice in a ranked question is refused.
+        let draft = t.app.applications.get(&anna.id, &again).await.unwrap();
+        let twice = t
             .app
             .applications
-            .mine(&account.id)
+            .save_page(
+                &anna.id,
+                &draft.id,
+                "choices",
+                &[
+                    (
+                        "kindergartens".to_string(),
+                        Typed::Many(vec!["ds-101".into(), "".into(), "ds-101".into()]),
+                    ),
+                    ("start_date".to_string(), Typed::One(today.to_string())),
+                ]
+                .into_iter()
+                .collect(),
+                &lang,
+            )
+            .await;
+        assert!(
+            matches!(&twice, Err(ekdwar_app::error::AppError::Form(l)) if l[0].code == "form-choices-twice"),
+            "{twice:?}"
+        );
+
+        let places = |id: ekdwar_domain::ApplicationId| {
+            let (t, anna, olga) = (&t, &anna, &olga);
+            async move {
+                let owner = [anna, olga];
+                let mut loaded = None;
+                for o in owner {
+                    if let Ok(l) = t.app.applications.get(&o.id, &id).await {
+                        loaded = Some(l);
+                    }
+                }
+                t.app
+                    .applications
+                    .places_of(&loaded.unwrap())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| (p.choice, p.preference, p.position, p.waiting))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(places(masha_id.clone()).await, [("ds-101".into(), 1, 1, 2)]);
+        assert_eq!(
+            places(petya_id.clone()).await,
+            [("ds-205".into(), 1, 1, 1), ("ds-101".into(), 2, 2, 2)]
+        );
+        // A family with a first-turn benefit goes ahead of both, whenever it applied.
+        let (first_id, first) = fill(
+            olga.clone(),
+            "Ира Петрова",
+            "2023-05-05",
+            &["ds-101"],
+            Some("first-turn"),
+        )
+        .await;
+        first.unwrap();
+        assert_eq!(places(first_id.clone()).await, [("ds-101".into(), 1, 1, 3)]);
+        assert_eq!(places(masha_id.clone()).await, [("ds-101".into(), 1, 2, 3)]);
+
+        // The department offers Ira a place; her mother accepts; Masha and Petya move up.
+        let officer = crate::officers::officer(
+            &t,
+            "officer.moscow",
+            51,
+            "kindergarten-officer",
+            "mos-education",
+            None,
+            None,
+        )
+        .await;
+        for action in ["queue", "offer"] {
+            t.app
+                .applications
+                .act(&officer, &first_id, action, "", "", &[], &actor)
+                .await
+                .unwrap();
+        }
+        let offered = t.app.applications.get(&olga.id, &first_id).await.unwrap();
+        assert_eq!(offered.state, "offered");
+        assert!(offered.due_on.is_some(), "the offer has a deadline");
+        t.app
+            .applications
+            .applicant_step(&olga, &first_id, "accept", &lang, &actor)
             .await
-            .unwrap()
-            .into_iter()
-            .find(|a| a.arn.as_ref() == Some(&masha))
             .unwrap();
+        let enrolled = t.app.applications.get(&olga.id, &first_id).await.unwrap();
+        assert_eq!(enrolled.state, "enrolled");
+        assert!(places(first_id).await.is_empty(), "out of the lists");
+        assert_eq!(places(masha_id.clone()).await, [("ds-101".into(), 1, 1, 2)]);
+        // An action that is not the applicant's, or not open now, is refused.
+        assert!(
+            t.app
+                .applications
+                .applicant_step(&anna, &masha_id, "accept", &lang, &actor)
+                .await
+                .is_err()
+        );
+        assert!(
+            t.app
+                .applications
+                .applicant_step(&anna, &masha_id, "enrol", &lang, &actor)
+                .await
+                .is_err()
+        );
+
+        // The applicant is the parent, named from the account; the child is the subject.
+        let loaded = t.app.applications.get(&anna.id, &masha_id).await.unwrap();
         assert_eq!(loaded.subject_name(), Some("Маша Иванова"));
         assert_eq!(
             t.app.applications.applicant_name(&loaded).await.unwrap(),
