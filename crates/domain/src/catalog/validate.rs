@@ -928,9 +928,7 @@ fn check_workflow(c: &mut Checker<'_>, w: &Workflow) {
         let applicants_action = matches!(a.kind, ActionKind::Resubmit | ActionKind::Withdraw);
         // Besides those, the applicant may take a plain step (accepting an offered place);
         // no action is both the applicant's and an officer's.
-        let plain_step = a.kind == ActionKind::Advance
-            && by_applicant
-            && !a.roles.is_empty();
+        let plain_step = a.kind == ActionKind::Advance && by_applicant && !a.roles.is_empty();
         if applicants_action != by_applicant && !plain_step {
             c.report(
                 &format!("{path}.roles"),

@@ -228,3 +228,118 @@ async fn an_officer_asks_for_a_correction_and_issues_with_javascript() {
 async fn an_officer_asks_for_a_correction_and_issues_without_javascript() {
     correction_journey(false).await;
 }
+
+/// Fills and submits the Moscow kindergarten's form for one child, choices in order.
+async fn enrol(
+    b: &Browser,
+    t: &TestApp,
+    name: &str,
+    born: &str,
+    choices: &[&str],
+    audit: bool,
+) -> String {
+    // A minute after the one before (the portal's clock here stands still): lists order by
+    // the time of submission.
+    t.advance(std::time::Duration::from_secs(60));
+    b.open("/services/mos-kindergarten").await;
+    b.submit("form[action='/services/mos-kindergarten/apply'] button")
+        .await;
+    b.fill("child_name", name).await;
+    b.eval(&format!(
+        "document.getElementById('child_birth_date').value = '{born}'"
+    ))
+    .await;
+    b.submit("form[action$='/pages/child'] button").await;
+    for (i, choice) in choices.iter().enumerate() {
+        let id = match i {
+            0 => "kindergartens".to_string(),
+            n => format!("kindergartens-{}", n + 1),
+        };
+        b.eval(&format!(
+            "document.getElementById('{id}').value = '{choice}'"
+        ))
+        .await;
+    }
+    let today = t.app.applications.today();
+    b.eval(&format!(
+        "document.getElementById('start_date').value = '{today}'"
+    ))
+    .await;
+    if audit {
+        b.audit("kindergarten-choices").await;
+    }
+    b.submit("form[action$='/pages/choices'] button").await;
+    b.click("#declaration").await;
+    b.submit("form[action$='/submit'] button").await;
+    b.text().await
+}
+
+/// A Moscow parent, in Russian: enrols two children, the kindergartens in order of
+/// preference; sees each child's place in each waiting list on the application and in "My
+/// applications"; enrolling the same child twice is refused with the open application's
+/// number.
+async fn two_children_in_kindergartens(js: bool) {
+    for backend in super::journey_backends(js) {
+        let t = TestApp::builder(backend)
+            .with_user("anna.i", crate::accounts::PASSWORD)
+            .start()
+            .await;
+        import_demo(&t).await;
+        let b = Browser::start(&t.base, js).await;
+        b.open("/login").await;
+        super::flows::log_in(&b, "anna.i").await;
+        b.press("Русский").await;
+        let text = enrol(&b, &t, "Маша Иванова", "2023-03-01", &["ds-101"], js).await;
+        assert!(text.contains("Заявление подано"), "{text}");
+        assert!(
+            text.contains("Место в очереди")
+                && text.contains("Детский сад № 101, Тверской (выбор 1): место 1 из 1"),
+            "{text}"
+        );
+        if js {
+            b.audit("kindergarten-application").await;
+        }
+        let text = enrol(
+            &b,
+            &t,
+            "Петя Иванов",
+            "2024-07-15",
+            &["ds-205", "ds-101"],
+            false,
+        )
+        .await;
+        assert!(
+            text.contains("Детский сад № 205, Арбат (выбор 1): место 1 из 1")
+                && text.contains("Детский сад № 101, Тверской (выбор 2): место 2 из 2"),
+            "{text}"
+        );
+        b.open("/applications").await;
+        let text = b.text().await;
+        assert!(
+            text.contains("Ребёнок: Маша Иванова") && text.contains("Ребёнок: Петя Иванов"),
+            "{text}"
+        );
+        if js {
+            b.audit("kindergarten-mine").await;
+        }
+        // The same child again.
+        let text = enrol(&b, &t, "маша иванова", "2023-03-01", &["ds-318"], false).await;
+        assert!(
+            text.contains("У вас уже есть открытое заявление для маша иванова"),
+            "{text}"
+        );
+        if js {
+            b.audit("kindergarten-same-child").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_children_in_kindergartens_with_javascript() {
+    two_children_in_kindergartens(true).await;
+}
+
+#[tokio::test]
+async fn two_children_in_kindergartens_without_javascript() {
+    two_children_in_kindergartens(false).await;
+}
