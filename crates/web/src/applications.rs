@@ -617,6 +617,8 @@ struct ShowPage<'a> {
     appointment: Option<ekdwar_app::appointments::AppointmentView>,
     /// Its places in waiting lists, in words.
     places: Vec<String>,
+    /// The zone its times are shown in.
+    zone: jiff::tz::TimeZone,
     loaded: &'a Loaded,
     answers: Vec<Shown>,
     fees: Vec<&'a ekdwar_domain::catalog::Fee>,
@@ -705,6 +707,7 @@ async fn show(
         payment,
         appointment,
         places,
+        zone: app.applications.zone(&loaded),
         answers: shown(&app, &c, &loaded),
         fees: app.applications.fees(&loaded),
         loaded: &loaded,

@@ -58,6 +58,10 @@ impl Ctx {
     pub fn when(&self, at: ekdwar_domain::Timestamp) -> String {
         self.lang.datetime(at, &self.time_zone)
     }
+    /// A time in another zone than the portal's (a Moscow application's), named.
+    pub fn when_in(&self, at: ekdwar_domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+        self.lang.datetime(at, zone)
+    }
     /// A calendar day, written the same way as `when` writes one.
     pub fn date(&self, d: jiff::civil::Date) -> String {
         self.lang.date(d)

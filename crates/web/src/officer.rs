@@ -139,6 +139,8 @@ struct ViewPage<'a> {
     history: Vec<ekdwar_app::applications::Step>,
     /// Who is working on it.
     claimed: Claim,
+    /// The zone its times are shown in.
+    zone: jiff::tz::TimeZone,
 }
 
 /// Whether an application is claimed, as the officer looking at it sees it.
@@ -222,6 +224,7 @@ async fn render_view(
         actions: app.applications.officer_actions(roles, loaded),
         questions,
         pages,
+        zone: app.applications.zone(loaded),
         loaded,
         history,
         claimed: match &loaded.claimed_by {

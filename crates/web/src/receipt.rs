@@ -48,7 +48,10 @@ async fn receipt(
         sheet = sheet.row(c.t("application-status"), c.text(state));
     }
     if let Some(at) = loaded.submitted_at {
-        sheet = sheet.row(c.t("application-submitted-on"), c.when(at));
+        sheet = sheet.row(
+            c.t("application-submitted-on"),
+            c.when_in(at, &app.applications.zone(&loaded)),
+        );
     }
     for p in app.applications.places_of(&loaded).await? {
         sheet = sheet.row(c.t("queue-title"), crate::applications::place_line(&c, &p));

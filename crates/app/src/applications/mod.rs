@@ -238,6 +238,26 @@ impl Applications {
             .collect()
     }
 
+    /// The time zone an application's times are shown in: its office's region's, else its
+    /// service's region's (a Moscow service in Moscow time), else the portal's.
+    pub fn zone(&self, loaded: &Loaded) -> jiff::tz::TimeZone {
+        let snapshot = self.catalog.snapshot();
+        let entries = &snapshot.entries;
+        loaded
+            .office
+            .as_deref()
+            .and_then(|o| entries.office(o))
+            .and_then(|o| entries.time_zone(&o.region))
+            .or_else(|| {
+                loaded
+                    .service
+                    .regions
+                    .iter()
+                    .find_map(|r| entries.time_zone(r))
+            })
+            .unwrap_or_else(|| self.time_zone.clone())
+    }
+
     /// The applicant's name: as written in the application when the form asks for it,
     /// otherwise the account's.
     pub async fn applicant_name(&self, loaded: &Loaded) -> AppResult<String> {

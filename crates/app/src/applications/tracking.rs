@@ -24,13 +24,22 @@ pub struct Tracked {
     pub masked_name: String,
     /// Its places in waiting lists, if it waits.
     pub places: Vec<super::Place>,
+    /// The zone its times are shown in.
+    pub zone: jiff::tz::TimeZone,
 }
 
 impl Tracked {
-    fn of(loaded: &Loaded, name: &str, places: Vec<super::Place>, arn: Arn) -> Self {
+    fn of(
+        loaded: &Loaded,
+        name: &str,
+        places: Vec<super::Place>,
+        zone: jiff::tz::TimeZone,
+        arn: Arn,
+    ) -> Self {
         Tracked {
             masked_name: mask(name),
             places,
+            zone,
             state: loaded.state_label().cloned(),
             service: loaded.service.name.clone(),
             submitted_at: loaded.submitted_at,
@@ -137,7 +146,7 @@ impl Applications {
         let loaded = self.load(found).await?;
         let name = self.applicant_name(&loaded).await?;
         let places = self.places_of(&loaded).await?;
-        Ok(Tracked::of(&loaded, &name, places, arn))
+        Ok(Tracked::of(&loaded, &name, places, self.zone(&loaded), arn))
     }
 
     /// The token a receipt's QR code carries: the ARN and a MAC of it under the server key,
@@ -174,7 +183,7 @@ impl Applications {
         let loaded = self.load(found).await?;
         let name = self.applicant_name(&loaded).await?;
         let places = self.places_of(&loaded).await?;
-        Ok(Tracked::of(&loaded, &name, places, arn))
+        Ok(Tracked::of(&loaded, &name, places, self.zone(&loaded), arn))
     }
 
     /// The services an application can be tracked for (those applied for here).

@@ -77,6 +77,10 @@ pub struct RegionEntry {
     pub parent: Option<String>,
     /// Its name in every language.
     pub name: Texts,
+    /// Its IANA time zone (`Asia/Kolkata`, `Europe/Moscow`), when it has one zone; a region
+    /// without one takes its parent's. Times of its applications are shown in it.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// A department.

@@ -133,6 +133,14 @@ impl Catalog {
                 );
             }
             c.texts(&format!("{path}.name"), &r.name);
+            if let Some(z) = &r.time_zone
+                && jiff::tz::TimeZone::get(z).is_err()
+            {
+                c.report(
+                    &format!("{path}.time_zone"),
+                    format!("\"{z}\" is not a time zone: use an IANA name like Asia/Kolkata"),
+                );
+            }
         }
         let parents: BTreeMap<String, Option<String>> = file
             .regions
@@ -264,6 +272,14 @@ impl Catalog {
     /// Whether `region` is `ancestor` or lies within it.
     pub fn within(&self, region: &str, ancestor: &str) -> bool {
         self.lineage(region).contains(&ancestor)
+    }
+
+    /// The time zone of `region`: its own, or the nearest enclosing region's.
+    pub fn time_zone(&self, region: &str) -> Option<jiff::tz::TimeZone> {
+        self.lineage(region)
+            .into_iter()
+            .filter_map(|r| self.region(r)?.time_zone.as_deref())
+            .find_map(|z| jiff::tz::TimeZone::get(z).ok())
     }
 
     /// Whether `day` is a working day in `region`: not a Saturday or Sunday, and not a holiday

@@ -291,6 +291,8 @@ async fn two_children_in_kindergartens(js: bool) {
         b.press("Русский").await;
         let text = enrol(&b, &t, "Маша Иванова", "2023-03-01", &["ds-101"], js).await;
         assert!(text.contains("Заявление подано"), "{text}");
+        // A Moscow service's times are Moscow's, named.
+        assert!(text.contains("MSK") && !text.contains("IST"), "{text}");
         assert!(
             text.contains("Место в очереди")
                 && text.contains("Детский сад № 101, Тверской (выбор 1): место 1 из 1"),
