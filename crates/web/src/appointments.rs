@@ -33,6 +33,105 @@ pub fn routes() -> axum::Router<App> {
         .route("/appointments/{id}/confirm", post(confirm))
         .route("/appointments/{id}/cancel", post(cancel))
         .route("/appointments/{id}/reschedule", post(reschedule))
+        .route("/appointments/{id}/calendar.ics", get(calendar))
+}
+
+/// Text for an iCalendar property value: backslash, semicolon, comma and newline escaped
+/// (RFC 5545, 3.3.11).
+fn ics_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+}
+
+/// A time as iCalendar writes it in UTC: `20261207T040000Z`.
+fn ics_time(at: ekdwar_domain::Timestamp) -> String {
+    jiff::Timestamp::from_millisecond(at.millis())
+        .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The appointment as an `.ics` file, to add to a phone's calendar: when, where (with its
+/// coordinates), what to bring. Only its owner gets it.
+async fn calendar(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let a = app
+        .appointments
+        .get(me.user_id(), appointment_id(&id)?)
+        .await?;
+    if !a.is_booked() {
+        return Err(WebError(AppError::NotFound));
+    }
+    let loaded = app.applications.get(me.user_id(), &a.application).await?;
+    let end = a.starts_at.plus(std::time::Duration::from_secs(
+        u64::from(a.centre.def.slot_minutes) * 60,
+    ));
+    let bring: Vec<String> = loaded
+        .service
+        .documents
+        .iter()
+        .map(|d| c.text(&d.name).to_string())
+        .collect();
+    let description = format!(
+        "{} {}\n{} {}",
+        c.t("booking-number"),
+        a.number,
+        c.t("application-bring"),
+        bring.join("; ")
+    );
+    let lines = [
+        "BEGIN:VCALENDAR".to_string(),
+        "VERSION:2.0".into(),
+        "PRODID:-//Ekdwar//Appointments//EN".into(),
+        "METHOD:PUBLISH".into(),
+        "BEGIN:VEVENT".into(),
+        format!("UID:{}@ekdwar", a.id),
+        format!("DTSTAMP:{}", ics_time(app.clock().now())),
+        format!("DTSTART:{}", ics_time(a.starts_at)),
+        format!("DTEND:{}", ics_time(end)),
+        format!(
+            "SUMMARY:{}",
+            ics_text(&format!("{} — {}", c.text(&loaded.service.name), a.number))
+        ),
+        format!(
+            "LOCATION:{}",
+            ics_text(&format!(
+                "{}, {}",
+                c.text(&a.centre.def.name),
+                c.text(&a.centre.def.address)
+            ))
+        ),
+        format!(
+            "GEO:{:.6};{:.6}",
+            a.centre.def.latitude, a.centre.def.longitude
+        ),
+        format!("DESCRIPTION:{}", ics_text(&description)),
+        "END:VEVENT".into(),
+        "END:VCALENDAR".into(),
+    ];
+    let body = lines.join("\r\n") + "\r\n";
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"appointment-{}.ics\"",
+                    a.number.as_str()
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 fn appointment_id(s: &str) -> Result<&str, WebError> {
@@ -242,6 +341,14 @@ struct ShowPage<'a> {
 }
 
 impl ShowPage<'_> {
+    /// Where the centre is, on a map (OpenStreetMap), for directions.
+    fn map_url(&self) -> String {
+        let (lat, lon) = (self.a.centre.def.latitude, self.a.centre.def.longitude);
+        format!(
+            "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}"
+        )
+    }
+
     /// Why it cannot be cancelled or moved now, in words (empty when it can).
     fn refusal(&self, r: &Result<(), ekdwar_domain::appointments::Refusal>) -> String {
         match r {

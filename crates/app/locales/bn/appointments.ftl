@@ -127,3 +127,5 @@ application-appointment = আপনার অ্যাপয়েন্টম�
 application-bring = এগুলির আসল কাগজ সঙ্গে আনুন:
 application-appointment-confirm = অ্যাপয়েন্টমেন্ট নিশ্চিত করুন
 application-appointment-see = অ্যাপয়েন্টমেন্ট দেখুন, বদলান বা বাতিল করুন
+booking-add-to-calendar = আমার ক্যালেন্ডারে যোগ করুন
+booking-directions = কেন্দ্রে যাওয়ার পথ (মানচিত্র)

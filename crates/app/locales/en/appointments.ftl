@@ -130,3 +130,5 @@ application-appointment = Your appointment
 application-bring = Bring the originals of:
 application-appointment-confirm = Confirm the appointment
 application-appointment-see = See, reschedule or cancel the appointment
+booking-add-to-calendar = Add to my calendar
+booking-directions = Directions to the centre (map)

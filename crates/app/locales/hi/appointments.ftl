@@ -127,3 +127,5 @@ application-appointment = आपका अपॉइंटमेंट
 application-bring = इनके मूल दस्तावेज़ साथ लाएँ:
 application-appointment-confirm = अपॉइंटमेंट की पुष्टि करें
 application-appointment-see = अपॉइंटमेंट देखें, बदलें या रद्द करें
+booking-add-to-calendar = मेरे कैलेंडर में जोड़ें
+booking-directions = केंद्र तक का रास्ता (नक्शा)

@@ -130,3 +130,5 @@ application-appointment = Ваша запись на приём
 application-bring = Возьмите с собой оригиналы:
 application-appointment-confirm = Подтвердить запись
 application-appointment-see = Посмотреть, перенести или отменить запись
+booking-add-to-calendar = Добавить в календарь
+booking-directions = Как добраться до центра (карта)

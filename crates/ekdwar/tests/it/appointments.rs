@@ -165,6 +165,53 @@ async fn a_booking_inside_the_three_days_is_warned_of_and_offers_no_change_it_wo
         );
         assert!(text.contains("Bring the originals of"), "{text}");
         assert!(!text.contains("Book an appointment"), "{text}");
+        // Add to the calendar: an .ics for its owner, not found for anyone else.
+        let ics = client
+            .get(t.url(&format!("/appointments/{aid}/calendar.ics")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ics.status(), 200);
+        assert!(
+            ics.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/calendar")
+        );
+        let ics = ics.text().await.unwrap();
+        for expected in [
+            "BEGIN:VEVENT",
+            "DTSTART:",
+            "LOCATION:Passport Seva Kendra\\, Jaipur",
+            "GEO:",
+            "END:VCALENDAR\r\n",
+        ] {
+            assert!(ics.contains(expected), "{expected} not in {ics}");
+        }
+        t.app
+            .identity
+            .admin_add_user(ekdwar_app::identity::NewUserInput {
+                portal_id: "someone.else".into(),
+                first_name: "Some".into(),
+                last_name: "One".into(),
+                phone: Some("9812300099".into()),
+                email: None,
+                password: ekdwar_domain::password::Password::new(PASSWORD.to_string()),
+                role: ekdwar_domain::Role::Citizen,
+                language: None,
+            })
+            .await
+            .unwrap();
+        let other = t.logged_in("someone.else").await;
+        let theirs = t
+            .get_as(&other, &format!("/appointments/{aid}/calendar.ics"))
+            .await;
+        assert_eq!(theirs.status, 404);
+        assert!(
+            page.body
+                .contains(&format!("/appointments/{aid}/calendar.ics"))
+        );
+        assert!(page.body.contains("openstreetmap.org/?mlat="));
     }
 }
 

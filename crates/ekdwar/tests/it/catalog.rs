@@ -273,6 +273,11 @@ async fn the_catalog_pages_follow_the_place_chosen() {
         let found = t.get("/services?q=%E0%A4%AA%E0%A4%BE%E0%A4%B8%E0%A4%AA%E0%A5%8B%E0%A4%B0%E0%A5%8D%E0%A4%9F").await;
         assert!(found.text().contains("Fresh passport"));
         assert!(!found.text().contains("Income certificate"));
+        // What was found comes right after the search box, before the filters: on a phone
+        // the results are what shows first.
+        let results = found.body.find("id=\"results\"").unwrap();
+        let filters = found.body.find("action=\"/services/region\"").unwrap();
+        assert!(results < filters, "the results come after the filters");
         // By department.
         let dept = t.get("/services?department=rj-revenue").await.text();
         assert!(dept.contains("Income certificate") && !dept.contains("Fresh passport"));
