@@ -79,6 +79,9 @@ pub struct PaymentsConfig {
     pub gateway: Option<GatewayConfig>,
     /// Offer the bank challan.
     pub challan: bool,
+    /// The banks (and branches) that accept the portal's challans, as printed on it ("State
+    /// Bank of India, any branch"); none: "any authorised bank".
+    pub challan_banks: Vec<String>,
     /// A gateway payment the portal has heard nothing about for this long is asked about
     /// (status query), and one abandoned for this long again is closed as expired.
     pub stuck_after_minutes: u64,
@@ -89,6 +92,7 @@ impl Default for PaymentsConfig {
         Self {
             gateway: None,
             challan: true,
+            challan_banks: Vec::new(),
             stuck_after_minutes: 15,
         }
     }

@@ -212,6 +212,9 @@ async fn payment_page(
 struct PayForm {
     #[serde(default)]
     channel: String,
+    /// Ticked: the open challan was not paid at the bank, so paying online is meant.
+    #[serde(default)]
+    challan_unpaid: String,
 }
 
 #[derive(Template)]
@@ -238,7 +241,14 @@ async fn start(
     };
     match app
         .payments
-        .start(&me.account, &app_id_, channel, &c.lang, &c.actor)
+        .start(
+            &me.account,
+            &app_id_,
+            channel,
+            f.challan_unpaid == "yes",
+            &c.lang,
+            &c.actor,
+        )
         .await
     {
         Ok(Started::Challan(_)) => Ok(Redirect::to(&format!(
@@ -368,30 +378,57 @@ async fn challan_pdf(
         .and_then(|r| ekdwar_domain::payments::ChallanRef::parse(r).ok())
         .map(|r| r.to_string())
         .unwrap_or_default();
-    let bytes = ekdwar_pdf::Sheet::new(c.t("challan-title"), c.lang.tag())
+    let banks = &app.config().payments.challan_banks;
+    let banks = if banks.is_empty() {
+        c.t("challan-any-bank")
+    } else {
+        banks.join("; ")
+    };
+    let mut heads: Vec<String> = app
+        .applications
+        .fees(&loaded)
+        .iter()
+        .filter(|f| f.due.as_str() == "online")
+        .filter_map(|f| f.head_of_account.clone())
+        .collect();
+    heads.dedup();
+    let arn = loaded
+        .arn
+        .as_ref()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    // Three copies, as a teller expects: the bank keeps one, the payer and the department
+    // each get theirs back stamped.
+    let mut sheet = ekdwar_pdf::Sheet::new(c.t("challan-title"), c.lang.tag())
         .heading(c.text(&loaded.service.name))
-        .row(c.t("challan-reference"), reference.clone())
-        .row(
-            c.t("track-arn"),
-            loaded
-                .arn
-                .as_ref()
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-        )
-        .row(c.t("track-name"), applicant.clone())
-        .row(c.t("payment-amount"), c.amount(&a.amount))
-        .row(
-            c.t("challan-payable-from"),
-            a.payable_from.map(|t| c.when(t)).unwrap_or_default(),
-        )
-        .row(
-            c.t("challan-valid-until"),
-            a.valid_until.map(|t| c.when(t)).unwrap_or_default(),
-        )
-        .text(c.ta("challan-instructions", "days", CONFIRMATION_DAYS))
-        .render()
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .text(c.ta("challan-instructions", "days", CONFIRMATION_DAYS));
+    for copy in [
+        "challan-copy-bank",
+        "challan-copy-applicant",
+        "challan-copy-department",
+    ] {
+        sheet = sheet
+            .heading(c.t(copy))
+            .row(c.t("challan-reference"), reference.clone())
+            .row(c.t("track-arn"), arn.clone())
+            .row(c.t("track-name"), applicant.clone())
+            .row(c.t("payment-amount"), c.amount(&a.amount))
+            .row(c.t("challan-banks"), banks.clone());
+        if !heads.is_empty() {
+            sheet = sheet.row(c.t("challan-head-of-account"), heads.join(", "));
+        }
+        sheet = sheet
+            .row(
+                c.t("challan-payable-from"),
+                a.payable_from.map(|t| c.when(t)).unwrap_or_default(),
+            )
+            .row(
+                c.t("challan-valid-until"),
+                a.valid_until.map(|t| c.when(t)).unwrap_or_default(),
+            )
+            .row(c.t("challan-teller"), "______________________".to_string());
+    }
+    let bytes = sheet.render().map_err(|e| AppError::Internal(e.into()))?;
     Ok(pdf(
         &format!("challan-{}", reference.replace(' ', "")),
         bytes,

@@ -27,21 +27,39 @@ struct PaidFor {
     arn: Option<String>,
 }
 
+/// What a payment being started is for.
+pub(super) enum For<'a> {
+    /// The fee, from its page; `challan_unpaid` as the payer said.
+    Fee { challan_unpaid: bool },
+    /// The fee, whose success books the appointment hold.
+    Hold(&'a str),
+}
+
 impl Payments {
     /// Starts paying an application's fee by `channel`: a gateway payment (the browser is sent
     /// to the gateway) or a challan (printed, paid at the bank). A payment still under way is
     /// asked about first, so that a payer who comes back does not pay twice; an open challan
-    /// is shown again rather than a second one made.
+    /// is shown again rather than a second one made. While a challan waits to be paid at the
+    /// bank, paying online needs the payer to say they have not paid it (`challan_unpaid`):
+    /// paying both is refunded, but it is money away for days.
     pub async fn start(
         &self,
         account: &AccountView,
         application: &ApplicationId,
         channel: PayChannel,
+        challan_unpaid: bool,
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<Started> {
-        self.start_paying(account, application, channel, None, lang, actor)
-            .await
+        self.start_paying(
+            account,
+            application,
+            channel,
+            For::Fee { challan_unpaid },
+            lang,
+            actor,
+        )
+        .await
     }
 
     /// As [`Payments::start`], for a card or net-banking payment whose success books the
@@ -58,7 +76,7 @@ impl Payments {
         if !channel.is_online() {
             return Err(AppError::field("channel", "payment-channel-required"));
         }
-        self.start_paying(account, application, channel, Some(hold), lang, actor)
+        self.start_paying(account, application, channel, For::Hold(hold), lang, actor)
             .await
     }
 
@@ -67,10 +85,15 @@ impl Payments {
         account: &AccountView,
         application: &ApplicationId,
         channel: PayChannel,
-        hold: Option<&str>,
+        what: For<'_>,
         lang: &Lang,
         actor: &Actor,
     ) -> AppResult<Started> {
+        let (hold, challan_unpaid) = match what {
+            For::Fee { challan_unpaid } => (None, challan_unpaid),
+            // A booking's page offers only online payment: an open challan is the fee page's.
+            For::Hold(hold) => (Some(hold), true),
+        };
         let paid_for = self.paid_for(&account.id, application).await?;
         let Some(mut payment) = self.of_application(&account.id, application).await? else {
             return Err(AppError::field("channel", "payment-nothing-due"));
@@ -93,6 +116,9 @@ impl Payments {
         }
         if payment.status() == OrderStatus::Paid {
             return Err(AppError::field("channel", "payment-already-paid"));
+        }
+        if channel.is_online() && !challan_unpaid && payment.open_challan().is_some() {
+            return Err(AppError::field("challan_unpaid", "payment-challan-open"));
         }
         let now = self.clock.now();
         let amount = payment.order.online;

@@ -222,6 +222,10 @@ pub struct Fee {
     /// Applies only when the answers say so.
     #[serde(default)]
     pub when: Option<Condition>,
+    /// The government account head it is credited to (printed on a challan for the bank's
+    /// teller, `1055-00-800-01`).
+    #[serde(default)]
+    pub head_of_account: Option<String>,
 }
 
 fn online() -> FeeDue {

@@ -745,6 +745,20 @@ async fn a_challan_is_confirmed_by_the_banks_statement() {
         assert_eq!(pdf.status(), 200);
         let text = crate::receipts::pdf_text(&pdf.bytes().await.unwrap());
         assert!(text.contains(&reference[..4]), "{text}");
+        // The copies a teller expects, where to pay, the head of account, room for the stamp.
+        for expected in [
+            "Bank's copy",
+            "Applicant's copy",
+            "Department's copy",
+            "Any authorised bank",
+            "1055-00-800-01",
+            "Teller's signature and stamp",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected} not on the challan:\n{text}"
+            );
+        }
         let at = |after: Duration| {
             let ts = challan.created_at.plus(after).millis();
             jiff::Timestamp::from_millisecond(ts).unwrap().to_string()
@@ -1074,4 +1088,47 @@ pub async fn bank_confirms(t: &TestApp, id: &ekdwar_domain::ApplicationId) {
         .await
         .unwrap();
     assert_eq!(report.confirmed, 1, "{report:?}");
+}
+
+/// A card payment was offered while a challan waited at the bank, with nothing said: paying
+/// both is refunded, but the money is away for days. Now the page says so, and paying online
+/// needs the payer to say they have not paid the challan.
+#[tokio::test]
+async fn paying_online_while_a_challan_waits_asks_first() {
+    for backend in backends() {
+        let gw = TestGateway::start().await;
+        let (t, client, id) = portal_with(backend, &gw).await;
+        let r = pay(&t, &client, &id, "challan").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let path = format!("/applications/{id}/payment");
+        let page = t.get_as(&client, &path).await;
+        assert!(
+            page.has("You already have a challan waiting to be paid at the bank"),
+            "{}",
+            page.text()
+        );
+        let refused = t
+            .post_with(&client, &page, &path, &[("channel", "card")])
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.text());
+        assert!(
+            refused.has("tick “I have not paid the challan”"),
+            "{}",
+            refused.text()
+        );
+        let page = t.get_as(&client, &path).await;
+        let to_gateway = t
+            .post_with(
+                &client,
+                &page,
+                &path,
+                &[("channel", "card"), ("challan_unpaid", "yes")],
+            )
+            .await;
+        assert_eq!(to_gateway.status, 303, "{}", to_gateway.text());
+        assert!(
+            to_gateway.location().unwrap().starts_with(&gw.url),
+            "to the gateway"
+        );
+    }
 }
