@@ -18,7 +18,7 @@ use ekdwar_domain::catalog::{Field, FieldKind, Page, Texts};
 
 use crate::ctx::render;
 use crate::ctx::{Ctx, Me, app_id};
-use crate::error::{Errors, WebError};
+use crate::error::{Errors, FieldMessage, WebError, field_message};
 
 /// The applicant's pages.
 pub fn routes() -> axum::Router<App> {
@@ -439,14 +439,14 @@ async fn save_page(
         }
         Ok(next) => Ok(go(&next, &id).into_response()),
         Err(e) => {
-            let Some(errors) = Errors::from_app(&c, &e, "form") else {
-                return Err(WebError(e));
-            };
             let loaded = app.applications.get(me.user_id(), &id).await?;
             let page = app
                 .applications
                 .page(&loaded, &page_id)
                 .ok_or(WebError(AppError::NotFound))?;
+            let Some(errors) = question_errors(&c, page, &e) else {
+                return Err(WebError(e));
+            };
             Ok(render_page(
                 &app,
                 &c,
@@ -458,6 +458,57 @@ async fn save_page(
             ))
         }
     }
+}
+
+/// The errors of a page of a service's form, each in the question's own words: the
+/// definition's message for it if it has one, else one that names the question ("Choose
+/// “Kindergartens”", "Enter “Child's date of birth” as a date…").
+fn question_errors(c: &Ctx, page: &Page, e: &AppError) -> Option<Errors> {
+    let AppError::Form(list) = e else {
+        return Errors::from_app(c, e, "form");
+    };
+    let messages = list
+        .iter()
+        .map(|f| {
+            let question = page.fields.iter().find(|q| q.id == f.field);
+            let message = match question {
+                None => field_message(c, f),
+                Some(q) => {
+                    let code = f.code.strip_prefix("form-").unwrap_or(f.code);
+                    match q.messages.get(code) {
+                        Some(own) => c.text(own).to_string(),
+                        None => {
+                            let label = c.text(&q.label).to_string();
+                            let key = match (code, q.kind) {
+                                ("required" | "required-choice", FieldKind::Date) => {
+                                    "err-form-required-date"
+                                }
+                                (
+                                    "required" | "required-choice",
+                                    FieldKind::Select
+                                    | FieldKind::Radio
+                                    | FieldKind::Office
+                                    | FieldKind::Checkbox,
+                                ) => "err-form-required-pick",
+                                ("required" | "required-choice", _) => "err-form-required-enter",
+                                _ => "",
+                            };
+                            if key.is_empty() {
+                                field_message(c, f)
+                            } else {
+                                c.ta(key, "label", label)
+                            }
+                        }
+                    }
+                }
+            };
+            FieldMessage {
+                field: f.field.to_string(),
+                message,
+            }
+        })
+        .collect();
+    Some(Errors { list: messages })
 }
 
 /// An answer as the check page and the receipt show it.

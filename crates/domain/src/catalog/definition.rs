@@ -345,7 +345,40 @@ pub struct Field {
     /// a first, second, third… choice, up to `max_items`.
     #[serde(default)]
     pub ranked: bool,
+    /// This question's own error messages, by what is wrong (`required`, `date-past`,
+    /// `choices-max`…: a code of `FORM_ERRORS`), in every language ("Enter the child's date
+    /// of birth"). Without one, the message names the question.
+    #[serde(default)]
+    pub messages: BTreeMap<String, Texts>,
 }
+
+/// What can be wrong with an answer: the codes a question's `messages` may give its own
+/// words for.
+pub const FORM_ERRORS: &[&str] = &[
+    "required",
+    "required-choice",
+    "too-long",
+    "too-short",
+    "invalid-characters",
+    "pattern",
+    "number",
+    "number-min",
+    "number-max",
+    "date",
+    "date-past",
+    "date-future",
+    "age-min",
+    "age-max",
+    "choice",
+    "choices-max",
+    "choices-min",
+    "choices-twice",
+    "phone",
+    "email",
+    "pincode",
+    "items-min",
+    "items-max",
+];
 
 crate::string_enum!(
     /// What kind of answer a question takes.

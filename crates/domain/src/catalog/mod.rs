@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub use arn::{Arn, ArnError};
 pub use definition::{
-    ActionKind, AppointmentRule, Choice, Condition, Delivery, DeliveryKind, Document, Faq, Fee,
-    FeeDue, Field, FieldKind, Form, Page, Prefill, Processing, QueueRule, QuotaWhen, Receipt,
-    ServiceDefinition, State, Subject, Workflow, WorkflowAction,
+    ActionKind, AppointmentRule, Choice, Condition, Delivery, DeliveryKind, Document, FORM_ERRORS,
+    Faq, Fee, FeeDue, Field, FieldKind, Form, Page, Prefill, Processing, QueueRule, QuotaWhen,
+    Receipt, ServiceDefinition, State, Subject, Workflow, WorkflowAction,
 };
 pub use validate::{Catalog, Problem, Service};
 

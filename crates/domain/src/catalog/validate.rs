@@ -725,6 +725,19 @@ fn check_field(
         &[K::Group, K::Checkbox],
     );
     only(c, f.ranked, "ranked", &[K::Checkbox]);
+    for (code, text) in &f.messages {
+        if FORM_ERRORS.contains(&code.as_str()) {
+            c.texts(&format!("{path}.messages.{code}"), text);
+        } else {
+            c.report(
+                &format!("{path}.messages.{code}"),
+                format!(
+                    "\"{code}\" is not something that can be wrong with an answer (expected one of {})",
+                    FORM_ERRORS.join(", ")
+                ),
+            );
+        }
+    }
     if f.ranked && f.max_items.is_none() {
         c.report(
             &format!("{path}.ranked"),

@@ -65,7 +65,12 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
         assert_eq!(page.status, 400);
         let text = page.text();
         assert!(text.contains("Enter a real date"), "{text}");
-        assert!(text.contains("Answer this question"), "{text}");
+        // An empty answer's message names the question.
+        assert!(
+            text.contains("Enter “Place of birth (village, town or city)”"),
+            "{text}"
+        );
+        assert!(!text.contains("Answer this question"), "{text}");
         assert_eq!(page.field("surname").as_deref(), Some("Kumari"));
         assert_eq!(page.field("date_of_birth").as_deref(), Some("31-02-1990"));
 

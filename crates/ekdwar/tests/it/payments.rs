@@ -904,8 +904,17 @@ async fn reconcile_export_refunds_and_report_from_the_command_line() {
         .unwrap()
         .unwrap();
     let challan = p.attempts[0].clone();
-    // Then pays by card as well, before the bank confirms the challan.
-    let next = pay(&t, &client, &id, "card")
+    // Then pays by card as well, before the bank confirms the challan (saying, wrongly, that
+    // the challan was not paid).
+    let path = format!("/applications/{id}/payment");
+    let page = t.get_as(&client, &path).await;
+    let next = t
+        .post_with(
+            &client,
+            &page,
+            &path,
+            &[("channel", "card"), ("challan_unpaid", "yes")],
+        )
         .await
         .location()
         .unwrap()
