@@ -493,7 +493,7 @@ impl PortalId {
     /// nothing readable remains. The caller appends digits until free.
     pub fn suggestion_base(first: &PersonName, last: &PersonName) -> String {
         let clean = |n: &PersonName| -> String {
-            any_ascii::any_ascii(n.as_str())
+            any_ascii::any_ascii(&with_inherent_vowels(n.as_str()))
                 .chars()
                 .filter(|c| c.is_ascii_alphabetic())
                 .take(14)
@@ -513,6 +513,49 @@ impl PortalId {
             base
         }
     }
+}
+
+/// Devanagari and Bengali write a consonant's vowel "a" by not writing one: शर्मा is
+/// sha-r-maa. A letter-by-letter transliteration drops it ("srma"), so this writes the "a"
+/// of each consonant not followed by a vowel sign or a virama, except at the end of a word
+/// (where Hindi and Bengali do not say it: राजेश is "rajesh"), and the sibilants श/ष/শ/ষ as
+/// "sh". Other scripts pass through for `any_ascii`.
+fn with_inherent_vowels(name: &str) -> String {
+    fn consonant(c: char) -> bool {
+        matches!(c, '\u{0915}'..='\u{0939}' | '\u{0958}'..='\u{095F}' | '\u{0995}'..='\u{09B9}' | '\u{09DC}'..='\u{09DF}')
+    }
+    // Vowel signs, virama, nukta and other marks that sit on a consonant.
+    fn mark(c: char) -> bool {
+        matches!(c, '\u{093C}'..='\u{094D}' | '\u{0962}' | '\u{0963}' | '\u{09BC}'..='\u{09CD}' | '\u{09E2}' | '\u{09E3}' | '\u{0901}'..='\u{0903}' | '\u{0981}'..='\u{0983}')
+    }
+    fn virama_or_sign(c: char) -> bool {
+        mark(c)
+            && !matches!(c, '\u{093C}' | '\u{09BC}' | '\u{0901}'..='\u{0903}' | '\u{0981}'..='\u{0983}')
+    }
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() * 2);
+    for (i, &c) in chars.iter().enumerate() {
+        if !consonant(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\u{0936}' | '\u{0937}' | '\u{09B6}' | '\u{09B7}' => out.push_str("sh"),
+            _ => out.push(c),
+        }
+        // The marks on this consonant (a nukta first, perhaps), then what follows them.
+        let mut j = i + 1;
+        while j < chars.len() && matches!(chars[j], '\u{093C}' | '\u{09BC}') {
+            j += 1;
+        }
+        let next = chars.get(j).copied();
+        let silenced = next.is_some_and(virama_or_sign);
+        let word_end = next.is_none_or(|n| !(consonant(n) || mark(n)));
+        if !silenced && !word_end {
+            out.push('a');
+        }
+    }
+    out
 }
 
 impl fmt::Display for PortalId {
@@ -954,7 +997,16 @@ mod tests {
         );
         assert_eq!(
             PortalId::suggestion_base(&n("राजेश"), &n("कुमारी")),
-            "rajes.kumari"
+            "rajesh.kumari"
+        );
+        // The inherent vowels stay: not "sunita.srma".
+        assert_eq!(
+            PortalId::suggestion_base(&n("सुनीता"), &n("शर्मा")),
+            "sunita.sharma"
+        );
+        assert_eq!(
+            PortalId::suggestion_base(&n("মনোজ"), &n("বসু")),
+            "manoj.basu"
         );
         assert_eq!(PortalId::suggestion_base(&n("অমিত"), &n("দাস")), "amit.das");
         assert_eq!(

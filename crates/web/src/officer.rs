@@ -187,6 +187,30 @@ impl ViewPage<'_> {
             .unwrap_or_else(|| state.to_string())
     }
 
+    /// Who took a step and what they did, in words: the action's label from the definition
+    /// ("Verify", "Submit") and the role ("applicant" as the applicant, a workflow role as
+    /// written, tidied), not the raw ids.
+    fn step_by(&self, s: &ekdwar_app::applications::Step) -> String {
+        let action = self
+            .loaded
+            .service
+            .workflow
+            .iter()
+            .flat_map(|w| &w.actions)
+            .find(|a| a.id == s.action)
+            .map(|a| self.c.text(&a.label).to_string())
+            .unwrap_or_else(|| match s.action.as_str() {
+                "submit" => self.c.t("officer-step-submitted"),
+                other => other.replace('-', " "),
+            });
+        let who = if s.by_applicant || s.role == "applicant" {
+            self.c.t("officer-step-applicant")
+        } else {
+            s.role.replace('-', " ")
+        };
+        format!("{who}: {action}")
+    }
+
     /// A field of one action's form: errors belong to the form that was sent, so each field
     /// is named after its action (`comment-reject`).
     fn name(&self, field: &str, a: &WorkflowAction) -> String {

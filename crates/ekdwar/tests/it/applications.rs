@@ -194,6 +194,12 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
             )
             .await;
         assert!(path_of(&page).ends_with("/check"), "{}", page.url);
+        // "Change" goes to the question itself, not only to its page.
+        assert!(
+            page.body.contains("/pages/applicant#date_of_birth\""),
+            "{}",
+            page.body
+        );
         let text = page.text();
         for expected in [
             "Asha",

@@ -284,6 +284,13 @@ async fn pay_book_the_earliest_place_get_the_sms_and_reschedule_twice() {
                 )
                 .await;
             assert_eq!(r.status, 303, "{}", r.text());
+            // The new number replaces the old one, and the page says so.
+            let moved_page = t.get_as(&client, r.location().unwrap()).await;
+            assert!(
+                moved_page.has("the old number no longer works"),
+                "{}",
+                moved_page.text()
+            );
             let next = r
                 .location()
                 .unwrap()

@@ -270,7 +270,7 @@ async fn passport_journey(js: bool) {
 
         // She fixes the one answer and sends it back.
         b.open(&format!("/applications/{id}")).await;
-        b.submit(".panel a[href$='/pages/contact']").await;
+        b.submit(".panel a[href*='/pages/contact#']").await;
         b.fill("pincode", "302018").await;
         b.submit("form[action$='/pages/contact'] button").await;
         b.submit("form[action$='/resubmit'] button").await;

@@ -136,7 +136,13 @@ async fn correction_journey(js: bool) {
         }
         o.submit(&format!("a[href='/officer/applications/{id}']"))
             .await;
-        assert!(o.text().await.contains("12 Malviya Nagar"));
+        let text = o.text().await;
+        assert!(text.contains("12 Malviya Nagar"));
+        // The officer's words, not the citizen's.
+        assert!(
+            text.contains("The applicant's answers") && !text.contains("Your answers"),
+            "{text}"
+        );
         if js {
             o.audit("officer-application").await;
         }
@@ -193,7 +199,7 @@ async fn correction_journey(js: bool) {
         if js {
             a.audit("application-correction").await;
         }
-        a.submit(".panel a[href$='/pages/contact']").await;
+        a.submit(".panel a[href*='/pages/contact#']").await;
         assert!(
             a.path().await.ends_with("/pages/contact"),
             "{}: {}",
