@@ -51,15 +51,9 @@ impl Core {
         policy: &ThrottlePolicy,
         now: Timestamp,
     ) -> AppResult<Result<(), Timestamp>> {
-        for (i, key) in keys.iter().enumerate() {
-            if let Err(until) = self.count_failure(conn, key, policy, now).await? {
-                for counted in &keys[..i] {
-                    self.give_back(conn, counted).await?;
-                }
-                return Ok(Err(until));
-            }
-        }
-        Ok(Ok(()))
+        let keys: Vec<(String, ThrottlePolicy)> =
+            keys.iter().map(|k| (k.clone(), *policy)).collect();
+        Ok(self.count_failures(conn, &keys, now).await?.map(|_| ()))
     }
 
     /// Counts one failure on each key under its own policy, or on none: if one is locked,

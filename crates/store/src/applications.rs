@@ -473,11 +473,11 @@ pub async fn queue(
     conn: &mut Conn,
     department: &str,
     state: &str,
-    office: Option<&str>,
+    office: Office<'_>,
     limit: i64,
 ) -> Result<Vec<Application>> {
     let q = match office {
-        Some(o) => sqlx::query(sql!(
+        Office::One(o) => sqlx::query(sql!(
             "SELECT {COLUMNS} FROM applications WHERE department = $1 AND state = $2 \
              AND office = $4 ORDER BY submitted_at, id LIMIT $3"
         ))
@@ -485,7 +485,14 @@ pub async fn queue(
         .bind(state)
         .bind(limit)
         .bind(o.to_string()),
-        None => sqlx::query(sql!(
+        Office::Without => sqlx::query(sql!(
+            "SELECT {COLUMNS} FROM applications WHERE department = $1 AND state = $2 \
+             AND office IS NULL ORDER BY submitted_at, id LIMIT $3"
+        ))
+        .bind(department)
+        .bind(state)
+        .bind(limit),
+        Office::Any => sqlx::query(sql!(
             "SELECT {COLUMNS} FROM applications WHERE department = $1 AND state = $2 \
              ORDER BY submitted_at, id LIMIT $3"
         ))
@@ -494,6 +501,17 @@ pub async fn queue(
         .bind(limit),
     };
     q.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+/// Which applications of a queue, by office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Office<'a> {
+    /// Whatever their office.
+    Any,
+    /// Those made at this office.
+    One(&'a str),
+    /// Those made without one (services that have no offices).
+    Without,
 }
 
 /// Every application of `service` in one of `states` (a waiting list's members).
@@ -518,27 +536,6 @@ pub async fn in_states(
         );
     }
     Ok(out)
-}
-
-/// As [`queue`], for the applications made without an office.
-pub async fn queue_without_office(
-    conn: &mut Conn,
-    department: &str,
-    state: &str,
-    limit: i64,
-) -> Result<Vec<Application>> {
-    sqlx::query(sql!(
-        "SELECT {COLUMNS} FROM applications WHERE department = $1 AND state = $2 \
-         AND office IS NULL ORDER BY submitted_at, id LIMIT $3"
-    ))
-    .bind(department)
-    .bind(state)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
 }
 
 /// Writes many applications at once (seeding a database for measurement).

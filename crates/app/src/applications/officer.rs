@@ -191,11 +191,11 @@ impl Applications {
                 .iter()
                 .filter(|a| a.department == dept)
                 .collect();
-            let offices: Vec<Option<String>> = if scopes
+            let offices: Vec<store::Office<'_>> = if scopes
                 .iter()
                 .any(|a| a.office.is_none() && a.region.is_none())
             {
-                vec![None]
+                vec![store::Office::Any]
             } else {
                 snapshot
                     .entries
@@ -210,12 +210,12 @@ impl Applications {
                             (None, None) => true,
                         })
                     })
-                    .map(|o| Some(o.code.clone()))
+                    .map(|o| store::Office::One(&o.code))
+                    // Applications of services without offices are scoped by the service's
+                    // regions (`covers`): they are read too.
+                    .chain([store::Office::Without])
                     .collect()
             };
-            // Applications of services without offices are scoped by the service's regions
-            // (`covers`): fetch those with no office too.
-            let without_office = offices.iter().all(Option::is_some);
             // One index range per state and office, merged by submission.
             let mut rows = Vec::new();
             {
@@ -223,14 +223,7 @@ impl Applications {
                 for state in &states {
                     for office in &offices {
                         rows.extend(
-                            store::queue(&mut conn, dept, state, office.as_deref(), QUEUE_LIMIT)
-                                .await?,
-                        );
-                    }
-                    if without_office {
-                        rows.extend(
-                            store::queue_without_office(&mut conn, dept, state, QUEUE_LIMIT)
-                                .await?,
+                            store::queue(&mut conn, dept, state, *office, QUEUE_LIMIT).await?,
                         );
                     }
                 }
