@@ -547,12 +547,16 @@ impl Store {
                 reach.reachable();
                 Ok(c)
             }
-            Err(e) => {
-                if reach::is_unreachable(&e) {
-                    reach.unreachable();
-                }
+            Err(e) if reach::is_unreachable(&e) => {
+                reach.unreachable();
                 Err(e.into())
             }
+            Err(e) if reach::is_cut_while_connecting(&e) => {
+                tracing::warn!(error = %e, "the database closed the connection while connecting");
+                reach.unreachable();
+                Err(StoreError::Unreachable)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -122,6 +122,13 @@ pub(crate) fn is_unreachable(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether an error met while opening a connection says the server (or a proxy in front of
+/// it) hung up before speaking PostgreSQL: a connection closed during the TLS request reads
+/// as garbage, not as an I/O error.
+pub(crate) fn is_cut_while_connecting(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Protocol(_))
+}
+
 /// Whether an error says the disk is full: SQLite's `SQLITE_FULL` (13), PostgreSQL's
 /// `disk_full` (53100).
 pub(crate) fn is_no_space(e: &sqlx::Error) -> bool {
