@@ -97,7 +97,7 @@ const APP_ORDER: &[&[&str]] = &[
 /// The web crate's modules from the bottom up, in the app crate's order.
 const WEB_ORDER: &[&[&str]] = &[
     // The request's context, errors, rendering, assets.
-    &["assets", "error", "ctx"],
+    &["assets", "error", "ctx", "dates"],
     &["identity"],
     &["sso", "external", "admin"],
     &["catalog"],

@@ -140,10 +140,14 @@ impl Page {
 
     /// Whether any form on the page asks for `name` (a control a person fills, not a hidden
     /// one).
+    /// Whether the page asks question `name`: a visible field of that name, or the day box of
+    /// a date asked in three boxes.
     pub fn asks_for(&self, name: &str) -> bool {
         let doc = scraper::Html::parse_document(&self.body);
+        let day = format!("{name}[day]");
         doc.select(&select("input, textarea, select")).any(|e| {
-            e.value().attr("name") == Some(name) && e.value().attr("type") != Some("hidden")
+            let n = e.value().attr("name");
+            (n == Some(name) || n == Some(day.as_str())) && e.value().attr("type") != Some("hidden")
         })
     }
 

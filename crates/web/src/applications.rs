@@ -125,7 +125,6 @@ pub trait Questions {
     fn input_type(&self, q: &Question<'_>) -> &'static str {
         match q.field.kind {
             FieldKind::Number => "text",
-            FieldKind::Date => "date",
             FieldKind::Phone => "tel",
             FieldKind::Email => "email",
             _ => "text",
@@ -153,6 +152,14 @@ pub trait Questions {
             (_, FieldKind::Date) if q.field.id.contains("birth") => "bday",
             _ => "off",
         }
+    }
+
+    /// The question's hint in the page's language, or nothing.
+    fn hint_of(&self, c: &Ctx, q: &Question<'_>) -> String {
+        q.field
+            .hint
+            .as_ref()
+            .map_or_else(String::new, |h| c.text(h).to_string())
     }
 
     fn is_ticked(&self, q: &Question<'_>, value: &str) -> bool {
@@ -365,6 +372,7 @@ async fn page(
 pub(crate) fn typed_of(fields: Vec<(String, String)>) -> BTreeMap<String, Typed> {
     let mut out: BTreeMap<String, Typed> = BTreeMap::new();
     let mut items: BTreeMap<String, BTreeMap<usize, BTreeMap<String, String>>> = BTreeMap::new();
+    let fields = crate::dates::joined(fields.into_iter().take(1500).collect());
     for (k, v) in fields.into_iter().take(500) {
         if k == "csrf" || k == "more" {
             continue;
@@ -911,8 +919,27 @@ pub struct TrackForm {
     arn: String,
     #[serde(default)]
     birth_date: String,
+    #[serde(default, rename = "birth_date[day]")]
+    birth_day: String,
+    #[serde(default, rename = "birth_date[month]")]
+    birth_month: String,
+    #[serde(default, rename = "birth_date[year]")]
+    birth_year: String,
     #[serde(flatten)]
     challenge: crate::identity::ChallengeFields,
+}
+
+impl TrackForm {
+    /// The date of birth, from its three boxes (or, from a client that sends one field, as
+    /// it came).
+    fn birth_date(&self) -> String {
+        let boxes = [&self.birth_day, &self.birth_month, &self.birth_year];
+        if boxes.iter().all(|b| b.trim().is_empty()) {
+            return self.birth_date.clone();
+        }
+        let [d, m, y] = boxes.map(|b| b.trim());
+        format!("{d}-{m}-{y}")
+    }
 }
 
 async fn track(
@@ -925,7 +952,7 @@ async fn track(
         .track(
             &f.service,
             &f.arn,
-            &f.birth_date,
+            &f.birth_date(),
             &f.challenge.answer(),
             &c.actor,
         )
@@ -964,7 +991,7 @@ async fn track(
         services: app.applications.trackable(),
         service: f.service.chars().take(64).collect(),
         arn: f.arn.chars().take(40).collect(),
-        birth_date: f.birth_date.chars().take(20).collect(),
+        birth_date: f.birth_date().chars().take(20).collect(),
         challenge: Some(app.applications.new_challenge()),
         found,
     });

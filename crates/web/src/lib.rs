@@ -7,6 +7,7 @@ mod appointments;
 mod assets;
 mod catalog;
 mod ctx;
+mod dates;
 mod eform;
 mod error;
 mod external;

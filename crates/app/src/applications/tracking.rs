@@ -78,10 +78,12 @@ impl Applications {
         challenge: &crate::captcha::ChallengeAnswer,
         actor: &crate::audit::Actor,
     ) -> AppResult<Tracked> {
-        self.check_challenge(challenge).await?;
+        // A mistyped number or date is caught before the challenge is used: a typo costs no
+        // new challenge.
         let arn = Arn::parse(arn).map_err(|_| AppError::field("arn", "arn-invalid"))?;
         let born = answers::parse_date(birth_date)
             .ok_or_else(|| AppError::field("birth_date", "form-date"))?;
+        self.check_challenge(challenge).await?;
         let now = self.clock.now();
         let mut keys = vec![(format!("track:arn:{arn}"), self.track_number_throttle())];
         if let Some(ip) = &actor.ip {

@@ -157,7 +157,9 @@ fn refuse_with(field: &str, code: &'static str, name: &'static str, v: impl ToSt
 /// A date as people type it: `YYYY-MM-DD` (what a date input sends), or day first with `-`,
 /// `/` or `.` between (`26/01/1990`).
 pub fn parse_date(s: &str) -> Option<Date> {
-    let s = s.trim();
+    // Digits as a Hindi or Bengali keyboard types them count as the same digits.
+    let ascii: String = s.trim().chars().map(ascii_digit).collect();
+    let s = ascii.as_str();
     if let Ok(d) = s.parse::<Date>() {
         return Some(d);
     }
@@ -168,6 +170,16 @@ pub fn parse_date(s: &str) -> Option<Date> {
         return Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok();
     }
     None
+}
+
+/// A Devanagari (०–९) or Bengali (০–৯) digit as its ASCII digit; any other character as it is.
+fn ascii_digit(c: char) -> char {
+    let zero = match c {
+        '\u{0966}'..='\u{096F}' => 0x0966,
+        '\u{09E6}'..='\u{09EF}' => 0x09E6,
+        _ => return c,
+    };
+    char::from(b'0' + (u32::from(c) - zero) as u8)
 }
 
 /// Checks one typed value of a single-valued question; `None` when it was left empty.
@@ -424,4 +436,34 @@ pub fn first_incomplete<'a>(form: &'a Form, answers: &Answers, today: Date) -> O
             .iter()
             .any(|f| !f.optional && !answers.contains_key(&f.id))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_as_people_type_them() {
+        let d = Date::new(1990, 1, 26).unwrap();
+        for typed in [
+            "1990-01-26",
+            "26-1-1990",
+            " 26/01/1990 ",
+            "26.01.1990",
+            "२६-१-१९९०",
+            "২৬-০১-১৯৯০",
+        ] {
+            assert_eq!(parse_date(typed), Some(d), "{typed}");
+        }
+        for typed in [
+            "",
+            "26-1-90",
+            "31-2-1990",
+            "26--1990",
+            "x-1-1990",
+            "٢٦-١-١٩٩٠",
+        ] {
+            assert_eq!(parse_date(typed), None, "{typed}");
+        }
+    }
 }

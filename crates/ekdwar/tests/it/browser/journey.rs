@@ -102,8 +102,7 @@ async fn passport_journey(js: bool) {
         // A birth date in the future: the error, in Hindi, next to the question.
         b.fill("given_name", "आशा").await;
         b.fill("surname", "कुमारी").await;
-        b.eval("document.getElementById('date_of_birth').value = '2090-01-01'")
-            .await;
+        b.fill_date("date_of_birth", "2090-01-01").await;
         b.fill("place_of_birth", "जयपुर").await;
         b.submit("form[action$='/pages/applicant'] button").await;
         let text = b.text().await;
@@ -113,8 +112,7 @@ async fn passport_journey(js: bool) {
         if js {
             b.audit("application-page-error").await;
         }
-        b.eval("document.getElementById('date_of_birth').value = '1995-08-14'")
-            .await;
+        b.fill_date("date_of_birth", "1995-08-14").await;
         b.submit("form[action$='/pages/applicant'] button").await;
         b.click("#scheme").await;
         b.click("#booklet-2").await;
@@ -192,9 +190,7 @@ async fn passport_journey(js: bool) {
         visitor.open("/track").await;
         visitor.choose("service", "passport-fresh").await;
         visitor.fill("arn", &arn.to_string()).await;
-        visitor
-            .eval("document.getElementById('birth_date').value = '1995-08-14'")
-            .await;
+        visitor.fill_date("birth_date", "1995-08-14").await;
         visitor.answer_challenge().await;
         visitor.submit("form[action='/track'] button").await;
         let shown = visitor.text().await;

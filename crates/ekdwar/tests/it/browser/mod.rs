@@ -342,6 +342,18 @@ impl Browser {
         el.send_keys(value).await.unwrap();
     }
 
+    /// Types a date (`YYYY-MM-DD`) into the day, month and year boxes of the date question
+    /// `name`, as a person would: `14`, `8`, `1995`.
+    pub async fn fill_date(&self, name: &str, iso: &str) {
+        let d: jiff::civil::Date = iso.parse().expect("a date");
+        for (part, value) in [("day", d.day()), ("month", d.month())] {
+            self.fill(&format!("{name}[{part}]"), &value.to_string())
+                .await;
+        }
+        self.fill(&format!("{name}[year]"), &d.year().to_string())
+            .await;
+    }
+
     /// Picks the option with `value` in the list named `name`.
     pub async fn choose(&self, name: &str, value: &str) {
         self.client

@@ -165,8 +165,7 @@ async fn tour(lang: &'static str) {
     b.fill("passport_number", "k12").await;
     b.submit("form[action$='/pages/applicant'] button").await;
     tour.check("application-page-errors").await;
-    b.eval("document.getElementById('date_of_birth').value = '1990-01-26'")
-        .await;
+    b.fill_date("date_of_birth", "1990-01-26").await;
     b.fill("passport_number", "K1234567").await;
     b.submit("form[action$='/pages/applicant'] button").await;
     b.choose("country", "AE").await;

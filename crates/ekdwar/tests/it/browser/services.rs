@@ -251,10 +251,7 @@ async fn enrol(
     b.submit("form[action='/services/mos-kindergarten/apply'] button")
         .await;
     b.fill("child_name", name).await;
-    b.eval(&format!(
-        "document.getElementById('child_birth_date').value = '{born}'"
-    ))
-    .await;
+    b.fill_date("child_birth_date", born).await;
     b.submit("form[action$='/pages/child'] button").await;
     for (i, choice) in choices.iter().enumerate() {
         let id = match i {
@@ -267,10 +264,7 @@ async fn enrol(
         .await;
     }
     let today = t.app.applications.today();
-    b.eval(&format!(
-        "document.getElementById('start_date').value = '{today}'"
-    ))
-    .await;
+    b.fill_date("start_date", &today.to_string()).await;
     if audit {
         b.audit("kindergarten-choices").await;
     }
