@@ -101,6 +101,43 @@ impl Lang {
         )
     }
 
+    /// A time with its weekday, in `zone`, named (`Mon, 7 Dec 2026, 10:30 IST`): how an
+    /// appointment is written everywhere, pages and messages alike.
+    pub fn on_day(&self, at: ekdwar_domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+        let Ok(t) = jiff::Timestamp::from_millisecond(at.millis()) else {
+            return String::new();
+        };
+        let local = t.to_zoned(zone.clone());
+        self.t_args(
+            "datetime-weekday",
+            &[
+                ("weekday", self.weekday(local.date())),
+                ("day", local.day().to_string()),
+                ("month", self.t(&format!("month-{}", local.month()))),
+                ("year", local.year().to_string()),
+                ("time", local.strftime("%H:%M").to_string()),
+                ("zone", local.strftime("%Z").to_string()),
+            ],
+        )
+    }
+
+    /// A calendar day with its weekday (`Mon, 7 Dec 2026`).
+    pub fn day_with_weekday(&self, d: jiff::civil::Date) -> String {
+        self.t_args(
+            "date-weekday",
+            &[
+                ("weekday", self.weekday(d)),
+                ("day", d.day().to_string()),
+                ("month", self.t(&format!("month-{}", d.month()))),
+                ("year", d.year().to_string()),
+            ],
+        )
+    }
+
+    fn weekday(&self, d: jiff::civil::Date) -> String {
+        self.t(&format!("weekday-{}", d.weekday().to_monday_one_offset()))
+    }
+
     /// A calendar day as people here write it (`7 December 2026`).
     pub fn date(&self, d: jiff::civil::Date) -> String {
         self.t_args(

@@ -73,6 +73,8 @@ crate::string_enum!(
         ApplicationActed => "application-acted",
         /// An officer opened an application (recorded against the citizen).
         ApplicationViewed => "application-viewed",
+        /// Centre staff opened the day's list of people expected, with their names.
+        CentreListViewed => "centre-list-viewed",
         /// An officer claimed an application from the queue, or released it.
         ApplicationClaimed => "application-claimed",
         /// An application passed its state's deadline; the escalation role was told.

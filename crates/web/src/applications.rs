@@ -566,10 +566,9 @@ fn written(c: &Ctx, f: &Field, a: &Answer, offices: &[(String, Texts)]) -> Strin
         Answer::One(v) => match f.kind {
             FieldKind::Select | FieldKind::Radio | FieldKind::Office => choice(v),
             FieldKind::Phone => ekdwar_domain::Phone::from_trusted(v.clone()).formatted(),
-            // Day first, as people in India and Russia write dates.
+            // Written as every other date on the pages.
             FieldKind::Date => match v.parse::<jiff::civil::Date>() {
-                Ok(d) if c.lang.tag() == "ru" => d.strftime("%d.%m.%Y").to_string(),
-                Ok(d) => d.strftime("%d-%m-%Y").to_string(),
+                Ok(d) => c.date(d),
                 Err(_) => v.clone(),
             },
             _ => v.clone(),

@@ -62,6 +62,14 @@ impl Ctx {
     pub fn when_in(&self, at: ekdwar_domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
         self.lang.datetime(at, zone)
     }
+    /// An appointment's weekday, date and time at its centre.
+    pub fn on_day(&self, a: &ekdwar_app::appointments::AppointmentView) -> String {
+        a.when(&self.lang)
+    }
+    /// A calendar day with its weekday.
+    pub fn day_with_weekday(&self, d: jiff::civil::Date) -> String {
+        self.lang.day_with_weekday(d)
+    }
     /// A calendar day, written the same way as `when` writes one.
     pub fn date(&self, d: jiff::civil::Date) -> String {
         self.lang.date(d)

@@ -65,7 +65,7 @@ async fn console_page(
     errors: Errors,
     token: String,
 ) -> Result<Response, WebError> {
-    let (centre, day) = app.appointments.day(me.user_id()).await?;
+    let (centre, day) = app.appointments.day(me.user_id(), &c.actor).await?;
     let snapshot = app.catalog.snapshot();
     let services = centre
         .def
@@ -81,7 +81,7 @@ async fn console_page(
     let mut resp = render(&Console {
         c,
         errors,
-        today: centre.date_at(app.clock().now()).to_string(),
+        today: c.day_with_weekday(centre.date_at(app.clock().now())),
         walk_in: centre.can(Capability::WalkIn),
         payments: centre.can(Capability::CentrePayment),
         services,

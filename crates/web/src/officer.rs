@@ -141,6 +141,44 @@ struct ViewPage<'a> {
     claimed: Claim,
     /// The zone its times are shown in.
     zone: jiff::tz::TimeZone,
+    progress: Progress,
+}
+
+/// Where an application stands besides its answers: whose it is, its fee and its visit to a
+/// centre, as the officer deciding it needs to see them.
+struct Progress {
+    applicant: String,
+    payment: Option<crate::payments::Shown>,
+    appointment: Option<ekdwar_app::appointments::AppointmentView>,
+}
+
+impl Progress {
+    async fn of(app: &App, c: &Ctx, loaded: &Loaded) -> Result<Self, WebError> {
+        let payment = app
+            .payments
+            .of_application(&loaded.owner, &loaded.id)
+            .await?
+            .map(|p| crate::payments::shown(c, &p));
+        // The latest visit: booked, done or missed.
+        let appointment = app
+            .appointments
+            .of_application(&loaded.owner, &loaded.id)
+            .await?
+            .into_iter()
+            .find(|a| !matches!(a.state.as_str(), "held" | "released" | "rescheduled"));
+        Ok(Self {
+            applicant: app.applications.applicant_name(loaded).await?,
+            payment,
+            appointment,
+        })
+    }
+
+    fn appointment_state(&self, c: &Ctx) -> String {
+        self.appointment
+            .as_ref()
+            .map(|a| c.t(&format!("officer-visit-{}", a.state.replace('_', "-"))))
+            .unwrap_or_default()
+    }
 }
 
 /// Whether an application is claimed, as the officer looking at it sees it.
@@ -241,9 +279,11 @@ async fn render_view(
         .map(|p| (p.id.clone(), c.text(&p.title).to_string()))
         .collect();
     let bad = !errors.is_empty();
+    let progress = Progress::of(app, c, loaded).await?;
     let mut resp = render(&ViewPage {
         c,
         errors,
+        progress,
         answers: shown(app, c, loaded),
         actions: app.applications.officer_actions(roles, loaded),
         questions,
@@ -292,6 +332,19 @@ async fn act(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
+    // A decision that ends the application is taken on a second page, after a summary of
+    // what is being decided.
+    if get("confirm") != "yes"
+        && let Some(decision) = final_decision(&app, &c, me.user_id(), &id, &get("action")).await?
+    {
+        return Ok(render(&ConfirmPage {
+            c: &c,
+            errors: Errors::default(),
+            comment: get("comment").chars().take(1000).collect(),
+            reason: get("reason").chars().take(64).collect(),
+            ..decision
+        }));
+    }
     let reopen: Vec<String> = fields
         .iter()
         .filter(|(k, _)| k == "reopen")
@@ -436,4 +489,59 @@ async fn claim(
         Err(e) => return Err(WebError(e)),
     };
     Ok(Redirect::to(&format!("/officer/applications/{id}?notice={notice}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "officer_confirm.html")]
+struct ConfirmPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    loaded: Loaded,
+    action: WorkflowAction,
+    progress: Progress,
+    comment: String,
+    reason: String,
+}
+
+impl ConfirmPage<'_> {
+    fn outcome(&self) -> String {
+        self.loaded
+            .service
+            .state(&self.action.to)
+            .map(|s| self.c.text(&s.label).to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// The confirmation page of `action` when it is a plain decision that ends the application
+/// (approve, issue): anything else is taken at once. Only an officer who may take it gets a
+/// page; anyone else is answered as when taking it.
+async fn final_decision<'a>(
+    app: &App,
+    c: &'a Ctx,
+    me: &ekdwar_domain::UserId,
+    id: &ekdwar_domain::ApplicationId,
+    action: &str,
+) -> Result<Option<ConfirmPage<'a>>, WebError> {
+    let (loaded, roles) = app.applications.inspect(me, id, &c.actor).await?;
+    let Some(action) = app
+        .applications
+        .officer_actions(&roles, &loaded)
+        .into_iter()
+        .find(|a| a.id == action && a.kind == ActionKind::Advance)
+        .filter(|a| loaded.service.state(&a.to).is_some_and(|s| s.terminal))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let progress = Progress::of(app, c, &loaded).await?;
+    Ok(Some(ConfirmPage {
+        c,
+        errors: Errors::default(),
+        loaded,
+        action,
+        progress,
+        comment: String::new(),
+        reason: String::new(),
+    }))
 }

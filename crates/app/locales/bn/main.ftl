@@ -247,6 +247,15 @@ error-prefix = ত্রুটি:
 ## তারিখ: "23 নভেম্বর 2026, 13:05 IST"
 datetime = { $day } { $month } { $year }, { $time } { $zone }
 date = { $day } { $month } { $year }
+datetime-weekday = { $weekday }, { $day } { $month } { $year }, { $time } { $zone }
+date-weekday = { $weekday }, { $day } { $month } { $year }
+weekday-1 = সোমবার
+weekday-2 = মঙ্গলবার
+weekday-3 = বুধবার
+weekday-4 = বৃহস্পতিবার
+weekday-5 = শুক্রবার
+weekday-6 = শনিবার
+weekday-7 = রবিবার
 month-1 = জানুয়ারি
 month-2 = ফেব্রুয়ারি
 month-3 = মার্চ

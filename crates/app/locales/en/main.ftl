@@ -265,6 +265,15 @@ error-prefix = Error:
 ## Dates: "23 Nov 2026, 13:05 IST" (the zone is the deployment's).
 datetime = { $day } { $month } { $year }, { $time } { $zone }
 date = { $day } { $month } { $year }
+datetime-weekday = { $weekday }, { $day } { $month } { $year }, { $time } { $zone }
+date-weekday = { $weekday }, { $day } { $month } { $year }
+weekday-1 = Mon
+weekday-2 = Tue
+weekday-3 = Wed
+weekday-4 = Thu
+weekday-5 = Fri
+weekday-6 = Sat
+weekday-7 = Sun
 month-1 = Jan
 month-2 = Feb
 month-3 = Mar

@@ -250,6 +250,15 @@ error-prefix = त्रुटि:
 ## तारीख़: "23 नवंबर 2026, 13:05 IST"
 datetime = { $day } { $month } { $year }, { $time } { $zone }
 date = { $day } { $month } { $year }
+datetime-weekday = { $weekday }, { $day } { $month } { $year }, { $time } { $zone }
+date-weekday = { $weekday }, { $day } { $month } { $year }
+weekday-1 = सोमवार
+weekday-2 = मंगलवार
+weekday-3 = बुधवार
+weekday-4 = गुरुवार
+weekday-5 = शुक्रवार
+weekday-6 = शनिवार
+weekday-7 = रविवार
 month-1 = जनवरी
 month-2 = फ़रवरी
 month-3 = मार्च

@@ -268,6 +268,15 @@ error-prefix = Ошибка:
 ## Даты: «23 ноября 2026 г., 13:05 MSK» (месяц в родительном падеже).
 datetime = { $day } { $month } { $year } г., { $time } { $zone }
 date = { $day } { $month } { $year } г.
+datetime-weekday = { $weekday }, { $day } { $month } { $year } г., { $time } { $zone }
+date-weekday = { $weekday }, { $day } { $month } { $year } г.
+weekday-1 = понедельник
+weekday-2 = вторник
+weekday-3 = среда
+weekday-4 = четверг
+weekday-5 = пятница
+weekday-6 = суббота
+weekday-7 = воскресенье
 month-1 = января
 month-2 = февраля
 month-3 = марта

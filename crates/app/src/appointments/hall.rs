@@ -27,6 +27,9 @@ pub struct TokenView {
     pub service: Option<String>,
     pub issued_at: Timestamp,
     pub called_at: Option<Timestamp>,
+    /// What is still to be paid at the centre for its application (tatkaal's balance), if
+    /// anything: only then is the balance taken here.
+    pub balance_due: Option<ekdwar_domain::payments::Money>,
 }
 
 /// A centre's day at a glance.
@@ -38,10 +41,13 @@ pub struct DaySummary {
     pub no_show: usize,
     pub waiting: usize,
     pub walk_ins: usize,
-    /// Today's booked appointments not yet checked in, by time.
-    pub expected: Vec<AppointmentView>,
+    /// Today's booked appointments not yet checked in, by time, with the name of the person
+    /// who booked each (to greet them and check their papers).
+    pub expected: Vec<(AppointmentView, String)>,
     /// Today's tokens, by number.
     pub tokens: Vec<TokenView>,
+    /// The counter this operator last called a token to today: offered again for the next.
+    pub my_counter: Option<String>,
 }
 
 fn label(t: &Token) -> String {
@@ -87,6 +93,15 @@ impl Appointments {
             },
             None => None,
         };
+        let balance_due = match &appointment {
+            Some(a) => self
+                .payments
+                .of_application_any(&a.application)
+                .await?
+                .filter(|p| !p.order.centre.is_zero() && p.view.centre_paid.is_none())
+                .map(|p| p.order.centre),
+            None => None,
+        };
         Ok(TokenView {
             id: t.id.clone(),
             label: label(t),
@@ -96,6 +111,7 @@ impl Appointments {
             service: t.service.clone(),
             issued_at: t.issued_at,
             called_at: t.called_at,
+            balance_due,
         })
     }
 
@@ -122,7 +138,17 @@ impl Appointments {
         let now = self.clock.now();
         let today = centre.date_at(now);
         if centre.date_at(a.starts_at) != today {
-            return Err(AppError::field("number", "centre-not-today"));
+            // What the citizen can still do: come on their day, move it online while the
+            // rules allow, or book again once the day has passed.
+            let view = view_in(&*self.centres().await?, &a)?;
+            let code = if view.day < today {
+                "centre-day-passed"
+            } else if a.state == "booked" && self.changes(&view).await?.reschedule.is_ok() {
+                "centre-not-today"
+            } else {
+                "centre-not-today-fixed"
+            };
+            return Err(AppError::field("number", code));
         }
         let day = today.to_string();
         let mut work = self.work().await?;
@@ -344,13 +370,35 @@ impl Appointments {
     }
 
     /// The operator's centre's day: what was booked and what happened.
-    pub async fn day(&self, operator: &UserId) -> AppResult<(Arc<Centre>, DaySummary)> {
+    /// Showing the names of the people expected is recorded.
+    pub async fn day(
+        &self,
+        operator: &UserId,
+        actor: &Actor,
+    ) -> AppResult<(Arc<Centre>, DaySummary)> {
         let centre = self.my_centre(operator).await?;
-        let summary = self.day_of(&centre).await?;
+        let summary = self.day_of(&centre, operator).await?;
+        if !summary.expected.is_empty() {
+            let mut work = self.work().await?;
+            self.audit(
+                &mut work,
+                actor,
+                None,
+                AuditAction::CentreListViewed,
+                Outcome::Success,
+                Some(format!(
+                    "centre {}: {} names",
+                    centre.def.code,
+                    summary.expected.len()
+                )),
+            )
+            .await?;
+            work.commit().await?;
+        }
         Ok((centre, summary))
     }
 
-    async fn day_of(&self, centre: &Centre) -> AppResult<DaySummary> {
+    async fn day_of(&self, centre: &Centre, operator: &UserId) -> AppResult<DaySummary> {
         let now = self.clock.now();
         let today = centre.date_at(now);
         let from = centre.instant(today, jiff::civil::Time::midnight());
@@ -368,7 +416,11 @@ impl Appointments {
             match a.state.as_str() {
                 "booked" => {
                     s.booked += 1;
-                    s.expected.push(view_in(&centres, a)?);
+                    let name = match self.applications.account(&a.owner_id).await? {
+                        Some(account) => account.full_name().trim().to_string(),
+                        None => String::new(),
+                    };
+                    s.expected.push((view_in(&centres, a)?, name));
                 }
                 "checked_in" => {
                     s.booked += 1;
@@ -386,6 +438,12 @@ impl Appointments {
                 _ => {}
             }
         }
+        s.my_counter = tokens
+            .iter()
+            .filter(|t| t.operator_id.as_deref() == Some(operator.as_str()))
+            .filter(|t| t.called_at.is_some())
+            .max_by_key(|t| t.called_at)
+            .and_then(|t| t.counter.clone());
         for t in &tokens {
             if t.appointment_id.is_none() {
                 s.walk_ins += 1;
@@ -427,6 +485,7 @@ impl Appointments {
                 service: None,
                 issued_at: t.issued_at,
                 called_at: t.called_at,
+                balance_due: None,
             })
             .collect();
         Ok((centre, out))

@@ -90,8 +90,7 @@ pub struct AppointmentView {
     pub service: String,
     pub centre: Arc<Centre>,
     pub starts_at: Timestamp,
-    /// The date and time at the centre (`2026-12-07 09:30`), in its zone.
-    pub local: String,
+    /// Its day at the centre.
     pub day: jiff::civil::Date,
     pub state: String,
     pub held_until: Option<Timestamp>,
@@ -104,6 +103,10 @@ impl AppointmentView {
     }
     pub fn is_booked(&self) -> bool {
         self.state == "booked"
+    }
+    /// Its weekday, date and time at the centre, in the centre's zone, named.
+    pub fn when(&self, lang: &Lang) -> String {
+        lang.on_day(self.starts_at, self.centre.zone())
     }
 }
 
@@ -339,7 +342,6 @@ pub(crate) fn view_in(centres: &Centres, a: &Appointment) -> AppResult<Appointme
             number: AppointmentNo::parse(&a.number).ok_or_else(|| internal("a bad number"))?,
             application: ApplicationId::new(a.application_id.clone()),
             service: a.service.clone(),
-            local: zoned.strftime("%Y-%m-%d %H:%M").to_string(),
             day: zoned.date(),
             centre,
             starts_at: a.starts_at,
@@ -481,7 +483,7 @@ async fn tell_booked(
                     "address",
                     view.centre.def.address.get(&tag, "en").to_string(),
                 ),
-                ("when", view.local.clone()),
+                ("when", view.when(lang)),
             ],
         )
         .await

@@ -56,7 +56,7 @@ impl Appointments {
                     "appointment-reminder",
                     vec![
                         ("number", view.number.to_string()),
-                        ("when", view.local.clone()),
+                        ("when", view.when(&lang)),
                         (
                             "centre",
                             view.centre.def.name.get(&lang.tag(), "en").to_string(),

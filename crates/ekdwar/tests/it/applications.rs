@@ -210,7 +210,7 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
         let text = page.text();
         for expected in [
             "Asha",
-            "14-08-1995",
+            "14 Aug 1995",
             "Tatkaal",
             "Regional Passport Office, Jaipur",
             "Sunita Kumari, Parent",

@@ -768,8 +768,30 @@ async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
             .check_in(&op.id, booked[0].number.as_str(), &actor)
             .await
             .unwrap_err();
-        assert!(format!("{e:?}").contains("centre-not-today"), "{e:?}");
+        // Tomorrow is inside the days before which nothing moves: the advice is to come on
+        // the day, not to reschedule.
+        assert!(format!("{e:?}").contains("centre-not-today-fixed"), "{e:?}");
         just_before(&t, booked[0].starts_at);
+        // The day's list names the people expected (and that view is recorded).
+        let (_, day) = t.app.appointments.day(&op.id, &actor).await.unwrap();
+        let mut names: Vec<String> = day.expected.iter().map(|(_, n)| n.clone()).collect();
+        names.sort();
+        let mut booked_by: Vec<String> = people.iter().map(|(a, _)| a.full_name()).collect();
+        booked_by.sort();
+        assert_eq!(names, booked_by);
+        assert_eq!(day.my_counter, None);
+        {
+            use sqlx::Row;
+            let mut conn = t.app.store().read().await.unwrap();
+            let views: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'centre-list-viewed'",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get("n");
+            assert_eq!(views, 1, "{backend}");
+        }
         // By the number as typed, and by the QR code's text.
         let first = t
             .app
@@ -870,7 +892,10 @@ async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
             .finish(&op.id, &second_token.id, false, &actor)
             .await
             .unwrap();
-        let (_, day) = t.app.appointments.day(&op.id).await.unwrap();
+        let (_, day) = t.app.appointments.day(&op.id, &actor).await.unwrap();
+        // The next call offers the counter this operator called to last.
+        let last = [&a, &b].into_iter().max_by_key(|t| t.called_at).unwrap();
+        assert_eq!(day.my_counter, last.counter);
         assert_eq!(
             (
                 day.booked,
@@ -902,7 +927,7 @@ async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
         assert!(format!("{e:?}").contains("booking-after-no-show"), "{e:?}");
         // Someone without a centre has no console.
         let citizen = &people[0].0;
-        assert!(t.app.appointments.day(&citizen.id).await.is_err());
+        assert!(t.app.appointments.day(&citizen.id, &actor).await.is_err());
     }
 }
 

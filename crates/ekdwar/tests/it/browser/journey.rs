@@ -144,7 +144,7 @@ async fn passport_journey(js: bool) {
         assert!(b.path().await.ends_with("/check"));
         let text = b.text().await;
         assert!(
-            text.contains("14-08-1995") && text.contains("₹2,000"),
+            text.contains("14 अगस्त 1995") && text.contains("₹2,000"),
             "{text}"
         );
         if js {
@@ -283,6 +283,9 @@ async fn passport_journey(js: bool) {
         g.submit(&format!("a[href='/officer/applications/{id}']"))
             .await;
         g.submit("form:has(input[value='approve']) button").await;
+        // A final decision: confirmed on a page that sums it up.
+        assert!(g.has("input[name='confirm']").await, "{}", g.text().await);
+        g.submit("form:has(input[name='confirm']) button").await;
 
         // Told at every step: submitted, correction, back under review, forwarded, approved.
         let sms = t.last_message(&phone).await;
@@ -433,7 +436,7 @@ async fn eform_journey(js: bool) {
     );
     let text = b.text().await;
     assert!(
-        text.contains("14-08-1995") && text.contains("₹2,000"),
+        text.contains("14 अगस्त 1995") && text.contains("₹2,000"),
         "{text}"
     );
     b.click("#declaration").await;

@@ -217,7 +217,28 @@ async fn correction_journey(js: bool) {
         assert!(o.text().await.contains("302018"));
         o.submit("form:has(input[value='police']) button").await;
         o.open(&format!("/officer/applications/{id}")).await;
+        // The officer sees whose it is and where its fee stands before deciding.
+        let text = o.text().await;
+        assert!(
+            text.contains("Applicant") && text.contains("Asha"),
+            "{text}"
+        );
         o.submit("form:has(input[value='issue']) button").await;
+        // A final decision asks once more, with a summary; until then nothing changed.
+        let text = o.text().await;
+        assert!(
+            text.contains("Check before you decide")
+                && text.contains("This is final")
+                && text.contains(&arn.to_string()),
+            "{text}"
+        );
+        if js {
+            o.audit("officer-confirm").await;
+        }
+        a.open(&format!("/applications/{id}")).await;
+        assert!(!a.text().await.contains("Certificate issued"));
+        o.submit("form:has(input[name='confirm']) button").await;
+        assert!(o.text().await.contains("Done"), "{}", o.text().await);
         a.open(&format!("/applications/{id}")).await;
         assert!(a.text().await.contains("Certificate issued"));
         let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
