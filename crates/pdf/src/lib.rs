@@ -378,8 +378,7 @@ fn shape(script: Script, text: &str) -> Run {
     let mut starts: Vec<usize> = infos.iter().map(|i| i.cluster as usize).collect();
     starts.sort_unstable();
     starts.dedup();
-    let mut glyphs = Vec::with_capacity(infos.len());
-    let mut width = 0.0;
+    let mut placed: Vec<Placed> = Vec::with_capacity(infos.len());
     for (info, pos) in infos.iter().zip(positions) {
         let start = info.cluster as usize;
         let end = starts
@@ -387,23 +386,62 @@ fn shape(script: Script, text: &str) -> Run {
             .copied()
             .find(|&c| c > start)
             .unwrap_or(text.len());
-        let advance = pos.x_advance as f32 / per_em;
-        width += advance;
-        glyphs.push(KrillaGlyph::new(
-            GlyphId::new(info.glyph_id),
-            advance,
-            pos.x_offset as f32 / per_em,
-            pos.y_offset as f32 / per_em,
-            pos.y_advance as f32 / per_em,
-            start..end,
-            None,
-        ));
+        placed.push(Placed {
+            id: info.glyph_id,
+            advance: pos.x_advance as f32 / per_em,
+            x_offset: pos.x_offset as f32 / per_em,
+            y_offset: pos.y_offset as f32 / per_em,
+            y_advance: pos.y_advance as f32 / per_em,
+            text: start..end,
+        });
     }
+    signs_read_with_their_letter(&mut placed);
+    let width = placed.iter().map(|g| g.advance).sum();
+    let glyphs = placed
+        .into_iter()
+        .map(|g| {
+            KrillaGlyph::new(
+                GlyphId::new(g.id),
+                g.advance,
+                g.x_offset,
+                g.y_offset,
+                g.y_advance,
+                g.text,
+                None,
+            )
+        })
+        .collect();
     Run {
         script,
         text: text.to_owned(),
         glyphs,
         width,
+    }
+}
+
+/// A shaped glyph, in em.
+struct Placed {
+    id: u32,
+    advance: f32,
+    x_offset: f32,
+    y_offset: f32,
+    y_advance: f32,
+    text: std::ops::Range<usize>,
+}
+
+/// A vowel sign drawn back over the letter before it (no advance, a leftward offset: "ু" in
+/// "নতুন", "ै" after a conjunct) ends, for a text extractor, left of where the next letter
+/// starts, and the gap reads as a space ("নতু ন"). The letter's glyph carries the sign's
+/// text too, and the sign none: every pixel stays where it was, and the word reads whole.
+fn signs_read_with_their_letter(glyphs: &mut [Placed]) {
+    for i in 1..glyphs.len() {
+        let (before, rest) = glyphs.split_at_mut(i);
+        let (base, mark) = (&mut before[i - 1], &mut rest[0]);
+        let follows = base.text.end == mark.text.start;
+        if mark.advance == 0.0 && mark.x_offset < 0.0 && base.advance > 0.0 && follows {
+            base.text = base.text.start..mark.text.end;
+            mark.text = mark.text.end..mark.text.end;
+        }
     }
 }
 
@@ -486,13 +524,25 @@ mod tests {
     #[test]
     fn reordered_glyphs_keep_valid_text_ranges() {
         // Bengali's i-kar and Devanagari's reph are drawn away from where they are typed.
-        for text in ["অমিত কুমার", "पासपोर्ट", "क्षत्रिय", "কিছু"]
+        // A sign drawn back over its letter carries no text of its own (the letter carries
+        // both). Every character is carried exactly once.
+        for text in ["অমিত কুমার", "पासपोर्ट", "क्षत्रिय", "কিছু", "নতুন", "ट्रैकिंग"]
         {
             for run in shape_line(text) {
-                for g in &run.glyphs {
-                    let r = krilla::text::Glyph::text_range(g);
-                    assert!(r.start < r.end && r.end <= run.text.len(), "{text}: {r:?}");
+                let mut ranges: Vec<_> = run
+                    .glyphs
+                    .iter()
+                    .map(krilla::text::Glyph::text_range)
+                    .filter(|r| !r.is_empty())
+                    .collect();
+                ranges.sort_by_key(|r| r.start);
+                ranges.dedup();
+                let mut at = 0;
+                for r in &ranges {
+                    assert_eq!(r.start, at, "{text}: {ranges:?}");
+                    at = r.end;
                 }
+                assert_eq!(at, run.text.len(), "{text}: {ranges:?}");
             }
         }
     }
@@ -501,7 +551,7 @@ mod tests {
     /// installs), word for word in Hindi and Bengali.
     #[test]
     fn extracted_text_reads_as_written() {
-        let words = "आशा कुमारी पासपोर्ट सेवा केंद्र स्कैन क्षत्रिय অমিত কুমার দাস পাসপোর্ট";
+        let words = "आशा कुमारी पासपोर्ट सेवा केंद्र स्कैन क्षत्रिय ट्रैकिंग अपॉइंटमेंट শুল্ক অমিত কুমার দাস পাসপোর্ট নতুন";
         let pdf = Sheet::new("रसीद", "hi").text(words).render().expect("pdf");
         let dir = std::env::temp_dir().join(format!("ekdwar-pdf-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

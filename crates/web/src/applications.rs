@@ -890,6 +890,66 @@ struct TrackPage<'a> {
     birth_date: String,
     challenge: Option<ekdwar_app::captcha::Challenge>,
     found: Option<ekdwar_app::applications::Tracked>,
+    standing: Option<Standing>,
+}
+
+/// Where an application stands besides its state, in words: its fee and its visit to a
+/// centre. Tracking, the receipt and the officer's page all say it the same way.
+pub struct Standing {
+    /// "Paid — ₹1,500; due at the centre ₹2,000: not paid yet".
+    pub fee: Option<String>,
+    /// "Booked: Mon, 14 Dec 2026, 10:30 IST, Passport Seva Kendra, Jaipur".
+    pub visit: Option<String>,
+}
+
+impl Standing {
+    pub async fn of(
+        app: &App,
+        c: &Ctx,
+        owner: &ekdwar_domain::UserId,
+        loaded: &Loaded,
+    ) -> Result<Self, WebError> {
+        let fee = match app.payments.of_application(owner, &loaded.id).await? {
+            Some(p) => {
+                let p = crate::payments::shown(c, &p);
+                let mut line = format!("{} — {}", c.t(p.status_code()), p.online);
+                if let Some(due) = &p.centre {
+                    let paid = if p.centre_paid {
+                        "fee-centre-paid"
+                    } else {
+                        "fee-centre-unpaid"
+                    };
+                    line.push_str(&format!("; {} {due}: {}", c.t("fee-at-centre"), c.t(paid)));
+                }
+                Some(line)
+            }
+            None if !loaded.service.fees.is_empty() && !loaded.is_draft() => {
+                Some(c.t("fee-unpaid"))
+            }
+            None => None,
+        };
+        // The latest visit: booked, done or missed (not a hold, nor one moved to another).
+        let visit = if loaded.service.appointment.is_some() && !loaded.is_draft() {
+            let latest = app
+                .appointments
+                .of_application(owner, &loaded.id)
+                .await?
+                .into_iter()
+                .find(|a| !matches!(a.state.as_str(), "held" | "released" | "rescheduled"));
+            Some(match latest {
+                Some(a) => format!(
+                    "{}: {}, {}",
+                    c.t(&format!("visit-{}", a.state.replace('_', "-"))),
+                    c.on_day(&a),
+                    c.text(&a.centre.def.name)
+                ),
+                None => c.t("visit-none"),
+            })
+        } else {
+            None
+        };
+        Ok(Self { fee, visit })
+    }
 }
 
 /// Tracking without logging in: the service, the file number and the date of birth.
@@ -907,6 +967,7 @@ async fn track_form(State(app): State<App>, c: Ctx) -> Response {
         birth_date: String::new(),
         challenge: Some(app.applications.new_challenge()),
         found: None,
+        standing: None,
     })
 }
 
@@ -984,9 +1045,17 @@ async fn track(
     } else {
         axum::http::StatusCode::BAD_REQUEST
     };
+    let standing = match &found {
+        Some(t) => {
+            let loaded = app.applications.get(&t.owner, &t.id).await?;
+            Some(Standing::of(&app, &c, &t.owner, &loaded).await?)
+        }
+        None => None,
+    };
     let mut resp = render(&TrackPage {
         c: &c,
         errors,
+        standing,
         services: app.applications.trackable(),
         service: f.service.chars().take(64).collect(),
         arn: f.arn.chars().take(40).collect(),

@@ -144,40 +144,18 @@ struct ViewPage<'a> {
     progress: Progress,
 }
 
-/// Where an application stands besides its answers: whose it is, its fee and its visit to a
-/// centre, as the officer deciding it needs to see them.
+/// Whose application it is and where it stands, as the officer deciding it needs to see it.
 struct Progress {
     applicant: String,
-    payment: Option<crate::payments::Shown>,
-    appointment: Option<ekdwar_app::appointments::AppointmentView>,
+    standing: crate::applications::Standing,
 }
 
 impl Progress {
     async fn of(app: &App, c: &Ctx, loaded: &Loaded) -> Result<Self, WebError> {
-        let payment = app
-            .payments
-            .of_application(&loaded.owner, &loaded.id)
-            .await?
-            .map(|p| crate::payments::shown(c, &p));
-        // The latest visit: booked, done or missed.
-        let appointment = app
-            .appointments
-            .of_application(&loaded.owner, &loaded.id)
-            .await?
-            .into_iter()
-            .find(|a| !matches!(a.state.as_str(), "held" | "released" | "rescheduled"));
         Ok(Self {
             applicant: app.applications.applicant_name(loaded).await?,
-            payment,
-            appointment,
+            standing: crate::applications::Standing::of(app, c, &loaded.owner, loaded).await?,
         })
-    }
-
-    fn appointment_state(&self, c: &Ctx) -> String {
-        self.appointment
-            .as_ref()
-            .map(|a| c.t(&format!("officer-visit-{}", a.state.replace('_', "-"))))
-            .unwrap_or_default()
     }
 }
 

@@ -53,6 +53,13 @@ async fn receipt(
             c.when_in(at, &app.applications.zone(&loaded)),
         );
     }
+    let standing = crate::applications::Standing::of(&app, &c, me.user_id(), &loaded).await?;
+    if let Some(fee) = standing.fee {
+        sheet = sheet.row(c.t("fee"), fee);
+    }
+    if let Some(visit) = standing.visit {
+        sheet = sheet.row(c.t("visit"), visit);
+    }
     for p in app.applications.places_of(&loaded).await? {
         sheet = sheet.row(c.t("queue-title"), crate::applications::place_line(&c, &p));
     }
@@ -106,6 +113,8 @@ struct CheckPage<'a> {
     c: &'a Ctx,
     errors: Errors,
     found: Option<Tracked>,
+    /// The receipt's check confirms it, nothing more.
+    standing: Option<crate::applications::Standing>,
 }
 
 /// Anyone holding the receipt (a passport office, an employer) checks it here.
@@ -128,6 +137,7 @@ async fn verify(
         c: &c,
         errors: Errors::default(),
         found,
+        standing: None,
     });
     *resp.status_mut() = status;
     Ok(resp)

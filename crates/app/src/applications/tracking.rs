@@ -26,6 +26,11 @@ pub struct Tracked {
     pub places: Vec<super::Place>,
     /// The zone its times are shown in.
     pub zone: jiff::tz::TimeZone,
+    /// What the applicant does next, when it waits for them (a correction, an offer).
+    pub next_step: Option<Texts>,
+    /// The application and whose it is: for the pages to add its fee and visit, never shown.
+    pub id: ekdwar_domain::ApplicationId,
+    pub owner: ekdwar_domain::UserId,
 }
 
 impl Tracked {
@@ -44,6 +49,9 @@ impl Tracked {
             service: loaded.service.name.clone(),
             submitted_at: loaded.submitted_at,
             arn,
+            next_step: loaded.next_step().cloned(),
+            id: loaded.id.clone(),
+            owner: loaded.owner.clone(),
         }
     }
 }

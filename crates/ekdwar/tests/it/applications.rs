@@ -458,6 +458,12 @@ async fn anyone_tracks_with_the_file_number_and_date_of_birth_and_learns_nothing
         assert!(text.contains("Application found"), "{text}");
         assert!(text.contains("Police clearance certificate"));
         assert!(text.contains("A••• K•••"), "{text}");
+        // Where it stands besides its state: the fee and the visit to the centre.
+        assert!(
+            text.contains("Fee") && text.contains("Visit to the centre"),
+            "{text}"
+        );
+        assert!(text.contains("No appointment booked yet"), "{text}");
         for secret in [
             "Asha",
             "Kumari",

@@ -105,6 +105,9 @@ async fn the_receipt_is_a_hindi_pdf_whose_qr_code_verifies() {
             spaced.as_str(),
             "Asha Kumari",
             "आपका वर्तमान पासपोर्ट",
+            // Where it stands: the fee and the visit to the centre.
+            "शुल्क",
+            "अपॉइंटमेंट",
         ] {
             assert!(text.contains(expected), "{expected} missing from:\n{text}");
         }
