@@ -221,6 +221,8 @@ impl ViewPage<'_> {
             });
         let who = if s.by_applicant || s.role == "applicant" {
             self.c.t("officer-step-applicant")
+        } else if s.role == "portal" {
+            self.c.t("officer-step-portal")
         } else {
             s.role.replace('-', " ")
         };

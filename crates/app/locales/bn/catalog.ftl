@@ -267,3 +267,4 @@ officer-confirm-comment = আবেদনকারীর জন্য আপন�
 officer-confirm-button = নিশ্চিত করুন: { $action }
 officer-confirm-back = আবেদনে ফিরে যান
 track-log-in = এর জন্য লগ ইন করুন
+officer-step-portal = পোর্টাল, সময়সীমায়

@@ -276,3 +276,4 @@ officer-confirm-comment = Your comment to the applicant
 officer-confirm-button = Confirm: { $action }
 officer-confirm-back = Back to the application
 track-log-in = Log in to do it
+officer-step-portal = the portal, at the deadline

@@ -267,3 +267,4 @@ officer-confirm-comment = आवेदक के लिए आपकी टि�
 officer-confirm-button = पुष्टि करें: { $action }
 officer-confirm-back = आवेदन पर वापस जाएँ
 track-log-in = इसके लिए लॉग इन करें
+officer-step-portal = पोर्टल, समय-सीमा पर

@@ -279,3 +279,4 @@ officer-confirm-comment = Ваш комментарий заявителю
 officer-confirm-button = Подтвердить: { $action }
 officer-confirm-back = Вернуться к заявлению
 track-log-in = Войдите, чтобы это сделать
+officer-step-portal = портал, по истечении срока

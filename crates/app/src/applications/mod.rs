@@ -42,7 +42,8 @@ crate::core::service!(
 pub(crate) struct Step_<'a> {
     pub loaded: &'a Loaded,
     pub action: &'a ekdwar_domain::catalog::WorkflowAction,
-    pub by: &'a UserId,
+    /// Who took it (none: the portal itself, on a deadline).
+    pub by: Option<&'a UserId>,
     pub role: &'a str,
     pub comment: Option<String>,
     pub reopened: Vec<String>,

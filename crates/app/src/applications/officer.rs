@@ -366,7 +366,7 @@ impl Applications {
         self.step(Step_ {
             loaded: &loaded,
             action: &action,
-            by: officer,
+            by: Some(officer),
             role: roles
                 .iter()
                 .find(|r| action.roles.contains(r))

@@ -1,6 +1,7 @@
 //! What happens to applications with time: an application past its state's working-day
 //! deadline is escalated (once per state) to the role the workflow names, in the scope of the
-//! application; a draft left untouched is deleted, after a reminder. The jobs runner calls
+//! application, or moved on by the action the state names for its deadline (an offer not
+//! answered lapses); a draft left untouched is deleted, after a reminder. The jobs runner calls
 //! [`Applications::sweep`] periodically; every change is one conditional update, so two
 //! workers sweeping at once do each thing once.
 
@@ -25,6 +26,8 @@ pub struct Swept {
     pub escalated: usize,
     /// Officers told of them.
     pub officers_told: usize,
+    /// Applications the portal moved on by itself at their deadline (lapsed offers).
+    pub lapsed: usize,
     /// Drafts whose owners were reminded.
     pub reminded: usize,
     /// Drafts deleted.
@@ -48,6 +51,24 @@ impl Applications {
         for a in overdue {
             let due = a.due_on.clone().unwrap_or_default();
             let loaded = self.load(a).await?;
+            if let Some(action) = loaded
+                .service
+                .state(&loaded.state)
+                .and_then(|s| s.on_deadline.as_ref())
+                .and_then(|id| {
+                    loaded
+                        .service
+                        .workflow
+                        .iter()
+                        .flat_map(|w| &w.actions)
+                        .find(|a| &a.id == id)
+                })
+            {
+                if self.act_on_deadline(&loaded, action).await? {
+                    swept.lapsed += 1;
+                }
+                continue;
+            }
             let Some(role) = loaded
                 .service
                 .state(&loaded.state)
@@ -126,6 +147,38 @@ impl Applications {
             swept.escalated += 1;
         }
         Ok(())
+    }
+
+    /// Takes the action a state names for its deadline (an unanswered offer lapses), as the
+    /// portal; false if the application moved meanwhile or its owner is gone.
+    async fn act_on_deadline(
+        &self,
+        loaded: &super::Loaded,
+        action: &ekdwar_domain::catalog::WorkflowAction,
+    ) -> AppResult<bool> {
+        let Some(applicant) = self.account(&loaded.owner).await? else {
+            return Ok(false);
+        };
+        let lang = self.language_of(&applicant);
+        let taken = self
+            .step(super::Step_ {
+                loaded,
+                action,
+                by: None,
+                role: "portal",
+                comment: None,
+                reopened: Vec::new(),
+                applicant: &applicant,
+                lang: &lang,
+                actor: &Actor::system(),
+            })
+            .await;
+        match taken {
+            Ok(()) => Ok(true),
+            // Someone acted first (the parent accepted at the last minute).
+            Err(crate::error::AppError::Form(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn expire_drafts(&self, swept: &mut Swept) -> AppResult<()> {

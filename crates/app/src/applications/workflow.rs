@@ -110,7 +110,7 @@ impl Applications {
         self.step(Step_ {
             loaded: &loaded,
             action: &action,
-            by: &account.id,
+            by: Some(&account.id),
             role: "applicant",
             comment: None,
             reopened: Vec::new(),
@@ -149,7 +149,7 @@ impl Applications {
             id,
             &Event {
                 at: now,
-                actor_id: Some(s.by.to_string()),
+                actor_id: s.by.map(ToString::to_string),
                 role: s.role.to_string(),
                 action: s.action.id.clone(),
                 from_state: Some(s.loaded.state.clone()),

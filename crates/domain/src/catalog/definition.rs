@@ -496,6 +496,11 @@ pub struct State {
     /// The role told when an application is overdue here.
     #[serde(default)]
     pub escalate_to: Option<String>,
+    /// The action the portal takes by itself when the deadline passes, instead of telling
+    /// anyone: a place offer not answered in time lapses (`decline`). One of this state's
+    /// plain actions.
+    #[serde(default)]
+    pub on_deadline: Option<String>,
     /// A final state: no action leaves it.
     #[serde(default)]
     pub terminal: bool,

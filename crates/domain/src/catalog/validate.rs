@@ -911,6 +911,26 @@ fn check_workflow(c: &mut Checker<'_>, w: &Workflow) {
         if s.terminal && (s.sla_working_days.is_some() || s.escalate_to.is_some()) {
             c.report(&path, "a final state has no time limit");
         }
+        if let Some(action) = &s.on_deadline {
+            let path = format!("{path}.on_deadline");
+            if s.sla_working_days.is_none() {
+                c.report(
+                    &path,
+                    "a state without a deadline (sla_working_days) has none to pass",
+                );
+            }
+            if s.escalate_to.is_some() {
+                c.report(&path, "either escalate or act on the deadline, not both");
+            }
+            match w.actions.iter().find(|a| &a.id == action) {
+                None => c.report(&path, format!("no action \"{action}\"")),
+                Some(a) if !a.from.contains(&s.id) || a.kind != ActionKind::Advance => c.report(
+                    &path,
+                    format!("\"{action}\" is not a plain action taken in this state"),
+                ),
+                Some(_) => {}
+            }
+        }
         if !s.terminal && !w.actions.iter().any(|a| a.from.contains(&s.id)) {
             c.report(
                 &path,

@@ -923,6 +923,35 @@ async fn a_parent_enrols_two_children_who_wait_in_order_and_accept_an_offered_pl
         assert_eq!(enrolled.state, "enrolled");
         assert!(places(first_id).await.is_empty(), "out of the lists");
         assert_eq!(places(masha_id.clone()).await, [("ds-101".into(), 1, 1, 2)]);
+        // An offer nobody answers lapses at its deadline, by the portal: the child is back on
+        // the lists where it stood, and the parent is told.
+        for action in ["queue", "offer"] {
+            t.app
+                .applications
+                .act(&officer, &masha_id, action, "", "", &[], &actor)
+                .await
+                .unwrap();
+        }
+        let told_before = t.messages_to(anna.phone.as_deref().unwrap()).await;
+        t.advance(std::time::Duration::from_secs(14 * 86_400));
+        let swept = t.app.applications.sweep().await.unwrap();
+        assert_eq!(swept.lapsed, 1, "{swept:?}");
+        let lapsed = t.app.applications.get(&anna.id, &masha_id).await.unwrap();
+        assert_eq!(lapsed.state, "queued");
+        assert_eq!(places(masha_id.clone()).await, [("ds-101".into(), 1, 1, 2)]);
+        let history = t
+            .app
+            .applications
+            .history(&anna.id, &masha_id)
+            .await
+            .unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(
+            (last.action.as_str(), last.role.as_str()),
+            ("decline", "portal")
+        );
+        assert!(t.messages_to(anna.phone.as_deref().unwrap()).await > told_before);
+        assert_eq!(t.app.applications.sweep().await.unwrap().lapsed, 0, "once");
         // An action that is not the applicant's, or not open now, is refused.
         assert!(
             t.app

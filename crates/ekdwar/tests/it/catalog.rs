@@ -209,6 +209,17 @@ fn problems_name_the_file_the_place_and_what_is_wrong() {
     // A workflow action that leads nowhere.
     let ps = problems(fresh.replace("to = \"approved\"", "to = \"aproved\""));
     has(&ps, "workflow.actions[6].to: no state \"aproved\"");
+    // A deadline's action that does not exist, on a state that also escalates.
+    let ps = problems(fresh.replacen(
+        "escalate_to = ",
+        "on_deadline = \"lapse\"\nescalate_to = ",
+        1,
+    ));
+    has(&ps, ".on_deadline: no action \"lapse\"");
+    has(
+        &ps,
+        ".on_deadline: either escalate or act on the deadline, not both",
+    );
     // A misspelt key is an error, with its line.
     let ps = problems(fresh.replace("min_working_days = 3", "min_workingdays = 3"));
     has(&ps, "passport/fresh.toml: line ");
