@@ -34,6 +34,7 @@ pub fn routes() -> axum::Router<App> {
         .route("/appointments/{id}/cancel", post(cancel))
         .route("/appointments/{id}/reschedule", post(reschedule))
         .route("/appointments/{id}/calendar.ics", get(calendar))
+        .route("/appointments/{id}/letter.pdf", get(letter))
 }
 
 /// Text for an iCalendar property value: backslash, semicolon, comma and newline escaped
@@ -132,6 +133,66 @@ async fn calendar(
         body,
     )
         .into_response())
+}
+
+/// Where a centre is, on a map (OpenStreetMap), for directions.
+fn map_url(centre: &ekdwar_domain::appointments::Centre) -> String {
+    let (lat, lon) = (centre.def.latitude, centre.def.longitude);
+    format!("https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}")
+}
+
+/// The appointment letter, in the person's language: whom, where, when, what to bring, how to
+/// get there, and the number as a QR code for the centre's desk to scan.
+async fn letter(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let a = app
+        .appointments
+        .get(me.user_id(), appointment_id(&id)?)
+        .await?;
+    if !a.is_booked() {
+        return Err(WebError(AppError::NotFound));
+    }
+    let loaded = app.applications.get(me.user_id(), &a.application).await?;
+    let mut sheet = ekdwar_pdf::Sheet::new(c.t("letter-title"), c.lang.tag())
+        .heading(c.text(&loaded.service.name))
+        .row(c.t("booking-number"), a.number.to_string())
+        .row(
+            c.t("track-name"),
+            app.applications.applicant_name(&loaded).await?,
+        );
+    if let Some(arn) = &loaded.arn {
+        sheet = sheet.row(c.t("track-arn"), arn.to_string());
+    }
+    sheet = sheet
+        .row(c.t("booking-when"), c.on_day(&a))
+        .row(
+            c.t("booking-centre"),
+            format!(
+                "{}, {}",
+                c.text(&a.centre.def.name),
+                c.text(&a.centre.def.address)
+            ),
+        )
+        .row(c.t("booking-directions"), map_url(&a.centre));
+    if !loaded.service.documents.is_empty() {
+        sheet = sheet.heading(c.t("application-bring"));
+        for d in &loaded.service.documents {
+            sheet = sheet.text(format!("• {}", c.text(&d.name)));
+        }
+    }
+    let bytes = sheet
+        .text(c.t("letter-arrive"))
+        .qr(a.number.as_str().to_string(), c.t("letter-qr"))
+        .render()
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(crate::payments::pdf(
+        &format!("appointment-{}", a.number.as_str()),
+        bytes,
+    ))
 }
 
 fn appointment_id(s: &str) -> Result<&str, WebError> {
@@ -341,12 +402,8 @@ struct ShowPage<'a> {
 }
 
 impl ShowPage<'_> {
-    /// Where the centre is, on a map (OpenStreetMap), for directions.
     fn map_url(&self) -> String {
-        let (lat, lon) = (self.a.centre.def.latitude, self.a.centre.def.longitude);
-        format!(
-            "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}"
-        )
+        map_url(&self.a.centre)
     }
 
     /// Why it cannot be cancelled or moved now, in words (empty when it can).

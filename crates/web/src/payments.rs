@@ -332,7 +332,8 @@ async fn history(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response,
     }))
 }
 
-fn pdf(name: &str, bytes: Vec<u8>) -> Response {
+/// A PDF for its owner's eyes only: shown in the browser, never cached.
+pub(crate) fn pdf(name: &str, bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),

@@ -134,3 +134,7 @@ application-appointment-confirm = Confirm the appointment
 application-appointment-see = See, reschedule or cancel the appointment
 booking-add-to-calendar = Add to my calendar
 booking-directions = Directions to the centre (map)
+letter-title = Appointment letter
+letter-download = Appointment letter (PDF, to print or show on your phone)
+letter-arrive = Come 15 minutes before your time with the original documents and a copy of each. Show this letter or its QR code at the entrance desk.
+letter-qr = The centre's desk scans this code to check you in.

@@ -131,3 +131,7 @@ application-appointment-confirm = अपॉइंटमेंट की पु�
 application-appointment-see = अपॉइंटमेंट देखें, बदलें या रद्द करें
 booking-add-to-calendar = मेरे कैलेंडर में जोड़ें
 booking-directions = केंद्र तक का रास्ता (नक्शा)
+letter-title = अपॉइंटमेंट पत्र
+letter-download = अपॉइंटमेंट पत्र (PDF, छापने या फ़ोन पर दिखाने के लिए)
+letter-arrive = अपने समय से 15 मिनट पहले मूल दस्तावेज़ों और हर एक की प्रति के साथ आएँ। प्रवेश डेस्क पर यह पत्र या इसका QR कोड दिखाएँ।
+letter-qr = केंद्र का डेस्क आपका चेक-इन करने के लिए यह कोड स्कैन करता है।

@@ -207,6 +207,31 @@ async fn a_booking_inside_the_three_days_is_warned_of_and_offers_no_change_it_wo
             .get_as(&other, &format!("/appointments/{aid}/calendar.ics"))
             .await;
         assert_eq!(theirs.status, 404);
+        // The appointment letter: a PDF with what to bring and how to get there, whose QR
+        // code is the number the centre's desk checks in; the owner's only.
+        let letter = client
+            .get(t.url(&format!("/appointments/{aid}/letter.pdf")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(letter.status(), 200);
+        assert_eq!(letter.headers()["content-type"], "application/pdf");
+        let (text, qr) = crate::receipts::read_receipt(&letter.bytes().await.unwrap());
+        for expected in [
+            "Appointment letter",
+            "Passport Seva Kendra, Jaipur",
+            "Bring the originals of",
+            "openstreetmap.org",
+            "Come 15 minutes before",
+        ] {
+            assert!(text.contains(expected), "{expected} not in {text}");
+        }
+        let number = ekdwar_domain::appointments::AppointmentNo::parse(&qr).expect("a number");
+        assert!(text.contains(&number.to_string()), "{number} not in {text}");
+        let theirs = t
+            .get_as(&other, &format!("/appointments/{aid}/letter.pdf"))
+            .await;
+        assert_eq!(theirs.status, 404);
         assert!(
             page.body
                 .contains(&format!("/appointments/{aid}/calendar.ics"))
