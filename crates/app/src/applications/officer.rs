@@ -87,6 +87,7 @@ impl Applications {
             ("passport-granting-officer", "mea"),
             ("passport-supervisor", "mea"),
             ("passport-cse", "mea"),
+            ("police-verifier", "mea"),
             ("tehsildar", "rj-revenue"),
         ] {
             let a = Assignment {

@@ -442,7 +442,7 @@ impl Appointments {
             .iter()
             .filter(|t| t.operator_id.as_deref() == Some(operator.as_str()))
             .filter(|t| t.called_at.is_some())
-            .max_by_key(|t| t.called_at)
+            .max_by_key(|t| (t.called_at, t.number))
             .and_then(|t| t.counter.clone());
         for t in &tokens {
             if t.appointment_id.is_none() {

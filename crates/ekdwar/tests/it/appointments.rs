@@ -919,7 +919,10 @@ async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
             .unwrap();
         let (_, day) = t.app.appointments.day(&op.id, &actor).await.unwrap();
         // The next call offers the counter this operator called to last.
-        let last = [&a, &b].into_iter().max_by_key(|t| t.called_at).unwrap();
+        let last = [&a, &b]
+            .into_iter()
+            .max_by_key(|t| (t.called_at, t.label.clone()))
+            .unwrap();
         assert_eq!(day.my_counter, last.counter);
         assert_eq!(
             (

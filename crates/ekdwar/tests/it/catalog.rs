@@ -208,7 +208,7 @@ fn problems_name_the_file_the_place_and_what_is_wrong() {
     );
     // A workflow action that leads nowhere.
     let ps = problems(fresh.replace("to = \"approved\"", "to = \"aproved\""));
-    has(&ps, "workflow.actions[6].to: no state \"aproved\"");
+    has(&ps, "workflow.actions[7].to: no state \"aproved\"");
     // A deadline's action that does not exist, on a state that also escalates.
     let ps = problems(fresh.replacen(
         "escalate_to = ",

@@ -370,6 +370,7 @@ async fn the_demo_has_an_officer_for_rajasthan() {
             "passport-granting-officer",
             "passport-supervisor",
             "passport-cse",
+            "police-verifier",
             "tehsildar"
         ]
     );
@@ -379,7 +380,7 @@ async fn the_demo_has_an_officer_for_rajasthan() {
 }
 
 #[tokio::test]
-async fn an_officer_forwards_with_a_note_and_the_granting_officer_decides() {
+async fn nothing_is_decided_before_the_centre_visit_and_the_police_report() {
     for backend in backends() {
         let t = TestApp::builder(backend)
             .with_user("asha.k", PASSWORD)
@@ -420,16 +421,51 @@ async fn an_officer_forwards_with_a_note_and_the_granting_officer_decides() {
                     .await
             }
         };
+        let cse = officer(&t, "off.cse", 3, "passport-cse", "mea", Some("IN-RJ"), None).await;
+        let police = officer(
+            &t,
+            "off.police",
+            4,
+            "police-verifier",
+            "mea",
+            Some("IN-RJ"),
+            None,
+        )
+        .await;
+        // Before the centre has seen the originals, nobody reviews, and nobody approves.
+        assert!(act(&verifier, "review", "").await.is_err());
+        assert!(act(&granting, "approve", "").await.is_err());
+        act(&cse, "verify-documents", "").await.unwrap();
         act(&verifier, "review", "").await.unwrap();
-        // Forwarding needs a note for the next officer.
-        let refused = act(&verifier, "forward", "  ").await;
+        // Under review the granting officer still cannot approve: the police come first.
+        assert!(act(&granting, "approve", "").await.is_err());
+        act(&verifier, "police", "").await.unwrap();
+        let (seen, _) = t
+            .app
+            .applications
+            .inspect(&police, &id, &actor)
+            .await
+            .unwrap();
+        assert_eq!(seen.state, "police-verification");
+        assert!(seen.due_on.is_some(), "the police have a deadline");
+        assert!(act(&granting, "approve", "").await.is_err());
+        assert!(
+            act(&verifier, "police-report", "Clear").await.is_err(),
+            "the police's own step"
+        );
+        // The police report goes with a note for the granting officer.
+        let refused = act(&police, "police-report", "  ").await;
         assert!(
             matches!(&refused, Err(AppError::Form(f)) if f[0].code == "officer-note-required"),
             "{refused:?}"
         );
-        act(&verifier, "forward", "Documents verified at the counter.")
-            .await
-            .unwrap();
+        act(
+            &police,
+            "police-report",
+            "Address and identity confirmed; no record.",
+        )
+        .await
+        .unwrap();
         let (seen, _) = t
             .app
             .applications
@@ -438,15 +474,21 @@ async fn an_officer_forwards_with_a_note_and_the_granting_officer_decides() {
             .unwrap();
         assert_eq!(seen.state, "granting");
         assert!(seen.due_on.is_some(), "the granting stage has a deadline");
-        // Only the granting officer acts now; the verifier's forward is gone.
-        assert!(act(&verifier, "forward", "again").await.is_err());
+        assert!(act(&police, "police-report", "again").await.is_err());
         act(&granting, "approve", "").await.unwrap();
         let owner = t.account("asha.k").await;
         let history = t.app.applications.history(&owner.id, &id).await.unwrap();
         let steps: Vec<&str> = history.iter().map(|s| s.action.as_str()).collect();
         assert_eq!(
             steps,
-            ["submit", "review", "forward", "approve"],
+            [
+                "submit",
+                "verify-documents",
+                "review",
+                "police",
+                "police-report",
+                "approve"
+            ],
             "{backend}"
         );
     }
@@ -529,10 +571,10 @@ async fn after_submission_only_the_centres_staff_change_answers() {
         assert_eq!(last.comment.as_deref(), Some("PIN code"));
         let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
         assert!(sms.contains("corrected at the service centre"), "{sms}");
-        // Once the review starts, the centre's correction is no longer offered.
+        // Once the originals are checked, the centre's correction is no longer offered.
         t.app
             .applications
-            .act(&verifier, &id, "review", "", "", &[], &actor)
+            .act(&cse, &id, "verify-documents", "", "", &[], &actor)
             .await
             .unwrap();
         let late = t

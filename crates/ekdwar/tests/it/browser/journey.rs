@@ -250,6 +250,10 @@ async fn passport_journey(js: bool) {
         if js {
             o.audit("officer-claimed").await;
         }
+        // The originals checked at the counter, then the review.
+        o.submit("form:has(input[value='verify-documents']) button")
+            .await;
+        o.open(&format!("/officer/applications/{id}")).await;
         o.submit("form:has(input[value='review']) button").await;
         o.open(&format!("/officer/applications/{id}")).await;
         o.click("#reopen-request-correction-pincode").await;
@@ -271,14 +275,34 @@ async fn passport_journey(js: bool) {
         b.submit("form[action$='/pages/contact'] button").await;
         b.submit("form[action$='/resubmit'] button").await;
 
-        // The officer forwards it with a note; the granting officer approves.
+        // The officer sends it to the police; their report goes to the granting officer, who
+        // approves.
         o.open(&format!("/officer/applications/{id}")).await;
         assert!(o.text().await.contains("302018"));
-        o.eval(
-            "document.getElementById('comment-forward').value = 'Documents verified at the counter'",
+        o.submit("form:has(input[value='police']) button").await;
+        let police = crate::officers::officer(
+            &t,
+            "police.rj",
+            3,
+            "police-verifier",
+            "mea",
+            Some("IN-RJ"),
+            None,
         )
         .await;
-        o.submit("form:has(input[value='forward']) button").await;
+        t.app
+            .applications
+            .act(
+                &police,
+                &ekdwar_domain::ApplicationId::new(id.clone()),
+                "police-report",
+                "Address and identity confirmed",
+                "",
+                &[],
+                &ekdwar_app::audit::Actor::command_line(),
+            )
+            .await
+            .unwrap();
         let g = officer_logged_in(&t, "grant.rj", js).await;
         g.submit(&format!("a[href='/officer/applications/{id}']"))
             .await;
