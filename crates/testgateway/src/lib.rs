@@ -88,7 +88,7 @@ pub struct CreatePayment {
     pub reference: String,
     /// What is paid for.
     pub description: String,
-    /// `card` or `netbanking`.
+    /// `upi`, `card` or `netbanking`.
     pub channel: String,
     /// The payer's language.
     #[serde(default)]
@@ -203,7 +203,7 @@ async fn create(
     };
     if req.amount <= 0
         || Currency::parse(&req.currency).is_err()
-        || !matches!(req.channel.as_str(), "card" | "netbanking")
+        || !matches!(req.channel.as_str(), "upi" | "card" | "netbanking")
     {
         return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
     }
@@ -285,9 +285,21 @@ struct PayPage {
     description: String,
     amount: String,
     channel: &'static str,
+    /// For UPI: the `upi://pay` link a UPI app opens (also what the QR code would carry).
+    upi: Option<String>,
     finished: bool,
     status: &'static str,
     back: String,
+}
+
+/// The UPI deep link of a payment (NPCI's `upi://pay`: payee address, name, amount in
+/// rupees, the transaction reference), as a gateway shows it as a QR code and a button.
+fn upi_link(p: &Payment) -> String {
+    let rupees = format!("{}.{:02}", p.req.amount / 100, p.req.amount % 100);
+    format!(
+        "upi://pay?pa=ekdwar@testbank&pn=Ekdwar%20test&am={rupees}&cu={}&tr={}",
+        p.req.currency, p.id
+    )
 }
 
 fn return_url(p: &Payment) -> String {
@@ -314,11 +326,12 @@ async fn page(State(gw): State<Gateway>, Path(id): Path<String>) -> Response {
         reference: p.req.reference.clone(),
         description: p.req.description.clone(),
         amount,
-        channel: if p.req.channel == "card" {
-            "Debit or credit card"
-        } else {
-            "Net banking"
+        channel: match p.req.channel.as_str() {
+            "card" => "Debit or credit card",
+            "upi" => "UPI",
+            _ => "Net banking",
         },
+        upi: (p.req.channel == "upi").then(|| upi_link(p)),
         finished: p.status.finished(),
         status: p.status.as_str(),
         back: return_url(p),

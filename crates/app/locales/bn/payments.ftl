@@ -19,6 +19,7 @@ payment-awaiting-bank-message = ব্যাংকের নিশ্চিত�
 payment-choose = আপনি কীভাবে পেমেন্ট করতে চান?
 payment-choose-hint = কার্ড ও নেট ব্যাংকিং সঙ্গে সঙ্গে নিশ্চিত হয়। চালান ব্যাংক কাউন্টারে জমা হয় এবং নিশ্চিত হতে 2 দিন পর্যন্ত লাগে।
 payment-channel = পেমেন্টের মাধ্যম
+payment-channel-upi = UPI (BHIM, PhonePe, Google Pay, Paytm বা আপনার ব্যাংকের অ্যাপ)
 payment-channel-card = ডেবিট বা ক্রেডিট কার্ড
 payment-channel-netbanking = নেট ব্যাংকিং
 payment-channel-challan = ব্যাংক চালান (ব্যাংকে জমা)

@@ -19,6 +19,7 @@ payment-awaiting-bank-message = Awaiting bank confirmation (up to { $days } days
 payment-choose = How do you want to pay?
 payment-choose-hint = Card and net banking are confirmed at once. A challan is paid at a bank counter and takes up to 2 days to confirm.
 payment-channel = Paid by
+payment-channel-upi = UPI (BHIM, PhonePe, Google Pay, Paytm or your bank's app)
 payment-channel-card = Debit or credit card
 payment-channel-netbanking = Net banking
 payment-channel-challan = Bank challan (pay at a bank)

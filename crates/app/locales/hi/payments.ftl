@@ -19,6 +19,7 @@ payment-awaiting-bank-message = बैंक की पुष्टि की �
 payment-choose = आप कैसे भुगतान करना चाहते हैं?
 payment-choose-hint = कार्ड और नेट बैंकिंग की पुष्टि तुरंत होती है। चालान का भुगतान बैंक काउंटर पर होता है और पुष्टि में 2 दिन तक लगते हैं।
 payment-channel = भुगतान का तरीका
+payment-channel-upi = UPI (BHIM, PhonePe, Google Pay, Paytm या आपके बैंक का ऐप)
 payment-channel-card = डेबिट या क्रेडिट कार्ड
 payment-channel-netbanking = नेट बैंकिंग
 payment-channel-challan = बैंक चालान (बैंक में भुगतान)

@@ -19,6 +19,7 @@ payment-awaiting-bank-message = Ожидает подтверждения бан
 payment-choose = Как вы хотите заплатить?
 payment-choose-hint = Оплата картой и через интернет-банк подтверждается сразу. Квитанция оплачивается в отделении банка, подтверждение занимает до 2 дней.
 payment-channel = Способ оплаты
+payment-channel-upi = UPI (BHIM, PhonePe, Google Pay, Paytm или приложение вашего банка)
 payment-channel-card = Дебетовая или кредитная карта
 payment-channel-netbanking = Интернет-банк
 payment-channel-challan = Банковская квитанция (оплата в банке)

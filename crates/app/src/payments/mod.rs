@@ -275,7 +275,7 @@ impl Payments {
     pub fn channels(&self) -> Vec<PayChannel> {
         let mut out = Vec::new();
         if self.gateway.is_some() {
-            out.extend([PayChannel::Card, PayChannel::NetBanking]);
+            out.extend([PayChannel::Upi, PayChannel::Card, PayChannel::NetBanking]);
         }
         if self.config.payments.challan {
             out.push(PayChannel::Challan);

@@ -45,6 +45,7 @@ pub fn checkout_fields(key: &str, salt: &str, req: &CreateRequest) -> Vec<(Strin
     let hash = hash::request_hash(&r, salt);
     let pg = match req.channel {
         ekdwar_domain::payments::PayChannel::NetBanking => "NB",
+        ekdwar_domain::payments::PayChannel::Upi => "UPI",
         _ => "CC",
     };
     [

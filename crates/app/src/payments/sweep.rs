@@ -24,7 +24,7 @@ impl Payments {
         .await?;
         for a in open {
             match a.channel {
-                PayChannel::Card | PayChannel::NetBanking => {
+                PayChannel::Upi | PayChannel::Card | PayChannel::NetBanking => {
                     swept.queried += 1;
                     match self.query(&a).await {
                         Ok(true) => swept.settled += 1,

@@ -37,6 +37,9 @@ crate::string_enum!(
 crate::string_enum!(
     /// How money is paid.
     pub enum PayChannel {
+        /// UPI through a gateway: the payer approves a collect request, or scans a QR code,
+        /// in any UPI app (BHIM, a bank's app…). How most people in India pay.
+        Upi => "upi",
         /// A debit or credit card through a gateway.
         Card => "card",
         /// Net banking through a gateway.
@@ -49,9 +52,9 @@ crate::string_enum!(
 );
 
 impl PayChannel {
-    /// Whether a gateway handles it (card, net banking).
+    /// Whether a gateway handles it (UPI, card, net banking).
     pub fn is_online(self) -> bool {
-        matches!(self, Self::Card | Self::NetBanking)
+        matches!(self, Self::Upi | Self::Card | Self::NetBanking)
     }
 }
 

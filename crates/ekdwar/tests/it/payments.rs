@@ -321,6 +321,37 @@ async fn card_payment_succeeds_through_the_gateway_and_the_return_is_verified() 
     }
 }
 
+/// UPI, offered first: the gateway's page asks the payer to approve in their UPI app (a QR
+/// code or the `upi://pay` link for this amount); the outcome arrives as for a card.
+#[tokio::test]
+async fn upi_is_offered_first_and_pays_through_the_gateway() {
+    for backend in backends() {
+        let gw = TestGateway::start().await;
+        let (t, client, id) = portal_with(backend, &gw).await;
+        let page = t
+            .get_as(&client, &format!("/applications/{id}/payment"))
+            .await;
+        let text = page.text();
+        let upi = text.find("UPI (BHIM").expect("UPI offered");
+        assert!(upi < text.find("Debit or credit card").unwrap(), "{text}");
+        let next = pay(&t, &client, &id, "upi")
+            .await
+            .location()
+            .unwrap()
+            .to_string();
+        let at_gateway = reqwest::get(&next).await.unwrap().text().await.unwrap();
+        assert!(
+            at_gateway.contains("upi://pay?pa=") && at_gateway.contains("am=1500.00"),
+            "{at_gateway}"
+        );
+        let back = gw.decide(&next, "succeeded", "none").await;
+        let page = come_back(&t, &client, &back).await;
+        assert!(page.has("Payment received"), "{}", page.text());
+        assert!(page.has("UPI"), "{}", page.text());
+        assert_eq!(status(&t, &id).await, OrderStatus::Paid);
+    }
+}
+
 #[tokio::test]
 async fn a_forged_return_pays_nothing() {
     for backend in backends() {

@@ -6,7 +6,7 @@
 use super::Browser;
 use crate::payments::{TestGateway, portal_with};
 
-async fn pay_by_card(js: bool) {
+async fn pay_online(js: bool) {
     for backend in super::journey_backends(js) {
         let gw = TestGateway::start().await;
         let (t, _, id) = portal_with(backend, &gw).await;
@@ -27,13 +27,19 @@ async fn pay_by_card(js: bool) {
         if js {
             b.audit("payment-error").await;
         }
-        b.click("input[name='channel'][value='card']").await;
+        // By card with the script, by UPI without (approved in the payer's UPI app).
+        let channel = if js { "card" } else { "upi" };
+        b.click(&format!("input[name='channel'][value='{channel}']"))
+            .await;
         b.submit(&format!("form[action='/applications/{id}/payment'] button"))
             .await;
         // On the gateway's page, at its own origin.
         let at = b.current_url().await;
         assert!(gw.url.ends_with(&at.port().unwrap().to_string()), "{at}");
         assert!(b.text().await.contains("Test double"));
+        if !js {
+            assert!(b.text().await.contains("approve the payment there"));
+        }
         b.submit("button[value='succeeded']").await;
         // Back at the portal, which asked the gateway.
         assert_eq!(b.path().await, format!("/applications/{id}/payment"));
@@ -59,13 +65,13 @@ async fn pay_by_card(js: bool) {
 }
 
 #[tokio::test]
-async fn paying_by_card_with_javascript() {
-    pay_by_card(true).await;
+async fn paying_online_by_card_with_javascript() {
+    pay_online(true).await;
 }
 
 #[tokio::test]
-async fn paying_by_card_without_javascript() {
-    pay_by_card(false).await;
+async fn paying_online_by_upi_without_javascript() {
+    pay_online(false).await;
 }
 
 #[tokio::test]
