@@ -267,7 +267,18 @@ async fn find_page(
         return Ok(Redirect::to(&format!("/appointments/{}", a.id)).into_response());
     }
     let mut errors = errors;
-    let near = if let Some(p) = Pincode::parse(&search.pincode) {
+    // Nothing asked yet: near the PIN code the application gave.
+    let untouched = [&search.pincode, &search.lat, &search.lon, &search.region]
+        .iter()
+        .all(|v| v.trim().is_empty());
+    let given = loaded.pincode().filter(|_| untouched);
+    let pincode = match &given {
+        Some(p) => p.as_str().to_string(),
+        None => search.pincode.clone(),
+    };
+    let near = if let Some(p) = given {
+        Near::Pincode(p)
+    } else if let Some(p) = Pincode::parse(&search.pincode) {
         Near::Pincode(p)
     } else if let (Ok(lat), Ok(lon)) = (search.lat.parse::<f64>(), search.lon.parse::<f64>()) {
         Near::Point(lat, lon)
@@ -303,7 +314,7 @@ async fn find_page(
         errors,
         loaded: &loaded,
         choices,
-        pincode: search.pincode.clone(),
+        pincode,
         today: app.applications.today().to_string(),
         paid,
     });

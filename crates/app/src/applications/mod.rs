@@ -107,6 +107,19 @@ impl Loaded {
         self.answers.get(&subject.name).and_then(Answer::one)
     }
 
+    /// The PIN code the applicant gave (the form's first PIN code question answered), to
+    /// offer the centres near it first.
+    pub fn pincode(&self) -> Option<ekdwar_domain::appointments::Pincode> {
+        self.service
+            .form
+            .iter()
+            .flat_map(|f| &f.pages)
+            .flat_map(|p| &p.fields)
+            .filter(|f| f.kind == ekdwar_domain::catalog::FieldKind::Pincode)
+            .find_map(|f| self.answers.get(&f.id).and_then(Answer::one))
+            .and_then(ekdwar_domain::appointments::Pincode::parse)
+    }
+
     /// Who the application is for, to tell one open application from another: the
     /// subject's name (case and spacing folded) and date of birth.
     fn subject_key(&self) -> Option<(String, String)> {

@@ -246,6 +246,17 @@ async fn pay_book_the_earliest_place_get_the_sms_and_reschedule_twice() {
         let gw = TestGateway::start().await;
         let (t, client, id) = portal_with(backend, &gw).await;
         with_centres(&t).await;
+        // Before anything is typed: near the PIN code the application gave, already filled in.
+        let page = t
+            .get_as(&client, &format!("/applications/{id}/appointment"))
+            .await;
+        assert_eq!(page.field("pincode").as_deref(), Some("302017"));
+        let text = page.text();
+        let jaipur = text.find("Passport Seva Kendra, Jaipur").unwrap();
+        let jodhpur = text
+            .find("Post Office Passport Seva Kendra, Jodhpur")
+            .unwrap();
+        assert!(jaipur < jodhpur, "{text}");
         // Nearest first, with the earliest free date; the e-Mitra kiosk (no passports) absent.
         let page = t
             .get_as(
