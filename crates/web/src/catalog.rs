@@ -72,6 +72,20 @@ pub fn chosen_region(jar: &CookieJar, snapshot: &Snapshot) -> Option<String> {
         .filter(|r| snapshot.entries.has_region(r))
 }
 
+/// Where a visitor who chose no place probably is: the country of the page's language when the
+/// catalog has it (Russian: Russia), else the deployment's own country.
+pub fn likely_region(c: &Ctx, snapshot: &Snapshot, default_region: &str) -> Option<String> {
+    let by_language = match c.lang.tag().split('-').next().unwrap_or_default() {
+        "hi" | "bn" => "IN",
+        "ru" => "RU",
+        _ => default_region,
+    };
+    [by_language, default_region]
+        .into_iter()
+        .find(|r| snapshot.entries.has_region(r))
+        .map(str::to_string)
+}
+
 /// A region with its depth in the tree, for an indented list.
 pub struct RegionChoice<'a> {
     pub code: &'a str,
@@ -282,6 +296,19 @@ async fn service_page(
         snapshot: &snapshot,
         service,
     }))
+}
+
+/// The popular services offered anywhere within a guessed place (a country's own and its
+/// states' and cities'), for a home page whose visitor chose no place.
+pub fn popular_within<'a>(snapshot: &'a Snapshot, region: &'a str) -> Vec<&'a Service> {
+    snapshot
+        .offered(None)
+        .filter(|s| s.popular)
+        .filter(|s| {
+            s.offered_in(&snapshot.entries, Some(region))
+                || s.regions.iter().any(|r| snapshot.entries.within(r, region))
+        })
+        .collect()
 }
 
 /// The popular services offered where the visitor is, for the home page.

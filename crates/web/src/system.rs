@@ -22,16 +22,32 @@ struct Home<'a> {
     c: &'a Ctx,
     errors: Errors,
     popular: Vec<&'a ekdwar_domain::catalog::Service>,
+    /// The place the popular services are for, when the visitor chose none (a guess, said
+    /// with a link to choose).
+    guessed: Option<String>,
 }
 
 pub async fn home(State(app): State<App>, c: Ctx, jar: CookieJar) -> Result<Response, WebError> {
     app.catalog.refresh().await?;
     let snapshot = app.catalog.snapshot();
-    let region = crate::catalog::chosen_region(&jar, &snapshot);
+    let chosen = crate::catalog::chosen_region(&jar, &snapshot);
+    let guessed = match chosen {
+        Some(_) => None,
+        None => crate::catalog::likely_region(&c, &snapshot, &app.config().locale.default_region),
+    };
+    let popular = match &guessed {
+        Some(r) => crate::catalog::popular_within(&snapshot, r),
+        None => crate::catalog::popular(&snapshot, chosen.as_deref()),
+    };
+    let guessed = guessed
+        .as_deref()
+        .and_then(|r| snapshot.entries.region(r))
+        .map(|e| c.text(&e.name).to_string());
     Ok(render(&Home {
         c: &c,
         errors: Errors::default(),
-        popular: crate::catalog::popular(&snapshot, region.as_deref()),
+        popular,
+        guessed,
     }))
 }
 

@@ -253,6 +253,27 @@ async fn the_catalog_pages_follow_the_place_chosen() {
     for backend in backends() {
         let t = TestApp::start(backend).await;
         import_demo(&t).await;
+        // No place chosen yet: the home page guesses from the language and says so, with a
+        // way to choose. In Hindi, India's services, not Moscow's kindergarten.
+        let visitor = |lang: &'static str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::ACCEPT_LANGUAGE,
+                reqwest::header::HeaderValue::from_static(lang),
+            );
+            reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .unwrap()
+        };
+        let home = t.get_as(&visitor("hi"), "/").await.text();
+        assert!(home.contains("भारत में उपलब्ध सेवाएँ"), "{home}");
+        assert!(home.contains("अपना राज्य या शहर चुनें"), "{home}");
+        assert!(!home.contains("किंडरगार्टन में नामांकन"), "{home}");
+        // In Russian, Russia's: the Moscow kindergarten among them.
+        let home = t.get_as(&visitor("ru"), "/").await.text();
+        assert!(home.contains("Россия"), "{home}");
+        assert!(home.contains("Запись в детский сад"), "{home}");
         // Everything, before a place is chosen.
         let all = t.get("/services").await;
         assert_eq!(all.status, 200);
@@ -280,6 +301,10 @@ async fn the_catalog_pages_follow_the_place_chosen() {
         let home = t.get("/").await.text();
         assert!(home.contains("Income certificate (Rajasthan)"));
         assert!(!home.contains("Kindergarten enrolment"));
+        assert!(
+            !home.contains("Services offered in"),
+            "a place chosen is not a guess"
+        );
         // Search from the page, in Hindi.
         let found = t.get("/services?q=%E0%A4%AA%E0%A4%BE%E0%A4%B8%E0%A4%AA%E0%A5%8B%E0%A4%B0%E0%A5%8D%E0%A4%9F").await;
         assert!(found.text().contains("Fresh passport"));
