@@ -65,15 +65,19 @@ pub fn size(text: &str) -> SmsSize {
 /// English message stays in the 7-bit alphabet: a masking dot becomes `*`, non-breaking
 /// spaces and hyphens ordinary ones, curly apostrophes straight ones.
 pub fn plain(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '•' => '*',
-            '\u{a0}' | '\u{202f}' => ' ',
-            '\u{2011}' | '\u{2010}' | '–' => '-',
-            '’' | '‘' => '\'',
-            other => other,
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '•' => out.push('*'),
+            '\u{a0}' | '\u{202f}' => out.push(' '),
+            '\u{2011}' | '\u{2010}' | '–' => out.push('-'),
+            '’' | '‘' => out.push('\''),
+            // The rupee sign is not in the 7-bit alphabet; "Rs." is how SMS write it.
+            '₹' => out.push_str("Rs."),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -103,5 +107,7 @@ mod tests {
         // One bullet turns an English text into UCS-2; `plain` keeps it 7-bit.
         assert_eq!(size("+91 ••••• ••678").coding, SmsCoding::Ucs2);
         assert_eq!(size(&plain("+91 ••••• ••678")).coding, SmsCoding::Gsm7);
+        assert_eq!(plain("paid ₹1,500"), "paid Rs.1,500");
+        assert_eq!(size(&plain("paid ₹1,500")).coding, SmsCoding::Gsm7);
     }
 }

@@ -57,13 +57,13 @@ err-booking-not-open = এই আবেদন এখন বুক করা য�
 err-booking-centre-unknown = তালিকা থেকে একটি কেন্দ্র বেছে নিন।
 err-booking-throttled = এই নেটওয়ার্ক থেকে বুকিংয়ের অনেক বেশি চেষ্টা হয়েছে। { $minutes } মিনিট পরে আবার চেষ্টা করুন, বা কোনো সেবা কেন্দ্রে জিজ্ঞাসা করুন।
 err-booking-not-active = এই অ্যাপয়েন্টমেন্ট আর সক্রিয় নয়।
-sms-appointment-booked = একদ্বার: অ্যাপয়েন্টমেন্ট { $number }, { $name }, { $service } (ARN { $arn }), প্রদত্ত { $amount }, { $centre }, { $when }। যোগাযোগ { $phone }। এই SMS আপনার অ্যাপয়েন্টমেন্টের প্রমাণ।
+sms-appointment-booked = একদ্বার: অ্যাপয়েন্টমেন্ট { $number }, { $when }, { $centre }। ARN { $arn }।
 email-appointment-booked-subject = অ্যাপয়েন্টমেন্ট { $number }, { $when }
 email-appointment-booked-body = আপনার অ্যাপয়েন্টমেন্ট বুক হয়েছে। অ্যাপয়েন্টমেন্ট নম্বর: { $number }। নাম: { $name }। আবেদনের ধরন: { $service }। ARN: { $arn }। প্রদত্ত পরিমাণ: { $amount }। যোগাযোগ নম্বর: { $phone }। কেন্দ্র: { $centre }, { $address }। তারিখ ও সময়: { $when }। মূল নথি সঙ্গে আনুন। এই বার্তা আপনার অ্যাপয়েন্টমেন্টের প্রমাণ।
 sms-appointment-cancelled = একদ্বার: { $centre }-এ { $when }-এর অ্যাপয়েন্টমেন্ট { $number } বাতিল হয়েছে।
 email-appointment-cancelled-subject = অ্যাপয়েন্টমেন্ট { $number } বাতিল
 email-appointment-cancelled-body = { $centre }-এ { $when }-এর আপনার অ্যাপয়েন্টমেন্ট { $number } বাতিল হয়েছে। আপনার ফি এক বছরের মধ্যে আবার বুক করার জন্য বৈধ থাকে।
-sms-appointment-reminder = একদ্বার: মনে করিয়ে দিচ্ছি, অ্যাপয়েন্টমেন্ট { $number } আগামীকাল { $when }, { $centre }, { $address }। মূল নথি সঙ্গে আনুন।
+sms-appointment-reminder = একদ্বার: কাল অ্যাপয়েন্টমেন্ট { $number }, { $when }, { $centre }। মূল নথি আনুন।
 email-appointment-reminder-subject = আগামীকাল: অ্যাপয়েন্টমেন্ট { $number }
 email-appointment-reminder-body = মনে করিয়ে দিচ্ছি: আপনার অ্যাপয়েন্টমেন্ট { $number } আগামীকাল, { $when }, { $centre }, { $address }-এ। মূল নথি ও এই বার্তা সঙ্গে আনুন।
 

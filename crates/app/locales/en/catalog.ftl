@@ -279,3 +279,6 @@ officer-confirm-button = Confirm: { $action }
 officer-confirm-back = Back to the application
 track-log-in = Log in to do it
 officer-step-portal = the portal, at the deadline
+sms-application-correction = Ekdwar: application { $arn } needs a correction: { $answers }. Log in, open My applications and correct it.
+email-application-correction-subject = Application { $arn }: correction needed
+email-application-correction-body = Your application for { $service } (ARN { $arn }) needs a correction before it can go on: { $answers }. The officer wrote: { $comment } Log in, open My applications and use the links next to those answers; then send it back.

@@ -57,13 +57,13 @@ err-booking-not-open = यह आवेदन अभी बुक नहीं �
 err-booking-centre-unknown = सूची से कोई केंद्र चुनें।
 err-booking-throttled = इस नेटवर्क से बुकिंग के बहुत अधिक प्रयास हुए। { $minutes } मिनट बाद फिर प्रयास करें, या किसी सेवा केंद्र पर पूछें।
 err-booking-not-active = यह अपॉइंटमेंट अब सक्रिय नहीं है।
-sms-appointment-booked = एकद्वार: अपॉइंटमेंट { $number }, { $name }, { $service } (ARN { $arn }), भुगतान { $amount }, { $centre } पर { $when }। संपर्क { $phone }। यह SMS आपके अपॉइंटमेंट का प्रमाण है।
+sms-appointment-booked = एकद्वार: अपॉइंटमेंट { $number }, { $when }, { $centre }। ARN { $arn }।
 email-appointment-booked-subject = अपॉइंटमेंट { $number }, { $when }
 email-appointment-booked-body = आपका अपॉइंटमेंट बुक हो गया। अपॉइंटमेंट संख्या: { $number }। नाम: { $name }। आवेदन का प्रकार: { $service }। ARN: { $arn }। चुकाई गई राशि: { $amount }। संपर्क नंबर: { $phone }। केंद्र: { $centre }, { $address }। तारीख और समय: { $when }। अपने मूल दस्तावेज़ साथ लाएँ। यह संदेश आपके अपॉइंटमेंट का प्रमाण है।
 sms-appointment-cancelled = एकद्वार: { $centre } पर { $when } का अपॉइंटमेंट { $number } रद्द हो गया।
 email-appointment-cancelled-subject = अपॉइंटमेंट { $number } रद्द
 email-appointment-cancelled-body = { $centre } पर { $when } का आपका अपॉइंटमेंट { $number } रद्द हो गया। आपका शुल्क एक साल के भीतर फिर से बुक करने के लिए मान्य रहता है।
-sms-appointment-reminder = एकद्वार: याद दिलाना, अपॉइंटमेंट { $number } कल { $when }, { $centre }, { $address }। मूल दस्तावेज़ साथ लाएँ।
+sms-appointment-reminder = एकद्वार: कल अपॉइंटमेंट { $number }, { $when }, { $centre }। मूल दस्तावेज़ लाएँ।
 email-appointment-reminder-subject = कल: अपॉइंटमेंट { $number }
 email-appointment-reminder-body = याद दिलाना: आपका अपॉइंटमेंट { $number } कल, { $when }, { $centre }, { $address } पर है। अपने मूल दस्तावेज़ और यह संदेश साथ लाएँ।
 

@@ -60,13 +60,13 @@ err-booking-not-open = Записаться по этому заявлению �
 err-booking-centre-unknown = Выберите центр из списка.
 err-booking-throttled = Слишком много попыток записи из этой сети. Попробуйте через { $minutes } мин или обратитесь в центр обслуживания.
 err-booking-not-active = Эта запись больше не действует.
-sms-appointment-booked = Экдвар: запись { $number }, { $name }, { $service } (№ { $arn }), оплачено { $amount }, { $centre }, { $when }. Телефон { $phone }. Это SMS — подтверждение записи.
+sms-appointment-booked = Экдвар: запись { $number }, { $when }, { $centre }. Заявление { $arn }.
 email-appointment-booked-subject = Запись { $number } на { $when }
 email-appointment-booked-body = Вы записаны. Номер записи: { $number }. Имя: { $name }. Вид заявления: { $service }. Номер заявления: { $arn }. Оплачено: { $amount }. Контактный телефон: { $phone }. Центр: { $centre }, { $address }. Дата и время: { $when }. Возьмите оригиналы документов. Это письмо — подтверждение записи.
 sms-appointment-cancelled = Экдвар: запись { $number } в { $centre } на { $when } отменена.
 email-appointment-cancelled-subject = Запись { $number } отменена
 email-appointment-cancelled-body = Ваша запись { $number } в { $centre } на { $when } отменена. Пошлина действует для новой записи в течение года.
-sms-appointment-reminder = Экдвар: напоминаем, запись { $number } завтра { $when }, { $centre }, { $address }. Возьмите оригиналы документов.
+sms-appointment-reminder = Экдвар: завтра запись { $number }, { $when }, { $centre }. Возьмите оригиналы.
 email-appointment-reminder-subject = Завтра: запись { $number }
 email-appointment-reminder-body = Напоминаем: ваша запись { $number } завтра, { $when }, { $centre }, { $address }. Возьмите оригиналы документов и это письмо.
 

@@ -186,16 +186,44 @@ impl Applications {
                 .map(|st| st.label.get(&lang.tag(), "en").to_string())
                 .unwrap_or_default();
             let name = s.loaded.service.name.get(&lang.tag(), "en").to_string();
-            self.tell(
-                &mut work,
-                s.applicant,
-                &lang,
-                "application-changed",
-                arn,
-                &name,
-                &to_label,
-            )
-            .await?;
+            if s.action.kind == ActionKind::Correction {
+                // Which answers, and where to correct them.
+                let tag = lang.tag();
+                let answers: Vec<String> = s
+                    .loaded
+                    .service
+                    .form
+                    .iter()
+                    .flat_map(|f| &f.pages)
+                    .flat_map(|p| &p.fields)
+                    .filter(|f| s.reopened.contains(&f.id))
+                    .map(|f| f.label.get(&tag, "en").to_string())
+                    .collect();
+                self.tell_with(
+                    &mut work,
+                    s.applicant,
+                    &lang,
+                    "application-correction",
+                    vec![
+                        ("arn", arn.to_string()),
+                        ("service", name),
+                        ("answers", answers.join(", ")),
+                        ("comment", s.comment.clone().unwrap_or_default()),
+                    ],
+                )
+                .await?;
+            } else {
+                self.tell(
+                    &mut work,
+                    s.applicant,
+                    &lang,
+                    "application-changed",
+                    arn,
+                    &name,
+                    &to_label,
+                )
+                .await?;
+            }
         }
         work.commit().await
     }

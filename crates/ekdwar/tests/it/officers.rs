@@ -187,7 +187,11 @@ async fn officers_see_only_their_scope_and_move_applications_through_the_workflo
             .unwrap();
         let asha = t.account("asha.k").await;
         let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
-        assert!(sms.contains("Correction needed"), "{sms}");
+        // The SMS names the answer to correct and where.
+        assert!(
+            sms.contains("needs a correction: PIN code") && sms.contains("My applications"),
+            "{sms}"
+        );
         // The applicant changes only what was reopened.
         let typed = |pairs: &[(&str, &str)]| {
             pairs

@@ -296,7 +296,7 @@ async fn card_payment_succeeds_through_the_gateway_and_the_return_is_verified() 
         let sms = t
             .last_message(&t.account("asha.k").await.phone.unwrap())
             .await;
-        assert!(sms.contains("₹1,500"), "{sms}");
+        assert!(sms.contains("Rs.1,500"), "{sms}");
         // A second payment is refused while the order is paid.
         let again = pay(&t, &client, &id, "card").await;
         assert_eq!(again.status, 422);

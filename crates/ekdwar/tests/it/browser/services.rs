@@ -174,7 +174,7 @@ async fn correction_journey(js: bool) {
         let asha = t.account("asha.k").await;
         let sms = t.last_message(asha.phone.as_deref().unwrap()).await;
         assert!(
-            sms.contains("Correction needed") && sms.contains(&arn.to_string()),
+            sms.contains("needs a correction: PIN code") && sms.contains(&arn.to_string()),
             "{sms}"
         );
         let a = Browser::start(&t.base, js).await;
@@ -184,7 +184,7 @@ async fn correction_journey(js: bool) {
         a.open("/notifications").await;
         let text = a.text().await;
         assert!(
-            text.contains("Correction needed") && text.contains("does not match the address"),
+            text.contains("correction needed") && text.contains("does not match the address"),
             "{text}"
         );
         if js {
