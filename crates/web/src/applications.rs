@@ -643,10 +643,7 @@ async fn submit(
         .submit(&me.account, &id, f.declaration == "yes", &c.lang, &c.actor)
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/applications/{id}?notice=notice-application-submitted"
-        ))
-        .into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/applications/{id}?submitted=1")).into_response()),
         Err(e) => {
             let Some(errors) = Errors::from_app(&c, &e, "declaration") else {
                 return Err(WebError(e));
@@ -681,6 +678,15 @@ struct ShowPage<'a> {
     answers: Vec<Shown>,
     fees: Vec<&'a ekdwar_domain::catalog::Fee>,
     history: Vec<Step>,
+    /// Just submitted: the reference number in a confirmation panel.
+    submitted: bool,
+}
+
+/// `?submitted=1` after submitting.
+#[derive(serde::Deserialize, Default)]
+struct JustSubmitted {
+    #[serde(default)]
+    submitted: String,
 }
 
 impl ShowPage<'_> {
@@ -734,6 +740,7 @@ async fn show(
     c: Ctx,
     Me(me): Me,
     Path(id): Path<String>,
+    axum::extract::Query(just): axum::extract::Query<JustSubmitted>,
 ) -> Result<Response, WebError> {
     let id = app_id(&id)?;
     let loaded = app.applications.get(me.user_id(), &id).await?;
@@ -768,6 +775,7 @@ async fn show(
         zone: app.applications.zone(&loaded),
         answers: shown(&app, &c, &loaded),
         fees: app.applications.fees(&loaded),
+        submitted: just.submitted == "1" && loaded.arn.is_some(),
         loaded: &loaded,
         history,
     }))

@@ -236,6 +236,14 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
         assert_eq!(done.status, 200);
         let text = done.text();
         assert!(text.contains("Your application is submitted"), "{text}");
+        // In a confirmation panel with the reference number, as it is announced.
+        assert!(
+            done.body
+                .contains("class=\"panel-confirm\" role=\"status\"")
+        );
+        // Opened again later, the page is the plain one.
+        let later = t.get_as(&asha, &done.path()).await;
+        assert!(!later.body.contains("panel-confirm"));
         let arn_text = text
             .split_whitespace()
             .collect::<Vec<_>>()

@@ -186,6 +186,28 @@ async fn tour(lang: &'static str) {
     let token = t.app.applications.receipt_token(&arn);
     tour.visit(&format!("/verify/{token}"), "receipt-genuine")
         .await;
+    // Tracking it: the form, a mistyped number, and what is found.
+    tour.visit("/track", "track").await;
+    b.fill("arn", "EK26").await;
+    b.submit("form[action='/track'] button").await;
+    tour.check("track-error").await;
+    b.fill("arn", arn.as_str()).await;
+    b.fill_date("birth_date", "1990-01-26").await;
+    b.answer_challenge().await;
+    b.submit("form[action='/track'] button").await;
+    tour.check("track-found").await;
+    // The kindergarten's form: a child, and up to three kindergartens in order.
+    b.open("/services/mos-kindergarten").await;
+    tour.check("kindergarten-service").await;
+    b.submit("form[action='/services/mos-kindergarten/apply'] button")
+        .await;
+    tour.check("kindergarten-child").await;
+    b.fill("child_name", "Маша Иванова").await;
+    b.fill_date("child_birth_date", "2022-03-15").await;
+    b.submit("form[action$='/pages/child'] button").await;
+    tour.check("kindergarten-choices").await;
+    b.submit("form[action$='/pages/choices'] button").await;
+    tour.check("kindergarten-choices-errors").await;
     tour.visit("/verify/EK2600000000000.x", "receipt-unknown")
         .await;
     // Paying: the payment page, its error state, a challan, the history.
