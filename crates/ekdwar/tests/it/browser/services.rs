@@ -184,7 +184,7 @@ async fn correction_journey(js: bool) {
         a.open("/notifications").await;
         let text = a.text().await;
         assert!(
-            text.contains("correction needed") && text.contains("does not match the address"),
+            text.contains("Correction needed") && text.contains("does not match the address"),
             "{text}"
         );
         if js {
