@@ -177,6 +177,18 @@ pub async fn open_for(
     Ok(found)
 }
 
+/// Locks the applicant's account row until the transaction ends, so that two submissions of
+/// one person's applications are checked against each other one at a time (SQLite's single
+/// writer already does this).
+pub async fn lock_applicant(conn: &mut Conn, owner: &UserId) -> Result<()> {
+    let lock = crate::Backend::of(conn).for_update();
+    sqlx::query(sql!("SELECT id FROM users WHERE id = $1{lock}"))
+        .bind(owner.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
+}
+
 /// Saves a draft's answers; false if it is no longer a draft of `owner`.
 pub async fn save_draft(
     conn: &mut Conn,

@@ -40,12 +40,19 @@ fn first_page_with(form: &ekdwar_domain::catalog::Form, field: &str) -> String {
 impl Applications {
     /// Another submitted application of the same applicant to the same service, still open,
     /// for the same person (the definition's `subject`): a second child is not the first.
-    async fn open_for_same_subject(&self, loaded: &Loaded) -> AppResult<Option<Loaded>> {
+    /// Read inside the submission's own transaction, with the applicant locked: two
+    /// submissions for the same child at once cannot both pass.
+    async fn open_for_same_subject(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        loaded: &Loaded,
+    ) -> AppResult<Option<Loaded>> {
         let Some(key) = loaded.subject_key() else {
             return Ok(None);
         };
+        store::lock_applicant(conn, &loaded.owner).await?;
         let open = store::open_for(
-            &mut *self.store.read().await?,
+            conn,
             &loaded.owner,
             &loaded.service.code,
             &finals(&loaded.service),
@@ -356,8 +363,9 @@ impl Applications {
         }
         let workflow = loaded.service.workflow.as_ref().ok_or(AppError::NotFound)?;
         let start = workflow.states.first().ok_or(AppError::NotFound)?;
+        let mut work = self.work().await?;
         if loaded.service.one_open_application
-            && let Some(other) = self.open_for_same_subject(&loaded).await?
+            && let Some(other) = self.open_for_same_subject(&mut work, &loaded).await?
         {
             let subject = loaded.service.subject.as_ref().ok_or(AppError::NotFound)?;
             return Err(AppError::Form(vec![
@@ -389,7 +397,6 @@ impl Applications {
         let arn = Arn::generate(today.year(), |n| self.random.below(n));
         let now = self.clock.now();
         let json = serde_json::to_string(&kept).map_err(internal)?;
-        let mut work = self.work().await?;
         let submitted = store::submit(
             &mut work,
             id,

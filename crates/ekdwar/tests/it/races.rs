@@ -188,3 +188,79 @@ async fn racing_session_ends_end_it_once() {
         );
     }
 }
+
+/// A parent submits two drafts for the same child at the same moment (two tabs, a double
+/// tap): one is enrolled, the other is refused as the same child's, on both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_submissions_for_one_child_enrol_it_once() {
+    use ekdwar_domain::catalog::answers::Typed;
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("anna.i", crate::accounts::PASSWORD)
+            .start()
+            .await;
+        crate::catalog::import_demo(&t).await;
+        let anna = t.account("anna.i").await;
+        let lang = ekdwar_app::i18n::Lang::parse("ru").unwrap();
+        let today = t.app.applications.today();
+        let mut drafts = Vec::new();
+        for _ in 0..4 {
+            let id = t
+                .app
+                .applications
+                .start(&anna, "mos-kindergarten", &actor())
+                .await
+                .unwrap()
+                .expect("a new draft");
+            for (page, answers) in [
+                (
+                    "child",
+                    vec![
+                        ("child_name", Typed::One("Маша Иванова".into())),
+                        ("child_birth_date", Typed::One("2023-03-01".into())),
+                    ],
+                ),
+                (
+                    "choices",
+                    vec![
+                        ("kindergartens", Typed::Many(vec!["ds-101".into()])),
+                        ("start_date", Typed::One(today.to_string())),
+                    ],
+                ),
+            ] {
+                let answers = answers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                t.app
+                    .applications
+                    .save_page(&anna.id, &id, page, &answers, &lang)
+                    .await
+                    .unwrap();
+            }
+            drafts.push(id);
+        }
+        let app = t.app.clone();
+        let results = at_once(drafts.len(), |i| {
+            let (app, anna, lang, id) =
+                (app.clone(), anna.clone(), lang.clone(), drafts[i].clone());
+            async move {
+                app.applications
+                    .submit(&anna, &id, true, &lang, &actor())
+                    .await
+            }
+        })
+        .await;
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{backend}: {results:?}"
+        );
+        for r in results.iter().filter(|r| r.is_err()) {
+            assert!(
+                matches!(r, Err(AppError::Form(f)) if f[0].code == "application-subject-open"),
+                "{backend}: {r:?}"
+            );
+        }
+    }
+}
