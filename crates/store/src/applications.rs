@@ -699,3 +699,141 @@ pub async fn notices(conn: &mut Conn, owner: &UserId, limit: i64) -> Result<Vec<
     })
     .collect()
 }
+
+/// An application's place in one waiting list, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingEntry {
+    /// The choice (a kindergarten's code).
+    pub choice: String,
+    /// The benefit's rank (0 first; no benefit after every rank).
+    pub benefit: i64,
+    /// When it started waiting (its submission).
+    pub since: Timestamp,
+    /// Which choice it was for the applicant (1: the most wanted).
+    pub preference: i64,
+}
+
+/// Whether the service's lists were filled from the applications already waiting.
+pub async fn waiting_lists_built(conn: &mut Conn, service: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT service FROM waiting_lists_built WHERE service = $1")
+            .bind(service)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Fills a service's lists afresh from `entries` (application id, entry) and records it built:
+/// run once, in one transaction, so a list is either whole or not yet made.
+pub async fn build_waiting_lists(
+    conn: &mut Conn,
+    service: &str,
+    entries: &[(ApplicationId, WaitingEntry)],
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query("DELETE FROM waiting_entries WHERE service = $1")
+        .bind(service)
+        .execute(&mut *conn)
+        .await?;
+    for (id, e) in entries {
+        insert_waiting(conn, service, id, e).await?;
+    }
+    sqlx::query(
+        "INSERT INTO waiting_lists_built (service, built_at) VALUES ($1, $2) \
+         ON CONFLICT (service) DO NOTHING",
+    )
+    .bind(service)
+    .bind(at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_waiting(
+    conn: &mut Conn,
+    service: &str,
+    id: &ApplicationId,
+    e: &WaitingEntry,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO waiting_entries (service, choice, application_id, benefit, since, preference) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_id, choice) DO NOTHING",
+    )
+    .bind(service)
+    .bind(&e.choice)
+    .bind(id.as_str())
+    .bind(e.benefit)
+    .bind(e.since.millis())
+    .bind(e.preference)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts an application in the lists `entries` name, and takes it out of every other (none:
+/// it no longer waits).
+pub async fn set_waiting(
+    conn: &mut Conn,
+    service: &str,
+    id: &ApplicationId,
+    entries: &[WaitingEntry],
+) -> Result<()> {
+    sqlx::query("DELETE FROM waiting_entries WHERE application_id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    for e in entries {
+        insert_waiting(conn, service, id, e).await?;
+    }
+    Ok(())
+}
+
+/// An application's entries, most wanted first.
+pub async fn waiting_of(conn: &mut Conn, id: &ApplicationId) -> Result<Vec<WaitingEntry>> {
+    sqlx::query(
+        "SELECT choice, benefit, since, preference FROM waiting_entries \
+         WHERE application_id = $1 ORDER BY preference",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(WaitingEntry {
+            choice: text(r, "choice")?,
+            benefit: int(r, "benefit")?,
+            since: Timestamp::from_millis(int(r, "since")?),
+            preference: int(r, "preference")?,
+        })
+    })
+    .collect()
+}
+
+/// An entry's place in its list (1: next) and how many wait in it: two counts over the
+/// list's index.
+pub async fn place_in(
+    conn: &mut Conn,
+    service: &str,
+    id: &ApplicationId,
+    e: &WaitingEntry,
+) -> Result<(i64, i64)> {
+    let ahead = sqlx::query(
+        "SELECT COUNT(*) AS n FROM waiting_entries WHERE service = $1 AND choice = $2 \
+         AND (benefit < $3 OR (benefit = $3 AND (since < $4 OR (since = $4 AND application_id < $5))))",
+    )
+    .bind(service)
+    .bind(&e.choice)
+    .bind(e.benefit)
+    .bind(e.since.millis())
+    .bind(id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    let all =
+        sqlx::query("SELECT COUNT(*) AS n FROM waiting_entries WHERE service = $1 AND choice = $2")
+            .bind(service)
+            .bind(&e.choice)
+            .fetch_one(conn)
+            .await?;
+    Ok((int(&ahead, "n")? + 1, int(&all, "n")?))
+}

@@ -234,6 +234,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_name_search_index.sql"),
         include_str!("../migrations/postgres/0014_name_search_index.sql"),
     ),
+    (
+        15,
+        "waiting lists",
+        include_str!("../migrations/sqlite/0015_waiting_lists.sql"),
+        include_str!("../migrations/postgres/0015_waiting_lists.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -363,6 +363,7 @@ impl Applications {
         }
         let workflow = loaded.service.workflow.as_ref().ok_or(AppError::NotFound)?;
         let start = workflow.states.first().ok_or(AppError::NotFound)?;
+        self.ensure_waiting_lists(&loaded.service).await?;
         let mut work = self.work().await?;
         if loaded.service.one_open_application
             && let Some(other) = self.open_for_same_subject(&mut work, &loaded).await?
@@ -417,6 +418,8 @@ impl Applications {
         if !submitted {
             return Err(AppError::field("declaration", "application-not-draft"));
         }
+        self.sync_waiting(&mut work, &loaded.service, id, &start.id, &kept, now)
+            .await?;
         // What it owes, from the fees that apply to these answers.
         crate::payments::open_order(
             &mut work,

@@ -440,10 +440,14 @@ impl Applications {
             .iter()
             .find(|r| action.roles.contains(r))
             .map_or("officer", String::as_str);
+        self.ensure_waiting_lists(&loaded.service).await?;
         let mut work = self.work().await?;
         if !store::save_by_staff(&mut work, id, &loaded.state, &json, now).await? {
             return Err(AppError::field("form", "application-changed"));
         }
+        let since = loaded.submitted_at.unwrap_or(now);
+        self.sync_waiting(&mut work, &loaded.service, id, &loaded.state, &all, since)
+            .await?;
         store::append_event(
             &mut work,
             id,

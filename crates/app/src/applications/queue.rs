@@ -1,7 +1,10 @@
 //! Waiting lists (Moscow's kindergartens): an application waits in one list per choice it
 //! made, ordered by the definition's benefit categories and then by when it was submitted.
-//! Places are computed from the applications themselves, so one placed or withdrawn ahead moves
-//! everyone behind it up at once.
+//! Each waiting application has a row per choice in `waiting_entries`, written with every change
+//! of its state or answers, so one placed or withdrawn ahead moves everyone behind it up at once,
+//! and a place is two counts over the list's index however long the list (the benchmark
+//! `applications` measures it). A service's lists are filled once from the applications already
+//! waiting, the first time they are needed (an upgrade from a release without them).
 
 use std::collections::BTreeMap;
 
@@ -29,11 +32,8 @@ pub struct Place {
 
 /// What orders a list: benefit first (the priority question's options, highest first;
 /// without one, after them all), then the time of submission, then the id.
-type Key = (usize, Timestamp, String);
-
-fn key_of(rule: &QueueRule, service: &Service, id: &str, answers: &Answers, at: Timestamp) -> Key {
-    let benefit = rule
-        .priority
+fn benefit_of(rule: &QueueRule, service: &Service, answers: &Answers) -> i64 {
+    rule.priority
         .as_ref()
         .and_then(|p| {
             let field = service
@@ -45,8 +45,35 @@ fn key_of(rule: &QueueRule, service: &Service, id: &str, answers: &Answers, at: 
             let answer = answers.get(p).and_then(Answer::one)?;
             field.options.iter().position(|o| o.value == answer)
         })
-        .unwrap_or(usize::MAX);
-    (benefit, at, id.to_string())
+        .and_then(|i| i64::try_from(i).ok())
+        .unwrap_or(i64::MAX)
+}
+
+/// The rows an application waits in, in a state and with answers: one per choice, none when
+/// the state is not a waiting one.
+fn entries(
+    service: &Service,
+    state: &str,
+    answers: &Answers,
+    since: Timestamp,
+) -> Vec<store::WaitingEntry> {
+    let Some(rule) = &service.queue else {
+        return Vec::new();
+    };
+    if !rule.waiting.iter().any(|w| w == state) {
+        return Vec::new();
+    }
+    let benefit = benefit_of(rule, service, answers);
+    choices(rule, answers)
+        .into_iter()
+        .enumerate()
+        .map(|(i, choice)| store::WaitingEntry {
+            choice,
+            benefit,
+            since,
+            preference: i64::try_from(i + 1).unwrap_or(i64::MAX),
+        })
+        .collect()
 }
 
 fn choices(rule: &QueueRule, answers: &Answers) -> Vec<String> {
@@ -58,11 +85,56 @@ fn choices(rule: &QueueRule, answers: &Answers) -> Vec<String> {
 }
 
 impl Applications {
-    /// The places of each of `apps` that waits in a list, by application.
+    /// Fills a service's lists from the applications already waiting, once (a database from a
+    /// release without them); nothing for a service without lists, or once done.
+    pub(super) async fn ensure_waiting_lists(&self, service: &Service) -> AppResult<()> {
+        let Some(rule) = &service.queue else {
+            return Ok(());
+        };
+        if store::waiting_lists_built(&mut *self.store.read().await?, &service.code).await? {
+            return Ok(());
+        }
+        let rows = store::in_states(
+            &mut *self.store.read().await?,
+            &service.code,
+            &rule.waiting.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await?;
+        let mut all = Vec::new();
+        for row in rows {
+            let answers: Answers = serde_json::from_str(&row.answers).unwrap_or_default();
+            let since = row.submitted_at.unwrap_or(row.created_at);
+            for e in entries(service, &row.state, &answers, since) {
+                all.push((row.id.clone(), e));
+            }
+        }
+        let mut work = self.work().await?;
+        store::build_waiting_lists(&mut work, &service.code, &all, self.clock.now()).await?;
+        work.commit().await
+    }
+
+    /// Writes where an application now waits, in the same unit of work as the change of its
+    /// state or answers.
+    pub(super) async fn sync_waiting(
+        &self,
+        work: &mut ekdwar_store::Conn,
+        service: &Service,
+        id: &ApplicationId,
+        state: &str,
+        answers: &Answers,
+        since: Timestamp,
+    ) -> AppResult<()> {
+        if service.queue.is_none() {
+            return Ok(());
+        }
+        let rows = entries(service, state, answers, since);
+        store::set_waiting(work, &service.code, id, &rows).await?;
+        Ok(())
+    }
+
+    /// The places of each application that waits in a list, by id.
     pub async fn places(&self, apps: &[&Loaded]) -> AppResult<BTreeMap<ApplicationId, Vec<Place>>> {
         let mut out = BTreeMap::new();
-        let mut lists: BTreeMap<String, BTreeMap<String, Vec<(Key, ApplicationId)>>> =
-            BTreeMap::new();
         for loaded in apps {
             let Some(rule) = &loaded.service.queue else {
                 continue;
@@ -70,33 +142,7 @@ impl Applications {
             if !rule.waiting.contains(&loaded.state) {
                 continue;
             }
-            let code = &loaded.service.code;
-            if !lists.contains_key(code) {
-                // Every application of the service that waits, once per service.
-                let rows = store::in_states(
-                    &mut *self.store.read().await?,
-                    code,
-                    &rule.waiting.iter().map(String::as_str).collect::<Vec<_>>(),
-                )
-                .await?;
-                let mut by_choice: BTreeMap<String, Vec<(Key, ApplicationId)>> = BTreeMap::new();
-                for row in rows {
-                    let answers: Answers = serde_json::from_str(&row.answers).unwrap_or_default();
-                    let at = row.submitted_at.unwrap_or(row.created_at);
-                    let key = key_of(rule, &loaded.service, row.id.as_str(), &answers, at);
-                    for choice in choices(rule, &answers) {
-                        by_choice
-                            .entry(choice)
-                            .or_default()
-                            .push((key.clone(), row.id.clone()));
-                    }
-                }
-                for list in by_choice.values_mut() {
-                    list.sort();
-                }
-                lists.insert(code.clone(), by_choice);
-            }
-            let by_choice = &lists[code];
+            self.ensure_waiting_lists(&loaded.service).await?;
             let field = loaded
                 .service
                 .form
@@ -104,24 +150,21 @@ impl Applications {
                 .flat_map(|f| &f.pages)
                 .flat_map(|p| &p.fields)
                 .find(|f| f.id == rule.choices);
+            let mut conn = self.store.read().await?;
             let mut places = Vec::new();
-            for (i, choice) in choices(rule, &loaded.answers).into_iter().enumerate() {
-                let Some(list) = by_choice.get(&choice) else {
-                    continue;
-                };
-                let Some(position) = list.iter().position(|(_, id)| *id == loaded.id) else {
-                    continue;
-                };
+            for e in store::waiting_of(&mut conn, &loaded.id).await? {
+                let (position, waiting) =
+                    store::place_in(&mut conn, &loaded.service.code, &loaded.id, &e).await?;
                 let label = field
-                    .and_then(|f| f.options.iter().find(|o| o.value == choice))
+                    .and_then(|f| f.options.iter().find(|o| o.value == e.choice))
                     .map(|o| o.label.clone())
-                    .unwrap_or_else(|| Texts([(String::from("en"), choice.clone())].into()));
+                    .unwrap_or_else(|| Texts([(String::from("en"), e.choice.clone())].into()));
                 places.push(Place {
-                    choice,
                     label,
-                    preference: i + 1,
-                    position: position + 1,
-                    waiting: list.len(),
+                    preference: usize::try_from(e.preference).unwrap_or(usize::MAX),
+                    position: usize::try_from(position).unwrap_or(usize::MAX),
+                    waiting: usize::try_from(waiting).unwrap_or(usize::MAX),
+                    choice: e.choice,
                 });
             }
             out.insert(loaded.id.clone(), places);

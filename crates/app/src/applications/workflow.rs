@@ -126,6 +126,7 @@ impl Applications {
     pub(crate) async fn step(&self, s: Step_<'_>) -> AppResult<()> {
         let now = self.clock.now();
         let reopened = serde_json::to_string(&s.reopened).map_err(internal)?;
+        self.ensure_waiting_lists(&s.loaded.service).await?;
         let mut work = self.work().await?;
         let id = &s.loaded.id;
         let due_on = self.due_on(&s.loaded.service, &s.action.to, s.loaded.office.as_deref());
@@ -144,6 +145,16 @@ impl Applications {
         if !moved {
             return Err(AppError::field("form", "application-changed"));
         }
+        let since = s.loaded.submitted_at.unwrap_or(now);
+        self.sync_waiting(
+            &mut work,
+            &s.loaded.service,
+            id,
+            &s.action.to,
+            &s.loaded.answers,
+            since,
+        )
+        .await?;
         store::append_event(
             &mut work,
             id,

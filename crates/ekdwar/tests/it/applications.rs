@@ -976,6 +976,20 @@ async fn a_parent_enrols_two_children_who_wait_in_order_and_accept_an_offered_pl
                 .is_err()
         );
 
+        // A database from a release without stored lists: they are filled once from the
+        // applications already waiting, and read the same.
+        let before = places(masha_id.clone()).await;
+        {
+            let mut conn = t.app.store().conn().await.unwrap();
+            for table in ["waiting_entries", "waiting_lists_built"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_eq!(places(masha_id.clone()).await, before, "{backend}");
+
         // The applicant is the parent, named from the account; the child is the subject.
         let loaded = t.app.applications.get(&anna.id, &masha_id).await.unwrap();
         assert_eq!(loaded.subject_name(), Some("Маша Иванова"));
