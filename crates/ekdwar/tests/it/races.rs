@@ -264,3 +264,43 @@ async fn racing_submissions_for_one_child_enrol_it_once() {
         }
     }
 }
+
+/// Guesses at one file number's date of birth sent all at once are each counted: four wrong
+/// ones at the same moment lock the number exactly as four in a row do, so that even the
+/// right date is refused next (a lost count would let it through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_tracking_guesses_are_each_counted() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", crate::accounts::PASSWORD)
+            .start()
+            .await;
+        crate::catalog::import_demo(&t).await;
+        let (_, arn) = crate::applications::submitted_pcc(&t, "asha.k").await;
+        let app = t.app.clone();
+        let tries: Vec<_> = (0..4).map(|_| solved(&t)).collect();
+        let results = at_once(4, |i| {
+            let (app, arn, challenge) = (app.clone(), arn.to_string(), tries[i].clone());
+            async move {
+                let who = Actor {
+                    ip: Some(format!("10.9.1.{i}")),
+                    ..Actor::default()
+                };
+                app.applications
+                    .track("", &arn, &format!("1990-02-0{}", i + 1), &challenge, &who)
+                    .await
+            }
+        })
+        .await;
+        assert!(results.iter().all(|r| r.is_err()), "{backend}: {results:?}");
+        let right = t
+            .app
+            .applications
+            .track("", arn.as_str(), "1990-01-26", &solved(&t), &actor())
+            .await;
+        assert!(
+            matches!(right, Err(AppError::Throttled { .. })),
+            "{backend}: {right:?}"
+        );
+    }
+}
