@@ -164,6 +164,33 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
                 ],
             )
             .await;
+        // Marriage, education and the criminal-proceedings declaration; married, the spouse.
+        assert!(
+            path_of(&page).ends_with("/pages/background"),
+            "{}",
+            page.url
+        );
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/background"),
+                &[
+                    ("marital_status", "married"),
+                    ("ecr", "non-ecr"),
+                    ("criminal_proceedings", "no"),
+                ],
+            )
+            .await;
+        assert!(path_of(&page).ends_with("/pages/spouse"), "{}", page.url);
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/spouse"),
+                &[("spouse_name", "Ravi Kumar")],
+            )
+            .await;
         assert!(path_of(&page).ends_with("/pages/contact"), "{}", page.url);
         let page = t
             .post_with(
@@ -189,7 +216,22 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
                     ("email", ""),
                     ("address", "12 Malviya Nagar\nJaipur"),
                     ("pincode", "302017"),
+                    ("lived_a_year", "no"),
                 ],
+            )
+            .await;
+        // Not a year at this address: where before, for the police to verify.
+        assert!(
+            path_of(&page).ends_with("/pages/previous-address"),
+            "{}",
+            page.url
+        );
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/previous-address"),
+                &[("previous_address", "4 Civil Lines\nAjmer")],
             )
             .await;
         let page = t

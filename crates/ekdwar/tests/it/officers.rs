@@ -527,6 +527,7 @@ async fn after_submission_only_the_centres_staff_change_answers() {
                 ("phone", "98123 45600"),
                 ("address", "12 Malviya Nagar"),
                 ("pincode", v),
+                ("lived_a_year", "yes"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), Typed::One(v.to_string())))

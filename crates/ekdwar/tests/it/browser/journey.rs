@@ -136,8 +136,14 @@ async fn passport_journey(js: bool) {
         b.choose("family.0.relation", "parent").await;
         b.submit("form[action$='/pages/family'] button:not([name])")
             .await;
+        // Single, class 10 passed, no criminal proceedings; a year at this address.
+        b.click("#marital_status").await;
+        b.click("#ecr").await;
+        b.click("#criminal_proceedings").await;
+        b.submit("form[action$='/pages/background'] button").await;
         b.fill("address", "12 मालवीय नगर, जयपुर").await;
         b.fill("pincode", "302017").await;
+        b.click("#lived_a_year").await;
         b.submit("form[action$='/pages/contact'] button").await;
         b.choose("office", "rpo-jaipur").await;
         b.submit("form[action$='/pages/office'] button").await;
@@ -388,6 +394,14 @@ async fn eform_journey(js: bool) {
             .await;
         o.click("#scheme-1").await;
         o.click("#booklet-2").await;
+        for first in [
+            "marital_status-1",
+            "ecr-1",
+            "criminal_proceedings-1",
+            "lived_a_year-1",
+        ] {
+            o.click(&format!("#{first}")).await;
+        }
         o.click("#save").await;
         assert!(o.text().await.contains("सहेज लिया"));
         o.eval("eformXml()")
@@ -409,9 +423,13 @@ async fn eform_journey(js: bool) {
                 ("name", "सुनीता कुमारी"),
                 ("relation", "parent"),
                 ("phone", "98123 45601"),
+                ("marital_status", "single"),
+                ("ecr", "non-ecr"),
+                ("criminal_proceedings", "no"),
                 ("phone", "98123 45600"),
                 ("address", "12 मालवीय नगर, जयपुर"),
                 ("pincode", "302017"),
+                ("lived_a_year", "yes"),
                 ("office", "rpo-jaipur"),
             ],
         )
