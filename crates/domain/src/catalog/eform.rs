@@ -112,12 +112,17 @@ pub fn template(code: &str, version: i64, form: &Form, lang: &str) -> String {
     for f in questions(form) {
         out.push_str(&format!("  <!-- {} -->\n", comment(f)));
         if f.kind == FieldKind::Group {
-            out.push_str(&format!("  <{id}>\n    <item>\n", id = f.id));
-            for g in &f.fields {
-                out.push_str(&format!("      <!-- {} -->\n", comment(g)));
-                out.push_str(&format!("      <{id}></{id}>\n", id = g.id));
+            // As many items as the question needs at least (two references: two items).
+            out.push_str(&format!("  <{id}>\n", id = f.id));
+            for _ in 0..f.min_items.unwrap_or(1).max(1) {
+                out.push_str("    <item>\n");
+                for g in &f.fields {
+                    out.push_str(&format!("      <!-- {} -->\n", comment(g)));
+                    out.push_str(&format!("      <{id}></{id}>\n", id = g.id));
+                }
+                out.push_str("    </item>\n");
             }
-            out.push_str(&format!("    </item>\n  </{id}>\n", id = f.id));
+            out.push_str(&format!("  </{id}>\n", id = f.id));
         } else {
             out.push_str(&format!("  <{id}></{id}>\n", id = f.id));
         }

@@ -234,6 +234,27 @@ async fn a_citizen_applies_for_a_passport_and_follows_it() {
                 &[("previous_address", "4 Civil Lines\nAjmer")],
             )
             .await;
+        // Two references near the present address.
+        assert!(
+            path_of(&page).ends_with("/pages/references"),
+            "{}",
+            page.url
+        );
+        let page = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("{base}/pages/references"),
+                &[
+                    ("references.0.name", "Meena Sharma"),
+                    ("references.0.address", "14 Malviya Nagar"),
+                    ("references.0.phone", "98123 45602"),
+                    ("references.1.name", "Rakesh Jain"),
+                    ("references.1.address", "16 Malviya Nagar"),
+                    ("references.1.phone", "98123 45603"),
+                ],
+            )
+            .await;
         let page = t
             .post_with(
                 &asha,

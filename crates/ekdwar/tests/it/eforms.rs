@@ -376,6 +376,12 @@ pub async fn submitted_fresh_scheme(
             ("address", "12 Malviya Nagar"),
             ("pincode", "302017"),
             ("lived_a_year", "yes"),
+            ("name", "Meena Sharma"),
+            ("address", "14 Malviya Nagar"),
+            ("phone", "98123 45602"),
+            ("name", "Rakesh Jain"),
+            ("address", "16 Malviya Nagar"),
+            ("phone", "98123 45603"),
             ("office", "rpo-jaipur"),
         ],
     );

@@ -145,6 +145,19 @@ async fn passport_journey(js: bool) {
         b.fill("pincode", "302017").await;
         b.click("#lived_a_year").await;
         b.submit("form[action$='/pages/contact'] button").await;
+        for (i, (name, address, phone)) in [
+            ("मीना शर्मा", "14 मालवीय नगर, जयपुर", "98123 45602"),
+            ("राकेश जैन", "16 मालवीय नगर, जयपुर", "98123 45603"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            b.fill(&format!("references.{i}.name"), name).await;
+            b.fill(&format!("references.{i}.address"), address).await;
+            b.fill(&format!("references.{i}.phone"), phone).await;
+        }
+        b.submit("form[action$='/pages/references'] button:not([name])")
+            .await;
         b.choose("office", "rpo-jaipur").await;
         b.submit("form[action$='/pages/office'] button").await;
         assert!(b.path().await.ends_with("/check"));
@@ -402,6 +415,22 @@ async fn eform_journey(js: bool) {
         ] {
             o.click(&format!("#{first}")).await;
         }
+        // Two references: the second item added with the form's own button.
+        o.click("fieldset[data-id='references'] button.add").await;
+        for (id, value) in [
+            ("references-1-name", "मीना शर्मा"),
+            ("references-1-address", "14 मालवीय नगर, जयपुर"),
+            ("references-1-phone", "98123 45602"),
+            ("references-2-name", "राकेश जैन"),
+            ("references-2-address", "16 मालवीय नगर, जयपुर"),
+            ("references-2-phone", "98123 45603"),
+        ] {
+            o.eval(&format!(
+                "document.getElementById('{id}').value = {}",
+                serde_json::to_string(value).unwrap()
+            ))
+            .await;
+        }
         o.click("#save").await;
         assert!(o.text().await.contains("सहेज लिया"));
         o.eval("eformXml()")
@@ -430,6 +459,12 @@ async fn eform_journey(js: bool) {
                 ("address", "12 मालवीय नगर, जयपुर"),
                 ("pincode", "302017"),
                 ("lived_a_year", "yes"),
+                ("name", "मीना शर्मा"),
+                ("address", "14 मालवीय नगर, जयपुर"),
+                ("phone", "98123 45602"),
+                ("name", "राकेश जैन"),
+                ("address", "16 मालवीय नगर, जयपुर"),
+                ("phone", "98123 45603"),
                 ("office", "rpo-jaipur"),
             ],
         )
@@ -467,8 +502,12 @@ async fn eform_journey(js: bool) {
     );
     b.fill("pincode", "302017").await;
     b.submit("form[action$='/pages/contact'] button").await;
-    if b.path().await.ends_with("/pages/office") {
-        b.submit("form[action$='/pages/office'] button").await;
+    // The pages after it, as the e-form filled them.
+    for page in ["references", "office"] {
+        if b.path().await.ends_with(&format!("/pages/{page}")) {
+            b.submit(&format!("form[action$='/pages/{page}'] button:not([name])"))
+                .await;
+        }
     }
     assert!(
         b.path().await.ends_with("/check"),
