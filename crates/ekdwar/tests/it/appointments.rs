@@ -781,6 +781,63 @@ pub fn just_before(t: &TestApp, at: ekdwar_domain::Timestamp) {
     t.advance(at.minus(Duration::from_secs(1800)).since(now));
 }
 
+/// Where the centre takes walk-ins (the e-Mitra kiosk), its operator gives a person without
+/// an appointment a token for a service it handles; the token waits and is called like any
+/// other, and the day counts it. A service the centre does not handle is refused.
+#[tokio::test]
+async fn a_walk_in_gets_a_token_where_the_centre_takes_them() {
+    for backend in backends() {
+        let t = TestApp::start(backend).await;
+        import_demo(&t).await;
+        with_centres(&t).await;
+        let actor = Actor::command_line();
+        let kiosk = operator_at(&t, "kiosk.op", "emitra-malviya-nagar").await;
+        let refused = t
+            .app
+            .appointments
+            .walk_in(&kiosk, "passport-fresh", &actor)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("centre-not-handled"),
+            "{refused:?}"
+        );
+        let token = t
+            .app
+            .appointments
+            .walk_in(&kiosk, "rj-income-certificate", &actor)
+            .await
+            .unwrap();
+        assert_eq!(
+            (token.label.as_str(), token.state.as_str()),
+            ("W-001", "waiting")
+        );
+        let (_, day) = t.app.appointments.day(&kiosk, &actor).await.unwrap();
+        assert_eq!((day.walk_ins, day.waiting), (1, 1), "{backend}");
+        let called = t
+            .app
+            .appointments
+            .call_next(&kiosk, "2", &actor)
+            .await
+            .unwrap()
+            .expect("the walk-in is called");
+        assert_eq!(called.label, "W-001");
+        let (_, day) = t.app.appointments.day(&kiosk, &actor).await.unwrap();
+        assert_eq!((day.waiting, day.my_counter.as_deref()), (0, Some("2")));
+    }
+}
+
+/// An operator who works at `centre` only.
+async fn operator_at(t: &TestApp, portal_id: &str, centre: &str) -> ekdwar_domain::UserId {
+    let op = crate::officers::officer(t, portal_id, 61, "centre-operator", "mea", None, None).await;
+    t.app
+        .appointments
+        .assign_staff(&op, centre, &Actor::command_line())
+        .await
+        .unwrap();
+    op
+}
+
 #[tokio::test]
 async fn at_the_centre_check_in_call_to_a_counter_and_show_it_on_the_display() {
     for backend in backends() {
