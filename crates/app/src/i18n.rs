@@ -85,69 +85,48 @@ impl Lang {
 
     /// A moment as people here read it, with the zone named: `23 Nov 2026, 13:05 IST`.
     pub fn datetime(&self, at: ekdwar_domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
-        let Ok(t) = jiff::Timestamp::from_millisecond(at.millis()) else {
-            return String::new();
-        };
-        let local = t.to_zoned(zone.clone());
-        self.t_args(
-            "datetime",
-            &[
-                ("day", local.day().to_string()),
-                ("month", self.t(&format!("month-{}", local.month()))),
-                ("year", local.year().to_string()),
-                ("time", local.strftime("%H:%M").to_string()),
-                ("zone", local.strftime("%Z").to_string()),
-            ],
-        )
+        self.moment("datetime", at, zone)
     }
 
     /// A time with its weekday, in `zone`, named (`Mon, 7 Dec 2026, 10:30 IST`): how an
     /// appointment is written everywhere, pages and messages alike.
     pub fn on_day(&self, at: ekdwar_domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
-        let Ok(t) = jiff::Timestamp::from_millisecond(at.millis()) else {
-            return String::new();
-        };
-        let local = t.to_zoned(zone.clone());
-        self.t_args(
-            "datetime-weekday",
-            &[
-                ("weekday", self.weekday(local.date())),
-                ("day", local.day().to_string()),
-                ("month", self.t(&format!("month-{}", local.month()))),
-                ("year", local.year().to_string()),
-                ("time", local.strftime("%H:%M").to_string()),
-                ("zone", local.strftime("%Z").to_string()),
-            ],
-        )
+        self.moment("datetime-weekday", at, zone)
     }
 
     /// A calendar day with its weekday (`Mon, 7 Dec 2026`).
     pub fn day_with_weekday(&self, d: jiff::civil::Date) -> String {
-        self.t_args(
-            "date-weekday",
-            &[
-                ("weekday", self.weekday(d)),
-                ("day", d.day().to_string()),
-                ("month", self.t(&format!("month-{}", d.month()))),
-                ("year", d.year().to_string()),
-            ],
-        )
-    }
-
-    fn weekday(&self, d: jiff::civil::Date) -> String {
-        self.t(&format!("weekday-{}", d.weekday().to_monday_one_offset()))
+        self.t_args("date-weekday", &self.day_args(d))
     }
 
     /// A calendar day as people here write it (`7 December 2026`).
     pub fn date(&self, d: jiff::civil::Date) -> String {
-        self.t_args(
-            "date",
-            &[
-                ("day", d.day().to_string()),
-                ("month", self.t(&format!("month-{}", d.month()))),
-                ("year", d.year().to_string()),
-            ],
-        )
+        self.t_args("date", &self.day_args(d))
+    }
+
+    /// `key` (a date and time pattern) for `at` in `zone`.
+    fn moment(&self, key: &str, at: ekdwar_domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+        let Ok(t) = jiff::Timestamp::from_millisecond(at.millis()) else {
+            return String::new();
+        };
+        let local = t.to_zoned(zone.clone());
+        let mut args = self.day_args(local.date());
+        args.push(("time", local.strftime("%H:%M").to_string()));
+        args.push(("zone", local.strftime("%Z").to_string()));
+        self.t_args(key, &args)
+    }
+
+    /// A day's parts, for every date pattern (each uses those it names).
+    fn day_args(&self, d: jiff::civil::Date) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "weekday",
+                self.t(&format!("weekday-{}", d.weekday().to_monday_one_offset())),
+            ),
+            ("day", d.day().to_string()),
+            ("month", self.t(&format!("month-{}", d.month()))),
+            ("year", d.year().to_string()),
+        ]
     }
 
     /// Writing direction for `dir=`.

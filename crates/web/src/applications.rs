@@ -1001,12 +1001,12 @@ impl TrackForm {
     /// The date of birth, from its three boxes (or, from a client that sends one field, as
     /// it came).
     fn birth_date(&self) -> String {
-        let boxes = [&self.birth_day, &self.birth_month, &self.birth_year];
-        if boxes.iter().all(|b| b.trim().is_empty()) {
-            return self.birth_date.clone();
+        let boxes = crate::dates::compose(&self.birth_day, &self.birth_month, &self.birth_year);
+        if boxes.is_empty() {
+            self.birth_date.clone()
+        } else {
+            boxes
         }
-        let [d, m, y] = boxes.map(|b| b.trim());
-        format!("{d}-{m}-{y}")
     }
 }
 

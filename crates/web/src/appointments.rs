@@ -53,6 +53,24 @@ fn ics_time(at: ekdwar_domain::Timestamp) -> String {
         .unwrap_or_default()
 }
 
+/// One of the person's booked appointments with its application; anything else (another
+/// person's, a hold, a cancelled one) is not found.
+async fn booked(
+    app: &App,
+    me: &CurrentSession,
+    id: &str,
+) -> Result<(AppointmentView, Loaded), WebError> {
+    let a = app
+        .appointments
+        .get(me.user_id(), appointment_id(id)?)
+        .await?;
+    if !a.is_booked() {
+        return Err(WebError(AppError::NotFound));
+    }
+    let loaded = app.applications.get(me.user_id(), &a.application).await?;
+    Ok((a, loaded))
+}
+
 /// The appointment as an `.ics` file, to add to a phone's calendar: when, where (with its
 /// coordinates), what to bring. Only its owner gets it.
 async fn calendar(
@@ -61,14 +79,7 @@ async fn calendar(
     Me(me): Me,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let a = app
-        .appointments
-        .get(me.user_id(), appointment_id(&id)?)
-        .await?;
-    if !a.is_booked() {
-        return Err(WebError(AppError::NotFound));
-    }
-    let loaded = app.applications.get(me.user_id(), &a.application).await?;
+    let (a, loaded) = booked(&app, &me, &id).await?;
     let end = a.starts_at.plus(std::time::Duration::from_secs(
         u64::from(a.centre.def.slot_minutes) * 60,
     ));
@@ -149,14 +160,7 @@ async fn letter(
     Me(me): Me,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let a = app
-        .appointments
-        .get(me.user_id(), appointment_id(&id)?)
-        .await?;
-    if !a.is_booked() {
-        return Err(WebError(AppError::NotFound));
-    }
-    let loaded = app.applications.get(me.user_id(), &a.application).await?;
+    let (a, loaded) = booked(&app, &me, &id).await?;
     let mut sheet = ekdwar_pdf::Sheet::new(c.t("letter-title"), c.lang.tag())
         .heading(c.text(&loaded.service.name))
         .row(c.t("booking-number"), a.number.to_string())

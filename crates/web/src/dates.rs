@@ -29,6 +29,15 @@ impl Parts {
     }
 }
 
+/// The three boxes as one answer (`D-M-YYYY`), or nothing when all three are empty.
+pub fn compose(day: &str, month: &str, year: &str) -> String {
+    let [d, m, y] = [day, month, year].map(str::trim);
+    if d.is_empty() && m.is_empty() && y.is_empty() {
+        return String::new();
+    }
+    format!("{d}-{m}-{y}")
+}
+
 /// Puts the boxes of every date in a form back together: `born[day]`, `born[month]` and
 /// `born[year]` become one `born` (`D-M-YYYY`, or empty when all three are), where the first
 /// of them stood; every other field is kept as it came.
@@ -44,16 +53,14 @@ pub fn joined(fields: Vec<(String, String)>) -> Vec<(String, String)> {
                 if !boxes.contains_key(&base) {
                     out.push((base.clone(), String::new()));
                 }
-                boxes.entry(base).or_default()[i] = v.trim().to_string();
+                boxes.entry(base).or_default()[i] = v;
             }
             None => out.push((k, v)),
         }
     }
     for (k, v) in &mut out {
-        if let Some([d, m, y]) = boxes.get(k.as_str())
-            && !(d.is_empty() && m.is_empty() && y.is_empty())
-        {
-            *v = format!("{d}-{m}-{y}");
+        if let Some([d, m, y]) = boxes.get(k.as_str()) {
+            *v = compose(d, m, y);
         }
     }
     out

@@ -315,14 +315,18 @@ async fn act(
     // A decision that ends the application is taken on a second page, after a summary of
     // what is being decided.
     if get("confirm") != "yes"
-        && let Some(decision) = final_decision(&app, &c, me.user_id(), &id, &get("action")).await?
+        && let Some((loaded, action)) =
+            final_decision(&app, &c, me.user_id(), &id, &get("action")).await?
     {
+        let progress = Progress::of(&app, &c, &loaded).await?;
         return Ok(render(&ConfirmPage {
             c: &c,
             errors: Errors::default(),
+            loaded,
+            action,
+            progress,
             comment: get("comment").chars().take(1000).collect(),
             reason: get("reason").chars().take(64).collect(),
-            ..decision
         }));
     }
     let reopen: Vec<String> = fields
@@ -493,16 +497,16 @@ impl ConfirmPage<'_> {
     }
 }
 
-/// The confirmation page of `action` when it is a plain decision that ends the application
-/// (approve, issue): anything else is taken at once. Only an officer who may take it gets a
-/// page; anyone else is answered as when taking it.
-async fn final_decision<'a>(
+/// The application and `action` when the action is a plain decision that ends it (approve,
+/// issue), to be confirmed first: anything else is taken at once. Only an officer who may take
+/// it gets one; anyone else is answered as when taking it.
+async fn final_decision(
     app: &App,
-    c: &'a Ctx,
+    c: &Ctx,
     me: &ekdwar_domain::UserId,
     id: &ekdwar_domain::ApplicationId,
     action: &str,
-) -> Result<Option<ConfirmPage<'a>>, WebError> {
+) -> Result<Option<(Loaded, WorkflowAction)>, WebError> {
     let (loaded, roles) = app.applications.inspect(me, id, &c.actor).await?;
     let Some(action) = app
         .applications
@@ -514,14 +518,5 @@ async fn final_decision<'a>(
     else {
         return Ok(None);
     };
-    let progress = Progress::of(app, c, &loaded).await?;
-    Ok(Some(ConfirmPage {
-        c,
-        errors: Errors::default(),
-        loaded,
-        action,
-        progress,
-        comment: String::new(),
-        reason: String::new(),
-    }))
+    Ok(Some((loaded, action)))
 }

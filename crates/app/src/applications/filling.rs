@@ -109,12 +109,7 @@ impl Applications {
             }
         }
         let mut prefilled = Answers::new();
-        for f in service
-            .form
-            .iter()
-            .flat_map(|f| &f.pages)
-            .flat_map(|p| &p.fields)
-        {
+        for f in service.questions() {
             let value = match f.prefill {
                 Some(Prefill::GivenName) => Some(account.first_name.clone()),
                 Some(Prefill::Surname) => Some(account.last_name.clone()),
@@ -502,10 +497,7 @@ impl Applications {
             }
         }
         let asked: Vec<&ekdwar_domain::catalog::Field> = service
-            .form
-            .iter()
-            .flat_map(|f| &f.pages)
-            .flat_map(|p| &p.fields)
+            .questions()
             .filter(|f| ids.contains(&f.id))
             .collect();
         if asked.iter().all(|f| !typed.contains_key(&f.id)) {

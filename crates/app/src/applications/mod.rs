@@ -111,10 +111,7 @@ impl Loaded {
     /// offer the centres near it first.
     pub fn pincode(&self) -> Option<ekdwar_domain::appointments::Pincode> {
         self.service
-            .form
-            .iter()
-            .flat_map(|f| &f.pages)
-            .flat_map(|p| &p.fields)
+            .questions()
             .filter(|f| f.kind == ekdwar_domain::catalog::FieldKind::Pincode)
             .find_map(|f| self.answers.get(&f.id).and_then(Answer::one))
             .and_then(ekdwar_domain::appointments::Pincode::parse)

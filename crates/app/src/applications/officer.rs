@@ -320,14 +320,8 @@ impl Applications {
                 if comment.is_empty() {
                     return Err(AppError::field("comment", "officer-comment-required"));
                 }
-                let questions: Vec<&str> = loaded
-                    .service
-                    .form
-                    .iter()
-                    .flat_map(|f| &f.pages)
-                    .flat_map(|p| &p.fields)
-                    .map(|f| f.id.as_str())
-                    .collect();
+                let questions: Vec<&str> =
+                    loaded.service.questions().map(|f| f.id.as_str()).collect();
                 reopened = reopen
                     .iter()
                     .filter(|q| questions.contains(&q.as_str()))

@@ -36,12 +36,7 @@ fn benefit_of(rule: &QueueRule, service: &Service, answers: &Answers) -> i64 {
     rule.priority
         .as_ref()
         .and_then(|p| {
-            let field = service
-                .form
-                .iter()
-                .flat_map(|f| &f.pages)
-                .flat_map(|p| &p.fields)
-                .find(|f| &f.id == p)?;
+            let field = service.questions().find(|f| &f.id == p)?;
             let answer = answers.get(p).and_then(Answer::one)?;
             field.options.iter().position(|o| o.value == answer)
         })
@@ -143,13 +138,7 @@ impl Applications {
                 continue;
             }
             self.ensure_waiting_lists(&loaded.service).await?;
-            let field = loaded
-                .service
-                .form
-                .iter()
-                .flat_map(|f| &f.pages)
-                .flat_map(|p| &p.fields)
-                .find(|f| f.id == rule.choices);
+            let field = loaded.service.questions().find(|f| f.id == rule.choices);
             let mut conn = self.store.read().await?;
             let mut places = Vec::new();
             for e in store::waiting_of(&mut conn, &loaded.id).await? {

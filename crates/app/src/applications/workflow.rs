@@ -203,10 +203,7 @@ impl Applications {
                 let answers: Vec<String> = s
                     .loaded
                     .service
-                    .form
-                    .iter()
-                    .flat_map(|f| &f.pages)
-                    .flat_map(|p| &p.fields)
+                    .questions()
                     .filter(|f| s.reopened.contains(&f.id))
                     .map(|f| f.label.get(&tag, "en").to_string())
                     .collect();

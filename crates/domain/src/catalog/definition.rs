@@ -83,6 +83,17 @@ pub struct ServiceDefinition {
     pub appointment: Option<AppointmentRule>,
 }
 
+impl ServiceDefinition {
+    /// Every question of its form, page after page (a group counts as one; conditions are not
+    /// applied). None without a form.
+    pub fn questions(&self) -> impl Iterator<Item = &Field> {
+        self.form
+            .iter()
+            .flat_map(|f| &f.pages)
+            .flat_map(|p| &p.fields)
+    }
+}
+
 /// Waiting lists: each choice of `choices` is a list of the applications that chose it,
 /// ordered by benefit (the options of `priority`, the first the highest; none comes after
 /// them all), then by the time of submission.
