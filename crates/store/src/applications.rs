@@ -724,18 +724,24 @@ pub async fn waiting_lists_built(conn: &mut Conn, service: &str) -> Result<bool>
     )
 }
 
-/// Fills a service's lists afresh from `entries` (application id, entry) and records it built:
-/// run once, in one transaction, so a list is either whole or not yet made.
+/// Empties a service's lists, to fill them afresh in the same transaction.
+pub async fn clear_waiting_lists(conn: &mut Conn, service: &str) -> Result<()> {
+    sqlx::query("DELETE FROM waiting_entries WHERE service = $1")
+        .bind(service)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Fills a service's emptied lists from `entries` (application id, entry) and records them
+/// built, in the transaction that emptied them: a list is either whole or not yet made, and an
+/// entry a submission wrote meanwhile is kept (`ON CONFLICT DO NOTHING`).
 pub async fn build_waiting_lists(
     conn: &mut Conn,
     service: &str,
     entries: &[(ApplicationId, WaitingEntry)],
     at: Timestamp,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM waiting_entries WHERE service = $1")
-        .bind(service)
-        .execute(&mut *conn)
-        .await?;
     for (id, e) in entries {
         insert_waiting(conn, service, id, e).await?;
     }

@@ -89,8 +89,12 @@ impl Applications {
         if store::waiting_lists_built(&mut *self.store.read().await?, &service.code).await? {
             return Ok(());
         }
+        // Emptied, then read, in one transaction: an application submitted before the read is
+        // in it, one submitted after keeps the entry its own transaction wrote.
+        let mut work = self.work().await?;
+        store::clear_waiting_lists(&mut work, &service.code).await?;
         let rows = store::in_states(
-            &mut *self.store.read().await?,
+            &mut work,
             &service.code,
             &rule.waiting.iter().map(String::as_str).collect::<Vec<_>>(),
         )
@@ -103,7 +107,6 @@ impl Applications {
                 all.push((row.id.clone(), e));
             }
         }
-        let mut work = self.work().await?;
         store::build_waiting_lists(&mut work, &service.code, &all, self.clock.now()).await?;
         work.commit().await
     }
