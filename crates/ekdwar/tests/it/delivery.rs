@@ -109,7 +109,7 @@ except ImportError:
 "#
     );
     std::process::Command::new("python3")
-        .args(["-W", "ignore", "-c", &script])
+        .args(["-u", "-W", "ignore", "-c", &script])
         .env(
             "PYTHONPATH",
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/.py"),

@@ -191,3 +191,47 @@ async fn a_draft_has_no_receipt() {
         .await;
     assert_eq!(page.status, 404);
 }
+
+/// A test elsewhere that reads a PDF needs poppler-utils (and zbar-tools for a QR code): where
+/// `./test` cannot install them it leaves such tests out by name, so each must be named in
+/// its filters, or a machine without the tools fails it instead of naming it as skipped.
+#[test]
+fn every_test_reading_a_pdf_is_named_where_the_pdf_tools_are_missing() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = std::fs::read_to_string(root.join("test")).unwrap();
+    let filter = |package: &str| {
+        script
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("[{package}]=")))
+            .unwrap_or_else(|| panic!("./test has a filter for {package}"))
+            .to_string()
+    };
+    let (poppler, zbar) = (filter("poppler-utils"), filter("zbar-tools"));
+    let dir = root.join("crates/ekdwar/tests/it");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let module = path.file_stem().unwrap().to_str().unwrap().to_string();
+        if path.extension().is_none_or(|e| e != "rs") || module == "receipts" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut test = None;
+        for line in text.lines() {
+            if let Some(rest) = line
+                .strip_prefix("async fn ")
+                .or_else(|| line.strip_prefix("fn "))
+            {
+                test = rest.split('(').next().map(str::to_string);
+            }
+            let reads_text = line.contains("receipts::pdf_text") || line.contains("receipts::read_receipt");
+            let reads_qr = line.contains("receipts::read_receipt");
+            if let Some(name) = test.as_deref().filter(|_| reads_text) {
+                let named = format!("test(={name})");
+                assert!(poppler.contains(&named), "{module}::{name} reads a PDF: add {named} to poppler-utils in ./test");
+                if reads_qr {
+                    assert!(zbar.contains(&named), "{module}::{name} reads a QR code: add {named} to zbar-tools in ./test");
+                }
+            }
+        }
+    }
+}
