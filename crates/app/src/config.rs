@@ -50,6 +50,59 @@ pub struct Config {
     pub appointments: AppointmentsConfig,
     /// Upstream identity providers people may log in with ("others" registration).
     pub upstream: Vec<UpstreamConfig>,
+    /// The standard profile: which countries' profiles people fill in.
+    pub profile: ProfileConfig,
+    /// The state registries that check profiles (`docs/registries.md`).
+    pub registries: Vec<RegistryConfig>,
+}
+
+/// The standard profile.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileConfig {
+    /// The country profiles offered, the first for people who choose none: `in` and `ru` are
+    /// built in; any other is the path of a TOML file of that shape (`docs/registries.md`).
+    pub countries: Vec<String>,
+    /// Days a check may stay unanswered (the registry down or pending) before a staff member
+    /// reviews it.
+    pub review_after_days: u64,
+}
+
+impl Default for ProfileConfig {
+    fn default() -> Self {
+        Self {
+            countries: vec!["in".into()],
+            review_after_days: 7,
+        }
+    }
+}
+
+/// A state registry, reached through the registry connector protocol.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// The name country profiles give it (`sfr`, `uidai`).
+    pub id: String,
+    /// Its base address.
+    pub url: String,
+    /// Who we are to it.
+    pub client_id: String,
+    /// The shared secret requests and answers are signed with.
+    pub secret: Secret,
+    /// How long one request may take.
+    #[serde(default = "default_registry_timeout")]
+    pub timeout_ms: u64,
+    /// How long its checks usually take, as people are told (minutes).
+    #[serde(default = "default_registry_expected")]
+    pub expected_minutes: u64,
+}
+
+fn default_registry_timeout() -> u64 {
+    10_000
+}
+
+fn default_registry_expected() -> u64 {
+    5
 }
 
 /// How long applications wait.
@@ -605,6 +658,26 @@ impl Config {
             }
             if url::Url::parse(&u.issuer).is_err() {
                 return bad("upstream.issuer", "must be a URL");
+            }
+        }
+        if self.profile.countries.is_empty() {
+            return bad(
+                "profile.countries",
+                "must name at least one country profile",
+            );
+        }
+        for r in &self.registries {
+            if url::Url::parse(&r.url).is_err() {
+                return bad("registries.url", "must be a URL");
+            }
+            let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                .iter()
+                .any(|p| r.url.starts_with(p));
+            if !self.server.dev_mode && !loopback && !r.url.starts_with("https://") {
+                return bad(
+                    "registries.url",
+                    "must be an https address (or on this machine) outside development mode",
+                );
             }
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {

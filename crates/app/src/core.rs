@@ -56,6 +56,8 @@ pub struct Core {
     pub(crate) revocations: Arc<dyn Revoked>,
     /// Whether writes fail for lack of space, and how much is left.
     pub(crate) health: Arc<crate::health::Health>,
+    /// Seals personal data at rest.
+    pub(crate) vault: Arc<crate::vault::Vault>,
 }
 
 impl Core {
@@ -141,8 +143,20 @@ impl Core {
         kind: &str,
         payload: &serde_json::Value,
     ) -> AppResult<()> {
+        self.enqueue_job_at(work, kind, payload, self.clock.now())
+            .await
+    }
+
+    /// Adds a job due at `at` (a later ask of a registry that said "pending").
+    pub(crate) async fn enqueue_job_at(
+        &self,
+        work: &mut Work<'_>,
+        kind: &str,
+        payload: &serde_json::Value,
+        at: ekdwar_domain::Timestamp,
+    ) -> AppResult<()> {
         let now = self.clock.now();
-        ekdwar_store::jobs::enqueue(work, kind, &payload.to_string(), now, now).await?;
+        ekdwar_store::jobs::enqueue(work, kind, &payload.to_string(), at, now).await?;
         work.added_job();
         Ok(())
     }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use ekdwar_store::jobs::{self as store, Job};
 use serde_json::Value;
 
+pub use crate::assurance::REGISTRY_CHECK;
 use crate::error::AppResult;
 use crate::notify::Notify;
 pub use crate::outbox::DELIVER_MESSAGE;
@@ -57,6 +58,7 @@ crate::core::service!(
     Jobs,
     notify: Notify,
     sso: Sso,
+    assurance: crate::assurance::Assurance,
     applications: crate::applications::Applications,
     payments: crate::payments::Payments,
     appointments: crate::appointments::Appointments
@@ -99,6 +101,7 @@ impl Jobs {
         let payload: Value = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
         match job.kind.as_str() {
             BACKCHANNEL_LOGOUT => self.sso.send_backchannel_logout(&payload).await,
+            REGISTRY_CHECK => self.assurance.run_check(&payload).await,
             DELIVER_MESSAGE => {
                 let id = payload["id"]
                     .as_i64()

@@ -3,6 +3,7 @@
 
 pub mod applications;
 pub mod appointments;
+pub mod assurance;
 pub mod audit;
 pub mod captcha;
 pub mod catalog;
@@ -23,6 +24,7 @@ mod seed;
 pub mod sso;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod vault;
 pub mod views;
 
 use std::path::Path;
@@ -67,6 +69,8 @@ pub struct Services {
     /// Accounts: registration, login, sessions, recovery, profile, two-step login,
     /// external logins, administration of accounts.
     pub identity: Identity,
+    /// The standard profile, its registry checks and the levels they give.
+    pub assurance: assurance::Assurance,
     /// The OpenID Connect provider: apps, authorization, tokens, keys, logout.
     pub sso: Sso,
     /// The outbox and its delivery through the gateways.
@@ -106,6 +110,16 @@ pub struct Deps {
     pub upstream: Option<Arc<dyn identity::UpstreamClient>>,
     /// In place of the configured payment gateway.
     pub payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
+    /// In place of the configured state registries.
+    pub registries: Option<Arc<dyn assurance::Registries>>,
+}
+
+/// The ports to parties outside the portal, and the country profiles the checks follow.
+struct Outside {
+    upstream: Arc<dyn identity::UpstreamClient>,
+    payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
+    countries: Arc<assurance::Countries>,
+    registries: Arc<dyn assurance::Registries>,
 }
 
 /// What opening the portal may do to the database's schema.
@@ -191,7 +205,26 @@ impl App {
             Some(g) => Some(g),
             None => payments::gateway_from_config(&config.payments, &http)?,
         };
+        let countries = Arc::new(assurance::Countries::load(&config.profile.countries)?);
+        for c in countries.all() {
+            for r in c.registries() {
+                if deps.registries.is_none() && !config.registries.iter().any(|x| x.id == r) {
+                    tracing::info!(
+                        country = %c.code,
+                        registry = r,
+                        "registry not configured: checks of its items wait until it is (see docs/registries.md)"
+                    );
+                }
+            }
+        }
+        let registries = deps.registries.unwrap_or_else(|| {
+            Arc::new(assurance::HttpRegistries::new(
+                http.clone(),
+                &config.registries,
+            ))
+        });
         let revocations = Arc::new(sso::Revocations::default());
+        let vault = Arc::new(vault::Vault::new(&key));
         let core = Arc::new(Core {
             config: Arc::new(config),
             store,
@@ -206,6 +239,7 @@ impl App {
             wake_jobs: Arc::new(tokio::sync::Notify::new()),
             revocations: revocations.clone(),
             health: Arc::default(),
+            vault,
         });
         let app = Self::assemble(
             core,
@@ -213,8 +247,12 @@ impl App {
             hashing,
             gateways,
             http,
-            upstream,
-            payment_gateway,
+            Outside {
+                upstream,
+                payment_gateway,
+                countries,
+                registries,
+            },
         );
         app.catalog
             .reload()
@@ -234,9 +272,14 @@ impl App {
         hashing: PasswordHashing,
         gateways: Gateways,
         http: reqwest::Client,
-        upstream: Arc<dyn identity::UpstreamClient>,
-        payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
+        outside: Outside,
     ) -> Self {
+        let Outside {
+            upstream,
+            payment_gateway,
+            countries,
+            registries,
+        } = outside;
         // Each capability receives those below it in the order (tests/boundaries.rs); one
         // above it reaches it only through a port it declares (accounts tell single sign-on
         // that sessions ended through `identity::SessionsEnded`).
@@ -254,6 +297,8 @@ impl App {
             revocations,
         );
         let identity = Identity::new(core.clone(), Arc::new(sso.clone()), hashing, upstream);
+        let assurance =
+            assurance::Assurance::new(core.clone(), identity.clone(), countries, registries);
         let catalog = Catalog::new(core.clone(), Arc::default());
         let payments = payments::Payments::new(
             core.clone(),
@@ -276,10 +321,12 @@ impl App {
                 core.clone(),
                 notify.clone(),
                 sso.clone(),
+                assurance.clone(),
                 applications.clone(),
                 payments.clone(),
                 appointments.clone(),
             ),
+            assurance,
             appointments,
             payments,
             applications,

@@ -25,6 +25,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "throttle",
         ],
     ),
+    // Assurance owns profiles and their checks, and sets the level of accounts.
+    ("assurance", &["profiles", "identity"]),
+    // Data keys.
+    ("vault.rs", &["vault"]),
     // Single sign-on owns apps, codes, tokens and keys; it reads sessions (an app's tokens
     // live and die with the session) and users (the claims an app receives).
     ("sso", &["sso", "sessions", "identity"]),
@@ -75,12 +79,14 @@ const APP_ORDER: &[&[&str]] = &[
     // the portal's own health.
     &[
         "config", "error", "i18n", "metrics", "security", "views", "core", "audit", "limits",
-        "captcha", "outbox", "health",
+        "captcha", "outbox", "health", "vault",
     ],
     // Delivering the outbox through the gateways.
     &["notify"],
     // Accounts, sessions, recovery, two-step login, external logins.
     &["identity"],
+    // The standard profile and its registry checks: levels rest on accounts.
+    &["assurance"],
     // The OpenID Connect provider: it reads the person's session.
     &["sso"],
     &["catalog"],
@@ -99,6 +105,7 @@ const WEB_ORDER: &[&[&str]] = &[
     // The request's context, errors, rendering, assets.
     &["assets", "error", "ctx", "dates"],
     &["identity"],
+    &["assurance"],
     &["sso", "external", "admin"],
     &["catalog"],
     // The home page shows the catalog's popular services.

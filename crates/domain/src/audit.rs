@@ -122,6 +122,20 @@ crate::string_enum!(
         TokenCalled => "token-called",
         /// A called token was served, or did not come.
         TokenFinished => "token-finished",
+        /// A profile was saved to be filled in later.
+        ProfileSaved => "profile-saved",
+        /// A profile was sent for checking.
+        ProfileSubmitted => "profile-submitted",
+        /// A registry's check of a profile item ended.
+        ProfileChecked => "profile-checked",
+        /// A staff member decided a check under review.
+        ProfileReviewed => "profile-reviewed",
+        /// The account's level was raised by its checks.
+        LevelRaised => "level-raised",
+        /// The account's level was lowered (a checked fact was changed).
+        LevelLowered => "level-lowered",
+        /// A new data key was made and personal data re-sealed.
+        DataKeysRotated => "data-keys-rotated",
     }
 );
 

@@ -16,6 +16,7 @@ pub mod national_id;
 pub mod otp;
 pub mod password;
 pub mod payments;
+pub mod profile;
 pub mod revocation;
 pub mod sms;
 pub mod sso;

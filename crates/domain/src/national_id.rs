@@ -151,6 +151,117 @@ impl Snils {
     }
 }
 
+/// A Jan Aadhaar number (Rajasthan's family identity): 10 digits for the family, 11 for each
+/// member. The Rajasthan Jan Aadhaar Authority publishes no check digit, so only the form is
+/// checked here; whether it is the person's is the registry's answer.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct JanAadhaar(String);
+
+impl JanAadhaar {
+    /// Parses a family (10 digits) or member (11 digits) number as people type it.
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        match digits(input, 11) {
+            Ok(d) => Ok(Self(d)),
+            Err(IdError::Length) => digits(input, 10).map(Self),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// As stored: its digits only.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it names one member of the family (11 digits) rather than the family.
+    pub fn is_member(&self) -> bool {
+        self.0.len() == 11
+    }
+}
+
+crate::string_enum!(
+    /// The kinds of national identifier a country profile may ask for.
+    pub enum IdKind {
+        /// India's Aadhaar number.
+        Aadhaar => "aadhaar",
+        /// Aadhaar's 16-digit Virtual ID.
+        Vid => "vid",
+        /// India's permanent account number (income tax).
+        Pan => "pan",
+        /// Rajasthan's Jan Aadhaar.
+        JanAadhaar => "jan_aadhaar",
+        /// Russia's individual insurance account number.
+        Snils => "snils",
+    }
+);
+
+/// A national identifier of any kind, parsed by its kind's rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NationalId {
+    /// An Aadhaar number.
+    Aadhaar(Aadhaar),
+    /// An Aadhaar Virtual ID.
+    Vid(Vid),
+    /// A PAN.
+    Pan(Pan),
+    /// A Jan Aadhaar number.
+    JanAadhaar(JanAadhaar),
+    /// A SNILS.
+    Snils(Snils),
+}
+
+impl NationalId {
+    /// Parses `input` as an identifier of `kind`.
+    pub fn parse(kind: IdKind, input: &str) -> Result<Self, IdError> {
+        Ok(match kind {
+            IdKind::Aadhaar => Self::Aadhaar(Aadhaar::parse(input)?),
+            IdKind::Vid => Self::Vid(Vid::parse(input)?),
+            IdKind::Pan => Self::Pan(Pan::parse(input)?),
+            IdKind::JanAadhaar => Self::JanAadhaar(JanAadhaar::parse(input)?),
+            IdKind::Snils => Self::Snils(Snils::parse(input)?),
+        })
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> IdKind {
+        match self {
+            Self::Aadhaar(_) => IdKind::Aadhaar,
+            Self::Vid(_) => IdKind::Vid,
+            Self::Pan(_) => IdKind::Pan,
+            Self::JanAadhaar(_) => IdKind::JanAadhaar,
+            Self::Snils(_) => IdKind::Snils,
+        }
+    }
+
+    /// As stored: digits and capital letters only.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Aadhaar(v) => v.as_str(),
+            Self::Vid(v) => v.as_str(),
+            Self::Pan(v) => v.as_str(),
+            Self::JanAadhaar(v) => v.as_str(),
+            Self::Snils(v) => v.as_str(),
+        }
+    }
+
+    /// As a person may be shown it on a page where others may look: all but the last four
+    /// characters hidden.
+    pub fn masked(&self) -> String {
+        let s = self.as_str();
+        let keep = s.len().saturating_sub(4);
+        format!("{}{}", "•".repeat(keep), &s[keep..])
+    }
+}
+
+impl crate::ErrorCode for IdError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Length => "id-length",
+            Self::Character => "id-character",
+            Self::Check => "id-check",
+        }
+    }
+}
+
 /// The control number of a SNILS's nine digits: each digit times its position counted from
 /// the right, summed; below 100 that sum, 100 and 101 give 00, above that the sum modulo 101
 /// (where 100 again gives 00).
@@ -200,7 +311,7 @@ macro_rules! redacted_debug {
         }
     )*};
 }
-redacted_debug!(Aadhaar, Vid, Pan, Snils);
+redacted_debug!(Aadhaar, Vid, Pan, Snils, JanAadhaar);
 
 #[cfg(test)]
 mod tests {
@@ -238,6 +349,41 @@ mod tests {
         // Before control numbers, anything went.
         assert!(Snils::parse("001-001-998 00").is_ok());
         assert_eq!(format!("{a:?} {s:?}"), "Aadhaar(…) Snils(…)");
+    }
+
+    #[test]
+    fn jan_aadhaar_is_ten_digits_for_a_family_and_eleven_for_a_member() {
+        assert!(!JanAadhaar::parse("1234 5678 90").unwrap().is_member());
+        assert!(JanAadhaar::parse("1234-5678-901").unwrap().is_member());
+        assert_eq!(JanAadhaar::parse("123456789"), Err(IdError::Length));
+        assert_eq!(JanAadhaar::parse("123456789012"), Err(IdError::Length));
+        assert_eq!(JanAadhaar::parse("12345678a0"), Err(IdError::Character));
+    }
+
+    #[test]
+    fn any_kind_parses_by_its_own_rule_and_masks_all_but_four() {
+        let id = NationalId::parse(IdKind::Snils, "112-233-445 95").unwrap();
+        assert_eq!(id.kind(), IdKind::Snils);
+        assert_eq!(id.as_str(), "11223344595");
+        assert_eq!(id.masked(), "•••••••4595");
+        assert_eq!(
+            NationalId::parse(IdKind::Aadhaar, "9999 4105 7057"),
+            Err(IdError::Check)
+        );
+        assert_eq!(
+            NationalId::parse(IdKind::Pan, "abcpe1234f")
+                .unwrap()
+                .as_str(),
+            "ABCPE1234F"
+        );
+        assert!(NationalId::parse(IdKind::JanAadhaar, "1234567890").is_ok());
+        assert_eq!(
+            format!(
+                "{:?}",
+                NationalId::parse(IdKind::Vid, &with_check("912345678901234")).unwrap()
+            ),
+            "Vid(Vid(…))"
+        );
     }
 
     #[test]

@@ -12,6 +12,15 @@ pub(crate) enum KeysCmd {
     Rotate(Common),
     /// Print the published keys (JWKS).
     List(Common),
+    /// Seal personal data under a new data key: every profile is re-sealed in batches while
+    /// the portal runs; the old keys only open what is left (none, when it ends).
+    RotateData {
+        /// Records re-sealed per transaction.
+        #[arg(long, default_value_t = 200)]
+        batch: i64,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -57,6 +66,29 @@ pub(crate) async fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
         KeysCmd::List(common) => {
             let jwks = app(&common).await?.sso.jwks().await.map_err(explain)?;
             println!("{}", serde_json::to_string_pretty(&jwks)?);
+        }
+        KeysCmd::RotateData { batch, common } => {
+            let app = app(&common).await?;
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message("profiles re-sealed");
+            let tick = bar.clone();
+            let done = app
+                .assurance
+                .rotate_data_keys(
+                    batch,
+                    &ekdwar_app::audit::Actor::command_line(),
+                    &move |n| tick.set_position(n),
+                )
+                .await
+                .map_err(explain)?;
+            bar.finish_and_clear();
+            println!(
+                "now sealing with data key {}; {} profiles re-sealed",
+                done.key_id, done.resealed
+            );
+            for (key, n) in done.by_key {
+                println!("  {key}: {n} profiles");
+            }
         }
     }
     Ok(())

@@ -20,6 +20,23 @@ pub(crate) enum DevCmd {
         #[arg(long, default_value_t = 30)]
         delay: u64,
     },
+    /// Run the TEST state registries: a test double that speaks Ekdwar's registry connector
+    /// protocol and answers profile checks from a file of demo people (see
+    /// docs/registries.md). It prints its address on the first line.
+    TestRegistry {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// The secret requests and answers are signed with.
+        #[arg(long, env = "EKDWAR_TEST_REGISTRY_SECRET")]
+        secret: String,
+        /// The demo people (the bundled file when not given).
+        #[arg(long)]
+        people: Option<std::path::PathBuf>,
+        /// Milliseconds a `slow` answer takes.
+        #[arg(long, default_value_t = 3000)]
+        slow_ms: u64,
+    },
     /// Fill the database with generated accounts and departmental apps, written in bulk (not
     /// through the pages): for load tests and capacity planning, never for production. Every
     /// account has the same password (from EKDWAR_NEW_PASSWORD, else `seeded password 1`).
@@ -42,6 +59,9 @@ pub(crate) enum DevCmd {
         common: crate::common::Common,
     },
 }
+
+/// The people the test registries know by default.
+const DEMO_PEOPLE: &str = include_str!("../../../registries/demo-people.toml");
 
 /// Set by `ekdwar serve` on a child whose standard input is a pipe from it: the child ends
 /// when the pipe closes (the parent is gone, however it ended).
@@ -77,6 +97,36 @@ pub(crate) async fn dev(cmd: DevCmd) -> anyhow::Result<()> {
                     secret,
                     public_url: url,
                     delay: std::time::Duration::from_secs(delay),
+                },
+            )
+            .await?;
+            Ok(())
+        }
+        DevCmd::TestRegistry {
+            listen,
+            secret,
+            people,
+            slow_ms,
+        } => {
+            if std::env::var_os(EXIT_WITH_PARENT).is_some() {
+                exit_with_parent();
+            }
+            let text = match people {
+                Some(p) => std::fs::read_to_string(&p)?,
+                None => DEMO_PEOPLE.to_string(),
+            };
+            let people = ekdwar_testregistry::People::parse(&text)
+                .map_err(|e| anyhow::anyhow!("the demo people do not read: {e}"))?;
+            let listener = tokio::net::TcpListener::bind(&listen).await?;
+            let url = format!("http://{}", listener.local_addr()?);
+            println!("{url}");
+            eprintln!("TEST registries (a test double; no real registry is asked) at {url}");
+            ekdwar_testregistry::serve(
+                listener,
+                ekdwar_testregistry::Options {
+                    secret,
+                    people,
+                    slow: std::time::Duration::from_millis(slow_ms),
                 },
             )
             .await?;

@@ -77,6 +77,40 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    // The demo's profiles are checked by the test registries (a test double), likewise.
+    let _test_registry = if args.demo && config.registries.is_empty() {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let secret = hex::encode(bytes);
+        let (child, url) = start_child(
+            "test-registry",
+            &[("EKDWAR_TEST_REGISTRY_SECRET", &secret)],
+            "the test registries",
+        )
+        .await?;
+        println!("Profiles are checked by the TEST registries at {url} (a test double)");
+        if config.profile.countries == ekdwar_app::config::ProfileConfig::default().countries {
+            config.profile.countries = vec!["in".into(), "ru".into()];
+        }
+        let names: Vec<String> = ekdwar_app::assurance::Countries::load(&config.profile.countries)?
+            .all()
+            .iter()
+            .flat_map(|c| c.registries().into_iter().map(str::to_string))
+            .collect();
+        for id in names {
+            config.registries.push(ekdwar_app::config::RegistryConfig {
+                id,
+                url: url.clone(),
+                client_id: "ekdwar-demo".into(),
+                secret: ekdwar_app::config::Secret::new(&secret),
+                timeout_ms: 5000,
+                expected_minutes: 1,
+            });
+        }
+        Some(child)
+    } else {
+        None
+    };
     let listen = config.server.listen.clone();
     let url = config.public_url();
     let app = App::build(config, Deps::default()).await?;
@@ -121,38 +155,53 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `ekdwar dev test-gateway` as a child process with a fresh key and secret, and reads
-/// the address it prints.
-async fn start_test_gateway()
--> anyhow::Result<(tokio::process::Child, ekdwar_app::config::GatewayConfig)> {
+/// Starts `ekdwar dev <command>` as a child that ends with this process, and reads the
+/// address it prints.
+async fn start_child(
+    command: &str,
+    env: &[(&str, &str)],
+    what: &str,
+) -> anyhow::Result<(tokio::process::Child, String)> {
     use tokio::io::AsyncBufReadExt;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let key = hex::encode(&bytes[..16]);
-    let secret = hex::encode(&bytes[16..]);
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["dev", "test-gateway"])
-        .env("EKDWAR_TEST_GATEWAY_KEY", &key)
-        .env("EKDWAR_TEST_GATEWAY_SECRET", &secret)
+        .args(["dev", command])
+        .envs(env.iter().copied())
         .env(crate::dev::EXIT_WITH_PARENT, "1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .context("cannot start the test payment gateway")?;
+        .with_context(|| format!("cannot start {what}"))?;
     let stdout = child
         .stdout
         .take()
-        .context("the test gateway has no output")?;
+        .with_context(|| format!("{what}: no output"))?;
     let mut line = String::new();
     tokio::io::BufReader::new(stdout)
         .read_line(&mut line)
         .await?;
     let url = line.trim().to_string();
-    anyhow::ensure!(
-        url.starts_with("http://"),
-        "the test payment gateway did not start"
-    );
+    anyhow::ensure!(url.starts_with("http://"), "{what} did not start");
+    Ok((child, url))
+}
+
+/// Starts `ekdwar dev test-gateway` as a child process with a fresh key and secret, and reads
+/// the address it prints.
+async fn start_test_gateway()
+-> anyhow::Result<(tokio::process::Child, ekdwar_app::config::GatewayConfig)> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let key = hex::encode(&bytes[..16]);
+    let secret = hex::encode(&bytes[16..]);
+    let (child, url) = start_child(
+        "test-gateway",
+        &[
+            ("EKDWAR_TEST_GATEWAY_KEY", &key),
+            ("EKDWAR_TEST_GATEWAY_SECRET", &secret),
+        ],
+        "the test payment gateway",
+    )
+    .await?;
     Ok((
         child,
         ekdwar_app::config::GatewayConfig {

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod jobs;
 pub mod notify;
 pub mod payments;
+pub mod profiles;
 mod reach;
 pub mod second_factor;
 pub mod sessions;
@@ -28,6 +29,7 @@ pub mod staff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod throttle;
+pub mod vault;
 pub mod verifications;
 
 use std::path::Path;
@@ -239,6 +241,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "waiting lists",
         include_str!("../migrations/sqlite/0015_waiting_lists.sql"),
         include_str!("../migrations/postgres/0015_waiting_lists.sql"),
+    ),
+    (
+        16,
+        "profiles",
+        include_str!("../migrations/sqlite/0016_profiles.sql"),
+        include_str!("../migrations/postgres/0016_profiles.sql"),
     ),
 ];
 

@@ -5,6 +5,7 @@ mod admin;
 mod applications;
 mod appointments;
 mod assets;
+mod assurance;
 mod catalog;
 mod ctx;
 mod dates;
@@ -40,6 +41,7 @@ pub fn router(app: App) -> Router {
     let pages = Router::new()
         .merge(system::routes(app.config().server.dev_mode))
         .merge(identity::routes())
+        .merge(assurance::routes())
         .merge(external::routes())
         .merge(sso::routes())
         .merge(catalog::routes())

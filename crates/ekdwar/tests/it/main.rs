@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod applications;
 mod appointments;
+mod assurance;
 mod browser;
 mod catalog;
 mod cli;

@@ -982,6 +982,41 @@ async fn a_login_replaces_a_hash_of_the_password_as_typed() {
     }
 }
 
+/// Everything the database holds: SQLite's files as they are on disk; on PostgreSQL, every
+/// row of every table as JSON.
+pub async fn database_contents(t: &TestApp, backend: &str) -> Vec<u8> {
+    let mut files = Vec::new();
+    if backend == "postgres" {
+        let mut conn = t.app.store().conn().await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
+             WHERE table_schema = current_schema()",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        for table in tables {
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST(row_to_json(t) AS TEXT) FROM {table} t"
+            )))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            for r in rows {
+                files.extend(r.into_bytes());
+            }
+        }
+    } else {
+        for entry in std::fs::read_dir(&t.app.config().server.data_dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().contains(".db") {
+                files.extend(std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
 /// Held in the review, now under test: the database keeps no secret in a usable form. After a
 /// registration, a login and an app's sign-in, none of the password, the session token, the
 /// one-time code, the app's secret or its tokens appear anywhere in the database's files.
@@ -1032,37 +1067,7 @@ async fn the_database_holds_no_usable_secret() {
             .unwrap();
         let session = session_token(&t, "9812301101").await;
         let _ = follow(&t, &br, t.url("/account")).await;
-        // Everything the database holds: SQLite's files as they are on disk; on PostgreSQL,
-        // every row of every table as JSON.
-        let mut files = Vec::new();
-        if backend == "postgres" {
-            let mut conn = t.app.store().conn().await.unwrap();
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
-                 WHERE table_schema = current_schema()",
-            )
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
-            for table in tables {
-                let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT CAST(row_to_json(t) AS TEXT) FROM {table} t"
-                )))
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
-                for r in rows {
-                    files.extend(r.into_bytes());
-                }
-            }
-        } else {
-            for entry in std::fs::read_dir(&t.app.config().server.data_dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.to_string_lossy().contains(".db") {
-                    files.extend(std::fs::read(&path).unwrap());
-                }
-            }
-        }
+        let files = database_contents(&t, backend).await;
         assert!(
             !files.is_empty(),
             "{backend}: the database's contents were read"

@@ -848,13 +848,15 @@ async fn a_level_too_low_is_explained_and_can_go_back() {
             "{page}"
         );
         assert!(page.contains("error=access_denied"));
-        // No dead end: the page says what is coming and leads to what the levels mean.
+        // No dead end: the page leads to the step that is missing, and the levels page to
+        // the profile that starts it.
         assert!(page.contains("href=\"/account/level\""), "{page}");
         let (_, _, levels) = follow(&t, &br, t.url("/account/level")).await;
         assert!(
             levels.contains("aria-current=\"step\"")
                 && levels.contains("your level")
-                && levels.contains("not open on this portal yet"),
+                && levels.contains("Your next step: the standard level")
+                && levels.contains("href=\"/account/profile\""),
             "{levels}"
         );
     }

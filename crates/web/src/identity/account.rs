@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::identity::CurrentSession;
-use ekdwar_domain::AccountLevel;
 use ekdwar_domain::password::Password;
 use serde::Deserialize;
 
@@ -53,39 +52,6 @@ fn account_page<'a>(
 
 pub async fn account(State(app): State<App>, c: Ctx, Me(me): Me) -> Response {
     render(&account_page(&app, &c, &me, Errors::default()))
-}
-
-struct LevelRow {
-    name_key: String,
-    about_key: String,
-    current: bool,
-}
-
-#[derive(Template)]
-#[template(path = "levels.html")]
-struct LevelsPage<'a> {
-    c: &'a Ctx,
-    errors: Errors,
-    levels: Vec<LevelRow>,
-    has_next: bool,
-}
-
-/// What each account level means, which one the person has, and how the next is reached.
-pub async fn levels(c: Ctx, Me(me): Me) -> Response {
-    let mine = me.account.level;
-    let levels = std::iter::successors(Some(AccountLevel::Simplified), |l| l.next())
-        .map(|l| LevelRow {
-            name_key: format!("level-{}", l.as_str()),
-            about_key: format!("level-about-{}", l.as_str()),
-            current: l == mine,
-        })
-        .collect();
-    render(&LevelsPage {
-        c: &c,
-        errors: Errors::default(),
-        levels,
-        has_next: mine.next().is_some(),
-    })
 }
 
 #[derive(Deserialize)]

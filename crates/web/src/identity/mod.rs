@@ -348,7 +348,6 @@ pub fn routes() -> axum::Router<ekdwar_app::App> {
         .route("/account/sessions/revoke", post(session_revoke))
         .route("/account/sessions/logout-all", post(logout_all))
         .route("/account/security", get(security_events))
-        .route("/account/level", get(levels))
         .route("/login/code", get(login_code_form).post(login_code_submit))
         .route("/account/two-step", get(two_step))
         .route("/account/two-step/enable", post(two_step_enable))

@@ -423,6 +423,28 @@ async fn citizen_flows_on(backend: &str, js: bool) {
     if js {
         b.audit("levels").await;
     }
+    // The profile for the standard level: a typo in the Aadhaar number is named and keeps
+    // what was typed; "fill in later" keeps a partial profile.
+    b.press("Your profile").await;
+    assert_eq!(b.path().await, "/account/profile");
+    b.click("#gender-female").await;
+    b.fill_date("birth_date", "1992-08-20").await;
+    b.fill("birth_place", "Jaipur").await;
+    b.fill("id_aadhaar", "9999 4105 7057").await;
+    b.submit("button[value='later']").await;
+    assert!(
+        b.text().await.contains("typing mistake"),
+        "{}",
+        b.text().await
+    );
+    assert_eq!(b.value("birth_place").await, "Jaipur");
+    b.fill("id_aadhaar", "9999 4105 7058").await;
+    b.submit("button[value='later']").await;
+    assert!(b.text().await.contains("Saved"), "{}", b.text().await);
+    assert_eq!(b.value("id_aadhaar").await, "999941057058");
+    if js {
+        b.audit("profile").await;
+    }
     // Later, moving a contact asks for the password again, and says why.
     t.advance(std::time::Duration::from_secs(11 * 60));
     b.open("/account").await;

@@ -154,6 +154,10 @@ async fn tour(lang: &'static str) {
     tour.visit("/account/sessions", "sessions").await;
     tour.visit("/account/security", "security").await;
     tour.visit("/account/level", "levels").await;
+    tour.visit("/account/profile", "profile").await;
+    b.fill("birth_place", "Jaipur").await;
+    b.submit("button[value='check']").await;
+    tour.check("profile-errors").await;
     tour.visit("/account/linked", "linked").await;
     // An application: a form page, its error state, a group, the check page, the receipt.
     tour.visit("/applications", "applications-none").await;

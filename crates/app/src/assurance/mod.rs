@@ -1,0 +1,488 @@
+//! Proving who you are: the standard profile, shaped by the deployment's country profiles,
+//! sealed at rest; its checks against state registries through the registry connector port;
+//! and the levels they lead to (simplified → standard, in that order only).
+//!
+//! Saving a profile to be checked starts one check per item (the identity document, each
+//! national identifier) on the jobs runner. Each check asks its registry, retries with
+//! back-off while the registry is down or slow, waits as long as the registry says while it
+//! is pending (days, if need be), and goes to a staff member's review when the registry asks
+//! for one or stays silent past `profile.review_after_days`: no check is ever stuck. When the
+//! last check ends, the person is told; when every item is confirmed, the account is standard.
+//! Editing a checked item forgets its check and, if the level rested on it, lowers the level.
+
+mod checks;
+mod countries;
+mod registry;
+mod rotate;
+
+use std::sync::Arc;
+
+use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::national_id::IdKind;
+use ekdwar_domain::profile::{CheckItem, CheckStatus, CountryProfile, ProfileFacts, ProfileInput};
+use ekdwar_domain::{AccountLevel, UserId};
+use ekdwar_store::identity::{self as users, User};
+use ekdwar_store::profiles::{self as store, Check, SealedProfile};
+
+pub use checks::REGISTRY_CHECK;
+pub use countries::Countries;
+pub(crate) use registry::HttpRegistries;
+pub use registry::{CheckRequest, Person, Registries, RegistryAnswer, RegistryError};
+pub use rotate::Rotated;
+
+use crate::audit::Actor;
+use crate::core::Work;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::identity::{CurrentSession, Identity};
+use crate::vault::Sealed;
+
+crate::core::service!(
+    /// The standard profile, its registry checks and the levels they give.
+    Assurance,
+    identity: Identity,
+    countries: Arc<Countries>,
+    // The port to the state registries.
+    registries: Arc<dyn Registries>
+);
+
+/// One checked item as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    pub item: CheckItem,
+    /// `None`: not sent for checking yet (or edited since).
+    pub status: Option<CheckStatus>,
+    /// For a mismatch, the fields to correct (form field names).
+    pub fields: Vec<String>,
+    /// For a review, why (`in-use`, `no-answer`, or the registry's reason).
+    pub reason: Option<String>,
+    /// How long the registry usually takes.
+    pub expected_minutes: u64,
+}
+
+/// A person's profile as its page shows it.
+#[derive(Debug, Clone)]
+pub struct ProfileView {
+    pub country: CountryProfile,
+    /// The country profiles the deployment offers (codes).
+    pub countries: Vec<String>,
+    pub facts: ProfileFacts,
+    /// Whether anything of it was saved.
+    pub started: bool,
+    /// Whether it was sent for checking (and not edited since).
+    pub submitted: bool,
+    pub items: Vec<ItemView>,
+    /// Fields still needed before it can be sent.
+    pub missing: Vec<&'static str>,
+    pub level: AccountLevel,
+}
+
+impl ProfileView {
+    /// Whether any item is still being checked.
+    pub fn checking(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| i.status == Some(CheckStatus::Checking))
+    }
+}
+
+/// What the person asked for with the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Save {
+    /// Keep what is filled in; send nothing yet.
+    Later,
+    /// Keep it and send it for checking.
+    Check,
+}
+
+fn context(user: &UserId) -> String {
+    format!("profile/{}", user.as_str())
+}
+
+impl Assurance {
+    /// The country profiles offered.
+    pub fn countries(&self) -> &Countries {
+        &self.countries
+    }
+
+    /// The facts of a person's profile (empty if they began none).
+    pub(crate) async fn facts(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        user: &UserId,
+    ) -> AppResult<(Option<SealedProfile>, ProfileFacts)> {
+        let Some(row) = store::get(conn, user).await? else {
+            return Ok((None, ProfileFacts::default()));
+        };
+        let plain = self
+            .vault
+            .open(
+                conn,
+                &Sealed {
+                    key_id: row.key_id.clone(),
+                    text: row.sealed.clone(),
+                },
+                &context(user),
+            )
+            .await?;
+        let facts = serde_json::from_slice(&plain)
+            .map_err(|e| AppError::Internal(format!("a profile does not read: {e}").into()))?;
+        Ok((Some(row), facts))
+    }
+
+    /// The keyed hash of what the check of `item` is about: the person's names and birth
+    /// facts, and the item's own values. An edit of any of them changes it.
+    fn fingerprint(&self, user: &User, facts: &ProfileFacts, item: CheckItem) -> String {
+        let request = CheckRequest::of(user, facts, item, String::new());
+        let body = serde_json::to_vec(&request).unwrap_or_default();
+        self.vault.fingerprint(&[item.as_str().as_bytes(), &body])
+    }
+
+    /// The person's profile page: in the country they filled it in for, or `country` when
+    /// they choose another (or the deployment's first).
+    pub async fn profile(
+        &self,
+        cur: &CurrentSession,
+        country: Option<&str>,
+    ) -> AppResult<ProfileView> {
+        let mut conn = self.store.conn().await?;
+        let (row, facts) = self.facts(&mut conn, &cur.user.id).await?;
+        let checks = store::checks(&mut conn, &cur.user.id).await?;
+        let chosen = country
+            .and_then(|c| self.countries.get(c))
+            .or_else(|| self.countries.get(&facts.country))
+            .unwrap_or_else(|| self.countries.first());
+        let facts = if facts.country == chosen.code {
+            facts
+        } else {
+            ProfileFacts {
+                country: chosen.code.clone(),
+                ..ProfileFacts::default()
+            }
+        };
+        Ok(self.view(&cur.user, chosen, facts, row.as_ref(), &checks))
+    }
+
+    fn view(
+        &self,
+        user: &User,
+        country: &CountryProfile,
+        facts: ProfileFacts,
+        row: Option<&SealedProfile>,
+        checks: &[Check],
+    ) -> ProfileView {
+        let items = facts
+            .items()
+            .into_iter()
+            .map(|item| {
+                let check = checks.iter().find(|c| {
+                    c.item == item && c.fingerprint == self.fingerprint(user, &facts, item)
+                });
+                let registry = country.registry_of(item, &facts).unwrap_or_default();
+                ItemView {
+                    item,
+                    status: check.map(|c| c.status),
+                    fields: check
+                        .filter(|c| c.status == CheckStatus::Mismatch)
+                        .and_then(|c| c.detail.as_deref())
+                        .map(|d| d.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    reason: check
+                        .filter(|c| c.status == CheckStatus::Review)
+                        .and_then(|c| c.detail.clone()),
+                    expected_minutes: self.registries.expected_minutes(registry),
+                }
+            })
+            .collect();
+        ProfileView {
+            missing: country.missing(&facts),
+            country: country.clone(),
+            countries: self.countries.codes(),
+            started: row.is_some(),
+            submitted: row.is_some_and(|r| r.submitted_at.is_some()),
+            facts,
+            items,
+            level: user.level,
+        }
+    }
+
+    /// Saves the profile as typed in `country`'s form. Every answer is checked first; with
+    /// any refused, nothing is saved and the errors name each field (the page keeps what was
+    /// typed). `Save::Check` also needs every required answer, and starts the checks of the
+    /// items that are new or changed.
+    pub async fn save(
+        &self,
+        cur: &CurrentSession,
+        country: &str,
+        input: &ProfileInput,
+        save: Save,
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let country = self.countries.get(country).ok_or_else(|| {
+            AppError::Form(vec![FieldError::new("country", "profile-country-invalid")])
+        })?;
+        let (facts, problems) = country.read(input, self.today());
+        let mut errors: Vec<FieldError> = problems
+            .into_iter()
+            .map(|(field, code)| FieldError::new(field, code))
+            .collect();
+        if save == Save::Check {
+            let missing: Vec<FieldError> = country
+                .missing(&facts)
+                .into_iter()
+                .filter(|f| !errors.iter().any(|e| e.field == *f))
+                .map(|f| FieldError::new(f, "profile-required"))
+                .collect();
+            errors.extend(missing);
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Form(errors));
+        }
+        let now = self.clock.now();
+        let mut work = self.work().await?;
+        store::lock(&mut work, &cur.user.id).await?;
+        let user = users::by_id(&mut work, &cur.user.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let (row, before) = self.facts(&mut work, &user.id).await?;
+        let checks = store::checks(&mut work, &user.id).await?;
+        // Checks of items removed or changed are forgotten, with what rested on them.
+        let mut lost_confirmed = false;
+        for c in &checks {
+            let same = facts.items().contains(&c.item)
+                && c.fingerprint == self.fingerprint(&user, &facts, c.item);
+            if !same {
+                lost_confirmed |= c.status == CheckStatus::Confirmed;
+                store::drop_check(&mut work, &user.id, c.item).await?;
+                if let CheckItem::Id(kind) = c.item {
+                    store::unindex(&mut work, &user.id, kind.as_str()).await?;
+                }
+            }
+        }
+        if lost_confirmed && user.level > AccountLevel::Simplified {
+            self.lower_level(&mut work, &user, actor).await?;
+        }
+        let changed = before != facts;
+        let submitted_at = match save {
+            Save::Check => Some(now),
+            Save::Later if changed => None,
+            Save::Later => row.as_ref().and_then(|r| r.submitted_at),
+        };
+        let plain =
+            serde_json::to_vec(&facts).map_err(|e| AppError::Internal(e.to_string().into()))?;
+        let sealed = self
+            .vault
+            .seal(
+                &mut work,
+                self.random.as_ref(),
+                now,
+                &context(&user.id),
+                &plain,
+            )
+            .await?;
+        store::put(
+            &mut work,
+            &SealedProfile {
+                user_id: user.id.clone(),
+                key_id: sealed.key_id,
+                sealed: sealed.text,
+                submitted_at,
+                updated_at: now,
+            },
+        )
+        .await?;
+        let mut started = Vec::new();
+        if save == Save::Check {
+            for item in facts.items() {
+                let fingerprint = self.fingerprint(&user, &facts, item);
+                let current = checks
+                    .iter()
+                    .find(|c| c.item == item && c.fingerprint == fingerprint);
+                if current.is_some_and(|c| c.status != CheckStatus::Mismatch) {
+                    continue;
+                }
+                let registry = country.registry_of(item, &facts).ok_or_else(|| {
+                    AppError::Internal(format!("no registry checks {}", item.as_str()).into())
+                })?;
+                let check = Check {
+                    user_id: user.id.clone(),
+                    item,
+                    registry: registry.to_string(),
+                    fingerprint,
+                    status: CheckStatus::Checking,
+                    request_id: format!("rq-{}", self.random.token(12)),
+                    attempts: 0,
+                    detail: None,
+                    started_at: now,
+                    updated_at: now,
+                };
+                store::start_check(&mut work, &check).await?;
+                self.enqueue_check(&mut work, &check, now).await?;
+                started.push(item.as_str());
+            }
+        }
+        self.audit(
+            &mut work,
+            actor,
+            Some(user.id.as_str()),
+            match save {
+                Save::Check => AuditAction::ProfileSubmitted,
+                Save::Later => AuditAction::ProfileSaved,
+            },
+            Outcome::Success,
+            (!started.is_empty()).then(|| started.join(",")),
+        )
+        .await?;
+        if save == Save::Check && started.is_empty() {
+            // Nothing new to ask: the checks already ended; the level follows them.
+            self.settle(&mut work, &user, actor).await?;
+        }
+        work.commit().await?;
+        Ok(())
+    }
+
+    /// Lowers a level that rested on a confirmed item the person changed, and tells them.
+    async fn lower_level(&self, work: &mut Work<'_>, user: &User, actor: &Actor) -> AppResult<()> {
+        users::set_level(work, &user.id, AccountLevel::Simplified, self.clock.now()).await?;
+        self.audit(
+            work,
+            actor,
+            Some(user.id.as_str()),
+            AuditAction::LevelLowered,
+            Outcome::Success,
+            Some(AccountLevel::Simplified.as_str().into()),
+        )
+        .await?;
+        self.identity
+            .notify_owner(work, user, "level-lowered")
+            .await
+    }
+
+    /// After a check ends: when none is left checking, raises the level if every item is
+    /// confirmed, and tells the person how the checks ended.
+    async fn settle(&self, work: &mut Work<'_>, user: &User, actor: &Actor) -> AppResult<()> {
+        let (row, facts) = self.facts(work, &user.id).await?;
+        let Some(row) = row.filter(|r| r.submitted_at.is_some()) else {
+            return Ok(());
+        };
+        let Some(country) = self.countries.get(&facts.country) else {
+            return Ok(());
+        };
+        let checks = store::checks(work, &user.id).await?;
+        let view = self.view(user, country, facts, Some(&row), &checks);
+        if view.checking() {
+            return Ok(());
+        }
+        let all_confirmed = view.missing.is_empty()
+            && view
+                .items
+                .iter()
+                .all(|i| i.status == Some(CheckStatus::Confirmed));
+        if all_confirmed && user.level < AccountLevel::Standard {
+            users::set_level(work, &user.id, AccountLevel::Standard, self.clock.now()).await?;
+            self.audit(
+                work,
+                actor,
+                Some(user.id.as_str()),
+                AuditAction::LevelRaised,
+                Outcome::Success,
+                Some(AccountLevel::Standard.as_str().into()),
+            )
+            .await?;
+            self.identity
+                .notify_owner(work, user, "profile-confirmed")
+                .await
+        } else if !all_confirmed {
+            self.identity
+                .notify_owner(work, user, "profile-not-confirmed")
+                .await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The checks waiting for a staff member, oldest first.
+    pub async fn review_queue(&self) -> AppResult<Vec<Check>> {
+        Ok(store::in_review(&mut *self.store.conn().await?, 100).await?)
+    }
+
+    /// A staff member's decision on a check under review (`confirm`: the document or number
+    /// was seen to be the person's; otherwise a mismatch naming `fields`).
+    pub async fn decide_review(
+        &self,
+        user_id: &UserId,
+        item: CheckItem,
+        confirm: bool,
+        fields: &[String],
+        actor: &Actor,
+    ) -> AppResult<()> {
+        let mut work = self.work().await?;
+        store::lock(&mut work, user_id).await?;
+        let user = users::by_id(&mut work, user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let check = store::check(&mut work, user_id, item)
+            .await?
+            .filter(|c| c.status == CheckStatus::Review)
+            .ok_or(AppError::NotFound)?;
+        let now = self.clock.now();
+        let mut decided = Check {
+            status: if confirm {
+                CheckStatus::Confirmed
+            } else {
+                CheckStatus::Mismatch
+            },
+            detail: (!confirm).then(|| fields.join(",")),
+            updated_at: now,
+            ..check
+        };
+        if confirm {
+            decided = self.index_confirmed(&mut work, &user, decided).await?;
+        }
+        store::answer(&mut work, &decided).await?;
+        self.audit(
+            &mut work,
+            actor,
+            Some(user_id.as_str()),
+            AuditAction::ProfileReviewed,
+            Outcome::Success,
+            Some(format!("{}:{}", item.as_str(), decided.status)),
+        )
+        .await?;
+        self.settle(&mut work, &user, actor).await?;
+        work.commit().await?;
+        Ok(())
+    }
+
+    /// A confirmed identifier enters the blind index; one that another account already
+    /// holds goes to review instead (two accounts of one person, or a mistake).
+    async fn index_confirmed(
+        &self,
+        work: &mut Work<'_>,
+        user: &User,
+        check: Check,
+    ) -> AppResult<Check> {
+        let CheckItem::Id(kind) = check.item else {
+            return Ok(check);
+        };
+        let (_, facts) = self.facts(work, &user.id).await?;
+        let Some(number) = facts.ids.get(&kind) else {
+            return Ok(check);
+        };
+        let blind = self.vault.blind(kind.as_str(), number);
+        if store::index_identifier(work, &blind, &user.id, kind.as_str(), self.clock.now()).await? {
+            Ok(check)
+        } else {
+            Ok(Check {
+                status: CheckStatus::Review,
+                detail: Some("in-use".into()),
+                ..check
+            })
+        }
+    }
+
+    /// The account holding a confirmed identifier, if any (login by SNILS, recovery).
+    pub async fn holder_of(&self, kind: IdKind, number: &str) -> AppResult<Option<UserId>> {
+        let blind = self.vault.blind(kind.as_str(), number);
+        Ok(store::holder(&mut *self.store.conn().await?, &blind).await?)
+    }
+}

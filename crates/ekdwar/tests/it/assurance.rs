@@ -1,0 +1,485 @@
+//! The standard profile and its checks, through the pages, against the test registries run as
+//! their own process (`ekdwar dev test-registry`, a test double of the registry connector
+//! protocol), on both databases.
+
+use std::time::Duration;
+
+use ekdwar_app::config::{RegistryConfig, Secret};
+use ekdwar_domain::AccountLevel;
+
+use crate::support::{TestApp, backends, browser};
+
+/// The test registries, run as their own process.
+pub struct TestRegistry {
+    _child: tokio::process::Child,
+    pub url: String,
+    secret: String,
+}
+
+impl TestRegistry {
+    pub async fn start() -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let secret = crate::support::random_hex();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ekdwar"))
+            .args(["dev", "test-registry", "--slow-ms", "1500"])
+            .env("EKDWAR_TEST_REGISTRY_SECRET", &secret)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        tokio::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .await
+            .unwrap();
+        Self {
+            _child: child,
+            url: line.trim().to_string(),
+            secret,
+        }
+    }
+
+    /// Every registry the built-in country profiles name, at this process.
+    pub fn configs(&self) -> Vec<RegistryConfig> {
+        [
+            "mvd",
+            "sfr",
+            "uidai",
+            "itd",
+            "jan-aadhaar",
+            "passport-seva",
+            "eci",
+        ]
+        .into_iter()
+        .map(|id| RegistryConfig {
+            id: id.into(),
+            url: self.url.clone(),
+            client_id: "ekdwar-test".into(),
+            secret: Secret::new(&self.secret),
+            timeout_ms: 300,
+            expected_minutes: 5,
+        })
+        .collect()
+    }
+
+    /// Flips the switch every registry answers by.
+    pub async fn mode(&self, mode: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/control/mode", self.url))
+            .form(&[("mode", mode)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "mode {mode}");
+    }
+}
+
+pub async fn app_with_registry(backend: &str, registry: &TestRegistry) -> TestApp {
+    let configs = registry.configs();
+    TestApp::builder(backend)
+        .with_config(move |c| {
+            c.profile.countries = vec!["ru".into(), "in".into()];
+            c.registries = configs;
+            c.server.run_worker = false;
+        })
+        .with_user("anna", crate::accounts::PASSWORD)
+        .with_user("anna2", crate::accounts::PASSWORD)
+        .with_user("ivan", crate::accounts::PASSWORD)
+        .with_user("priya", crate::accounts::PASSWORD)
+        .with_user("down", crate::accounts::PASSWORD)
+        .with_user("mismatch", crate::accounts::PASSWORD)
+        .start()
+        .await
+}
+
+/// Logs `portal_id` in and gives the account this name.
+async fn person(t: &TestApp, portal_id: &str, first: &str, last: &str) -> reqwest::Client {
+    let client = t.logged_in(portal_id).await;
+    let page = t.get_as(&client, "/account").await;
+    let done = t
+        .post_with(
+            &client,
+            &page,
+            "/account/name",
+            &[("first_name", first), ("last_name", last)],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    client
+}
+
+const ANNA: &[(&str, &str)] = &[
+    ("country", "ru"),
+    ("middle_name", "Сергеевна"),
+    ("gender", "female"),
+    ("birth_date[day]", "15"),
+    ("birth_date[month]", "3"),
+    ("birth_date[year]", "1990"),
+    ("birth_place", "г. Тула"),
+    ("citizenship", "RU"),
+    ("document_kind", "ru_passport"),
+    ("document_series", "45 08"),
+    ("document_number", "123456"),
+    ("document_issued_on[day]", "1"),
+    ("document_issued_on[month]", "4"),
+    ("document_issued_on[year]", "2010"),
+    ("document_issued_by", "ОУФМС России по Тульской обл."),
+    ("id_snils", "112-233-445 95"),
+    ("address_line", "ул. Ленина, д. 1, кв. 2"),
+    ("address_city", "Москва"),
+    ("address_postcode", "101000"),
+    ("action", "check"),
+];
+
+fn with(
+    base: &[(&'static str, &'static str)],
+    changes: &[(&'static str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
+    base.iter()
+        .map(|(k, v)| {
+            changes
+                .iter()
+                .find(|(ck, _)| ck == k)
+                .map_or((*k, *v), |c| *c)
+        })
+        .collect()
+}
+
+async fn send(
+    t: &TestApp,
+    client: &reqwest::Client,
+    fields: &[(&str, &str)],
+) -> ekdwar_testkit::Page {
+    let form = t.get_as(client, "/account/profile?country=ru").await;
+    t.post_with(client, &form, "/account/profile", fields).await
+}
+
+async fn run_jobs(t: &TestApp) {
+    while t.app.jobs.run_due_jobs().await.unwrap() > 0 {}
+}
+
+/// The levels page of `portal_id`, logged in afresh (the clock may have moved past a session).
+async fn levels_page(t: &TestApp, portal_id: &str) -> String {
+    let client = t.logged_in(portal_id).await;
+    t.get_as(&client, "/account/level").await.text()
+}
+
+async fn level(t: &TestApp, portal_id: &str) -> AccountLevel {
+    t.account(portal_id).await.level
+}
+
+#[tokio::test]
+async fn a_russian_profile_is_checked_against_the_registries_and_an_edit_of_it_lowers_the_level() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        let phone = t.account("anna").await.phone.unwrap();
+
+        // A typo in the SNILS is caught by its control number; nothing is saved.
+        let typo = with(ANNA, &[("id_snils", "112-233-445 96")]);
+        let page = send(&t, &anna, &typo).await;
+        assert_eq!(page.status, 422, "{backend}");
+        assert!(page.text().contains("typing mistake"), "{}", page.text());
+        assert!(page.body.contains("г. Тула"), "what was typed is kept");
+        let again = t.get_as(&anna, "/account/profile").await;
+        assert!(!again.body.contains("Тула"), "{backend}: nothing was saved");
+
+        // Sending it without what the level needs names each missing field.
+        let bare = [
+            ("country", "ru"),
+            ("birth_place", "г. Тула"),
+            ("action", "check"),
+        ];
+        let page = send(&t, &anna, &bare).await;
+        assert_eq!(page.status, 422);
+        assert!(page.text().contains("Fill this in to send your profile"));
+
+        // "Fill in later" keeps a partial profile.
+        let later = [
+            ("country", "ru"),
+            ("birth_place", "г. Тула"),
+            ("action", "later"),
+        ];
+        let page = send(&t, &anna, &later).await;
+        assert_eq!(page.status, 200);
+        assert!(
+            t.get_as(&anna, "/account/profile")
+                .await
+                .body
+                .contains("г. Тула")
+        );
+        let levels = t.get_as(&anna, "/account/level").await;
+        assert!(
+            levels.text().contains("saved but not sent"),
+            "{}",
+            levels.text()
+        );
+
+        // Sent whole, both items are checked and the level rises.
+        let page = send(&t, &anna, ANNA).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.text().contains("being checked"), "{}", page.text());
+        assert_eq!(level(&t, "anna").await, AccountLevel::Simplified);
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+        assert!(t.last_message(&phone).await.contains("standard level"));
+        let profile = t.get_as(&anna, "/account/profile").await;
+        assert_eq!(
+            profile.body.matches("tag-ok\">confirmed").count(),
+            2,
+            "{}",
+            profile.text()
+        );
+
+        // A database dump alone shows no identifier, document number, date or address.
+        let dump = crate::security::database_contents(&t, backend).await;
+        for (what, value) in [
+            ("SNILS", "11223344595"),
+            ("passport", "4508"),
+            ("birth date", "1990-03-15"),
+            ("address", "Ленина"),
+            ("birth place", "Тула"),
+        ] {
+            assert!(
+                !dump.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{backend}: the {what} is in the database as it is"
+            );
+        }
+
+        // Editing a checked fact forgets its check and lowers the level, with a notice.
+        let wrong = with(ANNA, &[("birth_date[day]", "16")]);
+        let page = send(&t, &anna, &wrong).await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            level(&t, "anna").await,
+            AccountLevel::Simplified,
+            "{backend}"
+        );
+        assert!(t.last_message(&phone).await.contains("simplified level"));
+        run_jobs(&t).await;
+        let levels = t.get_as(&anna, "/account/level").await;
+        assert!(levels.text().contains("does not match the registry"));
+        assert!(levels.text().contains("your date of birth"));
+        assert!(t.last_message(&phone).await.contains("need your attention"));
+
+        // Put right, it is confirmed again.
+        send(&t, &anna, ANNA).await;
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard);
+
+        // Another account with the same SNILS is not given it: a specialist reviews it.
+        let twin = person(&t, "anna2", "Анна", "Смирнова").await;
+        send(&t, &twin, ANNA).await;
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna2").await, AccountLevel::Simplified);
+        let levels = t.get_as(&twin, "/account/level").await;
+        assert!(
+            levels
+                .text()
+                .contains("already confirmed for another account")
+        );
+        // Someone not logged in sees nothing of it.
+        let stranger = browser();
+        let page = t.get_as(&stranger, "/account/profile").await;
+        assert!(!page.body.contains("Тула"));
+    }
+}
+
+#[tokio::test]
+async fn every_switch_of_the_test_registry_ends_in_a_state_nobody_is_stuck_in() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+
+        // Failing, then back: retried with back-off and confirmed.
+        registry.mode("failing").await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        send(&t, &anna, ANNA).await;
+        run_jobs(&t).await;
+        assert!(levels_page(&t, "anna").await.contains("being checked"));
+        drop(anna);
+        // Slow (past the timeout) and forged answers are refused and retried the same way.
+        for mode in ["slow", "forged"] {
+            registry.mode(mode).await;
+            t.advance(Duration::from_secs(600));
+            run_jobs(&t).await;
+            assert_eq!(level(&t, "anna").await, AccountLevel::Simplified, "{mode}");
+        }
+        registry.mode("normal").await;
+        t.advance(Duration::from_secs(3600));
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+
+        // Pending for days: asked again when the registry says, then confirmed.
+        registry.mode("pending").await;
+        let priya = person(&t, "priya", "Priya", "Sharma").await;
+        let india = [
+            ("country", "in"),
+            ("gender", "female"),
+            ("birth_date[day]", "20"),
+            ("birth_date[month]", "8"),
+            ("birth_date[year]", "1992"),
+            ("birth_place", "Jaipur"),
+            ("citizenship", "IN"),
+            ("id_aadhaar", "9999 4105 7058"),
+            ("id_pan", "abcps1234f"),
+            ("action", "check"),
+        ];
+        let form = t.get_as(&priya, "/account/profile?country=in").await;
+        assert!(form.text().contains("Aadhaar number or Virtual ID"));
+        let page = t.post_with(&priya, &form, "/account/profile", &india).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        run_jobs(&t).await;
+        t.advance(Duration::from_secs(86_400 * 2));
+        run_jobs(&t).await;
+        assert_eq!(
+            level(&t, "priya").await,
+            AccountLevel::Simplified,
+            "still pending"
+        );
+        registry.mode("normal").await;
+        t.advance(Duration::from_secs(86_400));
+        run_jobs(&t).await;
+        assert_eq!(
+            level(&t, "priya").await,
+            AccountLevel::Standard,
+            "{backend}"
+        );
+
+        // Down for days: after `review_after_days` a specialist takes it over.
+        registry.mode("down").await;
+        let down = person(&t, "down", "Анна", "Смирнова").await;
+        send(&t, &down, &with(ANNA, &[("id_snils", "123-456-789 64")])).await;
+        for _ in 0..10 {
+            t.advance(Duration::from_secs(86_400));
+            run_jobs(&t).await;
+        }
+        let levels = levels_page(&t, "down").await;
+        assert!(
+            levels.contains("has not answered for several days"),
+            "{levels}"
+        );
+
+        // Mismatching: every check differs in the date of birth.
+        registry.mode("mismatch").await;
+        let wrong = person(&t, "mismatch", "Анна", "Смирнова").await;
+        send(&t, &wrong, ANNA).await;
+        run_jobs(&t).await;
+        let levels = levels_page(&t, "mismatch").await;
+        assert!(levels.contains("your date of birth"), "{levels}");
+        registry.mode("normal").await;
+
+        // A person the registry sends to review: a specialist decides, and the level follows.
+        let ivan = person(&t, "ivan", "Иван", "Петров").await;
+        let ivans = with(
+            ANNA,
+            &[
+                ("middle_name", "Олегович"),
+                ("gender", "male"),
+                ("birth_date[day]", "2"),
+                ("birth_date[month]", "11"),
+                ("birth_date[year]", "1985"),
+                ("document_series", "4512"),
+                ("document_number", "654321"),
+                ("id_snils", "123-456-789 64"),
+            ],
+        );
+        send(&t, &ivan, &ivans).await;
+        run_jobs(&t).await;
+        let queue = t.app.assurance.review_queue().await.unwrap();
+        let ivan_id = t.account("ivan").await.id;
+        let mine: Vec<_> = queue.iter().filter(|c| c.user_id == ivan_id).collect();
+        assert_eq!(mine.len(), 2, "{backend}: both items wait for a specialist");
+        for c in mine {
+            t.app
+                .assurance
+                .decide_review(
+                    &c.user_id,
+                    c.item,
+                    true,
+                    &[],
+                    &ekdwar_app::audit::Actor::command_line(),
+                )
+                .await
+                .unwrap();
+        }
+        assert_eq!(level(&t, "ivan").await, AccountLevel::Standard, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn data_keys_rotate_while_people_save_their_profiles() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        let people = ["anna", "anna2", "ivan", "priya", "down", "mismatch"];
+        let mut clients = Vec::new();
+        for p in people {
+            let c = t.logged_in(p).await;
+            let saved = send(
+                &t,
+                &c,
+                &[
+                    ("country", "ru"),
+                    ("birth_place", "Тула 0"),
+                    ("action", "later"),
+                ],
+            )
+            .await;
+            assert_eq!(saved.status, 200);
+            clients.push(c);
+        }
+        let before = t
+            .app
+            .assurance
+            .rotate_data_keys(100, &ekdwar_app::audit::Actor::command_line(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            before.resealed,
+            people.len() as u64,
+            "{backend}: every profile moved to the new key"
+        );
+        // Traffic: each person saves three times while the keys rotate in batches of two.
+        let places: Vec<String> = (1..=3).map(|i| format!("Тула {i}")).collect();
+        let traffic = async {
+            for place in &places {
+                for c in &clients {
+                    let fields = [
+                        ("country", "ru"),
+                        ("birth_place", place.as_str()),
+                        ("action", "later"),
+                    ];
+                    assert_eq!(send(&t, c, &fields).await.status, 200);
+                }
+            }
+        };
+        let cli = ekdwar_app::audit::Actor::command_line();
+        let rotation = t.app.assurance.rotate_data_keys(2, &cli, &|_| {});
+        let ((), rotated) = tokio::join!(traffic, rotation);
+        let rotated = rotated.unwrap();
+        // Whatever the rotation missed (a profile saved under the old key meanwhile) a second
+        // run takes up; after it the old keys seal nothing and every profile opens.
+        let last = t
+            .app
+            .assurance
+            .rotate_data_keys(2, &ekdwar_app::audit::Actor::command_line(), &|_| {})
+            .await
+            .unwrap();
+        assert_ne!(rotated.key_id, last.key_id);
+        assert_eq!(
+            last.by_key,
+            vec![(last.key_id.clone(), people.len() as i64)],
+            "{backend}"
+        );
+        for c in &clients {
+            let page = t.get_as(c, "/account/profile").await;
+            assert!(
+                page.body.contains("Тула 3"),
+                "{backend}: the last save is kept"
+            );
+        }
+    }
+}

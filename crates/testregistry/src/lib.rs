@@ -1,0 +1,258 @@
+//! **A test double.** State registries (a pension fund, a migration service, UIDAI…) speaking
+//! Ekdwar's registry connector protocol (`docs/registries.md`), so that profile checks can be
+//! tried and tested end to end without any real registry. It answers from a file of demo
+//! people (`registries/demo-people.toml`); nothing real is looked up and nothing is kept.
+//!
+//! The protocol, as the portal's adapter sees it: `POST /v1/checks` with a JSON body naming
+//! the request, the item, the person and the number, signed `Ekdwar-Signature: t=<unix>,
+//! v1=<hex HMAC-SHA256(secret, "<t>." + body)>`; the answer is signed the same way. The same
+//! `request_id` asked again gets the same check's current answer.
+//!
+//! Switches (`POST /control/mode` with `mode=…`), for every registry at once:
+//! `normal`; `slow` (answers after `slow_ms`, past the portal's timeout); `failing` (500);
+//! `down` (503 for as long as it stays switched: "down for hours"); `pending` (every check
+//! pending, to be asked again in a day: "pending for days"); `mismatch` (every check differs
+//! in the date of birth); `forged` (answers signed with a wrong secret). A person in the file
+//! with `review = true` is always sent to review.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use ekdwar_domain::payments::signing::{SIGNATURE_HEADER, sign, verify};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// A demo person as the registries know them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoPerson {
+    pub last_name: String,
+    pub first_name: String,
+    #[serde(default)]
+    pub middle_name: Option<String>,
+    pub birth_date: String,
+    pub gender: String,
+    /// Numbers by kind (`snils`, `aadhaar`, `vid`, `pan`, `jan_aadhaar`).
+    #[serde(default)]
+    pub ids: HashMap<String, String>,
+    /// Documents by type (`ru_passport`…): series (if any) and number.
+    #[serde(default)]
+    pub documents: HashMap<String, DemoDocument>,
+    /// Every check of this person goes to review.
+    #[serde(default)]
+    pub review: bool,
+}
+
+/// A document of a demo person.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoDocument {
+    #[serde(default)]
+    pub series: Option<String>,
+    pub number: String,
+}
+
+/// The file of demo people.
+#[derive(Debug, Clone, Deserialize)]
+pub struct People {
+    pub people: Vec<DemoPerson>,
+}
+
+impl People {
+    /// Reads a file of demo people.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// How the test registry is set up.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The shared secret requests and answers are signed with.
+    pub secret: String,
+    /// Who it knows.
+    pub people: People,
+    /// How long a `slow` answer takes.
+    pub slow: Duration,
+}
+
+#[derive(Clone)]
+struct Registry {
+    options: Arc<Options>,
+    mode: Arc<Mutex<String>>,
+}
+
+/// The registry's routes.
+pub fn router(options: Options) -> Router {
+    let r = Registry {
+        options: Arc::new(options),
+        mode: Arc::new(Mutex::new("normal".into())),
+    };
+    Router::new()
+        .route("/v1/checks", post(check))
+        .route("/control/mode", post(set_mode))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(r)
+}
+
+/// Serves on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, options: Options) -> std::io::Result<()> {
+    axum::serve(listener, router(options)).await
+}
+
+#[derive(Deserialize)]
+struct ModeForm {
+    mode: String,
+}
+
+const MODES: &[&str] = &[
+    "normal", "slow", "failing", "down", "pending", "mismatch", "forged",
+];
+
+async fn set_mode(State(r): State<Registry>, Form(f): Form<ModeForm>) -> Response {
+    if !MODES.contains(&f.mode.as_str()) {
+        return (StatusCode::BAD_REQUEST, "unknown mode").into_response();
+    }
+    *r.mode.lock().unwrap_or_else(|p| p.into_inner()) = f.mode;
+    "ok".into_response()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+fn same(a: &str, b: Option<&str>) -> bool {
+    let norm = |s: &str| s.trim().to_lowercase();
+    b.is_some_and(|b| norm(a) == norm(b))
+}
+
+/// What the file says of a request: `(status, fields, reason)`.
+fn judge(people: &People, req: &Value) -> (&'static str, Vec<&'static str>) {
+    let item = req["item"].as_str().unwrap_or_default();
+    let kind = req["kind"].as_str().unwrap_or_default();
+    let number = req["number"].as_str().unwrap_or_default();
+    let found = people.people.iter().find(|p| {
+        if item == "document" {
+            p.documents.get(kind).is_some_and(|d| {
+                d.number == number && d.series.as_deref() == req["series"].as_str()
+            })
+        } else {
+            p.ids.get(kind).is_some_and(|n| n == number)
+        }
+    });
+    let Some(p) = found else {
+        return ("mismatch", vec!["number"]);
+    };
+    if p.review {
+        return ("review", vec![]);
+    }
+    let person = &req["person"];
+    let mut fields = Vec::new();
+    if !same(&p.last_name, person["last_name"].as_str()) {
+        fields.push("last_name");
+    }
+    if !same(&p.first_name, person["first_name"].as_str()) {
+        fields.push("first_name");
+    }
+    if let Some(m) = &p.middle_name
+        && !same(m, person["middle_name"].as_str())
+    {
+        fields.push("middle_name");
+    }
+    if !same(&p.birth_date, person["birth_date"].as_str()) {
+        fields.push("birth_date");
+    }
+    if !same(&p.gender, person["gender"].as_str()) {
+        fields.push("gender");
+    }
+    if fields.is_empty() {
+        ("confirmed", fields)
+    } else {
+        ("mismatch", fields)
+    }
+}
+
+async fn check(State(r): State<Registry>, headers: HeaderMap, body: Bytes) -> Response {
+    let secret = r.options.secret.as_bytes();
+    let signed = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|h| verify(secret, h, &body, unix_now()).is_ok());
+    if !signed {
+        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+    }
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "bad request").into_response();
+    };
+    let mode = r.mode.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    match mode.as_str() {
+        "failing" => return (StatusCode::INTERNAL_SERVER_ERROR, "failing").into_response(),
+        "down" => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("Retry-After", "3600")],
+                "down for maintenance",
+            )
+                .into_response();
+        }
+        "slow" => tokio::time::sleep(r.options.slow).await,
+        _ => {}
+    }
+    let request_id = req["request_id"].as_str().unwrap_or_default();
+    let answer = match mode.as_str() {
+        "pending" => {
+            json!({ "request_id": request_id, "status": "pending", "retry_after": 86_400 })
+        }
+        "mismatch" => {
+            json!({ "request_id": request_id, "status": "mismatch", "fields": ["birth_date"] })
+        }
+        _ => {
+            let (status, fields) = judge(&r.options.people, &req);
+            json!({ "request_id": request_id, "status": status, "fields": fields, "reason": "registry" })
+        }
+    };
+    let out = answer.to_string();
+    let key = if mode == "forged" {
+        b"not the shared secret".as_slice()
+    } else {
+        secret
+    };
+    let signature = sign(key, unix_now(), out.as_bytes());
+    (
+        [
+            ("Content-Type", "application/json".to_string()),
+            (SIGNATURE_HEADER, signature),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_people_read_and_are_judged_field_by_field() {
+        let people = People::parse(include_str!("../../../registries/demo-people.toml")).unwrap();
+        let anna = json!({
+            "item": "snils", "kind": "snils", "number": "11223344595",
+            "person": {"last_name": "Смирнова", "first_name": "Анна", "middle_name": "Сергеевна",
+                       "birth_date": "1990-03-15", "gender": "female"}
+        });
+        assert_eq!(judge(&people, &anna), ("confirmed", vec![]));
+        let mut wrong = anna.clone();
+        wrong["person"]["birth_date"] = json!("1990-03-16");
+        assert_eq!(judge(&people, &wrong), ("mismatch", vec!["birth_date"]));
+        wrong["number"] = json!("00000000000");
+        assert_eq!(judge(&people, &wrong), ("mismatch", vec!["number"]));
+    }
+}

@@ -1,0 +1,309 @@
+//! The levels page (each step, and how far it is) and the standard profile's form.
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use ekdwar_app::App;
+use ekdwar_app::assurance::{ProfileView, Save};
+use ekdwar_domain::AccountLevel;
+use ekdwar_domain::national_id::IdKind;
+use ekdwar_domain::profile::{CheckStatus, ProfileInput};
+use serde::Deserialize;
+
+use crate::ctx::{Ctx, Me, render};
+use crate::error::{Errors, WebError};
+
+struct LevelRow {
+    name_key: String,
+    about_key: String,
+    current: bool,
+    done: bool,
+}
+
+#[derive(Template)]
+#[template(path = "levels.html")]
+struct LevelsPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    levels: Vec<LevelRow>,
+    level: AccountLevel,
+    profile: ProfileView,
+}
+
+impl LevelsPage<'_> {
+    fn items(&self) -> Vec<Item> {
+        items(&self.profile)
+    }
+}
+
+/// One checked item as pages show it.
+pub struct Item {
+    pub name_key: String,
+    pub status_key: &'static str,
+    pub tag: &'static str,
+    /// Translation keys of the fields to correct.
+    pub fields: Vec<String>,
+    pub reason_key: Option<String>,
+    pub minutes: u64,
+}
+
+fn items(p: &ProfileView) -> Vec<Item> {
+    p.items
+        .iter()
+        .map(|i| Item {
+            name_key: format!("profile-item-{}", i.item.as_str()),
+            status_key: match i.status {
+                None => "profile-status-new",
+                Some(CheckStatus::Checking) => "profile-status-checking",
+                Some(CheckStatus::Confirmed) => "profile-status-confirmed",
+                Some(CheckStatus::Mismatch) => "profile-status-mismatch",
+                Some(CheckStatus::Review) => "profile-status-review",
+            },
+            tag: match i.status {
+                Some(CheckStatus::Confirmed) => "tag-ok",
+                Some(CheckStatus::Mismatch) => "tag-bad",
+                _ => "",
+            },
+            fields: i
+                .fields
+                .iter()
+                .map(|f| format!("profile-mismatch-{f}"))
+                .collect(),
+            reason_key: i.reason.as_deref().map(|r| match r {
+                "in-use" | "no-answer" => format!("profile-review-{r}"),
+                _ => "profile-review-registry".to_string(),
+            }),
+            minutes: i.expected_minutes,
+        })
+        .collect()
+}
+
+/// What each account level means, which one the person has, and where each step stands.
+pub async fn levels(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    let mine = me.account.level;
+    let profile = app.assurance.profile(&me, None).await?;
+    let levels = std::iter::successors(Some(AccountLevel::Simplified), |l| l.next())
+        .map(|l| LevelRow {
+            name_key: format!("level-{}", l.as_str()),
+            about_key: format!("level-about-{}", l.as_str()),
+            current: l == mine,
+            done: l < mine,
+        })
+        .collect();
+    Ok(render(&LevelsPage {
+        c: &c,
+        errors: Errors::default(),
+        levels,
+        level: mine,
+        profile,
+    }))
+}
+
+/// The profile form's values, as typed (or as stored).
+#[derive(Default)]
+struct Values {
+    middle_name: String,
+    gender: String,
+    birth_date: String,
+    birth_place: String,
+    citizenship: String,
+    document_kind: String,
+    document_series: String,
+    document_number: String,
+    document_issued_on: String,
+    document_issued_by: String,
+    ids: Vec<(IdKind, String)>,
+    address_line: String,
+    address_city: String,
+    address_postcode: String,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    profile: ProfileView,
+    v: Values,
+}
+
+impl ProfilePage<'_> {
+    fn items(&self) -> Vec<Item> {
+        items(&self.profile)
+    }
+    fn id_value(&self, kind: &IdKind) -> String {
+        self.v
+            .ids
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+    fn has_series(&self) -> bool {
+        self.profile
+            .country
+            .documents
+            .iter()
+            .any(|d| d.series.is_some())
+    }
+    fn id_required(&self, kind: &IdKind) -> bool {
+        self.profile
+            .country
+            .identifiers
+            .iter()
+            .any(|r| &r.kind == kind && r.required)
+    }
+}
+
+fn stored(p: &ProfileView) -> Values {
+    let f = &p.facts;
+    let doc = f.document.as_ref();
+    let addr = f.address.as_ref();
+    Values {
+        middle_name: f.middle_name.clone().unwrap_or_default(),
+        gender: f.gender.map(|g| g.as_str().to_string()).unwrap_or_default(),
+        birth_date: f.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+        birth_place: f.birth_place.clone().unwrap_or_default(),
+        citizenship: f
+            .citizenship
+            .clone()
+            .unwrap_or_else(|| p.country.citizenship.clone()),
+        document_kind: doc.map(|d| d.kind.clone()).unwrap_or_default(),
+        document_series: doc.and_then(|d| d.series.clone()).unwrap_or_default(),
+        document_number: doc.map(|d| d.number.clone()).unwrap_or_default(),
+        document_issued_on: doc
+            .and_then(|d| d.issued_on)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        document_issued_by: doc.and_then(|d| d.issued_by.clone()).unwrap_or_default(),
+        ids: f.ids.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        address_line: addr.map(|a| a.line.clone()).unwrap_or_default(),
+        address_city: addr.map(|a| a.city.clone()).unwrap_or_default(),
+        address_postcode: addr.map(|a| a.postcode.clone()).unwrap_or_default(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CountryQuery {
+    #[serde(default)]
+    country: Option<String>,
+}
+
+pub async fn profile_form(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Query(q): Query<CountryQuery>,
+) -> Result<Response, WebError> {
+    let profile = app.assurance.profile(&me, q.country.as_deref()).await?;
+    let v = stored(&profile);
+    Ok(render(&ProfilePage {
+        c: &c,
+        errors: Errors::default(),
+        profile,
+        v,
+    }))
+}
+
+/// A date from the three boxes (`D-M-YYYY`) as `YYYY-MM-DD`, or as typed if it is none.
+fn iso_date(typed: &str) -> String {
+    let parts: Vec<&str> = typed.split('-').map(str::trim).collect();
+    if let [d, m, y] = parts[..]
+        && let (Ok(d), Ok(m), Ok(y)) = (d.parse::<i8>(), m.parse::<i8>(), y.parse::<i16>())
+        && let Ok(date) = jiff::civil::Date::new(y, m, d)
+    {
+        return date.to_string();
+    }
+    typed.to_string()
+}
+
+pub async fn profile_submit(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let fields = crate::dates::joined(fields);
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let country = get("country");
+    let v = Values {
+        middle_name: get("middle_name"),
+        gender: get("gender"),
+        birth_date: get("birth_date"),
+        birth_place: get("birth_place"),
+        citizenship: get("citizenship"),
+        document_kind: get("document_kind"),
+        document_series: get("document_series"),
+        document_number: get("document_number"),
+        document_issued_on: get("document_issued_on"),
+        document_issued_by: get("document_issued_by"),
+        ids: IdKind::ALL
+            .iter()
+            .map(|k| (*k, get(&format!("id_{k}"))))
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
+        address_line: get("address_line"),
+        address_city: get("address_city"),
+        address_postcode: get("address_postcode"),
+    };
+    let input = ProfileInput {
+        middle_name: v.middle_name.clone(),
+        gender: v.gender.clone(),
+        birth_date: iso_date(&v.birth_date),
+        birth_place: v.birth_place.clone(),
+        citizenship: v.citizenship.clone(),
+        document_kind: v.document_kind.clone(),
+        document_series: v.document_series.clone(),
+        document_number: v.document_number.clone(),
+        document_issued_on: iso_date(&v.document_issued_on),
+        document_issued_by: v.document_issued_by.clone(),
+        ids: v.ids.iter().cloned().collect(),
+        address_line: v.address_line.clone(),
+        address_city: v.address_city.clone(),
+        address_postcode: v.address_postcode.clone(),
+    };
+    let save = if get("action") == "later" {
+        Save::Later
+    } else {
+        Save::Check
+    };
+    match app
+        .assurance
+        .save(&me, &country, &input, save, &c.actor)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(match save {
+            Save::Later => "/account/profile?notice=notice-saved",
+            Save::Check => "/account/level?notice=notice-profile-sent",
+        })
+        .into_response()),
+        Err(e) => {
+            let Some(errors) = Errors::from_app(&c, &e, "birth_date") else {
+                return Err(WebError(e));
+            };
+            let profile = app.assurance.profile(&me, Some(&country)).await?;
+            let resp = render(&ProfilePage {
+                c: &c,
+                errors,
+                profile,
+                v,
+            });
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, resp).into_response())
+        }
+    }
+}
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/account/level", get(levels))
+        .route("/account/profile", get(profile_form).post(profile_submit))
+}
