@@ -17,6 +17,7 @@ use serde_json::Value;
 
 pub use crate::assurance::REGISTRY_CHECK;
 use crate::error::AppResult;
+pub use crate::identity::NAME_CHANGED;
 use crate::notify::Notify;
 pub use crate::outbox::DELIVER_MESSAGE;
 pub use crate::payments::{SETTLE_HOLD, SWEEP_PAYMENTS};
@@ -102,6 +103,15 @@ impl Jobs {
         match job.kind.as_str() {
             BACKCHANNEL_LOGOUT => self.sso.send_backchannel_logout(&payload).await,
             REGISTRY_CHECK => self.assurance.run_check(&payload).await,
+            NAME_CHANGED => {
+                let user = payload["user"]
+                    .as_str()
+                    .ok_or("a name job without a user")?;
+                self.assurance
+                    .recheck(&ekdwar_domain::UserId::new(user.to_string()))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             DELIVER_MESSAGE => {
                 let id = payload["id"]
                     .as_i64()

@@ -340,6 +340,52 @@ impl Assurance {
         Ok(())
     }
 
+    /// After a change of the person's name (part of every check): each check made with the
+    /// old name is started again if the profile was sent (or forgotten if not), and a level
+    /// that rested on one is lowered with a notice.
+    pub async fn recheck(&self, user_id: &UserId) -> AppResult<()> {
+        let now = self.clock.now();
+        let mut work = self.work().await?;
+        store::lock(&mut work, user_id).await?;
+        let Some(user) = users::by_id(&mut work, user_id).await? else {
+            return Ok(());
+        };
+        let (row, facts) = self.facts(&mut work, user_id).await?;
+        let submitted = row.as_ref().is_some_and(|r| r.submitted_at.is_some());
+        let mut lost_confirmed = false;
+        for c in store::checks(&mut work, user_id).await? {
+            let fingerprint = self.fingerprint(&user, &facts, c.item);
+            if c.fingerprint == fingerprint {
+                continue;
+            }
+            lost_confirmed |= c.status == CheckStatus::Confirmed;
+            if let CheckItem::Id(kind) = c.item {
+                store::unindex(&mut work, user_id, kind.as_str()).await?;
+            }
+            if submitted {
+                let again = Check {
+                    fingerprint,
+                    status: CheckStatus::Checking,
+                    request_id: format!("rq-{}", self.random.token(12)),
+                    attempts: 0,
+                    detail: None,
+                    started_at: now,
+                    updated_at: now,
+                    ..c
+                };
+                store::start_check(&mut work, &again).await?;
+                self.enqueue_check(&mut work, &again, now).await?;
+            } else {
+                store::drop_check(&mut work, user_id, c.item).await?;
+            }
+        }
+        if lost_confirmed && user.level > AccountLevel::Simplified {
+            self.lower_level(&mut work, &user, &Actor::system()).await?;
+        }
+        work.commit().await?;
+        Ok(())
+    }
+
     /// Lowers a level that rested on a confirmed item the person changed, and tells them.
     async fn lower_level(&self, work: &mut Work<'_>, user: &User, actor: &Actor) -> AppResult<()> {
         users::set_level(work, &user.id, AccountLevel::Simplified, self.clock.now()).await?;

@@ -15,7 +15,7 @@ pub(crate) use external::HttpUpstream;
 pub use external::{ExternalIntent, ExternalStart, UpstreamClient};
 pub use login::{LoggedIn, LoginInput};
 
-pub use profile::LevelInfo;
+pub use profile::{LevelInfo, NAME_CHANGED};
 pub use register::{RegisterInput, RegistrationDetails};
 pub use sessions::{CurrentSession, Ending};
 pub(crate) use sessions::{SessionsEnded, end_sessions};

@@ -17,6 +17,9 @@ use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
 use crate::outbox::Outgoing;
 
+/// A person's name changed: what was checked with the old name is checked again.
+pub const NAME_CHANGED: &str = "name-changed";
+
 /// The account's level and what the next one needs.
 #[derive(Debug, Clone)]
 pub struct LevelInfo {
@@ -57,6 +60,14 @@ impl Identity {
             AuditAction::NameChanged,
             Outcome::Success,
             None,
+        )
+        .await?;
+        // The name is part of every check of the profile: the checks above accounts take
+        // it up (`assurance`), through the runner.
+        self.enqueue_job(
+            &mut tx,
+            NAME_CHANGED,
+            &serde_json::json!({ "user": cur.user.id.as_str() }),
         )
         .await?;
         tx.commit().await?;

@@ -269,6 +269,38 @@ async fn a_russian_profile_is_checked_against_the_registries_and_an_edit_of_it_l
         run_jobs(&t).await;
         assert_eq!(level(&t, "anna").await, AccountLevel::Standard);
 
+        // A new last name is checked again by itself: the level waits for the registries.
+        let account = t.get_as(&anna, "/account").await;
+        t.post_with(
+            &anna,
+            &account,
+            "/account/name",
+            &[("first_name", "Анна"), ("last_name", "Смирнова-Петрова")],
+        )
+        .await;
+        run_jobs(&t).await;
+        assert_eq!(
+            level(&t, "anna").await,
+            AccountLevel::Simplified,
+            "{backend}"
+        );
+        let levels = t.get_as(&anna, "/account/level").await;
+        assert!(
+            levels.text().contains("your last name"),
+            "{}",
+            levels.text()
+        );
+        let account = t.get_as(&anna, "/account").await;
+        t.post_with(
+            &anna,
+            &account,
+            "/account/name",
+            &[("first_name", "Анна"), ("last_name", "Смирнова")],
+        )
+        .await;
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+
         // Another account with the same SNILS is not given it: a specialist reviews it.
         let twin = person(&t, "anna2", "Анна", "Смирнова").await;
         send(&t, &twin, ANNA).await;
