@@ -303,20 +303,8 @@ impl Assurance {
                 let registry = country.registry_of(item, &facts).ok_or_else(|| {
                     AppError::Internal(format!("no registry checks {}", item.as_str()).into())
                 })?;
-                let check = Check {
-                    user_id: user.id.clone(),
-                    item,
-                    registry: registry.to_string(),
-                    fingerprint,
-                    status: CheckStatus::Checking,
-                    request_id: format!("rq-{}", self.random.token(12)),
-                    attempts: 0,
-                    detail: None,
-                    started_at: now,
-                    updated_at: now,
-                };
-                store::start_check(&mut work, &check).await?;
-                self.enqueue_check(&mut work, &check, now).await?;
+                self.start_check(&mut work, &user.id, item, registry, fingerprint)
+                    .await?;
                 started.push(item.as_str());
             }
         }
@@ -340,11 +328,36 @@ impl Assurance {
         Ok(())
     }
 
+    /// Starts (or starts again) the check of `item` with a new request to `registry`.
+    async fn start_check(
+        &self,
+        work: &mut Work<'_>,
+        user_id: &UserId,
+        item: CheckItem,
+        registry: &str,
+        fingerprint: String,
+    ) -> AppResult<()> {
+        let now = self.clock.now();
+        let check = Check {
+            user_id: user_id.clone(),
+            item,
+            registry: registry.to_string(),
+            fingerprint,
+            status: CheckStatus::Checking,
+            request_id: format!("rq-{}", self.random.token(12)),
+            attempts: 0,
+            detail: None,
+            started_at: now,
+            updated_at: now,
+        };
+        store::start_check(work, &check).await?;
+        self.enqueue_check(work, &check, now).await
+    }
+
     /// After a change of the person's name (part of every check): each check made with the
     /// old name is started again if the profile was sent (or forgotten if not), and a level
     /// that rested on one is lowered with a notice.
     pub async fn recheck(&self, user_id: &UserId) -> AppResult<()> {
-        let now = self.clock.now();
         let mut work = self.work().await?;
         store::lock(&mut work, user_id).await?;
         let Some(user) = users::by_id(&mut work, user_id).await? else {
@@ -363,18 +376,8 @@ impl Assurance {
                 store::unindex(&mut work, user_id, kind.as_str()).await?;
             }
             if submitted {
-                let again = Check {
-                    fingerprint,
-                    status: CheckStatus::Checking,
-                    request_id: format!("rq-{}", self.random.token(12)),
-                    attempts: 0,
-                    detail: None,
-                    started_at: now,
-                    updated_at: now,
-                    ..c
-                };
-                store::start_check(&mut work, &again).await?;
-                self.enqueue_check(&mut work, &again, now).await?;
+                self.start_check(&mut work, user_id, c.item, &c.registry, fingerprint)
+                    .await?;
             } else {
                 store::drop_check(&mut work, user_id, c.item).await?;
             }
