@@ -481,11 +481,8 @@ impl CountryProfile {
 
     /// What is still missing before the profile can be sent for checking (field names).
     pub fn missing(&self, facts: &ProfileFacts) -> Vec<&'static str> {
+        // A patronymic is asked where the country has one, never required: not everyone has one.
         let mut out = Vec::new();
-        if self.patronymic && facts.middle_name.is_none() {
-            // A patronymic is part of the name where the country has one, but not everyone
-            // has one: it is asked, never required.
-        }
         if facts.gender.is_none() {
             out.push("gender");
         }

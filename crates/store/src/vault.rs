@@ -5,7 +5,7 @@
 use ekdwar_domain::Timestamp;
 use sqlx::any::AnyRow;
 
-use crate::{Conn, Result, int, opt_int, text};
+use crate::{Conn, Result, int, opt_int, sql, text};
 
 /// A data key as stored.
 #[derive(Debug, Clone)]
@@ -58,23 +58,19 @@ pub async fn add_current(conn: &mut Conn, key: &DataKey) -> Result<()> {
         .bind(key.created_at.millis())
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO data_keys (id, wrapped, created_at, retired_at) VALUES ($1, $2, $3, NULL)",
-    )
-    .bind(&key.id)
-    .bind(&key.wrapped)
-    .bind(key.created_at.millis())
-    .execute(conn)
-    .await?;
-    Ok(())
+    insert(conn, key, "").await
 }
 
 /// Adds the first key unless one exists (two processes starting at once make one).
 pub async fn add_first(conn: &mut Conn, key: &DataKey) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO data_keys (id, wrapped, created_at, retired_at) \
-         SELECT $1, $2, $3, NULL WHERE NOT EXISTS (SELECT 1 FROM data_keys)",
-    )
+    insert(conn, key, " WHERE NOT EXISTS (SELECT 1 FROM data_keys)").await
+}
+
+/// Inserts `key` as current, unless `condition` (a `WHERE` clause, or nothing) fails.
+async fn insert(conn: &mut Conn, key: &DataKey, condition: &'static str) -> Result<()> {
+    sqlx::query(sql!(
+        "INSERT INTO data_keys (id, wrapped, created_at, retired_at) SELECT $1, $2, $3, NULL{condition}"
+    ))
     .bind(&key.id)
     .bind(&key.wrapped)
     .bind(key.created_at.millis())

@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use ekdwar_domain::payments::signing::{SIGNATURE_HEADER, sign};
+use ekdwar_domain::payments::signing::{SIGNATURE_HEADER, sign, unix_now};
 use ekdwar_domain::payments::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -141,13 +141,6 @@ fn new_id(prefix: &str) -> String {
     // Without randomness the test double cannot work at all.
     getrandom::fill(&mut b).unwrap_or_else(|e| panic!("no randomness: {e}"));
     format!("{prefix}_{}", hex::encode(b))
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// The gateway's routes.

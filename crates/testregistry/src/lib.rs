@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use ekdwar_domain::payments::signing::{SIGNATURE_HEADER, sign, verify};
+use ekdwar_domain::payments::signing::{SIGNATURE_HEADER, sign, unix_now, verify};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -120,13 +120,6 @@ async fn set_mode(State(r): State<Registry>, Form(f): Form<ModeForm>) -> Respons
     }
     *r.mode.lock().unwrap_or_else(|p| p.into_inner()) = f.mode;
     "ok".into_response()
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 fn same(a: &str, b: Option<&str>) -> bool {

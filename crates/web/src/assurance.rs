@@ -102,32 +102,14 @@ pub async fn levels(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Respon
     }))
 }
 
-/// The profile form's values, as typed (or as stored).
-#[derive(Default)]
-struct Values {
-    middle_name: String,
-    gender: String,
-    birth_date: String,
-    birth_place: String,
-    citizenship: String,
-    document_kind: String,
-    document_series: String,
-    document_number: String,
-    document_issued_on: String,
-    document_issued_by: String,
-    ids: Vec<(IdKind, String)>,
-    address_line: String,
-    address_city: String,
-    address_postcode: String,
-}
-
 #[derive(Template)]
 #[template(path = "profile.html")]
 struct ProfilePage<'a> {
     c: &'a Ctx,
     errors: Errors,
     profile: ProfileView,
-    v: Values,
+    /// The form's values, as typed (or as stored).
+    v: ProfileInput,
 }
 
 impl ProfilePage<'_> {
@@ -135,12 +117,7 @@ impl ProfilePage<'_> {
         items(&self.profile)
     }
     fn id_value(&self, kind: &IdKind) -> String {
-        self.v
-            .ids
-            .iter()
-            .find(|(k, _)| k == kind)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+        self.v.ids.get(kind).cloned().unwrap_or_default()
     }
     fn has_series(&self) -> bool {
         self.profile
@@ -158,11 +135,11 @@ impl ProfilePage<'_> {
     }
 }
 
-fn stored(p: &ProfileView) -> Values {
+fn stored(p: &ProfileView) -> ProfileInput {
     let f = &p.facts;
     let doc = f.document.as_ref();
     let addr = f.address.as_ref();
-    Values {
+    ProfileInput {
         middle_name: f.middle_name.clone().unwrap_or_default(),
         gender: f.gender.map(|g| g.as_str().to_string()).unwrap_or_default(),
         birth_date: f.birth_date.map(|d| d.to_string()).unwrap_or_default(),
@@ -179,7 +156,7 @@ fn stored(p: &ProfileView) -> Values {
             .map(|d| d.to_string())
             .unwrap_or_default(),
         document_issued_by: doc.and_then(|d| d.issued_by.clone()).unwrap_or_default(),
-        ids: f.ids.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        ids: f.ids.clone(),
         address_line: addr.map(|a| a.line.clone()).unwrap_or_default(),
         address_city: addr.map(|a| a.city.clone()).unwrap_or_default(),
         address_postcode: addr.map(|a| a.postcode.clone()).unwrap_or_default(),
@@ -235,16 +212,17 @@ pub async fn profile_submit(
             .unwrap_or_default()
     };
     let country = get("country");
-    let v = Values {
+    // Dates come from three boxes (`D-M-YYYY`); the page shows them back as typed.
+    let v = ProfileInput {
         middle_name: get("middle_name"),
         gender: get("gender"),
-        birth_date: get("birth_date"),
+        birth_date: iso_date(&get("birth_date")),
         birth_place: get("birth_place"),
         citizenship: get("citizenship"),
         document_kind: get("document_kind"),
         document_series: get("document_series"),
         document_number: get("document_number"),
-        document_issued_on: get("document_issued_on"),
+        document_issued_on: iso_date(&get("document_issued_on")),
         document_issued_by: get("document_issued_by"),
         ids: IdKind::ALL
             .iter()
@@ -255,32 +233,12 @@ pub async fn profile_submit(
         address_city: get("address_city"),
         address_postcode: get("address_postcode"),
     };
-    let input = ProfileInput {
-        middle_name: v.middle_name.clone(),
-        gender: v.gender.clone(),
-        birth_date: iso_date(&v.birth_date),
-        birth_place: v.birth_place.clone(),
-        citizenship: v.citizenship.clone(),
-        document_kind: v.document_kind.clone(),
-        document_series: v.document_series.clone(),
-        document_number: v.document_number.clone(),
-        document_issued_on: iso_date(&v.document_issued_on),
-        document_issued_by: v.document_issued_by.clone(),
-        ids: v.ids.iter().cloned().collect(),
-        address_line: v.address_line.clone(),
-        address_city: v.address_city.clone(),
-        address_postcode: v.address_postcode.clone(),
-    };
     let save = if get("action") == "later" {
         Save::Later
     } else {
         Save::Check
     };
-    match app
-        .assurance
-        .save(&me, &country, &input, save, &c.actor)
-        .await
-    {
+    match app.assurance.save(&me, &country, &v, save, &c.actor).await {
         Ok(()) => Ok(Redirect::to(match save {
             Save::Later => "/account/profile?notice=notice-saved",
             Save::Check => "/account/level?notice=notice-profile-sent",

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ekdwar_domain::payments::signing::{self, SIGNATURE_HEADER};
+use ekdwar_domain::payments::signing::{self, SIGNATURE_HEADER, unix_now};
 use ekdwar_domain::profile::{CheckItem, ProfileFacts};
 use ekdwar_store::identity::User;
 use serde::{Deserialize, Serialize};
@@ -162,13 +162,6 @@ pub struct AnswerJson {
     pub retry_after: Option<u64>,
     #[serde(default)]
     pub reason: Option<String>,
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 /// Reads a signed answer to `request_id`.

@@ -79,6 +79,15 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), 
     }
 }
 
+/// The wall clock in Unix seconds, for the `t=` of a signature between two machines (their
+/// agreement on freshness, not the portal's own time, which is the injected clock).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// Compares two texts (hex digests) in constant time for equal lengths.
 pub fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -18,24 +18,15 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     pub async fn start() -> Self {
-        use tokio::io::AsyncBufReadExt;
         let secret = crate::support::random_hex();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ekdwar"))
-            .args(["dev", "test-registry", "--slow-ms", "1500"])
-            .env("EKDWAR_TEST_REGISTRY_SECRET", &secret)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        tokio::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .await
-            .unwrap();
+        let (child, url) = crate::support::dev_process(
+            &["test-registry", "--slow-ms", "1500"],
+            &[("EKDWAR_TEST_REGISTRY_SECRET", &secret)],
+        )
+        .await;
         Self {
             _child: child,
-            url: line.trim().to_string(),
+            url,
             secret,
         }
     }

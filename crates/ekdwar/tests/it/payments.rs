@@ -24,27 +24,20 @@ pub struct TestGateway {
 
 impl TestGateway {
     pub async fn start() -> Self {
-        use tokio::io::AsyncBufReadExt;
         let _ = rustls::crypto::ring::default_provider().install_default();
         let key = crate::support::random_hex();
         let secret = crate::support::random_hex();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ekdwar"))
-            .args(["dev", "test-gateway", "--delay", "600"])
-            .env("EKDWAR_TEST_GATEWAY_KEY", &key)
-            .env("EKDWAR_TEST_GATEWAY_SECRET", &secret)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        tokio::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .await
-            .unwrap();
+        let (child, url) = crate::support::dev_process(
+            &["test-gateway", "--delay", "600"],
+            &[
+                ("EKDWAR_TEST_GATEWAY_KEY", &key),
+                ("EKDWAR_TEST_GATEWAY_SECRET", &secret),
+            ],
+        )
+        .await;
         Self {
             _child: child,
-            url: line.trim().to_string(),
+            url,
             key,
             secret,
             http: ekdwar_testkit::browser(),
