@@ -313,6 +313,7 @@ impl App {
             applications.clone(),
             payments.clone(),
             catalog.clone(),
+            assurance.clone(),
             Arc::default(),
         );
         Self(Arc::new(Services {

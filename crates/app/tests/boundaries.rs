@@ -113,7 +113,14 @@ const WEB_ORDER: &[&[&str]] = &[
     &["payments"],
     // An application's page shows its payment.
     &["applications"],
-    &["appointments", "officer", "receipt", "eform", "hall"],
+    &[
+        "appointments",
+        "officer",
+        "receipt",
+        "eform",
+        "hall",
+        "desk",
+    ],
     &["lib"],
 ];
 

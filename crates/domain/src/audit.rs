@@ -130,6 +130,10 @@ crate::string_enum!(
         ProfileChecked => "profile-checked",
         /// A staff member decided a check under review.
         ProfileReviewed => "profile-reviewed",
+        /// A staff member opened a person's profile (to review a check, or at a centre).
+        ProfileViewed => "profile-viewed",
+        /// An operator at a centre confirmed the person's identity in person.
+        IdentityConfirmed => "identity-confirmed",
         /// The account's level was raised by its checks.
         LevelRaised => "level-raised",
         /// The account's level was lowered (a checked fact was changed).

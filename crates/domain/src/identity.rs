@@ -741,13 +741,15 @@ crate::string_enum!(
         Admin => "admin",
         /// Staff of a department: processes applications within their assignments.
         Officer => "officer",
+        /// Staff who decide the registry checks sent to a specialist's review.
+        Reviewer => "reviewer",
     }
 );
 
 impl Role {
     /// Staff accounts must log in with a second factor.
     pub fn requires_two_step(self) -> bool {
-        matches!(self, Self::Admin | Self::Officer)
+        matches!(self, Self::Admin | Self::Officer | Self::Reviewer)
     }
 }
 

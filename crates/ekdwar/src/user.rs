@@ -23,8 +23,12 @@ pub(crate) enum UserCmd {
         phone: Option<String>,
         #[arg(long)]
         email: Option<String>,
-        #[arg(long)]
+        /// An administrator of the portal.
+        #[arg(long, conflicts_with = "reviewer")]
         admin: bool,
+        /// A specialist who decides the registry checks sent to review.
+        #[arg(long)]
+        reviewer: bool,
         /// Language of the person's messages (en, hi, bn, ru); the portal's default if not given.
         #[arg(long)]
         language: Option<String>,
@@ -124,6 +128,7 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
             phone,
             email,
             admin,
+            reviewer,
             language,
             common,
         } => {
@@ -146,7 +151,11 @@ pub(crate) async fn user(cmd: UserCmd) -> anyhow::Result<()> {
                     phone,
                     email,
                     password,
-                    role: if admin { Role::Admin } else { Role::Citizen },
+                    role: match (admin, reviewer) {
+                        (true, _) => Role::Admin,
+                        (_, true) => Role::Reviewer,
+                        _ => Role::Citizen,
+                    },
                     language,
                 })
                 .await

@@ -3,14 +3,16 @@
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use ekdwar_app::App;
-use ekdwar_app::assurance::{ProfileView, Save};
-use ekdwar_domain::AccountLevel;
+use ekdwar_app::assurance::{ItemView, ProfileView, ReviewCase, ReviewRow, Save, mismatch_fields};
+use ekdwar_app::error::AppError;
+use ekdwar_app::identity::CurrentSession;
 use ekdwar_domain::national_id::IdKind;
-use ekdwar_domain::profile::{CheckStatus, ProfileInput};
+use ekdwar_domain::profile::{CheckItem, CheckStatus, ProfileFacts, ProfileInput};
+use ekdwar_domain::{AccountLevel, UserId};
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, Me, render};
@@ -31,6 +33,8 @@ struct LevelsPage<'a> {
     levels: Vec<LevelRow>,
     level: AccountLevel,
     profile: ProfileView,
+    /// Where identities are confirmed in person: name and address.
+    centres: Vec<(String, String)>,
 }
 
 impl LevelsPage<'_> {
@@ -51,7 +55,12 @@ pub struct Item {
 }
 
 fn items(p: &ProfileView) -> Vec<Item> {
-    p.items
+    item_rows(&p.items)
+}
+
+/// Checked items as pages show them.
+pub fn item_rows(items: &[ItemView]) -> Vec<Item> {
+    items
         .iter()
         .map(|i| Item {
             name_key: format!("profile-item-{}", i.item.as_str()),
@@ -93,12 +102,28 @@ pub async fn levels(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Respon
             done: l < mine,
         })
         .collect();
+    let centres = if mine == AccountLevel::Standard {
+        app.appointments
+            .identity_centres()
+            .await?
+            .iter()
+            .map(|x| {
+                (
+                    c.text(&x.def.name).to_string(),
+                    c.text(&x.def.address).to_string(),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(render(&LevelsPage {
         c: &c,
         errors: Errors::default(),
         levels,
         level: mine,
         profile,
+        centres,
     }))
 }
 
@@ -260,8 +285,177 @@ pub async fn profile_submit(
     }
 }
 
+/// One fact of a person's profile as staff see it: a label's key and the value.
+pub struct Fact {
+    pub key: String,
+    pub value: String,
+}
+
+/// The facts a check rests on (all of them for `None`), for a reviewer or an operator to
+/// compare with the document.
+pub fn facts_of(c: &Ctx, f: &ProfileFacts, item: Option<CheckItem>) -> Vec<Fact> {
+    let mut out = Vec::new();
+    let mut push = |key: &str, value: Option<String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            out.push(Fact {
+                key: key.to_string(),
+                value,
+            });
+        }
+    };
+    push("profile-middle-name", f.middle_name.clone());
+    push(
+        "profile-gender",
+        f.gender
+            .map(|g| c.t(&format!("profile-gender-{}", g.as_str()))),
+    );
+    push("profile-birth-date", f.birth_date.map(|d| d.to_string()));
+    push("profile-birth-place", f.birth_place.clone());
+    push("profile-citizenship", f.citizenship.clone());
+    if matches!(item, None | Some(CheckItem::Document))
+        && let Some(d) = &f.document
+    {
+        push(
+            "profile-document-kind",
+            Some(c.t(&format!("profile-doc-{}", d.kind))),
+        );
+        push("profile-document-series", d.series.clone());
+        push("profile-document-number", Some(d.number.clone()));
+        push(
+            "profile-document-issued-on",
+            d.issued_on.map(|x| x.to_string()),
+        );
+        push("profile-document-issued-by", d.issued_by.clone());
+    }
+    for (kind, number) in &f.ids {
+        if item.is_none() || item == Some(CheckItem::Id(*kind)) {
+            push(&format!("profile-id-{kind}"), Some(number.clone()));
+        }
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "reviews.html")]
+struct ReviewsPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    rows: Vec<ReviewRow>,
+}
+
+async fn reviews(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    let rows = app.assurance.review_queue(me.user_id()).await?;
+    Ok(render(&ReviewsPage {
+        c: &c,
+        errors: Errors::default(),
+        rows,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "review.html")]
+struct ReviewPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    subject: ReviewCase,
+    facts: Vec<Fact>,
+    fields: &'static [&'static str],
+}
+
+impl ReviewPage<'_> {
+    fn reason_key(&self) -> String {
+        match self.subject.row.reason.as_deref() {
+            Some(r @ ("in-use" | "no-answer")) => format!("review-reason-{r}"),
+            _ => "review-reason-registry".into(),
+        }
+    }
+}
+
+fn parse_item(item: &str) -> Result<CheckItem, WebError> {
+    CheckItem::parse(item).ok_or(WebError(AppError::NotFound))
+}
+
+async fn review_page(
+    app: &App,
+    c: &Ctx,
+    me: &CurrentSession,
+    user: &UserId,
+    item: CheckItem,
+    errors: Errors,
+) -> Result<Response, WebError> {
+    let case = app
+        .assurance
+        .review_case(me.user_id(), user, item, &c.actor)
+        .await?;
+    let bad = !errors.is_empty();
+    let facts = facts_of(c, &case.facts, Some(item));
+    let mut resp = render(&ReviewPage {
+        c,
+        errors,
+        facts,
+        fields: mismatch_fields(item),
+        subject: case,
+    });
+    if bad {
+        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn review(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((user, item)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let item = parse_item(&item)?;
+    review_page(&app, &c, &me, &UserId::new(user), item, Errors::default()).await
+}
+
+async fn decide(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((user, item)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let item = parse_item(&item)?;
+    let user = UserId::new(user);
+    let decision = fields
+        .iter()
+        .find(|(k, _)| k == "decision")
+        .map(|(_, v)| v.as_str());
+    let named: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "field")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let result = match decision {
+        Some("confirm") => {
+            app.assurance
+                .decide_review(me.user_id(), &user, item, true, &[], &c.actor)
+                .await
+        }
+        Some("mismatch") => {
+            app.assurance
+                .decide_review(me.user_id(), &user, item, false, &named, &c.actor)
+                .await
+        }
+        _ => Err(AppError::field("decision", "review-decision-missing")),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/staff/reviews?notice=notice-review-decided").into_response()),
+        Err(e) => match Errors::from_app(&c, &e, "decision") {
+            Some(errors) => review_page(&app, &c, &me, &user, item, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
+
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/account/level", get(levels))
         .route("/account/profile", get(profile_form).post(profile_submit))
+        .route("/staff/reviews", get(reviews))
+        .route("/staff/reviews/{user}/{item}", get(review).post(decide))
 }

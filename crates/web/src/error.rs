@@ -145,6 +145,11 @@ impl Errors {
             .map(|e| e.message.as_str())
     }
 
+    /// One field's error, by its code.
+    pub fn one(c: &Ctx, field: &'static str, code: &'static str) -> Self {
+        Self::from_app(c, &AppError::field(field, code), field).unwrap_or_default()
+    }
+
     /// Translates an expected failure of a use-case; `None` for failures that belong to the
     /// error boundary (internal errors, not found). `field` receives messages that concern the
     /// whole form.

@@ -43,6 +43,8 @@ struct Console<'a> {
     today: String,
     walk_in: bool,
     payments: bool,
+    /// The centre confirms identities: its desk is linked.
+    identity: bool,
     services: Vec<(String, String)>,
     /// The token just issued or called.
     token: String,
@@ -83,6 +85,7 @@ async fn console_page(
         errors,
         today: c.day_with_weekday(centre.date_at(app.clock().now())),
         walk_in: centre.can(Capability::WalkIn),
+        identity: centre.can(Capability::IdentityConfirmation),
         payments: centre.can(Capability::CentrePayment),
         services,
         token,

@@ -9,6 +9,7 @@ mod assurance;
 mod catalog;
 mod ctx;
 mod dates;
+mod desk;
 mod eform;
 mod error;
 mod external;
@@ -56,6 +57,7 @@ pub fn router(app: App) -> Router {
         .merge(payments::routes())
         .merge(appointments::routes())
         .merge(hall::routes())
+        .merge(desk::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .fallback(system::not_found)
         .layer(middleware::from_fn_with_state(app.clone(), ctx::context));

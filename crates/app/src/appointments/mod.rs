@@ -28,6 +28,7 @@ use crate::views::AccountView;
 mod booking;
 mod centres;
 mod changes;
+mod desk;
 mod hall;
 mod sweep;
 
@@ -44,6 +45,8 @@ crate::core::service!(
     applications: crate::applications::Applications,
     payments: crate::payments::Payments,
     catalog: crate::catalog::Catalog,
+    // The identity desk confirms people in person.
+    assurance: crate::assurance::Assurance,
     centres: Arc<std::sync::RwLock<CentresCache>>
 );
 

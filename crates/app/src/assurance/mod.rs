@@ -12,7 +12,9 @@
 
 mod checks;
 mod countries;
+mod in_person;
 mod registry;
+mod review;
 mod rotate;
 
 use std::sync::Arc;
@@ -26,8 +28,10 @@ use ekdwar_store::profiles::{self as store, Check, SealedProfile};
 
 pub use checks::REGISTRY_CHECK;
 pub use countries::Countries;
+pub use in_person::PersonCard;
 pub(crate) use registry::HttpRegistries;
 pub use registry::{CheckRequest, Person, Registries, RegistryAnswer, RegistryError};
+pub use review::{ReviewCase, ReviewRow, mismatch_fields};
 pub use rotate::Rotated;
 
 use crate::audit::Actor;
@@ -447,59 +451,6 @@ impl Assurance {
         } else {
             Ok(())
         }
-    }
-
-    /// The checks waiting for a staff member, oldest first.
-    pub async fn review_queue(&self) -> AppResult<Vec<Check>> {
-        Ok(store::in_review(&mut *self.store.conn().await?, 100).await?)
-    }
-
-    /// A staff member's decision on a check under review (`confirm`: the document or number
-    /// was seen to be the person's; otherwise a mismatch naming `fields`).
-    pub async fn decide_review(
-        &self,
-        user_id: &UserId,
-        item: CheckItem,
-        confirm: bool,
-        fields: &[String],
-        actor: &Actor,
-    ) -> AppResult<()> {
-        let mut work = self.work().await?;
-        store::lock(&mut work, user_id).await?;
-        let user = users::by_id(&mut work, user_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let check = store::check(&mut work, user_id, item)
-            .await?
-            .filter(|c| c.status == CheckStatus::Review)
-            .ok_or(AppError::NotFound)?;
-        let now = self.clock.now();
-        let mut decided = Check {
-            status: if confirm {
-                CheckStatus::Confirmed
-            } else {
-                CheckStatus::Mismatch
-            },
-            detail: (!confirm).then(|| fields.join(",")),
-            updated_at: now,
-            ..check
-        };
-        if confirm {
-            decided = self.index_confirmed(&mut work, &user, decided).await?;
-        }
-        store::answer(&mut work, &decided).await?;
-        self.audit(
-            &mut work,
-            actor,
-            Some(user_id.as_str()),
-            AuditAction::ProfileReviewed,
-            Outcome::Success,
-            Some(format!("{}:{}", item.as_str(), decided.status)),
-        )
-        .await?;
-        self.settle(&mut work, &user, actor).await?;
-        work.commit().await?;
-        Ok(())
     }
 
     /// A confirmed identifier enters the blind index; one that another account already

@@ -791,7 +791,7 @@ async fn a_walk_in_gets_a_token_where_the_centre_takes_them() {
         import_demo(&t).await;
         with_centres(&t).await;
         let actor = Actor::command_line();
-        let kiosk = operator_at(&t, "kiosk.op", "emitra-malviya-nagar").await;
+        let kiosk = operator_at(&t, "kiosk.op", 61, "emitra-malviya-nagar").await;
         let refused = t
             .app
             .appointments
@@ -828,8 +828,13 @@ async fn a_walk_in_gets_a_token_where_the_centre_takes_them() {
 }
 
 /// An operator who works at `centre` only.
-async fn operator_at(t: &TestApp, portal_id: &str, centre: &str) -> ekdwar_domain::UserId {
-    let op = crate::officers::officer(t, portal_id, 61, "centre-operator", "mea", None, None).await;
+pub async fn operator_at(
+    t: &TestApp,
+    portal_id: &str,
+    n: u32,
+    centre: &str,
+) -> ekdwar_domain::UserId {
+    let op = crate::officers::officer(t, portal_id, n, "centre-operator", "mea", None, None).await;
     t.app
         .appointments
         .assign_staff(&op, centre, &Actor::command_line())

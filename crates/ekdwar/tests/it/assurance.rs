@@ -66,6 +66,25 @@ impl TestRegistry {
     }
 }
 
+/// A specialist who decides the checks sent to review.
+pub async fn reviewer(t: &TestApp, portal_id: &str, n: u32) -> ekdwar_domain::UserId {
+    t.app
+        .identity
+        .admin_add_user(ekdwar_app::identity::NewUserInput {
+            portal_id: portal_id.into(),
+            first_name: "Olga".into(),
+            last_name: "Reviewer".into(),
+            phone: Some(format!("97100000{n:02}")),
+            email: None,
+            password: ekdwar_domain::password::Password::new(crate::accounts::PASSWORD),
+            role: ekdwar_domain::Role::Reviewer,
+            language: None,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
 pub async fn app_with_registry(backend: &str, registry: &TestRegistry) -> TestApp {
     let configs = registry.configs();
     TestApp::builder(backend)
@@ -411,7 +430,8 @@ async fn every_switch_of_the_test_registry_ends_in_a_state_nobody_is_stuck_in() 
         );
         send(&t, &ivan, &ivans).await;
         run_jobs(&t).await;
-        let queue = t.app.assurance.review_queue().await.unwrap();
+        let reviewer = reviewer(&t, "rev.one", 1).await;
+        let queue = t.app.assurance.review_queue(&reviewer).await.unwrap();
         let ivan_id = t.account("ivan").await.id;
         let mine: Vec<_> = queue.iter().filter(|c| c.user_id == ivan_id).collect();
         assert_eq!(mine.len(), 2, "{backend}: both items wait for a specialist");
@@ -419,6 +439,7 @@ async fn every_switch_of_the_test_registry_ends_in_a_state_nobody_is_stuck_in() 
             t.app
                 .assurance
                 .decide_review(
+                    &reviewer,
                     &c.user_id,
                     c.item,
                     true,
@@ -504,5 +525,156 @@ async fn data_keys_rotate_while_people_save_their_profiles() {
                 "{backend}: the last save is kept"
             );
         }
+    }
+}
+
+/// The specialists' queue and the identity desk, through the pages, each refused to everyone
+/// but its own staff: a reviewer decides the checks a registry sent to review (naming what does
+/// not match, or confirming), and an operator at a centre that confirms identities finds a
+/// standard citizen by their SNILS, compares the document and raises them to verified, which
+/// the citizen is told and sees in their security log with the centre and the operator.
+#[tokio::test]
+async fn specialists_decide_reviews_and_operators_confirm_identities_in_person() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        crate::catalog::import_demo(&t).await;
+        crate::appointments::with_centres(&t).await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        assert!(send(&t, &anna, ANNA).await.status == 200);
+        let ivan = person(&t, "ivan", "Иван", "Петров").await;
+        let ivans = with(
+            ANNA,
+            &[
+                ("middle_name", "Олегович"),
+                ("gender", "male"),
+                ("birth_date[day]", "2"),
+                ("birth_date[month]", "11"),
+                ("birth_date[year]", "1985"),
+                ("document_series", "4512"),
+                ("document_number", "654321"),
+                ("id_snils", "123-456-789 64"),
+            ],
+        );
+        send(&t, &ivan, &ivans).await;
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+        let ivan_id = t.account("ivan").await.id;
+
+        // The queue exists only for reviewers.
+        reviewer(&t, "rev.one", 1).await;
+        let rev = t.staff_logged_in("rev.one").await;
+        let queue = t.get_as(&rev, "/staff/reviews").await;
+        assert_eq!(queue.status, 200, "{}", queue.text());
+        assert!(queue.text().contains("Иван Петров"), "{}", queue.text());
+        let case = format!("/staff/reviews/{ivan_id}/snils");
+        for (who, client) in [("a citizen", &anna), ("the person", &ivan)] {
+            for path in ["/staff/reviews", case.as_str()] {
+                let page = t.get_as(client, path).await;
+                assert_eq!(page.status, 404, "{backend}: {who} sees no {path}");
+            }
+        }
+        let opened = t.get_as(&rev, &case).await;
+        assert!(opened.text().contains("12345678964"), "{}", opened.text());
+        let (log, _) = t.app.audit.security_events(&ivan_id, None).await.unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.action == ekdwar_domain::audit::AuditAction::ProfileViewed),
+            "{backend}: the reviewer's view is audited"
+        );
+        // A mismatch must say what does not match; then a confirmation of each item.
+        let refused = t
+            .post_with(&rev, &opened, &case, &[("decision", "mismatch")])
+            .await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.text().contains("Choose what does not match"));
+        for item in ["snils", "document"] {
+            let path = format!("/staff/reviews/{ivan_id}/{item}");
+            let page = t.get_as(&rev, &path).await;
+            let done = t
+                .post_with(&rev, &page, &path, &[("decision", "confirm")])
+                .await;
+            assert_eq!(done.status, 200, "{}", done.text());
+            assert!(done.text().contains("The decision is recorded"));
+        }
+        assert_eq!(level(&t, "ivan").await, AccountLevel::Standard, "{backend}");
+
+        // The desk: not at a centre that does not confirm identities.
+        crate::appointments::operator_at(&t, "op.psk", 62, "psk-jaipur").await;
+        let psk = t.staff_logged_in("op.psk").await;
+        assert_eq!(t.get_as(&psk, "/centre/identity").await.status, 404);
+        assert_eq!(t.get_as(&anna, "/centre/identity").await.status, 404);
+        let op = crate::appointments::operator_at(&t, "op.mfc", 63, "mfc-tverskoy").await;
+        let mfc = t.staff_logged_in("op.mfc").await;
+        let desk = t.get_as(&mfc, "/centre/identity").await;
+        assert_eq!(desk.status, 200, "{}", desk.text());
+        let missing = t
+            .post_with(
+                &mfc,
+                &desk,
+                "/centre/identity",
+                &[("query", "999-999-999 99")],
+            )
+            .await;
+        assert_eq!(missing.status, 422);
+        assert!(missing.text().contains("No account was found"));
+        let found = t
+            .post_with(
+                &mfc,
+                &desk,
+                "/centre/identity",
+                &[("query", "112-233-445 95")],
+            )
+            .await;
+        assert_eq!(found.status, 200, "{}", found.text());
+        assert!(found.text().contains("Анна Смирнова"), "{}", found.text());
+        assert!(found.text().contains("123456"), "the document to compare");
+        let anna_id = t.account("anna").await.id;
+        let confirm = format!("/centre/identity/{anna_id}/confirm");
+        let unticked = t.post_with(&mfc, &found, &confirm, &[]).await;
+        assert_eq!(unticked.status, 422);
+        assert!(unticked.text().contains("compared the original"));
+        // Nobody confirms their own account.
+        let own = t
+            .post_with(
+                &mfc,
+                &found,
+                &format!("/centre/identity/{op}/confirm"),
+                &[("seen", "yes")],
+            )
+            .await;
+        assert_eq!(own.status, 422);
+        assert!(own.text().contains("cannot confirm your own account"));
+        let done = t
+            .post_with(&mfc, &found, &confirm, &[("seen", "yes")])
+            .await;
+        assert_eq!(done.status, 200, "{}", done.text());
+        assert!(done.text().contains("Identity confirmed"));
+        assert_eq!(level(&t, "anna").await, AccountLevel::Verified, "{backend}");
+        let phone = t.account("anna").await.phone.unwrap();
+        assert!(t.last_message(&phone).await.contains("verified"));
+        let log = t.get_as(&anna, "/account/security").await.text();
+        assert!(
+            log.contains("Identity confirmed in person at My Documents centre")
+                && log.contains("Officer Sharma"),
+            "{log}"
+        );
+        let again = t
+            .post_with(&mfc, &found, &confirm, &[("seen", "yes")])
+            .await;
+        assert_eq!(again.status, 422);
+        assert!(again.text().contains("already verified"));
+        // Another operator's desk cannot raise a simplified account either.
+        let priya_id = t.account("priya").await.id;
+        let simplified = t
+            .post_with(
+                &mfc,
+                &found,
+                &format!("/centre/identity/{priya_id}/confirm"),
+                &[("seen", "yes")],
+            )
+            .await;
+        assert_eq!(simplified.status, 422);
+        assert!(simplified.text().contains("not fully confirmed"));
     }
 }

@@ -341,6 +341,23 @@ impl TestApp {
         client
     }
 
+    /// A staff member logged in, who sets up the second factor as the portal requires first.
+    pub async fn staff_logged_in(&self, portal_id: &str) -> reqwest::Client {
+        let client = self.logged_in(portal_id).await;
+        let setup = self.get_as(&client, "/account/two-step").await;
+        let key = crate::two_step::shown_key(&setup);
+        let done = self
+            .post_with(
+                &client,
+                &setup,
+                "/account/two-step/enable",
+                &[("code", &crate::two_step::code(self, &key, 0))],
+            )
+            .await;
+        assert_eq!(done.status, 200, "{}", done.text());
+        client
+    }
+
     /// The account a portal ID, phone or e-mail names (it must exist).
     pub async fn account(&self, query: &str) -> ekdwar_app::views::AccountView {
         self.app

@@ -378,10 +378,20 @@ pub async fn security_events(
             EventRow {
                 when: c.when(e.at),
                 // A failure or refusal has its own wording; a success is the action itself.
-                what: c
-                    .lang
-                    .try_t(&format!("audit-{action}-{outcome}"))
-                    .unwrap_or_else(|| c.t(&format!("audit-{action}"))),
+                what: match (action, e.detail.as_deref().and_then(|d| d.split_once('\t'))) {
+                    // Who confirmed the person, and where.
+                    ("identity-confirmed", Some((centre, operator))) => c.ta2(
+                        "audit-identity-confirmed-at",
+                        "centre",
+                        centre,
+                        "operator",
+                        operator,
+                    ),
+                    _ => c
+                        .lang
+                        .try_t(&format!("audit-{action}-{outcome}"))
+                        .unwrap_or_else(|| c.t(&format!("audit-{action}"))),
+                },
                 warning: outcome != "success",
                 ip: e.ip.unwrap_or_default(),
             }
