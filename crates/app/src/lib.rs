@@ -296,7 +296,18 @@ impl App {
                 .then(|| sso::Rotations::start(core.store.clone(), core.clock.clone())),
             revocations,
         );
-        let identity = Identity::new(core.clone(), Arc::new(sso.clone()), hashing, upstream);
+        let login_kinds = countries
+            .all()
+            .iter()
+            .filter_map(|c| c.login_identifier)
+            .collect();
+        let identity = Identity::new(
+            core.clone(),
+            Arc::new(sso.clone()),
+            hashing,
+            upstream,
+            login_kinds,
+        );
         let assurance =
             assurance::Assurance::new(core.clone(), identity.clone(), countries, registries);
         let catalog = Catalog::new(core.clone(), Arc::default());

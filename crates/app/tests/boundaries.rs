@@ -23,10 +23,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "verifications",
             "second_factor",
             "throttle",
+            "identifiers",
         ],
     ),
     // Assurance owns profiles and their checks, and sets the level of accounts.
-    ("assurance", &["profiles", "identity"]),
+    ("assurance", &["profiles", "identity", "identifiers"]),
     // Data keys.
     ("vault.rs", &["vault"]),
     // Single sign-on owns apps, codes, tokens and keys; it reads sessions (an app's tokens

@@ -16,6 +16,7 @@ pub mod appointments;
 pub mod audit;
 pub mod catalog;
 mod dialect;
+pub mod identifiers;
 pub mod identity;
 pub mod jobs;
 pub mod notify;

@@ -155,3 +155,4 @@ audit-profile-viewed = কর্মী প্রোফাইল দেখেছ�
 audit-identity-confirmed = সশরীরে পরিচয় নিশ্চিত
 audit-identity-confirmed-at = { $centre }-এ { $operator } সশরীরে পরিচয় নিশ্চিত করেছেন
 levels-way-centre = সেবা কেন্দ্রে
+field-identifier-national = অথবা আপনার { $names }, তা নিশ্চিত হওয়ার পরে।

@@ -155,3 +155,4 @@ audit-profile-viewed = Profile viewed by staff
 audit-identity-confirmed = Identity confirmed in person
 audit-identity-confirmed-at = Identity confirmed in person at { $centre } by { $operator }
 levels-way-centre = At a service centre
+field-identifier-national = Or your { $names }, once it is confirmed.

@@ -155,3 +155,4 @@ audit-profile-viewed = कर्मचारी ने प्रोफ़ाइ�
 audit-identity-confirmed = व्यक्तिगत रूप से पहचान की पुष्टि
 audit-identity-confirmed-at = { $centre } पर { $operator } ने व्यक्तिगत रूप से पहचान की पुष्टि की
 levels-way-centre = सेवा केंद्र पर
+field-identifier-national = या आपका { $names }, उसकी पुष्टि होने के बाद।

@@ -155,3 +155,4 @@ audit-profile-viewed = Анкету просмотрел сотрудник
 audit-identity-confirmed = Личность подтверждена лично
 audit-identity-confirmed-at = Личность подтверждена лично: { $centre }, оператор { $operator }
 levels-way-centre = В центре обслуживания
+field-identifier-national = Или ваш { $names }, когда он подтверждён.

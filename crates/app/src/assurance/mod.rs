@@ -23,6 +23,7 @@ use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::national_id::IdKind;
 use ekdwar_domain::profile::{CheckItem, CheckStatus, CountryProfile, ProfileFacts, ProfileInput};
 use ekdwar_domain::{AccountLevel, UserId};
+use ekdwar_store::identifiers;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::profiles::{self as store, Check, SealedProfile};
 
@@ -258,7 +259,7 @@ impl Assurance {
                 lost_confirmed |= c.status == CheckStatus::Confirmed;
                 store::drop_check(&mut work, &user.id, c.item).await?;
                 if let CheckItem::Id(kind) = c.item {
-                    store::unindex(&mut work, &user.id, kind.as_str()).await?;
+                    identifiers::unindex(&mut work, &user.id, kind.as_str()).await?;
                 }
             }
         }
@@ -377,7 +378,7 @@ impl Assurance {
             }
             lost_confirmed |= c.status == CheckStatus::Confirmed;
             if let CheckItem::Id(kind) = c.item {
-                store::unindex(&mut work, user_id, kind.as_str()).await?;
+                identifiers::unindex(&mut work, user_id, kind.as_str()).await?;
             }
             if submitted {
                 self.start_check(&mut work, user_id, c.item, &c.registry, fingerprint)
@@ -469,7 +470,9 @@ impl Assurance {
             return Ok(check);
         };
         let blind = self.vault.blind(kind.as_str(), number);
-        if store::index_identifier(work, &blind, &user.id, kind.as_str(), self.clock.now()).await? {
+        if identifiers::index_identifier(work, &blind, &user.id, kind.as_str(), self.clock.now())
+            .await?
+        {
             Ok(check)
         } else {
             Ok(Check {
@@ -483,6 +486,6 @@ impl Assurance {
     /// The account holding a confirmed identifier, if any (login by SNILS, recovery).
     pub async fn holder_of(&self, kind: IdKind, number: &str) -> AppResult<Option<UserId>> {
         let blind = self.vault.blind(kind.as_str(), number);
-        Ok(store::holder(&mut *self.store.conn().await?, &blind).await?)
+        Ok(identifiers::holder(&mut *self.store.conn().await?, &blind).await?)
     }
 }

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
+use ekdwar_domain::national_id::NationalId;
 use ekdwar_domain::password::Password;
 use ekdwar_domain::throttle::{Counter, ThrottlePolicy, Verdict};
 use ekdwar_domain::{AccountStatus, LoginIdentifier, Role, Timestamp};
+use ekdwar_store::identifiers;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::throttle;
 
@@ -70,6 +72,11 @@ pub(crate) async fn forgive(conn: &mut ekdwar_store::Conn, user: &User) -> AppRe
 }
 
 impl Identity {
+    /// The national identifiers people may log in with, besides phone, e-mail and portal ID.
+    pub fn login_kinds(&self) -> &[ekdwar_domain::national_id::IdKind] {
+        &self.login_kinds
+    }
+
     /// The account (if the identifier names one) and the counters a login from `actor` with
     /// `identifier` is judged by: the account's (or the unknown identifier's) and the address's.
     async fn login_keys(
@@ -80,15 +87,34 @@ impl Identity {
         let identifier =
             LoginIdentifier::parse(identifier_raw, &self.regions_for(actor.lang.as_ref())).ok();
         let mut conn = self.store.conn().await?;
-        let user = match &identifier {
-            Some(id) => users::by_identifier(&mut conn, id).await?,
+        // A national identifier the deployment logs in with (SNILS) is looked up by its blind
+        // index and counted under it: neither the number nor whether it has an account is
+        // written anywhere. A number that is also a phone, and no one's, counts as the phone.
+        let national = self
+            .login_kinds
+            .iter()
+            .find_map(|k| NationalId::parse(*k, identifier_raw).ok())
+            .map(|id| {
+                let blind = self.vault.blind(id.kind().as_str(), id.as_str());
+                (format!("login:id:{}:{blind}", id.kind()), blind)
+            });
+        let by_national = match &national {
+            Some((_, blind)) => match identifiers::holder(&mut conn, blind).await? {
+                Some(holder) => users::by_id(&mut conn, &holder).await?,
+                None => None,
+            },
             None => None,
         };
-        // Counted by the identifier as typed, known or not: a lock-out on an account's phone
-        // says nothing about its portal ID (security finding 10).
-        let account_key = match &identifier {
-            Some(id) => login_key(id),
-            None => format!("login:id:{}", identifier_raw.trim().to_lowercase()),
+        let (user, account_key) = match (by_national, &national, &identifier) {
+            (Some(user), Some((key, _)), _) => (Some(user), key.clone()),
+            // Counted by the identifier as typed, known or not: a lock-out on an account's
+            // phone says nothing about its portal ID (security finding 10).
+            (_, _, Some(id)) => (users::by_identifier(&mut conn, id).await?, login_key(id)),
+            (_, Some((key, _)), None) => (None, key.clone()),
+            (_, None, None) => (
+                None,
+                format!("login:id:{}", identifier_raw.trim().to_lowercase()),
+            ),
         };
         let mut keys = vec![Key {
             before: throttle::get(&mut conn, &account_key).await?,

@@ -34,7 +34,9 @@ crate::core::service!(
     sessions_ended: std::sync::Arc<dyn sessions::SessionsEnded>,
     hashing: crate::security::PasswordHashing,
     // The port to upstream identity providers.
-    upstream: std::sync::Arc<dyn UpstreamClient>
+    upstream: std::sync::Arc<dyn UpstreamClient>,
+    // The national identifiers people may log in with (the country profiles name them).
+    login_kinds: std::sync::Arc<[ekdwar_domain::national_id::IdKind]>
 );
 
 use crate::error::{AppError, AppResult, FieldError};

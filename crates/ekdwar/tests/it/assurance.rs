@@ -676,5 +676,58 @@ async fn specialists_decide_reviews_and_operators_confirm_identities_in_person()
             .await;
         assert_eq!(simplified.status, 422);
         assert!(simplified.text().contains("not fully confirmed"));
+
+        // Anna logs in with her SNILS, however it is typed.
+        for typed in ["112-233-445 95", "11223344595"] {
+            let b = browser();
+            let form = t.get_as(&b, "/login").await;
+            assert!(form.text().contains("SNILS"), "the login page says so");
+            let page = t
+                .post_with(
+                    &b,
+                    &form,
+                    "/login",
+                    &[
+                        ("identifier", typed),
+                        ("password", crate::accounts::PASSWORD),
+                    ],
+                )
+                .await;
+            assert_eq!(page.status, 200, "{backend}: {}", page.text());
+            assert!(page.text().contains("anna"), "{}", page.text());
+        }
+        // A number nobody confirmed gets the answer a wrong password gets; both are counted
+        // per identifier, so the fourth try needs the challenge.
+        let login = |identifier: &'static str, password: &'static str| {
+            let app = t.app.clone();
+            async move {
+                app.identity
+                    .login(
+                        ekdwar_app::identity::LoginInput {
+                            identifier: identifier.into(),
+                            password: ekdwar_domain::password::Password::new(password),
+                            challenge: None,
+                        },
+                        &ekdwar_app::audit::Actor::command_line(),
+                    )
+                    .await
+                    .err()
+                    .map(|e| format!("{e:?}"))
+            }
+        };
+        let unknown = login("987-654-321 83", crate::accounts::PASSWORD).await;
+        let wrong = login("112-233-445 95", "not-her-password").await;
+        assert_eq!(unknown, wrong, "{backend}: no account enumeration");
+        login("112-233-445 95", "not-her-password").await;
+        login("112-233-445 95", "not-her-password").await;
+        let fourth = login("112-233-445 95", crate::accounts::PASSWORD).await;
+        assert_eq!(fourth.as_deref(), Some("CaptchaRequired"), "{backend}");
+        let dump = crate::security::database_contents(&t, backend).await;
+        for number in ["11223344595", "98765432183", "12345678964"] {
+            assert!(
+                !dump.windows(number.len()).any(|w| w == number.as_bytes()),
+                "{backend}: {number} is in the database"
+            );
+        }
     }
 }

@@ -109,6 +109,18 @@ struct LoginPage<'a> {
     challenge: Option<Challenge>,
     /// Upstream providers: (id, name).
     upstreams: Vec<(String, String)>,
+    /// The national identifiers one may log in with (SNILS), by name; empty if none.
+    national: String,
+}
+
+/// The national identifiers the deployment logs in with, named in the page's language.
+fn national_names(app: &App, c: &Ctx) -> String {
+    app.identity
+        .login_kinds()
+        .iter()
+        .map(|k| c.t(&format!("profile-id-{k}")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl LoginPage<'_> {
@@ -177,6 +189,7 @@ pub async fn login_form(
         next: q.next,
         challenge,
         upstreams: upstream_buttons(&app),
+        national: national_names(&app, &c),
     }))
 }
 
@@ -231,6 +244,7 @@ pub async fn login_submit(
                 next: f.next,
                 challenge: needs_challenge.then(|| app.identity.new_challenge()),
                 upstreams: upstream_buttons(&app),
+                national: national_names(&app, &c),
             };
             let jar = if needs_challenge {
                 jar.add(c.cookie(CHECK_COOKIE, "1".into(), Some(3600)))
