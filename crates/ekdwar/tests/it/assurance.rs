@@ -85,6 +85,30 @@ pub async fn reviewer(t: &TestApp, portal_id: &str, n: u32) -> ekdwar_domain::Us
         .id
 }
 
+/// Puts a check of `user_id`'s SNILS straight into the specialists' queue, as a registry that
+/// asked for review would (for pages that show the queue without running a registry).
+pub async fn waiting_for_review(t: &TestApp, user_id: &ekdwar_domain::UserId) {
+    let now = t.app.clock().now();
+    let mut conn = t.app.store().conn().await.unwrap();
+    ekdwar_store::profiles::start_check(
+        &mut conn,
+        &ekdwar_store::profiles::Check {
+            user_id: user_id.clone(),
+            item: ekdwar_domain::profile::CheckItem::Id(ekdwar_domain::national_id::IdKind::Snils),
+            registry: "sfr".into(),
+            fingerprint: "tour".into(),
+            status: ekdwar_domain::profile::CheckStatus::Review,
+            request_id: "rq-tour".into(),
+            attempts: 1,
+            detail: Some("registry".into()),
+            started_at: now,
+            updated_at: now,
+        },
+    )
+    .await
+    .unwrap();
+}
+
 pub async fn app_with_registry(backend: &str, registry: &TestRegistry) -> TestApp {
     let configs = registry.configs();
     TestApp::builder(backend)

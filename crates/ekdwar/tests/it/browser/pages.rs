@@ -54,6 +54,7 @@ async fn tour(lang: &'static str) {
     };
     let t = TestApp::start(backend.copied().unwrap_or("sqlite")).await;
     crate::catalog::import_demo(&t).await;
+    crate::appointments::with_centres(&t).await;
     let dept = DeptApp::start().await;
     let client_id = dept.register(&t, "e-Mitra").await;
     let b = Browser::start(&t.base, true).await;
@@ -158,6 +159,12 @@ async fn tour(lang: &'static str) {
     b.fill("birth_place", "Jaipur").await;
     b.submit("button[value='check']").await;
     tour.check("profile-errors").await;
+    // At the standard level, the page offers the ways to verified.
+    let standard = ekdwar_domain::AccountLevel::Standard;
+    t.app.identity.admin_set_level(e164, standard).await.unwrap();
+    tour.visit("/account/level", "levels-standard").await;
+    let simplified = ekdwar_domain::AccountLevel::Simplified;
+    t.app.identity.admin_set_level(e164, simplified).await.unwrap();
     tour.visit("/account/linked", "linked").await;
     // An application: a form page, its error state, a group, the check page, the receipt.
     tour.visit("/applications", "applications-none").await;
@@ -227,7 +234,6 @@ async fn tour(lang: &'static str) {
     tour.visit("/payments", "payments").await;
     // Booking: the centres near a PIN code; refused while the challan is unconfirmed; then,
     // the bank having confirmed it, a hold to confirm and the booking.
-    crate::appointments::with_centres(&t).await;
     tour.visit(
         &format!("{application}/appointment?pincode=302017"),
         "booking-find",
@@ -256,7 +262,8 @@ async fn tour(lang: &'static str) {
         .await;
     // The centre's console, as its operator sees it (after setting up the second factor), and
     // a number it cannot read.
-    crate::appointments::operator(&t, "meena.op").await;
+    // The operator works at the e-Mitra kiosk, which also confirms identities.
+    crate::appointments::operator_at(&t, "meena.op", 64, "emitra-malviya-nagar").await;
     let o = super::journey::officer_logged_in_at(&t, "meena.op", true, "/centre").await;
     if lang != "en" {
         o.press(button).await;
@@ -271,6 +278,38 @@ async fn tour(lang: &'static str) {
     o.fill("number", "AP26").await;
     o.submit("#check-in button").await;
     desk.check("centre-error").await;
+    // The identity desk: a search with nothing typed, then the citizen found by their phone
+    // (simplified: not yet to be confirmed).
+    desk.b.open("/centre/identity").await;
+    desk.check("desk").await;
+    o.submit("#find button").await;
+    desk.check("desk-error").await;
+    o.fill("query", e164).await;
+    o.submit("#find button").await;
+    assert!(o.text().await.contains("Asha"), "{lang}: the citizen is found");
+    desk.check("desk-person").await;
+    // The specialists' queue and one case, with its error state.
+    let asha = t.account(e164).await.id;
+    crate::assurance::waiting_for_review(&t, &asha).await;
+    crate::assurance::reviewer(&t, "rev.tour", 9).await;
+    let r = super::journey::officer_logged_in_at(&t, "rev.tour", true, "/staff/reviews").await;
+    if lang != "en" {
+        r.press(button).await;
+    }
+    let reviews = Tour {
+        b: &r,
+        lang,
+        problems: Default::default(),
+        shots: tour.shots.clone(),
+    };
+    reviews.check("reviews").await;
+    r.open(&format!("/staff/reviews/{asha}/snils")).await;
+    reviews.check("review").await;
+    r.submit("form[action$='/snils'] button").await;
+    reviews.check("review-error").await;
+    tour.problems
+        .borrow_mut()
+        .extend(reviews.problems.into_inner());
     tour.problems
         .borrow_mut()
         .extend(desk.problems.into_inner());
