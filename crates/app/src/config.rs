@@ -66,6 +66,10 @@ pub struct ProfileConfig {
     /// Days a check may stay unanswered (the registry down or pending) before a staff member
     /// reviews it.
     pub review_after_days: u64,
+    /// Days an activation letter's code is valid after it is printed.
+    pub letter_valid_days: u64,
+    /// Wrong codes a letter takes before it is spent.
+    pub letter_attempts: i64,
 }
 
 impl Default for ProfileConfig {
@@ -73,6 +77,8 @@ impl Default for ProfileConfig {
         Self {
             countries: vec!["in".into()],
             review_after_days: 7,
+            letter_valid_days: 90,
+            letter_attempts: 5,
         }
     }
 }

@@ -27,7 +27,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // Assurance owns profiles and their checks, and sets the level of accounts.
-    ("assurance", &["profiles", "identity", "identifiers"]),
+    (
+        "assurance",
+        &["profiles", "identity", "identifiers", "letters"],
+    ),
     // Data keys.
     ("vault.rs", &["vault"]),
     // Single sign-on owns apps, codes, tokens and keys; it reads sessions (an app's tokens

@@ -134,6 +134,12 @@ crate::string_enum!(
         ProfileViewed => "profile-viewed",
         /// An operator at a centre confirmed the person's identity in person.
         IdentityConfirmed => "identity-confirmed",
+        /// The person asked for an activation letter by post.
+        LetterRequested => "letter-requested",
+        /// A batch of activation letters was printed.
+        LettersExported => "letters-exported",
+        /// The person typed the code of their activation letter.
+        LetterCodeEntered => "letter-code-entered",
         /// The account's level was raised by its checks.
         LevelRaised => "level-raised",
         /// The account's level was lowered (a checked fact was changed).

@@ -313,6 +313,51 @@ macro_rules! redacted_debug {
 }
 redacted_debug!(Aadhaar, Vid, Pan, Snils, JanAadhaar);
 
+/// The code of an activation letter sent by post: 16 digits, the last a Verhoeff check digit
+/// (a mistyped or swapped digit is caught before it counts as an attempt). Printed in groups of
+/// four.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ActivationCode(String);
+
+impl ActivationCode {
+    /// The code whose first fifteen digits are `body` (digits only).
+    pub fn with_check_digit(body: &str) -> Result<Self, IdError> {
+        let body = digits(body, 15)?;
+        let check = crate::catalog::arn::verhoeff_digit(&body);
+        Ok(Self(format!("{body}{check}")))
+    }
+
+    /// A code as typed (spaces and dashes allowed between groups).
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let d = digits(input, 16)?;
+        if !verhoeff_valid(&d) {
+            return Err(IdError::Check);
+        }
+        Ok(Self(d))
+    }
+
+    /// The sixteen digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `1234 5678 9012 3456`, as printed.
+    pub fn grouped(&self) -> String {
+        self.0
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl fmt::Debug for ActivationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ActivationCode(****)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +477,37 @@ mod tests {
         #[test]
         fn parsing_anything_never_panics(s in "\\PC{0,24}") {
             let _ = (Aadhaar::parse(&s), Vid::parse(&s), Pan::parse(&s), Snils::parse(&s));
+        }
+    }
+
+    #[test]
+    fn an_activation_code_catches_a_typo_and_a_swap() {
+        let code = ActivationCode::with_check_digit("123456789012345").unwrap();
+        assert_eq!(code.as_str().len(), 16);
+        assert_eq!(ActivationCode::parse(&code.grouped()), Ok(code.clone()));
+        let mut typo: Vec<u8> = code.as_str().bytes().collect();
+        typo[3] = if typo[3] == b'9' { b'0' } else { typo[3] + 1 };
+        let typo = String::from_utf8(typo).unwrap();
+        assert_eq!(ActivationCode::parse(&typo), Err(IdError::Check));
+        let mut swap: Vec<u8> = code.as_str().bytes().collect();
+        swap.swap(5, 6);
+        if swap[5] != swap[6] {
+            let swap = String::from_utf8(swap).unwrap();
+            assert_eq!(ActivationCode::parse(&swap), Err(IdError::Check));
+        }
+        assert_eq!(ActivationCode::parse("1234"), Err(IdError::Length));
+        assert_eq!(
+            ActivationCode::parse("1234 5678 9012 345x"),
+            Err(IdError::Character)
+        );
+        assert_eq!(format!("{code:?}"), "ActivationCode(****)");
+    }
+
+    proptest! {
+        #[test]
+        fn every_generated_activation_code_reads_back(body in "[0-9]{15}") {
+            let code = ActivationCode::with_check_digit(&body).unwrap();
+            prop_assert_eq!(ActivationCode::parse(&code.grouped()), Ok(code));
         }
     }
 }

@@ -7,6 +7,7 @@ mod centre;
 mod client;
 mod common;
 mod dev;
+mod letters;
 mod officer;
 mod payments;
 mod serve;
@@ -74,6 +75,9 @@ enum Command {
     /// Manage the keys that sign ID tokens.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Print the activation letters asked for, for the post office.
+    #[command(subcommand)]
+    Letters(letters::LettersCmd),
     /// Show the SMS and e-mails the portal has sent or kept locally.
     Outbox {
         /// Only messages to this phone number or e-mail address.
@@ -117,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::User(cmd)) => user(cmd).await,
         Some(Command::Client(cmd)) => client(cmd).await,
         Some(Command::Keys(cmd)) => admin::keys(cmd).await,
+        Some(Command::Letters(cmd)) => letters::letters(cmd).await,
         Some(Command::Service(cmd)) => service(cmd).await,
         Some(Command::Officer(cmd)) => officer(cmd).await,
         Some(Command::Payments(cmd)) => payments(cmd).await,

@@ -40,6 +40,7 @@ enum Block {
     Row(String, String),
     Text(String),
     Qr { payload: String, caption: String },
+    PageBreak,
 }
 
 /// A document to print: a title and blocks, in one language.
@@ -75,6 +76,12 @@ impl Sheet {
     /// A paragraph across the page.
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.blocks.push(Block::Text(text.into()));
+        self
+    }
+
+    /// What follows starts on a new page (one letter of a batch per page).
+    pub fn page_break(mut self) -> Self {
+        self.blocks.push(Block::PageBreak);
         self
     }
 
@@ -119,6 +126,10 @@ impl Sheet {
                     pen.y = top;
                     pen.lines(value, 10.0, value_x, value_w);
                     pen.y = pen.y.max(below_label) + 2.0;
+                }
+                Block::PageBreak => {
+                    pen.flush();
+                    pen.y = MARGIN;
                 }
                 Block::Text(text) => {
                     pen.y += 4.0;

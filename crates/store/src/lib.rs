@@ -19,6 +19,7 @@ mod dialect;
 pub mod identifiers;
 pub mod identity;
 pub mod jobs;
+pub mod letters;
 pub mod notify;
 pub mod payments;
 pub mod profiles;
@@ -248,6 +249,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "profiles",
         include_str!("../migrations/sqlite/0016_profiles.sql"),
         include_str!("../migrations/postgres/0016_profiles.sql"),
+    ),
+    (
+        17,
+        "activation letters",
+        include_str!("../migrations/sqlite/0017_activation_letters.sql"),
+        include_str!("../migrations/postgres/0017_activation_letters.sql"),
     ),
 ];
 

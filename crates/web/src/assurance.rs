@@ -5,9 +5,12 @@ use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use ekdwar_app::App;
-use ekdwar_app::assurance::{ItemView, ProfileView, ReviewCase, ReviewRow, Save, mismatch_fields};
+use ekdwar_app::assurance::{
+    ItemView, LetterView, ProfileView, ReviewCase, ReviewRow, Save, mismatch_fields,
+};
+use ekdwar_app::captcha::Challenge;
 use ekdwar_app::error::AppError;
 use ekdwar_app::identity::CurrentSession;
 use ekdwar_domain::national_id::IdKind;
@@ -17,6 +20,7 @@ use serde::Deserialize;
 
 use crate::ctx::{Ctx, Me, render};
 use crate::error::{Errors, WebError};
+use crate::identity::ChallengeFields;
 
 struct LevelRow {
     name_key: String,
@@ -35,6 +39,10 @@ struct LevelsPage<'a> {
     profile: ProfileView,
     /// Where identities are confirmed in person: name and address.
     centres: Vec<(String, String)>,
+    /// The activation letter asked for, if any.
+    letter: Option<LetterView>,
+    /// Asked with the letter's code.
+    challenge: Option<Challenge>,
 }
 
 impl LevelsPage<'_> {
@@ -92,8 +100,17 @@ pub fn item_rows(items: &[ItemView]) -> Vec<Item> {
 
 /// What each account level means, which one the person has, and where each step stands.
 pub async fn levels(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    levels_page(&app, &c, &me, Errors::default()).await
+}
+
+async fn levels_page(
+    app: &App,
+    c: &Ctx,
+    me: &CurrentSession,
+    errors: Errors,
+) -> Result<Response, WebError> {
     let mine = me.account.level;
-    let profile = app.assurance.profile(&me, None).await?;
+    let profile = app.assurance.profile(me, None).await?;
     let levels = std::iter::successors(Some(AccountLevel::Simplified), |l| l.next())
         .map(|l| LevelRow {
             name_key: format!("level-{}", l.as_str()),
@@ -102,7 +119,8 @@ pub async fn levels(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Respon
             done: l < mine,
         })
         .collect();
-    let centres = if mine == AccountLevel::Standard {
+    let standard = mine == AccountLevel::Standard;
+    let centres = if standard {
         app.appointments
             .identity_centres()
             .await?
@@ -117,14 +135,69 @@ pub async fn levels(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Respon
     } else {
         Vec::new()
     };
-    Ok(render(&LevelsPage {
-        c: &c,
-        errors: Errors::default(),
+    let letter = if standard {
+        app.assurance.letter(me.user_id()).await?
+    } else {
+        None
+    };
+    let challenge = letter
+        .as_ref()
+        .filter(|l| l.sent_at.is_some())
+        .map(|_| app.identity.new_challenge());
+    let bad = !errors.is_empty();
+    let mut resp = render(&LevelsPage {
+        c,
+        errors,
         levels,
         level: mine,
         profile,
         centres,
-    }))
+        letter,
+        challenge,
+    });
+    if bad {
+        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn ask_letter(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    match app.assurance.request_letter(&me, &c.actor).await {
+        Ok(()) => Ok(Redirect::to("/account/level?notice=notice-letter-asked").into_response()),
+        Err(e) => match Errors::from_app(&c, &e, "letter") {
+            Some(errors) => levels_page(&app, &c, &me, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct LetterCodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    identifier: String,
+    #[serde(flatten)]
+    challenge: ChallengeFields,
+}
+
+async fn letter_code(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Form(f): Form<LetterCodeForm>,
+) -> Result<Response, WebError> {
+    let done = app
+        .assurance
+        .enter_letter_code(&me, &f.code, &f.identifier, &f.challenge.answer(), &c.actor)
+        .await;
+    match done {
+        Ok(()) => Ok(Redirect::to("/account/level?notice=notice-letter-verified").into_response()),
+        Err(e) => match Errors::from_app(&c, &e, "code") {
+            Some(errors) => levels_page(&app, &c, &me, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
 }
 
 #[derive(Template)]
@@ -455,6 +528,8 @@ async fn decide(
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/account/level", get(levels))
+        .route("/account/level/letter", post(ask_letter))
+        .route("/account/level/letter/code", post(letter_code))
         .route("/account/profile", get(profile_form).post(profile_submit))
         .route("/staff/reviews", get(reviews))
         .route("/staff/reviews/{user}/{item}", get(review).post(decide))

@@ -13,6 +13,7 @@
 mod checks;
 mod countries;
 mod in_person;
+mod letters;
 mod registry;
 mod review;
 mod rotate;
@@ -30,6 +31,7 @@ use ekdwar_store::profiles::{self as store, Check, SealedProfile};
 pub use checks::REGISTRY_CHECK;
 pub use countries::Countries;
 pub use in_person::PersonCard;
+pub use letters::{LetterOut, LetterView};
 pub(crate) use registry::HttpRegistries;
 pub use registry::{CheckRequest, Person, Registries, RegistryAnswer, RegistryError};
 pub use review::{ReviewCase, ReviewRow, mismatch_fields};

@@ -755,3 +755,182 @@ async fn specialists_decide_reviews_and_operators_confirm_identities_in_person()
         }
     }
 }
+
+/// Runs `ekdwar letters export` against the test app's data; the PDF and the manifest.
+fn export_letters(t: &TestApp, backend: &str) -> (Vec<u8>, String) {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ekdwar"));
+    cmd.args(["letters", "export", "--out"])
+        .arg(out.path())
+        .arg("--data")
+        .arg(&t.app.config().server.data_dir)
+        .env_remove("EKDWAR_DATABASE_URL");
+    if backend == "postgres" {
+        cmd.env(
+            "EKDWAR_DATABASE_URL",
+            t.app.config().server.database_url.clone().unwrap(),
+        );
+    }
+    let run = cmd.output().unwrap();
+    let said = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(said.contains("1 letters"), "{said}");
+    let mut pdf = Vec::new();
+    let mut csv = String::new();
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let path = entry.unwrap().path();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("pdf") => pdf = std::fs::read(&path).unwrap(),
+            Some("csv") => csv = std::fs::read_to_string(&path).unwrap(),
+            _ => panic!("an unexpected file {}", path.display()),
+        }
+    }
+    (pdf, csv)
+}
+
+/// The code printed in a letter.
+fn printed_code(pdf: &str) -> String {
+    let digits: Vec<&str> = pdf
+        .split_whitespace()
+        .filter(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    digits
+        .windows(4)
+        .map(|w| w.concat())
+        .find(|c| ekdwar_domain::national_id::ActivationCode::parse(c).is_ok())
+        .expect("a code in the letter")
+}
+
+/// The verified level by post: a standard account asks for a letter; the export prints it (the
+/// code only on paper, a manifest without it); the citizen types the code with their SNILS. A
+/// mistyped code is caught without counting; wrong ones count until the letter is spent and a
+/// new one is asked for; the right one makes the account verified.
+#[tokio::test]
+async fn an_activation_letter_by_post_makes_a_standard_account_verified() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        let priya = person(&t, "priya", "Priya", "Sharma").await;
+        let page = t.get_as(&priya, "/account/level").await;
+        let refused = t
+            .post_with(&priya, &page, "/account/level/letter", &[])
+            .await;
+        assert_eq!(refused.status, 422);
+        assert!(
+            refused
+                .text()
+                .contains("Only an account at the standard level")
+        );
+
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        send(&t, &anna, ANNA).await;
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+        let ask = |client: reqwest::Client| {
+            let t = &t;
+            async move {
+                let page = t.get_as(&client, "/account/level").await;
+                t.post_with(&client, &page, "/account/level/letter", &[])
+                    .await
+            }
+        };
+        let asked = ask(anna.clone()).await;
+        assert!(
+            asked.text().contains("We will send your letter"),
+            "{}",
+            asked.text()
+        );
+        let twice = ask(anna.clone()).await;
+        assert_eq!(twice.status, 422);
+        assert!(twice.text().contains("already asked"));
+
+        // The export: one letter; the code is on paper only.
+        let (pdf, csv) = export_letters(&t, backend);
+        let pdf = crate::receipts::pdf_text(&pdf);
+        assert!(
+            pdf.contains("Your activation code") && pdf.contains("Москва"),
+            "{pdf}"
+        );
+        let code = printed_code(&pdf);
+        assert!(csv.contains("101000") && !csv.contains(&code[..8]), "{csv}");
+        let dump = crate::security::database_contents(&t, backend).await;
+        assert!(!dump.windows(16).any(|w| w == code.as_bytes()), "{backend}");
+
+        let enter = |code: String, id: &'static str| {
+            let t = &t;
+            let anna = anna.clone();
+            async move {
+                let page = t.get_as(&anna, "/account/level").await;
+                t.post_with(
+                    &anna,
+                    &page,
+                    "/account/level/letter/code",
+                    &[("code", &code), ("identifier", id)],
+                )
+                .await
+            }
+        };
+        // A typo is caught by the check digit and does not count.
+        let mut typo = code.clone().into_bytes();
+        typo[0] = if typo[0] == b'9' { b'1' } else { typo[0] + 1 };
+        let typo = String::from_utf8(typo).unwrap();
+        let caught = enter(typo, "112-233-445 95").await;
+        assert_eq!(caught.status, 422);
+        assert!(
+            caught.text().contains("typing mistake"),
+            "{}",
+            caught.text()
+        );
+        assert!(caught.text().contains("try 5 more"), "{}", caught.text());
+        // Five wrong codes spend the letter.
+        let other = ekdwar_domain::national_id::ActivationCode::with_check_digit(
+            if code.starts_with("000") {
+                "111111111111111"
+            } else {
+                "000000000000000"
+            },
+        )
+        .unwrap();
+        for left in (0..5).rev() {
+            let wrong = enter(other.as_str().into(), "112-233-445 95").await;
+            assert_eq!(wrong.status, 422, "{backend}");
+            if left > 0 {
+                assert!(
+                    wrong.text().contains(&format!("try {left} more")),
+                    "{}",
+                    wrong.text()
+                );
+            } else {
+                assert!(
+                    wrong.text().contains("can no longer be used"),
+                    "{}",
+                    wrong.text()
+                );
+            }
+        }
+        let spent = enter(code.clone(), "112-233-445 95").await;
+        assert_eq!(spent.status, 422);
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+
+        // A new letter; the right code with a number not hers counts; with her SNILS it works.
+        assert_eq!(ask(anna.clone()).await.status, 200);
+        let (pdf, _) = export_letters(&t, backend);
+        let code = printed_code(&crate::receipts::pdf_text(&pdf));
+        let not_hers = enter(code.clone(), "123-456-789 64").await;
+        assert!(
+            not_hers.text().contains("does not match"),
+            "{}",
+            not_hers.text()
+        );
+        let done = enter(code, "11223344595").await;
+        assert_eq!(done.status, 200, "{}", done.text());
+        assert!(done.text().contains("Code accepted"), "{}", done.text());
+        assert_eq!(level(&t, "anna").await, AccountLevel::Verified, "{backend}");
+        let phone = t.account("anna").await.phone.unwrap();
+        assert!(t.last_message(&phone).await.contains("verified"));
+    }
+}

@@ -161,10 +161,18 @@ async fn tour(lang: &'static str) {
     tour.check("profile-errors").await;
     // At the standard level, the page offers the ways to verified.
     let standard = ekdwar_domain::AccountLevel::Standard;
-    t.app.identity.admin_set_level(e164, standard).await.unwrap();
+    t.app
+        .identity
+        .admin_set_level(e164, standard)
+        .await
+        .unwrap();
     tour.visit("/account/level", "levels-standard").await;
     let simplified = ekdwar_domain::AccountLevel::Simplified;
-    t.app.identity.admin_set_level(e164, simplified).await.unwrap();
+    t.app
+        .identity
+        .admin_set_level(e164, simplified)
+        .await
+        .unwrap();
     tour.visit("/account/linked", "linked").await;
     // An application: a form page, its error state, a group, the check page, the receipt.
     tour.visit("/applications", "applications-none").await;
@@ -286,7 +294,10 @@ async fn tour(lang: &'static str) {
     desk.check("desk-error").await;
     o.fill("query", e164).await;
     o.submit("#find button").await;
-    assert!(o.text().await.contains("Asha"), "{lang}: the citizen is found");
+    assert!(
+        o.text().await.contains("Asha"),
+        "{lang}: the citizen is found"
+    );
     desk.check("desk-person").await;
     // The specialists' queue and one case, with its error state.
     let asha = t.account(e164).await.id;
