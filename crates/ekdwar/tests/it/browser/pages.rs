@@ -167,6 +167,27 @@ async fn tour(lang: &'static str) {
         .await
         .unwrap();
     tour.visit("/account/level", "levels-standard").await;
+    // A letter needs an address in the profile.
+    b.submit("#letter button").await;
+    tour.check("levels-letter-error").await;
+    b.open("/account/profile").await;
+    b.fill("address_line", "12 Malviya Nagar").await;
+    b.fill("address_city", "Jaipur").await;
+    b.fill("address_postcode", "302017").await;
+    b.submit("button[value='later']").await;
+    b.open("/account/level").await;
+    b.submit("#letter button").await;
+    tour.check("levels-letter-asked").await;
+    let printed = t
+        .app
+        .assurance
+        .export_letters(10, &ekdwar_app::audit::Actor::command_line(), |_| Ok(()))
+        .await
+        .unwrap();
+    assert_eq!(printed, 1, "{lang}");
+    tour.visit("/account/level", "levels-letter-code").await;
+    b.submit("#letter-code button").await;
+    tour.check("levels-letter-code-error").await;
     let simplified = ekdwar_domain::AccountLevel::Simplified;
     t.app
         .identity
