@@ -191,10 +191,12 @@ async fn assign(app: &App, who: &str, centre: &str) -> anyhow::Result<()> {
         .map_err(explain)
 }
 
-/// Imports the demo's centres and PIN codes; the demo officer works at the Jaipur PSK.
+/// Imports the demo's centres and PIN codes; the demo officer works at the Jaipur PSK, the
+/// demo operator at the Moscow centre that confirms identities.
 pub(crate) async fn import_demo(app: &App) -> anyhow::Result<()> {
     import_centres(app, DEMO_CENTRES, "centres/demo.toml").await?;
     assign(app, "officer.jaipur", "psk-jaipur").await?;
+    assign(app, "operator.moscow", "mfc-tverskoy").await?;
     let rows = read_pincodes(DEMO_PINCODES, "centres/pincodes.csv")?;
     app.appointments
         .import_pincodes(&rows)

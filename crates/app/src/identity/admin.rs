@@ -337,6 +337,26 @@ impl Identity {
                 Role::Officer,
                 "hi",
             ),
+            (
+                "operator.moscow",
+                "Olga",
+                "Orlova",
+                None,
+                Some("operator.moscow@example.org"),
+                "demo-birch-square-24",
+                Role::Officer,
+                "ru",
+            ),
+            (
+                "reviewer.demo",
+                "Rekha",
+                "Verma",
+                None,
+                Some("reviewer@example.org"),
+                "demo-quiet-ledger-38",
+                Role::Reviewer,
+                "en",
+            ),
         ];
         let mut out = Vec::new();
         for (pid, first, last, phone, email, password, role, lang) in demo {
