@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::ctx::{Ctx, Me, render};
 use crate::error::{Errors, WebError};
-use crate::identity::ChallengeFields;
+use crate::identity::{ChallengeFields, with_errors};
 
 struct LevelRow {
     name_key: String,
@@ -144,10 +144,9 @@ async fn levels_page(
         .as_ref()
         .filter(|l| l.sent_at.is_some())
         .map(|_| app.identity.new_challenge());
-    let bad = !errors.is_empty();
-    let mut resp = render(&LevelsPage {
+    let resp = render(&LevelsPage {
         c,
-        errors,
+        errors: errors.clone(),
         levels,
         level: mine,
         profile,
@@ -155,10 +154,7 @@ async fn levels_page(
         letter,
         challenge,
     });
-    if bad {
-        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(with_errors(resp, &errors))
 }
 
 async fn ask_letter(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
@@ -460,19 +456,15 @@ async fn review_page(
         .assurance
         .review_case(me.user_id(), user, item, &c.actor)
         .await?;
-    let bad = !errors.is_empty();
     let facts = facts_of(c, &case.facts, Some(item));
-    let mut resp = render(&ReviewPage {
+    let resp = render(&ReviewPage {
         c,
-        errors,
+        errors: errors.clone(),
         facts,
         fields: mismatch_fields(item),
         subject: case,
     });
-    if bad {
-        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(with_errors(resp, &errors))
 }
 
 async fn review(

@@ -6,7 +6,6 @@ use askama::Template;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use ekdwar_app::App;
@@ -19,6 +18,7 @@ use serde::Deserialize;
 use crate::assurance::{Fact, Item, facts_of};
 use crate::ctx::{Ctx, Me, render};
 use crate::error::{Errors, WebError};
+use crate::identity::with_errors;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -74,20 +74,16 @@ async fn page(
         .as_ref()
         .map(|p| crate::assurance::item_rows(&p.items))
         .unwrap_or_default();
-    let bad = !errors.is_empty();
-    let mut resp = render(&DeskPage {
+    let resp = render(&DeskPage {
         c,
-        errors,
+        errors: errors.clone(),
         centre: c.text(&centre.def.name).to_string(),
         query,
         card,
         facts,
         items,
     });
-    if bad {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    Ok(with_errors(resp, &errors))
 }
 
 async fn desk(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {

@@ -117,11 +117,9 @@ impl Assurance {
             }
             AccountLevel::Standard => {}
         }
-        let checks = store::checks(&mut work, user_id).await?;
-        if checks.is_empty() || checks.iter().any(|c| c.status != CheckStatus::Confirmed) {
+        if !self.verifiable(&mut work, &user).await? {
             return Err(AppError::field("person", "desk-not-standard"));
         }
-        users::set_level(&mut work, user_id, AccountLevel::Verified, self.clock.now()).await?;
         self.audit(
             &mut work,
             actor,
@@ -135,17 +133,7 @@ impl Assurance {
             )),
         )
         .await?;
-        self.audit(
-            &mut work,
-            actor,
-            Some(user_id.as_str()),
-            AuditAction::LevelRaised,
-            Outcome::Success,
-            Some(AccountLevel::Verified.as_str().into()),
-        )
-        .await?;
-        self.identity
-            .notify_owner(&mut work, &user, "identity-confirmed")
+        self.raise_to_verified(&mut work, &user, actor, "identity-confirmed")
             .await?;
         work.commit().await?;
         Ok(())

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::national_id::{ActivationCode, NationalId};
-use ekdwar_domain::profile::{Address, CheckStatus};
+use ekdwar_domain::profile::Address;
 use ekdwar_domain::{AccountLevel, Timestamp, UserId};
 use ekdwar_store::identity as users;
 use ekdwar_store::letters::{self as store, Letter};
@@ -239,14 +239,10 @@ impl Assurance {
                 ])
             });
         }
-        let checks = profiles::checks(&mut work, &user.id).await?;
-        let checked =
-            !checks.is_empty() && checks.iter().all(|c| c.status == CheckStatus::Confirmed);
-        if user.level != AccountLevel::Standard || !checked {
+        if !self.verifiable(&mut work, &user).await? {
             return Err(AppError::field("code", "letter-not-standard"));
         }
         store::close(&mut work, &letter.id, now).await?;
-        users::set_level(&mut work, &user.id, AccountLevel::Verified, now).await?;
         self.audit(
             &mut work,
             actor,
@@ -256,17 +252,7 @@ impl Assurance {
             Some(letter.id.clone()),
         )
         .await?;
-        self.audit(
-            &mut work,
-            actor,
-            Some(user.id.as_str()),
-            AuditAction::LevelRaised,
-            Outcome::Success,
-            Some(AccountLevel::Verified.as_str().into()),
-        )
-        .await?;
-        self.identity
-            .notify_owner(&mut work, &user, "letter-verified")
+        self.raise_to_verified(&mut work, &user, actor, "letter-verified")
             .await?;
         work.commit().await
     }

@@ -456,6 +456,37 @@ impl Assurance {
         }
     }
 
+    /// Whether a standard account's every item is still confirmed, so that it may become
+    /// verified.
+    async fn verifiable(&self, work: &mut Work<'_>, user: &User) -> AppResult<bool> {
+        let checks = store::checks(work, &user.id).await?;
+        Ok(user.level == AccountLevel::Standard
+            && !checks.is_empty()
+            && checks.iter().all(|c| c.status == CheckStatus::Confirmed))
+    }
+
+    /// Raises a [`verifiable`](Self::verifiable) account to verified, audited, and tells the
+    /// person with the message `notice`.
+    async fn raise_to_verified(
+        &self,
+        work: &mut Work<'_>,
+        user: &User,
+        actor: &Actor,
+        notice: &'static str,
+    ) -> AppResult<()> {
+        users::set_level(work, &user.id, AccountLevel::Verified, self.clock.now()).await?;
+        self.audit(
+            work,
+            actor,
+            Some(user.id.as_str()),
+            AuditAction::LevelRaised,
+            Outcome::Success,
+            Some(AccountLevel::Verified.as_str().into()),
+        )
+        .await?;
+        self.identity.notify_owner(work, user, notice).await
+    }
+
     /// A confirmed identifier enters the blind index; one that another account already
     /// holds goes to review instead (two accounts of one person, or a mistake).
     async fn index_confirmed(

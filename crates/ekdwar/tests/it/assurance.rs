@@ -166,6 +166,18 @@ const ANNA: &[(&str, &str)] = &[
     ("action", "check"),
 ];
 
+/// What differs in Ivan's profile (a person the test registry sends to review).
+const IVAN: &[(&str, &str)] = &[
+    ("middle_name", "Олегович"),
+    ("gender", "male"),
+    ("birth_date[day]", "2"),
+    ("birth_date[month]", "11"),
+    ("birth_date[year]", "1985"),
+    ("document_series", "4512"),
+    ("document_number", "654321"),
+    ("id_snils", "123-456-789 64"),
+];
+
 fn with(
     base: &[(&'static str, &'static str)],
     changes: &[(&'static str, &'static str)],
@@ -439,19 +451,7 @@ async fn every_switch_of_the_test_registry_ends_in_a_state_nobody_is_stuck_in() 
 
         // A person the registry sends to review: a specialist decides, and the level follows.
         let ivan = person(&t, "ivan", "Иван", "Петров").await;
-        let ivans = with(
-            ANNA,
-            &[
-                ("middle_name", "Олегович"),
-                ("gender", "male"),
-                ("birth_date[day]", "2"),
-                ("birth_date[month]", "11"),
-                ("birth_date[year]", "1985"),
-                ("document_series", "4512"),
-                ("document_number", "654321"),
-                ("id_snils", "123-456-789 64"),
-            ],
-        );
+        let ivans = with(ANNA, IVAN);
         send(&t, &ivan, &ivans).await;
         run_jobs(&t).await;
         let reviewer = reviewer(&t, "rev.one", 1).await;
@@ -567,19 +567,7 @@ async fn specialists_decide_reviews_and_operators_confirm_identities_in_person()
         let anna = person(&t, "anna", "Анна", "Смирнова").await;
         assert!(send(&t, &anna, ANNA).await.status == 200);
         let ivan = person(&t, "ivan", "Иван", "Петров").await;
-        let ivans = with(
-            ANNA,
-            &[
-                ("middle_name", "Олегович"),
-                ("gender", "male"),
-                ("birth_date[day]", "2"),
-                ("birth_date[month]", "11"),
-                ("birth_date[year]", "1985"),
-                ("document_series", "4512"),
-                ("document_number", "654321"),
-                ("id_snils", "123-456-789 64"),
-            ],
-        );
+        let ivans = with(ANNA, IVAN);
         send(&t, &ivan, &ivans).await;
         run_jobs(&t).await;
         assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");

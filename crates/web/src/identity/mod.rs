@@ -33,7 +33,7 @@ use crate::ctx::{Ctx, FormTargets, SESSION_COOKIE, render};
 use crate::error::{Errors, WebError};
 
 /// A page re-shown with errors answers 422 so that tools see the failure; people see the page.
-fn with_errors(resp: Response, errors: &Errors) -> Response {
+pub(crate) fn with_errors(resp: Response, errors: &Errors) -> Response {
     if errors.is_empty() {
         resp
     } else {
