@@ -301,12 +301,20 @@ impl App {
             .iter()
             .filter_map(|c| c.login_identifier)
             .collect();
+        let mut id_kinds: Vec<_> = countries
+            .all()
+            .iter()
+            .flat_map(|c| c.identifiers.iter().map(|r| r.kind))
+            .collect();
+        id_kinds.sort_by_key(|k| k.as_str());
+        id_kinds.dedup();
         let identity = Identity::new(
             core.clone(),
             Arc::new(sso.clone()),
             hashing,
             upstream,
             login_kinds,
+            id_kinds.into(),
         );
         let assurance =
             assurance::Assurance::new(core.clone(), identity.clone(), countries, registries);

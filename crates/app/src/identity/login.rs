@@ -77,6 +77,12 @@ impl Identity {
         &self.login_kinds
     }
 
+    /// Every national identifier the country profiles ask for: a confirmed one finds its
+    /// account for a forgotten portal ID or a password reset.
+    pub fn id_kinds(&self) -> &[ekdwar_domain::national_id::IdKind] {
+        &self.id_kinds
+    }
+
     /// The account (if the identifier names one) and the counters a login from `actor` with
     /// `identifier` is judged by: the account's (or the unknown identifier's) and the address's.
     async fn login_keys(

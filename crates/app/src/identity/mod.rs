@@ -36,7 +36,10 @@ crate::core::service!(
     // The port to upstream identity providers.
     upstream: std::sync::Arc<dyn UpstreamClient>,
     // The national identifiers people may log in with (the country profiles name them).
-    login_kinds: std::sync::Arc<[ekdwar_domain::national_id::IdKind]>
+    login_kinds: std::sync::Arc<[ekdwar_domain::national_id::IdKind]>,
+    // Every national identifier the country profiles ask for: a confirmed one finds its
+    // account when someone forgot their portal ID or resets a password.
+    id_kinds: std::sync::Arc<[ekdwar_domain::national_id::IdKind]>
 );
 
 use crate::error::{AppError, AppResult, FieldError};

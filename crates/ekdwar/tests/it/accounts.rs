@@ -142,8 +142,24 @@ async fn phone_registration_in_hindi_login_by_portal_id_and_recovery() {
         // Forgot password, from a fresh browser.
         let b = browser();
         let form = fetch(&b, &t, "/recover").await;
+        // A portal ID alone is not enough (anyone can guess a name-based one): it needs one
+        // more thing the account holds.
         let page = t
             .post_with(&b, &form, "/recover", &[("identifier", "asha.kumari")])
+            .await;
+        assert_eq!(page.status, 422, "{backend}");
+        assert!(
+            page.text().contains("With a portal ID, also enter"),
+            "{backend}: {}",
+            page.text()
+        );
+        let page = t
+            .post_with(
+                &b,
+                &page,
+                "/recover",
+                &[("identifier", "asha.kumari"), ("second", "98123 45678")],
+            )
             .await;
         assert_eq!(page.path(), "/recover/verify");
         let code = t.last_code("+919812345678").await;
@@ -294,8 +310,13 @@ async fn messages_follow_the_language_last_used() {
         // A reset asked for from a Hindi page still reaches them in Russian.
         let b = browser();
         let form = fetch(&b, &t, "/recover").await;
-        t.post_with(&b, &form, "/recover", &[("identifier", &portal_id)])
-            .await;
+        t.post_with(
+            &b,
+            &form,
+            "/recover",
+            &[("identifier", &portal_id), ("second", "+91 98123 00101")],
+        )
+        .await;
         let sms = t.last_message("+919812300101").await;
         assert!(sms.contains("Код сброса пароля"), "{backend}: {sms}");
 

@@ -734,6 +734,61 @@ async fn specialists_decide_reviews_and_operators_confirm_identities_in_person()
         login("112-233-445 95", "not-her-password").await;
         let fourth = login("112-233-445 95", crate::accounts::PASSWORD).await;
         assert_eq!(fourth.as_deref(), Some("CaptchaRequired"), "{backend}");
+        // A forgotten portal ID is found by the confirmed SNILS and sent to Anna's own phone;
+        // a number nobody confirmed is answered the same, and nothing is sent.
+        let anna_phone = t.account("anna").await.phone.unwrap().as_str().to_string();
+        let sent = t.messages_to(&anna_phone).await;
+        let mut writes = Vec::new();
+        for number in ["112 233 445 95", "987-654-321 83"] {
+            let b = browser();
+            let form = t.get_as(&b, "/recover/portal-id").await;
+            assert!(form.text().contains("SNILS"), "the page names it");
+            let before = crate::security::row_counts(&t).await;
+            let page = t
+                .post_with(&b, &form, "/recover/portal-id", &[("contact", number)])
+                .await;
+            assert_eq!(page.path(), "/login", "{backend}: {}", page.text());
+            let after = crate::security::row_counts(&t).await;
+            writes.push(
+                after
+                    .iter()
+                    .zip(&before)
+                    .map(|(a, b)| a - b)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(writes[0], writes[1], "{backend}: the same writes for both");
+        assert_eq!(t.messages_to(&anna_phone).await, sent + 1, "{backend}");
+        assert!(t.last_message(&anna_phone).await.contains("anna"));
+        // A reset by portal ID needs one more thing the account holds: her SNILS does it; the
+        // same SNILS with another's portal ID sends nothing to anyone.
+        let reset = |pid: &'static str, second: &'static str| {
+            let t = &t;
+            async move {
+                let b = browser();
+                let form = t.get_as(&b, "/recover").await;
+                let page = t
+                    .post_with(
+                        &b,
+                        &form,
+                        "/recover",
+                        &[("identifier", pid), ("second", second)],
+                    )
+                    .await;
+                assert_eq!(page.path(), "/recover/verify", "{}", page.text());
+                (b, page)
+            }
+        };
+        let ivan_phone = t.account("ivan").await.phone.unwrap().as_str().to_string();
+        let ivans = t.messages_to(&ivan_phone).await;
+        reset("ivan", "112-233-445 95").await;
+        assert_eq!(t.messages_to(&ivan_phone).await, ivans, "{backend}");
+        let (b, page) = reset("anna", "112-233-445 95").await;
+        let code = t.last_code(&anna_phone).await;
+        let page = t
+            .post_with(&b, &page, "/recover/verify", &[("code", &code)])
+            .await;
+        assert_eq!(page.path(), "/recover/password", "{backend}");
         let dump = crate::security::database_contents(&t, backend).await;
         for number in ["11223344595", "98765432183", "12345678964"] {
             assert!(

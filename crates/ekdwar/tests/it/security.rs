@@ -211,11 +211,15 @@ async fn recovery_by_portal_id_answers_the_same_for_any_account() {
             .unwrap();
         let lang = ekdwar_app::i18n::Lang::english();
         let mut answers = Vec::new();
-        for pid in ["mail.only", "no.contact", "nobody.here"] {
+        for (pid, second) in [
+            ("mail.only", "mail.only@example.in"),
+            ("no.contact", "no.contact@example.in"),
+            ("nobody.here", "98123 00000"),
+        ] {
             let flow = t
                 .app
                 .identity
-                .start_recovery(pid, &solved(&t), &lang, &from("10.6.0.1".into()))
+                .start_recovery(pid, second, &solved(&t), &lang, &from("10.6.0.1".into()))
                 .await
                 .unwrap_or_else(|e| panic!("{backend} {pid}: {e:?}"));
             let mut replies = Vec::new();
@@ -613,7 +617,7 @@ async fn moving_a_contact_later_needs_the_password_again() {
 /// (`throttle`) are left out: they are keyed by what was typed, so two different inputs find
 /// different histories whether or not an account exists. So are the periodic jobs, which the
 /// worker reschedules on its own time.
-async fn row_counts(t: &TestApp) -> Vec<i64> {
+pub(crate) async fn row_counts(t: &TestApp) -> Vec<i64> {
     use sqlx::Row;
     let mut conn = t.app.store().conn().await.unwrap();
     let mut out = Vec::new();
@@ -645,12 +649,24 @@ async fn known_and_unknown_accounts_cause_the_same_writes() {
         let t = TestApp::start(backend).await;
         let known_pid = register_phone(&t, "98123 01201", "Asha").await;
         let lang = ekdwar_app::i18n::Lang::english();
-        let cases: [(&str, &str, &str); 3] = [
-            ("recovery by phone", "98123 01201", "98123 01299"),
-            ("recovery by portal ID", &known_pid, "nobody.at.all"),
-            ("forgot portal ID", "98123 01201", "98123 01298"),
+        // A portal ID with something its account does not hold is answered as an unknown one.
+        let cases: [(&str, &str, &str, &str); 4] = [
+            ("recovery by phone", "98123 01201", "98123 01299", ""),
+            (
+                "recovery by portal ID",
+                &known_pid,
+                "nobody.at.all",
+                "98123 01201",
+            ),
+            (
+                "recovery by portal ID and another's phone",
+                &known_pid,
+                "nobody.at.all",
+                "98123 01297",
+            ),
+            ("forgot portal ID", "98123 01201", "98123 01298", ""),
         ];
-        for (i, (case, known, unknown)) in cases.into_iter().enumerate() {
+        for (i, (case, known, unknown, second)) in cases.into_iter().enumerate() {
             let mut deltas = Vec::new();
             for (j, who) in [known, unknown].into_iter().enumerate() {
                 let before = row_counts(&t).await;
@@ -664,7 +680,7 @@ async fn known_and_unknown_accounts_cause_the_same_writes() {
                 } else {
                     t.app
                         .identity
-                        .start_recovery(who, &solved(&t), &lang, &actor)
+                        .start_recovery(who, second, &solved(&t), &lang, &actor)
                         .await
                         .unwrap();
                 }

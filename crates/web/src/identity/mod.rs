@@ -113,10 +113,10 @@ struct LoginPage<'a> {
     national: String,
 }
 
-/// The national identifiers the deployment logs in with, named in the page's language.
-fn national_names(app: &App, c: &Ctx) -> String {
-    app.identity
-        .login_kinds()
+/// National identifiers named in the page's language: those the deployment logs in with
+/// (`Identity::login_kinds`) or all it knows (`Identity::id_kinds`).
+fn national_names(kinds: &[ekdwar_domain::national_id::IdKind], c: &Ctx) -> String {
+    kinds
         .iter()
         .map(|k| c.t(&format!("profile-id-{k}")))
         .collect::<Vec<_>>()
@@ -189,7 +189,7 @@ pub async fn login_form(
         next: q.next,
         challenge,
         upstreams: upstream_buttons(&app),
-        national: national_names(&app, &c),
+        national: national_names(app.identity.login_kinds(), &c),
     }))
 }
 
@@ -244,7 +244,7 @@ pub async fn login_submit(
                 next: f.next,
                 challenge: needs_challenge.then(|| app.identity.new_challenge()),
                 upstreams: upstream_buttons(&app),
-                national: national_names(&app, &c),
+                national: national_names(app.identity.login_kinds(), &c),
             };
             let jar = if needs_challenge {
                 jar.add(c.cookie(CHECK_COOKIE, "1".into(), Some(3600)))

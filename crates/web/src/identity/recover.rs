@@ -30,10 +30,20 @@ struct RecoverPage<'a> {
     field: &'a str,
     label: &'a str,
     value: String,
+    /// The second thing a reset by portal ID asks for (`None` on the portal ID page).
+    second: Option<String>,
+    /// The national identifiers that also find an account, by name.
+    national: String,
     challenge: Option<Challenge>,
 }
 
-fn recover_page<'a>(app: &App, c: &'a Ctx, errors: Errors, value: String) -> RecoverPage<'a> {
+fn recover_page<'a>(
+    app: &App,
+    c: &'a Ctx,
+    errors: Errors,
+    value: String,
+    second: String,
+) -> RecoverPage<'a> {
     RecoverPage {
         c,
         errors,
@@ -43,6 +53,8 @@ fn recover_page<'a>(app: &App, c: &'a Ctx, errors: Errors, value: String) -> Rec
         field: "identifier",
         label: "field-identifier",
         value,
+        second: Some(second),
+        national: super::national_names(app.identity.id_kinds(), c),
         challenge: Some(app.identity.new_challenge()),
     }
 }
@@ -55,20 +67,30 @@ fn portal_id_page<'a>(app: &App, c: &'a Ctx, errors: Errors, value: String) -> R
         lead: "portal-id-lead",
         action: "/recover/portal-id",
         field: "contact",
-        label: "field-contact",
+        label: "field-contact-or-id",
         value,
+        second: None,
+        national: super::national_names(app.identity.id_kinds(), c),
         challenge: Some(app.identity.new_challenge()),
     }
 }
 
 pub async fn recover_form(State(app): State<App>, c: Ctx) -> Response {
-    render(&recover_page(&app, &c, Errors::default(), String::new()))
+    render(&recover_page(
+        &app,
+        &c,
+        Errors::default(),
+        String::new(),
+        String::new(),
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct IdentifierForm {
     #[serde(default)]
     identifier: String,
+    #[serde(default)]
+    second: String,
     #[serde(default)]
     contact: String,
     #[serde(flatten)]
@@ -83,7 +105,13 @@ pub async fn recover_submit(
 ) -> Result<Response, WebError> {
     match app
         .identity
-        .start_recovery(&f.identifier, &f.challenge.answer(), &c.lang, &c.actor)
+        .start_recovery(
+            &f.identifier,
+            &f.second,
+            &f.challenge.answer(),
+            &c.lang,
+            &c.actor,
+        )
         .await
     {
         Ok(flow) => Ok((
@@ -94,7 +122,13 @@ pub async fn recover_submit(
         Err(e) => {
             let errors = form_errors(&c, e, "identifier")?;
             Ok(with_errors(
-                render(&recover_page(&app, &c, errors.clone(), f.identifier)),
+                render(&recover_page(
+                    &app,
+                    &c,
+                    errors.clone(),
+                    f.identifier,
+                    f.second,
+                )),
                 &errors,
             ))
         }

@@ -513,10 +513,11 @@ async fn citizen_flows_on(backend: &str, js: bool) {
     assert!(t.last_message("+919812345678").await.contains(&portal_id));
     b.open("/recover").await;
     b.fill("identifier", &portal_id).await;
+    b.fill("second", "98123 45678").await;
     b.answer_challenge().await;
     b.submit("main form button").await;
     assert_eq!(b.path().await, "/recover/verify");
-    // The code goes to the mobile number, the account's first contact for recovery.
+    // The code goes to the mobile number typed with the portal ID.
     b.fill("code", &t.last_code("+919812345678").await).await;
     b.submit("main form[action='/recover/verify'] button").await;
     assert_eq!(b.path().await, "/recover/password");
