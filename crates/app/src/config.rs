@@ -229,6 +229,37 @@ pub struct UpstreamConfig {
     pub client_secret: Secret,
     #[serde(default = "default_upstream_scopes")]
     pub scopes: String,
+    /// A provider the deployment trusts to have identified its people (an online bank, an
+    /// e-KYC service): `"verified"` lets a standard account become verified through it, once
+    /// the provider's claims match the account's checked profile. Unset: a login only.
+    #[serde(default)]
+    pub trusted_for: Option<ekdwar_domain::AccountLevel>,
+    /// The claims that carry national identifiers, by kind (`snils = "snils"`): each one the
+    /// provider sends must match the checked number, and at least one must come.
+    #[serde(default)]
+    pub identifier_claims: std::collections::BTreeMap<String, String>,
+}
+
+impl UpstreamConfig {
+    /// A provider for logging in only, trusted for nothing.
+    pub fn login_only(
+        id: &str,
+        name: &str,
+        issuer: &str,
+        client_id: &str,
+        client_secret: Secret,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret,
+            scopes: default_upstream_scopes(),
+            trusted_for: None,
+            identifier_claims: Default::default(),
+        }
+    }
 }
 
 fn default_upstream_scopes() -> String {
@@ -664,6 +695,23 @@ impl Config {
             }
             if url::Url::parse(&u.issuer).is_err() {
                 return bad("upstream.issuer", "must be a URL");
+            }
+            if u.trusted_for
+                .is_some_and(|l| l != ekdwar_domain::AccountLevel::Verified)
+            {
+                return bad(
+                    "upstream.trusted_for",
+                    "can only be \"verified\" (the standard level comes from the registries)",
+                );
+            }
+            if u.identifier_claims
+                .keys()
+                .any(|k| ekdwar_domain::national_id::IdKind::parse(k).is_none())
+            {
+                return bad(
+                    "upstream.identifier_claims",
+                    "names a kind of identifier that does not exist",
+                );
             }
         }
         if self.profile.countries.is_empty() {

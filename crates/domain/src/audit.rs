@@ -134,6 +134,8 @@ crate::string_enum!(
         ProfileViewed => "profile-viewed",
         /// An operator at a centre confirmed the person's identity in person.
         IdentityConfirmed => "identity-confirmed",
+        /// A trusted identity provider's claims were matched against the checked profile.
+        IdentityMatched => "identity-matched",
         /// The person asked for an activation letter by post.
         LetterRequested => "letter-requested",
         /// A batch of activation letters was printed.

@@ -41,6 +41,8 @@ struct LevelsPage<'a> {
     centres: Vec<(String, String)>,
     /// The activation letter asked for, if any.
     letter: Option<LetterView>,
+    /// Trusted identity providers: (id, name).
+    providers: Vec<(String, String)>,
     /// Asked with the letter's code.
     challenge: Option<Challenge>,
 }
@@ -144,6 +146,11 @@ async fn levels_page(
         .as_ref()
         .filter(|l| l.sent_at.is_some())
         .map(|_| app.identity.new_challenge());
+    let providers = if standard {
+        app.assurance.trusted_providers()
+    } else {
+        Vec::new()
+    };
     let resp = render(&LevelsPage {
         c,
         errors: errors.clone(),
@@ -152,9 +159,29 @@ async fn levels_page(
         profile,
         centres,
         letter,
+        providers,
         challenge,
     });
     Ok(with_errors(resp, &errors))
+}
+
+/// Where a person returns from a trusted provider: verified, or the levels page saying why
+/// not.
+pub(crate) async fn after_upstream(
+    app: &App,
+    c: &Ctx,
+    me: &CurrentSession,
+    done: Result<(), AppError>,
+) -> Result<Response, WebError> {
+    match done {
+        Ok(()) => {
+            Ok(Redirect::to("/account/level?notice=notice-upstream-verified").into_response())
+        }
+        Err(e) => match Errors::from_app(c, &e, "provider") {
+            Some(errors) => levels_page(app, c, me, errors).await,
+            None => Err(WebError(e)),
+        },
+    }
 }
 
 async fn ask_letter(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {

@@ -21,6 +21,8 @@ const EXTERNAL_FLOW: &str = "ekdwar_external";
 #[serde(default)]
 pub struct StartQuery {
     link: Option<String>,
+    /// A standard account proving its identity through a trusted provider.
+    verify: Option<String>,
 }
 
 pub async fn start(
@@ -30,10 +32,10 @@ pub async fn start(
     Path(provider): Path<String>,
     Query(q): Query<StartQuery>,
 ) -> Result<Response, WebError> {
-    let intent = if q.link.is_some() && c.user.is_some() {
-        ExternalIntent::Link
-    } else {
-        ExternalIntent::Login
+    let intent = match (&c.user, &q.link, &q.verify) {
+        (Some(_), _, Some(_)) => ExternalIntent::Verify,
+        (Some(_), Some(_), None) => ExternalIntent::Link,
+        _ => ExternalIntent::Login,
     };
     let started = app.identity.start_external(&provider, intent).await?;
     let jar = jar.add(c.cookie(EXTERNAL_FLOW, started.cookie, Some(600)));
@@ -65,17 +67,28 @@ pub async fn callback(
         return Ok((jar, Redirect::to("/login")).into_response());
     }
     let linking = c.user.is_some();
-    let done = app
+    let answer = app
         .identity
-        .finish_external(
-            &provider,
-            &q.code,
-            &q.state,
-            &cookie,
-            c.user.as_ref(),
-            &c.actor,
-        )
+        .external_answer(&provider, &q.code, &q.state, &cookie)
         .await;
+    if let (Ok(answer), Some(me)) = (&answer, &c.user)
+        && answer.intent == ExternalIntent::Verify
+    {
+        let done = app.assurance.verify_by_upstream(me, answer, &c.actor).await;
+        return Ok((
+            jar,
+            crate::assurance::after_upstream(&app, &c, me, done).await?,
+        )
+            .into_response());
+    }
+    let done = match answer {
+        Ok(answer) => {
+            app.identity
+                .finish_external(answer, c.user.as_ref(), &c.actor)
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match done {
         Ok(Authenticated::SecondStep(step)) => Ok((
             jar.add(c.cookie(crate::identity::SECOND_STEP, step.ticket, Some(600))),

@@ -17,6 +17,7 @@ mod letters;
 mod registry;
 mod review;
 mod rotate;
+mod upstream;
 
 use std::sync::Arc;
 

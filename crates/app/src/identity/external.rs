@@ -32,6 +32,36 @@ const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 pub enum ExternalIntent {
     Login,
     Link,
+    /// A standard account proving its identity through a trusted provider (assurance
+    /// matches the answer against the checked profile).
+    Verify,
+}
+
+impl ExternalIntent {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Link => "link",
+            Self::Verify => "verify",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Login, Self::Link, Self::Verify]
+            .into_iter()
+            .find(|i| i.as_str() == s)
+    }
+}
+
+/// What an upstream provider said about the person, once its code was exchanged.
+#[derive(Debug, Clone)]
+pub struct UpstreamAnswer {
+    pub provider: String,
+    pub intent: ExternalIntent,
+    pub subject: String,
+    pub email: Option<String>,
+    /// The ID token's claims, with userinfo's added.
+    pub claims: Value,
 }
 
 /// A redirect to the upstream provider and the signed state to keep in a cookie meanwhile.
@@ -46,7 +76,7 @@ impl Identity {
         &self.config.upstream
     }
 
-    fn upstream(&self, id: &str) -> AppResult<&UpstreamConfig> {
+    pub(crate) fn upstream(&self, id: &str) -> AppResult<&UpstreamConfig> {
         self.config
             .upstream
             .iter()
@@ -105,16 +135,13 @@ impl Identity {
             .append_pair("nonce", &nonce)
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
-        if intent == ExternalIntent::Link {
-            // Linking must be a deliberate choice of upstream account, not whichever one the
-            // browser happens to be logged in to there.
+        if intent != ExternalIntent::Login {
+            // Linking and proving one's identity must be a deliberate choice of upstream
+            // account, not whichever one the browser happens to be logged in to there.
             url.query_pairs_mut().append_pair("prompt", "login");
         }
         let expires = self.clock.now().plus(FLOW_LIFETIME).millis();
-        let intent = match intent {
-            ExternalIntent::Login => "login",
-            ExternalIntent::Link => "link",
-        };
+        let intent = intent.as_str();
         let payload = format!("{provider}|{state}|{nonce}|{verifier}|{intent}|{expires}");
         let sig = self.key.sign_b64(&[b"external-login", payload.as_bytes()]);
         Ok(ExternalStart {
@@ -123,18 +150,16 @@ impl Identity {
         })
     }
 
-    /// Finishes an upstream login: logs in (creating the account on first use), or links the
-    /// upstream account to the person logged in.
+    /// Exchanges the code an upstream provider sent back for what it says about the person,
+    /// checking that the flow is the one this browser started.
     #[tracing::instrument(skip_all, fields(provider = %provider))]
-    pub async fn finish_external(
+    pub async fn external_answer(
         &self,
         provider: &str,
         code: &str,
         state: &str,
         cookie: &str,
-        current: Option<&CurrentSession>,
-        actor: &Actor,
-    ) -> AppResult<Authenticated> {
+    ) -> AppResult<UpstreamAnswer> {
         let (payload_b64, sig) = cookie.split_once('.').ok_or(AppError::FlowExpired)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
@@ -152,6 +177,7 @@ impl Identity {
             return Err(AppError::FlowExpired);
         };
         let expires: i64 = expires.parse().map_err(|_| AppError::FlowExpired)?;
+        let intent = ExternalIntent::parse(intent).ok_or(AppError::FlowExpired)?;
         if p != provider || expected_state != state || expires <= self.clock.now().millis() {
             return Err(AppError::FlowExpired);
         }
@@ -202,15 +228,43 @@ impl Identity {
             .ok_or_else(|| AppError::Internal("upstream ID token has no sub".into()))?
             .to_string();
         let email = claims["email"].as_str().map(str::to_string);
+        Ok(UpstreamAnswer {
+            provider: provider.to_string(),
+            intent,
+            subject,
+            email,
+            claims,
+        })
+    }
+
+    /// Finishes an upstream login: logs in (creating the account on first use), or links the
+    /// upstream account to the person logged in.
+    #[tracing::instrument(skip_all, fields(provider = %answer.provider))]
+    pub async fn finish_external(
+        &self,
+        answer: UpstreamAnswer,
+        current: Option<&CurrentSession>,
+        actor: &Actor,
+    ) -> AppResult<Authenticated> {
+        let UpstreamAnswer {
+            provider,
+            intent,
+            subject,
+            email,
+            claims,
+        } = answer;
+        let provider = provider.as_str();
         let now = self.clock.now();
         let mut tx = self.work().await?;
         let linked = users::external(&mut tx, provider, &subject).await?;
+        use ExternalIntent::{Link, Login, Verify};
         let user = match (intent, linked, current) {
-            ("link", Some(l), Some(cur)) if l.user_id == cur.user.id => cur.user.clone(),
-            ("link", Some(_), Some(_)) => {
+            (Verify, _, _) => return Err(AppError::FlowExpired),
+            (Link, Some(l), Some(cur)) if l.user_id == cur.user.id => cur.user.clone(),
+            (Link, Some(_), Some(_)) => {
                 return Err(AppError::field("provider", "external-linked-elsewhere"));
             }
-            ("link", None, Some(cur)) => {
+            (Link, None, Some(cur)) => {
                 users::link_external(
                     &mut tx,
                     &ExternalIdentity {
@@ -233,11 +287,11 @@ impl Identity {
                 .await?;
                 cur.user.clone()
             }
-            ("link", _, None) => return Err(AppError::FlowExpired),
-            (_, Some(l), _) => users::by_id(&mut tx, &l.user_id)
+            (Link, _, None) => return Err(AppError::FlowExpired),
+            (Login, Some(l), _) => users::by_id(&mut tx, &l.user_id)
                 .await?
                 .ok_or(AppError::FlowExpired)?,
-            (_, None, _) => {
+            (Login, None, _) => {
                 let user = self
                     .new_external_user(&mut tx, &claims, actor.lang.as_ref())
                     .await?;
@@ -557,14 +611,13 @@ mod tests {
 
     #[test]
     fn upstream_tokens_must_be_signed_and_ours() {
-        let u = UpstreamConfig {
-            id: "up".into(),
-            name: "Up".into(),
-            issuer: "https://id.example".into(),
-            client_id: "ekdwar".into(),
-            client_secret: crate::config::Secret::new("s"),
-            scopes: "openid".into(),
-        };
+        let u = UpstreamConfig::login_only(
+            "up",
+            "Up",
+            "https://id.example",
+            "ekdwar",
+            crate::config::Secret::new("s"),
+        );
         let now = ekdwar_domain::Timestamp::from_millis(1_000_000);
         let claims = |extra: Value| {
             let mut c = serde_json::json!({"iss": "https://id.example", "aud": "ekdwar", "exp": 2000, "nonce": "n", "sub": "s"});

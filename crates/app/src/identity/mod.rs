@@ -12,7 +12,7 @@ mod verification;
 
 pub use admin::{Found, NewUserInput};
 pub(crate) use external::HttpUpstream;
-pub use external::{ExternalIntent, ExternalStart, UpstreamClient};
+pub use external::{ExternalIntent, ExternalStart, UpstreamAnswer, UpstreamClient};
 pub use login::{LoggedIn, LoginInput};
 
 pub use profile::{LevelInfo, NAME_CHANGED};

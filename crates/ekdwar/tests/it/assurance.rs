@@ -977,3 +977,129 @@ async fn an_activation_letter_by_post_makes_a_standard_account_verified() {
         assert!(t.last_message(&phone).await.contains("verified"));
     }
 }
+
+/// A bank's identity service (oidc-provider, an independent implementation) trusted for the
+/// verified level: its claims must match the checked profile, never by e-mail alone.
+#[tokio::test]
+async fn a_trusted_provider_verifies_only_when_its_claims_match_the_checked_profile() {
+    tokio::task::spawn_blocking(crate::interop::ensure_interop)
+        .await
+        .unwrap();
+    let registry = TestRegistry::start().await;
+    let people = serde_json::json!({
+        "anna": {
+            "given_name": "АННА", "family_name": "Смирнова", "middle_name": "Сергеевна",
+            "birthdate": "1990-03-15", "snils": "112 233 445 95",
+        },
+        "anna-elsewhere": {
+            "given_name": "Анна", "family_name": "Смирнова", "middle_name": "Сергеевна",
+            "birthdate": "1990-03-16", "snils": "11223344595",
+        },
+        "anna-by-mail": {
+            "given_name": "Анна", "family_name": "Смирнова", "middle_name": "Сергеевна",
+            "birthdate": "1990-03-15", "email": "anna@example.ru", "email_verified": true,
+        },
+    });
+    for backend in backends() {
+        let port = crate::support::free_port();
+        let mut upstream = None;
+        let configs = registry.configs();
+        let t = TestApp::builder(backend)
+            .with_config(|c| {
+                c.profile.countries = vec!["ru".into(), "in".into()];
+                c.registries = configs;
+                c.server.run_worker = false;
+                let callback = format!("http://{}/login/external/bank/callback", c.server.listen);
+                upstream = Some(crate::external::start_upstream_with(
+                    port, &callback, &people,
+                ));
+                let mut bank = ekdwar_app::config::UpstreamConfig::login_only(
+                    "bank",
+                    "Bank ID",
+                    &format!("http://127.0.0.1:{port}"),
+                    "ekdwar",
+                    Secret::new(crate::external::UPSTREAM_SECRET),
+                );
+                bank.scopes = "openid profile national_id".into();
+                bank.trusted_for = Some(AccountLevel::Verified);
+                bank.identifier_claims = [("snils".into(), "snils".into())].into();
+                c.upstream = vec![bank];
+            })
+            .with_user("anna", crate::accounts::PASSWORD)
+            .with_user("priya", crate::accounts::PASSWORD)
+            .start()
+            .await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        assert_eq!(send(&t, &anna, ANNA).await.status, 200);
+        run_jobs(&t).await;
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+        // The levels page offers the provider beside the centre and the letter.
+        let page = levels_page(&t, "anna").await;
+        assert!(page.contains("Confirm with Bank ID"), "{backend}: {page}");
+
+        let logged_in = |who: &'static str| {
+            let t = &t;
+            async move {
+                let b = crate::sso::browser();
+                let (_, _, login) = crate::sso::follow(t, &b, t.url("/login")).await;
+                crate::sso::post_form(
+                    t,
+                    &b,
+                    &login,
+                    "/login",
+                    &[("identifier", who), ("password", crate::accounts::PASSWORD)],
+                )
+                .await;
+                b
+            }
+        };
+        let b = logged_in("anna").await;
+        let verify = "/login/external/bank?verify=1";
+        // Another birthday at the bank, or only a matching name and e-mail: refused, and
+        // nothing changes.
+        for at_bank in ["anna-elsewhere", "anna-by-mail"] {
+            let (status, _, page) = crate::external::upstream_login(&t, &b, verify, at_bank).await;
+            assert_eq!(status, 422, "{backend} {at_bank}: {page}");
+            assert!(page.contains("do not match"), "{backend}: {page}");
+            assert_eq!(level(&t, "anna").await, AccountLevel::Standard);
+        }
+        // A simplified account cannot use it.
+        let p = logged_in("priya").await;
+        let (status, _, page) = crate::external::upstream_login(&t, &p, verify, "anna").await;
+        assert_eq!(status, 422, "{backend}: {page}");
+        assert!(page.contains("fully confirmed first"), "{backend}: {page}");
+        assert_eq!(level(&t, "priya").await, AccountLevel::Simplified);
+
+        // The bank's Anna is this Anna: verified, told, and the security log says how.
+        let anna_phone = t.account("anna").await.phone.unwrap().as_str().to_string();
+        let (_, at, page) = crate::external::upstream_login(&t, &b, verify, "anna").await;
+        assert!(at.contains("/account/level"), "{backend}: {at} {page}");
+        assert!(page.contains("now verified"), "{backend}: {page}");
+        assert_eq!(level(&t, "anna").await, AccountLevel::Verified, "{backend}");
+        assert!(
+            t.last_message(&anna_phone)
+                .await
+                .contains("trusted provider"),
+            "{backend}"
+        );
+        let (_, _, log) = crate::sso::follow(&t, &b, t.url("/account/security")).await;
+        assert!(
+            log.contains("Identity confirmed through Bank ID"),
+            "{backend}: {log}"
+        );
+        assert!(log.contains("did not match"), "{backend}: {log}");
+        // Proving one's identity links nothing: the bank is no way into the account.
+        assert!(
+            t.app
+                .identity
+                .linked_logins(&t.account("anna").await.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Once verified, there is nothing more to prove.
+        let (status, _, page) = crate::external::upstream_login(&t, &b, verify, "anna").await;
+        assert_eq!(status, 422, "{backend}: {page}");
+        drop(upstream);
+    }
+}

@@ -10,7 +10,9 @@ use crate::accounts::register_phone;
 use crate::sso::{browser, follow, post_form};
 use crate::support::{TestApp, backends, free_port};
 
-struct Upstream(Child);
+pub(crate) const UPSTREAM_SECRET: &str = "ekdwar-upstream-secret-ekdwar-upstream-secret";
+
+pub(crate) struct Upstream(Child);
 
 impl Drop for Upstream {
     fn drop(&mut self) {
@@ -21,9 +23,18 @@ impl Drop for Upstream {
 
 /// Starts oidc-provider with one client: this portal.
 fn start_upstream(port: u16, callback: &str) -> Upstream {
+    start_upstream_with(port, callback, &serde_json::json!({}))
+}
+
+/// Starts oidc-provider with one client, this portal, and `people` (user name → claims).
+pub(crate) fn start_upstream_with(
+    port: u16,
+    callback: &str,
+    people: &serde_json::Value,
+) -> Upstream {
     let clients = serde_json::json!([{
         "client_id": "ekdwar",
-        "client_secret": "ekdwar-upstream-secret-ekdwar-upstream-secret",
+        "client_secret": UPSTREAM_SECRET,
         "redirect_uris": [callback],
         "grant_types": ["authorization_code"],
         "response_types": ["code"],
@@ -34,6 +45,7 @@ fn start_upstream(port: u16, callback: &str) -> Upstream {
             .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop"))
             .env("PORT", port.to_string())
             .env("CLIENTS", clients.to_string())
+            .env("PEOPLE", people.to_string())
             .stdout(Stdio::null())
             .spawn()
             .expect("node starts oidc-provider"),
@@ -48,7 +60,7 @@ fn start_upstream(port: u16, callback: &str) -> Upstream {
 }
 
 /// Goes through the upstream's own login form as `login`; returns the portal page reached.
-async fn upstream_login(
+pub(crate) async fn upstream_login(
     t: &TestApp,
     b: &reqwest::Client,
     start: &str,
@@ -119,14 +131,13 @@ async fn upstream_logins_create_link_and_never_match_by_email() {
                 c.server.listen
             );
             upstream = Some(start_upstream(port, &callback));
-            c.upstream = vec![UpstreamConfig {
-                id: "upstream".into(),
-                name: "Upstream ID".into(),
-                issuer: format!("http://127.0.0.1:{port}"),
-                client_id: "ekdwar".into(),
-                client_secret: Secret::new("ekdwar-upstream-secret-ekdwar-upstream-secret"),
-                scopes: "openid profile email".into(),
-            }];
+            c.upstream = vec![UpstreamConfig::login_only(
+                "upstream",
+                "Upstream ID",
+                &format!("http://127.0.0.1:{port}"),
+                "ekdwar",
+                Secret::new(UPSTREAM_SECRET),
+            )];
         })
         .await;
 

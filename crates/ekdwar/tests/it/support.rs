@@ -147,14 +147,13 @@ impl<'a> TestAppBuilder<'a> {
         let addr = listener.local_addr().unwrap();
         config.server.listen = addr.to_string();
         if let Some(p) = &self.upstream {
-            config.upstream = vec![UpstreamConfig {
-                id: "upstream".into(),
-                name: "Upstream ID".into(),
-                issuer: p.issuer.clone(),
-                client_id: p.client_id.clone(),
-                client_secret: Secret::new(&p.client_secret),
-                scopes: "openid profile email".into(),
-            }];
+            config.upstream = vec![UpstreamConfig::login_only(
+                "upstream",
+                "Upstream ID",
+                &p.issuer,
+                &p.client_id,
+                Secret::new(&p.client_secret),
+            )];
         }
         for tweak in self.tweaks {
             tweak(&mut config);

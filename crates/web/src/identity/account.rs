@@ -387,6 +387,15 @@ pub async fn security_events(
                         "operator",
                         operator,
                     ),
+                    // Which trusted provider the person proved their identity through.
+                    ("identity-matched", _) => c.ta(
+                        &format!("audit-identity-matched-{outcome}"),
+                        "provider",
+                        e.detail
+                            .as_deref()
+                            .and_then(|d| d.split('\t').next())
+                            .unwrap_or_default(),
+                    ),
                     _ => c
                         .lang
                         .try_t(&format!("audit-{action}-{outcome}"))
