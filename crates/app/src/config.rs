@@ -238,6 +238,10 @@ pub struct UpstreamConfig {
     /// provider sends must match the checked number, and at least one must come.
     #[serde(default)]
     pub identifier_claims: std::collections::BTreeMap<String, String>,
+    /// Whether people may log in (and link) with it; `false` keeps a trusted provider to
+    /// proving identities only.
+    #[serde(default = "yes")]
+    pub login: bool,
 }
 
 impl UpstreamConfig {
@@ -258,8 +262,13 @@ impl UpstreamConfig {
             scopes: default_upstream_scopes(),
             trusted_for: None,
             identifier_claims: Default::default(),
+            login: true,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_upstream_scopes() -> String {

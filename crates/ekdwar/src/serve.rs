@@ -107,6 +107,27 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 expected_minutes: 1,
             });
         }
+        // And its "Test Bank ID", a provider trusted for the verified level (a test double
+        // too), unless a trusted provider is configured.
+        if !config.upstream.iter().any(|u| u.trusted_for.is_some()) {
+            let mut bank = ekdwar_app::config::UpstreamConfig::login_only(
+                "test-bank",
+                "Test Bank ID",
+                &format!("{url}/bank"),
+                "ekdwar-demo",
+                ekdwar_app::config::Secret::new(&secret),
+            );
+            bank.scopes = "openid profile national_id".into();
+            bank.trusted_for = Some(ekdwar_domain::AccountLevel::Verified);
+            bank.identifier_claims = [("snils", "snils"), ("aadhaar", "aadhaar")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into();
+            bank.login = false;
+            config.upstream.push(bank);
+            println!(
+                "Identities may be proven through the TEST bank at {url}/bank (a test double)"
+            );
+        }
         Some(child)
     } else {
         None

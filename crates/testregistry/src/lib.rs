@@ -14,6 +14,11 @@
 //! pending, to be asked again in a day: "pending for days"); `mismatch` (every check differs
 //! in the date of birth); `forged` (answers signed with a wrong secret). A person in the file
 //! with `review = true` is always sent to review.
+//!
+//! Under `/bank` the same process runs "Test Bank ID" (`bank`), an OpenID provider whose
+//! customers are the same demo people, for becoming verified through a trusted provider.
+
+mod bank;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -87,10 +92,12 @@ struct Registry {
     mode: Arc<Mutex<String>>,
 }
 
-/// The registry's routes.
-pub fn router(options: Options) -> Router {
+/// The registry's routes, and the test bank's under `/bank`; `base` is the address they are
+/// served at.
+pub fn router(options: Options, base: &str) -> Router {
+    let options = Arc::new(options);
     let r = Registry {
-        options: Arc::new(options),
+        options: options.clone(),
         mode: Arc::new(Mutex::new("normal".into())),
     };
     Router::new()
@@ -98,11 +105,13 @@ pub fn router(options: Options) -> Router {
         .route("/control/mode", post(set_mode))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(r)
+        .nest("/bank", bank::router(options, base))
 }
 
 /// Serves on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, options: Options) -> std::io::Result<()> {
-    axum::serve(listener, router(options)).await
+    let base = format!("http://{}", listener.local_addr()?);
+    axum::serve(listener, router(options, &base)).await
 }
 
 #[derive(Deserialize)]

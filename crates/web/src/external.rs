@@ -135,8 +135,7 @@ async fn linked_page(
     let links = app.identity.linked_logins(user_id).await?;
     let upstreams = app
         .identity
-        .upstreams()
-        .iter()
+        .login_upstreams()
         .filter(|u| !links.iter().any(|l| l.0 == u.id))
         .map(|u| (u.id.clone(), u.name.clone()))
         .collect();

@@ -76,6 +76,11 @@ impl Identity {
         &self.config.upstream
     }
 
+    /// The providers people may log in with (and link to their account).
+    pub fn login_upstreams(&self) -> impl Iterator<Item = &UpstreamConfig> {
+        self.config.upstream.iter().filter(|u| u.login)
+    }
+
     pub(crate) fn upstream(&self, id: &str) -> AppResult<&UpstreamConfig> {
         self.config
             .upstream
@@ -114,6 +119,9 @@ impl Identity {
         intent: ExternalIntent,
     ) -> AppResult<ExternalStart> {
         let u = self.upstream(provider)?;
+        if !u.login && intent != ExternalIntent::Verify {
+            return Err(AppError::NotFound);
+        }
         let meta = self.upstream_metadata(u).await?;
         let endpoint = meta["authorization_endpoint"]
             .as_str()

@@ -54,6 +54,23 @@ impl TestRegistry {
         .collect()
     }
 
+    /// Its "Test Bank ID", trusted for the verified level and not for logging in, as the demo
+    /// configures it.
+    pub fn bank(&self) -> ekdwar_app::config::UpstreamConfig {
+        let mut bank = ekdwar_app::config::UpstreamConfig::login_only(
+            "test-bank",
+            "Test Bank ID",
+            &format!("{}/bank", self.url),
+            "ekdwar-test",
+            Secret::new(&self.secret),
+        );
+        bank.scopes = "openid profile national_id".into();
+        bank.trusted_for = Some(AccountLevel::Verified);
+        bank.identifier_claims = [("snils".into(), "snils".into())].into();
+        bank.login = false;
+        bank
+    }
+
     /// Flips the switch every registry answers by.
     pub async fn mode(&self, mode: &str) {
         let r = reqwest::Client::new()
@@ -1102,4 +1119,68 @@ async fn a_trusted_provider_verifies_only_when_its_claims_match_the_checked_prof
         assert_eq!(status, 422, "{backend}: {page}");
         drop(upstream);
     }
+}
+
+/// The demo's "Test Bank ID" (a test double in the registries' process) speaks the flow the
+/// portal's upstream client expects, and its customer Anna becomes verified through it. It is
+/// for proving identities only: no login button, no login.
+#[tokio::test]
+async fn the_test_bank_verifies_its_customers_and_is_no_way_in() {
+    let registry = TestRegistry::start().await;
+    let backend = "sqlite";
+    let configs = registry.configs();
+    let bank = registry.bank();
+    let t = TestApp::builder(backend)
+        .with_config(move |c| {
+            c.profile.countries = vec!["ru".into(), "in".into()];
+            c.registries = configs;
+            c.server.run_worker = false;
+            c.upstream = vec![bank];
+        })
+        .with_user("anna", crate::accounts::PASSWORD)
+        .start()
+        .await;
+    let anna = person(&t, "anna", "Анна", "Смирнова").await;
+    send(&t, &anna, ANNA).await;
+    run_jobs(&t).await;
+    let login = t.get("/login").await;
+    assert!(!login.text().contains("Test Bank ID"), "no login button");
+    let b = crate::sso::browser();
+    let r = b
+        .get(t.url("/login/external/test-bank"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "no login through it");
+
+    let (_, _, form) = crate::sso::follow(&t, &b, t.url("/login")).await;
+    crate::sso::post_form(
+        &t,
+        &b,
+        &form,
+        "/login",
+        &[
+            ("identifier", "anna"),
+            ("password", crate::accounts::PASSWORD),
+        ],
+    )
+    .await;
+    let r = b
+        .get(t.url("/login/external/test-bank?verify=1"))
+        .send()
+        .await
+        .unwrap();
+    let to_bank = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to_bank.contains("prompt=login"), "{to_bank}");
+    let page = b.get(&to_bank).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("A test double") && page.contains("Анна Сергеевна Смирнова"));
+    let form = ekdwar_testkit::Form::first(&page).expect("the bank's form");
+    let mut fields = form.hidden.clone();
+    fields.push(("person".into(), "0".into()));
+    let r = b.post(&form.action).form(&fields).send().await.unwrap();
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.starts_with(&t.base), "{back}");
+    let (_, at, page) = crate::sso::follow(&t, &b, back).await;
+    assert!(at.contains("/account/level"), "{at}: {page}");
+    assert_eq!(level(&t, "anna").await, AccountLevel::Verified, "{page}");
 }

@@ -138,8 +138,7 @@ impl LoginPage<'_> {
 
 fn upstream_buttons(app: &App) -> Vec<(String, String)> {
     app.identity
-        .upstreams()
-        .iter()
+        .login_upstreams()
         .map(|u| (u.id.clone(), u.name.clone()))
         .collect()
 }

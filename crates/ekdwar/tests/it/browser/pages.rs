@@ -52,7 +52,13 @@ async fn tour(lang: &'static str) {
     } else {
         backends.first()
     };
-    let t = TestApp::start(backend.copied().unwrap_or("sqlite")).await;
+    // The registries' process for its "Test Bank ID", offered at the standard level.
+    let registry = crate::assurance::TestRegistry::start().await;
+    let bank = registry.bank();
+    let t = TestApp::start_with(backend.copied().unwrap_or("sqlite"), |c| {
+        c.upstream = vec![bank];
+    })
+    .await;
     crate::catalog::import_demo(&t).await;
     crate::appointments::with_centres(&t).await;
     let dept = DeptApp::start().await;
@@ -167,6 +173,17 @@ async fn tour(lang: &'static str) {
         .await
         .unwrap();
     tour.visit("/account/level", "levels-standard").await;
+    // The bank's page is the bank's, not audited here; Anna there is not this person, whose
+    // profile was never checked anyway: the page says what is missing.
+    b.submit("ul.providers a").await;
+    assert!(b.text().await.contains("A test double"), "{lang}: the bank");
+    b.press("Анна Сергеевна Смирнова").await;
+    assert_eq!(
+        b.path().await,
+        "/login/external/test-bank/callback",
+        "{lang}"
+    );
+    tour.check("levels-provider-error").await;
     // A letter needs an address in the profile.
     b.submit("#letter button").await;
     tour.check("levels-letter-error").await;
