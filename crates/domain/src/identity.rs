@@ -762,6 +762,9 @@ crate::string_enum!(
         Recover => "recover",
         /// A new phone or e-mail for an account.
         Contact => "contact",
+        /// A new account through Aadhaar: the registry's own code to the mobile linked to the
+        /// number (never one the portal sends).
+        Aadhaar => "aadhaar",
     }
 );
 

@@ -122,6 +122,26 @@ pub async fn mark_verified(conn: &mut Conn, id: &str, at: Timestamp) -> Result<b
     Ok(done.rows_affected() == 1)
 }
 
+/// Marks the secret as proven and keeps what proving it gave (a registry's record, sealed)
+/// for the next step. Only the first call succeeds.
+pub async fn mark_verified_with(
+    conn: &mut Conn,
+    id: &str,
+    payload: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE verifications SET verified_at = $1, payload = $2 \
+         WHERE id = $3 AND verified_at IS NULL AND consumed_at IS NULL",
+    )
+    .bind(at.millis())
+    .bind(payload)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Marks the verification as used up. Only the first call succeeds.
 pub async fn consume(conn: &mut Conn, id: &str, at: Timestamp) -> Result<bool> {
     let done = sqlx::query(

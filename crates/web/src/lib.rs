@@ -1,6 +1,7 @@
 //! Ekdwar's web face: axum routes, server-rendered pages that work without JavaScript, the
 //! security middleware (headers, CSRF, language, session), and the single error boundary.
 
+mod aadhaar;
 mod admin;
 mod applications;
 mod appointments;
@@ -43,6 +44,7 @@ pub fn router(app: App) -> Router {
         .merge(system::routes(app.config().server.dev_mode))
         .merge(identity::routes())
         .merge(assurance::routes())
+        .merge(aadhaar::routes())
         .merge(external::routes())
         .merge(sso::routes())
         .merge(catalog::routes())

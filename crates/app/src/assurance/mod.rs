@@ -10,6 +10,7 @@
 //! last check ends, the person is told; when every item is confirmed, the account is standard.
 //! Editing a checked item forgets its check and, if the level rested on it, lowers the level.
 
+mod aadhaar;
 mod checks;
 mod countries;
 mod in_person;
@@ -29,12 +30,16 @@ use ekdwar_store::identifiers;
 use ekdwar_store::identity::{self as users, User};
 use ekdwar_store::profiles::{self as store, Check, SealedProfile};
 
+pub use aadhaar::{AadhaarSignup, AadhaarVerified};
 pub use checks::REGISTRY_CHECK;
 pub use countries::Countries;
 pub use in_person::PersonCard;
 pub use letters::{LetterOut, LetterView};
 pub(crate) use registry::HttpRegistries;
-pub use registry::{CheckRequest, Person, Registries, RegistryAnswer, RegistryError};
+pub use registry::{
+    CheckRequest, OtpCheck, OtpRequest, OtpSent, OtpVerdict, Person, Registries, RegistryAnswer,
+    RegistryError,
+};
 pub use review::{ReviewCase, ReviewRow, mismatch_fields};
 pub use rotate::Rotated;
 
@@ -275,29 +280,8 @@ impl Assurance {
             Save::Later if changed => None,
             Save::Later => row.as_ref().and_then(|r| r.submitted_at),
         };
-        let plain =
-            serde_json::to_vec(&facts).map_err(|e| AppError::Internal(e.to_string().into()))?;
-        let sealed = self
-            .vault
-            .seal(
-                &mut work,
-                self.random.as_ref(),
-                now,
-                &context(&user.id),
-                &plain,
-            )
+        self.put_facts(&mut work, &user.id, &facts, submitted_at)
             .await?;
-        store::put(
-            &mut work,
-            &SealedProfile {
-                user_id: user.id.clone(),
-                key_id: sealed.key_id,
-                sealed: sealed.text,
-                submitted_at,
-                updated_at: now,
-            },
-        )
-        .await?;
         let mut started = Vec::new();
         if save == Save::Check {
             for item in facts.items() {
@@ -333,6 +317,35 @@ impl Assurance {
             self.settle(&mut work, &user, actor).await?;
         }
         work.commit().await?;
+        Ok(())
+    }
+
+    /// Seals and stores a person's profile facts.
+    async fn put_facts(
+        &self,
+        work: &mut Work<'_>,
+        user_id: &UserId,
+        facts: &ProfileFacts,
+        submitted_at: Option<ekdwar_domain::Timestamp>,
+    ) -> AppResult<()> {
+        let now = self.clock.now();
+        let plain =
+            serde_json::to_vec(facts).map_err(|e| AppError::Internal(e.to_string().into()))?;
+        let sealed = self
+            .vault
+            .seal(work, self.random.as_ref(), now, &context(user_id), &plain)
+            .await?;
+        store::put(
+            work,
+            &SealedProfile {
+                user_id: user_id.clone(),
+                key_id: sealed.key_id,
+                sealed: sealed.text,
+                submitted_at,
+                updated_at: now,
+            },
+        )
+        .await?;
         Ok(())
     }
 

@@ -120,6 +120,63 @@ pub enum RegistryAnswer {
 #[error("{0}")]
 pub struct RegistryError(pub String);
 
+/// An ask that the registry send its one-time code to the mobile linked to a number
+/// (Aadhaar's OTP): `POST {url}/v1/otp`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OtpRequest {
+    pub request_id: String,
+    /// `aadhaar` or `vid`.
+    pub kind: String,
+    pub number: String,
+    /// The mobile the person says is linked to it (E.164).
+    pub mobile: String,
+}
+
+impl std::fmt::Debug for OtpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtpRequest")
+            .field("request_id", &self.request_id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the registry did with an [`OtpRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtpSent {
+    /// The code went to the linked mobile; `txn` names the exchange.
+    Sent { txn: String },
+    /// The mobile is not the one linked to the number (or the number is unknown: the
+    /// registry does not say which).
+    NotLinked,
+}
+
+/// The code the person typed, for the registry to judge: `POST {url}/v1/otp/verify`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OtpCheck {
+    pub request_id: String,
+    pub txn: String,
+    pub otp: String,
+}
+
+impl std::fmt::Debug for OtpCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtpCheck")
+            .field("request_id", &self.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The registry's verdict on a typed code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtpVerdict {
+    /// Right: the registry's record of the person (e-KYC: names, birth date, gender).
+    Verified(Person),
+    Wrong,
+    /// Too late, or too many wrong codes: start again.
+    Expired,
+}
+
 /// The state registries, as the checks see them.
 pub trait Registries: Send + Sync {
     /// Asks `registry` about `req`.
@@ -128,6 +185,18 @@ pub trait Registries: Send + Sync {
         registry: &'a str,
         req: &'a CheckRequest,
     ) -> PortFuture<'a, Result<RegistryAnswer, RegistryError>>;
+    /// Asks `registry` to send its code to the mobile linked to a number.
+    fn send_otp<'a>(
+        &'a self,
+        registry: &'a str,
+        req: &'a OtpRequest,
+    ) -> PortFuture<'a, Result<OtpSent, RegistryError>>;
+    /// Asks `registry` whether the typed code is the one it sent.
+    fn verify_otp<'a>(
+        &'a self,
+        registry: &'a str,
+        req: &'a OtpCheck,
+    ) -> PortFuture<'a, Result<OtpVerdict, RegistryError>>;
     /// How long `registry`'s checks usually take (minutes), as people are told.
     fn expected_minutes(&self, registry: &str) -> u64;
 }
@@ -164,16 +233,8 @@ pub struct AnswerJson {
     pub reason: Option<String>,
 }
 
-/// Reads a signed answer to `request_id`.
-fn read_answer(
-    secret: &[u8],
-    signature: Option<&str>,
-    body: &[u8],
-    request_id: &str,
-) -> Result<RegistryAnswer, RegistryError> {
-    let signature = signature.ok_or_else(|| RegistryError("the answer is not signed".into()))?;
-    signing::verify(secret, signature, body, unix_now())
-        .map_err(|e| RegistryError(format!("the answer's signature: {e}")))?;
+/// Reads an answer to `request_id` (its signature already checked).
+fn read_answer(body: &[u8], request_id: &str) -> Result<RegistryAnswer, RegistryError> {
     let a: AnswerJson = serde_json::from_slice(body)
         .map_err(|e| RegistryError(format!("the answer does not read: {e}")))?;
     if a.request_id != request_id {
@@ -209,6 +270,79 @@ fn read_answer(
     }
 }
 
+impl HttpRegistries {
+    /// POSTs `body` to `registry`'s `path`, signed, and returns the answer's body once its
+    /// signature is the registry's.
+    async fn signed_post(
+        &self,
+        registry: &str,
+        path: &str,
+        body: Vec<u8>,
+        request_id: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let r = self
+            .registries
+            .get(registry)
+            .ok_or_else(|| RegistryError(format!("registry {registry} is not configured")))?;
+        let signature = signing::sign(r.secret.expose().as_bytes(), unix_now(), &body);
+        let resp = self
+            .http
+            .post(format!("{}{path}", r.url.trim_end_matches('/')))
+            .timeout(Duration::from_millis(r.timeout_ms))
+            .header("Content-Type", "application/json")
+            .header("Ekdwar-Client", &r.client_id)
+            .header("Ekdwar-Request-Id", request_id)
+            .header(SIGNATURE_HEADER, signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| RegistryError(format!("{registry} is unreachable: {e}")))?;
+        let status = resp.status();
+        let signature = resp
+            .headers()
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| RegistryError(format!("{registry}: {e}")))?;
+        if !status.is_success() {
+            return Err(RegistryError(format!("{registry} answered {status}")));
+        }
+        signed_by(r.secret.expose().as_bytes(), signature.as_deref(), &body)?;
+        Ok(body.to_vec())
+    }
+}
+
+/// Whether `body` carries a fresh signature by `secret`.
+fn signed_by(secret: &[u8], signature: Option<&str>, body: &[u8]) -> Result<(), RegistryError> {
+    let signature = signature.ok_or_else(|| RegistryError("the answer is not signed".into()))?;
+    signing::verify(secret, signature, body, unix_now())
+        .map_err(|e| RegistryError(format!("the answer's signature: {e}")))
+}
+
+/// The body of an answer about one-time codes.
+#[derive(Debug, Deserialize)]
+struct OtpJson {
+    request_id: String,
+    /// `sent`, `not-linked`; `verified`, `wrong`, `expired`.
+    status: String,
+    #[serde(default)]
+    txn: Option<String>,
+    #[serde(default)]
+    person: Option<Person>,
+}
+
+fn read_otp(body: &[u8], request_id: &str) -> Result<OtpJson, RegistryError> {
+    let a: OtpJson = serde_json::from_slice(body)
+        .map_err(|e| RegistryError(format!("the answer does not read: {e}")))?;
+    if a.request_id != request_id {
+        return Err(RegistryError("the answer is to another request".into()));
+    }
+    Ok(a)
+}
+
 impl Registries for HttpRegistries {
     fn check<'a>(
         &'a self,
@@ -216,43 +350,52 @@ impl Registries for HttpRegistries {
         req: &'a CheckRequest,
     ) -> PortFuture<'a, Result<RegistryAnswer, RegistryError>> {
         Box::pin(async move {
-            let r = self
-                .registries
-                .get(registry)
-                .ok_or_else(|| RegistryError(format!("registry {registry} is not configured")))?;
             let body = serde_json::to_vec(req).map_err(|e| RegistryError(e.to_string()))?;
-            let signature = signing::sign(r.secret.expose().as_bytes(), unix_now(), &body);
-            let resp = self
-                .http
-                .post(format!("{}/v1/checks", r.url.trim_end_matches('/')))
-                .timeout(Duration::from_millis(r.timeout_ms))
-                .header("Content-Type", "application/json")
-                .header("Ekdwar-Client", &r.client_id)
-                .header("Ekdwar-Request-Id", &req.request_id)
-                .header(SIGNATURE_HEADER, signature)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| RegistryError(format!("{registry} is unreachable: {e}")))?;
-            let status = resp.status();
-            let signature = resp
-                .headers()
-                .get(SIGNATURE_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| RegistryError(format!("{registry}: {e}")))?;
-            if !status.is_success() {
-                return Err(RegistryError(format!("{registry} answered {status}")));
+            let body = self
+                .signed_post(registry, "/v1/checks", body, &req.request_id)
+                .await?;
+            read_answer(&body, &req.request_id)
+        })
+    }
+
+    fn send_otp<'a>(
+        &'a self,
+        registry: &'a str,
+        req: &'a OtpRequest,
+    ) -> PortFuture<'a, Result<OtpSent, RegistryError>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(req).map_err(|e| RegistryError(e.to_string()))?;
+            let body = self
+                .signed_post(registry, "/v1/otp", body, &req.request_id)
+                .await?;
+            let a = read_otp(&body, &req.request_id)?;
+            match (a.status.as_str(), a.txn) {
+                ("sent", Some(txn)) if !txn.is_empty() && txn.len() <= 128 => {
+                    Ok(OtpSent::Sent { txn })
+                }
+                ("not-linked", _) => Ok(OtpSent::NotLinked),
+                (other, _) => Err(RegistryError(format!("unknown status {other:?}"))),
             }
-            read_answer(
-                r.secret.expose().as_bytes(),
-                signature.as_deref(),
-                &body,
-                &req.request_id,
-            )
+        })
+    }
+
+    fn verify_otp<'a>(
+        &'a self,
+        registry: &'a str,
+        req: &'a OtpCheck,
+    ) -> PortFuture<'a, Result<OtpVerdict, RegistryError>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(req).map_err(|e| RegistryError(e.to_string()))?;
+            let body = self
+                .signed_post(registry, "/v1/otp/verify", body, &req.request_id)
+                .await?;
+            let a = read_otp(&body, &req.request_id)?;
+            match (a.status.as_str(), a.person) {
+                ("verified", Some(p)) => Ok(OtpVerdict::Verified(p)),
+                ("wrong", _) => Ok(OtpVerdict::Wrong),
+                ("expired", _) => Ok(OtpVerdict::Expired),
+                (other, _) => Err(RegistryError(format!("unknown status {other:?}"))),
+            }
         })
     }
 
@@ -272,20 +415,23 @@ mod tests {
         let body =
             br#"{"request_id":"rq-1","status":"mismatch","fields":["birth_date","<script>"]}"#;
         let good = signing::sign(b"s", unix_now(), body);
+        assert!(signed_by(b"s", Some(&good), body).is_ok());
         assert_eq!(
-            read_answer(b"s", Some(&good), body, "rq-1"),
+            read_answer(body, "rq-1"),
             Ok(RegistryAnswer::Mismatch(vec!["birth_date".into()]))
         );
-        assert!(read_answer(b"s", Some(&good), body, "rq-2").is_err());
-        assert!(read_answer(b"other", Some(&good), body, "rq-1").is_err());
-        assert!(read_answer(b"s", None, body, "rq-1").is_err());
+        assert!(read_answer(body, "rq-2").is_err());
+        assert!(signed_by(b"other", Some(&good), body).is_err());
+        assert!(signed_by(b"s", None, body).is_err());
         let stale = signing::sign(b"s", unix_now() - 3600, body);
-        assert!(read_answer(b"s", Some(&stale), body, "rq-1").is_err());
+        assert!(signed_by(b"s", Some(&stale), body).is_err());
         let pending = br#"{"request_id":"rq-1","status":"pending","retry_after":86400}"#;
-        let sig = signing::sign(b"s", unix_now(), pending);
         assert_eq!(
-            read_answer(b"s", Some(&sig), pending, "rq-1"),
+            read_answer(pending, "rq-1"),
             Ok(RegistryAnswer::Pending(Duration::from_secs(86400)))
         );
+        let sent = br#"{"request_id":"rq-1","status":"sent","txn":"t-1"}"#;
+        assert_eq!(read_otp(sent, "rq-1").unwrap().txn.as_deref(), Some("t-1"));
+        assert!(read_otp(sent, "rq-9").is_err());
     }
 }

@@ -16,10 +16,12 @@ pub use external::{ExternalIntent, ExternalStart, UpstreamAnswer, UpstreamClient
 pub use login::{LoggedIn, LoginInput};
 
 pub use profile::{LevelInfo, NAME_CHANGED};
+pub(crate) use register::NewAccount;
 pub use register::{RegisterInput, RegistrationDetails};
 pub use sessions::{CurrentSession, Ending};
 pub(crate) use sessions::{SessionsEnded, end_sessions};
 pub use two_step::{Authenticated, SecondStep, TwoStepSetup, TwoStepStatus};
+pub(crate) use verification::NewVerification;
 pub use verification::{FlowInfo, Purpose};
 
 use ekdwar_domain::Contact;

@@ -18,6 +18,7 @@ use super::LoggedIn;
 use super::verification::{NewVerification, Purpose};
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
+use crate::core::Work;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
 
@@ -127,16 +128,7 @@ impl Identity {
             serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.into()))?;
         let first = PersonName::from_trusted(p.first_name.clone());
         let last = PersonName::from_trusted(p.last_name.clone());
-        let base = PortalId::suggestion_base(&first, &last);
-        let mut suggestion = base.clone();
-        for _ in 0..20 {
-            if let Ok(id) = PortalId::parse(&suggestion)
-                && !users::portal_id_taken(&mut conn, &id).await?
-            {
-                break;
-            }
-            suggestion = format!("{base}{}", 10 + self.random.below(9990));
-        }
+        let suggestion = self.suggest_portal_id(&mut conn, &first, &last).await?;
         Ok(RegistrationDetails {
             first_name: p.first_name,
             last_name: p.last_name,
@@ -145,6 +137,27 @@ impl Identity {
                 .to_string(),
             suggested_portal_id: suggestion,
         })
+    }
+
+    /// A free portal ID made of the person's names (checked a few times: a race may still
+    /// take it, and the last step then says so).
+    pub(crate) async fn suggest_portal_id(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        first: &PersonName,
+        last: &PersonName,
+    ) -> AppResult<String> {
+        let base = PortalId::suggestion_base(first, last);
+        let mut suggestion = base.clone();
+        for _ in 0..20 {
+            if let Ok(id) = PortalId::parse(&suggestion)
+                && !users::portal_id_taken(conn, &id).await?
+            {
+                break;
+            }
+            suggestion = format!("{base}{}", 10 + self.random.below(9990));
+        }
+        Ok(suggestion)
     }
 
     /// Creates the account and logs it in.
@@ -157,30 +170,16 @@ impl Identity {
         actor: &Actor,
     ) -> AppResult<LoggedIn> {
         let details = self.registration_details(flow).await?;
-        let portal_id = PortalId::parse(portal_id)
-            .map_err(|e| AppError::Form(vec![FieldError::from_code("portal_id", &e)]))?;
-        // Each try of a portal ID tells whether it is taken: a verified registration gets 20
-        // tries, not an unlimited oracle (security finding 11).
+        let (portal_id, hash) = self
+            .prepare_account(
+                flow,
+                portal_id,
+                &password,
+                &confirm,
+                &[&details.first_name, &details.last_name, &details.contact],
+            )
+            .await?;
         let now = self.clock.now();
-        let key = format!("register:tries:{flow}");
-        if let Err(until) = self
-            .take_quota(&mut *self.store.conn().await?, &key, 20, now)
-            .await?
-        {
-            return Err(crate::limits::throttled(until, now));
-        }
-        self.check_new_password(
-            &password,
-            &confirm,
-            &[
-                &details.first_name,
-                &details.last_name,
-                &details.contact,
-                portal_id.as_str(),
-            ],
-        )?;
-        let hash = self.hashing.hash(&password).await?;
-
         let mut tx = self.work().await?;
         let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
         let p: Pending =
@@ -192,32 +191,89 @@ impl Identity {
         if !store::consume(&mut tx, &v.id, now).await? {
             return Err(AppError::FlowExpired);
         }
-        let contact = Contact::from_trusted(v.channel, v.contact.clone());
+        let done = self
+            .open_account(
+                &mut tx,
+                NewAccount {
+                    portal_id,
+                    first_name: PersonName::from_trusted(p.first_name),
+                    last_name: PersonName::from_trusted(p.last_name),
+                    contact: Contact::from_trusted(v.channel, v.contact.clone()),
+                    password_hash: hash,
+                    lang: p.lang,
+                    consent_at: ekdwar_domain::Timestamp::from_millis(p.consent_at),
+                },
+                actor,
+                v.channel.as_str(),
+            )
+            .await?;
+        tx.commit().await?;
+        self.metrics.registrations.inc();
+        Ok(done)
+    }
+
+    /// The last step's checks before any account is written: the portal ID chosen (20 tries
+    /// per flow: each tells whether one is taken, security finding 11) and the new password,
+    /// hashed. `words` are the person's own, which the password must not contain.
+    pub(crate) async fn prepare_account(
+        &self,
+        flow: &str,
+        portal_id: &str,
+        password: &Password,
+        confirm: &Password,
+        words: &[&str],
+    ) -> AppResult<(PortalId, String)> {
+        let portal_id = PortalId::parse(portal_id)
+            .map_err(|e| AppError::Form(vec![FieldError::from_code("portal_id", &e)]))?;
+        let now = self.clock.now();
+        let key = format!("register:tries:{flow}");
+        if let Err(until) = self
+            .take_quota(&mut *self.store.conn().await?, &key, 20, now)
+            .await?
+        {
+            return Err(crate::limits::throttled(until, now));
+        }
+        let mut all = words.to_vec();
+        all.push(portal_id.as_str());
+        self.check_new_password(password, confirm, &all)?;
+        let hash = self.hashing.hash(password).await?;
+        Ok((portal_id, hash))
+    }
+
+    /// Writes a new citizen's account, audited, and logs it in, inside `work`.
+    pub(crate) async fn open_account(
+        &self,
+        work: &mut Work<'_>,
+        a: NewAccount,
+        actor: &Actor,
+        how: &str,
+    ) -> AppResult<LoggedIn> {
+        let now = self.clock.now();
         let user = User {
             id: UserId::new(self.random.id()),
-            portal_id,
-            first_name: PersonName::from_trusted(p.first_name),
-            last_name: PersonName::from_trusted(p.last_name),
-            phone: match &contact {
+            portal_id: a.portal_id,
+            first_name: a.first_name,
+            last_name: a.last_name,
+            phone: match &a.contact {
                 Contact::Phone(ph) => Some(ph.clone()),
                 Contact::Email(_) => None,
             },
-            email: match &contact {
+            email: match &a.contact {
                 Contact::Email(e) => Some(e.clone()),
                 Contact::Phone(_) => None,
             },
-            password_hash: Some(hash),
+            password_hash: Some(a.password_hash),
             password_changed_at: now,
             level: AccountLevel::Simplified,
             account_type: AccountType::Citizen,
             role: Role::Citizen,
             status: AccountStatus::Active,
-            language: Some(p.lang),
-            consent_at: ekdwar_domain::Timestamp::from_millis(p.consent_at),
+            language: Some(a.lang),
+            consent_at: a.consent_at,
             created_at: now,
             updated_at: now,
         };
-        match users::insert(&mut tx, &user).await {
+        match users::insert(work, &user).await {
             Ok(()) => {}
             Err(StoreError::Conflict("portal_id")) => {
                 return Err(AppError::field("portal_id", "portal-id-taken"));
@@ -227,21 +283,30 @@ impl Identity {
             Err(e) => return Err(e.into()),
         }
         self.audit(
-            &mut tx,
+            work,
             actor,
             Some(&user.id),
             AuditAction::Registered,
             Outcome::Success,
-            Some(v.channel.as_str().into()),
+            Some(how.into()),
         )
         .await?;
-        let token = self.create_session(&mut tx, &user.id, actor, "pwd").await?;
-        tx.commit().await?;
-        self.metrics.registrations.inc();
+        let token = self.create_session(work, &user.id, actor, "pwd").await?;
         Ok(LoggedIn {
             token,
             user,
             password_expired: false,
         })
     }
+}
+
+/// A new citizen's account, its contact already proven.
+pub(crate) struct NewAccount {
+    pub portal_id: PortalId,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub contact: Contact,
+    pub password_hash: String,
+    pub lang: String,
+    pub consent_at: ekdwar_domain::Timestamp,
 }

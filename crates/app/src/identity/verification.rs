@@ -27,7 +27,8 @@ pub use ekdwar_domain::identity::Purpose;
 /// The message template family (`register` → `sms-register`, `email-register-body`).
 fn message_kind(p: Purpose) -> &'static str {
     match p {
-        Purpose::Register => "register",
+        // An Aadhaar sign-up's code comes from the registry; nothing of ours is sent.
+        Purpose::Register | Purpose::Aadhaar => "register",
         Purpose::Recover => "recover",
         Purpose::Contact => "contact-verify",
     }
@@ -36,7 +37,7 @@ fn message_kind(p: Purpose) -> &'static str {
 /// The path of the page a link in an e-mail opens.
 fn link_path(p: Purpose) -> &'static str {
     match p {
-        Purpose::Register => "/register/confirm",
+        Purpose::Register | Purpose::Aadhaar => "/register/confirm",
         Purpose::Recover => "/recover/confirm",
         Purpose::Contact => "/account/contact/confirm",
     }

@@ -1184,3 +1184,182 @@ async fn the_test_bank_verifies_its_customers_and_is_no_way_in() {
     assert!(at.contains("/account/level"), "{at}: {page}");
     assert_eq!(level(&t, "anna").await, AccountLevel::Verified, "{page}");
 }
+
+/// The last code the test registry "sent" to `mobile` (its stand-in for the phone's screen).
+async fn registry_code(registry: &TestRegistry, mobile: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{}/control/otp", registry.url))
+        .query(&[("mobile", mobile)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A valid Aadhaar number nobody in the registry's file has.
+fn unknown_aadhaar() -> String {
+    (0..10)
+        .map(|d| format!("23456789012{d}"))
+        .find(|n| ekdwar_domain::national_id::Aadhaar::parse(n).is_ok())
+        .unwrap()
+}
+
+/// DigiLocker-style sign-up: the Aadhaar number and its linked mobile, UIDAI's code (the test
+/// registry's), then a portal ID and password; the account opens with UIDAI's record and the
+/// number confirmed. A mobile not linked, an unknown number, a wrong code, UIDAI down and a
+/// second sign-up with the same number are each answered plainly, on both databases.
+#[tokio::test]
+async fn an_aadhaar_sign_up_opens_an_account_with_the_number_confirmed() {
+    let registry = TestRegistry::start().await;
+    let linked = "+919812399001";
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        let b = browser();
+        let reg = t.get_as(&b, "/register").await;
+        assert!(reg.text().contains("Register with your Aadhaar number"));
+        let start = |number: &'static str, mobile: &'static str, consent: bool| {
+            let t = &t;
+            async move {
+                let b = browser();
+                let form = t.get_as(&b, "/register/aadhaar").await;
+                let mut fields = vec![("number", number), ("mobile", mobile)];
+                if consent {
+                    fields.push(("consent", "yes"));
+                }
+                let page = t.post_with(&b, &form, "/register/aadhaar", &fields).await;
+                (b, page)
+            }
+        };
+        // Without consent, or with a typo in the number: nothing is asked of UIDAI.
+        let (_, page) = start("9999 4105 7058", "98123 99001", false).await;
+        assert_eq!(page.status, 422);
+        assert!(
+            page.text().contains("Agree to UIDAI sharing"),
+            "{}",
+            page.text()
+        );
+        let (_, page) = start("9999 4105 7059", "98123 99001", true).await;
+        assert_eq!(page.status, 422, "{backend}: a Verhoeff typo");
+        // Another mobile, or a number UIDAI does not know: one and the same refusal.
+        let unknown: &'static str = Box::leak(unknown_aadhaar().into_boxed_str());
+        let mut refusals = Vec::new();
+        for (number, mobile) in [("9999 4105 7058", "98123 99002"), (unknown, "98123 99001")] {
+            let (_, page) = start(number, mobile, true).await;
+            assert_eq!(page.status, 422, "{backend}");
+            // What the page says of it (the rest differs only by its fresh challenge).
+            let text = page.text();
+            let said = text
+                .split("There is a problem")
+                .nth(1)
+                .and_then(|t| t.split("Register with Aadhaar").next())
+                .unwrap_or_default()
+                .to_string();
+            refusals.push(said);
+        }
+        assert!(
+            refusals[0].contains("not the one linked"),
+            "{}",
+            refusals[0]
+        );
+        assert_eq!(refusals[0], refusals[1], "{backend}: no telling which");
+        // UIDAI down: said so, nothing kept.
+        registry.mode("down").await;
+        let (_, page) = start("9999 4105 7058", "98123 99001", true).await;
+        assert!(page.text().contains("cannot be reached"), "{}", page.text());
+        registry.mode("normal").await;
+
+        let (b, page) = start("9999-4105-7058", "98123 99001", true).await;
+        assert_eq!(
+            page.path(),
+            "/register/aadhaar/verify",
+            "{backend}: {}",
+            page.text()
+        );
+        let code = registry_code(&registry, linked).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let bad = t
+            .post_with(&b, &page, "/register/aadhaar/verify", &[("code", wrong)])
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.text().contains("not right"), "{}", bad.text());
+        let page = t
+            .post_with(&b, &bad, "/register/aadhaar/verify", &[("code", &code)])
+            .await;
+        assert_eq!(page.path(), "/register/aadhaar/password", "{backend}");
+        assert!(
+            page.text().contains("Priya Sharma"),
+            "UIDAI's names: {}",
+            page.text()
+        );
+        let page = t
+            .post_with(
+                &b,
+                &page,
+                "/register/aadhaar/password",
+                &[
+                    ("portal_id", "priya.aadhaar"),
+                    ("password", crate::accounts::PASSWORD),
+                    ("confirm", crate::accounts::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.path(), "/account", "{backend}: {}", page.text());
+        let priya = t.account("priya.aadhaar").await;
+        assert_eq!(priya.phone.as_deref(), Some(linked));
+        assert_eq!(priya.last_name.as_str(), "Sharma");
+        let levels = t.get_as(&b, "/account/level").await.text();
+        assert!(
+            levels.contains("Aadhaar : confirmed"),
+            "{backend}: {levels}"
+        );
+        // Her profile has UIDAI's date of birth; the rest is hers to fill in.
+        let profile = t.get_as(&b, "/account/profile").await;
+        assert_eq!(
+            profile.field("birth_date[year]").as_deref(),
+            Some("1992"),
+            "{backend}"
+        );
+        // Filling in the rest sends nothing more to UIDAI: the standard level follows.
+        let sent = t
+            .post_with(
+                &b,
+                &profile,
+                "/account/profile",
+                &[
+                    ("country", "in"),
+                    ("gender", "female"),
+                    ("birth_date[day]", "20"),
+                    ("birth_date[month]", "8"),
+                    ("birth_date[year]", "1992"),
+                    ("birth_place", "Jaipur"),
+                    ("citizenship", "IN"),
+                    ("id_aadhaar", "9999 4105 7058"),
+                    ("action", "check"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, 200, "{backend}: {}", sent.text());
+        assert_eq!(
+            level(&t, "priya.aadhaar").await,
+            AccountLevel::Standard,
+            "{backend}"
+        );
+
+        // The same number again: once the code proves the mobile, its portal ID goes there.
+        let (b2, page) = start("999941057058", "98123 99001", true).await;
+        let code = registry_code(&registry, linked).await;
+        let page = t
+            .post_with(&b2, &page, "/register/aadhaar/verify", &[("code", &code)])
+            .await;
+        assert_eq!(page.path(), "/login", "{backend}");
+        assert!(page.text().contains("already has an account"));
+        assert!(t.last_message(linked).await.contains("priya.aadhaar"));
+        let dump = crate::security::database_contents(&t, backend).await;
+        assert!(
+            !dump.windows(12).any(|w| w == b"999941057058"),
+            "{backend}: the Aadhaar number is in the database"
+        );
+    }
+}

@@ -92,7 +92,7 @@ impl Confirmed {
 
 /// Splits a use-case failure: expected ones become messages on the form, the rest go to the
 /// error boundary.
-fn form_errors(c: &Ctx, e: AppError, field: &str) -> Result<Errors, WebError> {
+pub(crate) fn form_errors(c: &Ctx, e: AppError, field: &str) -> Result<Errors, WebError> {
     match Errors::from_app(c, &e, field) {
         Some(errors) => Ok(errors),
         None => Err(WebError(e)),

@@ -37,6 +37,8 @@ struct RegisterPage<'a> {
     errors: Errors,
     form: RegisterForm,
     challenge: Option<Challenge>,
+    /// Whether signing up with Aadhaar is offered.
+    aadhaar: bool,
 }
 
 pub async fn register_form(State(app): State<App>, c: Ctx) -> Response {
@@ -45,6 +47,7 @@ pub async fn register_form(State(app): State<App>, c: Ctx) -> Response {
         errors: Errors::default(),
         form: RegisterForm::default(),
         challenge: Some(app.identity.new_challenge()),
+        aadhaar: app.assurance.aadhaar_registry().is_some(),
     })
 }
 
@@ -76,6 +79,7 @@ pub async fn register_submit(
                     errors: errors.clone(),
                     form: f,
                     challenge: Some(app.identity.new_challenge()),
+                    aadhaar: app.assurance.aadhaar_registry().is_some(),
                 }),
                 &errors,
             ))

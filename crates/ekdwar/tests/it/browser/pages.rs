@@ -111,6 +111,10 @@ async fn tour(lang: &'static str) {
             "{lang}: {key} on the form: {text}"
         );
     }
+    tour.visit("/register/aadhaar", "aadhaar").await;
+    b.submit("form[action='/register/aadhaar'] button").await;
+    tour.check("aadhaar-errors").await;
+    tour.visit("/register/aadhaar/verify", "aadhaar-code").await;
     tour.visit("/recover", "recover").await;
     tour.visit("/recover/portal-id", "portal-id").await;
     tour.visit("/apps", "apps").await;
