@@ -134,6 +134,8 @@ crate::string_enum!(
         ProfileViewed => "profile-viewed",
         /// An operator at a centre confirmed the person's identity in person.
         IdentityConfirmed => "identity-confirmed",
+        /// An operator at a centre gave a person who lost their contacts a new phone.
+        AccessRestored => "access-restored",
         /// A trusted identity provider's claims were matched against the checked profile.
         IdentityMatched => "identity-matched",
         /// The person asked for an activation letter by post.

@@ -305,6 +305,11 @@ pub async fn set_contact(
     set(conn, id, column, vec![Some(contact.as_str().into())], at).await
 }
 
+/// Removes an account's e-mail address (it was lost, and may be in someone else's hands).
+pub async fn remove_email(conn: &mut Conn, id: &UserId, at: Timestamp) -> Result<bool> {
+    set(conn, id, "email = $1", vec![None], at).await
+}
+
 /// Sets the language of messages.
 pub async fn set_language(
     conn: &mut Conn,

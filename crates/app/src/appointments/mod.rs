@@ -29,6 +29,7 @@ mod booking;
 mod centres;
 mod changes;
 mod desk;
+pub use desk::DeskRegistration;
 mod hall;
 mod sweep;
 

@@ -405,7 +405,7 @@ impl Assurance {
                     first_name,
                     last_name,
                     contact: Contact::from_trusted(v.channel, v.contact.clone()),
-                    password_hash: hash,
+                    password_hash: Some(hash),
                     lang: payload.lang,
                     consent_at: Timestamp::from_millis(payload.consent_at),
                 },

@@ -112,6 +112,11 @@ fn context(user: &UserId) -> String {
 }
 
 impl Assurance {
+    /// The accounts below it, for those above (the centre's desk registers and restores).
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
     /// The country profiles offered.
     pub fn countries(&self) -> &Countries {
         &self.countries

@@ -118,6 +118,12 @@ impl Identity {
     }
 
     /// Finds an account by id, portal ID, phone or e-mail.
+    /// The account with this id.
+    pub async fn account_of(&self, user_id: &UserId) -> AppResult<Option<User>> {
+        let mut conn = self.store.conn().await?;
+        Ok(users::by_id(&mut conn, user_id).await?)
+    }
+
     pub async fn admin_find_user(&self, query: &str) -> AppResult<Option<AccountView>> {
         Ok(self.find_user(query).await?.as_ref().map(AccountView::from))
     }

@@ -301,6 +301,131 @@ impl Identity {
         Ok(contact)
     }
 
+    /// At a centre's desk, after the operator checked the person and their document: sends a
+    /// code to the new phone of a person who lost their phone and e-mail.
+    pub async fn desk_restore_start(
+        &self,
+        user_id: &UserId,
+        phone: &str,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<String> {
+        let phone = ekdwar_domain::Phone::parse(phone, &self.regions_for(Some(lang)))
+            .map_err(|e| AppError::Form(vec![FieldError::from_code("phone", &e)]))?;
+        let contact = Contact::Phone(phone);
+        let mut tx = self.work().await?;
+        let user = users::by_id(&mut tx, user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        match users::by_contact(&mut tx, &contact).await? {
+            Some(o) if o.id == user.id => {
+                return Err(AppError::field("phone", "contact-unchanged"));
+            }
+            Some(_) => return Err(AppError::field("phone", "desk-phone-taken")),
+            None => {}
+        }
+        let to = ekdwar_domain::Recipient::Contact(contact);
+        self.count_send(&mut tx, &to, actor).await?;
+        let flow = self
+            .start_verification(
+                &mut tx,
+                NewVerification {
+                    purpose: Purpose::Contact,
+                    user_id: Some(&user.id),
+                    to: &to,
+                    payload: serde_json::json!({ "desk": true }),
+                    lang,
+                    deliver: true,
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(flow)
+    }
+
+    /// The code the person told the operator: the new phone replaces the lost contacts (the
+    /// e-mail is removed too), two-step login is turned off, and every session and app token
+    /// ends. The old contacts are told; `how` says where and by whom.
+    pub async fn desk_restore_finish(
+        &self,
+        user_id: &UserId,
+        flow: &str,
+        code: &str,
+        how: &str,
+        actor: &Actor,
+    ) -> AppResult<Contact> {
+        let v = self.verify_code(flow, Purpose::Contact, code).await?;
+        if v.user_id.as_ref() != Some(user_id) {
+            return Err(AppError::FlowExpired);
+        }
+        let now = self.clock.now();
+        let mut tx = self.work().await?;
+        let v = self.verified_flow(&mut tx, &v.id, Purpose::Contact).await?;
+        let user = users::by_id(&mut tx, user_id)
+            .await?
+            .ok_or(AppError::FlowExpired)?;
+        if !store::consume(&mut tx, &v.id, now).await? {
+            return Err(AppError::FlowExpired);
+        }
+        let contact = Contact::from_trusted(v.channel, v.contact.clone());
+        match users::set_contact(&mut tx, user_id, &contact, now).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => return Err(AppError::FlowExpired),
+            Err(e) => return Err(e.into()),
+        }
+        users::remove_email(&mut tx, user_id, now).await?;
+        ekdwar_store::second_factor::remove(&mut tx, user_id).await?;
+        self.end_sessions(&mut tx, user_id, super::Ending::AllBut(None))
+            .await?;
+        super::login::forgive(&mut tx, &user).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            Some(user_id),
+            AuditAction::AccessRestored,
+            Outcome::Success,
+            Some(how.to_string()),
+        )
+        .await?;
+        let lang = self.user_lang(&user);
+        let old = user
+            .phone
+            .clone()
+            .map(Contact::Phone)
+            .into_iter()
+            .chain(user.email.clone().map(Contact::Email));
+        for old in old {
+            self.enqueue(
+                &mut tx,
+                Outgoing {
+                    kind: "contact-changed",
+                    to: &old,
+                    lang: &lang,
+                    args: vec![
+                        ("new", contact.masked()),
+                        ("portal_id", user.portal_id.to_string()),
+                    ],
+                },
+            )
+            .await?;
+        }
+        self.enqueue(
+            &mut tx,
+            Outgoing {
+                kind: "access-restored",
+                to: &contact,
+                lang: &lang,
+                args: vec![
+                    ("portal_id", user.portal_id.to_string()),
+                    ("link", format!("{}/recover", self.config.public_url())),
+                ],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
     pub async fn set_language(
         &self,
         user_id: &UserId,

@@ -21,6 +21,7 @@ use crate::captcha::ChallengeAnswer;
 use crate::core::Work;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
+use crate::outbox::Outgoing;
 
 pub struct RegisterInput {
     pub contact: String,
@@ -199,7 +200,7 @@ impl Identity {
                     first_name: PersonName::from_trusted(p.first_name),
                     last_name: PersonName::from_trusted(p.last_name),
                     contact: Contact::from_trusted(v.channel, v.contact.clone()),
-                    password_hash: hash,
+                    password_hash: Some(hash),
                     lang: p.lang,
                     consent_at: ekdwar_domain::Timestamp::from_millis(p.consent_at),
                 },
@@ -248,6 +249,23 @@ impl Identity {
         actor: &Actor,
         how: &str,
     ) -> AppResult<LoggedIn> {
+        let user = self.insert_account(work, a, actor, how).await?;
+        let token = self.create_session(work, &user.id, actor, "pwd").await?;
+        Ok(LoggedIn {
+            token,
+            user,
+            password_expired: false,
+        })
+    }
+
+    /// Writes a new citizen's account, audited (`how` it was made), inside `work`.
+    async fn insert_account(
+        &self,
+        work: &mut Work<'_>,
+        a: NewAccount,
+        actor: &Actor,
+        how: &str,
+    ) -> AppResult<User> {
         let now = self.clock.now();
         let user = User {
             id: UserId::new(self.random.id()),
@@ -262,7 +280,7 @@ impl Identity {
                 Contact::Email(e) => Some(e.clone()),
                 Contact::Phone(_) => None,
             },
-            password_hash: Some(a.password_hash),
+            password_hash: a.password_hash,
             password_changed_at: now,
             level: AccountLevel::Simplified,
             account_type: AccountType::Citizen,
@@ -291,12 +309,126 @@ impl Identity {
             Some(how.into()),
         )
         .await?;
-        let token = self.create_session(work, &user.id, actor, "pwd").await?;
-        Ok(LoggedIn {
-            token,
-            user,
-            password_expired: false,
-        })
+        Ok(user)
+    }
+
+    /// At a centre's desk: an operator registers a citizen who has no account. The code goes
+    /// to the citizen's own phone; nothing is made until they tell it. An operator may know
+    /// that a phone has an account (the desk finds people by phone), so that is said.
+    pub async fn desk_register_start(
+        &self,
+        phone: &str,
+        first_name: &str,
+        last_name: &str,
+        consent: bool,
+        lang: &Lang,
+        actor: &Actor,
+    ) -> AppResult<String> {
+        let mut check = FormCheck::default();
+        let phone = check.take(
+            "phone",
+            ekdwar_domain::Phone::parse(phone, &self.regions_for(Some(lang))),
+        );
+        let first = check.take("first_name", PersonName::parse(first_name));
+        let last = check.take("last_name", PersonName::parse(last_name));
+        if !consent {
+            check.push(FieldError::new("consent", "desk-consent-required"));
+        }
+        check.finish()?;
+        let (Some(phone), Some(first), Some(last)) = (phone, first, last) else {
+            return Err(AppError::Internal(
+                "form check passed without values".into(),
+            ));
+        };
+        let contact = Contact::Phone(phone);
+        let mut tx = self.work().await?;
+        if users::by_contact(&mut tx, &contact).await?.is_some() {
+            return Err(AppError::field("phone", "desk-phone-taken"));
+        }
+        let to = ekdwar_domain::Recipient::Contact(contact);
+        self.count_send(&mut tx, &to, actor).await?;
+        let pending = Pending {
+            first_name: first.as_str().into(),
+            last_name: last.as_str().into(),
+            lang: lang.tag(),
+            consent_at: self.clock.now().millis(),
+            decoy: false,
+        };
+        let flow = self
+            .start_verification(
+                &mut tx,
+                NewVerification {
+                    purpose: Purpose::Register,
+                    user_id: None,
+                    to: &to,
+                    payload: serde_json::to_value(&pending)
+                        .map_err(|e| AppError::Internal(e.into()))?,
+                    lang,
+                    deliver: true,
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(flow)
+    }
+
+    /// The code the citizen told the operator: the account opens, with no password (the
+    /// citizen sets one themselves, by the link sent to their phone). `how` says where and
+    /// by whom, for the citizen's security log.
+    pub async fn desk_register_finish(
+        &self,
+        flow: &str,
+        code: &str,
+        how: &str,
+        actor: &Actor,
+    ) -> AppResult<User> {
+        self.verify_code(flow, Purpose::Register, code).await?;
+        let now = self.clock.now();
+        let mut tx = self.work().await?;
+        let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
+        let p: Pending =
+            serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.into()))?;
+        if !store::consume(&mut tx, &v.id, now).await? {
+            return Err(AppError::FlowExpired);
+        }
+        let first = PersonName::from_trusted(p.first_name);
+        let last = PersonName::from_trusted(p.last_name);
+        let suggestion = self.suggest_portal_id(&mut tx, &first, &last).await?;
+        let portal_id = PortalId::parse(&suggestion).map_err(|e| AppError::Internal(e.into()))?;
+        let contact = Contact::from_trusted(v.channel, v.contact.clone());
+        let user = self
+            .insert_account(
+                &mut tx,
+                NewAccount {
+                    portal_id,
+                    first_name: first,
+                    last_name: last,
+                    contact: contact.clone(),
+                    password_hash: None,
+                    lang: p.lang,
+                    consent_at: ekdwar_domain::Timestamp::from_millis(p.consent_at),
+                },
+                actor,
+                &format!("desk\t{how}"),
+            )
+            .await?;
+        let lang = self.user_lang(&user);
+        self.enqueue(
+            &mut tx,
+            Outgoing {
+                kind: "desk-registered",
+                to: &contact,
+                lang: &lang,
+                args: vec![
+                    ("portal_id", user.portal_id.to_string()),
+                    ("link", format!("{}/recover", self.config.public_url())),
+                ],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.metrics.registrations.inc();
+        Ok(user)
     }
 }
 
@@ -306,7 +438,8 @@ pub(crate) struct NewAccount {
     pub first_name: PersonName,
     pub last_name: PersonName,
     pub contact: Contact,
-    pub password_hash: String,
+    /// `None` for an account opened at a desk, until its owner sets one.
+    pub password_hash: Option<String>,
     pub lang: String,
     pub consent_at: ekdwar_domain::Timestamp,
 }

@@ -1363,3 +1363,210 @@ async fn an_aadhaar_sign_up_opens_an_account_with_the_number_confirmed() {
         );
     }
 }
+
+/// The identity desk also opens accounts for citizens who have none (only with the code sent
+/// to their own phone) and restores access for a checked citizen who lost phone and e-mail:
+/// the new phone, every session ended, the old contacts told; nothing for anyone unchecked,
+/// nothing at a centre without the desk.
+#[tokio::test]
+async fn at_the_desk_an_operator_registers_citizens_and_restores_access() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        crate::catalog::import_demo(&t).await;
+        crate::appointments::with_centres(&t).await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        send(&t, &anna, ANNA).await;
+        run_jobs(&t).await;
+        let anna_phone = t.account("anna").await.phone.unwrap().as_str().to_string();
+        crate::appointments::operator_at(&t, "op.psk", 62, "psk-jaipur").await;
+        let psk = t.staff_logged_in("op.psk").await;
+        let elsewhere = t.get_as(&psk, "/centre").await;
+        let refused = t
+            .post_with(
+                &psk,
+                &elsewhere,
+                "/centre/identity/register",
+                &[("phone", "+79120001122")],
+            )
+            .await;
+        assert_eq!(refused.status, 404, "{backend}: no desk, no registering");
+        crate::appointments::operator_at(&t, "op.mfc", 63, "mfc-tverskoy").await;
+        let mfc = t.staff_logged_in("op.mfc").await;
+        let desk = t.get_as(&mfc, "/centre/identity").await;
+        assert!(
+            desk.text()
+                .contains("Register a citizen who has no account")
+        );
+
+        // Registering: consent first; a phone that has an account is found, not registered.
+        let new_citizen = |phone: &'static str, consent: bool| {
+            let mut f = vec![
+                ("phone", phone),
+                ("first_name", "Ольга"),
+                ("last_name", "Иванова"),
+            ];
+            if consent {
+                f.push(("consent", "yes"));
+            }
+            f
+        };
+        let page = t
+            .post_with(
+                &mfc,
+                &desk,
+                "/centre/identity/register",
+                &new_citizen("+79120001122", false),
+            )
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(
+            page.text().contains("agree to the terms"),
+            "{}",
+            page.text()
+        );
+        let taken: &'static str = Box::leak(anna_phone.clone().into_boxed_str());
+        let page = t
+            .post_with(
+                &mfc,
+                &desk,
+                "/centre/identity/register",
+                &new_citizen(taken, true),
+            )
+            .await;
+        assert!(
+            page.text().contains("already has an account"),
+            "{}",
+            page.text()
+        );
+        let page = t
+            .post_with(
+                &mfc,
+                &desk,
+                "/centre/identity/register",
+                &new_citizen("+79120001122", true),
+            )
+            .await;
+        assert_eq!(
+            page.path(),
+            "/centre/identity/register/code",
+            "{backend}: {}",
+            page.text()
+        );
+        let code = t.last_code("+79120001122").await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let bad = t
+            .post_with(
+                &mfc,
+                &page,
+                "/centre/identity/register/code",
+                &[("code", wrong)],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        let done = t
+            .post_with(
+                &mfc,
+                &bad,
+                "/centre/identity/register/code",
+                &[("code", &code)],
+            )
+            .await;
+        assert!(
+            done.text().contains("The account is open"),
+            "{backend}: {}",
+            done.text()
+        );
+        let olga = t
+            .app
+            .identity
+            .admin_find_user("+79120001122")
+            .await
+            .unwrap()
+            .unwrap();
+        let sms = t.last_message("+79120001122").await;
+        assert!(
+            sms.contains(olga.portal_id.as_str()) && sms.contains("/recover"),
+            "{sms}"
+        );
+        // No password passed through the operator's hands: she sets one herself.
+        let b = browser();
+        let form = t.get_as(&b, "/recover").await;
+        let page = t
+            .post_with(&b, &form, "/recover", &[("identifier", "+79120001122")])
+            .await;
+        assert_eq!(page.path(), "/recover/verify", "{backend}");
+
+        // Restoring: for a checked citizen, after the in-person check, to a new phone.
+        let found = t
+            .post_with(
+                &mfc,
+                &desk,
+                "/centre/identity",
+                &[("query", "112-233-445 95")],
+            )
+            .await;
+        assert!(found.text().contains("Restore access"), "{}", found.text());
+        let anna_id = t.account("anna").await.id;
+        let restore = format!("/centre/identity/{anna_id}/restore");
+        let unticked = t
+            .post_with(&mfc, &found, &restore, &[("phone", "+79120003344")])
+            .await;
+        assert_eq!(unticked.status, 422);
+        let page = t
+            .post_with(
+                &mfc,
+                &found,
+                &restore,
+                &[("phone", "+79120003344"), ("restore_seen", "yes")],
+            )
+            .await;
+        assert_eq!(
+            page.path(),
+            format!("{restore}/code"),
+            "{backend}: {}",
+            page.text()
+        );
+        let code = t.last_code("+79120003344").await;
+        let done = t
+            .post_with(&mfc, &page, &format!("{restore}/code"), &[("code", &code)])
+            .await;
+        assert!(
+            done.text().contains("Access restored"),
+            "{backend}: {}",
+            done.text()
+        );
+        assert_eq!(
+            t.account("anna").await.phone.unwrap().as_str(),
+            "+79120003344",
+            "{backend}"
+        );
+        assert!(
+            t.last_message(&anna_phone).await.contains("anna"),
+            "the old phone is told"
+        );
+        let ended = t.get_as(&anna, "/account").await;
+        assert_eq!(ended.path(), "/login", "{backend}: her sessions ended");
+        let anna = t.logged_in("anna").await;
+        let log = t.get_as(&anna, "/account/security").await.text();
+        assert!(log.contains("Access restored at a service centre"), "{log}");
+
+        // Nothing for an unchecked account, even posted directly.
+        let priya_id = t.account("priya").await.id;
+        let page = t
+            .post_with(
+                &mfc,
+                &found,
+                &format!("/centre/identity/{priya_id}/restore"),
+                &[("phone", "+79120005566"), ("restore_seen", "yes")],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{backend}");
+        assert!(
+            page.text().contains("whose identity is checked"),
+            "{}",
+            page.text()
+        );
+        assert_eq!(t.messages_to("+79120005566").await, 0);
+    }
+}

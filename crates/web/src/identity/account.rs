@@ -387,6 +387,17 @@ pub async fn security_events(
                         "operator",
                         operator,
                     ),
+                    // Where and by whom an account was opened, or access restored.
+                    ("registered", Some(("desk", rest))) => {
+                        let (centre, operator) = rest.split_once('\t').unwrap_or((rest, ""));
+                        c.ta2(
+                            "audit-registered-at",
+                            "centre",
+                            centre,
+                            "operator",
+                            operator,
+                        )
+                    }
                     // Which trusted provider the person proved their identity through.
                     ("identity-matched", _) => c.ta(
                         &format!("audit-identity-matched-{outcome}"),
