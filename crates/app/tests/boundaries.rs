@@ -26,10 +26,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "identifiers",
         ],
     ),
-    // Assurance owns profiles and their checks, and sets the level of accounts.
+    // Assurance owns profiles and their checks, and sets the level of accounts; an Aadhaar
+    // sign-up is a verification flow whose code is the registry's.
     (
         "assurance",
-        &["profiles", "identity", "identifiers", "letters"],
+        &[
+            "profiles",
+            "identity",
+            "identifiers",
+            "letters",
+            "verifications",
+        ],
     ),
     // Data keys.
     ("vault.rs", &["vault"]),
@@ -109,7 +116,7 @@ const WEB_ORDER: &[&[&str]] = &[
     // The request's context, errors, rendering, assets.
     &["assets", "error", "ctx", "dates"],
     &["identity"],
-    &["assurance"],
+    &["assurance", "aadhaar"],
     &["sso", "external", "admin"],
     &["catalog"],
     // The home page shows the catalog's popular services.

@@ -451,7 +451,10 @@ async fn processes_behind_haproxy_share_sessions_revocations_and_jobs() {
         let b = browser();
         let page = page_text(&b, format!("{}/recover", node(2))).await;
         let mut form = vec![
-            ("identifier".to_string(), format!("lb.user.{i}")),
+            (
+                "identifier".to_string(),
+                format!("+91{}", 8_000_000_000_u64 + i),
+            ),
             (
                 "csrf".to_string(),
                 ekdwar_testkit::field(&page, "csrf").unwrap(),
