@@ -325,8 +325,12 @@ impl App {
             identity.clone(),
             catalog.clone(),
         );
-        let applications =
-            applications::Applications::new(core.clone(), catalog.clone(), identity.clone());
+        let applications = applications::Applications::new(
+            core.clone(),
+            catalog.clone(),
+            identity.clone(),
+            assurance.clone(),
+        );
         let appointments = appointments::Appointments::new(
             core.clone(),
             applications.clone(),

@@ -255,6 +255,25 @@ pub async fn submit(
     Ok(done.rows_affected() == 1)
 }
 
+/// Records which answers were checked profile facts at submission (JSON).
+pub async fn set_checked_facts(conn: &mut Conn, id: &ApplicationId, facts: &str) -> Result<()> {
+    sqlx::query("UPDATE applications SET checked_facts = $1 WHERE id = $2")
+        .bind(facts)
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Which answers were checked profile facts at submission (JSON), if recorded.
+pub async fn checked_facts(conn: &mut Conn, id: &ApplicationId) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT checked_facts FROM applications WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.and_then(|r| crate::opt_text(&r, "checked_facts").ok().flatten()))
+}
+
 /// An officer claims an application in `state` that no one has claimed (or releases their own
 /// claim, with `claim` false); false if it moved or someone else holds it.
 pub async fn claim(

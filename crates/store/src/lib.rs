@@ -256,6 +256,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_activation_letters.sql"),
         include_str!("../migrations/postgres/0017_activation_letters.sql"),
     ),
+    (
+        18,
+        "checked facts",
+        include_str!("../migrations/sqlite/0018_checked_facts.sql"),
+        include_str!("../migrations/postgres/0018_checked_facts.sql"),
+    ),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -142,6 +142,14 @@ struct ViewPage<'a> {
     /// The zone its times are shown in.
     zone: jiff::tz::TimeZone,
     progress: Progress,
+    /// The questions whose answers were checked profile facts at submission.
+    checked: Vec<String>,
+}
+
+impl ViewPage<'_> {
+    fn is_checked(&self, id: &str) -> bool {
+        self.checked.iter().any(|c| c == id)
+    }
 }
 
 /// Whose application it is and where it stands, as the officer deciding it needs to see it.
@@ -260,10 +268,12 @@ async fn render_view(
         .collect();
     let bad = !errors.is_empty();
     let progress = Progress::of(app, c, loaded).await?;
+    let checked = app.applications.checked_answers(&loaded.id).await?;
     let mut resp = render(&ViewPage {
         c,
         errors,
         progress,
+        checked,
         answers: shown(app, c, loaded),
         actions: app.applications.officer_actions(roles, loaded),
         questions,

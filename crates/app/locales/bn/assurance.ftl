@@ -250,3 +250,4 @@ email-access-restored-subject = আপনার অ্যাকাউন্ট�
 email-access-restored-body = একটি সেবা কেন্দ্রে অ্যাকাউন্ট { $portal_id }-এর প্রবেশাধিকার ফেরানো হয়েছে। এখানে নতুন পাসওয়ার্ড ঠিক করুন: { $link }। এটি আপনি না হলে এখনই হেল্পডেস্কে যোগাযোগ করুন।
 audit-access-restored = সেবা কেন্দ্রে প্রবেশাধিকার ফেরানো হয়েছে
 audit-registered-at = { $centre }-এ { $operator } অ্যাকাউন্ট খুলেছেন
+officer-answer-checked = রেজিস্ট্রি দ্বারা যাচাই করা

@@ -250,3 +250,4 @@ email-access-restored-subject = Access to your account was restored
 email-access-restored-body = Access to account { $portal_id } was restored at a service centre. Set a new password here: { $link }. If this was not you, contact the helpdesk at once.
 audit-access-restored = Access restored at a service centre
 audit-registered-at = Account opened at { $centre } by { $operator }
+officer-answer-checked = checked by a registry

@@ -250,3 +250,4 @@ email-access-restored-subject = आपके खाते की पहुँच
 email-access-restored-body = खाता { $portal_id } की पहुँच एक सेवा केंद्र पर बहाल की गई। यहाँ नया पासवर्ड बनाएँ: { $link }। यदि यह आप नहीं थे, तो तुरंत हेल्पडेस्क से संपर्क करें।
 audit-access-restored = सेवा केंद्र पर पहुँच बहाल
 audit-registered-at = { $centre } पर { $operator } ने खाता खोला
+officer-answer-checked = रजिस्ट्री से जाँचा गया

@@ -250,3 +250,4 @@ email-access-restored-subject = Доступ к учётной записи во
 email-access-restored-body = Доступ к учётной записи { $portal_id } восстановлен в центре обслуживания. Задайте новый пароль здесь: { $link }. Если это были не вы, сразу обратитесь в поддержку.
 audit-access-restored = Доступ восстановлен в центре обслуживания
 audit-registered-at = Учётная запись открыта: { $centre }, оператор { $operator }
+officer-answer-checked = проверено по реестру

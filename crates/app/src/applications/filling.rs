@@ -92,6 +92,8 @@ impl Applications {
         if !service.applicants.contains(&account.account_type) {
             return Err(AppError::field("level", "application-not-for-you"));
         }
+        // Read before the unit of work: no second connection is asked for while it is open.
+        let known = self.assurance.known_facts(&account.id).await?;
         let mut work = self.work().await?;
         if service.one_open_application {
             let open = store::open_for(&mut work, &account.id, code, &finals(service)).await?;
@@ -115,6 +117,7 @@ impl Applications {
                 Some(Prefill::Surname) => Some(account.last_name.clone()),
                 Some(Prefill::Phone) => account.phone.clone(),
                 Some(Prefill::Email) => account.email.clone(),
+                Some(p) => known.iter().find(|k| k.fact == p).map(|k| k.value.clone()),
                 None => None,
             };
             if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -359,6 +362,8 @@ impl Applications {
         let workflow = loaded.service.workflow.as_ref().ok_or(AppError::NotFound)?;
         let start = workflow.states.first().ok_or(AppError::NotFound)?;
         self.ensure_waiting_lists(&loaded.service).await?;
+        // Read before the unit of work: no second connection is asked for while it is open.
+        let known = self.assurance.known_facts(&account.id).await?;
         let mut work = self.work().await?;
         if loaded.service.one_open_application
             && let Some(other) = self.open_for_same_subject(&mut work, &loaded).await?
@@ -413,6 +418,23 @@ impl Applications {
         if !submitted {
             return Err(AppError::field("declaration", "application-not-draft"));
         }
+        // Which answers are still what the checked profile says (an edited one is not).
+        let checked: std::collections::BTreeMap<&str, &str> = loaded
+            .service
+            .questions()
+            .filter_map(|f| {
+                let fact = f.prefill?;
+                let k = known.iter().find(|k| k.fact == fact && k.checked)?;
+                (kept.get(&f.id).and_then(Answer::one) == Some(k.value.as_str()))
+                    .then_some((f.id.as_str(), fact.as_str()))
+            })
+            .collect();
+        store::set_checked_facts(
+            &mut work,
+            id,
+            &serde_json::to_string(&checked).map_err(internal)?,
+        )
+        .await?;
         self.sync_waiting(&mut work, &loaded.service, id, &start.id, &kept, now)
             .await?;
         // What it owes, from the fees that apply to these answers.

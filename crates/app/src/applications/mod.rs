@@ -35,7 +35,9 @@ crate::core::service!(
     Applications,
     catalog: crate::catalog::Catalog,
     // The applicant's contacts and language, to tell them of each step.
-    identity: crate::identity::Identity
+    identity: crate::identity::Identity,
+    // The applicant's checked profile, which fills in forms once only.
+    assurance: crate::assurance::Assurance
 );
 
 /// A workflow step to take (see [`Applications::step`]).

@@ -267,6 +267,17 @@ impl Applications {
         Ok((loaded, roles))
     }
 
+    /// The questions whose answers were facts of the applicant's checked profile when it was
+    /// submitted (none recorded for applications submitted before this was kept).
+    pub async fn checked_answers(&self, id: &ApplicationId) -> AppResult<Vec<String>> {
+        let json = store::checked_facts(&mut *self.store.read().await?, id).await?;
+        let map: std::collections::BTreeMap<String, String> = json
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
+        Ok(map.into_keys().collect())
+    }
+
     /// A submitted application and the roles `officer` holds over it; not found outside
     /// their assignments (and for drafts).
     async fn in_scope(

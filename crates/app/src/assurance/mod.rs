@@ -14,6 +14,7 @@ mod aadhaar;
 mod checks;
 mod countries;
 mod in_person;
+mod known;
 mod letters;
 mod registry;
 mod review;
@@ -34,6 +35,7 @@ pub use aadhaar::{AadhaarSignup, AadhaarVerified};
 pub use checks::REGISTRY_CHECK;
 pub use countries::Countries;
 pub use in_person::PersonCard;
+pub use known::KnownFact;
 pub use letters::{LetterOut, LetterView};
 pub(crate) use registry::HttpRegistries;
 pub use registry::{

@@ -442,8 +442,36 @@ crate::string_enum!(
         Phone => "phone",
         /// The verified e-mail address.
         Email => "email",
+        /// The patronymic (or middle name) of the standard profile.
+        MiddleName => "middle_name",
+        /// The date of birth of the standard profile.
+        BirthDate => "birth_date",
+        /// The place of birth of the standard profile.
+        BirthPlace => "birth_place",
+        /// The Aadhaar number (or its Virtual ID) of the standard profile.
+        Aadhaar => "aadhaar",
+        /// The PAN of the standard profile.
+        Pan => "pan",
+        /// The Jan Aadhaar number of the standard profile.
+        JanAadhaar => "jan_aadhaar",
+        /// The SNILS of the standard profile.
+        Snils => "snils",
     }
 );
+
+impl Prefill {
+    /// The national identifier it fills in, if it is one.
+    pub fn national_id(self) -> Option<crate::national_id::IdKind> {
+        use crate::national_id::IdKind;
+        match self {
+            Self::Aadhaar => Some(IdKind::Aadhaar),
+            Self::Pan => Some(IdKind::Pan),
+            Self::JanAadhaar => Some(IdKind::JanAadhaar),
+            Self::Snils => Some(IdKind::Snils),
+            _ => None,
+        }
+    }
+}
 
 /// When a page, question, document or fee applies. Exactly one of: a test on one earlier
 /// answer (`field` with `equals`, `not_equals`, `one_of`, `age_below` or `age_at_least`), or a

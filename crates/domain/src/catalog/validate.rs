@@ -798,9 +798,10 @@ fn check_field(
     }
     if let Some(p) = f.prefill {
         let fits = match p {
-            Prefill::GivenName | Prefill::Surname => f.kind == K::Text,
             Prefill::Phone => f.kind == K::Phone,
             Prefill::Email => f.kind == K::Email,
+            Prefill::BirthDate => f.kind == K::Date,
+            _ => f.kind == K::Text,
         };
         if !fits {
             c.report(

@@ -441,6 +441,27 @@ pub async fn submitted_pcc_of(
     portal_id: &str,
     code: &str,
 ) -> (ekdwar_domain::ApplicationId, Arn) {
+    submitted_pcc_answering(
+        t,
+        portal_id,
+        code,
+        &[
+            ("given_name", "Asha"),
+            ("surname", "Kumari"),
+            ("date_of_birth", "26-01-1990"),
+        ],
+    )
+    .await
+}
+
+/// As [`submitted_pcc_of`], with `applicant`'s answers on the applicant page (the passport
+/// number is added).
+pub async fn submitted_pcc_answering(
+    t: &TestApp,
+    portal_id: &str,
+    code: &str,
+    applicant: &[(&str, &str)],
+) -> (ekdwar_domain::ApplicationId, Arn) {
     use ekdwar_domain::catalog::answers::Typed;
     let account = t.account(portal_id).await;
     let actor = ekdwar_app::audit::Actor::command_line();
@@ -458,16 +479,10 @@ pub async fn submitted_pcc_of(
             .map(|(k, v)| (k.to_string(), Typed::One(v.to_string())))
             .collect::<std::collections::BTreeMap<_, _>>()
     };
+    let mut first = applicant.to_vec();
+    first.push(("passport_number", "K1234567"));
     for (page, answers) in [
-        (
-            "applicant",
-            typed(&[
-                ("given_name", "Asha"),
-                ("surname", "Kumari"),
-                ("date_of_birth", "26-01-1990"),
-                ("passport_number", "K1234567"),
-            ]),
-        ),
+        ("applicant", typed(&first)),
         (
             "destination",
             typed(&[("country", "AE"), ("purpose", "employment")]),

@@ -1570,3 +1570,74 @@ async fn at_the_desk_an_operator_registers_citizens_and_restores_access() {
         assert_eq!(t.messages_to("+79120005566").await, 0);
     }
 }
+
+/// A checked profile fills forms in once only, and an application records which answers were
+/// still the checked facts when it was submitted; officers see them marked.
+#[tokio::test]
+async fn applications_are_filled_from_the_checked_profile_and_say_what_was_checked() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        crate::catalog::import_demo(&t).await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        send(&t, &anna, ANNA).await;
+        run_jobs(&t).await;
+        let account = t.account("anna").await;
+        let draft = t
+            .app
+            .applications
+            .start(
+                &account,
+                "police-clearance",
+                &ekdwar_app::audit::Actor::command_line(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let loaded = t.app.applications.get(&account.id, &draft).await.unwrap();
+        let answer = |id: &str| {
+            loaded
+                .answers
+                .get(id)
+                .and_then(|a| a.one())
+                .map(str::to_string)
+        };
+        assert_eq!(answer("given_name").as_deref(), Some("Анна"), "{backend}");
+        assert_eq!(
+            answer("date_of_birth").as_deref(),
+            Some("1990-03-15"),
+            "{backend}"
+        );
+        t.app
+            .applications
+            .discard(&account.id, &draft)
+            .await
+            .unwrap();
+
+        // Submitted as prefilled (the date typed another way), but for a changed surname:
+        // the rest is marked checked.
+        let (id, _) = crate::applications::submitted_pcc_answering(
+            &t,
+            "anna",
+            "police-clearance",
+            &[
+                ("given_name", "Анна"),
+                ("surname", "Смирнова-Петрова"),
+                ("date_of_birth", "15-03-1990"),
+            ],
+        )
+        .await;
+        let checked = t.app.applications.checked_answers(&id).await.unwrap();
+        assert_eq!(checked, ["date_of_birth", "given_name"], "{backend}");
+        // Someone with no checked profile has nothing marked.
+        let (id, _) = crate::applications::submitted_pcc(&t, "priya").await;
+        assert!(
+            t.app
+                .applications
+                .checked_answers(&id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
