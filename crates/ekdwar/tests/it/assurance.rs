@@ -1641,3 +1641,141 @@ async fn applications_are_filled_from_the_checked_profile_and_say_what_was_check
         );
     }
 }
+
+/// Eight wrong letter codes at once are counted one by one: exactly the allowed five count,
+/// the fifth spends the letter, and the rest find no letter. A letter's code no longer works
+/// once its validity has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn letter_codes_are_counted_one_by_one_and_expire() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        send(&t, &anna, ANNA).await;
+        run_jobs(&t).await;
+        let ask = || async {
+            let page = t.get_as(&anna, "/account/level").await;
+            let asked = t
+                .post_with(&anna, &page, "/account/level/letter", &[])
+                .await;
+            assert_eq!(asked.status, 200, "{backend}: {}", asked.text());
+        };
+        ask().await;
+        let (pdf, _) = export_letters(&t, backend);
+        let code = printed_code(&crate::receipts::pdf_text(&pdf));
+        let wrong = ekdwar_domain::national_id::ActivationCode::with_check_digit(
+            if code.starts_with("000") {
+                "111111111111111"
+            } else {
+                "000000000000000"
+            },
+        )
+        .unwrap();
+        let login = t
+            .app
+            .identity
+            .login(
+                ekdwar_app::identity::LoginInput {
+                    identifier: "anna".into(),
+                    password: ekdwar_domain::password::Password::new(crate::accounts::PASSWORD),
+                    challenge: None,
+                },
+                &ekdwar_app::audit::Actor::command_line(),
+            )
+            .await
+            .unwrap();
+        let ekdwar_app::identity::Authenticated::Session(s) = login else {
+            panic!("no second step for Anna");
+        };
+        let cur = t
+            .app
+            .identity
+            .authenticate(&s.token)
+            .await
+            .unwrap()
+            .unwrap();
+        let results = crate::support::at_once(8, |_| {
+            let (app, cur, wrong, answer) = (
+                t.app.clone(),
+                cur.clone(),
+                wrong.as_str().to_string(),
+                crate::support::solved(&t),
+            );
+            async move {
+                app.assurance
+                    .enter_letter_code(
+                        &cur,
+                        &wrong,
+                        "112-233-445 95",
+                        &answer,
+                        &ekdwar_app::audit::Actor::command_line(),
+                    )
+                    .await
+            }
+        })
+        .await;
+        let codes: Vec<String> = results
+            .iter()
+            .map(|r| match r {
+                Err(ekdwar_app::error::AppError::Form(list)) => {
+                    let left = list[0]
+                        .args
+                        .iter()
+                        .find(|(k, _)| *k == "left")
+                        .map(|(_, v)| v.to_string());
+                    format!(
+                        "{}{}",
+                        list[0].code,
+                        left.map(|l| format!(":{l}")).unwrap_or_default()
+                    )
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        let mut counted: Vec<&str> = codes
+            .iter()
+            .filter(|c| c.starts_with("letter-code-wrong"))
+            .map(String::as_str)
+            .collect();
+        counted.sort_unstable();
+        assert_eq!(
+            counted,
+            [
+                "letter-code-wrong:1",
+                "letter-code-wrong:2",
+                "letter-code-wrong:3",
+                "letter-code-wrong:4"
+            ],
+            "{backend}: {codes:?}"
+        );
+        assert_eq!(
+            codes.iter().filter(|c| *c == "letter-spent").count(),
+            1,
+            "{backend}: {codes:?}"
+        );
+        assert_eq!(
+            codes.iter().filter(|c| *c == "letter-none").count(),
+            3,
+            "{backend}: {codes:?}"
+        );
+
+        // A new letter, past its validity: refused as expired, and a new one may be asked.
+        ask().await;
+        let (pdf, _) = export_letters(&t, backend);
+        let code = printed_code(&crate::receipts::pdf_text(&pdf));
+        t.advance(Duration::from_secs(91 * 86_400));
+        let anna_now = t.logged_in("anna").await;
+        let page = t.get_as(&anna_now, "/account/level").await;
+        let late = t
+            .post_with(
+                &anna_now,
+                &page,
+                "/account/level/letter/code",
+                &[("code", &code), ("identifier", "112-233-445 95")],
+            )
+            .await;
+        assert_eq!(late.status, 422, "{backend}");
+        assert!(late.text().contains("has expired"), "{}", late.text());
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+    }
+}
