@@ -1779,3 +1779,32 @@ async fn letter_codes_are_counted_one_by_one_and_expire() {
         assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
     }
 }
+
+/// The two checks of a profile ending at once, on two job runners: the level is raised once
+/// and the person is told once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_checks_ending_at_once_raise_the_level_and_tell_once() {
+    let registry = TestRegistry::start().await;
+    for backend in backends() {
+        let t = app_with_registry(backend, &registry).await;
+        let anna = person(&t, "anna", "Анна", "Смирнова").await;
+        send(&t, &anna, ANNA).await;
+        let phone = t.account("anna").await.phone.unwrap().as_str().to_string();
+        let before = t.messages_to(&phone).await;
+        let ran = crate::support::at_once(2, |_| {
+            let app = t.app.clone();
+            async move { app.jobs.run_due_jobs().await.unwrap() }
+        })
+        .await;
+        run_jobs(&t).await;
+        assert!(ran.iter().sum::<usize>() >= 2, "{backend}: {ran:?}");
+        assert_eq!(level(&t, "anna").await, AccountLevel::Standard, "{backend}");
+        let told = t.app.notify.outbox(Some(&phone), 100).await.unwrap();
+        let confirmed = told
+            .iter()
+            .filter(|m| m.body.contains("your profile is confirmed"))
+            .count();
+        assert_eq!(confirmed, 1, "{backend}: told once");
+        assert_eq!(t.messages_to(&phone).await, before + 1, "{backend}");
+    }
+}
