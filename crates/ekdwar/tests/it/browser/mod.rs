@@ -3,6 +3,7 @@
 //! be audited: axe-core's WCAG 2.1 A/AA rules, no horizontal scrolling at 320 px, the GOV.UK error
 //! pattern, the page's `lang`, and no request to any other host.
 
+mod assurance;
 mod flows;
 mod journey;
 mod pages;
