@@ -3,7 +3,8 @@
 // PORT and CLIENTS (a JSON array of client metadata) come from the environment. Any user name
 // logs in through its development login form; the password is not checked. PEOPLE (a JSON
 // object, user name → claims) gives chosen people their own claims, as a bank's identity
-// service would (names, birthdate, a national identifier in the `national_id` scope).
+// service would (names, birthdate, a national identifier in the `national_id` scope), or an
+// employee directory (`employee_id` in the `employee` scope).
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
@@ -25,12 +26,13 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
   },
   pkce: { required: () => false },
-  scopes: ['openid', 'offline_access', 'profile', 'email', 'api', 'national_id'],
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'api', 'national_id', 'employee'],
   claims: {
     openid: ['sub'],
     profile: ['name', 'given_name', 'family_name', 'middle_name', 'birthdate'],
     email: ['email', 'email_verified'],
     national_id: ['snils', 'aadhaar'],
+    employee: ['employee_id'],
   },
   issueRefreshToken: async () => true,
   rotateRefreshToken: true,

@@ -242,6 +242,11 @@ pub struct UpstreamConfig {
     /// proving identities only.
     #[serde(default = "yes")]
     pub login: bool,
+    /// A government employee directory (Rajasthan's SIPF login): the claim carrying the
+    /// employee ID. Accounts it creates are government employees with that ID, and are asked
+    /// once to have a national identifier checked.
+    #[serde(default)]
+    pub employee_id_claim: Option<String>,
 }
 
 impl UpstreamConfig {
@@ -263,6 +268,7 @@ impl UpstreamConfig {
             trusted_for: None,
             identifier_claims: Default::default(),
             login: true,
+            employee_id_claim: None,
         }
     }
 }

@@ -24,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "second_factor",
             "throttle",
             "identifiers",
+            "employees",
         ],
     ),
     // Assurance owns profiles and their checks, and sets the level of accounts; an Aadhaar

@@ -42,6 +42,12 @@ pub enum IdentityError {
     #[error("unknown region")]
     /// Not a two-letter region code the phone library knows.
     Region,
+    #[error("an employee ID is 3–20 letters, digits, dashes or slashes")]
+    /// Not an employee ID.
+    EmployeeId,
+    #[error("a portal ID names the person, not their post")]
+    /// A government employee's portal ID made of a designation (Rajasthan: name-based only).
+    PortalIdDesignation,
 }
 
 impl ErrorCode for IdentityError {
@@ -57,6 +63,8 @@ impl ErrorCode for IdentityError {
             Self::NameCharacters => "name-characters",
             Self::Identifier => "identifier-invalid",
             Self::Region => "region-invalid",
+            Self::EmployeeId => "employee-id-invalid",
+            Self::PortalIdDesignation => "portal-id-designation",
         }
     }
 }
@@ -443,6 +451,62 @@ const RESERVED_PORTAL_IDS: &[&str] = &[
     "anonymous",
 ];
 
+/// Posts that a government employee's portal ID may not be made of.
+const DESIGNATIONS: &[&str] = &[
+    "collector",
+    "commissioner",
+    "secretary",
+    "director",
+    "officer",
+    "sdm",
+    "sdo",
+    "bdo",
+    "tehsildar",
+    "patwari",
+    "clerk",
+    "inspector",
+    "superintendent",
+    "registrar",
+    "dm",
+    "adm",
+    "ceo",
+    "head",
+    "chief",
+    "deputy",
+    "joint",
+    "principal",
+];
+
+/// A government employee's ID in their department's records (Rajasthan's SIPF/HRMS number),
+/// kept in capitals.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct EmployeeId(String);
+
+impl EmployeeId {
+    /// Parses an employee ID: 3–20 letters, digits, dashes or slashes, spaces dropped.
+    pub fn parse(input: &str) -> Result<Self, IdentityError> {
+        let s: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let ok = (3..=20).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/'))
+            && s.chars().any(|c| c.is_ascii_alphanumeric());
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(IdentityError::EmployeeId)
+        }
+    }
+
+    /// The ID as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The username a person logs in with (Rajasthan's "SSO ID"). Shown as typed, compared
 /// case-insensitively through [`PortalId::key`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -486,6 +550,20 @@ impl PortalId {
     /// The case-folded form used for uniqueness and look-up.
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()
+    }
+
+    /// Refuses a portal ID made of a post rather than a name (`collector.jaipur`): a
+    /// government employee's ID stays theirs when the post passes to someone else.
+    pub fn name_based(self) -> Result<Self, IdentityError> {
+        let key = self.key();
+        let designation = key.split(['.', '_', '-']).any(|part| {
+            DESIGNATIONS.contains(&part.trim_end_matches(|c: char| c.is_ascii_digit()))
+        });
+        if designation {
+            Err(IdentityError::PortalIdDesignation)
+        } else {
+            Ok(self)
+        }
     }
 
     /// A suggestion built from a person's name: the names transliterated to Latin letters
@@ -771,6 +849,23 @@ crate::string_enum!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn employee_ids_and_name_based_portal_ids() {
+        assert_eq!(
+            EmployeeId::parse(" rj 1042/7 ").unwrap().as_str(),
+            "RJ1042/7"
+        );
+        assert!(EmployeeId::parse("ab").is_err());
+        assert!(EmployeeId::parse("RJ_1042").is_err());
+        assert!(EmployeeId::parse("---").is_err());
+        let ok = |p: &str| PortalId::parse(p).unwrap().name_based().is_ok();
+        assert!(ok("meena.sharma"));
+        assert!(ok("meena.sharma2"));
+        assert!(!ok("collector.jaipur"));
+        assert!(!ok("sdm-bassi"));
+        assert!(!ok("tehsildar2.sanganer"));
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -25,8 +25,9 @@ pub mod time;
 pub mod totp;
 
 pub use identity::{
-    AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, LoginIdentifier, PersonName,
-    Phone, PortalId, Recipient, Region, Regions, Role, name_search_key, name_search_keys,
+    AccountLevel, AccountStatus, AccountType, Channel, Contact, Email, EmployeeId, LoginIdentifier,
+    PersonName, Phone, PortalId, Recipient, Region, Regions, Role, name_search_key,
+    name_search_keys,
 };
 pub use ids::{ApplicationId, ClientId, SessionId, UserId};
 pub use time::{Clock, Timestamp};

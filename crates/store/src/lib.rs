@@ -16,6 +16,7 @@ pub mod appointments;
 pub mod audit;
 pub mod catalog;
 mod dialect;
+pub mod employees;
 pub mod identifiers;
 pub mod identity;
 pub mod jobs;
@@ -261,6 +262,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "checked facts",
         include_str!("../migrations/sqlite/0018_checked_facts.sql"),
         include_str!("../migrations/postgres/0018_checked_facts.sql"),
+    ),
+    (
+        19,
+        "employees",
+        include_str!("../migrations/sqlite/0019_employees.sql"),
+        include_str!("../migrations/postgres/0019_employees.sql"),
     ),
 ];
 

@@ -96,8 +96,14 @@ pub async fn callback(
         )
             .into_response()),
         Ok(Authenticated::Session(done)) => {
+            // An employee from a directory has one national identifier checked, once.
+            let employee_to_check = done.user.account_type
+                == ekdwar_domain::AccountType::Government
+                && done.user.level == ekdwar_domain::AccountLevel::Simplified;
             let to = if linking {
                 "/account/linked?notice=notice-external-linked"
+            } else if employee_to_check {
+                "/account/profile?notice=notice-employee-check"
             } else {
                 "/account"
             };
@@ -112,7 +118,10 @@ pub async fn callback(
                 let s = c.user.as_ref().expect("checked");
                 Ok((jar, linked_page(&app, &c, s.user_id(), errors).await?).into_response())
             }
-            _ => Err(WebError(e)),
+            Some(errors) => {
+                Ok((jar, crate::identity::login_page_with(&app, &c, errors)).into_response())
+            }
+            None => Err(WebError(e)),
         },
     }
 }

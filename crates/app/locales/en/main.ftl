@@ -342,3 +342,11 @@ sms-two-step-off = Ekdwar: two-step login of account { $portal_id } was turned o
 email-two-step-off-subject = Two-step login is off for your Ekdwar account
 email-two-step-off-body = Two-step login was turned off for account { $portal_id }: the password alone now logs in.
     If this was not you, reset your password at once and contact the helpdesk.
+register-as-employee = I am a government employee
+field-employee-id = Employee ID
+field-employee-id-hint = As in your department's records (for example your SIPF or HRMS number). Your portal ID will be made of your name, never your post.
+err-employee-id-invalid = Enter the employee ID as in your department's records: 3 to 20 letters, digits, dashes or slashes
+err-portal-id-designation = A government employee's portal ID names you, not your post. Choose one made of your name
+err-employee-id-taken = This employee ID already has an account. Log in to it, or ask your department's helpdesk
+account-employee-id = Government employee ID
+notice-employee-check = Welcome. As a government employee, have one national ID number (such as your Jan Aadhaar) checked once: fill in your profile below.

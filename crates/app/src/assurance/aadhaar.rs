@@ -408,6 +408,7 @@ impl Assurance {
                     password_hash: Some(hash),
                     lang: payload.lang,
                     consent_at: Timestamp::from_millis(payload.consent_at),
+                    employee: None,
                 },
                 actor,
                 "aadhaar",

@@ -118,6 +118,14 @@ impl Identity {
     }
 
     /// Finds an account by id, portal ID, phone or e-mail.
+    /// A government employee's ID, if the account is one.
+    pub async fn employee_of(&self, user_id: &UserId) -> AppResult<Option<String>> {
+        let mut conn = self.store.conn().await?;
+        Ok(ekdwar_store::employees::of(&mut conn, user_id)
+            .await?
+            .map(|(id, _)| id))
+    }
+
     /// The account with this id.
     pub async fn account_of(&self, user_id: &UserId) -> AppResult<Option<User>> {
         let mut conn = self.store.conn().await?;

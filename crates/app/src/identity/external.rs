@@ -12,7 +12,9 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ekdwar_domain::audit::{AuditAction, Outcome};
-use ekdwar_domain::{AccountLevel, AccountStatus, AccountType, PersonName, PortalId, Role};
+use ekdwar_domain::{
+    AccountLevel, AccountStatus, AccountType, EmployeeId, PersonName, PortalId, Role,
+};
 use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, ExternalIdentity, User};
 use serde_json::Value;
@@ -300,9 +302,32 @@ impl Identity {
                 .await?
                 .ok_or(AppError::FlowExpired)?,
             (Login, None, _) => {
+                let u = self.upstream(provider)?;
+                // From an employee directory, the employee ID the directory vouches for.
+                let employee = match &u.employee_id_claim {
+                    Some(claim) => Some(
+                        claims[claim.as_str()]
+                            .as_str()
+                            .and_then(|id| EmployeeId::parse(id).ok())
+                            .ok_or_else(|| AppError::field("provider", "external-refused"))?,
+                    ),
+                    None => None,
+                };
                 let user = self
-                    .new_external_user(&mut tx, &claims, actor.lang.as_ref())
+                    .new_external_user(&mut tx, &claims, actor.lang.as_ref(), employee.is_some())
                     .await?;
+                if let Some(id) = &employee
+                    && !ekdwar_store::employees::insert(
+                        &mut tx,
+                        &user.id,
+                        id.as_str(),
+                        Some(provider),
+                        now,
+                    )
+                    .await?
+                {
+                    return Err(AppError::field("provider", "employee-id-taken"));
+                }
                 users::link_external(
                     &mut tx,
                     &ExternalIdentity {
@@ -379,6 +404,7 @@ impl Identity {
         conn: &mut ekdwar_store::Conn,
         claims: &Value,
         lang: Option<&Lang>,
+        employee: bool,
     ) -> AppResult<User> {
         let full = claims["name"].as_str().unwrap_or_default();
         let mut split = full.split_whitespace();
@@ -398,10 +424,16 @@ impl Identity {
         let base = PortalId::suggestion_base(&first, &last);
         let mut candidate = base.clone();
         let portal_id = loop {
+            // An employee's portal ID names them, never their post.
             if let Ok(id) = PortalId::parse(&candidate)
+                && (!employee || id.clone().name_based().is_ok())
                 && !users::portal_id_taken(conn, &id).await?
             {
                 break id;
+            }
+            if employee && PortalId::parse(&base).is_ok_and(|b| b.name_based().is_err()) {
+                candidate = format!("employee{}", 10_000 + self.random.below(89_990));
+                continue;
             }
             candidate = format!("{base}{}", 10 + self.random.below(99_990));
         };
@@ -416,7 +448,11 @@ impl Identity {
             password_hash: None,
             password_changed_at: now,
             level: AccountLevel::Simplified,
-            account_type: AccountType::Other,
+            account_type: if employee {
+                AccountType::Government
+            } else {
+                AccountType::Other
+            },
             role: Role::Citizen,
             status: AccountStatus::Active,
             language: Some(lang.unwrap_or(&self.default_lang).tag()),

@@ -6,7 +6,7 @@ use ekdwar_domain::UserId;
 use ekdwar_domain::audit::{AuditAction, Outcome};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::{
-    AccountLevel, AccountStatus, AccountType, Contact, PersonName, PortalId, Role,
+    AccountLevel, AccountStatus, AccountType, Contact, EmployeeId, PersonName, PortalId, Role,
 };
 use ekdwar_store::StoreError;
 use ekdwar_store::identity::{self as users, User};
@@ -27,6 +27,8 @@ pub struct RegisterInput {
     pub contact: String,
     pub first_name: String,
     pub last_name: String,
+    /// A government employee's ID, if the person registers as one (empty otherwise).
+    pub employee_id: String,
     pub consent: bool,
     pub challenge: ChallengeAnswer,
     pub lang: Lang,
@@ -40,6 +42,9 @@ struct Pending {
     consent_at: i64,
     #[serde(default)]
     decoy: bool,
+    /// Registering as a government employee with this ID.
+    #[serde(default)]
+    employee_id: Option<String>,
 }
 
 /// What the "choose your password" page shows.
@@ -65,6 +70,11 @@ impl Identity {
         );
         let first = check.take("first_name", PersonName::parse(&input.first_name));
         let last = check.take("last_name", PersonName::parse(&input.last_name));
+        let employee = if input.employee_id.trim().is_empty() {
+            None
+        } else {
+            check.take("employee_id", EmployeeId::parse(&input.employee_id))
+        };
         if !input.consent {
             check.push(FieldError::new("consent", "consent-required"));
         }
@@ -87,6 +97,7 @@ impl Identity {
             lang: input.lang.tag(),
             consent_at: now.millis(),
             decoy: existing.is_some(),
+            employee_id: employee.map(|e| e.as_str().to_string()),
         };
         let flow = self
             .start_verification(
@@ -185,6 +196,13 @@ impl Identity {
         let v = self.verified_flow(&mut tx, flow, Purpose::Register).await?;
         let p: Pending =
             serde_json::from_str(&v.payload).map_err(|e| AppError::Internal(e.into()))?;
+        // A government employee's portal ID names them, never their post.
+        let portal_id = match p.employee_id {
+            Some(_) => portal_id
+                .name_based()
+                .map_err(|e| AppError::Form(vec![FieldError::from_code("portal_id", &e)]))?,
+            None => portal_id,
+        };
         if p.decoy {
             // Cannot happen: a decoy's code was never sent. Treat it like an expired step.
             return Err(AppError::FlowExpired);
@@ -203,6 +221,7 @@ impl Identity {
                     password_hash: Some(hash),
                     lang: p.lang,
                     consent_at: ekdwar_domain::Timestamp::from_millis(p.consent_at),
+                    employee: p.employee_id.map(|id| (id, None)),
                 },
                 actor,
                 v.channel.as_str(),
@@ -283,7 +302,11 @@ impl Identity {
             password_hash: a.password_hash,
             password_changed_at: now,
             level: AccountLevel::Simplified,
-            account_type: AccountType::Citizen,
+            account_type: if a.employee.is_some() {
+                AccountType::Government
+            } else {
+                AccountType::Citizen
+            },
             role: Role::Citizen,
             status: AccountStatus::Active,
             language: Some(a.lang),
@@ -299,6 +322,18 @@ impl Identity {
             // The same contact finished registering in another tab a moment ago.
             Err(StoreError::Conflict(_)) => return Err(AppError::FlowExpired),
             Err(e) => return Err(e.into()),
+        }
+        if let Some((employee_id, directory)) = &a.employee
+            && !ekdwar_store::employees::insert(
+                work,
+                &user.id,
+                employee_id,
+                directory.as_deref(),
+                now,
+            )
+            .await?
+        {
+            return Err(AppError::field("portal_id", "employee-id-taken"));
         }
         self.audit(
             work,
@@ -353,6 +388,7 @@ impl Identity {
             lang: lang.tag(),
             consent_at: self.clock.now().millis(),
             decoy: false,
+            employee_id: None,
         };
         let flow = self
             .start_verification(
@@ -407,6 +443,7 @@ impl Identity {
                     password_hash: None,
                     lang: p.lang,
                     consent_at: ekdwar_domain::Timestamp::from_millis(p.consent_at),
+                    employee: None,
                 },
                 actor,
                 &format!("desk\t{how}"),
@@ -442,4 +479,6 @@ pub(crate) struct NewAccount {
     pub password_hash: Option<String>,
     pub lang: String,
     pub consent_at: ekdwar_domain::Timestamp,
+    /// A government employee: the employee ID, and the directory that vouched for it.
+    pub employee: Option<(String, Option<String>)>,
 }

@@ -254,3 +254,109 @@ async fn upstream_logins_create_link_and_never_match_by_email() {
         drop(upstream);
     }
 }
+
+/// Government employees: registering with their employee ID (a portal ID made of their name,
+/// never their post), or through their department's directory configured as an upstream
+/// provider (oidc-provider here), after which they are asked to have a national ID checked.
+#[tokio::test]
+async fn government_employees_register_with_their_id_or_through_their_directory() {
+    tokio::task::spawn_blocking(crate::interop::ensure_interop)
+        .await
+        .unwrap();
+    let people = serde_json::json!({
+        "meena": { "given_name": "Meena", "family_name": "Verma", "employee_id": "rj-2077" },
+        "twin": { "given_name": "Ravi", "family_name": "Jain", "employee_id": "RJ-1042" },
+    });
+    for backend in backends() {
+        let port = free_port();
+        let mut upstream = None;
+        let t = TestApp::start_with(backend, |c| {
+            let callback = format!("http://{}/login/external/sipf/callback", c.server.listen);
+            upstream = Some(start_upstream_with(port, &callback, &people));
+            let mut sipf = UpstreamConfig::login_only(
+                "sipf",
+                "SIPF employee login",
+                &format!("http://127.0.0.1:{port}"),
+                "ekdwar",
+                Secret::new(UPSTREAM_SECRET),
+            );
+            sipf.scopes = "openid profile employee".into();
+            sipf.employee_id_claim = Some("employee_id".into());
+            c.upstream = vec![sipf];
+        })
+        .await;
+
+        // On the portal: a bad ID is refused; a post as the portal ID is refused.
+        let b = crate::support::browser();
+        let form = t.get_as(&b, "/register").await;
+        let fields = |id: &'static str| {
+            vec![
+                ("contact", "98123 00077"),
+                ("first_name", "Asha"),
+                ("last_name", "Kumari"),
+                ("employee_id", id),
+                ("consent", "yes"),
+            ]
+        };
+        let bad = t.post_with(&b, &form, "/register", &fields("RJ_10!")).await;
+        assert_eq!(bad.status, 422, "{backend}");
+        assert!(
+            bad.text().contains("Enter the employee ID"),
+            "{}",
+            bad.text()
+        );
+        let page = t.post_with(&b, &bad, "/register", &fields("rj-1042")).await;
+        assert_eq!(page.path(), "/register/verify", "{backend}");
+        let code = t.last_code("+919812300077").await;
+        let page = t
+            .post_with(&b, &page, "/register/verify", &[("code", &code)])
+            .await;
+        let pw = |pid: &'static str| {
+            vec![
+                ("portal_id", pid),
+                ("password", crate::accounts::PASSWORD),
+                ("confirm", crate::accounts::PASSWORD),
+            ]
+        };
+        let post = t
+            .post_with(&b, &page, "/register/password", &pw("collector.jaipur"))
+            .await;
+        assert_eq!(post.status, 422, "{backend}");
+        assert!(post.text().contains("not your post"), "{}", post.text());
+        let done = t
+            .post_with(&b, &post, "/register/password", &pw("asha.kumari"))
+            .await;
+        assert_eq!(done.path(), "/account", "{backend}: {}", done.text());
+        assert!(done.text().contains("Government employee ID") && done.text().contains("RJ-1042"));
+        assert_eq!(
+            t.account("asha.kumari").await.account_type.as_str(),
+            "government"
+        );
+
+        // Through the directory: a government account with the directory's ID, name-based,
+        // sent to have a national ID checked once.
+        let d = browser();
+        let (_, at, page) = upstream_login(&t, &d, "/login/external/sipf", "meena").await;
+        assert!(
+            at.contains("/account/profile") && page.contains("have one national ID number"),
+            "{backend}: {at} {page}"
+        );
+        let meena = t.account("meena.verma").await;
+        assert_eq!(meena.account_type.as_str(), "government", "{backend}");
+        assert_eq!(
+            t.app
+                .identity
+                .employee_of(&meena.id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("RJ-2077")
+        );
+        // An employee ID that already has an account is not given a second one.
+        let (status, _, page) =
+            upstream_login(&t, &browser(), "/login/external/sipf", "twin").await;
+        assert_eq!(status, 422, "{backend}: {page}");
+        assert!(page.contains("already has an account"), "{backend}: {page}");
+        drop(upstream);
+    }
+}

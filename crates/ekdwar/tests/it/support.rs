@@ -401,6 +401,7 @@ pub fn registration(t: &TestApp, contact: &str) -> ekdwar_app::identity::Registe
         contact: contact.into(),
         first_name: "Asha".into(),
         last_name: "Kumari".into(),
+        employee_id: String::new(),
         consent: true,
         challenge: solved(t),
         lang: ekdwar_app::i18n::Lang::english(),

@@ -30,16 +30,19 @@ struct AccountPage<'a> {
     reauth: bool,
     /// The session passed a second step (so the account has two-step login on).
     two_step: bool,
+    /// A government employee's ID.
+    employee_id: Option<String>,
 }
 
-fn account_page<'a>(
+async fn account_page<'a>(
     app: &App,
     c: &'a Ctx,
     s: &'a CurrentSession,
     errors: Errors,
-) -> AccountPage<'a> {
+) -> Result<AccountPage<'a>, WebError> {
     let info = app.identity.level_info(s.account.level);
-    AccountPage {
+    let employee_id = app.identity.employee_of(s.user_id()).await?;
+    Ok(AccountPage {
         c,
         errors,
         user: &s.account,
@@ -47,11 +50,14 @@ fn account_page<'a>(
         next_level_key: info.next.map(|n| format!("level-next-{}", n.as_str())),
         reauth: app.identity.needs_reauth(s),
         two_step: s.showed_second_factor(),
-    }
+        employee_id,
+    })
 }
 
-pub async fn account(State(app): State<App>, c: Ctx, Me(me): Me) -> Response {
-    render(&account_page(&app, &c, &me, Errors::default()))
+pub async fn account(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    Ok(render(
+        &account_page(&app, &c, &me, Errors::default()).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -78,7 +84,7 @@ pub async fn account_name(
         Err(e) => {
             let errors = form_errors(&c, e, "first_name")?;
             Ok(with_errors(
-                render(&account_page(&app, &c, s, errors.clone())),
+                render(&account_page(&app, &c, s, errors.clone()).await?),
                 &errors,
             ))
         }
@@ -120,7 +126,7 @@ pub async fn account_contact(
         Err(e) => {
             let errors = form_errors(&c, e, "contact")?;
             Ok(with_errors(
-                render(&account_page(&app, &c, s, errors.clone())),
+                render(&account_page(&app, &c, s, errors.clone()).await?),
                 &errors,
             ))
         }

@@ -192,6 +192,21 @@ pub async fn login_form(
     }))
 }
 
+/// The login page saying why a login through another way did not work (an upstream's
+/// answer refused).
+pub(crate) fn login_page_with(app: &App, c: &Ctx, errors: Errors) -> Response {
+    let page = LoginPage {
+        c,
+        errors: errors.clone(),
+        identifier: String::new(),
+        next: String::new(),
+        challenge: None,
+        upstreams: upstream_buttons(app),
+        national: national_names(app.identity.login_kinds(), c),
+    };
+    with_errors(render(&page), &errors)
+}
+
 #[derive(Deserialize)]
 pub struct LoginForm {
     #[serde(default)]

@@ -25,6 +25,8 @@ pub struct RegisterForm {
     first_name: String,
     #[serde(default)]
     last_name: String,
+    #[serde(default)]
+    employee_id: String,
     consent: Option<String>,
     #[serde(flatten)]
     challenge: ChallengeFields,
@@ -61,6 +63,7 @@ pub async fn register_submit(
         contact: f.contact.clone(),
         first_name: f.first_name.clone(),
         last_name: f.last_name.clone(),
+        employee_id: f.employee_id.clone(),
         consent: f.consent.is_some(),
         challenge: f.challenge.answer(),
         lang: c.lang.clone(),
