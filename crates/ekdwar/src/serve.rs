@@ -89,6 +89,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .await?;
         println!("Profiles are checked by the TEST registries at {url} (a test double)");
+        println!(
+            "Sign up with Aadhaar 9999 4105 7058 and mobile 98123 99001; its code shows at \
+             {url}/control/otp?mobile=%2B919812399001"
+        );
         if config.profile.countries == ekdwar_app::config::ProfileConfig::default().countries {
             config.profile.countries = vec!["in".into(), "ru".into()];
         }
