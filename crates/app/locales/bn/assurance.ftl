@@ -251,3 +251,4 @@ email-access-restored-body = একটি সেবা কেন্দ্রে 
 audit-access-restored = সেবা কেন্দ্রে প্রবেশাধিকার ফেরানো হয়েছে
 audit-registered-at = { $centre }-এ { $operator } অ্যাকাউন্ট খুলেছেন
 officer-answer-checked = রেজিস্ট্রি দ্বারা যাচাই করা
+audit-access-restored-at = { $centre }-এ { $operator } প্রবেশাধিকার ফিরিয়েছেন

@@ -251,3 +251,4 @@ email-access-restored-body = Access to account { $portal_id } was restored at a 
 audit-access-restored = Access restored at a service centre
 audit-registered-at = Account opened at { $centre } by { $operator }
 officer-answer-checked = checked by a registry
+audit-access-restored-at = Access restored at { $centre } by { $operator }

@@ -251,3 +251,4 @@ email-access-restored-body = खाता { $portal_id } की पहुँच 
 audit-access-restored = सेवा केंद्र पर पहुँच बहाल
 audit-registered-at = { $centre } पर { $operator } ने खाता खोला
 officer-answer-checked = रजिस्ट्री से जाँचा गया
+audit-access-restored-at = { $centre } पर { $operator } ने पहुँच बहाल की

@@ -251,3 +251,4 @@ email-access-restored-body = Доступ к учётной записи { $port
 audit-access-restored = Доступ восстановлен в центре обслуживания
 audit-registered-at = Учётная запись открыта: { $centre }, оператор { $operator }
 officer-answer-checked = проверено по реестру
+audit-access-restored-at = Доступ восстановлен: { $centre }, оператор { $operator }

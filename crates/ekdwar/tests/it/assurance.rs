@@ -1549,7 +1549,11 @@ async fn at_the_desk_an_operator_registers_citizens_and_restores_access() {
         assert_eq!(ended.path(), "/login", "{backend}: her sessions ended");
         let anna = t.logged_in("anna").await;
         let log = t.get_as(&anna, "/account/security").await.text();
-        assert!(log.contains("Access restored at a service centre"), "{log}");
+        assert!(
+            log.contains("Access restored at My Documents centre")
+                && log.contains("Officer Sharma"),
+            "{log}"
+        );
 
         // Nothing for an unchecked account, even posted directly.
         let priya_id = t.account("priya").await.id;

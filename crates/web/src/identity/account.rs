@@ -393,6 +393,13 @@ pub async fn security_events(
                         "operator",
                         operator,
                     ),
+                    ("access-restored", Some((centre, operator))) => c.ta2(
+                        "audit-access-restored-at",
+                        "centre",
+                        centre,
+                        "operator",
+                        operator,
+                    ),
                     // Where and by whom an account was opened, or access restored.
                     ("registered", Some(("desk", rest))) => {
                         let (centre, operator) = rest.split_once('\t').unwrap_or((rest, ""));
