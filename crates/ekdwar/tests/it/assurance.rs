@@ -1264,10 +1264,16 @@ async fn an_aadhaar_sign_up_opens_an_account_with_the_number_confirmed() {
             refusals[0]
         );
         assert_eq!(refusals[0], refusals[1], "{backend}: no telling which");
-        // UIDAI down: said so, nothing kept.
-        registry.mode("down").await;
-        let (_, page) = start("9999 4105 7058", "98123 99001", true).await;
-        assert!(page.text().contains("cannot be reached"), "{}", page.text());
+        // UIDAI down, or answering with a forged signature: said so, nothing kept.
+        for mode in ["down", "forged"] {
+            registry.mode(mode).await;
+            let (_, page) = start("9999 4105 7058", "98123 99001", true).await;
+            assert!(
+                page.text().contains("cannot be reached"),
+                "{mode}: {}",
+                page.text()
+            );
+        }
         registry.mode("normal").await;
 
         let (b, page) = start("9999-4105-7058", "98123 99001", true).await;
