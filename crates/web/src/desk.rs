@@ -81,9 +81,7 @@ impl DeskPage<'_> {
     }
     /// Access can be restored only for someone whose identity is checked.
     fn can_restore(&self) -> bool {
-        self.card
-            .as_ref()
-            .is_some_and(|p| p.level >= AccountLevel::Standard && p.checked())
+        self.card.as_ref().is_some_and(PersonCard::restorable)
     }
     fn verified(&self) -> bool {
         self.card
@@ -132,6 +130,28 @@ async fn page_with(
         new,
     });
     Ok(with_errors(resp, &errors))
+}
+
+/// The person's card again, saying why the action on it was refused (`field` for an error
+/// that names none).
+async fn card_with_errors(
+    app: &App,
+    c: &Ctx,
+    me: &CurrentSession,
+    user: &UserId,
+    e: AppError,
+    field: &str,
+) -> Result<Response, WebError> {
+    match Errors::from_app(c, &e, field) {
+        Some(errors) => {
+            let card = app
+                .appointments
+                .desk_person(me.user_id(), user, &c.actor)
+                .await?;
+            page(app, c, me, String::new(), Some(card), errors).await
+        }
+        None => Err(WebError(e)),
+    }
 }
 
 async fn desk(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
@@ -191,16 +211,7 @@ async fn confirm(
         Ok(()) => {
             Ok(Redirect::to("/centre/identity?notice=notice-identity-confirmed").into_response())
         }
-        Err(e) => match Errors::from_app(&c, &e, "seen") {
-            Some(errors) => {
-                let card = app
-                    .appointments
-                    .desk_person(me.user_id(), &user, &c.actor)
-                    .await?;
-                page(&app, &c, &me, String::new(), Some(card), errors).await
-            }
-            None => Err(WebError(e)),
-        },
+        Err(e) => card_with_errors(&app, &c, &me, &user, e, "seen").await,
     }
 }
 
@@ -347,16 +358,7 @@ async fn restore(
             Redirect::to(&format!("/centre/identity/{user}/restore/code")),
         )
             .into_response()),
-        Err(e) => match Errors::from_app(&c, &e, "phone") {
-            Some(errors) => {
-                let card = app
-                    .appointments
-                    .desk_person(me.user_id(), &user, &c.actor)
-                    .await?;
-                page(&app, &c, &me, String::new(), Some(card), errors).await
-            }
-            None => Err(WebError(e)),
-        },
+        Err(e) => card_with_errors(&app, &c, &me, &user, e, "phone").await,
     }
 }
 

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use ekdwar_domain::appointments::{Capability, Centre};
-use ekdwar_domain::{AccountLevel, Contact, UserId};
+use ekdwar_domain::{Contact, UserId};
 
 use super::Appointments;
 use crate::assurance::PersonCard;
@@ -173,7 +173,7 @@ impl Appointments {
             return Err(AppError::field("restore_seen", "desk-seen-missing"));
         }
         let card = self.desk_person(operator, user_id, actor).await?;
-        if card.level < AccountLevel::Standard || !card.checked() {
+        if !card.restorable() {
             return Err(AppError::field("phone", "desk-restore-not-checked"));
         }
         self.assurance

@@ -31,7 +31,6 @@ use crate::captcha::ChallengeAnswer;
 use crate::error::{AppError, AppResult, FieldError, FormCheck};
 use crate::i18n::Lang;
 use crate::identity::{LoggedIn, NewAccount, NewVerification, Purpose, RegistrationDetails};
-use crate::outbox::Outgoing;
 use crate::vault::Sealed;
 
 /// The first step's form.
@@ -83,12 +82,20 @@ impl Assurance {
     /// The registry that checks Aadhaar numbers (UIDAI), if a country profile asks for one:
     /// without it there is no Aadhaar sign-up.
     pub fn aadhaar_registry(&self) -> Option<String> {
-        self.countries.all().iter().find_map(|c| {
-            c.identifiers
-                .iter()
-                .find(|r| r.kind == IdKind::Aadhaar)
-                .map(|r| r.registry.clone())
-        })
+        let country = self.aadhaar_country()?;
+        country
+            .identifiers
+            .iter()
+            .find(|r| r.kind == IdKind::Aadhaar)
+            .map(|r| r.registry.clone())
+    }
+
+    /// The first country profile that asks for Aadhaar.
+    fn aadhaar_country(&self) -> Option<&ekdwar_domain::profile::CountryProfile> {
+        self.countries
+            .all()
+            .iter()
+            .find(|c| c.identifiers.iter().any(|r| r.kind == IdKind::Aadhaar))
     }
 
     /// Asks UIDAI to send its code to the mobile linked to the number; the flow's id.
@@ -301,19 +308,9 @@ impl Assurance {
             // They hold the linked mobile: they may know. The portal ID goes to that mobile.
             verifications::consume(&mut work, &v.id, self.clock.now()).await?;
             let lang = Lang::parse(&payload.lang).unwrap_or_else(Lang::english);
-            self.enqueue(
-                &mut work,
-                Outgoing {
-                    kind: "portal-id",
-                    to: &mobile,
-                    lang: &lang,
-                    args: vec![
-                        ("portal_id", owner.portal_id.to_string()),
-                        ("link", format!("{}/login", self.config.public_url())),
-                    ],
-                },
-            )
-            .await?;
+            self.identity
+                .send_portal_id(&mut work, &owner, &mobile, &lang)
+                .await?;
             work.commit().await?;
             return Ok(AadhaarVerified::HasAccount);
         }
@@ -433,12 +430,7 @@ impl Assurance {
         registry: &str,
     ) -> AppResult<()> {
         let now = self.clock.now();
-        let country = self
-            .countries
-            .all()
-            .iter()
-            .find(|c| c.identifiers.iter().any(|r| r.kind == IdKind::Aadhaar))
-            .ok_or(AppError::NotFound)?;
+        let country = self.aadhaar_country().ok_or(AppError::NotFound)?;
         let facts = ProfileFacts {
             country: country.code.clone(),
             middle_name: person.middle_name.clone().filter(|m| !m.trim().is_empty()),

@@ -28,6 +28,12 @@ pub struct PersonCard {
 }
 
 impl PersonCard {
+    /// Whether access may be restored at a desk: the identity is checked (standard or above),
+    /// so the operator has something to compare the document with.
+    pub fn restorable(&self) -> bool {
+        self.level >= AccountLevel::Standard && self.checked()
+    }
+
     /// Whether every item of the profile is confirmed (the standard level rests on it).
     pub fn checked(&self) -> bool {
         !self.items.is_empty()

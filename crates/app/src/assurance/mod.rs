@@ -419,19 +419,35 @@ impl Assurance {
 
     /// Lowers a level that rested on a confirmed item the person changed, and tells them.
     async fn lower_level(&self, work: &mut Work<'_>, user: &User, actor: &Actor) -> AppResult<()> {
-        users::set_level(work, &user.id, AccountLevel::Simplified, self.clock.now()).await?;
+        self.set_level(work, user, AccountLevel::Simplified, actor, "level-lowered")
+            .await
+    }
+
+    /// Puts `user` at `level`, audited as raised or lowered, and tells them with the
+    /// message `notice`.
+    async fn set_level(
+        &self,
+        work: &mut Work<'_>,
+        user: &User,
+        level: AccountLevel,
+        actor: &Actor,
+        notice: &'static str,
+    ) -> AppResult<()> {
+        users::set_level(work, &user.id, level, self.clock.now()).await?;
         self.audit(
             work,
             actor,
             Some(user.id.as_str()),
-            AuditAction::LevelLowered,
+            if level > user.level {
+                AuditAction::LevelRaised
+            } else {
+                AuditAction::LevelLowered
+            },
             Outcome::Success,
-            Some(AccountLevel::Simplified.as_str().into()),
+            Some(level.as_str().into()),
         )
         .await?;
-        self.identity
-            .notify_owner(work, user, "level-lowered")
-            .await
+        self.identity.notify_owner(work, user, notice).await
     }
 
     /// After a check ends: when none is left checking, raises the level if every item is
@@ -455,19 +471,14 @@ impl Assurance {
                 .iter()
                 .all(|i| i.status == Some(CheckStatus::Confirmed));
         if all_confirmed && user.level < AccountLevel::Standard {
-            users::set_level(work, &user.id, AccountLevel::Standard, self.clock.now()).await?;
-            self.audit(
+            self.set_level(
                 work,
+                user,
+                AccountLevel::Standard,
                 actor,
-                Some(user.id.as_str()),
-                AuditAction::LevelRaised,
-                Outcome::Success,
-                Some(AccountLevel::Standard.as_str().into()),
+                "profile-confirmed",
             )
-            .await?;
-            self.identity
-                .notify_owner(work, user, "profile-confirmed")
-                .await
+            .await
         } else if !all_confirmed {
             self.identity
                 .notify_owner(work, user, "profile-not-confirmed")
@@ -495,17 +506,8 @@ impl Assurance {
         actor: &Actor,
         notice: &'static str,
     ) -> AppResult<()> {
-        users::set_level(work, &user.id, AccountLevel::Verified, self.clock.now()).await?;
-        self.audit(
-            work,
-            actor,
-            Some(user.id.as_str()),
-            AuditAction::LevelRaised,
-            Outcome::Success,
-            Some(AccountLevel::Verified.as_str().into()),
-        )
-        .await?;
-        self.identity.notify_owner(work, user, notice).await
+        self.set_level(work, user, AccountLevel::Verified, actor, notice)
+            .await
     }
 
     /// A confirmed identifier enters the blind index; one that another account already

@@ -421,19 +421,17 @@ impl Identity {
             .unwrap_or_else(|_| PersonName::from_trusted("Citizen".into()));
         let last =
             PersonName::parse(&family).unwrap_or_else(|_| PersonName::from_trusted("-".into()));
-        let base = PortalId::suggestion_base(&first, &last);
+        let mut base = PortalId::suggestion_base(&first, &last);
+        // An employee's portal ID names them, never their post (a directory may hold posts).
+        if employee && PortalId::parse(&base).is_ok_and(|b| b.name_based().is_err()) {
+            base = "employee".into();
+        }
         let mut candidate = base.clone();
         let portal_id = loop {
-            // An employee's portal ID names them, never their post.
             if let Ok(id) = PortalId::parse(&candidate)
-                && (!employee || id.clone().name_based().is_ok())
                 && !users::portal_id_taken(conn, &id).await?
             {
                 break id;
-            }
-            if employee && PortalId::parse(&base).is_ok_and(|b| b.name_based().is_err()) {
-                candidate = format!("employee{}", 10_000 + self.random.below(89_990));
-                continue;
             }
             candidate = format!("{base}{}", 10 + self.random.below(99_990));
         };

@@ -272,21 +272,9 @@ impl Identity {
             Contact::Phone(_) => user.phone.clone().map(Contact::Phone),
             Contact::Email(_) => user.email.clone().map(Contact::Email),
         };
-        let lang = self.user_lang(&user);
         if let Some(old) = old {
-            self.enqueue(
-                &mut tx,
-                Outgoing {
-                    kind: "contact-changed",
-                    to: &old,
-                    lang: &lang,
-                    args: vec![
-                        ("new", contact.masked()),
-                        ("portal_id", user.portal_id.to_string()),
-                    ],
-                },
-            )
-            .await?;
+            self.tell_contact_changed(&mut tx, &user, &old, &contact)
+                .await?;
         }
         self.audit(
             &mut tx,
@@ -387,28 +375,11 @@ impl Identity {
             Some(how.to_string()),
         )
         .await?;
-        let lang = self.user_lang(&user);
-        let old = user
-            .phone
-            .clone()
-            .map(Contact::Phone)
-            .into_iter()
-            .chain(user.email.clone().map(Contact::Email));
-        for old in old {
-            self.enqueue(
-                &mut tx,
-                Outgoing {
-                    kind: "contact-changed",
-                    to: &old,
-                    lang: &lang,
-                    args: vec![
-                        ("new", contact.masked()),
-                        ("portal_id", user.portal_id.to_string()),
-                    ],
-                },
-            )
-            .await?;
+        for old in contacts_of(&user) {
+            self.tell_contact_changed(&mut tx, &user, &old, &contact)
+                .await?;
         }
+        let lang = self.user_lang(&user);
         self.enqueue(
             &mut tx,
             Outgoing {
@@ -424,6 +395,30 @@ impl Identity {
         .await?;
         tx.commit().await?;
         Ok(contact)
+    }
+
+    /// Tells `old`, a contact `user` had, that `new` replaced it.
+    async fn tell_contact_changed(
+        &self,
+        work: &mut Work<'_>,
+        user: &ekdwar_store::identity::User,
+        old: &Contact,
+        new: &Contact,
+    ) -> AppResult<()> {
+        let lang = self.user_lang(user);
+        self.enqueue(
+            work,
+            Outgoing {
+                kind: "contact-changed",
+                to: old,
+                lang: &lang,
+                args: vec![
+                    ("new", new.masked()),
+                    ("portal_id", user.portal_id.to_string()),
+                ],
+            },
+        )
+        .await
     }
 
     pub async fn set_language(

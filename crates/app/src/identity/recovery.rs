@@ -21,6 +21,7 @@ use super::verification::{NewVerification, Purpose};
 use super::{identifiers_of, preferred_contact};
 use crate::audit::Actor;
 use crate::captcha::ChallengeAnswer;
+use crate::core::Work;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::Lang;
 use crate::outbox::Outgoing;
@@ -34,6 +35,29 @@ struct AccountKey {
 }
 
 impl Identity {
+    /// Sends `user`'s portal ID, with the login page's address, to `to`.
+    pub(crate) async fn send_portal_id(
+        &self,
+        work: &mut Work<'_>,
+        user: &User,
+        to: &Contact,
+        lang: &Lang,
+    ) -> AppResult<()> {
+        self.enqueue(
+            work,
+            Outgoing {
+                kind: "portal-id",
+                to,
+                lang,
+                args: vec![
+                    ("portal_id", user.portal_id.to_string()),
+                    ("link", format!("{}/login", self.config.public_url())),
+                ],
+            },
+        )
+        .await
+    }
+
     /// Reads `raw` as a contact and as every national identifier it could be; an error if it
     /// is none of them.
     fn account_key(&self, raw: &str, field: &'static str, lang: &Lang) -> AppResult<AccountKey> {
@@ -266,19 +290,7 @@ impl Identity {
             .filter(|u| preferred_contact(u).is_some());
         if let (Some(user), Recipient::Contact(contact)) = (user, &to) {
             let lang = self.user_lang_or(&user, lang);
-            self.enqueue(
-                &mut tx,
-                Outgoing {
-                    kind: "portal-id",
-                    to: contact,
-                    lang: &lang,
-                    args: vec![
-                        ("portal_id", user.portal_id.to_string()),
-                        ("link", format!("{}/login", self.config.public_url())),
-                    ],
-                },
-            )
-            .await?;
+            self.send_portal_id(&mut tx, &user, contact, &lang).await?;
             self.audit(
                 &mut tx,
                 actor,
