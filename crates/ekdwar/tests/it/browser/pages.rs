@@ -332,6 +332,20 @@ async fn tour(lang: &'static str) {
     // (simplified: not yet to be confirmed).
     desk.b.open("/centre/identity").await;
     desk.check("desk").await;
+    // Registering a citizen who has no account: its errors, then the code step and its error.
+    o.submit("#register button").await;
+    desk.check("desk-register-errors").await;
+    o.fill("phone", "+91 98123 77001").await;
+    o.fill("first_name", "Ravi").await;
+    o.fill("last_name", "Meena").await;
+    o.click("#consent").await;
+    o.submit("#register button").await;
+    assert_eq!(o.path().await, "/centre/identity/register/code", "{lang}");
+    desk.check("desk-register-code").await;
+    o.fill("code", "12").await;
+    o.submit("main form button").await;
+    desk.check("desk-register-code-error").await;
+    desk.b.open("/centre/identity").await;
     o.submit("#find button").await;
     desk.check("desk-error").await;
     o.fill("query", e164).await;
