@@ -315,6 +315,7 @@ impl App {
             upstream,
             login_kinds,
             id_kinds.into(),
+            identity::relying_party(&core.config.public_url()),
         );
         let assurance =
             assurance::Assurance::new(core.clone(), identity.clone(), countries, registries);

@@ -57,6 +57,10 @@ crate::string_enum!(
         TwoStepFailed => "two-step-failed",
         /// An administrator turned two-step login off for a person who lost their device.
         TwoStepReset => "two-step-reset",
+        /// A passkey was added to the account.
+        PasskeyAdded => "passkey-added",
+        /// A passkey was removed from the account.
+        PasskeyRemoved => "passkey-removed",
         /// New recovery codes replaced the old ones.
         RecoveryCodesRenewed => "recovery-codes-renewed",
         /// The catalog's shared entries (regions, departments…) changed on import.

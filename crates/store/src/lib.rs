@@ -22,6 +22,7 @@ pub mod identity;
 pub mod jobs;
 pub mod letters;
 pub mod notify;
+pub mod passkeys;
 pub mod payments;
 pub mod profiles;
 mod reach;
@@ -268,6 +269,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "employees",
         include_str!("../migrations/sqlite/0019_employees.sql"),
         include_str!("../migrations/postgres/0019_employees.sql"),
+    ),
+    (
+        20,
+        "passkeys",
+        include_str!("../migrations/sqlite/0020_passkeys.sql"),
+        include_str!("../migrations/postgres/0020_passkeys.sql"),
     ),
 ];
 

@@ -459,6 +459,7 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     if let Some(s) = &ctx.user
         && app.identity.must_set_up_two_step(s)
         && !parts.uri.path().starts_with("/account/two-step")
+        && !parts.uri.path().starts_with("/account/passkeys")
         && !["/logout", "/language", "/password/strength"].contains(&parts.uri.path())
         && !parts.uri.path().starts_with("/static/")
     {

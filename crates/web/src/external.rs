@@ -118,9 +118,11 @@ pub async fn callback(
                 let s = c.user.as_ref().expect("checked");
                 Ok((jar, linked_page(&app, &c, s.user_id(), errors).await?).into_response())
             }
-            Some(errors) => {
-                Ok((jar, crate::identity::login_page_with(&app, &c, errors)).into_response())
-            }
+            Some(errors) => Ok((
+                jar,
+                crate::identity::login_page_with(&app, &c, errors, String::new()),
+            )
+                .into_response()),
             None => Err(WebError(e)),
         },
     }

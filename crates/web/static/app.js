@@ -169,3 +169,101 @@
       .catch(function () {});
   }, 5000);
 })();
+
+// Passkeys: the browser's part of a WebAuthn ceremony. The portal sends the options as JSON
+// (binary members in base64url); the device's answer goes back with the page's own form, so
+// the ending and its errors are ordinary pages. Forms and notes marked for passkeys show only
+// where the browser has them.
+(function () {
+  if (!window.PublicKeyCredential || !navigator.credentials || !window.fetch) return;
+  function toBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    var bin = atob(s);
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+  function toB64u(buf) {
+    var bytes = new Uint8Array(buf);
+    var bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  // Members the options leave empty are dropped: a browser reads null as a wrong value.
+  function clean(o) {
+    if (Array.isArray(o)) return o.map(clean);
+    if (o && typeof o === "object") {
+      var out = {};
+      Object.keys(o).forEach(function (k) { if (o[k] !== null) out[k] = clean(o[k]); });
+      return out;
+    }
+    return o;
+  }
+  function ids(list) {
+    (list || []).forEach(function (c) { c.id = toBuf(c.id); });
+  }
+  function creation(o) {
+    var pk = clean(o.publicKey);
+    pk.challenge = toBuf(pk.challenge);
+    pk.user.id = toBuf(pk.user.id);
+    ids(pk.excludeCredentials);
+    return navigator.credentials.create({ publicKey: pk });
+  }
+  function request(o) {
+    var pk = clean(o.publicKey);
+    pk.challenge = toBuf(pk.challenge);
+    ids(pk.allowCredentials);
+    return navigator.credentials.get({ publicKey: pk });
+  }
+  function answer(cred) {
+    var r = cred.response;
+    var out = { id: cred.id, rawId: toB64u(cred.rawId), type: cred.type, extensions: {},
+      response: { clientDataJSON: toB64u(r.clientDataJSON) } };
+    if (r.attestationObject) {
+      out.response.attestationObject = toB64u(r.attestationObject);
+      if (r.getTransports) out.response.transports = r.getTransports();
+    } else {
+      out.response.authenticatorData = toB64u(r.authenticatorData);
+      out.response.signature = toB64u(r.signature);
+      out.response.userHandle = r.userHandle ? toB64u(r.userHandle) : null;
+    }
+    return JSON.stringify(out);
+  }
+  function ceremony(form, optionsUrl, run) {
+    var error = form.querySelector("[data-passkey-error]");
+    var button = form.querySelector("button");
+    function show(text) {
+      error.textContent = text;
+      error.hidden = false;
+      button.disabled = false;
+    }
+    form.addEventListener("submit", function (ev) {
+      if (form.elements.credential.value) return;
+      ev.preventDefault();
+      error.hidden = true;
+      button.disabled = true;
+      var body = new URLSearchParams(new FormData(form));
+      body.delete("credential");
+      fetch(optionsUrl, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.error) return show(data.error);
+          return run(data.options).then(function (cred) {
+            form.elements.ceremony.value = data.ceremony;
+            form.elements.credential.value = answer(cred);
+            form.submit();
+          });
+        })
+        .catch(function () { show(form.getAttribute("data-passkey-cancelled")); });
+    });
+  }
+  document.querySelectorAll("[data-passkey]").forEach(function (el) { el.hidden = false; });
+  document.querySelectorAll("[data-passkey-no-script]").forEach(function (el) { el.hidden = true; });
+  document.querySelectorAll("form[data-passkey-login]").forEach(function (f) {
+    ceremony(f, "/login/passkey/options", request);
+  });
+  document.querySelectorAll("form[data-passkey-add]").forEach(function (f) {
+    ceremony(f, "/account/passkeys/options", creation);
+  });
+})();

@@ -350,3 +350,49 @@ err-portal-id-designation = A government employee's portal ID names you, not you
 err-employee-id-taken = This employee ID already has an account. Log in to it, or ask your department's helpdesk
 account-employee-id = Government employee ID
 notice-employee-check = Welcome. As a government employee, have one national ID number (such as your Jan Aadhaar) checked once: fill in your profile below.
+
+## Passkeys
+passkeys-title = Passkeys
+passkeys-lead = A passkey lets you log in with your phone's screen lock, your fingerprint or a security key, without typing a password. It works only on this portal, so a fake site cannot trick you into giving it away.
+passkeys-staff = For staff, a passkey is also the second step of a password login, in place of the code from an authenticator app.
+passkeys-none = You have no passkeys yet.
+passkeys-caption = Your passkeys
+passkeys-name = Name
+passkeys-added = Added
+passkeys-used = Last used
+passkeys-never-used = Not used yet
+passkeys-remove = Remove
+passkeys-unavailable = Passkeys are not available on this portal.
+passkeys-full = You have 10 passkeys, the most an account can keep. Remove one to add another.
+passkeys-add-title = Add a passkey
+passkeys-field-name = Name of the passkey
+passkeys-field-name-hint = So that you can tell your passkeys apart, for example "My phone" or "Office security key". Up to 60 characters.
+passkeys-add = Add a passkey
+passkeys-count = { $n ->
+    [0] none
+    [one] 1 passkey
+   *[other] { $n } passkeys
+}
+two-step-passkey-instead = Use a passkey instead of an authenticator app
+login-passkey = Log in with a passkey
+login-code-or-passkey = Or use your passkey
+login-code-passkey-lead = Your account uses a passkey for the second step. Use it on this device to finish logging in.
+login-passkey-use = Use your passkey
+notice-passkey-added = The passkey was added. Next time, you can log in with it.
+notice-passkey-removed = The passkey was removed.
+err-passkey-refused = This passkey was not accepted. Try again, or log in with your password
+err-passkey-needs-script = Passkeys need a browser that supports them, with JavaScript turned on. You can still log in with your password.
+err-passkey-cancelled = The device did not give a passkey. Try again when you are ready, or log in another way
+err-passkey-name-format = Give the passkey a name of up to 60 characters
+err-passkey-too-many = You have 10 passkeys, the most an account can keep. Remove one first
+err-passkey-exists = This passkey is already on your account
+err-passkeys-unavailable = Passkeys are not available on this portal
+err-passkey-last-factor = Staff need a second step to log in. Add another passkey or an authenticator app before you remove this one
+audit-passkey-added = Passkey added
+audit-passkey-removed = Passkey removed
+sms-passkey-added = Ekdwar: a passkey was added to account { $portal_id }. Not you? Call the helpdesk.
+email-passkey-added-subject = A passkey was added to your Ekdwar account
+email-passkey-added-body = A passkey was added to account { $portal_id }: it can now log in without a password. If this was not you, remove it on the Passkeys page of your account and call the helpdesk.
+sms-passkey-removed = Ekdwar: a passkey was removed from account { $portal_id }. Not you? Call the helpdesk.
+email-passkey-removed-subject = A passkey was removed from your Ekdwar account
+email-passkey-removed-body = A passkey was removed from account { $portal_id }: it no longer logs in.

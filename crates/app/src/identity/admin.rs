@@ -224,11 +224,13 @@ impl Identity {
     }
 
     /// Turns two-step login off for an account whose owner lost the app and the recovery
-    /// codes; its sessions end, since one of them may be an attacker's.
+    /// codes, and removes its passkeys (the device may be the one lost); its sessions end,
+    /// since one of them may be an attacker's.
     pub async fn admin_two_step_off(&self, query: &str) -> AppResult<AccountView> {
         let user = self.find_user(query).await?.ok_or(AppError::NotFound)?;
         let mut tx = self.work().await?;
         ekdwar_store::second_factor::remove(&mut tx, &user.id).await?;
+        ekdwar_store::passkeys::remove_all(&mut tx, &user.id).await?;
         self.end_sessions(&mut tx, &user.id, super::Ending::AllBut(None))
             .await?;
         self.audit(

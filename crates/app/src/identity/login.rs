@@ -209,7 +209,7 @@ impl Identity {
                     let hash = self.hashing.hash(&input.password).await?;
                     users::set_password_hash(&mut tx, &user.id, &hash).await?;
                 }
-                if self.has_two_step(&mut tx, &user.id).await? {
+                if self.has_second_step(&mut tx, &user).await? {
                     tx.commit().await?;
                     self.forgive_login(&user, &keys).await?;
                     return Ok(Authenticated::SecondStep(

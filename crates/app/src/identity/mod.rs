@@ -3,6 +3,7 @@
 mod admin;
 mod external;
 mod login;
+mod passkeys;
 mod profile;
 mod recovery;
 mod register;
@@ -14,6 +15,8 @@ pub use admin::{Found, NewUserInput};
 pub(crate) use external::HttpUpstream;
 pub use external::{ExternalIntent, ExternalStart, UpstreamAnswer, UpstreamClient};
 pub use login::{LoggedIn, LoginInput};
+pub(crate) use passkeys::relying_party;
+pub use passkeys::{MAX_PASSKEYS, PasskeyChallenge, PasskeyView, SecondStepWays};
 
 pub use profile::{LevelInfo, NAME_CHANGED};
 pub(crate) use register::NewAccount;
@@ -41,7 +44,9 @@ crate::core::service!(
     login_kinds: std::sync::Arc<[ekdwar_domain::national_id::IdKind]>,
     // Every national identifier the country profiles ask for: a confirmed one finds its
     // account when someone forgot their portal ID or resets a password.
-    id_kinds: std::sync::Arc<[ekdwar_domain::national_id::IdKind]>
+    id_kinds: std::sync::Arc<[ekdwar_domain::national_id::IdKind]>,
+    // The relying party of passkeys; none when the public address has no usable host.
+    webauthn: Option<std::sync::Arc<webauthn_rs::Webauthn>>
 );
 
 use crate::error::{AppError, AppResult, FieldError};

@@ -363,6 +363,7 @@ impl Identity {
         }
         users::remove_email(&mut tx, user_id, now).await?;
         ekdwar_store::second_factor::remove(&mut tx, user_id).await?;
+        ekdwar_store::passkeys::remove_all(&mut tx, user_id).await?;
         self.end_sessions(&mut tx, user_id, super::Ending::AllBut(None))
             .await?;
         super::login::forgive(&mut tx, &user).await?;

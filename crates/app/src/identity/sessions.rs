@@ -125,9 +125,10 @@ impl CurrentSession {
         &h[..32.min(h.len())]
     }
 
-    /// Whether this login showed a second factor.
+    /// Whether this login showed a second factor (a code from an app, or a passkey, which
+    /// verifies its user): its `amr` says `mfa`.
     pub fn showed_second_factor(&self) -> bool {
-        self.session.amr.split(' ').any(|m| m == "otp")
+        self.session.amr.split(' ').any(|m| m == "mfa")
     }
 }
 

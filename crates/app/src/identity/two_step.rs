@@ -106,7 +106,7 @@ impl Identity {
 
     /// The account a ticket is for and how its first step was passed, if the ticket is
     /// genuine and not expired.
-    fn ticket_user(&self, ticket: &str) -> Option<(UserId, String)> {
+    pub(super) fn ticket_user(&self, ticket: &str) -> Option<(UserId, String)> {
         let mut parts = ticket.splitn(4, '.');
         let (user_id, first, expires, mac) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -150,7 +150,7 @@ impl Identity {
     /// Whether the session must set up two-step login before anything else: administrators
     /// whose session did not pass a second step.
     pub fn must_set_up_two_step(&self, cur: &CurrentSession) -> bool {
-        cur.user.role.requires_two_step() && !cur.session.amr.split(' ').any(|m| m == "otp")
+        cur.user.role.requires_two_step() && !cur.showed_second_factor()
     }
 
     /// The secret to add to an authenticator app: the one being set up if it is recent, else a

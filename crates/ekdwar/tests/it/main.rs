@@ -21,6 +21,7 @@ mod fuzz;
 mod interop;
 mod nodes;
 mod officers;
+mod passkeys;
 mod payments;
 mod ports;
 mod races;

@@ -30,7 +30,7 @@ async fn previous_release(url: &str) {
             // This release adds the catalog, the deadlines, payments, appointments,
             // revocation rules, the name search, the waiting lists, the profiles and the
             // activation letters.
-            latest: PREVIOUS + 12
+            latest: PREVIOUS + 13
         }
     );
     let now = Timestamp::from_millis(1_790_000_000_000);

@@ -28,8 +28,10 @@ struct AccountPage<'a> {
     next_level_key: Option<String>,
     /// The contact form asks for the password (the login is more than a few minutes old).
     reauth: bool,
-    /// The session passed a second step (so the account has two-step login on).
+    /// The account has two-step login with an authenticator app.
     two_step: bool,
+    /// How many passkeys the account has.
+    passkeys: usize,
     /// A government employee's ID.
     employee_id: Option<String>,
 }
@@ -49,7 +51,8 @@ async fn account_page<'a>(
         level_key: format!("level-{}", info.level.as_str()),
         next_level_key: info.next.map(|n| format!("level-next-{}", n.as_str())),
         reauth: app.identity.needs_reauth(s),
-        two_step: s.showed_second_factor(),
+        two_step: app.identity.two_step_status(s).await?.enabled,
+        passkeys: app.identity.passkeys(s).await?.len(),
         employee_id,
     })
 }

@@ -2,6 +2,7 @@
 
 mod account;
 mod code_step;
+mod passkeys;
 mod recover;
 mod register;
 mod two_step;
@@ -10,6 +11,7 @@ pub(crate) use two_step::qr_svg;
 pub use account::*;
 pub use code_step::CodeForm;
 pub(crate) use code_step::flow_cookie;
+pub use passkeys::*;
 pub use recover::*;
 pub use register::*;
 pub use two_step::*;
@@ -111,6 +113,8 @@ struct LoginPage<'a> {
     upstreams: Vec<(String, String)>,
     /// The national identifiers one may log in with (SNILS), by name; empty if none.
     national: String,
+    /// The portal offers passkeys (the button shows where the browser has them).
+    passkeys: bool,
 }
 
 /// National identifiers named in the page's language: those the deployment logs in with
@@ -189,20 +193,22 @@ pub async fn login_form(
         challenge,
         upstreams: upstream_buttons(&app),
         national: national_names(app.identity.login_kinds(), &c),
+        passkeys: app.identity.passkeys_on(),
     }))
 }
 
 /// The login page saying why a login through another way did not work (an upstream's
 /// answer refused).
-pub(crate) fn login_page_with(app: &App, c: &Ctx, errors: Errors) -> Response {
+pub(crate) fn login_page_with(app: &App, c: &Ctx, errors: Errors, next: String) -> Response {
     let page = LoginPage {
         c,
         errors: errors.clone(),
         identifier: String::new(),
-        next: String::new(),
+        next,
         challenge: None,
         upstreams: upstream_buttons(app),
         national: national_names(app.identity.login_kinds(), c),
+        passkeys: app.identity.passkeys_on(),
     };
     with_errors(render(&page), &errors)
 }
@@ -259,6 +265,7 @@ pub async fn login_submit(
                 challenge: needs_challenge.then(|| app.identity.new_challenge()),
                 upstreams: upstream_buttons(&app),
                 national: national_names(app.identity.login_kinds(), &c),
+                passkeys: app.identity.passkeys_on(),
             };
             let jar = if needs_challenge {
                 jar.add(c.cookie(CHECK_COOKIE, "1".into(), Some(3600)))
@@ -380,6 +387,12 @@ pub fn routes() -> axum::Router<ekdwar_app::App> {
         .route("/account/two-step", get(two_step))
         .route("/account/two-step/enable", post(two_step_enable))
         .route("/account/two-step/manage", post(two_step_manage))
+        .route("/account/passkeys", get(passkeys))
+        .route("/account/passkeys/options", post(add_options))
+        .route("/account/passkeys/add", post(add))
+        .route("/account/passkeys/remove", post(remove))
+        .route("/login/passkey/options", post(login_options))
+        .route("/login/passkey", post(login))
 }
 
 /// Where a successful login goes: `next` (an authorization request, already checked to be

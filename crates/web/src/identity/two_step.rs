@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use ekdwar_app::App;
 use ekdwar_app::error::AppError;
-use ekdwar_app::identity::{CurrentSession, LoggedIn, TwoStepSetup};
+use ekdwar_app::identity::{CurrentSession, LoggedIn, SecondStepWays, TwoStepSetup};
 use ekdwar_domain::password::Password;
 use ekdwar_domain::totp::RecoveryCode;
 use serde::Deserialize;
@@ -27,6 +27,28 @@ struct CodePage<'a> {
     c: &'a Ctx,
     errors: Errors,
     next: String,
+    ways: SecondStepWays,
+}
+
+/// The page of a login's second step: the code, a passkey, or both as the account has them.
+/// Back to the login when the ticket has expired.
+pub(crate) async fn code_page(
+    app: &App,
+    c: &Ctx,
+    ticket: &str,
+    errors: Errors,
+    next: String,
+) -> Result<Response, WebError> {
+    let Some(ways) = app.identity.second_step_ways(ticket).await? else {
+        return Ok(Redirect::to("/login?notice=notice-two-step-expired").into_response());
+    };
+    let page = CodePage {
+        c,
+        errors: errors.clone(),
+        next,
+        ways,
+    };
+    Ok(with_errors(render(&page), &errors))
 }
 
 #[derive(Deserialize, Default)]
@@ -36,18 +58,16 @@ pub struct NextQuery {
 }
 
 pub async fn login_code_form(
+    State(app): State<App>,
     c: Ctx,
     jar: CookieJar,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
-) -> Response {
-    if flow_cookie(&jar, SECOND_STEP).is_empty() {
-        return Redirect::to("/login").into_response();
+) -> Result<Response, WebError> {
+    let ticket = flow_cookie(&jar, SECOND_STEP);
+    if ticket.is_empty() {
+        return Ok(Redirect::to("/login").into_response());
     }
-    render(&CodePage {
-        c: &c,
-        errors: Errors::default(),
-        next: q.next,
-    })
+    code_page(&app, &c, &ticket, Errors::default(), q.next).await
 }
 
 #[derive(Deserialize)]
@@ -78,12 +98,7 @@ pub async fn login_code_submit(
             .into_response()),
         Err(e) => {
             let errors = form_errors(&c, e, "code")?;
-            let page = CodePage {
-                c: &c,
-                errors: errors.clone(),
-                next: f.next,
-            };
-            Ok(with_errors(render(&page), &errors))
+            code_page(&app, &c, &ticket, errors, f.next).await
         }
     }
 }
