@@ -22,6 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sessions",
             "verifications",
             "second_factor",
+            "passkeys",
             "throttle",
             "identifiers",
             "employees",

@@ -234,7 +234,7 @@
     var error = form.querySelector("[data-passkey-error]");
     var button = form.querySelector("button");
     function show(text) {
-      error.textContent = text;
+      error.querySelector("[data-passkey-message]").textContent = text;
       error.hidden = false;
       button.disabled = false;
     }

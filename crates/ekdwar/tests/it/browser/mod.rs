@@ -7,6 +7,7 @@ mod assurance;
 mod flows;
 mod journey;
 mod pages;
+mod passkeys;
 mod payments;
 mod services;
 
@@ -383,6 +384,29 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
             .click()
+            .await
+            .unwrap();
+    }
+
+    /// Gives the browser a platform authenticator (Chromium's virtual one, through DevTools):
+    /// it keeps discoverable passkeys and verifies its user without asking.
+    pub async fn add_authenticator(&self) {
+        self.client
+            .issue_cmd(Cdp("WebAuthn.enable", json!({})))
+            .await
+            .unwrap();
+        self.client
+            .issue_cmd(Cdp(
+                "WebAuthn.addVirtualAuthenticator",
+                json!({"options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserVerified": true,
+                    "automaticPresenceSimulation": true,
+                }}),
+            ))
             .await
             .unwrap();
     }

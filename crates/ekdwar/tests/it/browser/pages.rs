@@ -422,6 +422,7 @@ async fn tour(lang: &'static str) {
         .await;
     tour.check("recovery-codes").await;
     tour.visit("/account/two-step", "two-step-on").await;
+    tour.visit("/account/passkeys", "passkeys").await;
     // Eleven minutes on, the contact form asks for the password; empty, it says why.
     t.advance(std::time::Duration::from_secs(11 * 60));
     b.open("/account").await;
