@@ -176,6 +176,8 @@
 // where the browser has them.
 (function () {
   if (!window.PublicKeyCredential || !navigator.credentials || !window.fetch) return;
+  // Browsers refuse passkeys on an IP address (the portal keeps them at its host's name).
+  if (/^[0-9.]+$|^\[/.test(location.hostname)) return;
   function toBuf(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
     while (s.length % 4) s += "=";

@@ -47,8 +47,14 @@ const SECOND: &str = "second";
 
 /// The relying party for the portal at `public_url`: its host is the passkeys' scope. `None`
 /// (passkeys off) when the address has no host a browser accepts.
+#[must_use]
 pub(crate) fn relying_party(public_url: &str) -> Option<Arc<Webauthn>> {
-    let origin = Url::parse(public_url).ok()?;
+    let mut origin = Url::parse(public_url).ok()?;
+    // Browsers take no IP address as a passkey's scope: a portal on the loopback address
+    // (the demo) offers passkeys at `localhost`, the same machine.
+    if matches!(origin.host_str(), Some("127.0.0.1" | "[::1]")) {
+        origin.set_host(Some("localhost")).ok()?;
+    }
     let host = origin.host_str()?.to_string();
     match WebauthnBuilder::new(&host, &origin).and_then(|b| b.rp_name("Ekdwar").build()) {
         Ok(w) => Some(Arc::new(w)),
@@ -515,4 +521,17 @@ fn uuid_v4(mut b: [u8; 16]) -> Uuid {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     Uuid::from_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relying_party_is_the_public_host_and_loopback_is_localhost() {
+        assert!(relying_party("https://sso.rajasthan.gov.in").is_some());
+        assert!(relying_party("http://127.0.0.1:8080").is_some());
+        assert!(relying_party("http://[::1]:8080").is_some());
+        assert!(relying_party("not a url").is_none());
+    }
 }
