@@ -1515,6 +1515,29 @@ async fn at_the_desk_an_operator_registers_citizens_and_restores_access() {
         assert!(found.text().contains("Restore access"), "{}", found.text());
         let anna_id = t.account("anna").await.id;
         let restore = format!("/centre/identity/{anna_id}/restore");
+        // Not from a centre without the identity desk, nor by a citizen.
+        let fields = [("phone", "+79120003344"), ("restore_seen", "yes")];
+        let other_desk = t.post_with(&psk, &elsewhere, &restore, &fields).await;
+        assert_eq!(other_desk.status, 404, "{backend}: {}", other_desk.text());
+        let citizen = t.get_as(&anna, "/account").await;
+        let by_citizen = t.post_with(&anna, &citizen, &restore, &fields).await;
+        assert_ne!(by_citizen.status, 200, "{backend}");
+        assert_eq!(t.messages_to("+79120003344").await, 0, "{backend}");
+        // A passkey she may have lost with the phone goes with the other factors.
+        ekdwar_store::passkeys::insert(
+            &mut t.app.store().conn().await.unwrap(),
+            &ekdwar_store::passkeys::StoredPasskey {
+                credential_id: "lost-phone".into(),
+                user_id: anna_id.clone(),
+                user_handle: "00000000-0000-4000-8000-000000000000".into(),
+                name: "Lost phone".into(),
+                credential: "{}".into(),
+                created_at: t.app.clock().now(),
+                last_used_at: None,
+            },
+        )
+        .await
+        .unwrap();
         let unticked = t
             .post_with(&mfc, &found, &restore, &[("phone", "+79120003344")])
             .await;
@@ -1551,6 +1574,11 @@ async fn at_the_desk_an_operator_registers_citizens_and_restores_access() {
             t.last_message(&anna_phone).await.contains("anna"),
             "the old phone is told"
         );
+        let passkeys =
+            ekdwar_store::passkeys::of_user(&mut t.app.store().read().await.unwrap(), &anna_id)
+                .await
+                .unwrap();
+        assert!(passkeys.is_empty(), "{backend}: the lost passkey is gone");
         let ended = t.get_as(&anna, "/account").await;
         assert_eq!(ended.path(), "/login", "{backend}: her sessions ended");
         let anna = t.logged_in("anna").await;
