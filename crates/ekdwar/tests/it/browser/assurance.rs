@@ -190,6 +190,47 @@ async fn proving_who_you_are(js: bool) {
     again.open("/account").await;
     assert_eq!(again.path().await, "/account", "js {js}: SNILS login");
 
+    // She lost her phone and has no e-mail: at the desk, after the in-person check, access
+    // moves to a new phone, proven by a code.
+    o.open("/centre/identity").await;
+    o.fill("query", "112-233-445 95").await;
+    o.submit("#find button").await;
+    if js {
+        o.audit("desk-restorable").await;
+    }
+    o.fill("phone", "+79120003344").await;
+    o.submit("#restore button").await;
+    assert!(
+        o.text().await.contains("Tick the box to say you compared"),
+        "js {js}: {}",
+        o.text().await
+    );
+    if js {
+        o.audit("desk-restore-error").await;
+    }
+    o.fill("phone", "+79120003344").await;
+    o.click("#restore_seen").await;
+    o.submit("#restore button").await;
+    assert!(
+        o.path().await.ends_with("/restore/code"),
+        "{}",
+        o.text().await
+    );
+    if js {
+        o.audit("desk-restore-code").await;
+    }
+    o.fill("code", &t.last_code("+79120003344").await).await;
+    o.submit("main form button").await;
+    assert!(
+        o.text().await.contains("Access restored"),
+        "js {js}: {}",
+        o.text().await
+    );
+    assert_eq!(
+        t.account("anna").await.phone.unwrap().as_str(),
+        "+79120003344"
+    );
+
     // Someone else signs up with Aadhaar: UIDAI's code comes to the linked mobile.
     let p = Browser::start(&t.base, js).await;
     p.open("/register").await;
