@@ -54,6 +54,53 @@ pub struct Config {
     pub profile: ProfileConfig,
     /// The state registries that check profiles (`docs/registries.md`).
     pub registries: Vec<RegistryConfig>,
+    /// The document locker: where files are kept and how much each person may keep.
+    pub locker: LockerConfig,
+}
+
+/// The document locker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockerConfig {
+    /// The megabytes of documents one person may keep (DigiLocker gives 1 GB).
+    pub quota_mb: u64,
+    /// Where the sealed files go: local files under the data folder (`locker/`), unless an
+    /// S3-compatible bucket is configured.
+    pub s3: Option<S3Config>,
+}
+
+impl Default for LockerConfig {
+    fn default() -> Self {
+        Self {
+            quota_mb: 1024,
+            s3: None,
+        }
+    }
+}
+
+/// An S3-compatible bucket (AWS, MinIO, Ceph): files are sealed before they leave the portal.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// The bucket.
+    pub bucket: String,
+    /// The region (any name for a store that has none).
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    /// The endpoint, for a store other than AWS (`https://minio.example:9000`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The access key's id.
+    pub access_key_id: String,
+    /// The access key's secret.
+    pub secret_access_key: Secret,
+    /// Allow an `http://` endpoint (a store on the same host or network only).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
 }
 
 /// The standard profile.

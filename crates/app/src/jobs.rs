@@ -62,7 +62,8 @@ crate::core::service!(
     assurance: crate::assurance::Assurance,
     applications: crate::applications::Applications,
     payments: crate::payments::Payments,
-    appointments: crate::appointments::Appointments
+    appointments: crate::appointments::Appointments,
+    locker: crate::locker::Locker
 );
 
 impl Jobs {
@@ -122,6 +123,11 @@ impl Jobs {
                 match self.purge_expired().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(rows = n, "expired records deleted"),
+                    Err(e) => return Err(e.to_string()),
+                }
+                match self.locker.sweep().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(objects = n, "abandoned locker objects removed"),
                     Err(e) => return Err(e.to_string()),
                 }
                 self.schedule(PURGE, self.clock.now().plus(PURGE_EVERY))

@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod identity;
 pub mod jobs;
 mod limits;
+pub mod locker;
 pub mod metrics;
 pub mod notify;
 mod outbox;
@@ -87,6 +88,8 @@ pub struct Services {
     pub payments: payments::Payments,
     /// Centres, slots and appointments.
     pub appointments: appointments::Appointments,
+    /// The document locker.
+    pub locker: locker::Locker,
 }
 
 impl std::fmt::Debug for App {
@@ -117,6 +120,7 @@ pub struct Deps {
 /// The ports to parties outside the portal, and the country profiles the checks follow.
 struct Outside {
     upstream: Arc<dyn identity::UpstreamClient>,
+    blobs: locker::Blobs,
     payment_gateway: Option<Arc<dyn payments::PaymentGateway>>,
     countries: Arc<assurance::Countries>,
     registries: Arc<dyn assurance::Registries>,
@@ -223,6 +227,11 @@ impl App {
                 &config.registries,
             ))
         });
+        let blobs = match &config.locker.s3 {
+            Some(s3) => locker::Blobs::s3(s3).context("locker.s3")?,
+            None => locker::Blobs::local(&data.join("locker"))
+                .with_context(|| format!("cannot create {}", data.join("locker").display()))?,
+        };
         let revocations = Arc::new(sso::Revocations::default());
         let vault = Arc::new(vault::Vault::new(&key));
         let core = Arc::new(Core {
@@ -249,6 +258,7 @@ impl App {
             http,
             Outside {
                 upstream,
+                blobs,
                 payment_gateway,
                 countries,
                 registries,
@@ -276,6 +286,7 @@ impl App {
     ) -> Self {
         let Outside {
             upstream,
+            blobs,
             payment_gateway,
             countries,
             registries,
@@ -319,6 +330,7 @@ impl App {
         );
         let assurance =
             assurance::Assurance::new(core.clone(), identity.clone(), countries, registries);
+        let locker = locker::Locker::new(core.clone(), blobs);
         let catalog = Catalog::new(core.clone(), Arc::default());
         let payments = payments::Payments::new(
             core.clone(),
@@ -350,7 +362,9 @@ impl App {
                 applications.clone(),
                 payments.clone(),
                 appointments.clone(),
+                locker.clone(),
             ),
+            locker,
             assurance,
             appointments,
             payments,

@@ -42,6 +42,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // Data keys.
     ("vault.rs", &["vault"]),
+    // The locker owns documents and the objects waiting to be removed.
+    ("locker", &["locker"]),
     // Single sign-on owns apps, codes, tokens and keys; it reads sessions (an app's tokens
     // live and die with the session) and users (the claims an app receives).
     ("sso", &["sso", "sessions", "identity"]),
@@ -100,6 +102,8 @@ const APP_ORDER: &[&[&str]] = &[
     &["identity"],
     // The standard profile and its registry checks: levels rest on accounts.
     &["assurance"],
+    // The document locker: documents belong to accounts.
+    &["locker"],
     // The OpenID Connect provider: it reads the person's session.
     &["sso"],
     &["catalog"],
@@ -119,6 +123,7 @@ const WEB_ORDER: &[&[&str]] = &[
     &["assets", "error", "ctx", "dates"],
     &["identity"],
     &["assurance", "aadhaar"],
+    &["locker"],
     &["sso", "external", "admin"],
     &["catalog"],
     // The home page shows the catalog's popular services.

@@ -154,6 +154,12 @@ crate::string_enum!(
         LevelLowered => "level-lowered",
         /// A new data key was made and personal data re-sealed.
         DataKeysRotated => "data-keys-rotated",
+        /// A document was uploaded to the person's locker.
+        DocumentUploaded => "document-uploaded",
+        /// A document in a locker was opened or downloaded (by its owner, or by staff).
+        DocumentViewed => "document-viewed",
+        /// A document was removed from the person's locker.
+        DocumentDeleted => "document-deleted",
     }
 );
 

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod enums;
 pub mod identity;
 pub mod ids;
+pub mod locker;
 pub mod national_id;
 pub mod otp;
 pub mod password;

@@ -21,6 +21,7 @@ pub mod identifiers;
 pub mod identity;
 pub mod jobs;
 pub mod letters;
+pub mod locker;
 pub mod notify;
 pub mod passkeys;
 pub mod payments;
@@ -99,6 +100,9 @@ pub enum StoreError {
     #[error(transparent)]
     /// A migration failed.
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("no space left for files: {0}")]
+    /// The disk beneath the files beside the database (the locker's) is full.
+    OutOfSpace(String),
     #[error("counter {0} kept changing under a compare-and-swap")]
     /// A compare-and-swap lost too many races in a row.
     Contention(String),
@@ -122,6 +126,7 @@ impl StoreError {
     pub fn unavailable(&self) -> Option<Unavailable> {
         match self {
             Self::Unreachable => Some(Unavailable::Unreachable),
+            Self::OutOfSpace(_) => Some(Unavailable::NoSpace),
             Self::Db(e) if reach::is_no_space(e) => Some(Unavailable::NoSpace),
             Self::Db(e) if reach::is_unreachable(e) => Some(Unavailable::Unreachable),
             _ => None,
@@ -275,6 +280,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "passkeys",
         include_str!("../migrations/sqlite/0020_passkeys.sql"),
         include_str!("../migrations/postgres/0020_passkeys.sql"),
+    ),
+    (
+        21,
+        "locker",
+        include_str!("../migrations/sqlite/0021_locker.sql"),
+        include_str!("../migrations/postgres/0021_locker.sql"),
     ),
 ];
 

@@ -303,6 +303,29 @@ async fn multipart_csrf(content_type: HeaderValue, bytes: axum::body::Bytes) -> 
     None
 }
 
+/// The `csrf` part of a multipart body, read from its head (at most [`MAX_FORM_BYTES`]), and
+/// the whole body again, its head put back before the rest that was not read.
+async fn multipart_head(content_type: HeaderValue, body: Body) -> (Option<String>, Body) {
+    use futures_util::StreamExt;
+    let mut rest = body.into_data_stream();
+    let mut head = Vec::new();
+    let mut sent = None;
+    while head.len() <= MAX_FORM_BYTES {
+        match rest.next().await {
+            Some(Ok(b)) => head.extend_from_slice(&b),
+            _ => break,
+        }
+        sent = multipart_csrf(content_type.clone(), axum::body::Bytes::from(head.clone())).await;
+        if sent.is_some() {
+            break;
+        }
+    }
+    let first = futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(
+        axum::body::Bytes::from(head),
+    )));
+    (sent, Body::from_stream(first.chain(rest)))
+}
+
 /// The pages router's layer: session, CSRF check, language, HTML error pages.
 pub async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -395,7 +418,31 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     };
 
     // CSRF: every POST must come from our origin and carry the token bound to the cookie.
-    let body = if parts.method == Method::POST {
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .filter(|ct| ct.as_bytes().starts_with(b"multipart/form-data"))
+        .cloned();
+    let body = if let (&Method::POST, Some(ct)) = (&parts.method, multipart) {
+        // A file upload streams on to its handler: only its head, up to the `csrf` part that
+        // comes first, is read here.
+        let (sent, body) = multipart_head(ct, body).await;
+        let ok = !new_seed
+            && same_origin(&parts.headers)
+            && sent
+                .and_then(|s| unmask(&s))
+                .is_some_and(|s| ekdwar_app::security::constant_time_eq(&s, csrf_token.as_bytes()));
+        if !ok {
+            tracing::warn!(path = %ctx.path, "CSRF check failed");
+            return finish(
+                &ctx,
+                &app,
+                error_page(&ctx, StatusCode::FORBIDDEN, "error-title", "err-csrf", None),
+                new_seed.then_some(csrf_seed),
+            );
+        }
+        body
+    } else if parts.method == Method::POST {
         let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
             Ok(b) => b,
             Err(_) => {
@@ -413,14 +460,9 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
                 );
             }
         };
-        let sent = match parts.headers.get(header::CONTENT_TYPE) {
-            Some(ct) if ct.as_bytes().starts_with(b"multipart/form-data") => {
-                multipart_csrf(ct.clone(), bytes.clone()).await
-            }
-            _ => form_urlencoded::parse(&bytes)
-                .find(|(k, _)| k == "csrf")
-                .map(|(_, v)| v.into_owned()),
-        };
+        let sent = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned());
         let ok = !new_seed
             && same_origin(&parts.headers)
             && sent
@@ -563,7 +605,10 @@ fn secure_headers(app: &App, h: &mut HeaderMap, targets: Option<&FormTargets>) {
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    h.insert("content-security-policy", content_security_policy(targets));
+    // A handler's own policy stands (a person's file is served sandboxed).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert("content-security-policy", content_security_policy(targets));
+    }
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
     // Links in e-mails carry tokens: never send a URL to another site. Same-origin requests

@@ -16,6 +16,7 @@ mod error;
 mod external;
 mod hall;
 mod identity;
+mod locker;
 mod officer;
 pub(crate) mod payments;
 mod receipt;
@@ -45,6 +46,7 @@ pub fn router(app: App) -> Router {
         .merge(identity::routes())
         .merge(assurance::routes())
         .merge(aadhaar::routes())
+        .merge(locker::routes())
         .merge(external::routes())
         .merge(sso::routes())
         .merge(catalog::routes())

@@ -19,6 +19,7 @@ mod external;
 mod faults;
 mod fuzz;
 mod interop;
+mod locker;
 mod nodes;
 mod officers;
 mod passkeys;

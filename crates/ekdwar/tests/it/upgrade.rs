@@ -28,9 +28,9 @@ async fn previous_release(url: &str) {
         Schema::Other {
             at: PREVIOUS,
             // This release adds the catalog, the deadlines, payments, appointments,
-            // revocation rules, the name search, the waiting lists, the profiles and the
-            // activation letters.
-            latest: PREVIOUS + 13
+            // revocation rules, the name search, the waiting lists, the profiles, the
+            // activation letters, employees, passkeys and the locker.
+            latest: PREVIOUS + 14
         }
     );
     let now = Timestamp::from_millis(1_790_000_000_000);

@@ -407,6 +407,25 @@ async fn tour(lang: &'static str) {
         "{lang}: the e-form was read"
     );
     tour.check("eform-read").await;
+    // The locker: empty, a refused file, a document added, the list with it.
+    tour.visit("/locker", "locker-empty").await;
+    let exe = dir.path().join("scan.pdf");
+    std::fs::write(&exe, b"MZ\x90\x00 a program").unwrap();
+    b.fill("description", "Scan").await;
+    b.attach("file", &exe).await;
+    b.submit("form[action='/locker/upload'] button").await;
+    tour.check("locker-refused").await;
+    b.fill("description", "Rent agreement").await;
+    b.fill("folder", "Property").await;
+    b.attach("file", &pdf).await;
+    b.submit("form[action='/locker/upload'] button").await;
+    assert!(
+        b.path().await.starts_with("/locker/"),
+        "{lang}: {}",
+        b.text().await
+    );
+    tour.check("locker-document").await;
+    tour.visit("/locker", "locker").await;
     tour.visit("/applications", "applications").await;
     tour.visit("/notifications", "notifications").await;
     tour.visit("/account/two-step", "two-step-setup").await;

@@ -1,0 +1,312 @@
+//! The document locker over HTTP: a citizen uploads a file, which is sealed on disk and in the
+//! database and streams back whole; another person cannot see, open or remove it; files are
+//! told by content, size and quota, each refusal translated and leaving nothing behind; every
+//! opening is in the security log; an upload cut short or abandoned by a crash is removed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::accounts::PASSWORD;
+use crate::support::{Page, TestApp, backends};
+
+/// A PDF-looking file of `len` bytes whose content is recognisable (to look for it on disk).
+pub fn pdf(len: usize) -> Vec<u8> {
+    let mut b = b"%PDF-1.4\n% rent agreement between the parties\n".to_vec();
+    while b.len() < len {
+        b.extend_from_slice(format!("line {} of the agreement\n", b.len()).as_bytes());
+    }
+    b.truncate(len);
+    b
+}
+
+/// Uploads `bytes` as `name` from `client`'s locker page.
+pub async fn upload(
+    t: &TestApp,
+    client: &reqwest::Client,
+    description: &str,
+    folder: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Page {
+    let page = t.get_as(client, "/locker").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", page.field("csrf").expect("the upload form"))
+        .text("description", description.to_string())
+        .text("folder", folder.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    Page::read(
+        client
+            .post(t.url("/locker/upload"))
+            .header("origin", t.url(""))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+fn objects(t: &TestApp) -> Vec<PathBuf> {
+    let dir = t.app.config().server.data_dir.join("locker/d");
+    std::fs::read_dir(&dir)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_document_is_sealed_streamed_back_and_only_its_owner_reaches_it() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_user("ravi.m", PASSWORD)
+            .with_config(|c| c.locker.quota_mb = 1)
+            .start()
+            .await;
+        let asha = t.logged_in("asha.k").await;
+        let ravi = t.logged_in("ravi.m").await;
+        let empty = t.get_as(&asha, "/locker").await;
+        assert!(
+            empty.has("You have not added a document yet"),
+            "{}",
+            empty.text()
+        );
+
+        let file = pdf(300 * 1024);
+        let done = upload(
+            &t,
+            &asha,
+            "Tenancy deed, flat 4",
+            "Housing papers",
+            "C:\\scans\\rent.PDF",
+            file.clone(),
+        )
+        .await;
+        assert_eq!(done.status, 200, "{backend}: {}", done.text());
+        assert!(done.has("The document was added"), "{}", done.text());
+        assert!(
+            done.has("rent.pdf") && done.has("Housing papers"),
+            "{}",
+            done.text()
+        );
+        let id = done.path().rsplit('/').next().unwrap().to_string();
+
+        // Back whole, as what its content is, sandboxed.
+        let got = asha
+            .get(t.url(&format!("/locker/{id}/file")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 200);
+        let h = got.headers().clone();
+        assert_eq!(h["content-type"], "application/pdf");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("sandbox")
+        );
+        assert!(
+            h["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("inline")
+        );
+        assert_eq!(got.bytes().await.unwrap().as_ref(), &file[..], "{backend}");
+        let dl = asha
+            .get(t.url(&format!("/locker/{id}/file?download=1")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            dl.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment; filename=\"rent.pdf\"")
+        );
+
+        // Sealed: neither the object nor the database holds a readable byte of it.
+        let stored = objects(&t);
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        let raw = std::fs::read(&stored[0]).unwrap();
+        assert!(!contains(&raw, b"rent agreement"), "the file is sealed");
+        if backend == "sqlite" {
+            let mut all = Vec::new();
+            files_under(&t.app.config().server.data_dir, &mut all);
+            for f in all
+                .iter()
+                .filter(|f| !f.starts_with(t.app.config().server.data_dir.join("locker")))
+            {
+                let bytes = std::fs::read(f).unwrap_or_default();
+                assert!(
+                    !contains(&bytes, b"Tenancy deed"),
+                    "description sealed in {f:?}"
+                );
+                assert!(
+                    !contains(&bytes, b"Housing papers"),
+                    "folder sealed in {f:?}"
+                );
+            }
+        }
+
+        // The list shows it, under its folder.
+        let list = t.get_as(&asha, "/locker").await;
+        assert!(
+            list.has("Tenancy deed, flat 4") && list.has("Housing papers"),
+            "{}",
+            list.text()
+        );
+
+        // Another person: not found, not opened, not removed.
+        assert_eq!(t.get_as(&ravi, &format!("/locker/{id}")).await.status, 404);
+        let other = ravi
+            .get(t.url(&format!("/locker/{id}/file")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 404);
+        let rl = t.get_as(&ravi, "/locker").await;
+        assert!(!rl.has("Tenancy deed"), "{}", rl.text());
+        let _ = t
+            .post_with(&ravi, &rl, &format!("/locker/{id}/delete"), &[])
+            .await;
+        assert_eq!(t.get_as(&asha, &format!("/locker/{id}")).await.status, 200);
+
+        // Refusals: by content, size, emptiness, description, quota; nothing is kept.
+        let exe = [b"MZ\x90\x00\x03".to_vec(), vec![0u8; 2000]].concat();
+        for (desc, name, bytes, expected) in [
+            ("Scan", "scan.pdf", exe, "is not a PDF, JPEG or PNG"),
+            (
+                "Scan",
+                "big.pdf",
+                pdf(11 * 1024 * 1024),
+                "larger than 10 MB",
+            ),
+            ("Scan", "", Vec::new(), "Choose a file"),
+            ("", "a.pdf", pdf(1000), "Say what the document is"),
+            (
+                "Scan",
+                "b.pdf",
+                pdf(800 * 1024),
+                "more than the 1 MB you may keep",
+            ),
+        ] {
+            let page = upload(&t, &asha, desc, "", name, bytes).await;
+            assert_eq!(page.status, 422, "{expected}: {}", page.text());
+            assert!(page.has(expected), "{expected}: {}", page.text());
+        }
+        assert_eq!(objects(&t).len(), 1, "refused uploads leave no object");
+        // In Hindi.
+        let home = t.get_as(&asha, "/").await;
+        t.post_with(&asha, &home, "/language", &[("lang", "hi"), ("next", "/")])
+            .await;
+        let hi = upload(&t, &asha, "स्कैन", "", "x.pdf", b"MZ\x90\x00".to_vec()).await;
+        assert!(hi.has("यह फ़ाइल PDF, JPEG या PNG नहीं है"), "{}", hi.text());
+        let home = t.get_as(&asha, "/").await;
+        t.post_with(&asha, &home, "/language", &[("lang", "en"), ("next", "/")])
+            .await;
+
+        // Without the form's token, nothing is taken.
+        let forged = asha
+            .post(t.url("/locker/upload"))
+            .header("origin", t.url(""))
+            .multipart(
+                reqwest::multipart::Form::new()
+                    .text("description", "x")
+                    .part(
+                        "file",
+                        reqwest::multipart::Part::bytes(pdf(100)).file_name("x.pdf"),
+                    ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+
+        // Every opening is in the owner's security log.
+        let log = t.get_as(&asha, "/account/security").await;
+        assert!(log.has("Document opened"), "{}", log.text());
+        assert!(log.has("Document added to the locker"), "{}", log.text());
+
+        // Removed: gone from the list and from the disk.
+        let page = t.get_as(&asha, &format!("/locker/{id}")).await;
+        let gone = t
+            .post_with(&asha, &page, &format!("/locker/{id}/delete"), &[])
+            .await;
+        assert!(gone.has("The document was removed"), "{}", gone.text());
+        assert_eq!(t.get_as(&asha, &format!("/locker/{id}")).await.status, 404);
+        assert!(objects(&t).is_empty(), "{:?}", objects(&t));
+    }
+}
+
+#[tokio::test]
+async fn an_upload_cut_short_or_left_by_a_crash_is_removed() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        let asha = t.account("asha.k").await;
+        let owner = asha.id.clone();
+        // The connection drops half-way: nothing is kept.
+        let parts: Vec<Result<bytes::Bytes, String>> = vec![
+            Ok(bytes::Bytes::from(pdf(200 * 1024))),
+            Err("connection reset".into()),
+        ];
+        let details = ekdwar_app::locker::UploadDetails {
+            description: ekdwar_domain::locker::Description::parse("Half").unwrap(),
+            folder: Default::default(),
+            file_name: "half.pdf".into(),
+        };
+        let actor = ekdwar_app::audit::Actor::command_line();
+        let cut = t
+            .app
+            .locker
+            .upload(&owner, &actor, details, futures_util::stream::iter(parts))
+            .await;
+        assert!(cut.is_err(), "{backend}");
+        assert!(objects(&t).is_empty(), "{:?}", objects(&t));
+        assert!(t.app.locker.of(&owner).await.unwrap().documents.is_empty());
+
+        // A crash between writing the object and recording it: the object was named as an
+        // orphan first, and the sweep removes it once the upload's grace has passed.
+        let dir = t.app.config().server.data_dir.join("locker/d");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("crashed"), b"EKL1 sealed bytes").unwrap();
+        {
+            let mut conn = t.app.store().conn().await.unwrap();
+            let later = t.app.clock().now().plus(Duration::from_secs(3600));
+            ekdwar_store::locker::orphan(&mut conn, "d/crashed", later)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            t.app.locker.sweep().await.unwrap(),
+            0,
+            "an upload may still be under way"
+        );
+        assert_eq!(objects(&t).len(), 1);
+        t.advance(Duration::from_secs(3601));
+        assert_eq!(t.app.locker.sweep().await.unwrap(), 1);
+        assert!(objects(&t).is_empty());
+        assert_eq!(t.app.locker.sweep().await.unwrap(), 0, "{backend}");
+    }
+}

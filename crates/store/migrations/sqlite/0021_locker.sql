@@ -1,0 +1,30 @@
+-- The document locker. A document's bytes live in the object store, sealed with a key of its
+-- own; that key is sealed by a data key of the vault (`key_id` names it), so a copy of the
+-- database and the files together opens nothing without the server's key. The description,
+-- folder and file name are sealed with it: they say what a person keeps.
+CREATE TABLE locker_documents (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    uri TEXT UNIQUE,
+    doc_type TEXT,
+    issuer_id TEXT,
+    mime TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    object_key TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    sealed TEXT NOT NULL,
+    thumbnail_key TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX locker_documents_owner ON locker_documents (owner_id, created_at);
+
+-- Objects whose record is gone (a removed document) or may never come (an upload under way,
+-- or cut short by a crash): once `remove_after` has passed, the sweep deletes the object from
+-- the object store, then the row. An upload that completes deletes its row with the record's
+-- insert, in one transaction.
+CREATE TABLE locker_orphans (
+    object_key TEXT PRIMARY KEY,
+    remove_after INTEGER NOT NULL
+);

@@ -1,0 +1,204 @@
+//! The document locker's records and the objects waiting to be removed from the object store.
+//! A document's size counts toward its owner's quota; an upload's total is checked under a lock
+//! on the owner's row, so two uploads at once cannot both slip under it.
+
+use ekdwar_domain::{Timestamp, UserId};
+use sqlx::any::AnyRow;
+
+use crate::{Conn, Result, int, opt_text, sql, text};
+
+/// A document in a person's locker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// Its random id.
+    pub id: String,
+    /// Whose locker it is in.
+    pub owner_id: UserId,
+    /// `uploaded` or `issued`.
+    pub source: String,
+    /// An issued document's URI.
+    pub uri: Option<String>,
+    /// An issued document's type.
+    pub doc_type: Option<String>,
+    /// An issued document's issuer.
+    pub issuer_id: Option<String>,
+    /// The file's media type.
+    pub mime: String,
+    /// The file's size in bytes.
+    pub size: i64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Where the sealed bytes are in the object store.
+    pub object_key: String,
+    /// The vault's data key that seals `sealed`.
+    pub key_id: String,
+    /// The document's own key, description, folder and file name, sealed.
+    pub sealed: String,
+    /// Where the sealed thumbnail is, for an image.
+    pub thumbnail_key: Option<String>,
+    /// When it arrived.
+    pub created_at: Timestamp,
+}
+
+const COLUMNS: &str = "id, owner_id, source, uri, doc_type, issuer_id, mime, size, sha256, \
+                       object_key, key_id, sealed, thumbnail_key, created_at";
+
+fn from_row(r: &AnyRow) -> Result<StoredDocument> {
+    Ok(StoredDocument {
+        id: text(r, "id")?,
+        owner_id: UserId::new(text(r, "owner_id")?),
+        source: text(r, "source")?,
+        uri: opt_text(r, "uri")?,
+        doc_type: opt_text(r, "doc_type")?,
+        issuer_id: opt_text(r, "issuer_id")?,
+        mime: text(r, "mime")?,
+        size: int(r, "size")?,
+        sha256: text(r, "sha256")?,
+        object_key: text(r, "object_key")?,
+        key_id: text(r, "key_id")?,
+        sealed: text(r, "sealed")?,
+        thumbnail_key: opt_text(r, "thumbnail_key")?,
+        created_at: Timestamp::from_millis(int(r, "created_at")?),
+    })
+}
+
+/// Locks the owner's account row until the transaction ends (SQLite's single writer already
+/// serialises), then returns the bytes their documents take.
+pub async fn lock_and_measure(conn: &mut Conn, owner: &UserId) -> Result<i64> {
+    let lock = crate::Backend::of(conn).for_update();
+    sqlx::query(sql!("SELECT id FROM users WHERE id = $1{lock}"))
+        .bind(owner.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    used(conn, owner).await
+}
+
+/// The bytes a person's documents take.
+pub async fn used(conn: &mut Conn, owner: &UserId) -> Result<i64> {
+    let row = sqlx::query(sql!(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM locker_documents \
+         WHERE owner_id = $1"
+    ))
+    .bind(owner.as_str())
+    .fetch_one(conn)
+    .await?;
+    int(&row, "used")
+}
+
+/// Stores a document's record and forgets its object's pending removal, in the caller's
+/// transaction. False when an issued document with this URI exists already.
+pub async fn insert(conn: &mut Conn, d: &StoredDocument) -> Result<bool> {
+    let done = sqlx::query(sql!(
+        "INSERT INTO locker_documents ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT DO NOTHING"
+    ))
+    .bind(&d.id)
+    .bind(d.owner_id.as_str())
+    .bind(&d.source)
+    .bind(d.uri.as_deref())
+    .bind(d.doc_type.as_deref())
+    .bind(d.issuer_id.as_deref())
+    .bind(&d.mime)
+    .bind(d.size)
+    .bind(&d.sha256)
+    .bind(&d.object_key)
+    .bind(&d.key_id)
+    .bind(&d.sealed)
+    .bind(d.thumbnail_key.as_deref())
+    .bind(d.created_at.millis())
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    kept(conn, &d.object_key).await?;
+    if let Some(t) = &d.thumbnail_key {
+        kept(conn, t).await?;
+    }
+    Ok(true)
+}
+
+/// A person's documents, newest first.
+pub async fn of_owner(conn: &mut Conn, owner: &UserId) -> Result<Vec<StoredDocument>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM locker_documents WHERE owner_id = $1 \
+         ORDER BY created_at DESC, id"
+    ))
+    .bind(owner.as_str())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// The document with this id.
+pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Option<StoredDocument>> {
+    sqlx::query(sql!("SELECT {COLUMNS} FROM locker_documents WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Removes a document's record and schedules its objects' removal, in the caller's
+/// transaction. False when it was not the owner's (or is gone).
+pub async fn delete(conn: &mut Conn, id: &str, owner: &UserId, now: Timestamp) -> Result<bool> {
+    let Some(row) = sqlx::query(sql!(
+        "DELETE FROM locker_documents WHERE id = $1 AND owner_id = $2 \
+         RETURNING object_key, thumbnail_key"
+    ))
+    .bind(id)
+    .bind(owner.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(false);
+    };
+    orphan(conn, &text(&row, "object_key")?, now).await?;
+    if let Some(t) = opt_text(&row, "thumbnail_key")? {
+        orphan(conn, &t, now).await?;
+    }
+    Ok(true)
+}
+
+/// Records that the object at `key` is to be removed once `after` has passed (an upload about
+/// to begin names its object here first, so a crash leaves nothing unaccounted for).
+pub async fn orphan(conn: &mut Conn, key: &str, after: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO locker_orphans (object_key, remove_after) VALUES ($1, $2) \
+         ON CONFLICT (object_key) DO UPDATE SET remove_after = excluded.remove_after",
+    )
+    .bind(key)
+    .bind(after.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The object at `key` belongs to a record now, or has been removed.
+pub async fn kept(conn: &mut Conn, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM locker_orphans WHERE object_key = $1")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` objects whose removal is due.
+pub async fn due_orphans(conn: &mut Conn, now: Timestamp, limit: i64) -> Result<Vec<String>> {
+    sqlx::query(
+        "SELECT object_key FROM locker_orphans WHERE remove_after <= $1 \
+         ORDER BY remove_after LIMIT $2",
+    )
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| text(r, "object_key"))
+    .collect()
+}

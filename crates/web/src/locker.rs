@@ -1,0 +1,313 @@
+//! The document locker's pages: the list of a person's documents with the upload form, one
+//! document's page, and its file, streamed as it is opened. An upload streams too: the form's
+//! fields come before the file, and the file goes to the locker a chunk at a time.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::multipart::Field;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ekdwar_app::App;
+use ekdwar_app::error::{AppError, FieldError};
+use ekdwar_app::locker::{DocumentView, Source, UploadDetails};
+use ekdwar_domain::locker::{Description, Folder, MAX_UPLOAD_BYTES};
+use serde::Deserialize;
+
+use crate::ctx::{Ctx, Me, render};
+use crate::error::{Errors, WebError};
+
+/// The most a form's text field may hold (a description is 120 characters).
+const MAX_TEXT_FIELD: usize = 4096;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/locker", get(locker))
+        .route(
+            "/locker/upload",
+            post(upload).layer(DefaultBodyLimit::max(
+                usize::try_from(MAX_UPLOAD_BYTES).unwrap_or(usize::MAX) + 64 * 1024,
+            )),
+        )
+        .route("/locker/{id}", get(document))
+        .route("/locker/{id}/file", get(file))
+        .route("/locker/{id}/delete", post(delete))
+}
+
+/// A size as people read it: `2.4 MB`, `310 KB`.
+pub(crate) fn size(c: &Ctx, bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        let tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
+        c.ta("size-mb", "n", format!("{}.{}", tenths / 10, tenths % 10))
+    } else {
+        c.ta("size-kb", "n", bytes.div_ceil(1024).max(1))
+    }
+}
+
+/// A document as a row of the list.
+struct Row {
+    id: String,
+    description: String,
+    folder: String,
+    kind: &'static str,
+    size: String,
+    added: String,
+}
+
+fn row(c: &Ctx, d: &DocumentView) -> Row {
+    Row {
+        id: d.id.clone(),
+        description: d.description.clone(),
+        folder: d.folder.clone(),
+        kind: match d.kind {
+            ekdwar_domain::locker::FileKind::Pdf => "PDF",
+            ekdwar_domain::locker::FileKind::Jpeg => "JPEG",
+            ekdwar_domain::locker::FileKind::Png => "PNG",
+        },
+        size: size(c, d.size),
+        added: c.when(d.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "locker.html")]
+struct LockerPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    issued: Vec<Row>,
+    uploaded: Vec<Row>,
+    used: String,
+    quota: String,
+    description: String,
+    folder: String,
+    /// Folders already used, for the folder field's suggestions.
+    folders: Vec<String>,
+}
+
+async fn page(
+    app: &App,
+    c: &Ctx,
+    me: &ekdwar_app::identity::CurrentSession,
+    errors: Errors,
+    typed: (String, String),
+) -> Result<Response, WebError> {
+    let view = app.locker.of(me.user_id()).await?;
+    let mut folders: Vec<String> = view
+        .documents
+        .iter()
+        .map(|d| d.folder.clone())
+        .filter(|f| !f.is_empty())
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let (issued, uploaded): (Vec<_>, Vec<_>) = view
+        .documents
+        .iter()
+        .partition(|d| d.source == Source::Issued);
+    let mut uploaded: Vec<Row> = uploaded.into_iter().map(|d| row(c, d)).collect();
+    // Grouped by folder (the top level first), newest first within each.
+    uploaded.sort_by(|a, b| a.folder.cmp(&b.folder));
+    let page = LockerPage {
+        c,
+        errors: errors.clone(),
+        issued: issued.into_iter().map(|d| row(c, d)).collect(),
+        uploaded,
+        used: size(c, view.used),
+        quota: size(c, view.quota),
+        description: typed.0,
+        folder: typed.1,
+        folders,
+    };
+    Ok(crate::identity::with_errors(render(&page), &errors))
+}
+
+async fn locker(State(app): State<App>, c: Ctx, Me(me): Me) -> Result<Response, WebError> {
+    page(&app, &c, &me, Errors::default(), Default::default()).await
+}
+
+/// A text field, read up to [`MAX_TEXT_FIELD`] bytes (the rest is ignored: no description is
+/// that long, and the parse refuses it).
+async fn small_text(mut field: Field<'_>) -> String {
+    let mut bytes = Vec::new();
+    while let Ok(Some(chunk)) = field.chunk().await {
+        if bytes.len() < MAX_TEXT_FIELD {
+            bytes.extend_from_slice(&chunk[..chunk.len().min(MAX_TEXT_FIELD - bytes.len())]);
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+async fn upload(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    let mut description = String::new();
+    let mut folder = String::new();
+    let mut done: Option<Result<String, AppError>> = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("description") => description = small_text(field).await,
+            Some("folder") => folder = small_text(field).await,
+            Some("file") => {
+                let details = parse_details(&description, &folder);
+                done = Some(match details {
+                    Ok(mut d) => {
+                        d.file_name = field.file_name().unwrap_or_default().to_string();
+                        app.locker
+                            .upload(me.user_id(), &c.actor, d, Box::pin(field))
+                            .await
+                    }
+                    Err(e) => Err(e),
+                });
+                break;
+            }
+            _ => {}
+        }
+    }
+    let done = done.unwrap_or_else(|| {
+        Err(AppError::Form(vec![FieldError::new(
+            "file",
+            "locker-empty",
+        )]))
+    });
+    match done {
+        Ok(id) => Ok(
+            Redirect::to(&format!("/locker/{id}?notice=notice-locker-uploaded")).into_response(),
+        ),
+        Err(e) => match Errors::from_app(&c, &e, "file") {
+            Some(errors) => page(&app, &c, &me, errors, (description, folder)).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
+
+fn parse_details(description: &str, folder: &str) -> Result<UploadDetails, AppError> {
+    let d = Description::parse(description);
+    let f = Folder::parse(folder);
+    let mut errors = Vec::new();
+    if let Err(e) = &d {
+        errors.push(FieldError::from_code("description", e));
+    }
+    if let Err(e) = &f {
+        errors.push(FieldError::from_code("folder", e));
+    }
+    match (d, f) {
+        (Ok(description), Ok(folder)) => Ok(UploadDetails {
+            description,
+            folder,
+            file_name: String::new(),
+        }),
+        _ => Err(AppError::Form(errors)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "locker_document.html")]
+struct DocumentPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    d: Row,
+    file_name: String,
+    sha256: String,
+    issued: bool,
+    uri: Option<String>,
+}
+
+async fn document(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let d = app.locker.document(me.user_id(), &id).await?;
+    Ok(render(&DocumentPage {
+        c: &c,
+        errors: Errors::default(),
+        file_name: d.file_name.clone(),
+        sha256: d.sha256.clone(),
+        issued: d.source == Source::Issued,
+        uri: d.uri.clone(),
+        d: row(&c, &d),
+    }))
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    #[serde(default)]
+    download: Option<String>,
+}
+
+/// `Content-Disposition` for a file name: an ASCII fallback and the name itself (RFC 6266).
+fn disposition(kind: &str, name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || "._- ".contains(ch) {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    HeaderValue::from_str(&format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+async fn file(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, WebError> {
+    let opened = app.locker.open(me.user_id(), &id, &c.actor).await?;
+    let d = &opened.document;
+    let kind = if q.download.is_some() {
+        "attachment"
+    } else {
+        "inline"
+    };
+    let mut resp = Body::from_stream(opened.bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(d.kind.mime()),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.size));
+    h.insert(header::CONTENT_DISPOSITION, disposition(kind, &d.file_name));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    // A person's file is shown as what its content is, and can run nothing on the portal.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+        ),
+    );
+    Ok(resp)
+}
+
+async fn delete(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    match app.locker.delete(me.user_id(), &id, &c.actor).await {
+        Ok(()) | Err(AppError::NotFound) => {
+            Ok(Redirect::to("/locker?notice=notice-locker-deleted").into_response())
+        }
+        Err(e) => Err(WebError(e)),
+    }
+}
