@@ -31,5 +31,6 @@ mod security;
 mod shell;
 mod snapshots;
 mod sso;
+mod storage;
 mod two_step;
 mod upgrade;
