@@ -7,11 +7,12 @@
 //!    `EKDWAR_TEST_DATABASE_URL` names a server) and for oidc-provider (npm) side by side;
 //! 3. idle resident memory of `ekdwar serve` and its start-to-ready time on an empty database;
 //! 4. the catalog, applications at scale, the booking race and growth from a thousand to a
-//!    million accounts with the upgrade of a million, and one node against two behind HAProxy
-//!    (`catalog`, `applications`, `booking`, `growth`, `nodes`).
+//!    million accounts with the upgrade of a million, one node against two behind HAProxy, and
+//!    the locker's uploads and downloads against a raw file copy (`catalog`, `applications`,
+//!    `booking`, `growth`, `nodes`, `locker`).
 //!
 //! Run with `bench/run`; `BENCH_ONLY=oidc,growth` (any of oidc, catalog, applications,
-//! booking, growth, nodes) runs those parts,
+//! booking, growth, nodes, locker) runs those parts,
 //! `BENCH_QUICK=1` the small version CI runs so that the benchmark keeps working. Timings
 //! are measured, never asserted.
 
@@ -19,6 +20,7 @@ mod applications;
 mod booking;
 mod catalog;
 mod growth;
+mod locker;
 mod nodes;
 
 use std::path::{Path, PathBuf};
@@ -526,6 +528,9 @@ async fn main() -> Result<()> {
     }
     if wants("nodes") {
         nodes::figures(cores).await?;
+    }
+    if wants("locker") {
+        locker::figures().await?;
     }
     if !wants("oidc") {
         return Ok(());

@@ -33,6 +33,7 @@ use axum::response::Response;
 use ekdwar_app::App;
 use ekdwar_app::metrics::{HttpLabels, RouteLabels};
 use tokio::net::TcpListener;
+use tower_http::compression::Predicate as _;
 
 pub use ctx::Ctx;
 
@@ -75,7 +76,16 @@ pub fn router(app: App) -> Router {
         .merge(api)
         // Text only (the default predicate leaves images and tiny bodies alone). Pages carry a
         // CSRF token, masked afresh on every response so compression cannot leak it (BREACH).
-        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(
+            tower_http::compression::CompressionLayer::new().compress_when(
+                // A document's file is a PDF or an image: compressed already.
+                tower_http::compression::predicate::DefaultPredicate::new().and(
+                    tower_http::compression::predicate::NotForContentType::const_new(
+                        "application/pdf",
+                    ),
+                ),
+            ),
+        )
         .layer(middleware::from_fn_with_state(app.clone(), request_id))
         .with_state(app)
 }
