@@ -67,6 +67,8 @@ pub struct LockerConfig {
     /// Where the sealed files go: local files under the data folder (`locker/`), unless an
     /// S3-compatible bucket is configured.
     pub s3: Option<S3Config>,
+    /// The agencies that issue documents into lockers (`docs/locker.md`).
+    pub issuers: Vec<IssuerConfig>,
 }
 
 impl Default for LockerConfig {
@@ -74,8 +76,29 @@ impl Default for LockerConfig {
         Self {
             quota_mb: 1024,
             s3: None,
+            issuers: Vec::new(),
         }
     }
+}
+
+/// An agency that issues documents: it pushes them with requests signed by its API key, and
+/// signs each document with its own key, whose public half is kept here.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Its issuer id, the reversed domain its URIs begin with (`in.gov.cbse`).
+    pub id: String,
+    /// Its name as citizens read it.
+    pub name: String,
+    /// The `clientid` of its requests.
+    pub client_id: String,
+    /// The key of the HMAC over each request's body (`x-digilocker-hmac`).
+    pub api_key: Secret,
+    /// The public key its documents are signed with (P-256, PEM).
+    pub public_key: String,
+    /// The document types it issues (`HSCER`); empty: any.
+    #[serde(default)]
+    pub doc_types: Vec<String>,
 }
 
 /// An S3-compatible bucket (AWS, MinIO, Ceph): files are sealed before they leave the portal.

@@ -330,7 +330,7 @@ impl App {
         );
         let assurance =
             assurance::Assurance::new(core.clone(), identity.clone(), countries, registries);
-        let locker = locker::Locker::new(core.clone(), blobs);
+        let locker = locker::Locker::new(core.clone(), blobs, identity.clone());
         let catalog = Catalog::new(core.clone(), Arc::default());
         let payments = payments::Payments::new(
             core.clone(),

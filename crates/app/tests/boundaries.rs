@@ -42,8 +42,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // Data keys.
     ("vault.rs", &["vault"]),
-    // The locker owns documents and the objects waiting to be removed.
-    ("locker", &["locker"]),
+    // The locker owns documents, locker ids and the objects waiting to be removed; it finds the
+    // person an issuer names by Aadhaar through the identifier index.
+    ("locker", &["locker", "identifiers"]),
     // Single sign-on owns apps, codes, tokens and keys; it reads sessions (an app's tokens
     // live and die with the session) and users (the claims an app receives).
     ("sso", &["sso", "sessions", "identity"]),

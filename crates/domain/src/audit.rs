@@ -160,6 +160,8 @@ crate::string_enum!(
         DocumentViewed => "document-viewed",
         /// A document was removed from the person's locker.
         DocumentDeleted => "document-deleted",
+        /// An agency issued a document into the person's locker (or a new version of one).
+        DocumentIssued => "document-issued",
     }
 );
 

@@ -301,6 +301,84 @@ impl Folder {
     }
 }
 
+/// What an issuer asks of a pushed document (DigiLocker's `action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushAction {
+    /// `A`: a new document.
+    Add,
+    /// `U`: a new version of one already issued.
+    Update,
+    /// `D`: withdrawn.
+    Delete,
+}
+
+impl PushAction {
+    /// Parses `A`, `U` or `D`.
+    #[must_use]
+    pub fn parse(input: &str) -> Option<Self> {
+        match input.trim() {
+            "A" | "a" => Some(Self::Add),
+            "U" | "u" => Some(Self::Update),
+            "D" | "d" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// A locker's id as agencies know it: a UUID (`8-4-4-4-12` hexadecimal digits), lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockerId(String);
+
+impl LockerId {
+    /// Parses a locker id as sent.
+    #[must_use]
+    pub fn parse(input: &str) -> Option<Self> {
+        let t = input.trim().to_ascii_lowercase();
+        let groups: Vec<&str> = t.split('-').collect();
+        let ok = groups.len() == 5
+            && groups
+                .iter()
+                .zip([8, 4, 4, 4, 12])
+                .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+        ok.then_some(Self(t))
+    }
+
+    /// A new id from 16 random bytes (a version 4 UUID).
+    #[must_use]
+    pub fn from_random(mut b: [u8; 16]) -> Self {
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        Self(format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        ))
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A date as DigiLocker's push writes it, `DDMMYYYY` (dashes and slashes allowed).
+#[must_use]
+pub fn parse_push_date(input: &str) -> Option<jiff::civil::Date> {
+    let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 8 {
+        return None;
+    }
+    let d: i8 = digits[..2].parse().ok()?;
+    let m: i8 = digits[2..4].parse().ok()?;
+    let y: i16 = digits[4..].parse().ok()?;
+    jiff::civil::Date::new(y, m, d).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +435,25 @@ mod tests {
         assert_eq!(Folder::parse("").unwrap().as_str(), "");
         assert!(Folder::parse("a/b").is_err());
         assert!(Folder::parse("bad\u{7}").is_err());
+    }
+
+    #[test]
+    fn push_fields() {
+        assert_eq!(PushAction::parse("A"), Some(PushAction::Add));
+        assert_eq!(PushAction::parse("X"), None);
+        let id = LockerId::from_random([0xab; 16]);
+        assert_eq!(
+            LockerId::parse(&id.as_str().to_uppercase()),
+            Some(id.clone())
+        );
+        assert_eq!(id.as_str().len(), 36);
+        assert!(LockerId::parse("not-a-uuid").is_none());
+        assert_eq!(
+            parse_push_date("15032026"),
+            jiff::civil::Date::new(2026, 3, 15).ok()
+        );
+        assert!(parse_push_date("31022026").is_none());
+        assert!(parse_push_date("2026").is_none());
     }
 
     proptest! {

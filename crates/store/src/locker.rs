@@ -202,3 +202,76 @@ pub async fn due_orphans(conn: &mut Conn, now: Timestamp, limit: i64) -> Result<
     .map(|r| text(r, "object_key"))
     .collect()
 }
+
+/// The locker id of `owner`, if one was made.
+pub async fn locker_id(conn: &mut Conn, owner: &UserId) -> Result<Option<String>> {
+    sqlx::query("SELECT locker_id FROM locker_ids WHERE user_id = $1")
+        .bind(owner.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| text(&r, "locker_id"))
+        .transpose()
+}
+
+/// Gives `owner` the locker id `id` unless they have one; returns the one they have.
+pub async fn ensure_locker_id(conn: &mut Conn, owner: &UserId, id: &str) -> Result<String> {
+    sqlx::query(
+        "INSERT INTO locker_ids (user_id, locker_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(owner.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    locker_id(conn, owner)
+        .await?
+        .ok_or_else(|| crate::StoreError::Corrupt("a locker id vanished".into()))
+}
+
+/// The person whose locker id is `id`.
+pub async fn owner_of_locker(conn: &mut Conn, id: &str) -> Result<Option<UserId>> {
+    sqlx::query("SELECT user_id FROM locker_ids WHERE locker_id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| text(&r, "user_id").map(UserId::new))
+        .transpose()
+}
+
+/// The issued document with this URI.
+pub async fn by_uri(conn: &mut Conn, uri: &str) -> Result<Option<StoredDocument>> {
+    sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM locker_documents WHERE uri = $1"
+    ))
+    .bind(uri)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// Replaces an issued document's file and sealed details (an issuer's update), in the caller's
+/// transaction; the old object is scheduled for removal.
+pub async fn replace(
+    conn: &mut Conn,
+    d: &StoredDocument,
+    old_object: &str,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE locker_documents SET mime = $2, size = $3, sha256 = $4, object_key = $5, \
+         key_id = $6, sealed = $7, created_at = $8 WHERE id = $1",
+    )
+    .bind(&d.id)
+    .bind(&d.mime)
+    .bind(d.size)
+    .bind(&d.sha256)
+    .bind(&d.object_key)
+    .bind(&d.key_id)
+    .bind(&d.sealed)
+    .bind(d.created_at.millis())
+    .execute(&mut *conn)
+    .await?;
+    kept(conn, &d.object_key).await?;
+    orphan(conn, old_object, now).await
+}

@@ -70,6 +70,7 @@ pub fn router(app: App) -> Router {
         .merge(system::api_routes())
         .merge(sso::api_routes())
         .merge(payments::api_routes())
+        .merge(locker::api_routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .layer(middleware::from_fn_with_state(app.clone(), ctx::api));
     pages

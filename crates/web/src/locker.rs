@@ -36,6 +36,39 @@ pub fn routes() -> Router<App> {
         .route("/locker/{id}/delete", post(delete))
 }
 
+/// The issuer API, for agencies' systems (no session, no CSRF: each request is authenticated
+/// by its HMAC).
+pub fn api_routes() -> Router<App> {
+    Router::new().route(
+        "/api/locker/v1/push",
+        post(push).layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
+    )
+}
+
+/// An issuer's push: `200 {"status":"ok","action","uri"}`, or the refusal's status with
+/// `{"status":"error","code"}`.
+async fn push(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let hmac = headers
+        .get("x-digilocker-hmac")
+        .and_then(|v| v.to_str().ok());
+    let answer = match app.locker.push(&body, hmac).await? {
+        Ok(p) => (
+            axum::http::StatusCode::OK,
+            serde_json::json!({"status": "ok", "action": p.action, "uri": p.uri}),
+        ),
+        Err(r) => (
+            axum::http::StatusCode::from_u16(r.status())
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+            serde_json::json!({"status": "error", "code": r.code()}),
+        ),
+    };
+    Ok((answer.0, axum::Json(answer.1)).into_response())
+}
+
 /// A size as people read it: `2.4 MB`, `310 KB`.
 pub(crate) fn size(c: &Ctx, bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
@@ -84,6 +117,8 @@ struct LockerPage<'a> {
     folder: String,
     /// Folders already used, for the folder field's suggestions.
     folders: Vec<String>,
+    /// The id agencies know this locker by.
+    locker_id: String,
 }
 
 async fn page(
@@ -119,6 +154,7 @@ async fn page(
         description: typed.0,
         folder: typed.1,
         folders,
+        locker_id: app.locker.locker_id(me.user_id()).await?,
     };
     Ok(crate::identity::with_errors(render(&page), &errors))
 }
@@ -210,6 +246,7 @@ fn parse_details(description: &str, folder: &str) -> Result<UploadDetails, AppEr
 struct DocumentPage<'a> {
     c: &'a Ctx,
     errors: Errors,
+    facts: Option<ekdwar_app::locker::IssuedFacts>,
     d: Row,
     file_name: String,
     sha256: String,
@@ -227,6 +264,7 @@ async fn document(
     Ok(render(&DocumentPage {
         c: &c,
         errors: Errors::default(),
+        facts: d.issued.clone(),
         file_name: d.file_name.clone(),
         sha256: d.sha256.clone(),
         issued: d.source == Source::Issued,

@@ -27,6 +27,9 @@ use crate::vault::Sealed;
 
 pub mod blobs;
 pub use blobs::Blobs;
+mod issued;
+pub use issued::{PushRefusal, Pushed};
+
 use blobs::{DocKey, Part};
 
 /// How long an upload may take before the sweep may treat its object as abandoned.
@@ -37,7 +40,9 @@ const MAX_FILE_NAME: usize = 100;
 crate::core::service!(
     /// The document locker.
     Locker,
-    blobs: Blobs
+    blobs: Blobs,
+    // Issued documents are announced to their owner.
+    identity: crate::identity::Identity
 );
 
 /// What the vault seals in a document's record.
@@ -48,6 +53,22 @@ struct Secrets {
     description: String,
     folder: String,
     file_name: String,
+    /// An issued document's facts, as its issuer sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued: Option<IssuedFacts>,
+}
+
+/// What an issuer says of a document it issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedFacts {
+    /// The issuer's name.
+    pub issuer: String,
+    /// The issue date, `YYYY-MM-DD`.
+    pub issued_on: Option<String>,
+    /// Valid from, `YYYY-MM-DD`.
+    pub valid_from: Option<String>,
+    /// Valid to, `YYYY-MM-DD`.
+    pub valid_to: Option<String>,
 }
 
 /// Where a document came from.
@@ -83,6 +104,8 @@ pub struct DocumentView {
     pub created_at: Timestamp,
     /// An issued document's URI.
     pub uri: Option<String>,
+    /// An issued document's issuer and dates.
+    pub issued: Option<IssuedFacts>,
 }
 
 /// A document's file, opened: its record and its bytes as they stream.
@@ -275,6 +298,7 @@ impl Locker {
             description: details.description.as_str().to_string(),
             folder: details.folder.as_str().to_string(),
             file_name: clean_file_name(&details.file_name, kind),
+            issued: None,
         };
         let plain = serde_json::to_vec(&secrets).map_err(|e| AppError::Internal(e.into()))?;
         let sealed = self
@@ -368,6 +392,7 @@ impl Locker {
                 sha256: d.sha256.clone(),
                 created_at: d.created_at,
                 uri: d.uri.clone(),
+                issued: s.issued,
             },
             secret,
         ))

@@ -310,3 +310,318 @@ async fn an_upload_cut_short_or_left_by_a_crash_is_removed() {
         assert_eq!(t.app.locker.sweep().await.unwrap(), 0, "{backend}");
     }
 }
+
+/// A test agency: its key pair and API key, as the portal's configuration names them.
+pub struct Agency {
+    key: p256::ecdsa::SigningKey,
+    api_key: String,
+}
+
+impl Agency {
+    pub fn new() -> Self {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).unwrap();
+        b[0] = 1;
+        Self {
+            key: p256::ecdsa::SigningKey::from_slice(&b).unwrap(),
+            api_key: "cbse-api-key-for-tests".into(),
+        }
+    }
+
+    pub fn config(&self) -> ekdwar_app::config::IssuerConfig {
+        use p256::pkcs8::EncodePublicKey;
+        ekdwar_app::config::IssuerConfig {
+            id: "in.gov.cbse".into(),
+            name: "Central Board of Secondary Education".into(),
+            client_id: "cbse".into(),
+            api_key: ekdwar_app::config::Secret::new(self.api_key.clone()),
+            public_key: self
+                .key
+                .verifying_key()
+                .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+                .unwrap(),
+            doc_types: vec!["HSCER".into()],
+        }
+    }
+
+    pub fn sign(&self, bytes: &[u8]) -> String {
+        use base64::Engine;
+        use p256::ecdsa::signature::Signer;
+        let sig: p256::ecdsa::Signature = self.key.sign(bytes);
+        base64::engine::general_purpose::STANDARD.encode(sig.to_der().as_bytes())
+    }
+
+    /// Pushes `fields` (with `clientid` and a fresh `ts` added unless given) signed with
+    /// `api_key`; the status and the answer.
+    pub async fn push(
+        &self,
+        t: &TestApp,
+        fields: &[(&str, &str)],
+        api_key: &str,
+    ) -> (u16, serde_json::Value) {
+        use base64::Engine;
+        use hmac::{Hmac, KeyInit, Mac};
+        let ts = (t.app.clock().now().millis() / 1000).to_string();
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        if !fields.iter().any(|(k, _)| *k == "clientid") {
+            form.append_pair("clientid", "cbse");
+        }
+        if !fields.iter().any(|(k, _)| *k == "ts") {
+            form.append_pair("ts", &ts);
+        }
+        for (k, v) in fields {
+            form.append_pair(k, v);
+        }
+        let body = form.finish();
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(api_key.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        let hmac = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let r = reqwest::Client::new()
+            .post(t.url("/api/locker/v1/push"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-digilocker-hmac", hmac)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn an_agency_pushes_signed_documents_into_a_locker() {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    for backend in backends() {
+        let agency = Agency::new();
+        let issuer = agency.config();
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_user("ravi.m", PASSWORD)
+            .with_config(move |c| c.locker.issuers = vec![issuer])
+            .start()
+            .await;
+        let asha = t.logged_in("asha.k").await;
+        let page = t.get_as(&asha, "/locker").await;
+        let asha_id = t
+            .app
+            .locker
+            .locker_id(&t.account("asha.k").await.id)
+            .await
+            .unwrap();
+        assert!(
+            page.has(&asha_id),
+            "the locker page shows its id: {}",
+            page.text()
+        );
+        let ravi_id = t
+            .app
+            .locker
+            .locker_id(&t.account("ravi.m").await.id)
+            .await
+            .unwrap();
+        assert_ne!(asha_id, ravi_id);
+
+        let uri = "in.gov.cbse-HSCER-2026AB39XK81QZ";
+        let sheet = pdf(40 * 1024);
+        let sig = agency.sign(&sheet);
+        let content = b64(&sheet);
+        let add = [
+            ("action", "A"),
+            ("uri", uri),
+            ("doctype", "HSCER"),
+            ("digilockerid", asha_id.as_str()),
+            ("description", "Class XII marksheet 2026"),
+            ("issuedate", "15052026"),
+            ("validfrom", "15052026"),
+            ("validto", "15052036"),
+            ("doccontent", content.as_str()),
+            ("docsignature", sig.as_str()),
+        ];
+        let with = |changes: &[(&'static str, &str)]| -> Vec<(String, String)> {
+            add.iter()
+                .map(|(k, v)| {
+                    let v = changes.iter().find(|(c, _)| c == k).map_or(*v, |(_, v)| v);
+                    (k.to_string(), v.to_string())
+                })
+                .collect()
+        };
+        let send = |fields: Vec<(String, String)>, key: String| {
+            let t = &t;
+            let agency = &agency;
+            async move {
+                let refs: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                agency.push(t, &refs, &key).await
+            }
+        };
+        let key = agency.api_key.clone();
+
+        // Refused, and nothing kept: a forged HMAC, a stale ts, another issuer's URI, a type
+        // it does not issue, an unknown locker, a document that is not a PDF, a signature
+        // over other bytes.
+        let stale = (t.app.clock().now().millis() / 1000 - 31 * 60).to_string();
+        let tampered = b64(&pdf(40 * 1024 + 1));
+        let exe = b64(b"MZ\x90\x00 a program");
+        for (fields, api_key, status, code) in [
+            (with(&[]), "wrong-key".to_string(), 401, "invalid_hmac"),
+            (
+                [with(&[]), vec![("ts".into(), stale.clone())]].concat(),
+                key.clone(),
+                401,
+                "stale_ts",
+            ),
+            (
+                with(&[("uri", "in.gov.other-HSCER-2026AB39XK81QZ")]),
+                key.clone(),
+                400,
+                "invalid_uri",
+            ),
+            (
+                with(&[
+                    ("uri", "in.gov.cbse-INCER-2026AB39XK81QZ"),
+                    ("doctype", "INCER"),
+                ]),
+                key.clone(),
+                400,
+                "invalid_uri",
+            ),
+            (
+                with(&[("digilockerid", "00000000-0000-4000-8000-000000000000")]),
+                key.clone(),
+                404,
+                "invalid_digilocker_id",
+            ),
+            (
+                with(&[("doccontent", exe.as_str())]),
+                key.clone(),
+                400,
+                "invalid_document",
+            ),
+            (
+                with(&[("doccontent", tampered.as_str())]),
+                key.clone(),
+                400,
+                "invalid_signature",
+            ),
+            (
+                with(&[("action", "U")]),
+                key.clone(),
+                404,
+                "record_not_found",
+            ),
+        ] {
+            let (s, answer) = send(fields, api_key).await;
+            assert_eq!(
+                (s, answer["code"].as_str()),
+                (status, Some(code)),
+                "{backend}: {answer}"
+            );
+        }
+        assert!(objects(&t).is_empty(), "refused pushes keep nothing");
+
+        // Added: in her locker, told by SMS, in the security log.
+        let (s, answer) = send(with(&[]), key.clone()).await;
+        assert_eq!(
+            (s, answer["action"].as_str()),
+            (200, Some("added")),
+            "{answer}"
+        );
+        let (s, answer) = send(with(&[]), key.clone()).await;
+        assert_eq!((s, answer["code"].as_str()), (409, Some("uri_exists")));
+        let list = t.get_as(&asha, "/locker").await;
+        assert!(list.has("Class XII marksheet 2026"), "{}", list.text());
+        let phone = t
+            .account("asha.k")
+            .await
+            .phone
+            .unwrap()
+            .as_str()
+            .to_string();
+        assert!(
+            t.last_message(&phone)
+                .await
+                .contains("Class XII marksheet 2026")
+        );
+        let docs = t
+            .app
+            .locker
+            .of(&t.account("asha.k").await.id)
+            .await
+            .unwrap();
+        let doc = docs
+            .documents
+            .iter()
+            .find(|d| d.uri.as_deref() == Some(uri))
+            .unwrap();
+        let shown = t.get_as(&asha, &format!("/locker/{}", doc.id)).await;
+        assert!(
+            shown.has("Central Board of Secondary Education")
+                && shown.has(uri)
+                && shown.has("2036-05-15"),
+            "{}",
+            shown.text()
+        );
+        assert!(
+            !shown.has("Remove the document"),
+            "an issued document is the issuer's to withdraw"
+        );
+        let file = asha
+            .get(t.url(&format!("/locker/{}/file", doc.id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.bytes().await.unwrap().as_ref(), &sheet[..]);
+        let log = t.get_as(&asha, "/account/security").await;
+        assert!(log.has("Document issued into the locker"), "{}", log.text());
+        // Ravi's locker knows nothing of it, and an update naming his locker finds nothing.
+        let ravi = t.logged_in("ravi.m").await;
+        assert!(!t.get_as(&ravi, "/locker").await.has("Class XII"));
+        let (s, _) = send(
+            with(&[("action", "U"), ("digilockerid", ravi_id.as_str())]),
+            key.clone(),
+        )
+        .await;
+        assert_eq!(s, 404);
+
+        // Updated: the new version replaces the old one.
+        let v2 = pdf(50 * 1024);
+        let (v2c, v2s) = (b64(&v2), agency.sign(&v2));
+        let (s, answer) = send(
+            with(&[
+                ("action", "U"),
+                ("doccontent", v2c.as_str()),
+                ("docsignature", v2s.as_str()),
+            ]),
+            key.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s, answer["action"].as_str()),
+            (200, Some("updated")),
+            "{answer}"
+        );
+        let file = asha
+            .get(t.url(&format!("/locker/{}/file", doc.id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.bytes().await.unwrap().as_ref(), &v2[..], "{backend}");
+        assert_eq!(objects(&t).len(), 1, "the old version's object is gone");
+
+        // Withdrawn.
+        let (s, answer) = send(with(&[("action", "D")]), key.clone()).await;
+        assert_eq!(
+            (s, answer["action"].as_str()),
+            (200, Some("deleted")),
+            "{answer}"
+        );
+        assert_eq!(
+            t.get_as(&asha, &format!("/locker/{}", doc.id)).await.status,
+            404
+        );
+        assert!(objects(&t).is_empty());
+    }
+}

@@ -28,3 +28,10 @@ CREATE TABLE locker_orphans (
     object_key TEXT PRIMARY KEY,
     remove_after BIGINT NOT NULL
 );
+
+-- The id an agency knows a person's locker by (DigiLocker's `digilockerid`, a UUID), made on
+-- first use; it says nothing of the account.
+CREATE TABLE locker_ids (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    locker_id TEXT NOT NULL UNIQUE
+);
