@@ -69,6 +69,8 @@ pub struct LockerConfig {
     pub s3: Option<S3Config>,
     /// The agencies that issue documents into lockers (`docs/locker.md`).
     pub issuers: Vec<IssuerConfig>,
+    /// How long an issuer has to answer a person's request for a document.
+    pub pull_timeout_ms: u64,
 }
 
 impl Default for LockerConfig {
@@ -77,6 +79,7 @@ impl Default for LockerConfig {
             quota_mb: 1024,
             s3: None,
             issuers: Vec::new(),
+            pull_timeout_ms: 10_000,
         }
     }
 }
@@ -96,9 +99,13 @@ pub struct IssuerConfig {
     pub api_key: Secret,
     /// The public key its documents are signed with (P-256, PEM).
     pub public_key: String,
-    /// The document types it issues (`HSCER`); empty: any.
+    /// The document types it issues (`HSCER`); empty: any (pushed only).
     #[serde(default)]
     pub doc_types: Vec<String>,
+    /// Its Pull URI endpoint, where people fetch their documents of `doc_types` by a roll or
+    /// registration number; none: it only pushes.
+    #[serde(default)]
+    pub pull_url: Option<String>,
 }
 
 /// An S3-compatible bucket (AWS, MinIO, Ceph): files are sealed before they leave the portal.

@@ -295,6 +295,7 @@ impl App {
         // above it reaches it only through a port it declares (accounts tell single sign-on
         // that sessions ended through `identity::SessionsEnded`).
         let notify = Notify::new(core.clone(), gateways);
+        let locker_http = http.clone();
         let sealer = Arc::new(sso::Sealer::new(&core.key));
         let sso = Sso::new(
             core.clone(),
@@ -330,7 +331,7 @@ impl App {
         );
         let assurance =
             assurance::Assurance::new(core.clone(), identity.clone(), countries, registries);
-        let locker = locker::Locker::new(core.clone(), blobs, identity.clone());
+        let locker = locker::Locker::new(core.clone(), blobs, identity.clone(), locker_http);
         let catalog = Catalog::new(core.clone(), Arc::default());
         let payments = payments::Payments::new(
             core.clone(),

@@ -37,6 +37,26 @@ pub(crate) enum DevCmd {
         #[arg(long, default_value_t = 3000)]
         slow_ms: u64,
     },
+    /// Run the TEST issuer: a test double of an education board that speaks the DigiLocker-style
+    /// Pull URI protocol and answers from a file of demo marksheets (see docs/locker.md). It
+    /// prints its address on the first line.
+    TestIssuer {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Its issuer id.
+        #[arg(long, default_value = "in.gov.cbse")]
+        issuer_id: String,
+        /// The API key requests and answers are signed with.
+        #[arg(long, env = "EKDWAR_TEST_ISSUER_API_KEY")]
+        api_key: String,
+        /// 64 hexadecimal digits from which its document-signing key is made.
+        #[arg(long, env = "EKDWAR_TEST_ISSUER_SEED")]
+        seed: String,
+        /// The demo records (the bundled file when not given).
+        #[arg(long)]
+        records: Option<std::path::PathBuf>,
+    },
     /// Fill the database with generated accounts and departmental apps, written in bulk (not
     /// through the pages): for load tests and capacity planning, never for production. Every
     /// account has the same password (from EKDWAR_NEW_PASSWORD, else `seeded password 1`).
@@ -62,6 +82,9 @@ pub(crate) enum DevCmd {
 
 /// The people the test registries know by default.
 const DEMO_PEOPLE: &str = include_str!("../../../registries/demo-people.toml");
+
+/// The records the test issuer knows by default.
+const DEMO_RECORDS: &str = include_str!("../../../locker/demo-records.toml");
 
 /// Set by `ekdwar serve` on a child whose standard input is a pipe from it: the child ends
 /// when the pipe closes (the parent is gone, however it ended).
@@ -97,6 +120,42 @@ pub(crate) async fn dev(cmd: DevCmd) -> anyhow::Result<()> {
                     secret,
                     public_url: url,
                     delay: std::time::Duration::from_secs(delay),
+                },
+            )
+            .await?;
+            Ok(())
+        }
+        DevCmd::TestIssuer {
+            listen,
+            issuer_id,
+            api_key,
+            seed,
+            records,
+        } => {
+            if std::env::var_os(EXIT_WITH_PARENT).is_some() {
+                exit_with_parent();
+            }
+            let text = match records {
+                Some(p) => std::fs::read_to_string(&p)?,
+                None => DEMO_RECORDS.to_string(),
+            };
+            let records = ekdwar_testissuer::Records::parse(&text)
+                .map_err(|e| anyhow::anyhow!("the demo records do not read: {e}"))?;
+            let signing_seed: [u8; 32] = hex::decode(seed.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| anyhow::anyhow!("--seed must be 64 hexadecimal digits"))?;
+            let listener = tokio::net::TcpListener::bind(&listen).await?;
+            let url = format!("http://{}", listener.local_addr()?);
+            println!("{url}");
+            eprintln!("TEST issuer {issuer_id} (a test double; no real agency is asked) at {url}");
+            ekdwar_testissuer::serve(
+                listener,
+                ekdwar_testissuer::Options {
+                    issuer_id,
+                    api_key,
+                    signing_seed,
+                    records,
                 },
             )
             .await?;

@@ -31,6 +31,7 @@ pub fn routes() -> Router<App> {
                 usize::try_from(MAX_UPLOAD_BYTES).unwrap_or(usize::MAX) + 64 * 1024,
             )),
         )
+        .route("/locker/pull", get(pull_page).post(pull))
         .route("/locker/{id}", get(document))
         .route("/locker/{id}/file", get(file))
         .route("/locker/{id}/delete", post(delete))
@@ -238,6 +239,128 @@ fn parse_details(description: &str, folder: &str) -> Result<UploadDetails, AppEr
             file_name: String::new(),
         }),
         _ => Err(AppError::Form(errors)),
+    }
+}
+
+/// A document type people may fetch, as the form offers it.
+struct Choice {
+    value: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "locker_pull.html")]
+struct PullPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    choices: Vec<Choice>,
+    chosen: String,
+    number: String,
+    birth_date: String,
+    full_name: String,
+    /// The issuer is still looking.
+    pending: bool,
+}
+
+fn doc_type_name(c: &Ctx, doc_type: &str) -> String {
+    let key = format!("doctype-{doc_type}");
+    let t = c.t(&key);
+    if t == key { doc_type.to_string() } else { t }
+}
+
+#[derive(Deserialize, Default)]
+struct PullForm {
+    #[serde(default)]
+    document: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    birth_date: String,
+}
+
+async fn pull_form(
+    app: &App,
+    c: &Ctx,
+    me: &ekdwar_app::identity::CurrentSession,
+    errors: Errors,
+    f: PullForm,
+    pending: bool,
+) -> Response {
+    let choices = app
+        .locker
+        .pullable()
+        .into_iter()
+        .map(|p| Choice {
+            label: format!("{} — {}", doc_type_name(c, &p.doc_type), p.issuer),
+            value: format!("{}/{}", p.issuer_id, p.doc_type),
+        })
+        .collect();
+    let page = PullPage {
+        c,
+        errors: errors.clone(),
+        choices,
+        chosen: f.document,
+        number: f.number,
+        birth_date: f.birth_date,
+        full_name: me.account.full_name(),
+        pending,
+    };
+    crate::identity::with_errors(render(&page), &errors)
+}
+
+async fn pull_page(State(app): State<App>, c: Ctx, Me(me): Me) -> Response {
+    pull_form(&app, &c, &me, Errors::default(), PullForm::default(), false).await
+}
+
+async fn pull(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let fields = crate::dates::joined(fields);
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let f = PullForm {
+        document: get("document"),
+        number: get("number"),
+        birth_date: get("birth_date"),
+    };
+    let fail = |e: AppError, f: PullForm| async {
+        match Errors::from_app(&c, &e, "document") {
+            Some(errors) => Ok(pull_form(&app, &c, &me, errors, f, false).await),
+            None => Err(WebError(e)),
+        }
+    };
+    let Some(born) = ekdwar_domain::catalog::answers::parse_date(&f.birth_date) else {
+        return fail(AppError::field("birth_date", "form-date"), f).await;
+    };
+    let Some((issuer_id, doc_type)) = f.document.split_once('/') else {
+        return fail(AppError::field("document", "locker-pull-unknown"), f).await;
+    };
+    let request = ekdwar_app::locker::PullRequest {
+        issuer_id: issuer_id.to_string(),
+        doc_type: doc_type.to_string(),
+        number: f.number.clone(),
+        full_name: me.account.full_name(),
+        birth_date: born,
+    };
+    use ekdwar_app::locker::Pulled;
+    match app.locker.pull(me.user_id(), &c.actor, &request).await {
+        Ok(Pulled::Kept(id)) => {
+            Ok(Redirect::to(&format!("/locker/{id}?notice=notice-locker-pulled")).into_response())
+        }
+        Ok(Pulled::Pending) => Ok(pull_form(&app, &c, &me, Errors::default(), f, true).await),
+        Ok(Pulled::NotFound) => fail(AppError::field("number", "locker-pull-none"), f).await,
+        Ok(Pulled::Unavailable) => {
+            fail(AppError::field("document", "locker-pull-unavailable"), f).await
+        }
+        Err(e) => fail(e, f).await,
     }
 }
 

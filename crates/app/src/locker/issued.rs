@@ -105,7 +105,7 @@ impl Fields {
 }
 
 /// Checks an ES256 signature (DER or the 64-byte `r‖s` form, Base64) over `bytes`.
-fn signature_ok(public_pem: &str, bytes: &[u8], signature: &str) -> bool {
+pub(super) fn signature_ok(public_pem: &str, bytes: &[u8], signature: &str) -> bool {
     use p256::ecdsa::signature::Verifier;
     use p256::pkcs8::DecodePublicKey;
     let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_pem(public_pem) else {
@@ -122,7 +122,17 @@ fn signature_ok(public_pem: &str, bytes: &[u8], signature: &str) -> bool {
     sig.is_ok_and(|s| key.verify(bytes, &s).is_ok())
 }
 
-fn hmac_ok(key: &str, body: &[u8], sent: Option<&str>) -> bool {
+/// Base64 HMAC-SHA256 of `body` under `key` (`x-digilocker-hmac`).
+pub(super) fn hmac_b64(key: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(body);
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Whether `sent` is the Base64 HMAC-SHA256 of `body` under `key` (compared in constant time).
+pub(super) fn hmac_ok(key: &str, body: &[u8], sent: Option<&str>) -> bool {
     use hmac::{Hmac, KeyInit, Mac};
     let Some(sent) = sent.and_then(|s| STANDARD.decode(s.trim()).ok()) else {
         return false;
@@ -297,7 +307,7 @@ impl Locker {
     /// Seals and records an issued document (a new one, or a new version of `existing`), and
     /// tells its owner. False when another push of the URI won the race.
     #[allow(clippy::too_many_arguments)]
-    async fn store_issued(
+    pub(super) async fn store_issued(
         &self,
         owner: &UserId,
         uri: &DocumentUri,

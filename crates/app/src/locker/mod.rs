@@ -29,6 +29,8 @@ pub mod blobs;
 pub use blobs::Blobs;
 mod issued;
 pub use issued::{PushRefusal, Pushed};
+mod pull;
+pub use pull::{PullRequest, Pullable, Pulled};
 
 use blobs::{DocKey, Part};
 
@@ -42,7 +44,9 @@ crate::core::service!(
     Locker,
     blobs: Blobs,
     // Issued documents are announced to their owner.
-    identity: crate::identity::Identity
+    identity: crate::identity::Identity,
+    // Documents are fetched from their issuers.
+    http: reqwest::Client
 );
 
 /// What the vault seals in a document's record.

@@ -341,6 +341,7 @@ impl Agency {
                 .to_public_key_pem(p256::pkcs8::LineEnding::LF)
                 .unwrap(),
             doc_types: vec!["HSCER".into()],
+            pull_url: None,
         }
     }
 
@@ -623,5 +624,189 @@ async fn an_agency_pushes_signed_documents_into_a_locker() {
             404
         );
         assert!(objects(&t).is_empty());
+    }
+}
+
+/// The test issuer (`ekdwar dev test-issuer`), a test double of an education board.
+pub struct TestIssuer {
+    _child: tokio::process::Child,
+    pub url: String,
+    api_key: String,
+    seed: [u8; 32],
+    _dir: tempfile::TempDir,
+}
+
+impl TestIssuer {
+    /// Starts it with one marksheet of "Test Citizen" (the tests' accounts' name), roll number
+    /// 2614578, born 12 April 2008.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records.toml");
+        std::fs::write(
+            &records,
+            r#"
+[[records]]
+doc_type = "HSCER"
+roll_number = "2614578"
+name = "Test Citizen"
+birth_date = "2008-04-12"
+doc_id = "HSC2026T3ST0001"
+title = "Class XII marksheet 2026"
+lines = ["Central Board of Secondary Education", "Class XII 2026", "Test Citizen", "Result: PASS"]
+"#,
+        )
+        .unwrap();
+        let api_key = crate::support::random_hex();
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).unwrap();
+        let (child, url) = crate::support::dev_process(
+            &["test-issuer", "--records", records.to_str().unwrap()],
+            &[
+                ("EKDWAR_TEST_ISSUER_API_KEY", &api_key),
+                ("EKDWAR_TEST_ISSUER_SEED", &hex::encode(seed)),
+            ],
+        )
+        .await;
+        Self {
+            _child: child,
+            url,
+            api_key,
+            seed,
+            _dir: dir,
+        }
+    }
+
+    pub fn config(&self) -> ekdwar_app::config::IssuerConfig {
+        ekdwar_app::config::IssuerConfig {
+            id: "in.gov.cbse".into(),
+            name: "Central Board of Secondary Education".into(),
+            client_id: "cbse".into(),
+            api_key: ekdwar_app::config::Secret::new(self.api_key.clone()),
+            public_key: ekdwar_testissuer::public_key_pem(&self.seed),
+            doc_types: vec!["HSCER".into()],
+            pull_url: Some(format!("{}/pull-uri", self.url)),
+        }
+    }
+
+    pub async fn mode(&self, mode: &str) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let r = reqwest::Client::new()
+            .post(format!("{}/control/mode", self.url))
+            .body(format!("mode={mode}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "mode {mode}");
+    }
+}
+
+async fn ask(
+    t: &TestApp,
+    client: &reqwest::Client,
+    number: &str,
+    born: (&str, &str, &str),
+) -> Page {
+    let form = t.get_as(client, "/locker/pull").await;
+    t.post_with(
+        client,
+        &form,
+        "/locker/pull",
+        &[
+            ("document", "in.gov.cbse/HSCER"),
+            ("number", number),
+            ("birth_date[day]", born.0),
+            ("birth_date[month]", born.1),
+            ("birth_date[year]", born.2),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_citizen_fetches_a_marksheet_from_its_issuer() {
+    let issuer = TestIssuer::start().await;
+    for backend in backends() {
+        issuer.mode("normal").await;
+        let config = issuer.config();
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_user("ravi.m", PASSWORD)
+            .with_config(move |c| {
+                c.locker.issuers = vec![config];
+                c.locker.pull_timeout_ms = 700;
+            })
+            .start()
+            .await;
+        let asha = t.logged_in("asha.k").await;
+        let form = t.get_as(&asha, "/locker/pull").await;
+        assert!(
+            form.has("Class XII marksheet — Central Board of Secondary Education")
+                && form.has("the document of Test Citizen"),
+            "{}",
+            form.text()
+        );
+        let born = ("12", "4", "2008");
+
+        // Wrong number, wrong date: the issuer has nothing; a date that is none.
+        for (number, date, expected) in [
+            ("2614599", born, "no such document"),
+            ("2614578", ("13", "4", "2008"), "no such document"),
+            ("2614578", ("31", "2", "2008"), "date"),
+            ("", born, "Type the roll or registration number"),
+        ] {
+            let page = ask(&t, &asha, number, date).await;
+            assert_eq!(page.status, 422, "{number}: {}", page.text());
+            assert!(page.has(expected), "{expected}: {}", page.text());
+        }
+
+        // The issuer's faults: nothing is kept, and the person is told what to do.
+        for mode in [
+            "pending",
+            "name-mismatch",
+            "bad-hmac",
+            "stale-ts",
+            "unresponsive",
+        ] {
+            issuer.mode(mode).await;
+            let page = ask(&t, &asha, "2614578", born).await;
+            let expected = if mode == "pending" {
+                "still looking for this document"
+            } else {
+                "did not answer, or answered what could not be checked"
+            };
+            assert!(page.has(expected), "{backend} {mode}: {}", page.text());
+        }
+        assert!(objects(&t).is_empty(), "nothing kept from a fault");
+        issuer.mode("normal").await;
+
+        // Found: in her locker, signed by the board, told.
+        let got = ask(&t, &asha, "2614578", born).await;
+        assert!(got.has("The document is in your locker"), "{}", got.text());
+        assert!(
+            got.has("in.gov.cbse-HSCER-HSC2026T3ST0001") && got.has("Class XII marksheet 2026"),
+            "{}",
+            got.text()
+        );
+        let id = got.path().rsplit('/').next().unwrap().to_string();
+        let file = asha
+            .get(t.url(&format!("/locker/{id}/file")))
+            .send()
+            .await
+            .unwrap();
+        assert!(file.bytes().await.unwrap().starts_with(b"%PDF-1.4"));
+        // Asked again: the same document, not a second copy.
+        let again = ask(&t, &asha, "2614578", born).await;
+        assert_eq!(again.path(), got.path());
+        assert_eq!(objects(&t).len(), 1);
+
+        // Another person with the same name and date of birth does not get her document.
+        let ravi = t.logged_in("ravi.m").await;
+        let theirs = ask(&t, &ravi, "2614578", born).await;
+        assert!(theirs.has("no such document"), "{}", theirs.text());
+        assert!(
+            !t.get_as(&ravi, "/locker")
+                .await
+                .has("Class XII marksheet 2026")
+        );
     }
 }
