@@ -136,6 +136,43 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    // And its documents are issued by the test issuer (a test double of an education board),
+    // unless an issuer is configured.
+    let _test_issuer = if args.demo && config.locker.issuers.is_empty() {
+        let mut key = [0u8; 32];
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let api_key = hex::encode(key);
+        let (child, url) = start_child(
+            "test-issuer",
+            &[
+                ("EKDWAR_TEST_ISSUER_API_KEY", &api_key),
+                ("EKDWAR_TEST_ISSUER_SEED", &hex::encode(seed)),
+            ],
+            "the test issuer",
+        )
+        .await?;
+        config
+            .locker
+            .issuers
+            .push(ekdwar_app::config::IssuerConfig {
+                id: "in.gov.cbse".into(),
+                name: "Central Board of Secondary Education (TEST)".into(),
+                client_id: "cbse-demo".into(),
+                api_key: ekdwar_app::config::Secret::new(&api_key),
+                public_key: ekdwar_testissuer::public_key_pem(&seed),
+                doc_types: vec!["HSCER".into()],
+                pull_url: Some(format!("{url}/pull-uri")),
+            });
+        println!(
+            "Documents come from the TEST issuer at {url} (a test double): as asha.devi, get the \
+             Class XII marksheet with roll number 2614578, born 12-04-2008"
+        );
+        Some(child)
+    } else {
+        None
+    };
     let listen = config.server.listen.clone();
     let url = config.public_url();
     let app = App::build(config, Deps::default()).await?;
