@@ -6,6 +6,7 @@
 mod assurance;
 mod flows;
 mod journey;
+mod locker;
 mod pages;
 mod passkeys;
 mod payments;

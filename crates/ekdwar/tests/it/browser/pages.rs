@@ -426,6 +426,7 @@ async fn tour(lang: &'static str) {
     );
     tour.check("locker-document").await;
     tour.visit("/locker", "locker").await;
+    tour.visit("/locker/pull", "locker-pull-none-offered").await;
     tour.visit("/applications", "applications").await;
     tour.visit("/notifications", "notifications").await;
     tour.visit("/account/two-step", "two-step-setup").await;
