@@ -162,6 +162,10 @@ crate::string_enum!(
         DocumentDeleted => "document-deleted",
         /// An agency issued a document into the person's locker (or a new version of one).
         DocumentIssued => "document-issued",
+        /// The person made a link to one of their documents.
+        DocumentShared => "document-shared",
+        /// The person ended a link to one of their documents.
+        DocumentShareRevoked => "document-share-revoked",
     }
 );
 

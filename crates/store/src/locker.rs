@@ -275,3 +275,179 @@ pub async fn replace(
     kept(conn, &d.object_key).await?;
     orphan(conn, old_object, now).await
 }
+
+/// A shared link to a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    /// Its random id (the owner's handle on it).
+    pub id: String,
+    /// SHA-256 of the link's token, hex.
+    pub token_hash: String,
+    /// The document it opens.
+    pub document_id: String,
+    /// Whose document it is.
+    pub owner_id: UserId,
+    /// The keyed hash of its PIN, if it has one.
+    pub pin_hash: Option<String>,
+    /// Wrong PINs typed so far.
+    pub wrong_pins: i64,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+    /// When it was revoked (by its owner, or by wrong PINs).
+    pub revoked_at: Option<Timestamp>,
+}
+
+const SHARE_COLUMNS: &str = "id, token_hash, document_id, owner_id, pin_hash, wrong_pins, \
+                             created_at, expires_at, revoked_at";
+
+fn share_from_row(r: &AnyRow) -> Result<Share> {
+    Ok(Share {
+        id: text(r, "id")?,
+        token_hash: text(r, "token_hash")?,
+        document_id: text(r, "document_id")?,
+        owner_id: UserId::new(text(r, "owner_id")?),
+        pin_hash: opt_text(r, "pin_hash")?,
+        wrong_pins: int(r, "wrong_pins")?,
+        created_at: Timestamp::from_millis(int(r, "created_at")?),
+        expires_at: Timestamp::from_millis(int(r, "expires_at")?),
+        revoked_at: crate::opt_int(r, "revoked_at")?.map(Timestamp::from_millis),
+    })
+}
+
+/// Stores a new share.
+pub async fn add_share(conn: &mut Conn, s: &Share) -> Result<()> {
+    sqlx::query(sql!(
+        "INSERT INTO locker_shares ({SHARE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, NULL)"
+    ))
+    .bind(&s.id)
+    .bind(&s.token_hash)
+    .bind(&s.document_id)
+    .bind(s.owner_id.as_str())
+    .bind(s.pin_hash.as_deref())
+    .bind(s.created_at.millis())
+    .bind(s.expires_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The share whose token hashes to `token_hash`.
+pub async fn share_by_token(conn: &mut Conn, token_hash: &str) -> Result<Option<Share>> {
+    sqlx::query(sql!(
+        "SELECT {SHARE_COLUMNS} FROM locker_shares WHERE token_hash = $1"
+    ))
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(share_from_row)
+    .transpose()
+}
+
+/// A document's shares, newest first.
+pub async fn shares_of(conn: &mut Conn, document_id: &str) -> Result<Vec<Share>> {
+    sqlx::query(sql!(
+        "SELECT {SHARE_COLUMNS} FROM locker_shares WHERE document_id = $1 \
+         ORDER BY created_at DESC, id"
+    ))
+    .bind(document_id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(share_from_row)
+    .collect()
+}
+
+/// Ends a share of `owner`'s. False when it is not theirs or already ended.
+pub async fn revoke_share(
+    conn: &mut Conn,
+    id: &str,
+    owner: &UserId,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE locker_shares SET revoked_at = $3 \
+         WHERE id = $1 AND owner_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(owner.as_str())
+    .bind(now.millis())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts a wrong PIN; at `limit` the share ends. Returns the count now.
+pub async fn wrong_pin(conn: &mut Conn, id: &str, limit: i64, now: Timestamp) -> Result<i64> {
+    let row = sqlx::query(
+        "UPDATE locker_shares SET wrong_pins = wrong_pins + 1, \
+         revoked_at = CASE WHEN wrong_pins + 1 >= $2 AND revoked_at IS NULL THEN $3 ELSE revoked_at END \
+         WHERE id = $1 RETURNING wrong_pins",
+    )
+    .bind(id)
+    .bind(limit)
+    .bind(now.millis())
+    .fetch_one(conn)
+    .await?;
+    int(&row, "wrong_pins")
+}
+
+/// A use of a shared link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareUse {
+    /// The link used.
+    pub share_id: String,
+    /// When.
+    pub at: Timestamp,
+    /// `opened`, `downloaded`, `wrong-pin`, `refused`.
+    pub what: String,
+    /// From which network address.
+    pub ip: Option<String>,
+    /// With which browser.
+    pub user_agent: Option<String>,
+}
+
+/// Records a use of a shared link.
+pub async fn add_share_use(conn: &mut Conn, u: &ShareUse) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO locker_share_uses (share_id, at, what, ip, user_agent) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&u.share_id)
+    .bind(u.at.millis())
+    .bind(&u.what)
+    .bind(u.ip.as_deref())
+    .bind(u.user_agent.as_deref())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The uses of a document's shared links, newest first (at most `limit`).
+pub async fn share_uses_of(
+    conn: &mut Conn,
+    document_id: &str,
+    limit: i64,
+) -> Result<Vec<ShareUse>> {
+    sqlx::query(
+        "SELECT u.share_id, u.at, u.what, u.ip, u.user_agent FROM locker_share_uses u \
+         JOIN locker_shares s ON s.id = u.share_id WHERE s.document_id = $1 \
+         ORDER BY u.at DESC LIMIT $2",
+    )
+    .bind(document_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ShareUse {
+            share_id: text(r, "share_id")?,
+            at: Timestamp::from_millis(int(r, "at")?),
+            what: text(r, "what")?,
+            ip: opt_text(r, "ip")?,
+            user_agent: opt_text(r, "user_agent")?,
+        })
+    })
+    .collect()
+}

@@ -35,6 +35,10 @@ pub fn routes() -> Router<App> {
         .route("/locker/{id}", get(document))
         .route("/locker/{id}/file", get(file))
         .route("/locker/{id}/delete", post(delete))
+        .route("/locker/{id}/share", post(share))
+        .route("/locker/{id}/shares/{share}/revoke", post(revoke))
+        .route("/s/{token}", get(shared).post(shared_pin))
+        .route("/s/{token}/file", get(shared_file).post(shared_file_pin))
 }
 
 /// The issuer API, for agencies' systems (no session, no CSRF: each request is authenticated
@@ -375,6 +379,77 @@ struct DocumentPage<'a> {
     sha256: String,
     issued: bool,
     uri: Option<String>,
+    shares: Vec<ShareRow>,
+    uses: Vec<UseRow>,
+    /// A link just made: its address, its QR code (SVG) and when it ends.
+    new_link: Option<(String, String, String)>,
+    valid: String,
+}
+
+/// A link as its row on the document's page.
+struct ShareRow {
+    id: String,
+    created: String,
+    expires: String,
+    pin: bool,
+    /// `active`, `expired` or `revoked`.
+    state: &'static str,
+}
+
+/// A use of a link as its row.
+struct UseRow {
+    at: String,
+    what: String,
+    ip: String,
+}
+
+async fn document_page(
+    app: &App,
+    c: &Ctx,
+    me: &ekdwar_app::identity::CurrentSession,
+    id: &str,
+    errors: Errors,
+    new_link: Option<(String, String, String)>,
+) -> Result<Response, WebError> {
+    let d = app.locker.document(me.user_id(), id).await?;
+    let (shares, uses) = app.locker.shares(me.user_id(), id).await?;
+    let page = DocumentPage {
+        c,
+        errors: errors.clone(),
+        facts: d.issued.clone(),
+        file_name: d.file_name.clone(),
+        sha256: d.sha256.clone(),
+        issued: d.source == Source::Issued,
+        uri: d.uri.clone(),
+        d: row(c, &d),
+        shares: shares
+            .into_iter()
+            .map(|s| ShareRow {
+                created: c.when(s.created_at),
+                expires: c.when(s.expires_at),
+                pin: s.has_pin,
+                state: if s.revoked {
+                    "revoked"
+                } else if s.expired {
+                    "expired"
+                } else {
+                    "active"
+                },
+                id: s.id,
+            })
+            .collect(),
+        uses: uses
+            .into_iter()
+            .map(|u| UseRow {
+                at: c.when(u.at),
+                what: c.t(&format!("locker-use-{}", u.what)),
+                ip: u.ip.unwrap_or_default(),
+            })
+            .collect(),
+        new_link,
+        valid: "7d".into(),
+    };
+    Ok(crate::identity::with_errors(render(&page), &errors))
 }
 
 async fn document(
@@ -383,17 +458,180 @@ async fn document(
     Me(me): Me,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let d = app.locker.document(me.user_id(), &id).await?;
-    Ok(render(&DocumentPage {
-        c: &c,
-        errors: Errors::default(),
-        facts: d.issued.clone(),
-        file_name: d.file_name.clone(),
-        sha256: d.sha256.clone(),
-        issued: d.source == Source::Issued,
-        uri: d.uri.clone(),
-        d: row(&c, &d),
-    }))
+    document_page(&app, &c, &me, &id, Errors::default(), None).await
+}
+
+#[derive(Deserialize)]
+struct ShareForm {
+    #[serde(default)]
+    valid: String,
+    #[serde(default)]
+    pin: String,
+}
+
+/// The lifetimes a link may be given.
+fn lifetime(valid: &str) -> Option<std::time::Duration> {
+    let hours = match valid {
+        "1h" => 1,
+        "1d" => 24,
+        "7d" => 7 * 24,
+        "30d" => 30 * 24,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(hours * 3600))
+}
+
+async fn share(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<ShareForm>,
+) -> Result<Response, WebError> {
+    let Some(valid) = lifetime(&f.valid) else {
+        let errors = Errors::from_app(&c, &AppError::field("valid", "locker-share-valid"), "valid")
+            .unwrap_or_default();
+        return document_page(&app, &c, &me, &id, errors, None).await;
+    };
+    let pin = Some(f.pin.as_str()).filter(|p| !p.trim().is_empty());
+    match app
+        .locker
+        .share(me.user_id(), &id, valid, pin, &c.actor)
+        .await
+    {
+        Ok(link) => {
+            let url = format!("{}/s/{}", app.config().public_url(), link.token);
+            let qr = crate::identity::qr_svg(&url);
+            let shown = (url, qr, c.when(link.expires_at));
+            document_page(&app, &c, &me, &id, Errors::default(), Some(shown)).await
+        }
+        Err(e) => match Errors::from_app(&c, &e, "pin") {
+            Some(errors) => document_page(&app, &c, &me, &id, errors, None).await,
+            None => Err(WebError(e)),
+        },
+    }
+}
+
+async fn revoke(
+    State(app): State<App>,
+    c: Ctx,
+    Me(me): Me,
+    Path((id, share)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    match app
+        .locker
+        .revoke_share(me.user_id(), &share, &c.actor)
+        .await
+    {
+        Ok(()) | Err(AppError::NotFound) => Ok(Redirect::to(&format!(
+            "/locker/{id}?notice=notice-locker-share-revoked"
+        ))
+        .into_response()),
+        Err(e) => Err(WebError(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "locker_shared.html")]
+struct SharedPage<'a> {
+    c: &'a Ctx,
+    errors: Errors,
+    token: String,
+    /// The document, once the PIN (if any) was given.
+    d: Option<Row>,
+    issuer: Option<String>,
+    /// The PIN typed, carried to the download form.
+    pin: String,
+    /// The PIN is asked.
+    asks_pin: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct PinForm {
+    #[serde(default)]
+    pin: String,
+}
+
+async fn shared_answer(
+    app: &App,
+    c: &Ctx,
+    token: &str,
+    pin: Option<&str>,
+    file: bool,
+) -> Result<Response, WebError> {
+    use ekdwar_app::locker::Shared;
+    let page = |errors: Errors, d: Option<&DocumentView>, asks_pin: bool| {
+        let resp = render(&SharedPage {
+            c,
+            errors: errors.clone(),
+            token: token.to_string(),
+            issuer: d.and_then(|d| d.issued.as_ref().map(|f| f.issuer.clone())),
+            d: d.map(|d| row(c, d)),
+            pin: pin.unwrap_or_default().to_string(),
+            asks_pin,
+        });
+        crate::identity::with_errors(resp, &errors)
+    };
+    match app.locker.open_shared(token, pin, file, &c.actor).await? {
+        Shared::Gone => Ok(crate::ctx::error_page(
+            c,
+            axum::http::StatusCode::NOT_FOUND,
+            "locker-shared-gone-title",
+            "locker-shared-gone",
+            None,
+        )),
+        Shared::NeedsPin { wrong, left } => {
+            let errors = if wrong {
+                Errors::from_app(
+                    c,
+                    &AppError::Form(vec![
+                        FieldError::new("pin", "locker-share-pin-wrong").arg("left", left),
+                    ]),
+                    "pin",
+                )
+                .unwrap_or_default()
+            } else {
+                Errors::default()
+            };
+            Ok(page(errors, None, true))
+        }
+        Shared::Page(d) => Ok(page(Errors::default(), Some(&d), false)),
+        Shared::File(opened) => Ok(file_response(opened, true)),
+    }
+}
+
+async fn shared(
+    State(app): State<App>,
+    c: Ctx,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    shared_answer(&app, &c, &token, None, false).await
+}
+
+async fn shared_pin(
+    State(app): State<App>,
+    c: Ctx,
+    Path(token): Path<String>,
+    axum::Form(f): axum::Form<PinForm>,
+) -> Result<Response, WebError> {
+    shared_answer(&app, &c, &token, Some(&f.pin), false).await
+}
+
+async fn shared_file(
+    State(app): State<App>,
+    c: Ctx,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    shared_answer(&app, &c, &token, None, true).await
+}
+
+async fn shared_file_pin(
+    State(app): State<App>,
+    c: Ctx,
+    Path(token): Path<String>,
+    axum::Form(f): axum::Form<PinForm>,
+) -> Result<Response, WebError> {
+    shared_answer(&app, &c, &token, Some(&f.pin), true).await
 }
 
 #[derive(Deserialize)]
@@ -431,20 +669,19 @@ async fn file(
     Query(q): Query<FileQuery>,
 ) -> Result<Response, WebError> {
     let opened = app.locker.open(me.user_id(), &id, &c.actor).await?;
+    Ok(file_response(opened, q.download.is_some()))
+}
+
+/// A document's file as it streams: its own media type, sandboxed, never cached.
+fn file_response(opened: ekdwar_app::locker::OpenedFile, attachment: bool) -> Response {
     let d = &opened.document;
-    let kind = if q.download.is_some() {
-        "attachment"
-    } else {
-        "inline"
-    };
+    let kind = if attachment { "attachment" } else { "inline" };
+    let (size, mime, name) = (d.size, d.kind.mime(), d.file_name.clone());
     let mut resp = Body::from_stream(opened.bytes).into_response();
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(d.kind.mime()),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.size));
-    h.insert(header::CONTENT_DISPOSITION, disposition(kind, &d.file_name));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    h.insert(header::CONTENT_DISPOSITION, disposition(kind, &name));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -456,7 +693,7 @@ async fn file(
             "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
         ),
     );
-    Ok(resp)
+    resp
 }
 
 async fn delete(

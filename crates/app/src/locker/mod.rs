@@ -31,6 +31,8 @@ mod issued;
 pub use issued::{PushRefusal, Pushed};
 mod pull;
 pub use pull::{PullRequest, Pullable, Pulled};
+mod shares;
+pub use shares::{MAX_SHARE, NewLink, ShareView, Shared, UseView};
 
 use blobs::{DocKey, Part};
 

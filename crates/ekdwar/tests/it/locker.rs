@@ -810,3 +810,208 @@ async fn a_citizen_fetches_a_marksheet_from_its_issuer() {
         );
     }
 }
+
+/// The shared link a document's page shows after one was made.
+fn link_in(page: &Page) -> String {
+    let at = page
+        .body
+        .find("id=\"share-link\"")
+        .expect("a new link on the page");
+    let before = &page.body[..at];
+    let href = before.rfind("href=\"").expect("its address") + 6;
+    let end = page.body[href..].find('"').unwrap();
+    page.body[href..href + end].to_string()
+}
+
+#[tokio::test]
+async fn a_document_is_shared_by_a_link_that_ends() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_user("ravi.m", PASSWORD)
+            .start()
+            .await;
+        let asha = t.logged_in("asha.k").await;
+        let file = pdf(30 * 1024);
+        let done = upload(&t, &asha, "Tenancy deed", "", "deed.pdf", file.clone()).await;
+        let id = done.path().rsplit('/').next().unwrap().to_string();
+        let page = t.get_as(&asha, &format!("/locker/{id}")).await;
+        let made = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("/locker/{id}/share"),
+                &[("valid", "1d"), ("pin", "")],
+            )
+            .await;
+        assert!(made.has("The link is ready"), "{}", made.text());
+        assert!(made.body.contains("<svg"), "with its QR code");
+        let open_link = link_in(&made);
+        assert!(open_link.starts_with(&t.url("/s/")), "{open_link}");
+
+        // Anyone with the link, without an account.
+        let stranger = crate::support::browser();
+        let shown = Page::read(stranger.get(&open_link).send().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(shown.status, 200);
+        assert!(
+            shown.has("Tenancy deed") && shown.has("Download"),
+            "{}",
+            shown.text()
+        );
+        let got = stranger
+            .get(format!("{open_link}/file"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.bytes().await.unwrap().as_ref(), &file[..], "{backend}");
+
+        // With a PIN: asked, a wrong one counted, the right one opens.
+        let bad = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("/locker/{id}/share"),
+                &[("valid", "7d"), ("pin", "12")],
+            )
+            .await;
+        assert!(bad.has("A PIN has 4 to 8 digits"), "{}", bad.text());
+        let with_pin = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("/locker/{id}/share"),
+                &[("valid", "7d"), ("pin", "2468")],
+            )
+            .await;
+        let pin_link = link_in(&with_pin);
+        let asks = t
+            .get_as(&stranger, pin_link.trim_start_matches(&t.url("")))
+            .await;
+        assert!(
+            asks.asks_for("pin") && !asks.has("Download"),
+            "{}",
+            asks.text()
+        );
+        let path = pin_link.trim_start_matches(&t.url("")).to_string();
+        let wrong = t
+            .post_with(&stranger, &asks, &path, &[("pin", "1111")])
+            .await;
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.has("4 tries are left"), "{}", wrong.text());
+        let right = t
+            .post_with(&stranger, &asks, &path, &[("pin", "2468")])
+            .await;
+        assert!(right.has("Tenancy deed"), "{}", right.text());
+        let csrf = right.field("csrf").unwrap();
+        let got = stranger
+            .post(format!("{pin_link}/file"))
+            .header("origin", t.url(""))
+            .form(&[("pin", "2468"), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.bytes().await.unwrap().as_ref(), &file[..]);
+        let no_pin = stranger
+            .get(format!("{pin_link}/file"))
+            .send()
+            .await
+            .unwrap();
+        let no_pin = Page::read(no_pin).await.unwrap();
+        assert!(no_pin.asks_for("pin"), "the file needs the PIN too");
+
+        // The owner sees every use, and her security log the openings.
+        let mine = t.get_as(&asha, &format!("/locker/{id}")).await;
+        for seen in [
+            "Downloaded the file",
+            "Typed a wrong PIN",
+            "Opened the page",
+            "Working",
+        ] {
+            assert!(mine.has(seen), "{seen}: {}", mine.text());
+        }
+        let log = t.get_as(&asha, "/account/security").await;
+        assert!(
+            log.has("Link to a document made") && log.has("Document opened"),
+            "{}",
+            log.text()
+        );
+
+        // Another person can neither share her document nor revoke her links.
+        let ravi = t.logged_in("ravi.m").await;
+        let rp = t.get_as(&ravi, "/locker").await;
+        let theirs = t
+            .post_with(
+                &ravi,
+                &rp,
+                &format!("/locker/{id}/share"),
+                &[("valid", "1d")],
+            )
+            .await;
+        assert_eq!(theirs.status, 404, "{}", theirs.text());
+
+        // Revoked: the link no longer works.
+        let share_id = {
+            let body = &mine.body;
+            let at = body.find("/shares/").unwrap() + 8;
+            body[at..at + body[at..].find('/').unwrap()].to_string()
+        };
+        let _ = t
+            .post_with(
+                &ravi,
+                &rp,
+                &format!("/locker/{id}/shares/{share_id}/revoke"),
+                &[],
+            )
+            .await;
+        let still = stranger.get(&pin_link).send().await.unwrap();
+        let still_page = Page::read(still).await.unwrap();
+        assert_eq!(still_page.status, 200, "ravi could not revoke it");
+        let revoked = t
+            .post_with(
+                &asha,
+                &mine,
+                &format!("/locker/{id}/shares/{share_id}/revoke"),
+                &[],
+            )
+            .await;
+        assert!(
+            revoked.has("The link no longer works"),
+            "{}",
+            revoked.text()
+        );
+        let gone = Page::read(stranger.get(&pin_link).send().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(gone.status, 404);
+        assert!(gone.has("This link does not work"), "{}", gone.text());
+
+        // Five wrong PINs end a link, even for the right PIN after.
+        let five = t
+            .post_with(
+                &asha,
+                &page,
+                &format!("/locker/{id}/share"),
+                &[("valid", "1h"), ("pin", "8642")],
+            )
+            .await;
+        let five_path = link_in(&five).trim_start_matches(&t.url("")).to_string();
+        let asks = t.get_as(&stranger, &five_path).await;
+        for _ in 0..5 {
+            t.post_with(&stranger, &asks, &five_path, &[("pin", "0000")])
+                .await;
+        }
+        let after = t
+            .post_with(&stranger, &asks, &five_path, &[("pin", "8642")])
+            .await;
+        assert_eq!(after.status, 404, "{}", after.text());
+
+        // A day on, the first link has ended.
+        t.advance(Duration::from_secs(86_401));
+        let ended = Page::read(stranger.get(&open_link).send().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(ended.status, 404, "{backend}");
+    }
+}

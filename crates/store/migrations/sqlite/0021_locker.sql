@@ -35,3 +35,29 @@ CREATE TABLE locker_ids (
     user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     locker_id TEXT NOT NULL UNIQUE
 );
+
+-- A document shared by a link (and its QR code): the link's token is kept only as its
+-- SHA-256; an optional PIN as a keyed hash; it ends at `expires_at`, when revoked, or after
+-- five wrong PINs.
+CREATE TABLE locker_shares (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    document_id TEXT NOT NULL REFERENCES locker_documents(id) ON DELETE CASCADE,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    pin_hash TEXT,
+    wrong_pins INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX locker_shares_document ON locker_shares (document_id);
+
+-- Every use of a shared link, for its owner to see.
+CREATE TABLE locker_share_uses (
+    share_id TEXT NOT NULL REFERENCES locker_shares(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    what TEXT NOT NULL,
+    ip TEXT,
+    user_agent TEXT
+);
+CREATE INDEX locker_share_uses_share ON locker_share_uses (share_id, at);
