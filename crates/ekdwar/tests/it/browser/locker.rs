@@ -83,8 +83,36 @@ async fn the_locker(js: bool) {
             b.audit("locker-two").await;
         }
 
-        // Removed.
+        // Shared with a PIN: a stranger's browser opens it with the PIN; the owner sees it.
         b.press("Rent agreement, flat 12").await;
+        let doc_path = b.path().await;
+        b.click("#valid-1d").await;
+        b.fill("pin", "2468").await;
+        b.submit("form[action$='/share'] button").await;
+        let link = b.attr("#share-link", "href").await.expect("the new link");
+        if js {
+            b.audit("locker-shared-link").await;
+        }
+        let stranger = Browser::start(&t.base, js).await;
+        stranger.open_url(&link).await;
+        stranger.fill("pin", "2468").await;
+        stranger.submit("main form button").await;
+        assert!(
+            stranger.text().await.contains("Rent agreement, flat 12"),
+            "js {js}: {}",
+            stranger.text().await
+        );
+        if js {
+            stranger.audit("locker-shared-open").await;
+        }
+        b.open(&doc_path).await;
+        assert!(
+            b.text().await.contains("Opened the page"),
+            "js {js}: {}",
+            b.text().await
+        );
+
+        // Removed.
         b.submit("form[action$='/delete'] button").await;
         let after = b.text().await;
         assert!(
