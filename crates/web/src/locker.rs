@@ -27,8 +27,10 @@ pub fn routes() -> Router<App> {
         .route("/locker", get(locker))
         .route(
             "/locker/upload",
+            // The handler refuses a file past 10 MiB itself, with its own message; the body's
+            // limit sits well beyond, so that it is never what a too-large file meets first.
             post(upload).layer(DefaultBodyLimit::max(
-                usize::try_from(MAX_UPLOAD_BYTES).unwrap_or(usize::MAX) + 64 * 1024,
+                usize::try_from(MAX_UPLOAD_BYTES).unwrap_or(usize::MAX) + 4 * 1024 * 1024,
             )),
         )
         .route("/locker/pull", get(pull_page).post(pull))

@@ -115,3 +115,4 @@ locker-shared-gone-title = This link does not work
 locker-shared-gone = The link has ended, was revoked, or never existed. Ask the person who shared the document for a new one.
 audit-document-shared = Link to a document made
 audit-document-share-revoked = Link to a document revoked
+err-locker-cut = The file did not arrive whole (the connection was cut). Nothing was kept: add it again.

@@ -213,7 +213,7 @@ impl Locker {
                 Some(Ok(c)) => c,
                 Some(Err(e)) => {
                     tracing::info!(error = %e, "an upload was cut short");
-                    break Err(file_error(LockerError::Empty));
+                    break Err(AppError::Form(vec![FieldError::new("file", "locker-cut")]));
                 }
                 None => {
                     break match kind {

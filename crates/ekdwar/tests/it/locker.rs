@@ -867,7 +867,9 @@ async fn a_document_is_shared_by_a_link_that_ends() {
             .unwrap();
         assert_eq!(got.bytes().await.unwrap().as_ref(), &file[..], "{backend}");
 
-        // With a PIN: asked, a wrong one counted, the right one opens.
+        // With a PIN: asked, a wrong one counted, the right one opens. (A second later, so
+        // that it is listed first.)
+        t.advance(Duration::from_secs(1));
         let bad = t
             .post_with(
                 &asha,
