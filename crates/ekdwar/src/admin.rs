@@ -81,13 +81,23 @@ pub(crate) async fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
                 )
                 .await
                 .map_err(explain)?;
+            bar.set_message("locker documents re-sealed");
+            let tick = bar.clone();
+            let (documents, by_key) = app
+                .locker
+                .reseal_under(&done.key_id, batch, &move |n| tick.set_position(n))
+                .await
+                .map_err(explain)?;
             bar.finish_and_clear();
             println!(
-                "now sealing with data key {}; {} profiles re-sealed",
+                "now sealing with data key {}; {} profiles and {documents} locker documents re-sealed",
                 done.key_id, done.resealed
             );
             for (key, n) in done.by_key {
                 println!("  {key}: {n} profiles");
+            }
+            for (key, n) in by_key {
+                println!("  {key}: {n} locker documents");
             }
         }
     }

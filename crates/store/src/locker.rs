@@ -451,3 +451,55 @@ pub async fn share_uses_of(
     })
     .collect()
 }
+
+/// Up to `limit` documents whose secrets are sealed under a data key other than `current`:
+/// (id, key id, sealed).
+pub async fn sealed_under_other(
+    conn: &mut Conn,
+    current: &str,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>> {
+    sqlx::query(
+        "SELECT id, key_id, sealed FROM locker_documents WHERE key_id <> $1 ORDER BY id LIMIT $2",
+    )
+    .bind(current)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| Ok((text(r, "id")?, text(r, "key_id")?, text(r, "sealed")?)))
+    .collect()
+}
+
+/// Re-seals one document's secrets, only if they are still as read (an issuer's update made
+/// meanwhile wins, sealed under the new key already).
+pub async fn reseal(
+    conn: &mut Conn,
+    id: &str,
+    old_sealed: &str,
+    key_id: &str,
+    sealed: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE locker_documents SET key_id = $3, sealed = $4 WHERE id = $1 AND sealed = $2",
+    )
+    .bind(id)
+    .bind(old_sealed)
+    .bind(key_id)
+    .bind(sealed)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many documents each data key seals.
+pub async fn count_by_key(conn: &mut Conn) -> Result<Vec<(String, i64)>> {
+    sqlx::query(
+        "SELECT key_id, CAST(COUNT(*) AS BIGINT) AS n FROM locker_documents GROUP BY key_id ORDER BY key_id",
+    )
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| Ok((text(r, "key_id")?, int(r, "n")?)))
+    .collect()
+}

@@ -506,6 +506,61 @@ impl Locker {
     }
 }
 
+impl Locker {
+    /// After `keys rotate-data` made `key_id` current: seals every document's secrets (its
+    /// key, description, folder, file name) under it again, `batch` documents a transaction,
+    /// while the portal runs; the files themselves stay as they are (their keys did not
+    /// change). `progress` hears the running count. Returns how many, and the documents each
+    /// key seals now.
+    pub async fn reseal_under(
+        &self,
+        key_id: &str,
+        batch: i64,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> AppResult<(u64, Vec<(String, i64)>)> {
+        let mut resealed = 0u64;
+        let mut passes = 0;
+        loop {
+            let mut work = self.work().await?;
+            let rows = store::sealed_under_other(&mut work, key_id, batch.max(1)).await?;
+            if rows.is_empty() || passes > 10_000 {
+                break;
+            }
+            passes += 1;
+            for (id, old_key, old_sealed) in &rows {
+                let plain = self
+                    .vault
+                    .open(
+                        &mut work,
+                        &Sealed {
+                            key_id: old_key.clone(),
+                            text: old_sealed.clone(),
+                        },
+                        &context(id),
+                    )
+                    .await?;
+                let sealed = self
+                    .vault
+                    .seal(
+                        &mut work,
+                        self.random.as_ref(),
+                        self.clock.now(),
+                        &context(id),
+                        &plain,
+                    )
+                    .await?;
+                if store::reseal(&mut work, id, old_sealed, &sealed.key_id, &sealed.text).await? {
+                    resealed += 1;
+                }
+            }
+            work.commit().await?;
+            progress(resealed);
+        }
+        let by_key = store::count_by_key(&mut *self.store.conn().await?).await?;
+        Ok((resealed, by_key))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1017,3 +1017,50 @@ async fn a_document_is_shared_by_a_link_that_ends() {
         assert_eq!(ended.status, 404, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn documents_are_sealed_again_under_a_new_data_key_and_still_open() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .start()
+            .await;
+        let asha = t.logged_in("asha.k").await;
+        let files: Vec<Vec<u8>> = (1..=3).map(|i| pdf(i * 10_000)).collect();
+        for (i, f) in files.iter().enumerate() {
+            let done = upload(&t, &asha, &format!("Paper {i}"), "", "p.pdf", f.clone()).await;
+            assert_eq!(done.status, 200, "{}", done.text());
+        }
+        let cli = ekdwar_app::audit::Actor::command_line();
+        let rotated = t
+            .app
+            .assurance
+            .rotate_data_keys(2, &cli, &|_| {})
+            .await
+            .unwrap();
+        let (n, by_key) = t
+            .app
+            .locker
+            .reseal_under(&rotated.key_id, 2, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(n, 3, "{backend}");
+        assert_eq!(by_key, vec![(rotated.key_id.clone(), 3)]);
+        let owner = t.account("asha.k").await.id;
+        for d in t.app.locker.of(&owner).await.unwrap().documents {
+            let got = asha
+                .get(t.url(&format!("/locker/{}/file", d.id)))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert!(
+                files.iter().any(|f| f[..] == got[..]),
+                "{backend}: {}",
+                d.description
+            );
+        }
+    }
+}
