@@ -146,6 +146,19 @@ impl Vault {
             .ok_or_else(|| AppError::Internal("a sealed record does not open".into()))
     }
 
+    /// Opens `sealed` and seals it again under the current key (a rotation's step).
+    pub async fn reseal(
+        &self,
+        conn: &mut Conn,
+        random: &dyn Random,
+        now: Timestamp,
+        sealed: &Sealed,
+        context: &str,
+    ) -> AppResult<Sealed> {
+        let plain = self.open(conn, sealed, context).await?;
+        self.seal(conn, random, now, context, &plain).await
+    }
+
     /// Makes a new current key; the others only open from now on. Returns its id.
     pub async fn rotate(
         &self,

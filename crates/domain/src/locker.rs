@@ -229,6 +229,16 @@ impl FileKind {
         }
     }
 
+    /// Its name as people read it (`PDF`).
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pdf => "PDF",
+            Self::Jpeg => "JPEG",
+            Self::Png => "PNG",
+        }
+    }
+
     /// Its usual file name extension.
     #[must_use]
     pub fn extension(self) -> &'static str {

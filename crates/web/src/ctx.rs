@@ -418,15 +418,37 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
     };
 
     // CSRF: every POST must come from our origin and carry the token bound to the cookie.
-    let multipart = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .filter(|ct| ct.as_bytes().starts_with(b"multipart/form-data"))
-        .cloned();
-    let body = if let (&Method::POST, Some(ct)) = (&parts.method, multipart) {
-        // A file upload streams on to its handler: only its head, up to the `csrf` part that
-        // comes first, is read here.
-        let (sent, body) = multipart_head(ct, body).await;
+    let body = if parts.method == Method::POST {
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .filter(|ct| ct.as_bytes().starts_with(b"multipart/form-data"))
+            .cloned();
+        let (sent, body) = match multipart {
+            // A file upload streams on to its handler: only its head, up to the `csrf` part
+            // that comes first, is read here.
+            Some(ct) => multipart_head(ct, body).await,
+            None => {
+                let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+                    return finish(
+                        &ctx,
+                        &app,
+                        error_page(
+                            &ctx,
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "error-title",
+                            "err-too-large",
+                            None,
+                        ),
+                        new_seed.then_some(csrf_seed),
+                    );
+                };
+                let sent = form_urlencoded::parse(&bytes)
+                    .find(|(k, _)| k == "csrf")
+                    .map(|(_, v)| v.into_owned());
+                (sent, Body::from(bytes))
+            }
+        };
         let ok = !new_seed
             && same_origin(&parts.headers)
             && sent
@@ -442,42 +464,6 @@ pub async fn context(State(app): State<App>, req: Request, next: Next) -> Respon
             );
         }
         body
-    } else if parts.method == Method::POST {
-        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
-            Ok(b) => b,
-            Err(_) => {
-                return finish(
-                    &ctx,
-                    &app,
-                    error_page(
-                        &ctx,
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "error-title",
-                        "err-too-large",
-                        None,
-                    ),
-                    new_seed.then_some(csrf_seed),
-                );
-            }
-        };
-        let sent = form_urlencoded::parse(&bytes)
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.into_owned());
-        let ok = !new_seed
-            && same_origin(&parts.headers)
-            && sent
-                .and_then(|s| unmask(&s))
-                .is_some_and(|s| ekdwar_app::security::constant_time_eq(&s, csrf_token.as_bytes()));
-        if !ok {
-            tracing::warn!(path = %ctx.path, "CSRF check failed");
-            return finish(
-                &ctx,
-                &app,
-                error_page(&ctx, StatusCode::FORBIDDEN, "error-title", "err-csrf", None),
-                new_seed.then_some(csrf_seed),
-            );
-        }
-        Body::from(bytes)
     } else {
         body
     };

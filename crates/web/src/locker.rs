@@ -101,11 +101,7 @@ fn row(c: &Ctx, d: &DocumentView) -> Row {
         id: d.id.clone(),
         description: d.description.clone(),
         folder: d.folder.clone(),
-        kind: match d.kind {
-            ekdwar_domain::locker::FileKind::Pdf => "PDF",
-            ekdwar_domain::locker::FileKind::Jpeg => "JPEG",
-            ekdwar_domain::locker::FileKind::Png => "PNG",
-        },
+        kind: d.kind.label(),
         size: size(c, d.size),
         added: c.when(d.created_at),
     }
@@ -386,6 +382,7 @@ struct DocumentPage<'a> {
     /// A link just made: its address, its QR code (SVG) and when it ends.
     new_link: Option<(String, String, String)>,
     valid: String,
+    lifetimes: &'static [(&'static str, &'static str, u64)],
 }
 
 /// A link as its row on the document's page.
@@ -450,6 +447,7 @@ async fn document_page(
             .collect(),
         new_link,
         valid: "7d".into(),
+        lifetimes: &LIFETIMES,
     };
     Ok(crate::identity::with_errors(render(&page), &errors))
 }
@@ -471,16 +469,19 @@ struct ShareForm {
     pin: String,
 }
 
-/// The lifetimes a link may be given.
+/// The lifetimes a link may be given: the form's value, its label, its hours.
+const LIFETIMES: [(&str, &str, u64); 4] = [
+    ("1h", "locker-share-1h", 1),
+    ("1d", "locker-share-1d", 24),
+    ("7d", "locker-share-7d", 7 * 24),
+    ("30d", "locker-share-30d", 30 * 24),
+];
+
 fn lifetime(valid: &str) -> Option<std::time::Duration> {
-    let hours = match valid {
-        "1h" => 1,
-        "1d" => 24,
-        "7d" => 7 * 24,
-        "30d" => 30 * 24,
-        _ => return None,
-    };
-    Some(std::time::Duration::from_secs(hours * 3600))
+    LIFETIMES
+        .iter()
+        .find(|(v, _, _)| *v == valid)
+        .map(|(_, _, hours)| std::time::Duration::from_secs(hours * 3600))
 }
 
 async fn share(

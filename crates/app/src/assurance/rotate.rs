@@ -60,25 +60,17 @@ impl Assurance {
             let mut moved = 0;
             for row in &rows {
                 let ctx = context(&row.user_id);
-                let plain = self
+                let sealed = self
                     .vault
-                    .open(
+                    .reseal(
                         &mut work,
+                        self.random.as_ref(),
+                        self.clock.now(),
                         &Sealed {
                             key_id: row.key_id.clone(),
                             text: row.sealed.clone(),
                         },
                         &ctx,
-                    )
-                    .await?;
-                let sealed = self
-                    .vault
-                    .seal(
-                        &mut work,
-                        self.random.as_ref(),
-                        self.clock.now(),
-                        &ctx,
-                        &plain,
                     )
                     .await?;
                 if store::reseal(

@@ -21,7 +21,7 @@ use super::blobs::{DocKey, Part};
 use super::{IssuedFacts, Locker, Secrets, Source, context};
 use crate::audit::Actor;
 use crate::config::IssuerConfig;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// How old a push's `ts` may be (DigiLocker: 30 minutes), and how far ahead a clock may run.
 const TS_PAST: Duration = Duration::from_secs(30 * 60);
@@ -244,17 +244,14 @@ impl Locker {
             (PushAction::Update | PushAction::Delete, Some(d)) if d.owner_id != owner => {
                 return Ok(Err(PushRefusal::RecordNotFound));
             }
+            (PushAction::Delete, Some(d)) => {
+                self.delete(&owner, &d.id, &actor).await?;
+                return Ok(Ok(Pushed {
+                    uri: uri.to_string(),
+                    action: "deleted",
+                }));
+            }
             _ => {}
-        }
-        if action == PushAction::Delete {
-            let Some(d) = existing else {
-                return Ok(Err(PushRefusal::RecordNotFound));
-            };
-            self.delete(&owner, &d.id, &actor).await?;
-            return Ok(Ok(Pushed {
-                uri: uri.to_string(),
-                action: "deleted",
-            }));
         }
         // The document itself, and the issuer's signature over it.
         let Some(pdf) = f
@@ -340,12 +337,8 @@ impl Locker {
             file_name,
             issued: Some(facts),
         };
-        let plain = serde_json::to_vec(&secrets).map_err(|e| AppError::Internal(e.into()))?;
         let mut work = self.work().await?;
-        let sealed = self
-            .vault
-            .seal(&mut work, self.random.as_ref(), now, &context(&id), &plain)
-            .await?;
+        let sealed = self.seal_secrets(&mut work, &id, &secrets).await?;
         let doc = StoredDocument {
             id: id.clone(),
             owner_id: owner.clone(),

@@ -306,11 +306,7 @@ impl Locker {
             file_name: clean_file_name(&details.file_name, kind),
             issued: None,
         };
-        let plain = serde_json::to_vec(&secrets).map_err(|e| AppError::Internal(e.into()))?;
-        let sealed = self
-            .vault
-            .seal(&mut work, self.random.as_ref(), now, &context(id), &plain)
-            .await?;
+        let sealed = self.seal_secrets(&mut work, id, &secrets).await?;
         let doc = StoredDocument {
             id: id.to_string(),
             owner_id: owner.clone(),
@@ -351,6 +347,25 @@ impl Locker {
         {
             let _ = work.commit().await;
         }
+    }
+
+    /// Seals a document's secrets under the current data key, bound to the document.
+    async fn seal_secrets(
+        &self,
+        conn: &mut ekdwar_store::Conn,
+        id: &str,
+        secrets: &Secrets,
+    ) -> AppResult<Sealed> {
+        let plain = serde_json::to_vec(secrets).map_err(|e| AppError::Internal(e.into()))?;
+        self.vault
+            .seal(
+                conn,
+                self.random.as_ref(),
+                self.clock.now(),
+                &context(id),
+                &plain,
+            )
+            .await
     }
 
     async fn view(
@@ -528,25 +543,17 @@ impl Locker {
             }
             passes += 1;
             for (id, old_key, old_sealed) in &rows {
-                let plain = self
+                let sealed = self
                     .vault
-                    .open(
+                    .reseal(
                         &mut work,
+                        self.random.as_ref(),
+                        self.clock.now(),
                         &Sealed {
                             key_id: old_key.clone(),
                             text: old_sealed.clone(),
                         },
                         &context(id),
-                    )
-                    .await?;
-                let sealed = self
-                    .vault
-                    .seal(
-                        &mut work,
-                        self.random.as_ref(),
-                        self.clock.now(),
-                        &context(id),
-                        &plain,
                     )
                     .await?;
                 if store::reseal(&mut work, id, old_sealed, &sealed.key_id, &sealed.text).await? {
