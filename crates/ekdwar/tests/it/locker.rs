@@ -1064,3 +1064,81 @@ async fn documents_are_sealed_again_under_a_new_data_key_and_still_open() {
         }
     }
 }
+
+/// Six uploads of 300 KB at once against a quota of 1 MB: three fit, the others are refused,
+/// and the locker never holds more than the quota. Ten wrong PINs at once end a link once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_uploads_stay_within_the_quota_and_racing_pins_end_a_link() {
+    for backend in backends() {
+        let t = TestApp::builder(backend)
+            .with_user("asha.k", PASSWORD)
+            .with_config(|c| c.locker.quota_mb = 1)
+            .start()
+            .await;
+        let owner = t.account("asha.k").await.id;
+        let results = crate::support::at_once(6, |i| {
+            let (app, owner) = (t.app.clone(), owner.clone());
+            async move {
+                let details = ekdwar_app::locker::UploadDetails {
+                    description: ekdwar_domain::locker::Description::parse(&format!("Scan {i}"))
+                        .unwrap(),
+                    folder: Default::default(),
+                    file_name: "s.pdf".into(),
+                };
+                let body: Vec<Result<bytes::Bytes, String>> =
+                    vec![Ok(bytes::Bytes::from(pdf(300 * 1024)))];
+                app.locker
+                    .upload(
+                        &owner,
+                        &ekdwar_app::audit::Actor::command_line(),
+                        details,
+                        futures_util::stream::iter(body),
+                    )
+                    .await
+            }
+        })
+        .await;
+        let kept = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(kept, 3, "{backend}: {results:?}");
+        let view = t.app.locker.of(&owner).await.unwrap();
+        assert!(view.used <= view.quota, "{backend}");
+        assert_eq!(objects(&t).len(), 3, "the refused left no object");
+
+        let id = view.documents[0].id.clone();
+        let cli = ekdwar_app::audit::Actor::command_line();
+        let link = t
+            .app
+            .locker
+            .share(&owner, &id, Duration::from_secs(3600), Some("2468"), &cli)
+            .await
+            .unwrap();
+        let tries = crate::support::at_once(10, |_| {
+            let (app, token) = (t.app.clone(), link.token.clone());
+            async move {
+                let actor = ekdwar_app::audit::Actor::command_line();
+                matches!(
+                    app.locker
+                        .open_shared(&token, Some("0000"), false, &actor)
+                        .await
+                        .unwrap(),
+                    ekdwar_app::locker::Shared::NeedsPin { .. }
+                )
+            }
+        })
+        .await;
+        assert!(
+            tries.iter().filter(|asked| **asked).count() <= 4,
+            "{backend}: {tries:?}"
+        );
+        let right = t
+            .app
+            .locker
+            .open_shared(&link.token, Some("2468"), false, &cli)
+            .await
+            .unwrap();
+        assert!(
+            matches!(right, ekdwar_app::locker::Shared::Gone),
+            "{backend}: {right:?}"
+        );
+    }
+}
